@@ -1,0 +1,20 @@
+import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import type { Config } from '../core/config.ts'
+import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
+import type { Logger } from '../core/logger.ts'
+import type { Store } from '../store/client.ts'
+import { eventRoutes } from './routes/events.ts'
+import { healthRoutes } from './routes/health.ts'
+import { traceRoutes } from './routes/traces.ts'
+
+/** The api (port 8080): everything under `/api`, JSON. */
+export function apiApp(store: Store, config: Pick<Config, 'query'>, log: Logger) {
+  const api = new Hono()
+    .route('/', healthRoutes(store))
+    .route('/', traceRoutes(store))
+    .route('/', eventRoutes(store, config))
+  return new Hono().use(requestId()).route('/api', api).notFound(notFoundHandler).onError(errorHandler(log))
+}
+
+export type AppType = ReturnType<typeof apiApp>

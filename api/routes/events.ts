@@ -1,0 +1,65 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import type { Config } from '../../core/config.ts'
+import { BadRequestError } from '../../core/errors.ts'
+import type { Store } from '../../store/client.ts'
+import { listEvents } from '../../store/queries/events.ts'
+import { isoFromNanos, parseQuery } from '../params.ts'
+
+const DAY_MS = 86_400_000
+
+export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
+  const schema = z.object({
+    type: z.string().max(256).optional(),
+    subject: z.string().max(1024).optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  return new Hono().get('/events', async (c) => {
+    const q = parseQuery(schema, c.req.query())
+    const to = q.to ? new Date(q.to) : new Date(Date.now() + DAY_MS)
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - config.query.maxRangeDays * DAY_MS)
+    if (from >= to) throw new BadRequestError('invalid_parameter', 'from: must be before to')
+    if (to.getTime() - from.getTime() > config.query.maxRangeDays * DAY_MS) {
+      throw new BadRequestError(
+        'invalid_parameter',
+        `from: the range may span at most ${config.query.maxRangeDays} days`,
+      )
+    }
+    const rows = await listEvents(store, { type: q.type, subject: q.subject, from, to, limit: q.limit })
+    return c.json({
+      from: from.toISOString(),
+      to: to.toISOString(),
+      events: rows.map((r) => ({
+        id: r.id,
+        source: r.source,
+        type: r.type,
+        subject: r.subject,
+        time: isoFromNanos(r.time_ns),
+        receivedAt: new Date(Number(r.received_at_ms)).toISOString(),
+        datacontenttype: r.datacontenttype,
+        dataschema: r.dataschema,
+        data: parseData(r.data, r.datacontenttype),
+        extensions: r.extensions,
+        traceId: r.trace_id || null,
+        spanId: r.span_id || null,
+        integration: { connector: r.connector, flow: r.flow, system: r.system },
+        location: r.location,
+        entities: r.entities.map(([type, id]) => ({ type, id })),
+      })),
+    })
+  })
+}
+
+function parseData(data: string, contentType: string): unknown {
+  if (data === '') return null
+  if (contentType === '' || contentType.includes('json')) {
+    try {
+      return JSON.parse(data)
+    } catch {
+      return data
+    }
+  }
+  return data
+}

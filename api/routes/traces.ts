@@ -1,0 +1,98 @@
+import { Hono } from 'hono'
+import { BadRequestError, NotFoundError } from '../../core/errors.ts'
+import type { Store } from '../../store/client.ts'
+import { type SpanRow, traceSpans, traceWindow } from '../../store/queries/traces.ts'
+import { isoFromNanos } from '../params.ts'
+
+const TRACE_ID = /^[0-9a-fA-F]{32}$/
+
+export interface TraceSpan {
+  spanId: string
+  parentSpanId: string | null
+  name: string
+  kind: string
+  service: string
+  startTime: string
+  startNs: string
+  /** From the trace's first span: where the bar starts in a waterfall. */
+  offsetNs: string
+  durationNs: string
+  /** 0 for roots; a span whose parent is missing from the trace is a root too. */
+  depth: number
+  status: { code: string; message: string }
+  integration: { connector: string; flow: string; system: string; stage: string }
+  entities: Array<{ type: string; id: string }>
+  attributes: Record<string, string>
+  resource: Record<string, string>
+  scope: { name: string; version: string }
+  events: Array<{ time: string; name: string; attributes: Record<string, string> }>
+  links: Array<{ traceId: string; spanId: string; traceState: string; attributes: Record<string, string> }>
+}
+
+function depths(spans: readonly SpanRow[]): Map<string, number> {
+  const parent = new Map(spans.map((s) => [s.span_id, s.parent_span_id]))
+  const depth = new Map<string, number>()
+  const resolve = (id: string, seen: Set<string>): number => {
+    const known = depth.get(id)
+    if (known !== undefined) return known
+    const p = parent.get(id)
+    // Missing parents and cycles (corrupt input) end the walk rather than loop.
+    const d = p && parent.has(p) && !seen.has(p) ? resolve(p, seen.add(id)) + 1 : 0
+    depth.set(id, d)
+    return d
+  }
+  for (const s of spans) resolve(s.span_id, new Set())
+  return depth
+}
+
+export function traceRoutes(store: Store) {
+  return new Hono().get('/traces/:traceId', async (c) => {
+    const traceId = c.req.param('traceId')
+    if (!TRACE_ID.test(traceId))
+      throw new BadRequestError('invalid_parameter', 'traceId: must be 32 hex digits')
+    const id = traceId.toLowerCase()
+    const window = await traceWindow(store, id)
+    if (!window) throw new NotFoundError(`trace ${id} not found`)
+    const rows = await traceSpans(store, id, window)
+    if (rows.length === 0) throw new NotFoundError(`trace ${id} not found`)
+    const start = BigInt(rows[0]?.start_ns ?? window.start)
+    const end = rows.reduce((m, r) => {
+      const e = BigInt(r.start_ns) + BigInt(r.duration_ns)
+      return e > m ? e : m
+    }, start)
+    const depth = depths(rows)
+    const spans: TraceSpan[] = rows.map((r) => ({
+      spanId: r.span_id,
+      parentSpanId: r.parent_span_id || null,
+      name: r.name,
+      kind: r.kind,
+      service: r.service_name,
+      startTime: isoFromNanos(r.start_ns),
+      startNs: r.start_ns,
+      offsetNs: (BigInt(r.start_ns) - start).toString(),
+      durationNs: String(r.duration_ns),
+      depth: depth.get(r.span_id) ?? 0,
+      status: { code: r.status_code, message: r.status_message },
+      integration: { connector: r.connector, flow: r.flow, system: r.system, stage: r.stage },
+      entities: r.entities.map(([type, eid]) => ({ type, id: eid })),
+      attributes: r.attributes,
+      resource: r.resource_attributes,
+      scope: { name: r.scope_name, version: r.scope_version },
+      events: r.events.map(([t, name, attributes]) => ({ time: isoFromNanos(t), name, attributes })),
+      links: r.links.map(([tid, sid, traceState, attributes]) => ({
+        traceId: tid,
+        spanId: sid,
+        traceState,
+        attributes,
+      })),
+    }))
+    return c.json({
+      traceId: id,
+      startTime: isoFromNanos(start),
+      durationNs: (end - start).toString(),
+      spanCount: spans.length,
+      services: [...new Set(spans.map((s) => s.service))],
+      spans,
+    })
+  })
+}

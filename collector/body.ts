@@ -1,0 +1,40 @@
+import { promisify } from 'node:util'
+import { gunzip } from 'node:zlib'
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../core/errors.ts'
+
+const gunzipAsync = promisify(gunzip)
+
+/**
+ * Reads a request body with a hard limit on both the bytes received and, for gzip, the bytes it
+ * inflates to: a 20 kB gzip bomb that would expand to gigabytes is refused at the limit, not after.
+ */
+export async function readBody(request: Request, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN)
+  if (declared > limit) throw new PayloadTooLargeError(limit)
+  const chunks: Buffer[] = []
+  let size = 0
+  if (request.body) {
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength
+      if (size > limit) throw new PayloadTooLargeError(limit)
+      chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    }
+  }
+  const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)
+  const encoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase()
+  if (encoding === 'identity' || encoding === '') return raw
+  if (encoding !== 'gzip') {
+    throw new UnsupportedMediaTypeError(`Content-Encoding: ${encoding}`, ['gzip', 'identity'])
+  }
+  try {
+    return await gunzipAsync(raw, { maxOutputLength: limit })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new PayloadTooLargeError(limit)
+    throw new BadRequestError('invalid_gzip', `the body is not valid gzip: ${(err as Error).message}`)
+  }
+}
+
+/** The media type without parameters, lower-cased: `application/json; charset=utf-8` → `application/json`. */
+export function mediaType(request: Request): string {
+  return (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+}

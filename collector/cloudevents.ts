@@ -1,0 +1,190 @@
+import { type CloudEvent, HTTP } from 'cloudevents'
+import { BadRequestError } from '../core/errors.ts'
+import {
+  type EntityType,
+  EVENT_TYPE_PREFIX_ENTITY,
+  KEY_EXTENSIONS,
+  LOCATION_EXTENSION,
+} from '../core/vocabulary.ts'
+import type { BusinessContext } from './keys.ts'
+
+/** A CloudEvent as stored: the attributes, the data as text and the business keys it carries. */
+export interface BusinessEvent {
+  readonly timeNs: bigint
+  readonly receivedAtMs: number
+  readonly type: string
+  readonly subject: string
+  readonly source: string
+  readonly id: string
+  readonly specversion: string
+  readonly datacontenttype: string
+  readonly dataschema: string
+  readonly data: string
+  readonly extensions: Record<string, string>
+  readonly traceId: string
+  readonly spanId: string
+  readonly context: BusinessContext
+}
+
+const CORE_ATTRIBUTES = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'subject',
+  'time',
+  'datacontenttype',
+  'dataschema',
+  'data',
+  'data_base64',
+])
+const MAX_ATTRIBUTE_LENGTH = 1024
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/
+
+/**
+ * RFC 3339 time → exact nanoseconds since the epoch (Date keeps only milliseconds, CloudEvents
+ * producers may send nanoseconds).
+ */
+export function rfc3339ToNanos(time: string, path: string): bigint {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(time)
+  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : Number.NaN
+  if (!m || Number.isNaN(ms))
+    throw new BadRequestError(
+      'invalid_cloudevent',
+      `${path}.time: '${time.slice(0, 64)}' is not an RFC 3339 timestamp`,
+    )
+  const fraction = (m[2] ?? '').padEnd(9, '0')
+  return BigInt(ms) * 1_000_000n + BigInt(fraction)
+}
+
+function dataText(e: CloudEvent<unknown>): string {
+  if (e.data_base64 !== undefined) return String(e.data_base64)
+  const d = e.data
+  if (d === undefined || d === null) return ''
+  if (typeof d === 'string') return d
+  if (Buffer.isBuffer(d) || d instanceof Uint8Array) return Buffer.from(d).toString('base64')
+  return JSON.stringify(d)
+}
+
+function dataField(e: CloudEvent<unknown>, key: string): string {
+  const d = e.data
+  if (d && typeof d === 'object' && !Buffer.isBuffer(d)) {
+    const v = (d as Record<string, unknown>)[key]
+    if (typeof v === 'string' || typeof v === 'number') return String(v)
+  }
+  return ''
+}
+
+/** The entity an event is about: its type prefix names the kind, its subject (or an extension) the id. */
+function eventContext(e: CloudEvent<unknown>, extensions: Record<string, string>): BusinessContext {
+  const entities: Array<[EntityType, string]> = []
+  const add = (type: EntityType, id: string | undefined) => {
+    if (id && !entities.some(([t, i]) => t === type && i === id)) entities.push([type, id])
+  }
+  const byPrefix = EVENT_TYPE_PREFIX_ENTITY.find(([prefix]) => e.type.startsWith(prefix))?.[1]
+  if (byPrefix && e.subject) add(byPrefix, e.subject)
+  for (const [type, ext] of Object.entries(KEY_EXTENSIONS) as Array<[EntityType, string]>)
+    add(type, extensions[ext])
+  if (byPrefix === 'sku') add('sku', dataField(e, 'sku'))
+  return {
+    entities,
+    location: extensions[LOCATION_EXTENSION] ?? dataField(e, 'location'),
+    connector: extensions.connector ?? '',
+    flow: extensions.flow ?? '',
+    system: extensions.system ?? '',
+    stage: '',
+  }
+}
+
+/** What the producer actually sent for the attributes the SDK fills in or rounds (id, time). */
+interface RawAttributes {
+  readonly id?: unknown
+  readonly time?: unknown
+}
+
+function rawAttributes(headers: Record<string, string>, body: Buffer): RawAttributes[] {
+  const contentType = headers['content-type'] ?? ''
+  if (contentType.startsWith('application/cloudevents')) {
+    const parsed: unknown = JSON.parse(body.toString('utf8'))
+    return (Array.isArray(parsed) ? parsed : [parsed]) as RawAttributes[]
+  }
+  return [{ id: headers['ce-id'], time: headers['ce-time'] }]
+}
+
+function toBusinessEvent(
+  e: CloudEvent<unknown>,
+  raw: RawAttributes,
+  receivedAtMs: number,
+  path: string,
+): BusinessEvent {
+  // The SDK invents an id when none is sent; exactly-once needs the producer's own.
+  if (typeof raw.id !== 'string' || raw.id === '') {
+    throw new BadRequestError('invalid_cloudevent', `${path}: required attribute 'id' is missing`)
+  }
+  for (const attr of ['id', 'source', 'type', 'subject'] as const) {
+    const v = e[attr]
+    if (typeof v === 'string' && v.length > MAX_ATTRIBUTE_LENGTH) {
+      throw new BadRequestError(
+        'invalid_cloudevent',
+        `${path}.${attr}: longer than ${MAX_ATTRIBUTE_LENGTH} characters`,
+      )
+    }
+  }
+  const extensions: Record<string, string> = {}
+  for (const [k, v] of Object.entries(e)) {
+    if (!CORE_ATTRIBUTES.has(k) && v !== undefined && v !== null)
+      extensions[k] = typeof v === 'string' ? v : JSON.stringify(v)
+  }
+  const tp = extensions.traceparent ? TRACEPARENT.exec(extensions.traceparent) : null
+  return {
+    // The SDK rounds time to milliseconds; the producer's string keeps its full precision.
+    timeNs: typeof raw.time === 'string' ? rfc3339ToNanos(raw.time, path) : BigInt(receivedAtMs) * 1_000_000n,
+    receivedAtMs,
+    type: e.type,
+    subject: e.subject ?? '',
+    source: e.source,
+    id: e.id,
+    specversion: e.specversion,
+    datacontenttype: e.datacontenttype ?? '',
+    dataschema: e.dataschema ?? '',
+    data: dataText(e),
+    extensions,
+    traceId: tp?.[1] ?? '',
+    spanId: tp?.[2] ?? '',
+    context: eventContext(e, extensions),
+  }
+}
+
+/**
+ * Parses a CloudEvents HTTP request in structured, binary or batch mode with the CloudEvents SDK,
+ * which enforces the required attributes (id, source, type, specversion).
+ */
+export function parseCloudEvents(
+  headers: Record<string, string>,
+  body: Buffer,
+  receivedAtMs = Date.now(),
+): BusinessEvent[] {
+  let parsed: CloudEvent<unknown> | CloudEvent<unknown>[]
+  let raw: RawAttributes[]
+  try {
+    parsed = HTTP.toEvent<unknown>({ headers, body: body.toString('utf8') }) as
+      | CloudEvent<unknown>
+      | CloudEvent<unknown>[]
+    raw = rawAttributes(headers, body)
+  } catch (err) {
+    throw new BadRequestError('invalid_cloudevent', `not a valid CloudEvent: ${describe(err)}`)
+  }
+  const events = Array.isArray(parsed) ? parsed : [parsed]
+  if (events.length === 0) throw new BadRequestError('invalid_cloudevent', 'the batch holds no events')
+  return events.map((e, i) =>
+    toBusinessEvent(e, raw[i] ?? {}, receivedAtMs, Array.isArray(parsed) ? `events[${i}]` : 'event'),
+  )
+}
+
+/** The SDK's validation errors carry JSON-schema details; say them plainly. */
+function describe(err: unknown): string {
+  const errors = (err as { errors?: Array<{ message?: string; instancePath?: string }> }).errors
+  const details = (errors ?? []).map((e) => `${e.instancePath || 'event'} ${e.message ?? ''}`.trim())
+  const message = ((err as { message?: string }).message ?? String(err)).split('\n')[0] ?? ''
+  return details.length > 0 ? `${message}: ${details.join('; ')}` : message
+}

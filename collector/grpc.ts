@@ -1,0 +1,91 @@
+import * as grpc from '@grpc/grpc-js'
+import type { Config } from '../core/config.ts'
+import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
+import type { Logger } from '../core/logger.ts'
+import { decodeLogsRequest, decodeTraceRequest } from './otlp/decode-proto.ts'
+import { protobufResponse } from './otlp/response.ts'
+import type { IngestPipeline, IngestResult } from './pipeline.ts'
+
+/*
+ * OTLP/gRPC. Messages stay raw bytes through grpc-js and go through the same decoder as OTLP/HTTP
+ * protobuf, so both transports behave identically. Status codes follow the OTLP spec: INVALID_ARGUMENT
+ * is final, UNAVAILABLE and RESOURCE_EXHAUSTED are retried by exporters.
+ */
+
+const identity = (b: Buffer) => b
+
+function unaryExport(path: string): grpc.MethodDefinition<Buffer, Buffer> {
+  return {
+    path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  }
+}
+
+const traceService = { Export: unaryExport('/opentelemetry.proto.collector.trace.v1.TraceService/Export') }
+const logsService = { Export: unaryExport('/opentelemetry.proto.collector.logs.v1.LogsService/Export') }
+
+function toStatus(err: unknown, log: Logger): Partial<grpc.StatusObject> {
+  if (err instanceof RetryableError) {
+    const metadata = new grpc.Metadata()
+    metadata.set('retry-after', String(err.retryAfterSeconds))
+    return {
+      code: err.code === 'queue_full' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE,
+      details: err.message,
+      metadata,
+    }
+  }
+  if (err instanceof SignalboxError)
+    return { code: grpc.status.INVALID_ARGUMENT, details: `${err.code}: ${err.message}` }
+  log.error({ err }, 'unhandled error in gRPC export')
+  return { code: grpc.status.INTERNAL, details: 'internal error' }
+}
+
+function handler(
+  ingest: (body: Buffer) => Promise<IngestResult>,
+  log: Logger,
+): grpc.handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    ingest(call.request).then(
+      (result) => callback(null, protobufResponse(result)),
+      (err) => callback(toStatus(err, log)),
+    )
+  }
+}
+
+export async function startGrpcCollector(
+  pipeline: IngestPipeline,
+  config: Pick<Config, 'host' | 'otlpGrpcPort' | 'ingest'>,
+  log: Logger,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': config.ingest.maxBodyBytes,
+  })
+  server.addService(traceService, {
+    Export: handler(async (body) => pipeline.spans(decodeTraceRequest(body), 'grpc'), log),
+  })
+  server.addService(logsService, {
+    Export: handler(async (body) => pipeline.logs(decodeLogsRequest(body), 'grpc'), log),
+  })
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      `${config.host}:${config.otlpGrpcPort}`,
+      grpc.ServerCredentials.createInsecure(),
+      (err, p) =>
+        err
+          ? reject(listenError(err, 'SIGNALBOX_OTLP_GRPC_PORT', config.host, config.otlpGrpcPort))
+          : resolve(p),
+    ),
+  )
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve())
+      }),
+  }
+}

@@ -1,0 +1,66 @@
+import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import type { Config } from '../core/config.ts'
+import { UnsupportedMediaTypeError } from '../core/errors.ts'
+import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
+import type { Logger } from '../core/logger.ts'
+import { mediaType, readBody } from './body.ts'
+import { parseCloudEvents } from './cloudevents.ts'
+import { decodeLogsJson, decodeTraceJson } from './otlp/decode-json.ts'
+import { decodeLogsRequest, decodeTraceRequest } from './otlp/decode-proto.ts'
+import { jsonResponse, protobufResponse } from './otlp/response.ts'
+import type { IngestPipeline } from './pipeline.ts'
+
+const PROTOBUF = 'application/x-protobuf'
+const JSON_TYPE = 'application/json'
+const OTLP_TYPES = [PROTOBUF, JSON_TYPE]
+const CLOUDEVENTS_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
+
+/** The collector's HTTP surface (port 4318): OTLP/HTTP traces and logs, CloudEvents, and `/metrics`. */
+export function collectorApp(pipeline: IngestPipeline, config: Pick<Config, 'ingest'>, log: Logger) {
+  const limit = config.ingest.maxBodyBytes
+
+  return new Hono()
+    .use(requestId())
+    .post('/v1/traces', async (c) => {
+      const type = mediaType(c.req.raw)
+      if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
+      const body = await readBody(c.req.raw, limit)
+      if (type === PROTOBUF) {
+        const result = await pipeline.spans(decodeTraceRequest(body), 'http/protobuf')
+        return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
+      }
+      const result = await pipeline.spans(decodeTraceJson(body), 'http/json')
+      return c.json(jsonResponse(result, 'rejectedSpans'))
+    })
+    .post('/v1/logs', async (c) => {
+      const type = mediaType(c.req.raw)
+      if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
+      const body = await readBody(c.req.raw, limit)
+      if (type === PROTOBUF) {
+        const result = await pipeline.logs(decodeLogsRequest(body), 'http/protobuf')
+        return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
+      }
+      const result = await pipeline.logs(decodeLogsJson(body), 'http/json')
+      return c.json(jsonResponse(result, 'rejectedLogRecords'))
+    })
+    .post('/v1/events', async (c) => {
+      const type = mediaType(c.req.raw)
+      const binaryMode = c.req.header('ce-specversion') !== undefined
+      if (!binaryMode && !CLOUDEVENTS_TYPES.includes(type)) {
+        throw new UnsupportedMediaTypeError(type, [
+          ...CLOUDEVENTS_TYPES,
+          'any type with ce-* headers (binary mode)',
+        ])
+      }
+      const body = await readBody(c.req.raw, limit)
+      const result = await pipeline.events(parseCloudEvents(c.req.header(), body))
+      return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
+    })
+    .get('/metrics', async (c) => {
+      const registry = pipeline.metrics.registry
+      return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
+    })
+    .notFound(notFoundHandler)
+    .onError(errorHandler(log))
+}

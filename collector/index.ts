@@ -1,0 +1,50 @@
+import { serve } from '@hono/node-server'
+import type { Config } from '../core/config.ts'
+import { loadEntityKeyAliases } from '../core/entity-keys.ts'
+import { listenError } from '../core/errors.ts'
+import type { Logger } from '../core/logger.ts'
+import type { Store } from '../store/client.ts'
+import { startGrpcCollector } from './grpc.ts'
+import { collectorApp } from './http.ts'
+import { CollectorMetrics } from './metrics.ts'
+import { IngestPipeline } from './pipeline.ts'
+
+export interface RunningCollector {
+  readonly httpPort: number
+  readonly grpcPort: number
+  readonly pipeline: IngestPipeline
+  /** Stops listening, then writes every queued row before resolving. */
+  close(): Promise<void>
+}
+
+export async function startCollector(store: Store, config: Config, log: Logger): Promise<RunningCollector> {
+  const pipeline = new IngestPipeline(
+    store,
+    config,
+    loadEntityKeyAliases(config.configDir),
+    new CollectorMetrics(),
+    log,
+  )
+  const app = collectorApp(pipeline, config, log)
+  const { server, port: httpPort } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
+    (resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.otlpHttpPort, hostname: config.host }, (info) =>
+        resolve({ server: s, port: info.port }),
+      )
+      s.once('error', (err) =>
+        reject(listenError(err, 'SIGNALBOX_OTLP_HTTP_PORT', config.host, config.otlpHttpPort)),
+      )
+    },
+  )
+  const grpc = await startGrpcCollector(pipeline, config, log)
+  log.info({ http: `${config.host}:${httpPort}`, grpc: `${config.host}:${grpc.port}` }, 'collector listening')
+  return {
+    httpPort,
+    grpcPort: grpc.port,
+    pipeline,
+    async close() {
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), grpc.close()])
+      await pipeline.close()
+    },
+  }
+}

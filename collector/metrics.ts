@@ -1,0 +1,60 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+export type Signal = 'spans' | 'logs' | 'events'
+
+/** The collector's own health, served at `/metrics` in Prometheus text format. */
+export class CollectorMetrics {
+  readonly registry = new Registry()
+  readonly received = new Counter({
+    name: 'signalbox_collector_received_total',
+    help: 'Items (spans, log records, events) in requests that reached the collector.',
+    labelNames: ['signal', 'protocol'] as const,
+    registers: [this.registry],
+  })
+  readonly accepted = new Counter({
+    name: 'signalbox_collector_accepted_total',
+    help: 'Items acknowledged to the sender: durably written to the store.',
+    labelNames: ['signal'] as const,
+    registers: [this.registry],
+  })
+  readonly rejected = new Counter({
+    name: 'signalbox_collector_rejected_total',
+    help: 'Items or requests refused, by reason (bad input, too large, queue full, store failing, stale).',
+    labelNames: ['signal', 'reason'] as const,
+    registers: [this.registry],
+  })
+  readonly duplicates = new Counter({
+    name: 'signalbox_collector_duplicate_events_total',
+    help: 'Business events dropped because the same source+id was already stored.',
+    registers: [this.registry],
+  })
+  readonly queued = new Gauge({
+    name: 'signalbox_collector_queued_rows',
+    help: 'Rows waiting to be written, per table.',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  })
+  readonly flushed = new Counter({
+    name: 'signalbox_collector_flushed_rows_total',
+    help: 'Rows written to the store, per table.',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  })
+  readonly flushFailures = new Counter({
+    name: 'signalbox_collector_flush_failures_total',
+    help: 'Batches the store refused; their senders were told to retry.',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  })
+  readonly flushLatency = new Histogram({
+    name: 'signalbox_collector_flush_duration_seconds',
+    help: 'Time to write one batch to the store.',
+    labelNames: ['table'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  })
+
+  constructor({ processMetrics = true } = {}) {
+    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'signalbox_' })
+  }
+}

@@ -1,0 +1,130 @@
+import { BadRequestError } from '../../core/errors.ts'
+
+/**
+ * A minimal protobuf wire-format reader over one Buffer. OTLP decoding is the collector's hot path, so
+ * the decoders read fields straight into records (no intermediate message objects) and take ids as hex
+ * and 64-bit times as exact bigints. Every read is bounds-checked: truncated or corrupt input throws
+ * a 400, never reads past the message.
+ */
+export class ProtobufReader {
+  pos: number
+
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.pos = start
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end
+  }
+
+  private fail(what: string): never {
+    throw new BadRequestError('invalid_protobuf', `malformed protobuf: ${what} at byte ${this.pos}`)
+  }
+
+  /** Reads a varint of up to 32 significant bits (field tags, lengths, enums, int32). */
+  uint32(): number {
+    let result = 0
+    let shift = 0
+    while (shift < 35) {
+      if (this.pos >= this.end) this.fail('truncated varint')
+      const b = this.buf[this.pos++] as number
+      result |= (b & 0x7f) << shift
+      if (b < 0x80) return result >>> 0
+      shift += 7
+    }
+    // Negative int32 values are sign-extended to 10 bytes: skip the rest.
+    for (let i = 0; i < 5; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint')
+      if ((this.buf[this.pos++] as number) < 0x80) return result >>> 0
+    }
+    return this.fail('varint too long')
+  }
+
+  /** Reads a varint as a signed 64-bit bigint (int64 attribute values). */
+  int64(): bigint {
+    let lo = 0n
+    let shift = 0n
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint')
+      const b = this.buf[this.pos++] as number
+      lo |= BigInt(b & 0x7f) << shift
+      if (b < 0x80) return BigInt.asIntN(64, lo)
+      shift += 7n
+    }
+    return this.fail('varint too long')
+  }
+
+  fixed64(): bigint {
+    if (this.pos + 8 > this.end) this.fail('truncated fixed64')
+    const v = this.buf.readBigUInt64LE(this.pos)
+    this.pos += 8
+    return v
+  }
+
+  fixed32(): number {
+    if (this.pos + 4 > this.end) this.fail('truncated fixed32')
+    const v = this.buf.readUInt32LE(this.pos)
+    this.pos += 4
+    return v
+  }
+
+  double(): number {
+    if (this.pos + 8 > this.end) this.fail('truncated double')
+    const v = this.buf.readDoubleLE(this.pos)
+    this.pos += 8
+    return v
+  }
+
+  /** Returns the end offset of a length-delimited field and leaves `pos` at its start. */
+  lengthDelimited(): number {
+    const len = this.uint32()
+    const end = this.pos + len
+    if (end > this.end) this.fail('length past end of message')
+    return end
+  }
+
+  string(): string {
+    const end = this.lengthDelimited()
+    const s = this.buf.toString('utf8', this.pos, end)
+    this.pos = end
+    return s
+  }
+
+  /** Bytes as lower-case hex: trace and span ids. */
+  hex(): string {
+    const end = this.lengthDelimited()
+    const s = this.buf.toString('hex', this.pos, end)
+    this.pos = end
+    return s
+  }
+
+  base64(): string {
+    const end = this.lengthDelimited()
+    const s = this.buf.toString('base64', this.pos, end)
+    this.pos = end
+    return s
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0:
+        this.int64()
+        return
+      case 1:
+        this.fixed64()
+        return
+      case 2:
+        this.pos = this.lengthDelimited()
+        return
+      case 5:
+        this.fixed32()
+        return
+      default:
+        this.fail(`unsupported wire type ${wireType}`)
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import type { Config } from '../core/config.ts'
+import type { EntityKeyAliases } from '../core/entity-keys.ts'
+import { BadRequestError } from '../core/errors.ts'
+import type { Logger } from '../core/logger.ts'
+import type { Store } from '../store/client.ts'
+import { sql, table } from '../store/sql.ts'
+import { TABLES } from '../store/tables.ts'
+import { TableBatcher } from './batcher.ts'
+import type { BusinessEvent } from './cloudevents.ts'
+import type { CollectorMetrics } from './metrics.ts'
+import type { LogRecord, SpanRecord } from './otlp/model.ts'
+import { EVENT_COLUMNS, eventRow, LOG_COLUMNS, logRows, SPAN_COLUMNS, spanRows } from './rows.ts'
+
+export type Protocol = 'http/protobuf' | 'http/json' | 'grpc' | 'cloudevents'
+
+/** What a sender is told: OTLP's partial success when some items could not be kept. */
+export interface IngestResult {
+  readonly accepted: number
+  readonly rejected: number
+  readonly message?: string
+  readonly duplicates?: number
+}
+
+const NS_PER_DAY = 86_400_000_000_000n
+/** Clocks drift; a day ahead is a clock problem, further is bad data. */
+const MAX_FUTURE_NS = NS_PER_DAY
+
+const KEY_SEPARATOR = '\u0000'
+
+/**
+ * Records → rows → batched, acknowledged writes, per table. Items whose time is outside the retained
+ * window would be dropped by TTL at once; they are refused up front and reported as OTLP partial
+ * success, so the sender knows.
+ */
+export class IngestPipeline {
+  private readonly spansBatcher: TableBatcher
+  private readonly logsBatcher: TableBatcher
+  private readonly eventsBatcher: TableBatcher
+
+  constructor(
+    private readonly store: Store,
+    private readonly config: Pick<Config, 'ingest' | 'retentionDays'>,
+    private readonly aliases: EntityKeyAliases,
+    readonly metrics: CollectorMetrics,
+    log: Logger,
+  ) {
+    const common = {
+      maxRows: config.ingest.batchMaxRows,
+      maxWaitMs: config.ingest.batchMaxWaitMs,
+      maxQueuedRows: config.ingest.queueMaxRows,
+    }
+    this.spansBatcher = new TableBatcher(
+      store,
+      { ...common, table: TABLES.spans, columns: SPAN_COLUMNS },
+      metrics,
+      log,
+    )
+    this.logsBatcher = new TableBatcher(
+      store,
+      { ...common, table: TABLES.logs, columns: LOG_COLUMNS },
+      metrics,
+      log,
+    )
+    this.eventsBatcher = new TableBatcher(
+      store,
+      {
+        ...common,
+        table: TABLES.events,
+        columns: EVENT_COLUMNS,
+        dropExisting: (keys) => this.storedEventKeys(keys),
+      },
+      metrics,
+      log,
+    )
+  }
+
+  private window(days: number): { oldest: bigint; newest: bigint } {
+    const now = BigInt(Date.now()) * 1_000_000n
+    return { oldest: now - BigInt(days) * NS_PER_DAY, newest: now + MAX_FUTURE_NS }
+  }
+
+  async spans(records: SpanRecord[], protocol: Protocol): Promise<IngestResult> {
+    this.metrics.received.inc({ signal: 'spans', protocol }, records.length)
+    const { oldest, newest } = this.window(this.config.retentionDays.spans)
+    const kept = records.filter((s) => s.startNs >= oldest && s.startNs <= newest)
+    const rejected = records.length - kept.length
+    if (rejected > 0) this.metrics.rejected.inc({ signal: 'spans', reason: 'outside_retention' }, rejected)
+    await this.spansBatcher.enqueue(spanRows(kept, this.aliases))
+    this.metrics.accepted.inc({ signal: 'spans' }, kept.length)
+    return {
+      accepted: kept.length,
+      rejected,
+      message:
+        rejected > 0
+          ? `${rejected} span(s) start outside the retained window (${this.config.retentionDays.spans} days back, 1 day ahead) and were not stored`
+          : undefined,
+    }
+  }
+
+  async logs(records: LogRecord[], protocol: Protocol): Promise<IngestResult> {
+    this.metrics.received.inc({ signal: 'logs', protocol }, records.length)
+    const { oldest, newest } = this.window(this.config.retentionDays.logs)
+    const receivedNs = BigInt(Date.now()) * 1_000_000n
+    const kept = records.filter((l) => {
+      const t = l.timeNs || l.observedTimeNs || receivedNs
+      return t >= oldest && t <= newest
+    })
+    const rejected = records.length - kept.length
+    if (rejected > 0) this.metrics.rejected.inc({ signal: 'logs', reason: 'outside_retention' }, rejected)
+    await this.logsBatcher.enqueue(logRows(kept, this.aliases, receivedNs))
+    this.metrics.accepted.inc({ signal: 'logs' }, kept.length)
+    return {
+      accepted: kept.length,
+      rejected,
+      message:
+        rejected > 0
+          ? `${rejected} log record(s) are outside the retained window and were not stored`
+          : undefined,
+    }
+  }
+
+  /** Events are all-or-nothing: a business event is never silently dropped, so one out of range fails the request. */
+  async events(events: BusinessEvent[]): Promise<IngestResult> {
+    this.metrics.received.inc({ signal: 'events', protocol: 'cloudevents' }, events.length)
+    const { oldest, newest } = this.window(this.config.retentionDays.events)
+    const outside = events.findIndex((e) => e.timeNs < oldest || e.timeNs > newest)
+    if (outside >= 0) {
+      this.metrics.rejected.inc({ signal: 'events', reason: 'outside_retention' }, events.length)
+      throw new BadRequestError(
+        'time_out_of_range',
+        `event ${outside} (source '${events[outside]?.source}', id '${events[outside]?.id}'): time is outside the retained window (${this.config.retentionDays.events} days back, 1 day ahead)`,
+      )
+    }
+    const outcome = await this.eventsBatcher.enqueue(
+      events.map(eventRow),
+      events.map((e) => e.source + KEY_SEPARATOR + e.id),
+    )
+    this.metrics.accepted.inc({ signal: 'events' }, outcome.written)
+    this.metrics.duplicates.inc(outcome.duplicates)
+    return { accepted: outcome.written, rejected: 0, duplicates: outcome.duplicates }
+  }
+
+  /** The keys of this batch already stored. The primary key narrows by source and id; pairs are matched here. */
+  private async storedEventKeys(keys: readonly string[]): Promise<ReadonlySet<string>> {
+    if (keys.length === 0) return new Set()
+    const sources = new Set<string>()
+    const ids = new Set<string>()
+    for (const k of keys) {
+      const at = k.indexOf(KEY_SEPARATOR)
+      sources.add(k.slice(0, at))
+      ids.add(k.slice(at + 1))
+    }
+    const rows = await this.store.query<{ source: string; id: string }>(
+      sql`SELECT source, id FROM ${table(TABLES.eventKeys)} WHERE source IN ${[...sources]} AND id IN ${[...ids]}`,
+    )
+    return new Set(rows.map((r) => r.source + KEY_SEPARATOR + r.id))
+  }
+
+  get queuedRows(): number {
+    return this.spansBatcher.queuedRows + this.logsBatcher.queuedRows + this.eventsBatcher.queuedRows
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.spansBatcher.close(), this.logsBatcher.close(), this.eventsBatcher.close()])
+  }
+}

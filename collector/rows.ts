@@ -1,0 +1,158 @@
+import type { EntityKeyAliases } from '../core/entity-keys.ts'
+import type { BusinessEvent } from './cloudevents.ts'
+import { businessContext } from './keys.ts'
+import type { LogRecord, Resource, SpanRecord } from './otlp/model.ts'
+
+/*
+ * Records → `JSONCompactEachRow` lines for the tables of store/migrations. Column lists and the
+ * values in each line are kept side by side here so they cannot drift apart. Ids are validated hex
+ * and times are digits, so they are written without escaping; every other string goes through
+ * JSON.stringify.
+ */
+
+const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']
+const STATUS_CODES = ['unset', 'ok', 'error']
+
+export const SPAN_COLUMNS = [
+  'timestamp',
+  'trace_id',
+  'span_id',
+  'parent_span_id',
+  'trace_state',
+  'flags',
+  'name',
+  'kind',
+  'service_name',
+  'scope_name',
+  'scope_version',
+  'duration_ns',
+  'status_code',
+  'status_message',
+  'connector',
+  'flow',
+  'system',
+  'stage',
+  'location',
+  'entities',
+  'resource_attributes',
+  'attributes',
+  'events',
+  'links',
+] as const
+
+export const LOG_COLUMNS = [
+  'timestamp',
+  'observed_timestamp',
+  'trace_id',
+  'span_id',
+  'flags',
+  'severity_text',
+  'severity_number',
+  'service_name',
+  'scope_name',
+  'event_name',
+  'body',
+  'connector',
+  'flow',
+  'system',
+  'location',
+  'entities',
+  'resource_attributes',
+  'attributes',
+] as const
+
+export const EVENT_COLUMNS = [
+  'time',
+  'received_at',
+  'type',
+  'subject',
+  'source',
+  'id',
+  'specversion',
+  'datacontenttype',
+  'dataschema',
+  'data',
+  'extensions',
+  'trace_id',
+  'span_id',
+  'connector',
+  'flow',
+  'system',
+  'location',
+  'entities',
+] as const
+
+const q = JSON.stringify
+
+/** Resources are shared by every span of a ResourceSpans: serialise each once. */
+class ResourceJson {
+  private readonly cache = new Map<Resource, string>()
+  get(resource: Resource): string {
+    let json = this.cache.get(resource)
+    if (json === undefined) {
+      json = q(resource.attributes)
+      this.cache.set(resource, json)
+    }
+    return json
+  }
+}
+
+export function spanRows(spans: readonly SpanRecord[], aliases: EntityKeyAliases): string[] {
+  const resources = new ResourceJson()
+  const out: string[] = new Array(spans.length)
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i] as SpanRecord
+    const ctx = businessContext(aliases, s.attributes, s.resource.attributes)
+    const duration = s.endNs > s.startNs ? s.endNs - s.startNs : 0n
+    const events =
+      s.events.length === 0 ? '[]' : q(s.events.map((e) => [e.timeNs.toString(), e.name, e.attributes]))
+    const links =
+      s.links.length === 0 ? '[]' : q(s.links.map((l) => [l.traceId, l.spanId, l.traceState, l.attributes]))
+    out[i] =
+      `["${s.startNs}","${s.traceId}","${s.spanId}","${s.parentSpanId}",${q(s.traceState)},${s.flags},${q(s.name)},` +
+      `"${SPAN_KINDS[s.kind]}",${q(s.resource.serviceName)},${q(s.scope.name)},${q(s.scope.version)},"${duration}",` +
+      `"${STATUS_CODES[s.statusCode]}",${q(s.statusMessage)},${q(ctx.connector)},${q(ctx.flow)},${q(ctx.system)},` +
+      `${q(ctx.stage)},${q(ctx.location)},${q(ctx.entities)},${resources.get(s.resource)},${q(s.attributes)},` +
+      `${events},${links}]`
+  }
+  return out
+}
+
+export function logRows(logs: readonly LogRecord[], aliases: EntityKeyAliases, receivedNs: bigint): string[] {
+  const resources = new ResourceJson()
+  return logs.map((l) => {
+    const ctx = businessContext(aliases, l.attributes, l.resource.attributes)
+    // OTLP: when time is unset, the observed time stands in; when both are, the arrival time does.
+    const observed = l.observedTimeNs || receivedNs
+    const time = l.timeNs || observed
+    return (
+      `["${time}","${observed}","${l.traceId}","${l.spanId}",${l.flags},${q(l.severityText)},${l.severityNumber},` +
+      `${q(l.resource.serviceName)},${q(l.scope.name)},${q(l.eventName)},${q(l.body)},${q(ctx.connector)},` +
+      `${q(ctx.flow)},${q(ctx.system)},${q(ctx.location)},${q(ctx.entities)},${resources.get(l.resource)},` +
+      `${q(l.attributes)}]`
+    )
+  })
+}
+
+export function eventRow(e: BusinessEvent): string {
+  return q([
+    e.timeNs.toString(),
+    (Number(e.receivedAtMs) / 1000).toFixed(3),
+    e.type,
+    e.subject,
+    e.source,
+    e.id,
+    e.specversion,
+    e.datacontenttype,
+    e.dataschema,
+    e.data,
+    e.extensions,
+    e.traceId,
+    e.spanId,
+    e.context.connector,
+    e.context.flow,
+    e.context.system,
+    e.context.location,
+    e.context.entities,
+  ])
+}

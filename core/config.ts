@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { z } from 'zod'
+import { ConfigError } from './errors.ts'
+
+const port = z.coerce.number().int().min(0).max(65535)
+const positiveInt = z.coerce.number().int().positive()
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v))
+
+/** Every setting Signalbox reads, by its environment variable name. The README lists the same table. */
+const settingsSchema = z.object({
+  SIGNALBOX_HOST: z.string().min(1).default('127.0.0.1'),
+  SIGNALBOX_HTTP_PORT: port.default(8080),
+  SIGNALBOX_OTLP_HTTP_PORT: port.default(4318),
+  SIGNALBOX_OTLP_GRPC_PORT: port.default(4317),
+  SIGNALBOX_DATA_DIR: z.string().min(1).default('./data'),
+  SIGNALBOX_CONFIG_DIR: z.string().min(1).default('./config'),
+  SIGNALBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CLICKHOUSE_URL: optionalString.pipe(z.url().optional()),
+  CLICKHOUSE_USER: optionalString,
+  CLICKHOUSE_PASSWORD: optionalString,
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
+    .default('signalbox'),
+  CLICKHOUSE_CLUSTER: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'must be a plain identifier')
+      .optional(),
+  ),
+  SIGNALBOX_MAX_BODY_BYTES: positiveInt.default(16 * 1024 * 1024),
+  SIGNALBOX_BATCH_MAX_ROWS: positiveInt.default(20_000),
+  SIGNALBOX_BATCH_MAX_WAIT_MS: positiveInt.default(200),
+  SIGNALBOX_QUEUE_MAX_ROWS: positiveInt.default(200_000),
+  SIGNALBOX_RETENTION_SPANS_DAYS: positiveInt.default(30),
+  SIGNALBOX_RETENTION_LOGS_DAYS: positiveInt.default(30),
+  SIGNALBOX_RETENTION_EVENTS_DAYS: positiveInt.default(400),
+  SIGNALBOX_QUERY_TIMEOUT_SECONDS: positiveInt.default(10),
+  SIGNALBOX_MAX_QUERY_RANGE_DAYS: positiveInt.default(31),
+})
+
+export type Settings = z.infer<typeof settingsSchema>
+
+export interface Config {
+  readonly host: string
+  readonly httpPort: number
+  readonly otlpHttpPort: number
+  readonly otlpGrpcPort: number
+  readonly dataDir: string
+  readonly configDir: string
+  readonly logLevel: Settings['SIGNALBOX_LOG_LEVEL']
+  readonly clickhouse: {
+    readonly url?: string
+    readonly user?: string
+    readonly password?: string
+    readonly database: string
+    readonly cluster?: string
+  }
+  readonly ingest: {
+    readonly maxBodyBytes: number
+    readonly batchMaxRows: number
+    readonly batchMaxWaitMs: number
+    readonly queueMaxRows: number
+  }
+  readonly retentionDays: { readonly spans: number; readonly logs: number; readonly events: number }
+  readonly query: { readonly timeoutSeconds: number; readonly maxRangeDays: number }
+}
+
+/**
+ * Parses the settings once, at start. Every invalid key is reported together (not the first only), so
+ * one restart fixes them all. A `.env` file in the working directory is read first; real environment
+ * variables win over it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = true } = {}): Config {
+  if (readDotEnv && env === process.env && existsSync('.env')) process.loadEnvFile('.env')
+  const parsed = settingsSchema.safeParse(env)
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))
+  }
+  const s = parsed.data
+  return Object.freeze({
+    host: s.SIGNALBOX_HOST,
+    httpPort: s.SIGNALBOX_HTTP_PORT,
+    otlpHttpPort: s.SIGNALBOX_OTLP_HTTP_PORT,
+    otlpGrpcPort: s.SIGNALBOX_OTLP_GRPC_PORT,
+    dataDir: resolve(s.SIGNALBOX_DATA_DIR),
+    configDir: resolve(s.SIGNALBOX_CONFIG_DIR),
+    logLevel: s.SIGNALBOX_LOG_LEVEL,
+    clickhouse: Object.freeze({
+      url: s.CLICKHOUSE_URL,
+      user: s.CLICKHOUSE_USER,
+      password: s.CLICKHOUSE_PASSWORD,
+      database: s.CLICKHOUSE_DATABASE,
+      cluster: s.CLICKHOUSE_CLUSTER,
+    }),
+    ingest: Object.freeze({
+      maxBodyBytes: s.SIGNALBOX_MAX_BODY_BYTES,
+      batchMaxRows: s.SIGNALBOX_BATCH_MAX_ROWS,
+      batchMaxWaitMs: s.SIGNALBOX_BATCH_MAX_WAIT_MS,
+      queueMaxRows: s.SIGNALBOX_QUEUE_MAX_ROWS,
+    }),
+    retentionDays: Object.freeze({
+      spans: s.SIGNALBOX_RETENTION_SPANS_DAYS,
+      logs: s.SIGNALBOX_RETENTION_LOGS_DAYS,
+      events: s.SIGNALBOX_RETENTION_EVENTS_DAYS,
+    }),
+    query: Object.freeze({
+      timeoutSeconds: s.SIGNALBOX_QUERY_TIMEOUT_SECONDS,
+      maxRangeDays: s.SIGNALBOX_MAX_QUERY_RANGE_DAYS,
+    }),
+  })
+}

@@ -1,0 +1,36 @@
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { RetryableError, SignalboxError } from './errors.ts'
+import type { Logger } from './logger.ts'
+
+/**
+ * The one error renderer for every Signalbox HTTP surface: `{ error: { code, message, requestId } }`.
+ * Domain errors keep their status and message; anything unexpected is a 500 that says nothing of
+ * the internals (the log has the details, under the same request id).
+ */
+export function errorHandler(log: Logger) {
+  return function renderError(err: Error, c: Context) {
+    const requestId = (c.get('requestId' as never) as string | undefined) ?? ''
+    if (err instanceof SignalboxError) {
+      if (err instanceof RetryableError) c.header('Retry-After', String(err.retryAfterSeconds))
+      if (err.status >= 500) log.warn({ requestId, code: err.code }, err.message)
+      const body: Record<string, unknown> = { code: err.code, message: err.message, requestId }
+      if (err.details !== undefined) body.details = err.details
+      return c.json({ error: body }, err.status as ContentfulStatusCode)
+    }
+    if (err instanceof HTTPException) {
+      return c.json({ error: { code: 'http_error', message: err.message, requestId } }, err.status)
+    }
+    log.error({ err, requestId, path: c.req.path }, 'unhandled error')
+    return c.json({ error: { code: 'internal', message: 'internal error', requestId } }, 500)
+  }
+}
+
+export function notFoundHandler(c: Context) {
+  const requestId = (c.get('requestId' as never) as string | undefined) ?? ''
+  return c.json(
+    { error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}`, requestId } },
+    404,
+  )
+}

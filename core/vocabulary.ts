@@ -1,0 +1,68 @@
+/**
+ * The business vocabulary every part of Signalbox shares: entity types, the span attributes that carry
+ * business keys and integration context, and the CloudEvents types of the default flows
+ * (DESIGN.md, "Business keys and events").
+ */
+
+export const ENTITY_TYPES = ['order', 'return', 'sku', 'shipment'] as const
+export type EntityType = (typeof ENTITY_TYPES)[number]
+
+/** Canonical span attribute names. Aliases for them are configured in `config/entity-keys.yaml`. */
+export const KEY_ATTRIBUTES = {
+  order: 'retail.order.id',
+  return: 'retail.return.id',
+  sku: 'retail.sku',
+  shipment: 'retail.shipment.id',
+} as const satisfies Record<EntityType, string>
+
+export const LOCATION_ATTRIBUTE = 'retail.location.id'
+
+export const INTEGRATION_ATTRIBUTES = {
+  connector: 'integration.connector',
+  flow: 'integration.flow',
+  system: 'integration.system',
+  stage: 'integration.stage',
+} as const
+
+/** CloudEvents extension names (lower-case alphanumerics, per the CloudEvents spec) for business keys. */
+export const KEY_EXTENSIONS = {
+  order: 'orderid',
+  return: 'returnid',
+  sku: 'sku',
+  shipment: 'shipmentid',
+} as const satisfies Record<EntityType, string>
+
+export const LOCATION_EXTENSION = 'locationid'
+
+/** `retail.order.*` events have the order id as subject; likewise returns; inventory events are keyed by SKU. */
+export const EVENT_TYPE_PREFIX_ENTITY: ReadonlyArray<readonly [prefix: string, entity: EntityType]> = [
+  ['retail.order.', 'order'],
+  ['retail.return.', 'return'],
+  ['retail.inventory.', 'sku'],
+  ['retail.shipment.', 'shipment'],
+]
+
+export const EVENT_TYPES = {
+  order: [
+    'created',
+    'payment_authorized',
+    'inventory_reserved',
+    'erp_posted',
+    'shipped',
+    'ready_for_pickup',
+    'delivered',
+    'picked_up',
+    'invoiced',
+    'cancelled',
+  ].map((s) => `retail.order.${s}`),
+  return: ['received', 'refund_issued', 'credit_posted', 'restocked', 'disposed'].map(
+    (s) => `retail.return.${s}`,
+  ),
+  inventory: ['adjusted', 'reserved', 'released', 'published'].map((s) => `retail.inventory.${s}`),
+} as const
+
+/** One business key found on a span, log or event. */
+export interface EntityRef {
+  readonly type: EntityType
+  readonly id: string
+}

@@ -1,0 +1,76 @@
+/**
+ * Renders table and materialized-view definitions as DDL for one node or for a cluster. On a cluster
+ * (`CLICKHOUSE_CLUSTER`) each table becomes a `Replicated*MergeTree` `<name>_local` on every node plus
+ * a `Distributed` table under the logical name, so queries and inserts use the same names both ways;
+ * views read and write the local tables, so each shard indexes its own rows.
+ */
+
+export interface Target {
+  readonly database: string
+  readonly cluster?: string
+}
+
+export interface TableSpec {
+  readonly name: string
+  readonly columns: readonly string[]
+  readonly engine: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree'
+  /** Arguments of the engine, e.g. the version column of a ReplacingMergeTree. */
+  readonly engineArgs?: string
+  readonly orderBy: string
+  readonly partitionBy?: string
+  /** A TTL expression without the `TTL` keyword. */
+  readonly ttl?: string
+  readonly settings?: Readonly<Record<string, string | number>>
+  /** Distributed sharding key on a cluster. */
+  readonly shardBy: string
+}
+
+export interface ViewSpec {
+  readonly name: string
+  readonly from: string
+  readonly to: string
+  /** The SELECT, given the source table's qualified name. */
+  readonly select: (from: string) => string
+}
+
+const onCluster = (t: Target) => (t.cluster ? ` ON CLUSTER ${t.cluster}` : '')
+const localName = (name: string, t: Target) => (t.cluster ? `${name}_local` : name)
+export const qualified = (name: string, t: Target) => `${t.database}.${localName(name, t)}`
+
+function engineClause(spec: TableSpec, t: Target): string {
+  const args = spec.engineArgs ? [spec.engineArgs] : []
+  if (!t.cluster) return `${spec.engine}(${args.join(', ')})`
+  const zkPath = `'/clickhouse/tables/{shard}/${t.database}/${localName(spec.name, t)}'`
+  return `Replicated${spec.engine}(${[zkPath, "'{replica}'", ...args].join(', ')})`
+}
+
+export function createTable(spec: TableSpec, t: Target): string[] {
+  const settings = Object.entries(spec.settings ?? {}).map(([k, v]) => `${k} = ${v}`)
+  const local = [
+    `CREATE TABLE IF NOT EXISTS ${qualified(spec.name, t)}${onCluster(t)} (\n  ${spec.columns.join(',\n  ')}\n)`,
+    `ENGINE = ${engineClause(spec, t)}`,
+    spec.partitionBy ? `PARTITION BY ${spec.partitionBy}` : '',
+    `ORDER BY ${spec.orderBy}`,
+    spec.ttl ? `TTL ${spec.ttl}` : '',
+    settings.length ? `SETTINGS ${settings.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n')
+  if (!t.cluster) return [local]
+  const distributed =
+    `CREATE TABLE IF NOT EXISTS ${t.database}.${spec.name}${onCluster(t)} AS ${qualified(spec.name, t)}\n` +
+    `ENGINE = Distributed(${t.cluster}, ${t.database}, ${localName(spec.name, t)}, ${spec.shardBy})`
+  return [local, distributed]
+}
+
+export function createView(spec: ViewSpec, t: Target): string[] {
+  return [
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${t.database}.${spec.name}${onCluster(t)} TO ${qualified(spec.to, t)}\n` +
+      `AS ${spec.select(qualified(spec.from, t))}`,
+  ]
+}
+
+/** Retention is a setting, so it is re-applied at every start; on a cluster it applies to the local tables. */
+export function modifyTtl(name: string, ttl: string, t: Target): string {
+  return `ALTER TABLE ${qualified(name, t)}${onCluster(t)} MODIFY TTL ${ttl}`
+}

@@ -1,0 +1,63 @@
+import type { Store } from '../client.ts'
+import { sql, table, typed } from '../sql.ts'
+import { TABLES } from '../tables.ts'
+
+export interface SpanRow {
+  /** Nanoseconds since the epoch. */
+  readonly start_ns: string
+  readonly trace_id: string
+  readonly span_id: string
+  readonly parent_span_id: string
+  readonly trace_state: string
+  readonly name: string
+  readonly kind: string
+  readonly service_name: string
+  readonly scope_name: string
+  readonly scope_version: string
+  readonly duration_ns: string
+  readonly status_code: string
+  readonly status_message: string
+  readonly connector: string
+  readonly flow: string
+  readonly system: string
+  readonly stage: string
+  readonly location: string
+  readonly entities: Array<[string, string]>
+  readonly resource_attributes: Record<string, string>
+  readonly attributes: Record<string, string>
+  readonly events: Array<[string, string, Record<string, string>]>
+  readonly links: Array<[string, string, string, Record<string, string>]>
+}
+
+export interface TraceWindow {
+  /** Nanoseconds since the epoch, as decimal strings (beyond 2^53). */
+  readonly start: string
+  readonly end: string
+  readonly spanCount: number
+}
+
+/** The trace's time window from the narrow index, so the span read touches only those days. */
+export async function traceWindow(store: Store, traceId: string): Promise<TraceWindow | undefined> {
+  const [row] = await store.query<{ start: string; end: string; span_count: string; n: string }>(sql`
+    SELECT toString(toUnixTimestamp64Nano(min(start))) AS start, toString(toUnixTimestamp64Nano(max(end))) AS end,
+      sum(span_count) AS span_count, count() AS n
+    FROM ${table(TABLES.traceIndex)} WHERE trace_id = ${traceId}`)
+  if (!row || Number(row.n) === 0) return undefined
+  return { start: row.start, end: row.end, spanCount: Number(row.span_count) }
+}
+
+/** Every span of one trace, oldest first. A span delivered twice (an exporter retry) is returned once. */
+export async function traceSpans(store: Store, traceId: string, window: TraceWindow): Promise<SpanRow[]> {
+  return store.query<SpanRow>(sql`
+    SELECT toString(toUnixTimestamp64Nano(timestamp)) AS start_ns, trace_id, span_id, parent_span_id, trace_state, name, kind,
+      service_name, scope_name, scope_version, duration_ns, status_code, status_message, connector, flow, system,
+      stage, location, entities, resource_attributes, attributes,
+      arrayMap(e -> (toString(toUnixTimestamp64Nano(e.1)), e.2, e.3), events) AS events, links
+    FROM ${table(TABLES.spans)}
+    WHERE trace_id = ${traceId}
+      AND timestamp BETWEEN fromUnixTimestamp64Nano(${typed(window.start, 'Int64')})
+        AND fromUnixTimestamp64Nano(${typed(window.end, 'Int64')})
+    ORDER BY timestamp, span_id
+    LIMIT 1 BY span_id
+    LIMIT 10000`)
+}

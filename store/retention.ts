@@ -1,0 +1,35 @@
+import { modifyTtl, type Target } from './ddl.ts'
+import { TABLES } from './tables.ts'
+
+export interface RetentionDays {
+  readonly spans: number
+  readonly logs: number
+  readonly events: number
+}
+
+/**
+ * TTL expressions per table. Tables are partitioned by day and set `ttl_only_drop_parts`, so expiry
+ * drops whole parts instead of rewriting them. Days come from validated integer settings (DDL cannot
+ * take bound parameters).
+ */
+export function ttlExpressions(days: RetentionDays): Record<string, string> {
+  const d = (n: number) => {
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`retention must be a positive integer, got ${n}`)
+    return n
+  }
+  return {
+    [TABLES.spans]: `toDateTime(timestamp) + INTERVAL ${d(days.spans)} DAY`,
+    [TABLES.traceIndex]: `toDateTime(start) + INTERVAL ${d(days.spans)} DAY`,
+    [TABLES.logs]: `toDateTime(timestamp) + INTERVAL ${d(days.logs)} DAY`,
+    [TABLES.events]: `toDateTime(time) + INTERVAL ${d(days.events)} DAY`,
+    [TABLES.eventKeys]: `toDateTime(time) + INTERVAL ${d(days.events)} DAY`,
+    // Business history outlives raw telemetry: the index keeps as long as the events do.
+    [TABLES.entityIndex]: `toDateTime(time) + INTERVAL ${d(Math.max(days.events, days.spans))} DAY`,
+  }
+}
+
+export function retentionStatements(days: RetentionDays, t: Target): string[] {
+  return Object.entries(ttlExpressions(days)).map(([table, ttl]) => modifyTtl(table, ttl, t))
+}
+
+export const TTL_SETTINGS = { ttl_only_drop_parts: 1 } as const

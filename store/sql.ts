@@ -1,0 +1,117 @@
+import { TABLES, type TableName } from './tables.ts'
+
+/**
+ * The one way to write SQL in Signalbox. Every interpolated value becomes a server-side bound
+ * parameter (`{p0:String}` + `query_params`); there is no raw-string branch. Identifiers can only be
+ * table names from `TABLES`, wrapped with `table()`. Fragments compose: a `sql` value interpolated
+ * into another is spliced in with its parameters renumbered.
+ */
+export interface BoundQuery {
+  readonly query: string
+  readonly query_params: Readonly<Record<string, unknown>>
+}
+
+const TABLE_NAMES = new Set<string>(Object.values(TABLES))
+
+class Identifier {
+  constructor(readonly name: string) {}
+}
+
+/** A value with an explicit ClickHouse type, for when the JS type does not say enough (DateTime64(9), UInt64…). */
+class Typed {
+  constructor(
+    readonly value: unknown,
+    readonly type: string,
+  ) {}
+}
+
+class Fragment implements BoundQuery {
+  constructor(
+    readonly parts: readonly (string | Typed)[],
+    readonly query: string,
+    readonly query_params: Readonly<Record<string, unknown>>,
+  ) {}
+}
+
+export type SqlValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | Date
+  | readonly string[]
+  | readonly number[]
+  | Typed
+  | Identifier
+  | Fragment
+
+export function table(name: TableName): Identifier {
+  if (!TABLE_NAMES.has(name)) throw new Error(`unknown table ${name}`)
+  return new Identifier(name)
+}
+
+export function typed(value: unknown, type: string): Typed {
+  return new Typed(value, type)
+}
+
+/** Nanosecond timestamps as DateTime64(9): exact, whatever the size of the number. */
+export function nanos(value: bigint | string): Typed {
+  return new Typed(String(value), 'DateTime64(9)')
+}
+
+function typeOf(value: unknown): string {
+  if (typeof value === 'string') return 'String'
+  if (typeof value === 'boolean') return 'Bool'
+  if (typeof value === 'bigint') return 'Int64'
+  if (typeof value === 'number') return Number.isInteger(value) ? 'Int64' : 'Float64'
+  if (value instanceof Date) return 'DateTime64(3)'
+  if (Array.isArray(value)) {
+    return value.every((v) => typeof v === 'number') && value.length > 0 ? 'Array(Float64)' : 'Array(String)'
+  }
+  throw new TypeError(`cannot bind a value of type ${typeof value}`)
+}
+
+function paramValue(value: unknown): unknown {
+  // ClickHouse parses DateTime64 parameters from "seconds.fraction" exactly.
+  if (value instanceof Date) return (value.getTime() / 1000).toFixed(3)
+  if (typeof value === 'bigint') return value.toString()
+  return value
+}
+
+export function sql(strings: TemplateStringsArray, ...values: SqlValue[]): Fragment {
+  const parts: (string | Typed)[] = []
+  const pushText = (text: string) => {
+    const last = parts[parts.length - 1]
+    if (typeof last === 'string') parts[parts.length - 1] = last + text
+    else parts.push(text)
+  }
+  strings.forEach((text, i) => {
+    pushText(text)
+    if (i >= values.length) return
+    const value = values[i]
+    if (value instanceof Identifier) pushText(value.name)
+    else if (value instanceof Fragment)
+      for (const p of value.parts) typeof p === 'string' ? pushText(p) : parts.push(p)
+    else if (value instanceof Typed) parts.push(value)
+    else parts.push(new Typed(value, typeOf(value)))
+  })
+  const params: Record<string, unknown> = {}
+  let query = ''
+  let n = 0
+  for (const p of parts) {
+    if (typeof p === 'string') query += p
+    else {
+      const name = `p${n++}`
+      query += `{${name}:${p.type}}`
+      params[name] = paramValue(p.value)
+    }
+  }
+  return new Fragment(parts, query, params)
+}
+
+/** Joins fragments with a separator, e.g. optional WHERE conditions with ` AND `. */
+export function join(fragments: readonly Fragment[], separator: string): Fragment {
+  if (fragments.length === 0) return sql`1`
+  const strings = ['', ...fragments.slice(1).map(() => separator), '']
+  return sql(Object.assign(strings, { raw: strings }) as TemplateStringsArray, ...fragments)
+}

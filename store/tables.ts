@@ -1,0 +1,22 @@
+/**
+ * Every table Signalbox owns, by one name. Queries take identifiers only from here (see `sql.ts`), so
+ * no value from a request can ever become an identifier.
+ */
+export const TABLES = {
+  migrations: 'signalbox_migrations',
+  spans: 'spans',
+  traceIndex: 'trace_index',
+  logs: 'logs',
+  events: 'business_events',
+  eventKeys: 'event_keys',
+  entityIndex: 'entity_index',
+} as const
+
+export type TableName = (typeof TABLES)[keyof typeof TABLES]
+
+export const VIEWS = {
+  traceIndexFromSpans: 'trace_index_mv',
+  entityIndexFromSpans: 'entity_index_spans_mv',
+  entityIndexFromEvents: 'entity_index_events_mv',
+  eventKeysFromEvents: 'event_keys_mv',
+} as const
