@@ -96,19 +96,45 @@ function eventContext(e: CloudEvent<unknown>, extensions: Record<string, string>
   }
 }
 
-/** What the producer actually sent for the attributes the SDK fills in or rounds (id, time). */
+/**
+ * What the producer actually sent. The SDK invents a missing id, rounds time to milliseconds and, for
+ * a single event, lets a missing source or type through; exactly-once and the entity keys need the
+ * producer's own values, so the required attributes are checked here.
+ */
 interface RawAttributes {
+  readonly specversion?: unknown
   readonly id?: unknown
+  readonly source?: unknown
+  readonly type?: unknown
   readonly time?: unknown
 }
 
+const REQUIRED = ['specversion', 'id', 'source', 'type'] as const
+
 function rawAttributes(headers: Record<string, string>, body: Buffer): RawAttributes[] {
   const contentType = headers['content-type'] ?? ''
-  if (contentType.startsWith('application/cloudevents')) {
+  if (headers['ce-specversion'] === undefined && contentType.startsWith('application/cloudevents')) {
     const parsed: unknown = JSON.parse(body.toString('utf8'))
     return (Array.isArray(parsed) ? parsed : [parsed]) as RawAttributes[]
   }
-  return [{ id: headers['ce-id'], time: headers['ce-time'] }]
+  const h = (name: string) => headers[`ce-${name}`]
+  return [
+    { specversion: h('specversion'), id: h('id'), source: h('source'), type: h('type'), time: h('time') },
+  ]
+}
+
+function checkRequired(raw: RawAttributes, path: string): void {
+  if (raw === null || typeof raw !== 'object')
+    throw new BadRequestError('invalid_cloudevent', `${path}: must be a JSON object`)
+  for (const attr of REQUIRED) {
+    const v = raw[attr]
+    if (typeof v !== 'string' || v === '') {
+      throw new BadRequestError(
+        'invalid_cloudevent',
+        `${path}: required attribute '${attr}' is missing or empty`,
+      )
+    }
+  }
 }
 
 function toBusinessEvent(
@@ -117,10 +143,6 @@ function toBusinessEvent(
   receivedAtMs: number,
   path: string,
 ): BusinessEvent {
-  // The SDK invents an id when none is sent; exactly-once needs the producer's own.
-  if (typeof raw.id !== 'string' || raw.id === '') {
-    throw new BadRequestError('invalid_cloudevent', `${path}: required attribute 'id' is missing`)
-  }
   for (const attr of ['id', 'source', 'type', 'subject'] as const) {
     const v = e[attr]
     if (typeof v === 'string' && v.length > MAX_ATTRIBUTE_LENGTH) {
@@ -176,9 +198,10 @@ export function parseCloudEvents(
   }
   const events = Array.isArray(parsed) ? parsed : [parsed]
   if (events.length === 0) throw new BadRequestError('invalid_cloudevent', 'the batch holds no events')
-  return events.map((e, i) =>
-    toBusinessEvent(e, raw[i] ?? {}, receivedAtMs, Array.isArray(parsed) ? `events[${i}]` : 'event'),
-  )
+  const path = (i: number) => (Array.isArray(parsed) ? `events[${i}]` : 'event')
+  // Validate all before converting any: a bad event anywhere refuses the whole request.
+  for (const [i, r] of raw.entries()) checkRequired(r, path(i))
+  return events.map((e, i) => toBusinessEvent(e, raw[i] ?? {}, receivedAtMs, path(i)))
 }
 
 /** The SDK's validation errors carry JSON-schema details; say them plainly. */

@@ -1,0 +1,232 @@
+import { gzipSync } from 'node:zlib'
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TABLES } from '../../store/tables.ts'
+import { readableSpan } from '../support/readable-span.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+const LIMIT = 64 * 1024
+let sb: TestSignalbox
+beforeAll(async () => {
+  sb = await startSignalbox({ SIGNALBOX_MAX_BODY_BYTES: String(LIMIT) })
+})
+afterAll(async () => {
+  // Nothing any test here sent may have been written.
+  expect(await sb.count(TABLES.spans)).toBe(0)
+  expect(await sb.count(TABLES.logs)).toBe(0)
+  expect(await sb.count(TABLES.events)).toBe(0)
+  const health = await fetch(`${sb.apiUrl}/api/health`)
+  expect(health.status).toBe(200)
+  await sb.close()
+})
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+const now = Date.now()
+const goodSpan = (i: number) =>
+  readableSpan({
+    traceId: TRACE,
+    spanId: `00f067aa0ba9${String(1000 + i)}`,
+    name: 'sync',
+    startMs: now,
+    durationMs: 5,
+  })
+
+async function post(path: string, body: string | Uint8Array, headers: Record<string, string>) {
+  const res = await fetch(`${sb.collectorUrl}${path}`, { method: 'POST', body: body as BodyInit, headers })
+  const text = await res.text()
+  return {
+    status: res.status,
+    body: text ? (JSON.parse(text) as { error: { code: string; message: string } }) : undefined,
+  }
+}
+
+const protobuf = { 'content-type': 'application/x-protobuf' }
+const json = { 'content-type': 'application/json' }
+const structured = { 'content-type': 'application/cloudevents+json' }
+
+describe('malformed OTLP', () => {
+  it('refuses bytes that are not protobuf', async () => {
+    const r = await post('/v1/traces', new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), protobuf)
+    expect(r.status).toBe(400)
+    expect(r.body?.error.code).toBe('invalid_protobuf')
+    expect(r.body?.error.message).toMatch(/malformed protobuf/)
+  })
+
+  it('refuses a truncated protobuf request', async () => {
+    const full = ProtobufTraceSerializer.serializeRequest([goodSpan(1), goodSpan(2)]) as Uint8Array
+    const r = await post('/v1/traces', full.subarray(0, full.length - 7), protobuf)
+    expect(r.status).toBe(400)
+    expect(r.body?.error.code).toBe('invalid_protobuf')
+  })
+
+  it('refuses a request with one invalid span id among valid spans, writing none of them', async () => {
+    const bad = readableSpan({
+      traceId: TRACE,
+      spanId: '0000000000000000',
+      name: 'bad',
+      startMs: now,
+      durationMs: 1,
+    })
+    const body = ProtobufTraceSerializer.serializeRequest([goodSpan(1), bad, goodSpan(2)]) as Uint8Array
+    const r = await post('/v1/traces', body, protobuf)
+    expect(r.status).toBe(400)
+    expect(r.body?.error.code).toBe('invalid_span_id')
+    expect(r.body?.error.message).toContain('resourceSpans[0].scopeSpans[0].spans[1].spanId')
+  })
+
+  it('refuses JSON that does not parse', async () => {
+    const r = await post('/v1/traces', '{"resourceSpans": [', json)
+    expect(r.status).toBe(400)
+    expect(r.body?.error.code).toBe('invalid_json')
+  })
+
+  it('refuses an OTLP/JSON span with a short trace id, naming where it is', async () => {
+    const body = {
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: 'abc',
+                  spanId: '00f067aa0ba902b7',
+                  name: 'x',
+                  startTimeUnixNano: String(BigInt(now) * 1_000_000n),
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }
+    const r = await post('/v1/traces', JSON.stringify(body), json)
+    expect(r.status).toBe(400)
+    expect(r.body?.error.code).toBe('invalid_trace_id')
+    expect(r.body?.error.message).toContain('resourceSpans[0].scopeSpans[0].spans[0].traceId')
+  })
+
+  it('refuses OTLP/JSON with fields of the wrong type', async () => {
+    const r = await post(
+      '/v1/logs',
+      JSON.stringify({ resourceLogs: [{ scopeLogs: { logRecords: [] } }] }),
+      json,
+    )
+    expect(r.status).toBe(400)
+    expect(r.body?.error).toMatchObject({
+      code: 'invalid_otlp_json',
+      message: 'resourceLogs[0].scopeLogs: must be an array',
+    })
+  })
+
+  it('refuses a body that is not valid gzip', async () => {
+    const r = await post('/v1/traces', new Uint8Array([1, 2, 3, 4]), {
+      ...protobuf,
+      'content-encoding': 'gzip',
+    })
+    expect(r.status).toBe(400)
+    expect(r.body?.error.code).toBe('invalid_gzip')
+  })
+})
+
+describe('limits and media types', () => {
+  it('answers 413 to a body over the limit', async () => {
+    const r = await post('/v1/traces', new Uint8Array(LIMIT + 1), protobuf)
+    expect(r.status).toBe(413)
+    expect(r.body?.error.code).toBe('payload_too_large')
+  })
+
+  it('answers 413 to a gzip bomb: small on the wire, huge inflated', async () => {
+    const bomb = gzipSync(Buffer.alloc(50 * LIMIT))
+    expect(bomb.length).toBeLessThan(LIMIT)
+    const r = await post('/v1/traces', bomb, { ...protobuf, 'content-encoding': 'gzip' })
+    expect(r.status).toBe(413)
+  })
+
+  it('answers 415 to an unsupported content type or encoding', async () => {
+    expect((await post('/v1/traces', 'x', { 'content-type': 'text/plain' })).status).toBe(415)
+    expect((await post('/v1/logs', 'x', { 'content-type': 'application/xml' })).status).toBe(415)
+    const br = await post('/v1/traces', 'x', { ...protobuf, 'content-encoding': 'br' })
+    expect(br.status).toBe(415)
+    const events = await post('/v1/events', '{}', json)
+    expect(events.status).toBe(415)
+    expect(events.body?.error.message).toContain('application/cloudevents+json')
+  })
+})
+
+describe('malformed CloudEvents', () => {
+  const event = {
+    specversion: '1.0',
+    id: 'e-1',
+    source: 'urn:shop',
+    type: 'retail.order.created',
+    subject: 'SO-1',
+  }
+
+  it.each([
+    ['type', { ...event, type: undefined }],
+    ['source', { ...event, source: undefined }],
+    ['id', { ...event, id: undefined }],
+  ])('refuses a structured event without %s', async (attribute, body) => {
+    const r = await post('/v1/events', JSON.stringify(body), structured)
+    expect(r.status).toBe(400)
+    expect(r.body?.error.code).toBe('invalid_cloudevent')
+    expect(r.body?.error.message).toContain(attribute)
+  })
+
+  it('refuses a binary event without ce-type', async () => {
+    const r = await post('/v1/events', '{}', {
+      ...json,
+      'ce-specversion': '1.0',
+      'ce-id': 'b-1',
+      'ce-source': 'urn:x',
+    })
+    expect(r.status).toBe(400)
+    expect(r.body?.error.code).toBe('invalid_cloudevent')
+  })
+
+  it('refuses a whole batch when one event in it is invalid', async () => {
+    const r = await post('/v1/events', JSON.stringify([event, { ...event, id: 'e-2', source: undefined }]), {
+      'content-type': 'application/cloudevents-batch+json',
+    })
+    expect(r.status).toBe(400)
+  })
+
+  it('refuses a bad time and a time outside the retained window', async () => {
+    const bad = await post('/v1/events', JSON.stringify({ ...event, time: 'yesterday' }), structured)
+    expect(bad.status).toBe(400)
+    const ancient = await post(
+      '/v1/events',
+      JSON.stringify({ ...event, time: '1999-01-01T00:00:00Z' }),
+      structured,
+    )
+    expect(ancient.status).toBe(400)
+    expect(ancient.body?.error.code).toBe('time_out_of_range')
+  })
+
+  it('refuses malformed JSON and a 10 kB id', async () => {
+    expect((await post('/v1/events', '{"specversion":', structured)).status).toBe(400)
+    const long = await post('/v1/events', JSON.stringify({ ...event, id: 'x'.repeat(10_000) }), structured)
+    expect(long.status).toBe(400)
+  })
+})
+
+describe('OTLP partial success', () => {
+  it('reports spans outside the retained window as rejected, in a response the official deserializer reads', async () => {
+    const stale = readableSpan({
+      traceId: TRACE,
+      spanId: '00f067aa0ba90001',
+      name: 'stale',
+      startMs: now - 400 * 86_400_000,
+      durationMs: 1,
+    })
+    const res = await fetch(`${sb.collectorUrl}/v1/traces`, {
+      method: 'POST',
+      headers: protobuf,
+      body: ProtobufTraceSerializer.serializeRequest([stale]) as BodyInit,
+    })
+    expect(res.status).toBe(200)
+    const decoded = ProtobufTraceSerializer.deserializeResponse(new Uint8Array(await res.arrayBuffer()))
+    expect(Number(decoded.partialSuccess?.rejectedSpans)).toBe(1)
+    expect(decoded.partialSuccess?.errorMessage).toMatch(/outside the retained window/)
+  })
+})

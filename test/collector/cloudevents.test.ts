@@ -1,0 +1,185 @@
+import { CloudEvent, emitterFor, HTTP, httpTransport, Mode } from 'cloudevents'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql, table } from '../../store/sql.ts'
+import { TABLES } from '../../store/tables.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+let sb: TestSignalbox
+beforeAll(async () => {
+  sb = await startSignalbox()
+})
+afterAll(async () => {
+  await sb?.close()
+})
+
+const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+
+function orderCreated(id: string, subject: string, time = '2026-11-20T09:15:00.123456789Z') {
+  return new CloudEvent({
+    specversion: '1.0',
+    id,
+    source: 'urn:signalbox:storefront',
+    type: 'retail.order.created',
+    subject,
+    time,
+    datacontenttype: 'application/json',
+    data: { channel: 'web', total: 129.9, lines: [{ sku: 'SKU-1', qty: 2 }] },
+    traceparent,
+    connector: 'order-to-cash',
+    skus: 'SKU-1',
+  })
+}
+
+async function postBatch(events: CloudEvent<unknown>[]): Promise<Response> {
+  return fetch(`${sb.collectorUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cloudevents-batch+json' },
+    body: JSON.stringify(events.map((e) => e.toJSON())),
+  })
+}
+
+describe('CloudEvents through the official SDK', () => {
+  it('takes binary, structured and batch mode, and stores the same event once', async () => {
+    const event = orderCreated('evt-1', 'SO-2001')
+    await emitterFor(httpTransport(`${sb.collectorUrl}/v1/events`), { mode: Mode.BINARY })(event)
+    await emitterFor(httpTransport(`${sb.collectorUrl}/v1/events`), { mode: Mode.STRUCTURED })(event)
+    const batch = await postBatch([event])
+    expect(batch.status).toBe(200)
+    expect(await batch.json()).toEqual({ accepted: 0, duplicates: 1 })
+
+    const res = await fetch(`${sb.apiUrl}/api/events?subject=SO-2001`)
+    const body = (await res.json()) as { events: Array<Record<string, unknown>> }
+    expect(body.events).toHaveLength(1)
+    expect(body.events[0]).toMatchObject({
+      id: 'evt-1',
+      source: 'urn:signalbox:storefront',
+      type: 'retail.order.created',
+      subject: 'SO-2001',
+      // The SDK itself keeps milliseconds.
+      time: '2026-11-20T09:15:00.123000000Z',
+      data: { channel: 'web', total: 129.9, lines: [{ sku: 'SKU-1', qty: 2 }] },
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      integration: { connector: 'order-to-cash', flow: '', system: '' },
+      entities: [{ type: 'order', id: 'SO-2001' }],
+    })
+    expect(await sb.count(TABLES.events)).toBe(1)
+    const indexed = await sb.rows(
+      sql`SELECT kind, name FROM ${table(TABLES.entityIndex)} WHERE entity_type = 'order' AND entity_id = 'SO-2001'`,
+    )
+    expect(indexed).toEqual([{ kind: 'event', name: 'retail.order.created' }])
+  })
+
+  it('deduplicates within one batch and against earlier batches, counting what it dropped', async () => {
+    const a = orderCreated('evt-10', 'SO-2010')
+    const b = orderCreated('evt-11', 'SO-2011')
+    const first = await postBatch([a, a, b])
+    expect(await first.json()).toEqual({ accepted: 2, duplicates: 1 })
+    const second = await postBatch([b, orderCreated('evt-12', 'SO-2012')])
+    expect(await second.json()).toEqual({ accepted: 1, duplicates: 1 })
+    const rows = await sb.rows<{ id: string }>(
+      sql`SELECT id FROM ${table(TABLES.events)} WHERE subject LIKE 'SO-201%' ORDER BY id`,
+    )
+    expect(rows.map((r) => r.id)).toEqual(['evt-10', 'evt-11', 'evt-12'])
+  })
+
+  it('keys inventory events by SKU and location from extensions or data', async () => {
+    const adjusted = new CloudEvent({
+      specversion: '1.0',
+      id: 'inv-1',
+      source: 'urn:signalbox:erp',
+      type: 'retail.inventory.adjusted',
+      time: '2026-11-20T10:00:00Z',
+      data: { sku: 'SKU-77', location: 'DC-1', on_hand: 40, available: 35 },
+    })
+    const published = new CloudEvent({
+      specversion: '1.0',
+      id: 'inv-2',
+      source: 'urn:signalbox:inventory-sync',
+      type: 'retail.inventory.published',
+      time: '2026-11-20T10:00:02Z',
+      sku: 'SKU-77',
+      locationid: 'DC-1',
+      data: { channel: 'marketplace', quantity: 35 },
+    })
+    await postBatch([adjusted, published])
+    const rows = await sb.rows<{ name: string; location: string }>(
+      sql`SELECT name, location FROM ${table(TABLES.entityIndex)} WHERE entity_type = 'sku' AND entity_id = 'SKU-77' ORDER BY time`,
+    )
+    expect(rows).toEqual([
+      { name: 'retail.inventory.adjusted', location: 'DC-1' },
+      { name: 'retail.inventory.published', location: 'DC-1' },
+    ])
+  })
+
+  it('filters the event list by type prefix and time range, newest first', async () => {
+    const later = orderCreated('evt-30', 'SO-2030', '2026-11-21T08:00:00Z')
+    const other = new CloudEvent({
+      specversion: '1.0',
+      id: 'evt-31',
+      source: 'urn:x',
+      type: 'retail.return.received',
+      subject: 'RT-1',
+      time: '2026-11-21T09:00:00Z',
+    })
+    await postBatch([later, other])
+    const q = new URLSearchParams({
+      type: 'retail.order.*',
+      from: '2026-11-21T00:00:00Z',
+      to: '2026-11-22T00:00:00Z',
+    })
+    const body = (await (await fetch(`${sb.apiUrl}/api/events?${q}`)).json()) as {
+      events: Array<{ id: string }>
+    }
+    expect(body.events.map((e) => e.id)).toEqual(['evt-30'])
+    const all = (await (await fetch(`${sb.apiUrl}/api/events?limit=2`)).json()) as {
+      events: Array<{ id: string; time: string }>
+    }
+    expect(all.events).toHaveLength(2)
+    expect(all.events[0]?.id).toBe('evt-31')
+  })
+
+  it("keeps a producer's nanosecond time exactly", async () => {
+    const res = await fetch(`${sb.collectorUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: 'ns-1',
+        source: 'urn:wms',
+        type: 'retail.order.shipped',
+        subject: 'SO-4000',
+        time: '2026-11-20T11:00:00.000000042+01:00',
+      }),
+    })
+    expect(res.status).toBe(200)
+    const body = (await (await fetch(`${sb.apiUrl}/api/events?subject=SO-4000`)).json()) as {
+      events: Array<{ time: string }>
+    }
+    expect(body.events[0]?.time).toBe('2026-11-20T10:00:00.000000042Z')
+  })
+
+  it('keeps the HTTP binding the SDK parses: a binary event with a non-JSON body', async () => {
+    const message = HTTP.binary(
+      new CloudEvent({
+        specversion: '1.0',
+        id: 'txt-1',
+        source: 'urn:pos:store-7',
+        type: 'retail.order.picked_up',
+        subject: 'SO-3000',
+        datacontenttype: 'text/plain',
+        data: 'picked up at till 3',
+      }),
+    )
+    const res = await fetch(`${sb.collectorUrl}/v1/events`, {
+      method: 'POST',
+      headers: message.headers as Record<string, string>,
+      body: message.body as string,
+    })
+    expect(res.status).toBe(200)
+    const body = (await (await fetch(`${sb.apiUrl}/api/events?subject=SO-3000`)).json()) as {
+      events: Array<{ data: unknown }>
+    }
+    expect(body.events[0]?.data).toBe('picked up at till 3')
+  })
+})
