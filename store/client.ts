@@ -63,7 +63,11 @@ export async function openStore(config: Pick<Config, 'dataDir' | 'clickhouse' | 
         query: q.query,
         query_params: q.query_params as Record<string, unknown>,
         format: 'JSONEachRow',
-        clickhouse_settings: { max_execution_time: options.timeoutSeconds ?? defaultTimeout },
+        clickhouse_settings: {
+          max_execution_time: options.timeoutSeconds ?? defaultTimeout,
+          // 64-bit integers as strings in both modes: nanosecond times exceed 2^53.
+          output_format_json_quote_64bit_integers: 1,
+        },
       })
       return result.json<Row>()
     },

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest'
+import { createTable, createView } from '../../store/ddl.ts'
+import { MIGRATIONS } from '../../store/migrations/index.ts'
+import { retentionStatements } from '../../store/retention.ts'
+
+const retention = { spans: 30, logs: 14, events: 400 }
+const single = { database: 'signalbox' }
+const cluster = { database: 'signalbox', cluster: 'retail' }
+
+describe('DDL for one node', () => {
+  const statements = MIGRATIONS.flatMap((m) => m.statements(single, retention))
+
+  it('creates every table and view idempotently, without cluster clauses', () => {
+    for (const s of statements)
+      expect(s).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS signalbox\.\w+ /)
+    expect(statements.join('\n')).not.toMatch(/ON CLUSTER|Replicated|Distributed/)
+  })
+
+  it('puts configured retention into each table TTL', () => {
+    const spans = statements.find((s) =>
+      s.startsWith('CREATE TABLE IF NOT EXISTS signalbox.spans '),
+    ) as string
+    expect(spans).toContain('TTL toDateTime(timestamp) + INTERVAL 30 DAY')
+    expect(spans).toContain('PARTITION BY toDate(timestamp)')
+    expect(spans).toContain('ttl_only_drop_parts = 1')
+    const logs = statements.find((s) => s.includes('signalbox.logs ')) as string
+    expect(logs).toContain('INTERVAL 14 DAY')
+  })
+})
+
+describe('DDL for a cluster', () => {
+  const statements = MIGRATIONS.flatMap((m) => m.statements(cluster, retention))
+
+  it('makes each table a replicated local table plus a distributed table under the logical name', () => {
+    const spansLocal = statements.find((s) =>
+      s.includes('signalbox.spans_local ON CLUSTER retail ('),
+    ) as string
+    expect(spansLocal).toContain(
+      "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/signalbox/spans_local', '{replica}')",
+    )
+    expect(statements).toContain(
+      'CREATE TABLE IF NOT EXISTS signalbox.spans ON CLUSTER retail AS signalbox.spans_local\n' +
+        'ENGINE = Distributed(retail, signalbox, spans_local, cityHash64(trace_id))',
+    )
+    const events = statements.find((s) =>
+      s.includes('signalbox.business_events_local ON CLUSTER retail ('),
+    ) as string
+    expect(events).toContain(
+      "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/signalbox/business_events_local', '{replica}')",
+    )
+    expect(statements.join('\n')).toContain(
+      'Distributed(retail, signalbox, entity_index_local, cityHash64(entity_id))',
+    )
+  })
+
+  it('points materialized views from local table to local table, so each shard indexes its own rows', () => {
+    const view = statements.find((s) => s.includes('entity_index_spans_mv')) as string
+    expect(view).toMatch(
+      /^CREATE MATERIALIZED VIEW IF NOT EXISTS signalbox\.entity_index_spans_mv ON CLUSTER retail TO signalbox\.entity_index_local\n/,
+    )
+    expect(view).toContain('FROM signalbox.spans_local ARRAY JOIN entities')
+  })
+
+  it('applies retention to the local tables on every node', () => {
+    const alters = retentionStatements(retention, cluster)
+    expect(alters).toContain(
+      'ALTER TABLE signalbox.spans_local ON CLUSTER retail MODIFY TTL toDateTime(timestamp) + INTERVAL 30 DAY',
+    )
+  })
+
+  it('renders engine arguments after the replication path', () => {
+    const [ddl] = createTable(
+      {
+        name: 't',
+        columns: ['v UInt64'],
+        engine: 'ReplacingMergeTree',
+        engineArgs: 'v',
+        orderBy: 'v',
+        shardBy: 'rand()',
+      },
+      cluster,
+    )
+    expect(ddl).toContain(
+      "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/signalbox/t_local', '{replica}', v)",
+    )
+    expect(
+      createView({ name: 'mv', from: 'a', to: 'b', select: (f) => `SELECT * FROM ${f}` }, single),
+    ).toEqual([
+      'CREATE MATERIALIZED VIEW IF NOT EXISTS signalbox.mv TO signalbox.b\nAS SELECT * FROM signalbox.a',
+    ])
+  })
+})
+
+describe('retention settings', () => {
+  it('refuses a non-positive or fractional number of days', () => {
+    expect(() => retentionStatements({ ...retention, spans: 0 }, single)).toThrow(/positive integer/)
+    expect(() => retentionStatements({ ...retention, logs: 1.5 }, single)).toThrow(/positive integer/)
+  })
+})

@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join as pathJoin } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openStore, type Store } from '../../store/client.ts'
+import { migrate } from '../../store/migrate.ts'
+import { join, sql, table, typed } from '../../store/sql.ts'
+import { TABLES } from '../../store/tables.ts'
+
+const dataDir = mkdtempSync(pathJoin(tmpdir(), 'signalbox-store-'))
+const retention = { spans: 30, logs: 30, events: 400 }
+let store: Store
+beforeAll(async () => {
+  store = await openStore({
+    dataDir,
+    clickhouse: { database: 'signalbox_test' },
+    query: { timeoutSeconds: 5, maxRangeDays: 31 },
+  })
+})
+afterAll(async () => {
+  await store.close()
+  rmSync(dataDir, { recursive: true, force: true })
+})
+
+describe('migrations', () => {
+  it('apply once, record themselves, and apply again as a no-op', async () => {
+    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4])
+    expect(await migrate(store, retention)).toEqual([])
+    const recorded = await store.query<{ id: number; name: string }>(
+      sql`SELECT id, name FROM ${table(TABLES.migrations)} FINAL ORDER BY id`,
+    )
+    expect(recorded.map((r) => r.name)).toEqual(['spans', 'logs', 'business_events', 'entity_index'])
+  })
+
+  it('re-run every statement without error even when the record is lost (idempotent DDL)', async () => {
+    await store.command(sql`TRUNCATE TABLE ${table(TABLES.migrations)}`)
+    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4])
+  })
+
+  it('change retention on an existing table at the next start', async () => {
+    await migrate(store, { ...retention, spans: 7 })
+    const [row] = await store.query<{ ddl: string }>(
+      sql`SELECT create_table_query AS ddl FROM system.tables WHERE database = currentDatabase() AND name = ${TABLES.spans}`,
+    )
+    expect(row?.ddl).toContain('toIntervalDay(7)')
+  })
+})
+
+describe('the sql tag', () => {
+  it('binds hostile strings as values, never as SQL', async () => {
+    const hostile = [
+      "'; DROP TABLE spans; --",
+      '\\',
+      '{p0:String}',
+      'x'.repeat(10_000),
+      'ünï\u0000cødé 🛒',
+      '"quoted"',
+    ]
+    for (const value of hostile) {
+      const [row] = await store.query<{ v: string }>(sql`SELECT ${value} AS v`)
+      expect(row?.v).toBe(value)
+    }
+    const [tables] = await store.query<{ n: string }>(
+      sql`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'spans'`,
+    )
+    expect(Number(tables?.n)).toBe(1)
+  })
+
+  it('binds arrays, numbers, booleans, dates and explicitly typed values', async () => {
+    const [row] = await store.query<Record<string, unknown>>(
+      sql`SELECT ${['a', "b'c"]} AS arr, ${42} AS n, ${1.5} AS f, ${true} AS b, ${new Date('2026-11-26T10:00:00.250Z')} AS d, ${typed('1795687200123456789', 'Int64')} AS big`,
+    )
+    expect(row).toEqual({
+      arr: ['a', "b'c"],
+      n: '42',
+      f: 1.5,
+      b: true,
+      d: '2026-11-26 10:00:00.250',
+      big: '1795687200123456789',
+    })
+  })
+
+  it('composes fragments with renumbered parameters', async () => {
+    const conditions = [sql`number > ${2}`, sql`number < ${6}`, sql`toString(number) != ${'4'}`]
+    const q = sql`SELECT groupArray(number) AS ns FROM numbers(10) WHERE ${join(conditions, ' AND ')}`
+    expect(q.query).toBe(
+      'SELECT groupArray(number) AS ns FROM numbers(10) WHERE number > {p0:Int64} AND number < {p1:Int64} AND toString(number) != {p2:String}',
+    )
+    const [row] = await store.query<{ ns: string[] }>(q)
+    expect(row?.ns.map(Number)).toEqual([3, 5])
+  })
+
+  it('accepts only known table names as identifiers', () => {
+    expect(() => table('spans; DROP TABLE x' as never)).toThrow(/unknown table/)
+  })
+
+  it('carries a time limit on every query', async () => {
+    await expect(
+      store.query(sql`SELECT sleepEachRow(1) FROM numbers(3)`, { timeoutSeconds: 1 }),
+    ).rejects.toThrow(/TIMEOUT|timeout|Timeout|time limit/)
+  })
+})
