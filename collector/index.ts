@@ -43,8 +43,15 @@ export async function startCollector(store: Store, config: Config, log: Logger):
     grpcPort: grpc.port,
     pipeline,
     async close() {
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), grpc.close()])
+      // Stop accepting first; requests already in flight wait on the flush below, so the listeners
+      // can only finish closing after it.
+      const closed = Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        grpc.close(),
+      ])
       await pipeline.close()
+      if ('closeIdleConnections' in server) server.closeIdleConnections()
+      await closed
     },
   }
 }

@@ -21,16 +21,16 @@ export interface TestSignalbox extends Running {
  * the way a user would, through environment variables.
  */
 export async function startSignalbox(env: Record<string, string> = {}): Promise<TestSignalbox> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-test-'))
+  const dataDir = env.SIGNALBOX_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'signalbox-test-'))
   const config = loadConfig(
     {
-      SIGNALBOX_DATA_DIR: dataDir,
       SIGNALBOX_HTTP_PORT: '0',
       SIGNALBOX_OTLP_HTTP_PORT: '0',
       SIGNALBOX_OTLP_GRPC_PORT: '0',
       SIGNALBOX_BATCH_MAX_WAIT_MS: '20',
       SIGNALBOX_CONFIG_DIR: join(import.meta.dirname, '../../config'),
       ...env,
+      SIGNALBOX_DATA_DIR: dataDir,
     },
     { readDotEnv: false },
   )

@@ -1,0 +1,60 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+const root = join(import.meta.dirname, '..')
+
+export interface ChildSignalbox {
+  readonly process: ChildProcess
+  readonly collectorUrl: string
+  readonly apiUrl: string
+  /** Resident memory now, from /proc (Linux), in MB. */
+  rssMB(): number
+  /** Stops it with SIGTERM (queued rows are written first) and waits for the exit. */
+  stop(): Promise<void>
+}
+
+/** `signalbox start --no-demo` as its own process, as a user runs it, on free ports. */
+export function startChildSignalbox(env: Record<string, string>): Promise<ChildSignalbox> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'start', '--no-demo'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      SIGNALBOX_HTTP_PORT: '0',
+      SIGNALBOX_OTLP_HTTP_PORT: '0',
+      SIGNALBOX_OTLP_GRPC_PORT: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  return new Promise((resolve, reject) => {
+    let collectorUrl = ''
+    child.once('exit', (code) => reject(new Error(`signalbox exited with ${code} before listening`)))
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let entry: { msg?: string; http?: string; address?: string }
+      try {
+        entry = JSON.parse(line)
+      } catch {
+        return
+      }
+      if (entry.msg === 'collector listening' && entry.http) collectorUrl = `http://${entry.http}`
+      if (entry.msg === 'api listening' && entry.address) {
+        resolve({
+          process: child,
+          collectorUrl,
+          apiUrl: entry.address,
+          rssMB() {
+            const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
+            return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+          },
+          async stop() {
+            child.kill('SIGTERM')
+            await exited
+          },
+        })
+      }
+    })
+  })
+}
