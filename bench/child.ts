@@ -11,23 +11,31 @@ export interface ChildSignalbox {
   readonly apiUrl: string
   /** Resident memory now, from /proc (Linux), in MB. */
   rssMB(): number
+  /** CPU seconds (user + system, all threads) used so far, from /proc (Linux). */
+  cpuSeconds(): number
   /** Stops it with SIGTERM (queued rows are written first) and waits for the exit. */
   stop(): Promise<void>
 }
 
 /** `signalbox start --no-demo` as its own process, as a user runs it, on free ports. */
 export function startChildSignalbox(env: Record<string, string>): Promise<ChildSignalbox> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'start', '--no-demo'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      SIGNALBOX_HTTP_PORT: '0',
-      SIGNALBOX_OTLP_HTTP_PORT: '0',
-      SIGNALBOX_OTLP_GRPC_PORT: '0',
-      ...env,
+  // BENCH_CHILD_NODE_ARGS: extra node flags for the measured process, e.g. `--cpu-prof` to profile it.
+  const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', 'cli/main.ts', 'start', '--no-demo'],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        SIGNALBOX_HTTP_PORT: '0',
+        SIGNALBOX_OTLP_HTTP_PORT: '0',
+        SIGNALBOX_OTLP_GRPC_PORT: '0',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  )
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   return new Promise((resolve, reject) => {
     let collectorUrl = ''
@@ -48,6 +56,11 @@ export function startChildSignalbox(env: Record<string, string>): Promise<ChildS
           rssMB() {
             const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
             return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+          },
+          cpuSeconds() {
+            const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+            // utime and stime are fields 14 and 15 of stat(5); after the command name they are 12 and 13.
+            return (Number(fields[11]) + Number(fields[12])) / 100
           },
           async stop() {
             child.kill('SIGTERM')

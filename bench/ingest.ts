@@ -18,7 +18,7 @@ import { startChildSignalbox } from './child.ts'
 import { orderTrace } from './retail-traces.ts'
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 60_000)
-const ORDERS_PER_REQUEST = 64 // ≈ 512 spans: the OTel SDK's default export batch
+const ORDERS_PER_REQUEST = Number(process.env.BENCH_ORDERS_PER_REQUEST ?? 64) // 64 ≈ 512 spans: the OTel SDK's default export batch
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
 const retention = { spans: 30, logs: 30, events: 400 }
 
@@ -67,6 +67,7 @@ const rssTimer = setInterval(() => {
 }, 100)
 const latencies: number[] = []
 let next = 0
+const cpuBefore = child.cpuSeconds()
 const started = performance.now()
 await Promise.all(
   Array.from({ length: CONCURRENCY }, async () => {
@@ -94,12 +95,13 @@ await Promise.all(
 const check = await fetch(`${child.apiUrl}/api/traces/${lastTraceIds[0]}`)
 if (check.status !== 200) throw new Error(`last trace not queryable: ${check.status}`)
 const ingestSeconds = (performance.now() - started) / 1000
+const cores = (child.cpuSeconds() - cpuBefore) / ingestSeconds
 clearInterval(rssTimer)
 peakRss = Math.max(peakRss, child.rssMB())
 await child.stop()
 const spansPerSec = totalSpans / ingestSeconds
 log(
-  `ingest: ${totalSpans} spans in ${ingestSeconds.toFixed(2)} s = ${Math.round(spansPerSec)} spans/s; request p50 ${median(latencies).toFixed(0)} ms; peak RSS ${peakRss.toFixed(0)} MB`,
+  `ingest: ${totalSpans} spans in ${ingestSeconds.toFixed(2)} s = ${Math.round(spansPerSec)} spans/s; request p50 ${median(latencies).toFixed(0)} ms; peak RSS ${peakRss.toFixed(0)} MB; Signalbox used ${cores.toFixed(2)} cores`,
 )
 
 // 4. Storage per span, after merges, and the engine's own insert rate for the same rows.
@@ -152,5 +154,6 @@ console.log(
     indexBytesPerSpan: Number(indexBytesPerSpan.toFixed(1)),
     requestP50Ms: Number(median(latencies).toFixed(1)),
     jsMicrosPerSpan: Number(((jsMs * 1000) / totalSpans).toFixed(2)),
+    coresUsed: Number(cores.toFixed(2)),
   }),
 )

@@ -158,31 +158,27 @@ export class TableBatcher {
     }
     const seen = new Set<string>()
     const outcomes: WriteOutcome[] = []
-    const lines: string[] = []
+    // One text chunk per request: the store streams them without joining the whole batch.
+    const chunks: string[] = []
+    let rows = 0
     for (const p of batch) {
-      let duplicates = 0
-      p.lines.forEach((line, i) => {
-        const key = p.keys?.[i]
-        if (key !== undefined) {
-          if (existing.has(key) || seen.has(key)) {
-            duplicates++
-            return
-          }
-          seen.add(key)
-        }
-        lines.push(line)
-      })
-      outcomes.push({ written: p.lines.length - duplicates, duplicates })
+      const kept = p.keys
+        ? p.lines.filter((_, i) => this.isNew(p.keys?.[i] as string, existing, seen))
+        : p.lines
+      if (kept.length > 0) chunks.push(`${kept.join('\n')}\n`)
+      rows += kept.length
+      outcomes.push({ written: kept.length, duplicates: p.lines.length - kept.length })
     }
-    if (lines.length > 0) {
-      await this.store.insertRows(
-        this.options.table,
-        this.options.columns,
-        Buffer.from(lines.join('\n'), 'utf8'),
-      )
-    }
-    this.metrics.flushed.inc({ table: this.options.table }, lines.length)
+    if (chunks.length > 0) await this.store.insertRows(this.options.table, this.options.columns, chunks)
+    this.metrics.flushed.inc({ table: this.options.table }, rows)
     return outcomes
+  }
+
+  /** First sighting of a key in this batch, and not already stored. */
+  private isNew(key: string, existing: ReadonlySet<string>, seen: Set<string>): boolean {
+    if (existing.has(key) || seen.has(key)) return false
+    seen.add(key)
+    return true
   }
 
   private notifyIfDrained(): void {

@@ -30,38 +30,68 @@ function addIds(into: Array<[EntityType, string]>, type: EntityType, value: stri
   if (value !== '') into.push([type, value])
 }
 
-function first(names: readonly string[], attrs: Attributes, resource: Attributes): string | undefined {
+function first(names: readonly string[], attrs: Attributes): string | undefined {
   for (const n of names) {
     const v = attrs[n]
-    if (v !== undefined && v !== '') return v
-  }
-  for (const n of names) {
-    const v = resource[n]
     if (v !== undefined && v !== '') return v
   }
   return undefined
 }
 
+type KeySlot = EntityType | 'location'
+const SLOTS: readonly KeySlot[] = [...ENTITY_TYPES, 'location']
+
+/** What a resource contributes, worked out once per resource rather than once per span. */
+interface ResourceKeys {
+  readonly keys: Partial<Record<KeySlot, string>>
+  readonly connector: string
+  readonly flow: string
+  readonly system: string
+}
+
 /**
  * Finds business keys by their configured names: span (or log) attributes first, then resource
  * attributes, so a connector can put its own identity on the resource and the order id on the span.
+ * One instance per request: resources are shared by all the spans under them.
  */
-export function businessContext(
-  aliases: EntityKeyAliases,
-  attrs: Attributes,
-  resource: Attributes,
-): BusinessContext {
-  const entities: Array<[EntityType, string]> = []
-  for (const type of ENTITY_TYPES) {
-    const value = first(aliases[type], attrs, resource)
-    if (value !== undefined) addIds(entities, type, value)
+export class BusinessKeyFinder {
+  private readonly resources = new Map<Attributes, ResourceKeys>()
+
+  constructor(private readonly aliases: EntityKeyAliases) {}
+
+  private resourceKeys(resource: Attributes): ResourceKeys {
+    let found = this.resources.get(resource)
+    if (!found) {
+      const keys: Partial<Record<KeySlot, string>> = {}
+      for (const slot of SLOTS) {
+        const v = first(this.aliases[slot], resource)
+        if (v !== undefined) keys[slot] = v
+      }
+      found = {
+        keys,
+        connector: resource[INTEGRATION_ATTRIBUTES.connector] ?? '',
+        flow: resource[INTEGRATION_ATTRIBUTES.flow] ?? '',
+        system: resource[INTEGRATION_ATTRIBUTES.system] ?? '',
+      }
+      this.resources.set(resource, found)
+    }
+    return found
   }
-  return {
-    entities,
-    location: first(aliases.location, attrs, resource) ?? '',
-    connector: attrs[INTEGRATION_ATTRIBUTES.connector] ?? resource[INTEGRATION_ATTRIBUTES.connector] ?? '',
-    flow: attrs[INTEGRATION_ATTRIBUTES.flow] ?? resource[INTEGRATION_ATTRIBUTES.flow] ?? '',
-    system: attrs[INTEGRATION_ATTRIBUTES.system] ?? resource[INTEGRATION_ATTRIBUTES.system] ?? '',
-    stage: attrs[INTEGRATION_ATTRIBUTES.stage] ?? '',
+
+  find(attrs: Attributes, resource: Attributes): BusinessContext {
+    const res = this.resourceKeys(resource)
+    const entities: Array<[EntityType, string]> = []
+    for (const type of ENTITY_TYPES) {
+      const value = first(this.aliases[type], attrs) ?? res.keys[type]
+      if (value !== undefined) addIds(entities, type, value)
+    }
+    return {
+      entities,
+      location: first(this.aliases.location, attrs) ?? res.keys.location ?? '',
+      connector: attrs[INTEGRATION_ATTRIBUTES.connector] ?? res.connector,
+      flow: attrs[INTEGRATION_ATTRIBUTES.flow] ?? res.flow,
+      system: attrs[INTEGRATION_ATTRIBUTES.system] ?? res.system,
+      stage: attrs[INTEGRATION_ATTRIBUTES.stage] ?? '',
+    }
   }
 }

@@ -1,6 +1,6 @@
 import type { EntityKeyAliases } from '../core/entity-keys.ts'
 import type { BusinessEvent } from './cloudevents.ts'
-import { businessContext } from './keys.ts'
+import { BusinessKeyFinder } from './keys.ts'
 import type { LogRecord, Resource, SpanRecord } from './otlp/model.ts'
 
 /*
@@ -99,10 +99,11 @@ class ResourceJson {
 
 export function spanRows(spans: readonly SpanRecord[], aliases: EntityKeyAliases): string[] {
   const resources = new ResourceJson()
+  const keys = new BusinessKeyFinder(aliases)
   const out: string[] = new Array(spans.length)
   for (let i = 0; i < spans.length; i++) {
     const s = spans[i] as SpanRecord
-    const ctx = businessContext(aliases, s.attributes, s.resource.attributes)
+    const ctx = keys.find(s.attributes, s.resource.attributes)
     const duration = s.endNs > s.startNs ? s.endNs - s.startNs : 0n
     const events =
       s.events.length === 0 ? '[]' : q(s.events.map((e) => [e.timeNs.toString(), e.name, e.attributes]))
@@ -120,8 +121,9 @@ export function spanRows(spans: readonly SpanRecord[], aliases: EntityKeyAliases
 
 export function logRows(logs: readonly LogRecord[], aliases: EntityKeyAliases, receivedNs: bigint): string[] {
   const resources = new ResourceJson()
+  const keys = new BusinessKeyFinder(aliases)
   return logs.map((l) => {
-    const ctx = businessContext(aliases, l.attributes, l.resource.attributes)
+    const ctx = keys.find(l.attributes, l.resource.attributes)
     // OTLP: when time is unset, the observed time stands in; when both are, the arrival time does.
     const observed = l.observedTimeNs || receivedNs
     const time = l.timeNs || observed

@@ -27,6 +27,9 @@ export const entityIndex: Migration = {
           'span_id String CODEC(ZSTD(1))',
           'event_source LowCardinality(String) CODEC(ZSTD(1))',
           'event_id String CODEC(ZSTD(1))',
+          // Span rows summarise one trace's spans for one entity and stage: how many, how many failed.
+          'span_count UInt32 CODEC(T64, ZSTD(1))',
+          'error_count UInt32 CODEC(T64, ZSTD(1))',
         ],
         engine: 'MergeTree',
         // Monthly partitions: an entity lookup spans weeks, and few parts keep that read narrow.
@@ -43,10 +46,16 @@ export const entityIndex: Migration = {
         name: VIEWS.entityIndexFromSpans,
         from: TABLES.spans,
         to: TABLES.entityIndex,
+        // One row per entity, trace and stage (per insert block), not per span: a lifecycle needs the
+        // traces that touched an entity and the stages they completed; the spans themselves are one
+        // trace read away. This keeps the index (and ingest's write cost) a fraction of the spans.
         select: (from) =>
-          `SELECT e.1 AS entity_type, e.2 AS entity_id, timestamp AS time, 'span' AS kind, name, system, ` +
-          `connector, flow, stage, toString(status_code) AS status, location, trace_id, span_id, ` +
-          `'' AS event_source, '' AS event_id FROM ${from} ARRAY JOIN entities AS e`,
+          `SELECT e.1 AS entity_type, e.2 AS entity_id, min(timestamp) AS time, 'span' AS kind, ` +
+          `argMin(name, timestamp) AS name, argMin(system, timestamp) AS system, any(connector) AS connector, ` +
+          `any(flow) AS flow, stage, toString(argMax(status_code, timestamp)) AS status, any(location) AS location, ` +
+          `trace_id, argMin(span_id, timestamp) AS span_id, '' AS event_source, '' AS event_id, ` +
+          `toUInt32(count()) AS span_count, toUInt32(countIf(status_code = 'error')) AS error_count ` +
+          `FROM ${from} ARRAY JOIN entities AS e GROUP BY entity_type, entity_id, trace_id, stage`,
       },
       t,
     ),
@@ -58,7 +67,7 @@ export const entityIndex: Migration = {
         select: (from) =>
           `SELECT e.1 AS entity_type, e.2 AS entity_id, time, 'event' AS kind, type AS name, system, ` +
           `connector, flow, '' AS stage, '' AS status, location, trace_id, span_id, ` +
-          `source AS event_source, id AS event_id FROM ${from} ARRAY JOIN entities AS e`,
+          `source AS event_source, id AS event_id, 0 AS span_count, 0 AS error_count FROM ${from} ARRAY JOIN entities AS e`,
       },
       t,
     ),
