@@ -1,4 +1,3 @@
-import { BadRequestError } from '../../core/errors.ts'
 import {
   type Attributes,
   type LogRecord,
