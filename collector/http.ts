@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { Config } from '../core/config.ts'
 import { UnsupportedMediaTypeError } from '../core/errors.ts'
@@ -9,41 +9,60 @@ import { parseCloudEvents } from './cloudevents.ts'
 import { decodeLogsJson, decodeTraceJson } from './otlp/decode-json.ts'
 import { decodeLogsRequest, decodeTraceRequest } from './otlp/decode-proto.ts'
 import { jsonResponse, protobufResponse } from './otlp/response.ts'
-import type { IngestPipeline } from './pipeline.ts'
+import type { IngestPipeline, IngestResult, Protocol } from './pipeline.ts'
 
 const PROTOBUF = 'application/x-protobuf'
 const JSON_TYPE = 'application/json'
 const OTLP_TYPES = [PROTOBUF, JSON_TYPE]
 const CLOUDEVENTS_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
 
+/** One OTLP signal over HTTP: how to decode each encoding, where the records go, what a refusal counts. */
+interface OtlpSignal<R> {
+  readonly decodeProtobuf: (body: Buffer) => R[]
+  readonly decodeJson: (body: Buffer) => R[]
+  readonly ingest: (records: R[], protocol: Protocol) => Promise<IngestResult>
+  readonly rejectedField: 'rejectedSpans' | 'rejectedLogRecords'
+}
+
 /** The collector's HTTP surface (port 4318): OTLP/HTTP traces and logs, CloudEvents, and `/metrics`. */
 export function collectorApp(pipeline: IngestPipeline, config: Pick<Config, 'ingest'>, log: Logger) {
   const limit = config.ingest.maxBodyBytes
 
+  /** Answers in the request's own encoding, as OTLP/HTTP requires. */
+  const otlpHandler =
+    <R>(signal: OtlpSignal<R>) =>
+    async (c: Context) => {
+      const type = mediaType(c.req.raw)
+      if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
+      const body = await readBody(c.req.raw, limit)
+      if (type === PROTOBUF) {
+        const result = await signal.ingest(signal.decodeProtobuf(body), 'http/protobuf')
+        return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
+      }
+      const result = await signal.ingest(signal.decodeJson(body), 'http/json')
+      return c.json(jsonResponse(result, signal.rejectedField))
+    }
+
   return new Hono()
     .use(requestId())
-    .post('/v1/traces', async (c) => {
-      const type = mediaType(c.req.raw)
-      if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
-      const body = await readBody(c.req.raw, limit)
-      if (type === PROTOBUF) {
-        const result = await pipeline.spans(decodeTraceRequest(body), 'http/protobuf')
-        return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
-      }
-      const result = await pipeline.spans(decodeTraceJson(body), 'http/json')
-      return c.json(jsonResponse(result, 'rejectedSpans'))
-    })
-    .post('/v1/logs', async (c) => {
-      const type = mediaType(c.req.raw)
-      if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
-      const body = await readBody(c.req.raw, limit)
-      if (type === PROTOBUF) {
-        const result = await pipeline.logs(decodeLogsRequest(body), 'http/protobuf')
-        return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
-      }
-      const result = await pipeline.logs(decodeLogsJson(body), 'http/json')
-      return c.json(jsonResponse(result, 'rejectedLogRecords'))
-    })
+    .post(
+      '/v1/traces',
+      otlpHandler({
+        decodeProtobuf: decodeTraceRequest,
+        decodeJson: decodeTraceJson,
+        ingest: (records, protocol) => pipeline.spans(records, protocol),
+        rejectedField: 'rejectedSpans',
+      }),
+    )
+    .post(
+      '/v1/logs',
+      otlpHandler({
+        decodeProtobuf: decodeLogsRequest,
+        decodeJson: decodeLogsJson,
+        ingest: (records, protocol) => pipeline.logs(records, protocol),
+        rejectedField: 'rejectedLogRecords',
+      }),
+    )
     .post('/v1/events', async (c) => {
       const type = mediaType(c.req.raw)
       const binaryMode = c.req.header('ce-specversion') !== undefined
