@@ -4,7 +4,9 @@ import type { Config } from '../core/config.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
+import { connectorRoutes } from './routes/connectors.ts'
 import { eventRoutes } from './routes/events.ts'
+import { exceptionRoutes } from './routes/exceptions.ts'
 import { healthRoutes } from './routes/health.ts'
 import { traceRoutes } from './routes/traces.ts'
 
@@ -14,6 +16,8 @@ export function apiApp(store: Store, config: Pick<Config, 'query'>, log: Logger)
     .route('/', healthRoutes(store))
     .route('/', traceRoutes(store))
     .route('/', eventRoutes(store, config))
+    .route('/', exceptionRoutes(store))
+    .route('/', connectorRoutes(store))
   return new Hono().use(requestId()).route('/api', api).notFound(notFoundHandler).onError(errorHandler(log))
 }
 

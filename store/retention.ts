@@ -25,6 +25,8 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
     [TABLES.eventKeys]: `toDateTime(time) + INTERVAL ${d(days.events)} DAY`,
     // Business history outlives raw telemetry: the index keeps as long as the events do.
     [TABLES.entityIndex]: `toDateTime(time) + INTERVAL ${d(Math.max(days.events, days.spans))} DAY`,
+    // What failed and how it was fixed is kept as long as the business history.
+    [TABLES.exceptions]: `toDateTime(last_seen) + INTERVAL ${d(days.events)} DAY`,
   }
 }
 

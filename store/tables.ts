@@ -10,6 +10,8 @@ export const TABLES = {
   events: 'business_events',
   eventKeys: 'event_keys',
   entityIndex: 'entity_index',
+  exceptions: 'exceptions',
+  connectors: 'connectors',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]

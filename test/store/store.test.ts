@@ -24,17 +24,23 @@ afterAll(async () => {
 
 describe('migrations', () => {
   it('apply once, record themselves, and apply again as a no-op', async () => {
-    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4])
+    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4, 5])
     expect(await migrate(store, retention)).toEqual([])
     const recorded = await store.query<{ id: number; name: string }>(
       sql`SELECT id, name FROM ${table(TABLES.migrations)} FINAL ORDER BY id`,
     )
-    expect(recorded.map((r) => r.name)).toEqual(['spans', 'logs', 'business_events', 'entity_index'])
+    expect(recorded.map((r) => r.name)).toEqual([
+      'spans',
+      'logs',
+      'business_events',
+      'entity_index',
+      'control_plane',
+    ])
   })
 
   it('re-run every statement without error even when the record is lost (idempotent DDL)', async () => {
     await store.command(sql`TRUNCATE TABLE ${table(TABLES.migrations)}`)
-    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4])
+    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4, 5])
   })
 
   it('change retention on an existing table at the next start', async () => {

@@ -1,0 +1,46 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { BadRequestError } from '../../core/errors.ts'
+import type { Store } from '../../store/client.ts'
+import { listConnectors, registerConnector } from '../../store/queries/connectors.ts'
+
+const registration = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'lower-case letters, digits, dot, dash, underscore'),
+  system: z.string().min(1).max(100),
+  flows: z.array(z.string().min(1).max(100)).max(50),
+  callbackUrl: z.url({ protocol: /^https?$/ }),
+})
+
+const utc = (s: string) => `${s.replace(' ', 'T')}Z`
+
+/** The connector registry: connectors announce themselves at start; health comes from their spans. */
+export function connectorRoutes(store: Store) {
+  return new Hono()
+    .post('/connectors', async (c) => {
+      const parsed = registration.safeParse(await c.req.json().catch(() => undefined))
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+        throw new BadRequestError('invalid_registration', problems.join('; '), { problems })
+      }
+      await registerConnector(store, parsed.data)
+      return c.json({ registered: parsed.data.id }, 201)
+    })
+    .get('/connectors', async (c) => {
+      const rows = await listConnectors(store, new Date(Date.now() - 86_400_000))
+      return c.json({
+        connectors: rows.map((r) => ({
+          id: r.id,
+          system: r.system,
+          flows: r.flows,
+          callbackUrl: r.callback_url,
+          registeredAt: utc(r.registered_at),
+          lastSeen: utc(r.last_seen),
+          last24h: {
+            runs: Number(r.runs),
+            failures: Number(r.failures),
+            lastRun: r.last_run ? utc(r.last_run) : null,
+          },
+        })),
+      })
+    })
+}

@@ -1,0 +1,78 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { BadRequestError } from '../../core/errors.ts'
+import { ENTITY_TYPES } from '../../core/vocabulary.ts'
+import type { Store } from '../../store/client.ts'
+import { type ExceptionRow, listExceptions, recordException } from '../../store/queries/exceptions.ts'
+import { parseQuery } from '../params.ts'
+
+const name = z.string().min(1).max(200)
+const exceptionReport = z.object({
+  connector: name,
+  flow: name,
+  step: name,
+  stage: z.string().max(200).default(''),
+  entity: z.object({ type: z.enum(ENTITY_TYPES), id: z.string().min(1).max(1024) }),
+  payload: z.unknown(),
+  error: z.object({ class: name, message: z.string().max(10_000) }),
+  attempts: z.number().int().min(1).max(1_000_000),
+  traceId: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lower-case hex digits'),
+  spanId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex digits'),
+})
+
+const MAX_PAYLOAD_BYTES = 256 * 1024
+
+function present(r: ExceptionRow) {
+  return {
+    id: r.id,
+    status: r.status,
+    connector: r.connector,
+    flow: r.flow,
+    step: r.step,
+    stage: r.stage,
+    entity: { type: r.entity_type, id: r.entity_id },
+    error: { class: r.error_class, message: r.error_message },
+    payload: JSON.parse(r.payload) as unknown,
+    attempts: Number(r.attempts),
+    occurrences: Number(r.occurrences),
+    firstSeen: `${r.first_seen.replace(' ', 'T')}Z`,
+    lastSeen: `${r.last_seen.replace(' ', 'T')}Z`,
+    traceId: r.trace_id,
+    spanId: r.span_id,
+  }
+}
+
+/** Exceptions: reported by connectors when a sync fails for good, listed for the people who fix them. */
+export function exceptionRoutes(store: Store) {
+  const listQuery = z.object({
+    status: z.enum(['open', 'replaying', 'resolved', 'failed-again', 'ignored']).optional(),
+    connector: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  return new Hono()
+    .post('/exceptions', async (c) => {
+      const text = await c.req.text()
+      if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
+        throw new BadRequestError(
+          'payload_too_large',
+          `an exception report may hold at most ${MAX_PAYLOAD_BYTES} bytes`,
+        )
+      }
+      let body: unknown
+      try {
+        body = JSON.parse(text)
+      } catch {
+        throw new BadRequestError('invalid_json', 'the body is not JSON')
+      }
+      const report = exceptionReport.safeParse(body)
+      if (!report.success) {
+        const problems = report.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+        throw new BadRequestError('invalid_exception', problems.join('; '), { problems })
+      }
+      return c.json(present(await recordException(store, report.data)), 201)
+    })
+    .get('/exceptions', async (c) => {
+      const q = parseQuery(listQuery, c.req.query())
+      return c.json({ exceptions: (await listExceptions(store, q)).map(present) })
+    })
+}

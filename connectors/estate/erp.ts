@@ -1,0 +1,99 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { type Faults, injectFault, NO_FAULTS, seededRandom } from './faults.ts'
+
+/**
+ * A cloud ERP's sales-order API in the shapes that matter: an `Idempotency-Key` header is required
+ * and a repeated key returns the order already created (never a second one), validation errors are
+ * 422 with field details, throttling is 429 with Retry-After, outages are 503.
+ */
+const salesOrderRequest = z.object({
+  orderId: z.string().min(1),
+  channel: z.string().min(1),
+  customer: z.object({
+    name: z.string().min(1),
+    email: z.email(),
+    address: z.object({
+      line1: z.string().min(1),
+      city: z.string().min(1),
+      postalCode: z.string().regex(/^[A-Z0-9 -]{3,10}$/i),
+    }),
+  }),
+  lines: z
+    .array(
+      z.object({
+        sku: z.string().min(1),
+        quantity: z.number().int().positive(),
+        unitPrice: z.number().nonnegative(),
+      }),
+    )
+    .min(1),
+})
+export type SalesOrderRequest = z.infer<typeof salesOrderRequest>
+
+export interface SalesOrder {
+  readonly number: string
+  readonly orderId: string
+  readonly idempotencyKey: string
+  readonly total: number
+  readonly createdAt: string
+}
+
+export class ErpSimulator {
+  faults: Faults = { ...NO_FAULTS }
+  private readonly orders = new Map<string, SalesOrder>()
+  private readonly random: () => number
+  private next = 100_000
+
+  constructor(seed = 1) {
+    this.random = seededRandom(seed)
+  }
+
+  /** Sales orders created for one order: exactly-once means this is 1. */
+  salesOrdersFor(orderId: string): SalesOrder[] {
+    return [...this.orders.values()].filter((o) => o.orderId === orderId)
+  }
+
+  readonly app = new Hono()
+    .post('/api/salesorders', async (c) => {
+      const fault = injectFault(this.faults, this.random, 'ERP')
+      if (fault) {
+        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
+        return c.json({ error: { code: `E${fault.status}`, message: fault.message } }, fault.status)
+      }
+      const key = c.req.header('idempotency-key')
+      if (!key)
+        return c.json(
+          { error: { code: 'MISSING_IDEMPOTENCY_KEY', message: 'Idempotency-Key header is required' } },
+          400,
+        )
+      const existing = this.orders.get(key)
+      if (existing) return c.json(existing, 200)
+      const parsed = salesOrderRequest.safeParse(await c.req.json().catch(() => undefined))
+      if (!parsed.success) {
+        return c.json(
+          {
+            error: {
+              code: 'VALIDATION_FAILED',
+              message: 'the sales order is invalid',
+              fields: parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+            },
+          },
+          422,
+        )
+      }
+      const order: SalesOrder = {
+        number: `SO-ERP-${this.next++}`,
+        orderId: parsed.data.orderId,
+        idempotencyKey: key,
+        total: Math.round(parsed.data.lines.reduce((s, l) => s + l.quantity * l.unitPrice, 0) * 100) / 100,
+        createdAt: new Date().toISOString(),
+      }
+      this.orders.set(key, order)
+      return c.json(order, 201)
+    })
+    .get('/api/salesorders', (c) => {
+      const orderId = c.req.query('orderId')
+      return c.json({ items: orderId ? this.salesOrdersFor(orderId) : [...this.orders.values()] })
+    })
+}

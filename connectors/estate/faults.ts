@@ -1,0 +1,32 @@
+/** Per-system fault injection, changeable at run time (scenarios, tests). Deterministic for a seed. */
+export interface Faults {
+  /** Share of calls answered 500. */
+  errorRate: number
+  /** Share of calls answered 429 with Retry-After. */
+  throttleRate: number
+  /** While true, every call is answered 503. */
+  outage: boolean
+}
+
+export const NO_FAULTS: Faults = Object.freeze({ errorRate: 0, throttleRate: 0, outage: false })
+
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export type FaultAnswer = { status: 503 | 429 | 500; retryAfter?: number; message: string } | undefined
+
+export function injectFault(faults: Faults, random: () => number, system: string): FaultAnswer {
+  if (faults.outage) return { status: 503, retryAfter: 1, message: `${system} is unavailable (outage)` }
+  if (random() < faults.throttleRate)
+    return { status: 429, retryAfter: 1, message: `${system} API rate limit exceeded` }
+  if (random() < faults.errorRate) return { status: 500, message: `${system} internal error` }
+  return undefined
+}

@@ -1,0 +1,91 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import type { Connector, RunOutcome } from './connector.ts'
+import { CallbackVerifier, WebhookVerificationError } from './signature.ts'
+
+/** What Signalbox POSTs to a connector to replay an exception or re-sync an entity. */
+export const callbackRequest = z.object({
+  kind: z.enum(['replay', 'resync']),
+  step: z.string().min(1),
+  payload: z.unknown(),
+  exceptionId: z.string().optional(),
+  original: z
+    .object({ traceId: z.string().regex(/^[0-9a-f]{32}$/), spanId: z.string().regex(/^[0-9a-f]{16}$/) })
+    .optional(),
+})
+export type CallbackRequest = z.infer<typeof callbackRequest>
+
+export interface CallbackOutcome extends RunOutcome {
+  readonly replayId: string
+}
+
+/**
+ * The connector's callback endpoint. A request must carry a valid Standard Webhooks signature (401
+ * and nothing runs otherwise). The `webhook-id` is the replay id and the idempotency key: a delivery
+ * of an id already completed answers the earlier outcome without running again; one still running
+ * answers 409. The step runs through the same code as normal operation, its trace linked to the
+ * original.
+ */
+export function callbackApp(connector: Connector, secrets: readonly string[]) {
+  const verifier = new CallbackVerifier(secrets)
+  // A production connector keeps these in its own store so a restart keeps them; the reference
+  // connectors run inside one process and keep them in memory.
+  const completed = new Map<string, CallbackOutcome>()
+  const running = new Set<string>()
+
+  return new Hono().post('/callbacks', async (c) => {
+    const body = await c.req.text()
+    try {
+      verifier.verify(body, c.req.header())
+    } catch (err) {
+      const message = err instanceof WebhookVerificationError ? err.message : 'invalid signature'
+      return c.json({ error: { code: 'invalid_signature', message } }, 401)
+    }
+    const replayId = c.req.header('webhook-id') as string
+    const earlier = completed.get(replayId)
+    if (earlier) return c.json({ ...earlier, repeated: true })
+    if (running.has(replayId))
+      return c.json({ error: { code: 'in_progress', message: `replay ${replayId} is running` } }, 409)
+
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(body)
+    } catch {
+      return c.json({ error: { code: 'invalid_json', message: 'the body is not JSON' } }, 400)
+    }
+    const request = callbackRequest.safeParse(parsed)
+    if (!request.success) {
+      return c.json(
+        {
+          error: {
+            code: 'invalid_request',
+            message: request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+          },
+        },
+        400,
+      )
+    }
+    if (!connector.hasStep(request.data.step)) {
+      return c.json(
+        {
+          error: {
+            code: 'unknown_step',
+            message: `connector ${connector.options.id} has no step '${request.data.step}'`,
+          },
+        },
+        404,
+      )
+    }
+    running.add(replayId)
+    try {
+      const outcome = await connector.run(request.data.step, request.data.payload, {
+        replayOf: request.data.original ? { ...request.data.original, replayId } : undefined,
+      })
+      const result = { ...outcome, replayId }
+      completed.set(replayId, result)
+      return c.json(result)
+    } finally {
+      running.delete(replayId)
+    }
+  })
+}

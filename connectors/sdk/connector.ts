@@ -1,0 +1,197 @@
+import { context, type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import type { EntityRef } from '../../core/vocabulary.ts'
+import { INTEGRATION_ATTRIBUTES, KEY_ATTRIBUTES } from '../../core/vocabulary.ts'
+import { type BusinessEventSpec, BusinessEvents } from './events.ts'
+import { DEFAULT_RETRY, type RetryPolicy, type SystemCall, SystemCallError, SystemClient } from './http.ts'
+import { type ConnectorTelemetry, connectorTelemetry } from './telemetry.ts'
+
+/** What a sync step gets besides its input: calls to systems and business events, all traced. */
+export interface StepContext {
+  /** Stable for the unit of work (connector, step, entity): retries and replays reuse it. */
+  readonly idempotencyKey: string
+  call<T = unknown>(system: string, call: SystemCall): Promise<T>
+  /** Reports a completed stage; the event id derives from the idempotency key, so it is stored once. */
+  emit(event: BusinessEventSpec): Promise<void>
+}
+
+export interface StepDefinition<I> {
+  readonly flow: string
+  /** The business stage this step completes, e.g. `erp_posted`. */
+  readonly stage: string
+  readonly entity: (input: I) => EntityRef
+  readonly run: (input: I, ctx: StepContext) => Promise<void>
+  /** What of the input an exception may keep: it must still be enough to run the step again. */
+  readonly redact?: (input: I) => I
+}
+
+export interface RunOptions {
+  /** The trace of the run this one replays: the new root span links to it. */
+  readonly replayOf?: { readonly traceId: string; readonly spanId: string; readonly replayId: string }
+}
+
+export interface RunOutcome {
+  readonly status: 'succeeded' | 'failed'
+  readonly traceId: string
+  readonly error?: { readonly class: string; readonly message: string }
+  readonly exceptionId?: string
+}
+
+export interface ConnectorOptions {
+  readonly id: string
+  /** The system this connector belongs to (the source of truth it syncs from). */
+  readonly system: string
+  readonly collectorUrl: string
+  /** Signalbox api base URL, for exceptions and registration. */
+  readonly apiUrl: string
+  readonly retry?: RetryPolicy
+  readonly telemetry?: ConnectorTelemetry
+}
+
+/**
+ * A connector: named sync steps that run traced, with retries, business events and, when a step
+ * fails for good, an exception in Signalbox holding everything needed to run it again. The callback
+ * endpoint (callback.ts) runs the very same steps for replays.
+ */
+export class Connector {
+  readonly telemetry: ConnectorTelemetry
+  private readonly steps = new Map<string, StepDefinition<never>>()
+  private readonly clients = new Map<string, SystemClient>()
+  private readonly events: BusinessEvents
+
+  constructor(readonly options: ConnectorOptions) {
+    this.telemetry =
+      options.telemetry ?? connectorTelemetry({ connector: options.id, collectorUrl: options.collectorUrl })
+    this.events = new BusinessEvents(
+      options.collectorUrl,
+      `urn:signalbox:connector:${options.id}`,
+      options.id,
+    )
+  }
+
+  step<I>(name: string, definition: StepDefinition<I>): this {
+    this.steps.set(name, definition as unknown as StepDefinition<never>)
+    return this
+  }
+
+  hasStep(name: string): boolean {
+    return this.steps.has(name)
+  }
+
+  get flows(): string[] {
+    return [...new Set([...this.steps.values()].map((s) => s.flow))]
+  }
+
+  private client(system: string): SystemClient {
+    let c = this.clients.get(system)
+    if (!c) {
+      c = new SystemClient(system, this.telemetry.tracer, this.options.retry ?? DEFAULT_RETRY)
+      this.clients.set(system, c)
+    }
+    return c
+  }
+
+  async run<I>(stepName: string, input: I, options: RunOptions = {}): Promise<RunOutcome> {
+    const step = this.steps.get(stepName) as unknown as StepDefinition<I> | undefined
+    if (!step) throw new Error(`connector ${this.options.id} has no step '${stepName}'`)
+    const entity = step.entity(input)
+    const idempotencyKey = `${this.options.id}:${stepName}:${entity.type}:${entity.id}`
+    const links: Link[] = options.replayOf
+      ? [
+          {
+            context: { traceId: options.replayOf.traceId, spanId: options.replayOf.spanId, traceFlags: 1 },
+            attributes: { 'signalbox.replay.id': options.replayOf.replayId },
+          },
+        ]
+      : []
+    const span = this.telemetry.tracer.startSpan(`sync ${step.flow}.${stepName}`, {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: {
+        [INTEGRATION_ATTRIBUTES.flow]: step.flow,
+        [INTEGRATION_ATTRIBUTES.stage]: step.stage,
+        [KEY_ATTRIBUTES[entity.type]]: entity.id,
+        'signalbox.idempotency_key': idempotencyKey,
+        ...(options.replayOf ? { 'signalbox.replay.id': options.replayOf.replayId } : {}),
+      },
+    })
+    const parent = trace.setSpan(context.active(), span)
+    const ctx: StepContext = {
+      idempotencyKey,
+      call: (system, call) =>
+        this.client(system).call(parent, {
+          ...call,
+          headers: { 'idempotency-key': idempotencyKey, ...call.headers },
+        }),
+      emit: (event) => this.events.send(span, `${idempotencyKey}:${event.type}`, event),
+    }
+    const traceId = span.spanContext().traceId
+    try {
+      await step.run(input, ctx)
+      span.setStatus({ code: SpanStatusCode.OK })
+      return { status: 'succeeded', traceId }
+    } catch (err) {
+      const error = describe(err)
+      span.recordException({ name: error.class, message: error.message })
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+      const exceptionId = await this.reportException(step, stepName, entity, input, error, err, span)
+      return { status: 'failed', traceId, error, exceptionId }
+    } finally {
+      span.end()
+    }
+  }
+
+  /** Best effort: a Signalbox outage must not crash the sync, and the failure stays on the span. */
+  private async reportException<I>(
+    step: StepDefinition<I>,
+    stepName: string,
+    entity: EntityRef,
+    input: I,
+    error: { class: string; message: string },
+    cause: unknown,
+    span: Span,
+  ): Promise<string | undefined> {
+    try {
+      const res = await fetch(`${this.options.apiUrl}/api/exceptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          connector: this.options.id,
+          flow: step.flow,
+          step: stepName,
+          stage: step.stage,
+          entity,
+          payload: step.redact ? step.redact(input) : input,
+          error,
+          attempts: cause instanceof SystemCallError ? cause.attempts : 1,
+          traceId: span.spanContext().traceId,
+          spanId: span.spanContext().spanId,
+        }),
+      })
+      if (!res.ok) return undefined
+      return ((await res.json()) as { id?: string }).id
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Announces the connector to Signalbox: id, system, flows, callback URL. */
+  async register(callbackUrl: string): Promise<void> {
+    const res = await fetch(`${this.options.apiUrl}/api/connectors`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: this.options.id,
+        system: this.options.system,
+        flows: this.flows,
+        callbackUrl,
+      }),
+    })
+    if (!res.ok) throw new Error(`registration refused: ${res.status} ${await res.text()}`)
+  }
+}
+
+function describe(err: unknown): { class: string; message: string } {
+  if (err instanceof SystemCallError) return { class: err.errorClass, message: err.message }
+  if (err instanceof Error) return { class: err.name, message: err.message }
+  return { class: 'Error', message: String(err) }
+}

@@ -1,0 +1,144 @@
+import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { INTEGRATION_ATTRIBUTES } from '../../core/vocabulary.ts'
+
+/** An answer the connector will not retry: a caller error (4xx other than 429) or retries spent. */
+export class SystemCallError extends Error {
+  constructor(
+    readonly system: string,
+    readonly status: number,
+    message: string,
+    readonly attempts: number,
+  ) {
+    super(message)
+    this.name = 'SystemCallError'
+  }
+
+  /** The error's kind, for grouping exceptions: `erp.http_503`, `erp.network`. */
+  get errorClass(): string {
+    return `${this.system}.${this.status === 0 ? 'network' : `http_${this.status}`}`
+  }
+}
+
+export interface RetryPolicy {
+  readonly attempts: number
+  readonly baseDelayMs: number
+  readonly maxDelayMs: number
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 }
+
+const propagator = new W3CTraceContextPropagator()
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Full jitter: a random wait up to the exponential bound spreads retries from many workers apart. */
+function backoff(policy: RetryPolicy, attempt: number, retryAfter: string | null): number {
+  const seconds = retryAfter === null ? Number.NaN : Number(retryAfter)
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, policy.maxDelayMs)
+  return Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt)
+}
+
+/** Caps calls in flight to one system: ERPs throttle, and a burst of retries must not make it worse. */
+class Budget {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  constructor(private readonly limit: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    this.active++
+    return () => {
+      this.active--
+      this.waiting.shift()?.()
+    }
+  }
+}
+
+export interface SystemCall {
+  readonly method: string
+  readonly url: string
+  /** Low-cardinality span name part, e.g. `/api/salesorders`. */
+  readonly route: string
+  readonly body?: unknown
+  readonly headers?: Record<string, string>
+}
+
+/**
+ * Calls a retail system with a CLIENT span per attempt, W3C trace context propagated, and retries
+ * with backoff and jitter for 429, 5xx and network errors (honouring Retry-After).
+ */
+export class SystemClient {
+  private readonly budget: Budget
+
+  constructor(
+    readonly system: string,
+    private readonly tracer: Tracer,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    concurrency = 8,
+  ) {
+    this.budget = new Budget(concurrency)
+  }
+
+  async call<T = unknown>(parent: Context, call: SystemCall): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const release = await this.budget.acquire()
+      const span = this.tracer.startSpan(
+        `${call.method} ${call.route}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'http.request.method': call.method,
+            'url.full': call.url,
+            'server.address': new URL(call.url).host,
+            [INTEGRATION_ATTRIBUTES.system]: this.system,
+            'http.request.resend_count': attempt,
+          },
+        },
+        parent,
+      )
+      let status = 0
+      let retryAfter: string | null = null
+      let detail = ''
+      try {
+        const headers: Record<string, string> = { 'content-type': 'application/json', ...call.headers }
+        propagator.inject(trace.setSpan(parent, span), headers, { set: (h, k, v) => (h[k] = v) })
+        const res = await fetch(call.url, {
+          method: call.method,
+          headers,
+          body: call.body === undefined ? undefined : JSON.stringify(call.body),
+          signal: AbortSignal.timeout(10_000),
+        })
+        status = res.status
+        span.setAttribute('http.response.status_code', status)
+        retryAfter = res.headers.get('retry-after')
+        const text = await res.text()
+        if (res.ok) {
+          span.setStatus({ code: SpanStatusCode.OK })
+          span.end()
+          return (text ? JSON.parse(text) : undefined) as T
+        }
+        detail = text.slice(0, 300)
+      } catch (err) {
+        detail = (err as Error).message
+      } finally {
+        release()
+      }
+      fail(span, `${this.system} answered ${status || 'no response'}${detail ? `: ${detail}` : ''}`)
+      const transient = status === 0 || status === 429 || status >= 500
+      if (!transient || attempt + 1 >= this.retry.attempts) {
+        throw new SystemCallError(
+          this.system,
+          status,
+          `${this.system} ${call.method} ${call.route}: ${status || 'network error'} ${detail}`.trim(),
+          attempt + 1,
+        )
+      }
+      await sleep(backoff(this.retry, attempt, retryAfter))
+    }
+  }
+}
+
+function fail(span: Span, message: string): void {
+  span.recordException({ name: 'SystemCallError', message })
+  span.setStatus({ code: SpanStatusCode.ERROR, message })
+  span.end()
+}

@@ -1,0 +1,13 @@
+export { type CallbackOutcome, type CallbackRequest, callbackApp, callbackRequest } from './callback.ts'
+export {
+  Connector,
+  type ConnectorOptions,
+  type RunOptions,
+  type RunOutcome,
+  type StepContext,
+  type StepDefinition,
+} from './connector.ts'
+export type { BusinessEventSpec } from './events.ts'
+export { DEFAULT_RETRY, type RetryPolicy, type SystemCall, SystemCallError } from './http.ts'
+export { type CallbackHeaders, CallbackVerifier, signCallback } from './signature.ts'
+export { type ConnectorTelemetry, connectorTelemetry } from './telemetry.ts'

@@ -1,0 +1,53 @@
+import type { Store } from '../client.ts'
+import { sql, table } from '../sql.ts'
+import { TABLES } from '../tables.ts'
+
+export interface ConnectorRegistration {
+  readonly id: string
+  readonly system: string
+  readonly flows: readonly string[]
+  readonly callbackUrl: string
+}
+
+export interface ConnectorRow {
+  readonly id: string
+  readonly system: string
+  readonly flows: string[]
+  readonly callback_url: string
+  readonly registered_at: string
+  readonly last_seen: string
+  readonly runs: string
+  readonly failures: string
+  readonly last_run: string | null
+}
+
+export async function registerConnector(
+  store: Store,
+  c: ConnectorRegistration,
+  now = new Date(),
+): Promise<void> {
+  const [existing] = await store.query<{ registered_at: string }>(
+    sql`SELECT toString(registered_at) AS registered_at FROM ${table(TABLES.connectors)} FINAL WHERE id = ${c.id}`,
+  )
+  const registeredAt = existing ? new Date(`${existing.registered_at.replace(' ', 'T')}Z`) : now
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.connectors)} (id, system, flows, callback_url, registered_at, last_seen)
+    VALUES (${c.id}, ${c.system}, ${[...c.flows]}, ${c.callbackUrl}, ${registeredAt}, ${now})`)
+}
+
+/** The registry with health from the connectors' own sync spans over the last day. */
+export async function listConnectors(store: Store, since: Date): Promise<ConnectorRow[]> {
+  return store.query<ConnectorRow>(sql`
+    SELECT c.id AS id, c.system AS system, c.flows AS flows, c.callback_url AS callback_url,
+      toString(c.registered_at) AS registered_at, toString(c.last_seen) AS last_seen,
+      ifNull(r.runs, 0) AS runs, ifNull(r.failures, 0) AS failures, r.last_run AS last_run
+    FROM (SELECT * FROM ${table(TABLES.connectors)} FINAL) AS c
+    LEFT JOIN (
+      SELECT connector, count() AS runs, countIf(status_code = 'error') AS failures, toString(max(timestamp)) AS last_run
+      FROM ${table(TABLES.spans)}
+      WHERE timestamp >= ${since} AND kind = 'consumer' AND startsWith(name, 'sync ')
+      GROUP BY connector
+    ) AS r ON r.connector = c.id
+    ORDER BY id
+    SETTINGS join_use_nulls = 1`)
+}

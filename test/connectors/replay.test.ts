@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { TraceSpan } from '../../api/routes/traces.ts'
+import { ErpSimulator } from '../../connectors/estate/erp.ts'
+import { type Served, serveOnLoopback } from '../../connectors/estate/serve.ts'
+import { type OrderForErp, postSalesOrderStep } from '../../connectors/order-to-cash/post-sales-order.ts'
+import { Connector, callbackApp, signCallback } from '../../connectors/sdk/index.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+const SECRET = `whsec_${Buffer.from('order-to-cash callback secret, 32 bytes!').toString('base64')}`
+const NEXT_SECRET = `whsec_${Buffer.from('the rotated secret for the callbacks!!').toString('base64')}`
+
+let sb: TestSignalbox
+let erp: ErpSimulator
+let erpServer: Served
+let callbacks: Served
+let connector: Connector
+
+beforeAll(async () => {
+  sb = await startSignalbox()
+  erp = new ErpSimulator(7)
+  erpServer = await serveOnLoopback(erp.app)
+  connector = postSalesOrderStep(
+    new Connector({
+      id: 'order-to-cash',
+      system: 'storefront',
+      collectorUrl: sb.collectorUrl,
+      apiUrl: sb.apiUrl,
+      retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+    }),
+    erpServer.url,
+  )
+  callbacks = await serveOnLoopback(callbackApp(connector, [SECRET, NEXT_SECRET]))
+  await connector.register(`${callbacks.url}/callbacks`)
+})
+afterAll(async () => {
+  await connector?.telemetry.shutdown()
+  await callbacks?.close()
+  await erpServer?.close()
+  await sb?.close()
+})
+
+const order = (orderId: string): OrderForErp => ({
+  orderId,
+  channel: 'web',
+  customer: {
+    name: 'Ada Lovelace',
+    email: 'ada@example.com',
+    address: { line1: '12 Analytical St', city: 'London', postalCode: 'N1 7AA' },
+  },
+  lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: 19.95 }],
+})
+
+async function exceptionsFor(orderId: string) {
+  const res = await fetch(`${sb.apiUrl}/api/exceptions?connector=order-to-cash`)
+  const body = (await res.json()) as {
+    exceptions: Array<{
+      id: string
+      entity: { id: string }
+      occurrences: number
+      payload: unknown
+      traceId: string
+      spanId: string
+      error: { class: string }
+      step: string
+    }>
+  }
+  return body.exceptions.filter((e) => e.entity.id === orderId)
+}
+
+function callback(id: string, body: unknown, secret = SECRET, at = new Date()) {
+  const text = JSON.stringify(body)
+  return fetch(`${callbacks.url}/callbacks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signCallback(secret, id, text, at) },
+    body: text,
+  })
+}
+
+describe('a sync that fails for good', () => {
+  it('records an exception with its payload, and a repeat raises the count instead of adding one', async () => {
+    erp.faults.outage = true
+    const first = await connector.run('post_sales_order', order('SO-9001'))
+    expect(first.status).toBe('failed')
+    expect(first.error?.class).toBe('erp.http_503')
+    await connector.run('post_sales_order', order('SO-9001'))
+    erp.faults.outage = false
+    const [exception, ...others] = await exceptionsFor('SO-9001')
+    expect(others).toEqual([])
+    expect(exception).toMatchObject({
+      step: 'post_sales_order',
+      occurrences: 2,
+      payload: order('SO-9001'),
+      error: { class: 'erp.http_503' },
+    })
+    expect(exception?.traceId).toMatch(/^[0-9a-f]{32}$/)
+    expect(erp.salesOrdersFor('SO-9001')).toEqual([])
+  })
+})
+
+describe('a signed replay through the callback', () => {
+  it('runs the same step, creates the sales order exactly once even when delivered twice, and links the traces', async () => {
+    const [exception] = await exceptionsFor('SO-9001')
+    if (!exception) throw new Error('no exception to replay')
+    const request = {
+      kind: 'replay',
+      step: exception.step,
+      payload: exception.payload,
+      exceptionId: exception.id,
+      original: { traceId: exception.traceId, spanId: exception.spanId },
+    }
+    const first = await callback('replay-1', request)
+    expect(first.status).toBe(200)
+    const outcome = (await first.json()) as { status: string; traceId: string; replayId: string }
+    expect(outcome).toMatchObject({ status: 'succeeded', replayId: 'replay-1' })
+    expect(outcome.traceId).not.toBe(exception.traceId)
+
+    const again = await callback('replay-1', request)
+    expect(await again.json()).toMatchObject({
+      status: 'succeeded',
+      traceId: outcome.traceId,
+      repeated: true,
+    })
+    // A second replay id for the same unit of work still cannot create a second sales order.
+    expect((await callback('replay-2', request)).status).toBe(200)
+    expect(erp.salesOrdersFor('SO-9001')).toHaveLength(1)
+
+    await connector.telemetry.flush()
+    const trace = (await (await fetch(`${sb.apiUrl}/api/traces/${outcome.traceId}`)).json()) as {
+      spans: TraceSpan[]
+    }
+    const root = trace.spans.find((s) => s.parentSpanId === null) as TraceSpan
+    expect(root.name).toBe('sync order_to_cash.post_sales_order')
+    expect(root.links).toEqual([
+      {
+        traceId: exception.traceId,
+        spanId: exception.spanId,
+        traceState: '',
+        attributes: { 'signalbox.replay.id': 'replay-1' },
+      },
+    ])
+    expect(
+      trace.spans.some(
+        (s) => s.kind === 'client' && s.integration.system === 'erp' && s.status.code === 'ok',
+      ),
+    ).toBe(true)
+    const events = (await (
+      await fetch(`${sb.apiUrl}/api/events?subject=SO-9001&type=retail.order.erp_posted`)
+    ).json()) as { events: Array<{ traceId: string }> }
+    expect(events.events).toHaveLength(1)
+  })
+
+  it('accepts the rotated secret beside the current one', async () => {
+    const res = await callback(
+      'replay-rotated',
+      { kind: 'resync', step: 'post_sales_order', payload: order('SO-9002') },
+      NEXT_SECRET,
+    )
+    expect(res.status).toBe(200)
+    expect(erp.salesOrdersFor('SO-9002')).toHaveLength(1)
+  })
+})
+
+describe('callback signatures', () => {
+  const request = { kind: 'resync', step: 'post_sales_order', payload: order('SO-9100') }
+
+  it('refuses a missing signature with 401 and runs nothing', async () => {
+    const res = await fetch(`${callbacks.url}/callbacks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    })
+    expect(res.status).toBe(401)
+    expect(erp.salesOrdersFor('SO-9100')).toEqual([])
+  })
+
+  it('refuses a signature made with another secret', async () => {
+    const wrong = `whsec_${Buffer.from('not the secret the connector knows').toString('base64')}`
+    expect((await callback('sig-wrong', request, wrong)).status).toBe(401)
+    expect(erp.salesOrdersFor('SO-9100')).toEqual([])
+  })
+
+  it('refuses a stale timestamp (older than 5 minutes)', async () => {
+    expect((await callback('sig-stale', request, SECRET, new Date(Date.now() - 6 * 60_000))).status).toBe(401)
+  })
+
+  it('refuses a body changed after signing', async () => {
+    const text = JSON.stringify(request)
+    const headers = signCallback(SECRET, 'sig-tampered', text)
+    const res = await fetch(`${callbacks.url}/callbacks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: text.replace('SO-9100', 'SO-9999'),
+    })
+    expect(res.status).toBe(401)
+    expect(erp.salesOrdersFor('SO-9999')).toEqual([])
+  })
+
+  it('answers 404 for a step the connector does not have, and 400 for a malformed request', async () => {
+    expect((await callback('sig-unknown', { ...request, step: 'post_invoice' })).status).toBe(404)
+    expect((await callback('sig-bad', { kind: 'teleport' })).status).toBe(400)
+  })
+})
+
+describe('the registry', () => {
+  it('lists the connector with its callback and its runs', async () => {
+    await connector.telemetry.flush()
+    const body = (await (await fetch(`${sb.apiUrl}/api/connectors`)).json()) as {
+      connectors: Array<{
+        id: string
+        callbackUrl: string
+        flows: string[]
+        last24h: { runs: number; failures: number }
+      }>
+    }
+    const me = body.connectors.find((c) => c.id === 'order-to-cash')
+    expect(me).toMatchObject({ callbackUrl: `${callbacks.url}/callbacks`, flows: ['order_to_cash'] })
+    expect(me?.last24h.failures).toBeGreaterThanOrEqual(2)
+    expect(me?.last24h.runs).toBeGreaterThan(me?.last24h.failures ?? 0)
+  })
+
+  it('refuses a malformed registration or exception report with 400', async () => {
+    const reg = await fetch(`${sb.apiUrl}/api/connectors`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'Bad Id!', system: 'x', flows: [], callbackUrl: 'ftp://x' }),
+    })
+    expect(reg.status).toBe(400)
+    const exc = await fetch(`${sb.apiUrl}/api/exceptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ connector: 'x' }),
+    })
+    expect(exc.status).toBe(400)
+    expect(((await exc.json()) as { error: { code: string } }).error.code).toBe('invalid_exception')
+  })
+})
