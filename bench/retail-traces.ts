@@ -1,6 +1,7 @@
 import { SpanKind } from '@opentelemetry/api'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { seededRandom } from '../connectors/estate/faults.ts'
 import { readableSpan } from '../test/support/readable-span.ts'
 
 /**
@@ -8,17 +9,6 @@ import { readableSpan } from '../test/support/readable-span.ts'
  * webhook, the sync run, and calls to payment, OMS, ERP, WMS, CRM and notifications), with the
  * attributes real HTTP instrumentation and our connectors put on spans. Deterministic for a seed.
  */
-
-function rng(seed: number) {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const hex = (rand: () => number, n: number) => {
   let out = ''
@@ -81,7 +71,7 @@ const CHANNELS = ['web', 'marketplace', 'pos', 'app']
 
 /** About 8 spans per order; `startMs` spreads orders over time like steady traffic. */
 export function orderTrace(n: number, startMs: number, seed = 1): ReadableSpan[] {
-  const rand = rng(seed * 1_000_003 + n)
+  const rand = seededRandom(seed * 1_000_003 + n)
   const traceId = hex(rand, 32)
   const orderId = `SO-${(1_000_000 + n).toString()}`
   const skus = Array.from(
