@@ -29,8 +29,10 @@ program
   .description(
     'all-in-one: collector (OTLP 4318/4317, CloudEvents) and api (8080) in one process on the embedded store',
   )
-  .option('--no-demo', 'do not run the simulated retail estate (it arrives with the connectors)')
-  .action(() => serveParts(['collector', 'api']))
+  .option('--no-demo', 'do not run the simulated retail estate and its connectors')
+  .action((options: { demo: boolean }) =>
+    serveParts(options.demo ? ['collector', 'api', 'demo'] : ['collector', 'api']),
+  )
 
 program
   .command('collector')

@@ -1,11 +1,12 @@
 import { startApi } from '../api/server.ts'
 import { startCollector } from '../collector/index.ts'
+import { startDemo } from '../connectors/demo.ts'
 import { type Config, loadConfig } from '../core/config.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
 import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 
-export type Part = 'collector' | 'api'
+export type Part = 'collector' | 'api' | 'demo'
 
 export interface Running {
   readonly config: Config
@@ -33,6 +34,20 @@ export async function run(
   )
   const collector = parts.includes('collector') ? await startCollector(store, config, log) : undefined
   const api = parts.includes('api') ? await startApi(store, config, log) : undefined
+  // The demo estate talks to Signalbox over HTTP like any outside connector would.
+  const demo =
+    parts.includes('demo') && collector && api
+      ? await startDemo({
+          collectorUrl: `http://${loopback(config.host)}:${collector.httpPort}`,
+          apiUrl: `http://${loopback(config.host)}:${api.port}`,
+          ordersPerMinute: config.demo.ordersPerMinute,
+        })
+      : undefined
+  if (demo)
+    log.info(
+      { ordersPerMinute: config.demo.ordersPerMinute, erp: demo.estate.urls.erp },
+      'demo estate running (turn it off with --no-demo)',
+    )
   let stopping: Promise<void> | undefined
   return {
     config,
@@ -42,6 +57,7 @@ export async function run(
     api,
     stop() {
       stopping ??= (async () => {
+        await demo?.close()
         await Promise.all([collector?.close(), api?.close()])
         await store.close()
         log.info('stopped')
@@ -49,6 +65,12 @@ export async function run(
       return stopping
     },
   }
+}
+
+/** Where local clients reach a listener bound to `host` (a wildcard bind is reached on loopback). */
+function loopback(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
 }
 
 /** SIGINT/SIGTERM: stop cleanly (queued rows are written); a second signal exits at once. */

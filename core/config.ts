@@ -41,6 +41,7 @@ const settingsSchema = z.object({
   SIGNALBOX_RETENTION_EVENTS_DAYS: positiveInt.default(400),
   SIGNALBOX_QUERY_TIMEOUT_SECONDS: positiveInt.default(10),
   SIGNALBOX_MAX_QUERY_RANGE_DAYS: positiveInt.default(31),
+  SIGNALBOX_DEMO_ORDERS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
 })
 
 export type Settings = z.infer<typeof settingsSchema>
@@ -68,6 +69,7 @@ export interface Config {
   }
   readonly retentionDays: { readonly spans: number; readonly logs: number; readonly events: number }
   readonly query: { readonly timeoutSeconds: number; readonly maxRangeDays: number }
+  readonly demo: { readonly ordersPerMinute: number }
 }
 
 /**
@@ -112,5 +114,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
       timeoutSeconds: s.SIGNALBOX_QUERY_TIMEOUT_SECONDS,
       maxRangeDays: s.SIGNALBOX_MAX_QUERY_RANGE_DAYS,
     }),
+    demo: Object.freeze({ ordersPerMinute: s.SIGNALBOX_DEMO_ORDERS_PER_MINUTE }),
   })
 }

@@ -6,6 +6,8 @@ export interface Faults {
   throttleRate: number
   /** While true, every call is answered 503. */
   outage: boolean
+  /** The next this-many calls are answered 429, whatever the rates: deterministic throttling. */
+  throttleNext?: number
 }
 
 export const NO_FAULTS: Faults = Object.freeze({ errorRate: 0, throttleRate: 0, outage: false })
@@ -25,6 +27,10 @@ export type FaultAnswer = { status: 503 | 429 | 500; retryAfter?: number; messag
 
 export function injectFault(faults: Faults, random: () => number, system: string): FaultAnswer {
   if (faults.outage) return { status: 503, retryAfter: 1, message: `${system} is unavailable (outage)` }
+  if (faults.throttleNext && faults.throttleNext > 0) {
+    faults.throttleNext--
+    return { status: 429, retryAfter: 1, message: `${system} API rate limit exceeded` }
+  }
   if (random() < faults.throttleRate)
     return { status: 429, retryAfter: 1, message: `${system} API rate limit exceeded` }
   if (random() < faults.errorRate) return { status: 500, message: `${system} internal error` }

@@ -22,6 +22,11 @@ export interface StepDefinition<I> {
   readonly run: (input: I, ctx: StepContext) => Promise<void>
   /** What of the input an exception may keep: it must still be enough to run the step again. */
   readonly redact?: (input: I) => I
+  /**
+   * The step that follows with the same input once this one succeeds, so a replayed step also
+   * carries the work after it forward.
+   */
+  readonly then?: string
 }
 
 export interface RunOptions {
@@ -125,9 +130,11 @@ export class Connector {
       emit: (event) => this.events.send(span, `${idempotencyKey}:${event.type}`, event),
     }
     const traceId = span.spanContext().traceId
+    let succeeded = false
     try {
       await step.run(input, ctx)
       span.setStatus({ code: SpanStatusCode.OK })
+      succeeded = true
       return { status: 'succeeded', traceId }
     } catch (err) {
       const error = describe(err)
@@ -137,6 +144,8 @@ export class Connector {
       return { status: 'failed', traceId, error, exceptionId }
     } finally {
       span.end()
+      // The next step is its own run (own trace, own exception if it fails); not awaited by this one.
+      if (succeeded && step.then && this.steps.has(step.then)) void this.run(step.then, input)
     }
   }
 

@@ -1,52 +1,47 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TraceSpan } from '../../api/routes/traces.ts'
-import { ErpSimulator } from '../../connectors/estate/erp.ts'
-import { type Served, serveOnLoopback } from '../../connectors/estate/serve.ts'
-import { type OrderForErp, postSalesOrderStep } from '../../connectors/order-to-cash/post-sales-order.ts'
-import { Connector, callbackApp, signCallback } from '../../connectors/sdk/index.ts'
+import { type Demo, startDemo } from '../../connectors/demo.ts'
+import { customer } from '../../connectors/estate/customers.ts'
+import type { ErpSimulator } from '../../connectors/estate/erp.ts'
+import type { Order } from '../../connectors/order-to-cash/order.ts'
+import { type Connector, signCallback } from '../../connectors/sdk/index.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 const SECRET = `whsec_${Buffer.from('order-to-cash callback secret, 32 bytes!').toString('base64')}`
 const NEXT_SECRET = `whsec_${Buffer.from('the rotated secret for the callbacks!!').toString('base64')}`
 
 let sb: TestSignalbox
+let demo: Demo
 let erp: ErpSimulator
-let erpServer: Served
-let callbacks: Served
 let connector: Connector
+let callbackUrl: string
 
 beforeAll(async () => {
   sb = await startSignalbox()
-  erp = new ErpSimulator(7)
-  erpServer = await serveOnLoopback(erp.app)
-  connector = postSalesOrderStep(
-    new Connector({
-      id: 'order-to-cash',
-      system: 'storefront',
-      collectorUrl: sb.collectorUrl,
-      apiUrl: sb.apiUrl,
-      retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
-    }),
-    erpServer.url,
-  )
-  callbacks = await serveOnLoopback(callbackApp(connector, [SECRET, NEXT_SECRET]))
-  await connector.register(`${callbacks.url}/callbacks`)
+  demo = await startDemo({
+    collectorUrl: sb.collectorUrl,
+    apiUrl: sb.apiUrl,
+    ordersPerMinute: 0,
+    callbackSecrets: [SECRET, NEXT_SECRET],
+    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+  })
+  erp = demo.estate.erp
+  // Faults only where a test sets them.
+  erp.faults = { errorRate: 0, throttleRate: 0, outage: false }
+  demo.estate.payment.faults = { errorRate: 0, throttleRate: 0, outage: false }
+  connector = demo.orderToCash
+  callbackUrl = demo.callbackUrl
 })
 afterAll(async () => {
-  await connector?.telemetry.shutdown()
-  await callbacks?.close()
-  await erpServer?.close()
+  await demo?.close()
   await sb?.close()
 })
 
-const order = (orderId: string): OrderForErp => ({
+const order = (orderId: string): Order => ({
   orderId,
   channel: 'web',
-  customer: {
-    name: 'Ada Lovelace',
-    email: 'ada@example.com',
-    address: { line1: '12 Analytical St', city: 'London', postalCode: 'N1 7AA' },
-  },
+  fulfilment: 'ship',
+  customer: customer(7),
   lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: 19.95 }],
 })
 
@@ -69,7 +64,7 @@ async function exceptionsFor(orderId: string) {
 
 function callback(id: string, body: unknown, secret = SECRET, at = new Date()) {
   const text = JSON.stringify(body)
-  return fetch(`${callbacks.url}/callbacks`, {
+  return fetch(callbackUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...signCallback(secret, id, text, at) },
     body: text,
@@ -164,7 +159,7 @@ describe('callback signatures', () => {
   const request = { kind: 'resync', step: 'post_sales_order', payload: order('SO-9100') }
 
   it('refuses a missing signature with 401 and runs nothing', async () => {
-    const res = await fetch(`${callbacks.url}/callbacks`, {
+    const res = await fetch(callbackUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(request),
@@ -186,7 +181,7 @@ describe('callback signatures', () => {
   it('refuses a body changed after signing', async () => {
     const text = JSON.stringify(request)
     const headers = signCallback(SECRET, 'sig-tampered', text)
-    const res = await fetch(`${callbacks.url}/callbacks`, {
+    const res = await fetch(callbackUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: text.replace('SO-9100', 'SO-9999'),
@@ -213,7 +208,7 @@ describe('the registry', () => {
       }>
     }
     const me = body.connectors.find((c) => c.id === 'order-to-cash')
-    expect(me).toMatchObject({ callbackUrl: `${callbacks.url}/callbacks`, flows: ['order_to_cash'] })
+    expect(me).toMatchObject({ callbackUrl, flows: ['order_to_cash'] })
     expect(me?.last24h.failures).toBeGreaterThanOrEqual(2)
     expect(me?.last24h.runs).toBeGreaterThan(me?.last24h.failures ?? 0)
   })

@@ -1,0 +1,52 @@
+import { ErpSimulator } from './erp.ts'
+import { OmsSimulator } from './oms.ts'
+import { PaymentSimulator } from './payment.ts'
+import { type Served, serveOnLoopback } from './serve.ts'
+import { StorefrontSimulator } from './storefront.ts'
+import { WmsSimulator } from './wms.ts'
+
+export interface Estate {
+  readonly storefront: StorefrontSimulator
+  readonly payment: PaymentSimulator
+  readonly oms: OmsSimulator
+  readonly erp: ErpSimulator
+  readonly wms: WmsSimulator
+  readonly urls: {
+    readonly payment: string
+    readonly oms: string
+    readonly erp: string
+    readonly wms: string
+  }
+  close(): Promise<void>
+}
+
+/** The simulated retail systems, each an HTTP service on loopback. Deterministic for a seed. */
+export async function startEstate(seed = 1): Promise<Estate> {
+  const payment = new PaymentSimulator(seed + 1)
+  const oms = new OmsSimulator(seed + 2)
+  const erp = new ErpSimulator(seed + 3)
+  const wms = new WmsSimulator(seed + 4)
+  const served: Served[] = []
+  const serveApp = async (app: Parameters<typeof serveOnLoopback>[0]) => {
+    const s = await serveOnLoopback(app)
+    served.push(s)
+    return s.url
+  }
+  const urls = {
+    payment: await serveApp(payment.app),
+    oms: await serveApp(oms.app),
+    erp: await serveApp(erp.app),
+    wms: await serveApp(wms.app),
+  }
+  return {
+    storefront: new StorefrontSimulator(seed + 5),
+    payment,
+    oms,
+    erp,
+    wms,
+    urls,
+    close: async () => {
+      await Promise.all(served.map((s) => s.close()))
+    },
+  }
+}

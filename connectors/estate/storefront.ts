@@ -1,0 +1,49 @@
+import type { Order } from '../order-to-cash/order.ts'
+import { customer } from './customers.ts'
+import { seededRandom } from './faults.ts'
+
+const CHANNELS: Order['channel'][] = ['web', 'web', 'app', 'marketplace', 'pos']
+const STORES = ['STORE-LDN-01', 'STORE-MAN-02', 'STORE-LDS-03']
+
+/** The storefront (and marketplace and POS) as a source of orders, delivered by webhook. */
+export class StorefrontSimulator {
+  private n = 0
+  private readonly random: () => number
+
+  constructor(
+    private readonly seed = 5,
+    private readonly prefix = 'SO',
+  ) {
+    this.random = seededRandom(seed)
+  }
+
+  nextOrder(): Order {
+    const n = this.n++
+    const channel = CHANNELS[Math.floor(this.random() * CHANNELS.length)] as Order['channel']
+    const pickup = channel !== 'marketplace' && this.random() < 0.25
+    const lineCount = 1 + Math.floor(this.random() * 3)
+    return {
+      orderId: `${this.prefix}-${this.seed}${String(100_000 + n)}`,
+      channel,
+      fulfilment: pickup ? 'pickup' : 'ship',
+      storeId: pickup || channel === 'pos' ? STORES[n % STORES.length] : undefined,
+      customer: customer(n),
+      lines: Array.from({ length: lineCount }, () => ({
+        sku: `SKU-${10_000 + Math.floor(this.random() * 500)}`,
+        quantity: 1 + Math.floor(this.random() * 3),
+        unitPrice: Math.round(this.random() * 12_000) / 100,
+      })),
+    }
+  }
+
+  /** Posts the order webhook the way the real storefront does; answers the HTTP status. */
+  async placeOrder(webhookUrl: string, order = this.nextOrder()): Promise<{ order: Order; status: number }> {
+    const res = await fetch(webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(order),
+    })
+    await res.arrayBuffer()
+    return { order, status: res.status }
+  }
+}

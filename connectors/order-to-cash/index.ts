@@ -1,0 +1,154 @@
+import { Hono } from 'hono'
+import { Connector, type RetryPolicy } from '../sdk/index.ts'
+import { type Order, orderSchema, orderTotal } from './order.ts'
+
+export interface OrderToCashOptions {
+  readonly collectorUrl: string
+  readonly apiUrl: string
+  readonly urls: {
+    readonly payment: string
+    readonly oms: string
+    readonly erp: string
+    readonly wms: string
+  }
+  readonly retry?: RetryPolicy
+}
+
+const FLOW = 'order_to_cash'
+const entity = (o: Order) => ({ type: 'order' as const, id: o.orderId })
+
+/**
+ * Order to cash, the sync itself: an order captured from the storefront, marketplace or POS is
+ * checked with the payment gateway, reserved in the OMS, posted to the ERP as a sales order and
+ * released to the warehouse (or the store, for pickup). Each step is its own traced run that, on
+ * success, hands the order to the next; a step that fails for good becomes an exception that a replay
+ * resumes from.
+ */
+export function orderToCashConnector(options: OrderToCashOptions): Connector {
+  const { urls } = options
+  return new Connector({
+    id: 'order-to-cash',
+    system: 'storefront',
+    collectorUrl: options.collectorUrl,
+    apiUrl: options.apiUrl,
+    retry: options.retry,
+  })
+    .step<Order>('capture', {
+      flow: FLOW,
+      stage: 'captured',
+      entity,
+      then: 'authorize_payment',
+      run: async (o, ctx) => {
+        await ctx.emit({
+          type: 'retail.order.created',
+          subject: o.orderId,
+          data: {
+            channel: o.channel,
+            fulfilment: o.fulfilment,
+            total: orderTotal(o),
+            currency: 'GBP',
+            lines: o.lines,
+          },
+          extensions: { system: o.channel === 'pos' ? 'pos' : 'storefront', flow: FLOW },
+        })
+      },
+    })
+    .step<Order>('authorize_payment', {
+      flow: FLOW,
+      stage: 'payment_authorized',
+      entity,
+      then: 'reserve_inventory',
+      run: async (o, ctx) => {
+        const auth = await ctx.call<{ authorizationId: string }>('payment', {
+          method: 'POST',
+          url: `${urls.payment}/v1/authorizations/${encodeURIComponent(o.orderId)}/capture-check`,
+          route: '/v1/authorizations/{id}/capture-check',
+        })
+        await ctx.emit({
+          type: 'retail.order.payment_authorized',
+          subject: o.orderId,
+          data: { authorizationId: auth.authorizationId, amount: orderTotal(o) },
+          extensions: { system: 'payment', flow: FLOW },
+        })
+      },
+    })
+    .step<Order>('reserve_inventory', {
+      flow: FLOW,
+      stage: 'inventory_reserved',
+      entity,
+      then: 'post_sales_order',
+      run: async (o, ctx) => {
+        const lines = o.lines.map(({ sku, quantity }) => ({ sku, quantity }))
+        const reservation = await ctx.call<{ id: string }>('oms', {
+          method: 'POST',
+          url: `${urls.oms}/reservations`,
+          route: '/reservations',
+          body: { orderId: o.orderId, lines },
+        })
+        await ctx.emit({
+          type: 'retail.order.inventory_reserved',
+          subject: o.orderId,
+          data: { reservation: reservation.id, lines },
+          extensions: { system: 'oms', flow: FLOW },
+        })
+      },
+    })
+    .step<Order>('post_sales_order', {
+      flow: FLOW,
+      stage: 'erp_posted',
+      entity,
+      then: 'release_to_fulfilment',
+      run: async (o, ctx) => {
+        const salesOrder = await ctx.call<{ number: string; total: number }>('erp', {
+          method: 'POST',
+          url: `${urls.erp}/api/salesorders`,
+          route: '/api/salesorders',
+          body: { orderId: o.orderId, channel: o.channel, customer: o.customer, lines: o.lines },
+        })
+        await ctx.emit({
+          type: 'retail.order.erp_posted',
+          subject: o.orderId,
+          data: { salesOrder: salesOrder.number, total: salesOrder.total },
+          extensions: { system: 'erp', flow: FLOW },
+        })
+      },
+    })
+    .step<Order>('release_to_fulfilment', {
+      flow: FLOW,
+      // Released for picking; the fulfilment connector reports shipped or ready for pickup.
+      stage: 'released',
+      entity,
+      run: async (o, ctx) => {
+        await ctx.call('wms', {
+          method: 'POST',
+          url: `${urls.wms}/outbound/releases`,
+          route: '/outbound/releases',
+          body: {
+            orderId: o.orderId,
+            fulfilment: o.fulfilment,
+            lines: o.lines.map(({ sku, quantity }) => ({ sku, quantity })),
+          },
+        })
+      },
+    })
+}
+
+/** The connector's webhook intake: the storefront posts orders here; the sync runs in the background. */
+export function orderWebhookApp(connector: Connector) {
+  return new Hono().post('/webhooks/orders', async (c) => {
+    const parsed = orderSchema.safeParse(await c.req.json().catch(() => undefined))
+    if (!parsed.success) {
+      return c.json(
+        {
+          error: {
+            code: 'invalid_order',
+            message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+          },
+        },
+        400,
+      )
+    }
+    void connector.run('capture', parsed.data)
+    return c.json({ accepted: parsed.data.orderId }, 202)
+  })
+}

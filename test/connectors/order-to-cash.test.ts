@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Demo, startDemo } from '../../connectors/demo.ts'
+import { sql, table } from '../../store/sql.ts'
+import { TABLES } from '../../store/tables.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+let sb: TestSignalbox
+let demo: Demo
+beforeAll(async () => {
+  sb = await startSignalbox()
+  demo = await startDemo({
+    collectorUrl: sb.collectorUrl,
+    apiUrl: sb.apiUrl,
+    ordersPerMinute: 0,
+    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+  })
+  for (const sim of [demo.estate.erp, demo.estate.payment, demo.estate.oms, demo.estate.wms])
+    sim.faults = { errorRate: 0, throttleRate: 0, outage: false }
+})
+afterAll(async () => {
+  await demo?.close()
+  await sb?.close()
+})
+
+const STAGE_EVENTS = [
+  'retail.order.created',
+  'retail.order.payment_authorized',
+  'retail.order.inventory_reserved',
+  'retail.order.erp_posted',
+]
+
+describe('an order placed in the storefront', () => {
+  it('goes through every order-to-cash stage the connector owns, observable by order id', async () => {
+    const { order, status } = await demo.placeOrder()
+    expect(status).toBe(202)
+    await expect.poll(async () => demo.estate.wms.releases.has(order.orderId), { timeout: 20_000 }).toBe(true)
+    await demo.orderToCash.telemetry.flush()
+
+    const events = (await (await fetch(`${sb.apiUrl}/api/events?subject=${order.orderId}`)).json()) as {
+      events: Array<{ type: string; traceId: string | null; integration: { connector: string } }>
+    }
+    expect(events.events.map((e) => e.type).sort()).toEqual([...STAGE_EVENTS].sort())
+    for (const e of events.events) {
+      expect(e.traceId).toMatch(/^[0-9a-f]{32}$/)
+      expect(e.integration.connector).toBe('order-to-cash')
+    }
+    const indexed = await sb.rows<{ kind: string; name: string; stage: string }>(
+      sql`SELECT kind, name, stage FROM ${table(TABLES.entityIndex)} WHERE entity_type = 'order' AND entity_id = ${order.orderId} ORDER BY time`,
+    )
+    const spanStages = indexed.filter((r) => r.kind === 'span').map((r) => r.stage)
+    expect(spanStages).toEqual([
+      'captured',
+      'payment_authorized',
+      'inventory_reserved',
+      'erp_posted',
+      'released',
+    ])
+    expect(indexed.filter((r) => r.kind === 'event').map((r) => r.name)).toEqual(STAGE_EVENTS)
+    expect(demo.estate.erp.salesOrdersFor(order.orderId)).toHaveLength(1)
+  })
+
+  it('survives ERP throttling: the connector backs off on 429 and the order still posts once', async () => {
+    // Two throttled answers, shared by three orders: each order is refused at most twice, then posts.
+    demo.estate.erp.faults = { errorRate: 0, throttleRate: 0, outage: false, throttleNext: 2 }
+    try {
+      const placed = await Promise.all([demo.placeOrder(), demo.placeOrder(), demo.placeOrder()])
+      for (const { order } of placed) {
+        await expect.poll(() => demo.estate.wms.releases.has(order.orderId), { timeout: 30_000 }).toBe(true)
+        expect(demo.estate.erp.salesOrdersFor(order.orderId)).toHaveLength(1)
+      }
+      expect(demo.estate.erp.faults.throttleNext).toBe(0)
+    } finally {
+      demo.estate.erp.faults = { errorRate: 0, throttleRate: 0, outage: false }
+    }
+  })
+
+  it('refuses a malformed order webhook with 400, like the real intake', async () => {
+    const res = await fetch(demo.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ orderId: 'x' }),
+    })
+    expect(res.status).toBe(400)
+  })
+})
