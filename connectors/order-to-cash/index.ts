@@ -37,7 +37,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       flow: FLOW,
       stage: 'captured',
       entity,
-      then: 'authorize_payment',
+      next: 'authorize_payment',
       run: async (o, ctx) => {
         await ctx.emit({
           type: 'retail.order.created',
@@ -57,7 +57,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       flow: FLOW,
       stage: 'payment_authorized',
       entity,
-      then: 'reserve_inventory',
+      next: 'reserve_inventory',
       run: async (o, ctx) => {
         const auth = await ctx.call<{ authorizationId: string }>('payment', {
           method: 'POST',
@@ -76,7 +76,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       flow: FLOW,
       stage: 'inventory_reserved',
       entity,
-      then: 'post_sales_order',
+      next: 'post_sales_order',
       run: async (o, ctx) => {
         const lines = o.lines.map(({ sku, quantity }) => ({ sku, quantity }))
         const reservation = await ctx.call<{ id: string }>('oms', {
@@ -97,7 +97,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       flow: FLOW,
       stage: 'erp_posted',
       entity,
-      then: 'release_to_fulfilment',
+      next: 'release_to_fulfilment',
       run: async (o, ctx) => {
         const salesOrder = await ctx.call<{ number: string; total: number }>('erp', {
           method: 'POST',

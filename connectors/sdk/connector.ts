@@ -26,7 +26,7 @@ export interface StepDefinition<I> {
    * The step that follows with the same input once this one succeeds, so a replayed step also
    * carries the work after it forward.
    */
-  readonly then?: string
+  readonly next?: string
 }
 
 export interface RunOptions {
@@ -145,7 +145,7 @@ export class Connector {
     } finally {
       span.end()
       // The next step is its own run (own trace, own exception if it fails); not awaited by this one.
-      if (succeeded && step.then && this.steps.has(step.then)) void this.run(step.then, input)
+      if (succeeded && step.next && this.steps.has(step.next)) void this.run(step.next, input)
     }
   }
 

@@ -33,8 +33,18 @@ describe('an order placed in the storefront', () => {
   it('goes through every order-to-cash stage the connector owns, observable by order id', async () => {
     const { order, status } = await demo.placeOrder()
     expect(status).toBe(202)
-    await expect.poll(async () => demo.estate.wms.releases.has(order.orderId), { timeout: 20_000 }).toBe(true)
-    await demo.orderToCash.telemetry.flush()
+    // Each step is its own run, handed on when the previous one ends: wait for the last one's span.
+    const spanStages = async () => {
+      await demo.orderToCash.telemetry.flush()
+      const rows = await sb.rows<{ stage: string }>(
+        sql`SELECT stage FROM ${table(TABLES.entityIndex)} WHERE entity_type = 'order' AND entity_id = ${order.orderId} AND kind = 'span' ORDER BY time`,
+      )
+      return rows.map((r) => r.stage)
+    }
+    await expect
+      .poll(spanStages, { timeout: 20_000 })
+      .toEqual(['captured', 'payment_authorized', 'inventory_reserved', 'erp_posted', 'released'])
+    expect(demo.estate.wms.releases.has(order.orderId)).toBe(true)
 
     const events = (await (await fetch(`${sb.apiUrl}/api/events?subject=${order.orderId}`)).json()) as {
       events: Array<{ type: string; traceId: string | null; integration: { connector: string } }>
@@ -47,14 +57,6 @@ describe('an order placed in the storefront', () => {
     const indexed = await sb.rows<{ kind: string; name: string; stage: string }>(
       sql`SELECT kind, name, stage FROM ${table(TABLES.entityIndex)} WHERE entity_type = 'order' AND entity_id = ${order.orderId} ORDER BY time`,
     )
-    const spanStages = indexed.filter((r) => r.kind === 'span').map((r) => r.stage)
-    expect(spanStages).toEqual([
-      'captured',
-      'payment_authorized',
-      'inventory_reserved',
-      'erp_posted',
-      'released',
-    ])
     expect(indexed.filter((r) => r.kind === 'event').map((r) => r.name)).toEqual(STAGE_EVENTS)
     expect(demo.estate.erp.salesOrdersFor(order.orderId)).toHaveLength(1)
   })
