@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Estate, startEstate } from './estate/index.ts'
 import { type Served, serveOnLoopback } from './estate/serve.ts'
+import { followStockChanges, inventorySyncConnector } from './inventory-sync/index.ts'
 import { orderToCashConnector, orderWebhookApp } from './order-to-cash/index.ts'
 import { type Connector, callbackApp, type RetryPolicy } from './sdk/index.ts'
 
@@ -18,6 +19,7 @@ export interface DemoOptions {
 export interface Demo {
   readonly estate: Estate
   readonly orderToCash: Connector
+  readonly inventorySync: Connector
   readonly webhookUrl: string
   readonly callbackUrl: string
   readonly callbackSecrets: readonly string[]
@@ -36,6 +38,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   estate.erp.faults = { errorRate: 0.02, throttleRate: 0.05, outage: false }
   estate.payment.faults = { errorRate: 0.01, throttleRate: 0, outage: false }
   const secrets = options.callbackSecrets ?? [`whsec_${randomBytes(32).toString('base64')}`]
+  const inventorySync = inventorySyncConnector({
+    collectorUrl: options.collectorUrl,
+    apiUrl: options.apiUrl,
+    erpUrl: estate.urls.erp,
+    channelUrls: estate.urls.channels,
+    retry: options.retry,
+  })
   const orderToCash = orderToCashConnector({
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
@@ -45,31 +54,43 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const servers: Served[] = [
     await serveOnLoopback(orderWebhookApp(orderToCash)),
     await serveOnLoopback(callbackApp(orderToCash, secrets)),
+    await serveOnLoopback(callbackApp(inventorySync, secrets)),
   ]
-  const [webhook, callbacks] = servers as [Served, Served]
+  const [webhook, callbacks, inventoryCallbacks] = servers as [Served, Served, Served]
   const callbackUrl = `${callbacks.url}/callbacks`
   await orderToCash.register(callbackUrl)
+  await inventorySync.register(`${inventoryCallbacks.url}/callbacks`)
+  const stopFollowing = followStockChanges(inventorySync, estate.urls.erp, 1_000)
   const webhookUrl = `${webhook.url}/webhooks/orders`
   const placeOrder = () => estate.storefront.placeOrder(webhookUrl)
-  const timer =
-    options.ordersPerMinute > 0
-      ? setInterval(() => {
-          // The demo never takes the process down: a failed webhook is what Signalbox is here to show.
-          placeOrder().catch(() => undefined)
-        }, 60_000 / options.ordersPerMinute)
-      : undefined
-  timer?.unref()
+  const timers: NodeJS.Timeout[] = []
+  if (options.ordersPerMinute > 0) {
+    timers.push(
+      setInterval(() => {
+        // The demo never takes the process down: a failed webhook is what Signalbox is here to show.
+        placeOrder().catch(() => undefined)
+      }, 60_000 / options.ordersPerMinute),
+      // Stock moves at the source of truth about a fifth as often as orders arrive.
+      setInterval(
+        () => estate.erp.adjustStock(...estate.storefront.nextStockChange()),
+        (5 * 60_000) / options.ordersPerMinute,
+      ),
+    )
+  }
+  for (const t of timers) t.unref()
   return {
     estate,
     orderToCash,
+    inventorySync,
     webhookUrl,
     callbackUrl,
     callbackSecrets: secrets,
     placeOrder,
     async close() {
-      if (timer) clearInterval(timer)
+      for (const t of timers) clearInterval(t)
+      stopFollowing()
       await Promise.all(servers.map((s) => s.close()))
-      await orderToCash.telemetry.shutdown()
+      await Promise.all([orderToCash.telemetry.shutdown(), inventorySync.telemetry.shutdown()])
       await estate.close()
     },
   }

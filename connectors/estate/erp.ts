@@ -39,9 +39,34 @@ export interface SalesOrder {
   readonly createdAt: string
 }
 
+/** A change to stock at the source of truth, as the ERP's change feed lists it. */
+export interface StockChange {
+  readonly id: number
+  readonly sku: string
+  readonly location: string
+  readonly onHand: number
+  readonly available: number
+  readonly at: string
+}
+
 export class ErpSimulator {
   faults: Faults = { ...NO_FAULTS }
   private readonly orders = new Map<string, SalesOrder>()
+  private readonly stockChanges: StockChange[] = []
+
+  /** Records a stock adjustment (a goods receipt, a count, a write-off) in the change feed. */
+  adjustStock(sku: string, location: string, onHand: number, reserved = 0): StockChange {
+    const change = {
+      id: this.stockChanges.length + 1,
+      sku,
+      location,
+      onHand,
+      available: Math.max(0, onHand - reserved),
+      at: new Date().toISOString(),
+    }
+    this.stockChanges.push(change)
+    return change
+  }
   private readonly random: () => number
   private next = 100_000
 
@@ -91,6 +116,18 @@ export class ErpSimulator {
       }
       this.orders.set(key, order)
       return c.json(order, 201)
+    })
+    // The change feed, paginated by cursor the way ERP APIs are: `?after=<id>&limit=`.
+    .get('/api/inventory/changes', (c) => {
+      const fault = injectFault(this.faults, this.random, 'ERP')
+      if (fault) {
+        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
+        return c.json({ error: { code: `E${fault.status}`, message: fault.message } }, fault.status)
+      }
+      const after = Number(c.req.query('after') ?? 0)
+      const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 500)
+      const items = this.stockChanges.filter((s) => s.id > after).slice(0, limit)
+      return c.json({ items, next: items.length === limit ? items[items.length - 1]?.id : null })
     })
     .get('/api/salesorders', (c) => {
       const orderId = c.req.query('orderId')

@@ -1,3 +1,4 @@
+import { ChannelSimulator } from './channel.ts'
 import { ErpSimulator } from './erp.ts'
 import { OmsSimulator } from './oms.ts'
 import { PaymentSimulator } from './payment.ts'
@@ -5,17 +6,23 @@ import { type Served, serveOnLoopback } from './serve.ts'
 import { StorefrontSimulator } from './storefront.ts'
 import { WmsSimulator } from './wms.ts'
 
+export const SALES_CHANNELS = ['storefront', 'marketplace', 'pos'] as const
+export type SalesChannel = (typeof SALES_CHANNELS)[number]
+
 export interface Estate {
   readonly storefront: StorefrontSimulator
   readonly payment: PaymentSimulator
   readonly oms: OmsSimulator
   readonly erp: ErpSimulator
   readonly wms: WmsSimulator
+  /** Sales channels' stock APIs, by channel. */
+  readonly channels: Readonly<Record<SalesChannel, ChannelSimulator>>
   readonly urls: {
     readonly payment: string
     readonly oms: string
     readonly erp: string
     readonly wms: string
+    readonly channels: Readonly<Record<SalesChannel, string>>
   }
   close(): Promise<void>
 }
@@ -26,6 +33,11 @@ export async function startEstate(seed = 1): Promise<Estate> {
   const oms = new OmsSimulator(seed + 2)
   const erp = new ErpSimulator(seed + 3)
   const wms = new WmsSimulator(seed + 4)
+  const channels = {
+    storefront: new ChannelSimulator('storefront', seed + 10),
+    marketplace: new ChannelSimulator('marketplace', seed + 11),
+    pos: new ChannelSimulator('pos', seed + 12),
+  }
   const served: Served[] = []
   const serveApp = async (app: Parameters<typeof serveOnLoopback>[0]) => {
     const s = await serveOnLoopback(app)
@@ -37,6 +49,11 @@ export async function startEstate(seed = 1): Promise<Estate> {
     oms: await serveApp(oms.app),
     erp: await serveApp(erp.app),
     wms: await serveApp(wms.app),
+    channels: {
+      storefront: await serveApp(channels.storefront.app),
+      marketplace: await serveApp(channels.marketplace.app),
+      pos: await serveApp(channels.pos.app),
+    },
   }
   return {
     storefront: new StorefrontSimulator(seed + 5),
@@ -44,6 +61,7 @@ export async function startEstate(seed = 1): Promise<Estate> {
     oms,
     erp,
     wms,
+    channels,
     urls,
     close: async () => {
       await Promise.all(served.map((s) => s.close()))

@@ -36,6 +36,14 @@ export class StorefrontSimulator {
     }
   }
 
+  /** A plausible stock movement at the source of truth: [sku, location, on hand, reserved]. */
+  nextStockChange(): [string, string, number, number] {
+    const sku = `SKU-${10_000 + Math.floor(this.random() * 500)}`
+    const location = ['DC-NORTH', 'DC-SOUTH', ...STORES][Math.floor(this.random() * 5)] as string
+    const onHand = Math.floor(this.random() * 400)
+    return [sku, location, onHand, Math.floor(onHand * this.random() * 0.2)]
+  }
+
   /** Posts the order webhook the way the real storefront does; answers the HTTP status. */
   async placeOrder(webhookUrl: string, order = this.nextOrder()): Promise<{ order: Order; status: number }> {
     const res = await fetch(webhookUrl, {

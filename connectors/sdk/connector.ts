@@ -19,14 +19,19 @@ export interface StepDefinition<I> {
   /** The business stage this step completes, e.g. `erp_posted`. */
   readonly stage: string
   readonly entity: (input: I) => EntityRef
+  /**
+   * What makes one unit of work distinct when an entity has many (each stock change of a SKU):
+   * part of the idempotency key and the event ids. The entity id when not given.
+   */
+  readonly unit?: (input: I) => string
   readonly run: (input: I, ctx: StepContext) => Promise<void>
   /** What of the input an exception may keep: it must still be enough to run the step again. */
   readonly redact?: (input: I) => I
   /**
-   * The step that follows with the same input once this one succeeds, so a replayed step also
-   * carries the work after it forward.
+   * The step (or steps, run side by side) that follow with the same input once this one succeeds,
+   * so a replayed step also carries the work after it forward.
    */
-  readonly next?: string
+  readonly next?: string | readonly string[]
 }
 
 export interface RunOptions {
@@ -99,7 +104,7 @@ export class Connector {
     const step = this.steps.get(stepName) as unknown as StepDefinition<I> | undefined
     if (!step) throw new Error(`connector ${this.options.id} has no step '${stepName}'`)
     const entity = step.entity(input)
-    const idempotencyKey = `${this.options.id}:${stepName}:${entity.type}:${entity.id}`
+    const idempotencyKey = `${this.options.id}:${stepName}:${entity.type}:${step.unit ? step.unit(input) : entity.id}`
     const links: Link[] = options.replayOf
       ? [
           {
@@ -145,7 +150,11 @@ export class Connector {
     } finally {
       span.end()
       // The next step is its own run (own trace, own exception if it fails); not awaited by this one.
-      if (succeeded && step.next && this.steps.has(step.next)) void this.run(step.next, input)
+      if (succeeded && step.next) {
+        for (const next of typeof step.next === 'string' ? [step.next] : step.next) {
+          if (this.steps.has(next)) void this.run(next, input)
+        }
+      }
     }
   }
 

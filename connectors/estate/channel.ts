@@ -1,0 +1,39 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { type Faults, injectFault, NO_FAULTS, seededRandom } from './faults.ts'
+
+const stockUpdate = z.object({ location: z.string().min(1), quantity: z.number().int().min(0) })
+
+/**
+ * A sales channel's stock API (storefront, marketplace, a POS store): what it was last told it may
+ * sell, per SKU and location. `PUT /stock/{sku}` with `{ location, quantity }`.
+ */
+export class ChannelSimulator {
+  faults: Faults = { ...NO_FAULTS }
+  readonly stock = new Map<string, number>()
+  private readonly random: () => number
+
+  constructor(
+    readonly channel: string,
+    seed: number,
+  ) {
+    this.random = seededRandom(seed)
+  }
+
+  quantity(sku: string, location: string): number | undefined {
+    return this.stock.get(`${sku}@${location}`)
+  }
+
+  readonly app = new Hono().put('/stock/:sku', async (c) => {
+    const fault = injectFault(this.faults, this.random, this.channel)
+    if (fault) {
+      if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
+      return c.json({ error: fault.message }, fault.status)
+    }
+    const parsed = stockUpdate.safeParse(await c.req.json().catch(() => undefined))
+    if (!parsed.success)
+      return c.json({ error: 'invalid stock update', issues: parsed.error.issues.map((i) => i.message) }, 400)
+    this.stock.set(`${c.req.param('sku')}@${parsed.data.location}`, parsed.data.quantity)
+    return c.json({ sku: c.req.param('sku'), ...parsed.data })
+  })
+}

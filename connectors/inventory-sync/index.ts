@@ -1,0 +1,109 @@
+import type { StockChange } from '../estate/erp.ts'
+import { SALES_CHANNELS, type SalesChannel } from '../estate/index.ts'
+import { Connector, type RetryPolicy } from '../sdk/index.ts'
+
+export interface InventorySyncOptions {
+  readonly collectorUrl: string
+  readonly apiUrl: string
+  readonly erpUrl: string
+  readonly channelUrls: Readonly<Record<SalesChannel, string>>
+  readonly retry?: RetryPolicy
+}
+
+const FLOW = 'inventory_sync'
+const entity = (c: StockChange) => ({ type: 'sku' as const, id: c.sku })
+/** One stock change is one unit of work: a SKU changes many times, each published once. */
+const unit = (c: StockChange) => `${c.sku}@${c.location}#${c.id}`
+const extensions = (c: StockChange, system: string) => ({
+  sku: c.sku,
+  locationid: c.location,
+  system,
+  flow: FLOW,
+})
+
+/**
+ * Inventory sync: each stock change at the source of truth (the ERP's change feed) is recorded as
+ * `retail.inventory.adjusted`, then the available-to-sell quantity is published to every sales
+ * channel side by side, each reporting `retail.inventory.published` with the quantity it was told —
+ * what Signalbox compares to measure lag and drift per channel.
+ */
+export function inventorySyncConnector(options: InventorySyncOptions): Connector {
+  const connector = new Connector({
+    id: 'inventory-sync',
+    system: 'erp',
+    collectorUrl: options.collectorUrl,
+    apiUrl: options.apiUrl,
+    retry: options.retry,
+  })
+  connector.step<StockChange>('record_adjustment', {
+    flow: FLOW,
+    stage: 'adjusted',
+    entity,
+    unit,
+    next: SALES_CHANNELS.map((c) => `publish_${c}`),
+    run: async (c, ctx) => {
+      await ctx.emit({
+        type: 'retail.inventory.adjusted',
+        subject: c.sku,
+        data: { sku: c.sku, location: c.location, on_hand: c.onHand, available: c.available, change: c.id },
+        extensions: extensions(c, 'erp'),
+      })
+    },
+  })
+  for (const channel of SALES_CHANNELS) {
+    connector.step<StockChange>(`publish_${channel}`, {
+      flow: FLOW,
+      stage: 'published',
+      entity,
+      unit: (c) => `${unit(c)}:${channel}`,
+      run: async (c, ctx) => {
+        await ctx.call(channel, {
+          method: 'PUT',
+          url: `${options.channelUrls[channel]}/stock/${encodeURIComponent(c.sku)}`,
+          route: '/stock/{sku}',
+          body: { location: c.location, quantity: c.available },
+        })
+        await ctx.emit({
+          type: 'retail.inventory.published',
+          subject: c.sku,
+          data: { sku: c.sku, location: c.location, channel, quantity: c.available, change: c.id },
+          extensions: extensions(c, channel),
+        })
+      },
+    })
+  }
+  return connector
+}
+
+/**
+ * Follows the ERP's change feed from a cursor and starts a sync per change. Returns a stop function.
+ * Polling is the pattern cloud ERPs offer; the cursor lives in memory (a restart re-reads from 0,
+ * which idempotent event ids make harmless).
+ */
+export function followStockChanges(connector: Connector, erpUrl: string, intervalMs: number): () => void {
+  let after = 0
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  const poll = async () => {
+    try {
+      for (;;) {
+        const res = await fetch(`${erpUrl}/api/inventory/changes?after=${after}&limit=200`)
+        if (!res.ok) break
+        const page = (await res.json()) as { items: StockChange[]; next: number | null }
+        for (const change of page.items) {
+          after = change.id
+          void connector.run('record_adjustment', change)
+        }
+        if (page.next === null) break
+      }
+    } catch {
+      // the ERP is down: the next poll picks up from the same cursor
+    }
+    if (!stopped) timer = setTimeout(poll, intervalMs)
+  }
+  void poll()
+  return () => {
+    stopped = true
+    if (timer) clearTimeout(timer)
+  }
+}
