@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Estate, startEstate } from './estate/index.ts'
 import { type Served, serveOnLoopback } from './estate/serve.ts'
+import { followWarehouse, fulfilmentConnector } from './fulfilment/index.ts'
 import { followStockChanges, inventorySyncConnector } from './inventory-sync/index.ts'
 import { orderToCashConnector, orderWebhookApp } from './order-to-cash/index.ts'
 import { type Connector, callbackApp, type RetryPolicy } from './sdk/index.ts'
@@ -20,6 +21,7 @@ export interface Demo {
   readonly estate: Estate
   readonly orderToCash: Connector
   readonly inventorySync: Connector
+  readonly fulfilment: Connector
   readonly webhookUrl: string
   readonly callbackUrl: string
   readonly callbackSecrets: readonly string[]
@@ -45,6 +47,12 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     channelUrls: estate.urls.channels,
     retry: options.retry,
   })
+  const fulfilment = fulfilmentConnector({
+    collectorUrl: options.collectorUrl,
+    apiUrl: options.apiUrl,
+    urls: estate.urls,
+    retry: options.retry,
+  })
   const orderToCash = orderToCashConnector({
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
@@ -55,12 +63,22 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     await serveOnLoopback(orderWebhookApp(orderToCash)),
     await serveOnLoopback(callbackApp(orderToCash, secrets)),
     await serveOnLoopback(callbackApp(inventorySync, secrets)),
+    await serveOnLoopback(callbackApp(fulfilment, secrets)),
   ]
-  const [webhook, callbacks, inventoryCallbacks] = servers as [Served, Served, Served]
+  const [webhook, callbacks, inventoryCallbacks, fulfilmentCallbacks] = servers as [
+    Served,
+    Served,
+    Served,
+    Served,
+  ]
   const callbackUrl = `${callbacks.url}/callbacks`
   await orderToCash.register(callbackUrl)
   await inventorySync.register(`${inventoryCallbacks.url}/callbacks`)
-  const stopFollowing = followStockChanges(inventorySync, estate.urls.erp, 1_000)
+  await fulfilment.register(`${fulfilmentCallbacks.url}/callbacks`)
+  const stopFollowing = [
+    followStockChanges(inventorySync, estate.urls.erp, 1_000),
+    followWarehouse(fulfilment, estate.urls.wms, 1_000),
+  ]
   const webhookUrl = `${webhook.url}/webhooks/orders`
   const placeOrder = () => estate.storefront.placeOrder(webhookUrl)
   const timers: NodeJS.Timeout[] = []
@@ -82,15 +100,16 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     estate,
     orderToCash,
     inventorySync,
+    fulfilment,
     webhookUrl,
     callbackUrl,
     callbackSecrets: secrets,
     placeOrder,
     async close() {
       for (const t of timers) clearInterval(t)
-      stopFollowing()
+      for (const stop of stopFollowing) stop()
       await Promise.all(servers.map((s) => s.close()))
-      await Promise.all([orderToCash.telemetry.shutdown(), inventorySync.telemetry.shutdown()])
+      await Promise.all([orderToCash, inventorySync, fulfilment].map((c) => c.telemetry.shutdown()))
       await estate.close()
     },
   }

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import { type Faults, injectFault, NO_FAULTS, seededRandom } from './faults.ts'
 
@@ -53,6 +53,47 @@ export class ErpSimulator {
   faults: Faults = { ...NO_FAULTS }
   private readonly orders = new Map<string, SalesOrder>()
   private readonly stockChanges: StockChange[] = []
+  /** Fulfilments, invoices and credit memos, by idempotency key. */
+  readonly documents = new Map<string, { kind: string; number: string; orderId: string }>()
+
+  documentsFor(orderId: string, kind: string) {
+    return [...this.documents.values()].filter((d) => d.orderId === orderId && d.kind === kind)
+  }
+
+  /** A document endpoint with the ERP's rules: faults, Idempotency-Key required, once per key. */
+  private document(kind: string, prefix: string) {
+    return async (c: Context) => {
+      const fault = injectFault(this.faults, this.random, 'ERP')
+      if (fault) {
+        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
+        return c.json({ error: { code: `E${fault.status}`, message: fault.message } }, fault.status)
+      }
+      const key = c.req.header('idempotency-key')
+      if (!key)
+        return c.json(
+          { error: { code: 'MISSING_IDEMPOTENCY_KEY', message: 'Idempotency-Key header is required' } },
+          400,
+        )
+      const existing = this.documents.get(key)
+      if (existing) return c.json(existing, 200)
+      const body = (await c.req.json().catch(() => undefined)) as { orderId?: unknown } | undefined
+      if (typeof body?.orderId !== 'string' || body.orderId === '') {
+        return c.json(
+          {
+            error: {
+              code: 'VALIDATION_FAILED',
+              message: 'orderId is required',
+              fields: [{ field: 'orderId', message: 'required' }],
+            },
+          },
+          422,
+        )
+      }
+      const doc = { kind, number: `${prefix}-${this.next++}`, orderId: body.orderId }
+      this.documents.set(key, doc)
+      return c.json(doc, 201)
+    }
+  }
 
   /** Records a stock adjustment (a goods receipt, a count, a write-off) in the change feed. */
   adjustStock(sku: string, location: string, onHand: number, reserved = 0): StockChange {
@@ -129,6 +170,9 @@ export class ErpSimulator {
       const items = this.stockChanges.filter((s) => s.id > after).slice(0, limit)
       return c.json({ items, next: items.length === limit ? items[items.length - 1]?.id : null })
     })
+    .post('/api/fulfilments', (c) => this.document('fulfilment', 'FUL')(c))
+    .post('/api/invoices', (c) => this.document('invoice', 'INV')(c))
+    .post('/api/creditmemos', (c) => this.document('credit_memo', 'CM')(c))
     .get('/api/salesorders', (c) => {
       const orderId = c.req.query('orderId')
       return c.json({ items: orderId ? this.salesOrdersFor(orderId) : [...this.orders.values()] })

@@ -1,5 +1,6 @@
 import { ChannelSimulator } from './channel.ts'
 import { ErpSimulator } from './erp.ts'
+import { NotificationSimulator } from './notification.ts'
 import { OmsSimulator } from './oms.ts'
 import { PaymentSimulator } from './payment.ts'
 import { type Served, serveOnLoopback } from './serve.ts'
@@ -15,6 +16,7 @@ export interface Estate {
   readonly oms: OmsSimulator
   readonly erp: ErpSimulator
   readonly wms: WmsSimulator
+  readonly notification: NotificationSimulator
   /** Sales channels' stock APIs, by channel. */
   readonly channels: Readonly<Record<SalesChannel, ChannelSimulator>>
   readonly urls: {
@@ -22,6 +24,7 @@ export interface Estate {
     readonly oms: string
     readonly erp: string
     readonly wms: string
+    readonly notification: string
     readonly channels: Readonly<Record<SalesChannel, string>>
   }
   close(): Promise<void>
@@ -33,6 +36,7 @@ export async function startEstate(seed = 1): Promise<Estate> {
   const oms = new OmsSimulator(seed + 2)
   const erp = new ErpSimulator(seed + 3)
   const wms = new WmsSimulator(seed + 4)
+  const notification = new NotificationSimulator(seed + 6)
   const channels = {
     storefront: new ChannelSimulator('storefront', seed + 10),
     marketplace: new ChannelSimulator('marketplace', seed + 11),
@@ -49,6 +53,7 @@ export async function startEstate(seed = 1): Promise<Estate> {
     oms: await serveApp(oms.app),
     erp: await serveApp(erp.app),
     wms: await serveApp(wms.app),
+    notification: await serveApp(notification.app),
     channels: {
       storefront: await serveApp(channels.storefront.app),
       marketplace: await serveApp(channels.marketplace.app),
@@ -61,6 +66,7 @@ export async function startEstate(seed = 1): Promise<Estate> {
     oms,
     erp,
     wms,
+    notification,
     channels,
     urls,
     close: async () => {

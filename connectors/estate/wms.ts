@@ -8,29 +8,89 @@ const releaseRequest = z.object({
   lines: z.array(z.object({ sku: z.string().min(1), quantity: z.number().int().positive() })).min(1),
 })
 
-/** The warehouse: accepts an order released for picking, once per order. */
+type ReleaseState = 'released' | 'shipped' | 'ready_for_pickup' | 'delivered' | 'picked_up'
+
+interface Release {
+  readonly id: string
+  readonly orderId: string
+  readonly fulfilment: 'ship' | 'pickup'
+  state: ReleaseState
+}
+
+/** One step of a release, as the warehouse's event feed lists it. */
+export interface WarehouseEvent {
+  readonly id: number
+  readonly orderId: string
+  readonly shipmentId: string
+  readonly kind: Exclude<ReleaseState, 'released'>
+  readonly at: string
+}
+
+const NEXT: Record<'ship' | 'pickup', Partial<Record<ReleaseState, WarehouseEvent['kind']>>> = {
+  ship: { released: 'shipped', shipped: 'delivered' },
+  pickup: { released: 'ready_for_pickup', ready_for_pickup: 'picked_up' },
+}
+
+/**
+ * The warehouse (and the stores, for pickup): accepts an order released for picking, once per
+ * order, then moves it on — shipped then delivered, or ready for pickup then picked up — and lists
+ * each move in a cursor-paginated event feed.
+ */
 export class WmsSimulator {
   faults: Faults = { ...NO_FAULTS }
-  readonly releases = new Map<string, { id: string; fulfilment: string }>()
+  readonly releases = new Map<string, Release>()
+  private readonly events: WarehouseEvent[] = []
   private readonly random: () => number
 
   constructor(seed = 4) {
     this.random = seededRandom(seed)
   }
 
-  readonly app = new Hono().post('/outbound/releases', async (c) => {
-    const fault = injectFault(this.faults, this.random, 'WMS')
-    if (fault) {
-      if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-      return c.json({ error: fault.message }, fault.status)
+  /** Moves every open release one step on (the demo calls it on a timer, tests directly). */
+  advance(): WarehouseEvent[] {
+    const moved: WarehouseEvent[] = []
+    for (const r of this.releases.values()) {
+      const kind = NEXT[r.fulfilment][r.state]
+      if (!kind) continue
+      r.state = kind
+      const event = {
+        id: this.events.length + 1,
+        orderId: r.orderId,
+        shipmentId: r.id,
+        kind,
+        at: new Date().toISOString(),
+      }
+      this.events.push(event)
+      moved.push(event)
     }
-    const parsed = releaseRequest.safeParse(await c.req.json().catch(() => undefined))
-    if (!parsed.success)
-      return c.json({ error: 'invalid release', issues: parsed.error.issues.map((i) => i.message) }, 400)
-    const existing = this.releases.get(parsed.data.orderId)
-    if (existing) return c.json(existing)
-    const release = { id: `REL-${parsed.data.orderId}`, fulfilment: parsed.data.fulfilment }
-    this.releases.set(parsed.data.orderId, release)
-    return c.json(release, 201)
-  })
+    return moved
+  }
+
+  readonly app = new Hono()
+    .post('/outbound/releases', async (c) => {
+      const fault = injectFault(this.faults, this.random, 'WMS')
+      if (fault) {
+        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
+        return c.json({ error: fault.message }, fault.status)
+      }
+      const parsed = releaseRequest.safeParse(await c.req.json().catch(() => undefined))
+      if (!parsed.success)
+        return c.json({ error: 'invalid release', issues: parsed.error.issues.map((i) => i.message) }, 400)
+      const existing = this.releases.get(parsed.data.orderId)
+      if (existing) return c.json(existing)
+      const release: Release = {
+        id: `SHP-${parsed.data.orderId}`,
+        orderId: parsed.data.orderId,
+        fulfilment: parsed.data.fulfilment,
+        state: 'released',
+      }
+      this.releases.set(parsed.data.orderId, release)
+      return c.json(release, 201)
+    })
+    .get('/outbound/events', (c) => {
+      const after = Number(c.req.query('after') ?? 0)
+      const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 500)
+      const items = this.events.filter((e) => e.id > after).slice(0, limit)
+      return c.json({ items, next: items.length === limit ? items[items.length - 1]?.id : null })
+    })
 }

@@ -1,6 +1,6 @@
 import type { StockChange } from '../estate/erp.ts'
 import { SALES_CHANNELS, type SalesChannel } from '../estate/index.ts'
-import { Connector, type RetryPolicy } from '../sdk/index.ts'
+import { Connector, followFeed, type RetryPolicy } from '../sdk/index.ts'
 
 export interface InventorySyncOptions {
   readonly collectorUrl: string
@@ -75,35 +75,11 @@ export function inventorySyncConnector(options: InventorySyncOptions): Connector
   return connector
 }
 
-/**
- * Follows the ERP's change feed from a cursor and starts a sync per change. Returns a stop function.
- * Polling is the pattern cloud ERPs offer; the cursor lives in memory (a restart re-reads from 0,
- * which idempotent event ids make harmless).
- */
+/** Starts a sync for each change in the ERP's stock change feed. Returns a stop function. */
 export function followStockChanges(connector: Connector, erpUrl: string, intervalMs: number): () => void {
-  let after = 0
-  let stopped = false
-  let timer: NodeJS.Timeout | undefined
-  const poll = async () => {
-    try {
-      for (;;) {
-        const res = await fetch(`${erpUrl}/api/inventory/changes?after=${after}&limit=200`)
-        if (!res.ok) break
-        const page = (await res.json()) as { items: StockChange[]; next: number | null }
-        for (const change of page.items) {
-          after = change.id
-          void connector.run('record_adjustment', change)
-        }
-        if (page.next === null) break
-      }
-    } catch {
-      // the ERP is down: the next poll picks up from the same cursor
-    }
-    if (!stopped) timer = setTimeout(poll, intervalMs)
-  }
-  void poll()
-  return () => {
-    stopped = true
-    if (timer) clearTimeout(timer)
-  }
+  return followFeed<StockChange>(
+    `${erpUrl}/api/inventory/changes`,
+    (change) => void connector.run('record_adjustment', change),
+    intervalMs,
+  )
 }

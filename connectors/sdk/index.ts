@@ -8,6 +8,7 @@ export {
   type StepDefinition,
 } from './connector.ts'
 export type { BusinessEventSpec } from './events.ts'
+export { followFeed } from './feed.ts'
 export { DEFAULT_RETRY, type RetryPolicy, type SystemCall, SystemCallError } from './http.ts'
 export { type CallbackHeaders, CallbackVerifier, signCallback } from './signature.ts'
 export { type ConnectorTelemetry, connectorTelemetry } from './telemetry.ts'
