@@ -4,6 +4,8 @@ import { type Served, serveOnLoopback } from './estate/serve.ts'
 import { followWarehouse, fulfilmentConnector } from './fulfilment/index.ts'
 import { followStockChanges, inventorySyncConnector } from './inventory-sync/index.ts'
 import { orderToCashConnector, orderWebhookApp } from './order-to-cash/index.ts'
+import type { Order } from './order-to-cash/order.ts'
+import { type Return, returnToRefundConnector, returnWebhookApp } from './return-to-refund/index.ts'
 import { type Connector, callbackApp, type RetryPolicy } from './sdk/index.ts'
 
 export interface DemoOptions {
@@ -22,11 +24,15 @@ export interface Demo {
   readonly orderToCash: Connector
   readonly inventorySync: Connector
   readonly fulfilment: Connector
+  readonly returnToRefund: Connector
+  readonly returnsUrl: string
   readonly webhookUrl: string
   readonly callbackUrl: string
   readonly callbackSecrets: readonly string[]
   /** Places one order now (scenarios and tests); the timer places the steady flow. */
   placeOrder(): ReturnType<Estate['storefront']['placeOrder']>
+  /** Returns (part of) an order now. */
+  placeReturn(order: Order, reason?: Return['reason']): Promise<{ ret: Return; status: number }>
   close(): Promise<void>
 }
 
@@ -53,34 +59,53 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     urls: estate.urls,
     retry: options.retry,
   })
+  const returnToRefund = returnToRefundConnector({
+    collectorUrl: options.collectorUrl,
+    apiUrl: options.apiUrl,
+    urls: estate.urls,
+    retry: options.retry,
+  })
   const orderToCash = orderToCashConnector({
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     urls: estate.urls,
     retry: options.retry,
   })
-  const servers: Served[] = [
-    await serveOnLoopback(orderWebhookApp(orderToCash)),
-    await serveOnLoopback(callbackApp(orderToCash, secrets)),
-    await serveOnLoopback(callbackApp(inventorySync, secrets)),
-    await serveOnLoopback(callbackApp(fulfilment, secrets)),
-  ]
-  const [webhook, callbacks, inventoryCallbacks, fulfilmentCallbacks] = servers as [
-    Served,
-    Served,
-    Served,
-    Served,
-  ]
-  const callbackUrl = `${callbacks.url}/callbacks`
-  await orderToCash.register(callbackUrl)
-  await inventorySync.register(`${inventoryCallbacks.url}/callbacks`)
-  await fulfilment.register(`${fulfilmentCallbacks.url}/callbacks`)
+  const servers: Served[] = []
+  const serve = async (app: Parameters<typeof serveOnLoopback>[0], path: string) => {
+    const served = await serveOnLoopback(app)
+    servers.push(served)
+    return `${served.url}${path}`
+  }
+  // Each connector serves its own signed callback endpoint and announces it to Signalbox.
+  const connectors = [orderToCash, inventorySync, fulfilment, returnToRefund]
+  const callbackUrls = await Promise.all(connectors.map((c) => serve(callbackApp(c, secrets), '/callbacks')))
+  await Promise.all(connectors.map((c, i) => c.register(callbackUrls[i] as string)))
+  const callbackUrl = callbackUrls[0] as string
+  const webhookUrl = await serve(orderWebhookApp(orderToCash), '/webhooks/orders')
+  const returnsUrl = await serve(returnWebhookApp(returnToRefund), '/webhooks/returns')
+  const placeReturn = async (order: Order, reason?: Return['reason']) => {
+    const ret = estate.storefront.returnFor(order, reason)
+    const res = await fetch(returnsUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ret),
+    })
+    await res.arrayBuffer()
+    return { ret, status: res.status }
+  }
   const stopFollowing = [
     followStockChanges(inventorySync, estate.urls.erp, 1_000),
     followWarehouse(fulfilment, estate.urls.wms, 1_000),
   ]
-  const webhookUrl = `${webhook.url}/webhooks/orders`
-  const placeOrder = () => estate.storefront.placeOrder(webhookUrl)
+  // About one order in eight comes back a while later.
+  const placed: Order[] = []
+  const placeOrder = async () => {
+    const result = await estate.storefront.placeOrder(webhookUrl)
+    placed.push(result.order)
+    if (placed.length >= 8) await placeReturn(placed.splice(0, 8)[3] as Order)
+    return result
+  }
   const timers: NodeJS.Timeout[] = []
   if (options.ordersPerMinute > 0) {
     timers.push(
@@ -101,6 +126,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     orderToCash,
     inventorySync,
     fulfilment,
+    returnToRefund,
+    returnsUrl,
+    placeReturn,
     webhookUrl,
     callbackUrl,
     callbackSecrets: secrets,
@@ -109,7 +137,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       for (const t of timers) clearInterval(t)
       for (const stop of stopFollowing) stop()
       await Promise.all(servers.map((s) => s.close()))
-      await Promise.all([orderToCash, inventorySync, fulfilment].map((c) => c.telemetry.shutdown()))
+      await Promise.all(connectors.map((c) => c.telemetry.shutdown()))
       await estate.close()
     },
   }

@@ -12,18 +12,51 @@ export class PaymentSimulator {
     this.random = seededRandom(seed)
   }
 
-  readonly app = new Hono().post('/v1/authorizations/:orderId/capture-check', (c) => {
-    const fault = injectFault(this.faults, this.random, 'payment gateway')
-    if (fault) {
-      if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-      return c.json({ error: { type: 'api_error', message: fault.message } }, fault.status)
-    }
-    const orderId = c.req.param('orderId')
-    if (this.declined.has(orderId))
-      return c.json(
-        { error: { type: 'card_error', code: 'card_declined', message: 'The card was declined' } },
-        402,
-      )
-    return c.json({ orderId, authorized: true, authorizationId: `auth_${orderId.toLowerCase()}` })
-  })
+  /** Refunds by idempotency key: a repeated request returns the refund already made. */
+  readonly refunds = new Map<string, { id: string; returnId: string; amount: number }>()
+
+  readonly app = new Hono()
+    .post('/v1/refunds', async (c) => {
+      const fault = injectFault(this.faults, this.random, 'payment gateway')
+      if (fault) {
+        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
+        return c.json({ error: { type: 'api_error', message: fault.message } }, fault.status)
+      }
+      const key = c.req.header('idempotency-key')
+      if (!key)
+        return c.json(
+          { error: { type: 'invalid_request_error', message: 'Idempotency-Key is required' } },
+          400,
+        )
+      const existing = this.refunds.get(key)
+      if (existing) return c.json(existing)
+      const body = (await c.req.json().catch(() => undefined)) as
+        | { returnId?: unknown; amount?: unknown }
+        | undefined
+      if (typeof body?.returnId !== 'string' || typeof body.amount !== 'number' || body.amount <= 0) {
+        return c.json(
+          {
+            error: { type: 'invalid_request_error', message: 'returnId and a positive amount are required' },
+          },
+          400,
+        )
+      }
+      const refund = { id: `re_${body.returnId.toLowerCase()}`, returnId: body.returnId, amount: body.amount }
+      this.refunds.set(key, refund)
+      return c.json(refund, 201)
+    })
+    .post('/v1/authorizations/:orderId/capture-check', (c) => {
+      const fault = injectFault(this.faults, this.random, 'payment gateway')
+      if (fault) {
+        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
+        return c.json({ error: { type: 'api_error', message: fault.message } }, fault.status)
+      }
+      const orderId = c.req.param('orderId')
+      if (this.declined.has(orderId))
+        return c.json(
+          { error: { type: 'card_error', code: 'card_declined', message: 'The card was declined' } },
+          402,
+        )
+      return c.json({ orderId, authorized: true, authorizationId: `auth_${orderId.toLowerCase()}` })
+    })
 }

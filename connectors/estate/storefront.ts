@@ -1,4 +1,5 @@
 import type { Order } from '../order-to-cash/order.ts'
+import type { Return } from '../return-to-refund/index.ts'
 import { customer } from './customers.ts'
 import { seededRandom } from './faults.ts'
 
@@ -42,6 +43,21 @@ export class StorefrontSimulator {
     const location = ['DC-NORTH', 'DC-SOUTH', ...STORES][Math.floor(this.random() * 5)] as string
     const onHand = Math.floor(this.random() * 400)
     return [sku, location, onHand, Math.floor(onHand * this.random() * 0.2)]
+  }
+
+  /** A return of the first line of an order, in store or online. */
+  returnFor(order: Order, reason?: Return['reason']): Return {
+    const line = order.lines[0] as Order['lines'][number]
+    const reasons: Return['reason'][] = ['damaged', 'wrong_size', 'not_as_described', 'changed_mind']
+    const channel: Return['channel'] = order.channel === 'pos' || this.random() < 0.4 ? 'pos' : 'web'
+    return {
+      returnId: `RT-${order.orderId}`,
+      orderId: order.orderId,
+      channel,
+      storeId: channel === 'pos' ? (order.storeId ?? STORES[0]) : undefined,
+      reason: reason ?? (reasons[Math.floor(this.random() * reasons.length)] as Return['reason']),
+      lines: [{ sku: line.sku, quantity: 1, refundAmount: line.unitPrice }],
+    }
   }
 
   /** Posts the order webhook the way the real storefront does; answers the HTTP status. */

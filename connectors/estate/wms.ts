@@ -39,6 +39,7 @@ const NEXT: Record<'ship' | 'pickup', Partial<Record<ReleaseState, WarehouseEven
 export class WmsSimulator {
   faults: Faults = { ...NO_FAULTS }
   readonly releases = new Map<string, Release>()
+  readonly dispositions = new Map<string, 'restock' | 'dispose'>()
   private readonly events: WarehouseEvent[] = []
   private readonly random: () => number
 
@@ -86,6 +87,22 @@ export class WmsSimulator {
       }
       this.releases.set(parsed.data.orderId, release)
       return c.json(release, 201)
+    })
+    // Returned goods: put back into stock, or written off.
+    .post('/returns/dispositions', async (c) => {
+      const fault = injectFault(this.faults, this.random, 'WMS')
+      if (fault) {
+        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
+        return c.json({ error: fault.message }, fault.status)
+      }
+      const body = (await c.req.json().catch(() => undefined)) as
+        | { returnId?: unknown; action?: unknown }
+        | undefined
+      if (typeof body?.returnId !== 'string' || (body.action !== 'restock' && body.action !== 'dispose')) {
+        return c.json({ error: 'returnId and an action of restock or dispose are required' }, 400)
+      }
+      this.dispositions.set(body.returnId, body.action)
+      return c.json({ returnId: body.returnId, action: body.action })
     })
     .get('/outbound/events', (c) => {
       const after = Number(c.req.query('after') ?? 0)
