@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { type Faults, injectFault, NO_FAULTS, seededRandom } from './faults.ts'
+import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
 
 const stockUpdate = z.object({ location: z.string().min(1), quantity: z.number().int().min(0) })
 
@@ -11,29 +11,28 @@ const stockUpdate = z.object({ location: z.string().min(1), quantity: z.number()
 export class ChannelSimulator {
   faults: Faults = { ...NO_FAULTS }
   readonly stock = new Map<string, number>()
-  private readonly random: () => number
+  readonly random: () => number
+  readonly app: Hono
 
   constructor(
     readonly channel: string,
     seed: number,
   ) {
     this.random = seededRandom(seed)
+    this.app = new Hono().use(faultInjection(this, channel)).put('/stock/:sku', async (c) => {
+      const parsed = stockUpdate.safeParse(await c.req.json().catch(() => undefined))
+      if (!parsed.success) {
+        return c.json(
+          { error: 'invalid stock update', issues: parsed.error.issues.map((i) => i.message) },
+          400,
+        )
+      }
+      this.stock.set(`${c.req.param('sku')}@${parsed.data.location}`, parsed.data.quantity)
+      return c.json({ sku: c.req.param('sku'), ...parsed.data })
+    })
   }
 
   quantity(sku: string, location: string): number | undefined {
     return this.stock.get(`${sku}@${location}`)
   }
-
-  readonly app = new Hono().put('/stock/:sku', async (c) => {
-    const fault = injectFault(this.faults, this.random, this.channel)
-    if (fault) {
-      if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-      return c.json({ error: fault.message }, fault.status)
-    }
-    const parsed = stockUpdate.safeParse(await c.req.json().catch(() => undefined))
-    if (!parsed.success)
-      return c.json({ error: 'invalid stock update', issues: parsed.error.issues.map((i) => i.message) }, 400)
-    this.stock.set(`${c.req.param('sku')}@${parsed.data.location}`, parsed.data.quantity)
-    return c.json({ sku: c.req.param('sku'), ...parsed.data })
-  })
 }

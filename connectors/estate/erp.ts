@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
-import { type Faults, injectFault, NO_FAULTS, seededRandom } from './faults.ts'
+import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
 
 /**
  * A cloud ERP's sales-order API in the shapes that matter: an `Idempotency-Key` header is required
@@ -63,11 +63,6 @@ export class ErpSimulator {
   /** A document endpoint with the ERP's rules: faults, Idempotency-Key required, once per key. */
   private document(kind: string, prefix: string) {
     return async (c: Context) => {
-      const fault = injectFault(this.faults, this.random, 'ERP')
-      if (fault) {
-        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-        return c.json({ error: { code: `E${fault.status}`, message: fault.message } }, fault.status)
-      }
       const key = c.req.header('idempotency-key')
       if (!key)
         return c.json(
@@ -108,7 +103,7 @@ export class ErpSimulator {
     this.stockChanges.push(change)
     return change
   }
-  private readonly random: () => number
+  readonly random: () => number
   private next = 100_000
 
   constructor(seed = 1) {
@@ -121,12 +116,8 @@ export class ErpSimulator {
   }
 
   readonly app = new Hono()
+    .use(faultInjection(this, 'ERP', (status, message) => ({ error: { code: `E${status}`, message } })))
     .post('/api/salesorders', async (c) => {
-      const fault = injectFault(this.faults, this.random, 'ERP')
-      if (fault) {
-        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-        return c.json({ error: { code: `E${fault.status}`, message: fault.message } }, fault.status)
-      }
       const key = c.req.header('idempotency-key')
       if (!key)
         return c.json(
@@ -160,11 +151,6 @@ export class ErpSimulator {
     })
     // The change feed, paginated by cursor the way ERP APIs are: `?after=<id>&limit=`.
     .get('/api/inventory/changes', (c) => {
-      const fault = injectFault(this.faults, this.random, 'ERP')
-      if (fault) {
-        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-        return c.json({ error: { code: `E${fault.status}`, message: fault.message } }, fault.status)
-      }
       const after = Number(c.req.query('after') ?? 0)
       const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 500)
       const items = this.stockChanges.filter((s) => s.id > after).slice(0, limit)

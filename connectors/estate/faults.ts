@@ -1,3 +1,5 @@
+import type { MiddlewareHandler } from 'hono'
+
 /** Per-system fault injection, changeable at run time (scenarios, tests). Deterministic for a seed. */
 export interface Faults {
   /** Share of calls answered 500. */
@@ -35,4 +37,27 @@ export function injectFault(faults: Faults, random: () => number, system: string
     return { status: 429, retryAfter: 1, message: `${system} API rate limit exceeded` }
   if (random() < faults.errorRate) return { status: 500, message: `${system} internal error` }
   return undefined
+}
+
+/** A simulator whose faults can be changed while it runs. */
+export interface FaultySystem {
+  faults: Faults
+  readonly random: () => number
+}
+
+/**
+ * Answers with the injected fault, in the system's own error shape, before the route runs; reads the
+ * simulator's faults on every call so scenarios and tests can change them at run time.
+ */
+export function faultInjection(
+  sim: FaultySystem,
+  system: string,
+  errorBody: (status: number, message: string) => unknown = (_, message) => ({ error: message }),
+): MiddlewareHandler {
+  return async function injectFaults(c, next) {
+    const fault = injectFault(sim.faults, sim.random, system)
+    if (!fault) return next()
+    if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
+    return c.json(errorBody(fault.status, fault.message) as object, fault.status)
+  }
 }

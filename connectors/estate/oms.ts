@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { type Faults, injectFault, NO_FAULTS, seededRandom } from './faults.ts'
+import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
 
 const reservationRequest = z.object({
   orderId: z.string().min(1),
@@ -18,7 +18,7 @@ export class OmsSimulator {
     string,
     { id: string; lines: Array<{ sku: string; quantity: number }> }
   >()
-  private readonly random: () => number
+  readonly random: () => number
 
   constructor(seed = 3, stockPerSku = 1_000_000) {
     this.random = seededRandom(seed)
@@ -27,12 +27,7 @@ export class OmsSimulator {
 
   private readonly defaultStock: number
 
-  readonly app = new Hono().post('/reservations', async (c) => {
-    const fault = injectFault(this.faults, this.random, 'OMS')
-    if (fault) {
-      if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-      return c.json({ error: fault.message }, fault.status)
-    }
+  readonly app = new Hono().use(faultInjection(this, 'OMS')).post('/reservations', async (c) => {
     const parsed = reservationRequest.safeParse(await c.req.json().catch(() => undefined))
     if (!parsed.success)
       return c.json(

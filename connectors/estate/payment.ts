@@ -1,12 +1,12 @@
 import { Hono } from 'hono'
-import { type Faults, injectFault, NO_FAULTS, seededRandom } from './faults.ts'
+import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
 
 /** A payment gateway: checks that an order's authorization can be captured. Declines are 402. */
 export class PaymentSimulator {
   faults: Faults = { ...NO_FAULTS }
   /** Orders whose card the gateway declines (tests, scenarios). */
   readonly declined = new Set<string>()
-  private readonly random: () => number
+  readonly random: () => number
 
   constructor(seed = 2) {
     this.random = seededRandom(seed)
@@ -16,12 +16,8 @@ export class PaymentSimulator {
   readonly refunds = new Map<string, { id: string; returnId: string; amount: number }>()
 
   readonly app = new Hono()
+    .use(faultInjection(this, 'payment gateway', (_, message) => ({ error: { type: 'api_error', message } })))
     .post('/v1/refunds', async (c) => {
-      const fault = injectFault(this.faults, this.random, 'payment gateway')
-      if (fault) {
-        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-        return c.json({ error: { type: 'api_error', message: fault.message } }, fault.status)
-      }
       const key = c.req.header('idempotency-key')
       if (!key)
         return c.json(
@@ -46,11 +42,6 @@ export class PaymentSimulator {
       return c.json(refund, 201)
     })
     .post('/v1/authorizations/:orderId/capture-check', (c) => {
-      const fault = injectFault(this.faults, this.random, 'payment gateway')
-      if (fault) {
-        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-        return c.json({ error: { type: 'api_error', message: fault.message } }, fault.status)
-      }
       const orderId = c.req.param('orderId')
       if (this.declined.has(orderId))
         return c.json(

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { type Faults, injectFault, NO_FAULTS, seededRandom } from './faults.ts'
+import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
 
 const releaseRequest = z.object({
   orderId: z.string().min(1),
@@ -41,7 +41,7 @@ export class WmsSimulator {
   readonly releases = new Map<string, Release>()
   readonly dispositions = new Map<string, 'restock' | 'dispose'>()
   private readonly events: WarehouseEvent[] = []
-  private readonly random: () => number
+  readonly random: () => number
 
   constructor(seed = 4) {
     this.random = seededRandom(seed)
@@ -68,12 +68,8 @@ export class WmsSimulator {
   }
 
   readonly app = new Hono()
+    .use(faultInjection(this, 'WMS'))
     .post('/outbound/releases', async (c) => {
-      const fault = injectFault(this.faults, this.random, 'WMS')
-      if (fault) {
-        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-        return c.json({ error: fault.message }, fault.status)
-      }
       const parsed = releaseRequest.safeParse(await c.req.json().catch(() => undefined))
       if (!parsed.success)
         return c.json({ error: 'invalid release', issues: parsed.error.issues.map((i) => i.message) }, 400)
@@ -90,11 +86,6 @@ export class WmsSimulator {
     })
     // Returned goods: put back into stock, or written off.
     .post('/returns/dispositions', async (c) => {
-      const fault = injectFault(this.faults, this.random, 'WMS')
-      if (fault) {
-        if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))
-        return c.json({ error: fault.message }, fault.status)
-      }
       const body = (await c.req.json().catch(() => undefined)) as
         | { returnId?: unknown; action?: unknown }
         | undefined

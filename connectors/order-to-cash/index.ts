@@ -1,5 +1,4 @@
-import { Hono } from 'hono'
-import { Connector, type RetryPolicy } from '../sdk/index.ts'
+import { Connector, type RetryPolicy, webhookIntake } from '../sdk/index.ts'
 import { type Order, orderSchema, orderTotal } from './order.ts'
 
 export interface OrderToCashOptions {
@@ -133,22 +132,12 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
     })
 }
 
-/** The connector's webhook intake: the storefront posts orders here; the sync runs in the background. */
+/** The order intake: the source systems post orders here; the sync runs in the background. */
 export function orderWebhookApp(connector: Connector) {
-  return new Hono().post('/webhooks/orders', async (c) => {
-    const parsed = orderSchema.safeParse(await c.req.json().catch(() => undefined))
-    if (!parsed.success) {
-      return c.json(
-        {
-          error: {
-            code: 'invalid_order',
-            message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-          },
-        },
-        400,
-      )
-    }
-    void connector.run('capture', parsed.data)
-    return c.json({ accepted: parsed.data.orderId }, 202)
+  return webhookIntake(connector, {
+    path: '/webhooks/orders',
+    schema: orderSchema,
+    step: 'capture',
+    name: 'order',
   })
 }

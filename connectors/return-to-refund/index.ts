@@ -1,6 +1,5 @@
-import { Hono } from 'hono'
 import { z } from 'zod'
-import { Connector, type RetryPolicy } from '../sdk/index.ts'
+import { Connector, type RetryPolicy, webhookIntake } from '../sdk/index.ts'
 
 /** A return as the store's POS or the online returns portal reports it. */
 export const returnSchema = z.object({
@@ -122,22 +121,12 @@ export function returnToRefundConnector(options: ReturnToRefundOptions): Connect
     })
 }
 
-/** The returns intake: the POS and the online portal post returns here; the sync runs in the background. */
+/** The return intake: the source systems post returns here; the sync runs in the background. */
 export function returnWebhookApp(connector: Connector) {
-  return new Hono().post('/webhooks/returns', async (c) => {
-    const parsed = returnSchema.safeParse(await c.req.json().catch(() => undefined))
-    if (!parsed.success) {
-      return c.json(
-        {
-          error: {
-            code: 'invalid_return',
-            message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-          },
-        },
-        400,
-      )
-    }
-    void connector.run('receive', parsed.data)
-    return c.json({ accepted: parsed.data.returnId }, 202)
+  return webhookIntake(connector, {
+    path: '/webhooks/returns',
+    schema: returnSchema,
+    step: 'receive',
+    name: 'return',
   })
 }

@@ -10,5 +10,6 @@ export {
 export type { BusinessEventSpec } from './events.ts'
 export { followFeed } from './feed.ts'
 export { DEFAULT_RETRY, type RetryPolicy, type SystemCall, SystemCallError } from './http.ts'
+export { webhookIntake } from './intake.ts'
 export { type CallbackHeaders, CallbackVerifier, signCallback } from './signature.ts'
 export { type ConnectorTelemetry, connectorTelemetry } from './telemetry.ts'

@@ -1,26 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Demo, startDemo } from '../../connectors/demo.ts'
+import { describe, expect, it } from 'vitest'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
-import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import { useDemo } from '../support/demo.ts'
 
-let sb: TestSignalbox
-let demo: Demo
-beforeAll(async () => {
-  sb = await startSignalbox()
-  demo = await startDemo({
-    collectorUrl: sb.collectorUrl,
-    apiUrl: sb.apiUrl,
-    ordersPerMinute: 0,
-    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
-  })
-  for (const sim of [demo.estate.erp, demo.estate.payment, demo.estate.oms, demo.estate.wms])
-    sim.faults = { errorRate: 0, throttleRate: 0, outage: false }
-})
-afterAll(async () => {
-  await demo?.close()
-  await sb?.close()
-})
+const fixture = useDemo()
 
 const STAGE_EVENTS = [
   'retail.order.created',
@@ -31,12 +14,12 @@ const STAGE_EVENTS = [
 
 describe('an order placed in the storefront', () => {
   it('goes through every order-to-cash stage the connector owns, observable by order id', async () => {
-    const { order, status } = await demo.placeOrder()
+    const { order, status } = await fixture.demo.placeOrder()
     expect(status).toBe(202)
     // Each step is its own run, handed on when the previous one ends: wait for the last one's span.
     const spanStages = async () => {
-      await demo.orderToCash.telemetry.flush()
-      const rows = await sb.rows<{ stage: string }>(
+      await fixture.demo.orderToCash.telemetry.flush()
+      const rows = await fixture.sb.rows<{ stage: string }>(
         sql`SELECT stage FROM ${table(TABLES.entityIndex)} WHERE entity_type = 'order' AND entity_id = ${order.orderId} AND kind = 'span' ORDER BY time`,
       )
       return rows.map((r) => r.stage)
@@ -44,9 +27,11 @@ describe('an order placed in the storefront', () => {
     await expect
       .poll(spanStages, { timeout: 20_000 })
       .toEqual(['captured', 'payment_authorized', 'inventory_reserved', 'erp_posted', 'released'])
-    expect(demo.estate.wms.releases.has(order.orderId)).toBe(true)
+    expect(fixture.demo.estate.wms.releases.has(order.orderId)).toBe(true)
 
-    const events = (await (await fetch(`${sb.apiUrl}/api/events?subject=${order.orderId}`)).json()) as {
+    const events = (await (
+      await fetch(`${fixture.sb.apiUrl}/api/events?subject=${order.orderId}`)
+    ).json()) as {
       events: Array<{ type: string; traceId: string | null; integration: { connector: string } }>
     }
     expect(events.events.map((e) => e.type).sort()).toEqual([...STAGE_EVENTS].sort())
@@ -54,30 +39,36 @@ describe('an order placed in the storefront', () => {
       expect(e.traceId).toMatch(/^[0-9a-f]{32}$/)
       expect(e.integration.connector).toBe('order-to-cash')
     }
-    const indexed = await sb.rows<{ kind: string; name: string; stage: string }>(
+    const indexed = await fixture.sb.rows<{ kind: string; name: string; stage: string }>(
       sql`SELECT kind, name, stage FROM ${table(TABLES.entityIndex)} WHERE entity_type = 'order' AND entity_id = ${order.orderId} ORDER BY time`,
     )
     expect(indexed.filter((r) => r.kind === 'event').map((r) => r.name)).toEqual(STAGE_EVENTS)
-    expect(demo.estate.erp.salesOrdersFor(order.orderId)).toHaveLength(1)
+    expect(fixture.demo.estate.erp.salesOrdersFor(order.orderId)).toHaveLength(1)
   })
 
   it('survives ERP throttling: the connector backs off on 429 and the order still posts once', async () => {
     // Two throttled answers, shared by three orders: each order is refused at most twice, then posts.
-    demo.estate.erp.faults = { errorRate: 0, throttleRate: 0, outage: false, throttleNext: 2 }
+    fixture.demo.estate.erp.faults = { errorRate: 0, throttleRate: 0, outage: false, throttleNext: 2 }
     try {
-      const placed = await Promise.all([demo.placeOrder(), demo.placeOrder(), demo.placeOrder()])
+      const placed = await Promise.all([
+        fixture.demo.placeOrder(),
+        fixture.demo.placeOrder(),
+        fixture.demo.placeOrder(),
+      ])
       for (const { order } of placed) {
-        await expect.poll(() => demo.estate.wms.releases.has(order.orderId), { timeout: 30_000 }).toBe(true)
-        expect(demo.estate.erp.salesOrdersFor(order.orderId)).toHaveLength(1)
+        await expect
+          .poll(() => fixture.demo.estate.wms.releases.has(order.orderId), { timeout: 30_000 })
+          .toBe(true)
+        expect(fixture.demo.estate.erp.salesOrdersFor(order.orderId)).toHaveLength(1)
       }
-      expect(demo.estate.erp.faults.throttleNext).toBe(0)
+      expect(fixture.demo.estate.erp.faults.throttleNext).toBe(0)
     } finally {
-      demo.estate.erp.faults = { errorRate: 0, throttleRate: 0, outage: false }
+      fixture.demo.estate.erp.faults = { errorRate: 0, throttleRate: 0, outage: false }
     }
   })
 
   it('refuses a malformed order webhook with 400, like the real intake', async () => {
-    const res = await fetch(demo.webhookUrl, {
+    const res = await fetch(fixture.demo.webhookUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ orderId: 'x' }),

@@ -1,41 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import type { TraceSpan } from '../../api/routes/traces.ts'
-import { type Demo, startDemo } from '../../connectors/demo.ts'
 import { customer } from '../../connectors/estate/customers.ts'
-import type { ErpSimulator } from '../../connectors/estate/erp.ts'
 import type { Order } from '../../connectors/order-to-cash/order.ts'
-import { type Connector, signCallback } from '../../connectors/sdk/index.ts'
-import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import { signCallback } from '../../connectors/sdk/index.ts'
+import { useDemo } from '../support/demo.ts'
 
 const SECRET = `whsec_${Buffer.from('order-to-cash callback secret, 32 bytes!').toString('base64')}`
 const NEXT_SECRET = `whsec_${Buffer.from('the rotated secret for the callbacks!!').toString('base64')}`
 
-let sb: TestSignalbox
-let demo: Demo
-let erp: ErpSimulator
-let connector: Connector
-let callbackUrl: string
-
-beforeAll(async () => {
-  sb = await startSignalbox()
-  demo = await startDemo({
-    collectorUrl: sb.collectorUrl,
-    apiUrl: sb.apiUrl,
-    ordersPerMinute: 0,
-    callbackSecrets: [SECRET, NEXT_SECRET],
-    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
-  })
-  erp = demo.estate.erp
-  // Faults only where a test sets them.
-  erp.faults = { errorRate: 0, throttleRate: 0, outage: false }
-  demo.estate.payment.faults = { errorRate: 0, throttleRate: 0, outage: false }
-  connector = demo.orderToCash
-  callbackUrl = demo.callbackUrl
-})
-afterAll(async () => {
-  await demo?.close()
-  await sb?.close()
-})
+const fixture = useDemo({ callbackSecrets: [SECRET, NEXT_SECRET] })
+const erp = () => fixture.demo.estate.erp
+const connector = () => fixture.demo.orderToCash
+const callbackUrl = () => fixture.demo.callbackUrl
 
 const order = (orderId: string): Order => ({
   orderId,
@@ -46,7 +22,7 @@ const order = (orderId: string): Order => ({
 })
 
 async function exceptionsFor(orderId: string) {
-  const res = await fetch(`${sb.apiUrl}/api/exceptions?connector=order-to-cash`)
+  const res = await fetch(`${fixture.sb.apiUrl}/api/exceptions?connector=order-to-cash`)
   const body = (await res.json()) as {
     exceptions: Array<{
       id: string
@@ -64,7 +40,7 @@ async function exceptionsFor(orderId: string) {
 
 function callback(id: string, body: unknown, secret = SECRET, at = new Date()) {
   const text = JSON.stringify(body)
-  return fetch(callbackUrl, {
+  return fetch(callbackUrl(), {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...signCallback(secret, id, text, at) },
     body: text,
@@ -73,12 +49,15 @@ function callback(id: string, body: unknown, secret = SECRET, at = new Date()) {
 
 describe('a sync that fails for good', () => {
   it('records an exception with its payload, and a repeat raises the count instead of adding one', async () => {
-    erp.faults.outage = true
-    const first = await connector.run('post_sales_order', order('SO-9001'))
+    erp().faults.outage = true
+    onTestFinished(() => {
+      erp().faults.outage = false
+    })
+    const first = await connector().run('post_sales_order', order('SO-9001'))
     expect(first.status).toBe('failed')
     expect(first.error?.class).toBe('erp.http_503')
-    await connector.run('post_sales_order', order('SO-9001'))
-    erp.faults.outage = false
+    await connector().run('post_sales_order', order('SO-9001'))
+    erp().faults.outage = false
     const [exception, ...others] = await exceptionsFor('SO-9001')
     expect(others).toEqual([])
     expect(exception).toMatchObject({
@@ -88,7 +67,7 @@ describe('a sync that fails for good', () => {
       error: { class: 'erp.http_503' },
     })
     expect(exception?.traceId).toMatch(/^[0-9a-f]{32}$/)
-    expect(erp.salesOrdersFor('SO-9001')).toEqual([])
+    expect(erp().salesOrdersFor('SO-9001')).toEqual([])
   })
 })
 
@@ -117,10 +96,10 @@ describe('a signed replay through the callback', () => {
     })
     // A second replay id for the same unit of work still cannot create a second sales order.
     expect((await callback('replay-2', request)).status).toBe(200)
-    expect(erp.salesOrdersFor('SO-9001')).toHaveLength(1)
+    expect(erp().salesOrdersFor('SO-9001')).toHaveLength(1)
 
-    await connector.telemetry.flush()
-    const trace = (await (await fetch(`${sb.apiUrl}/api/traces/${outcome.traceId}`)).json()) as {
+    await connector().telemetry.flush()
+    const trace = (await (await fetch(`${fixture.sb.apiUrl}/api/traces/${outcome.traceId}`)).json()) as {
       spans: TraceSpan[]
     }
     const root = trace.spans.find((s) => s.parentSpanId === null) as TraceSpan
@@ -139,7 +118,7 @@ describe('a signed replay through the callback', () => {
       ),
     ).toBe(true)
     const events = (await (
-      await fetch(`${sb.apiUrl}/api/events?subject=SO-9001&type=retail.order.erp_posted`)
+      await fetch(`${fixture.sb.apiUrl}/api/events?subject=SO-9001&type=retail.order.erp_posted`)
     ).json()) as { events: Array<{ traceId: string }> }
     expect(events.events).toHaveLength(1)
   })
@@ -151,7 +130,7 @@ describe('a signed replay through the callback', () => {
       NEXT_SECRET,
     )
     expect(res.status).toBe(200)
-    expect(erp.salesOrdersFor('SO-9002')).toHaveLength(1)
+    expect(erp().salesOrdersFor('SO-9002')).toHaveLength(1)
   })
 })
 
@@ -159,19 +138,19 @@ describe('callback signatures', () => {
   const request = { kind: 'resync', step: 'post_sales_order', payload: order('SO-9100') }
 
   it('refuses a missing signature with 401 and runs nothing', async () => {
-    const res = await fetch(callbackUrl, {
+    const res = await fetch(callbackUrl(), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(request),
     })
     expect(res.status).toBe(401)
-    expect(erp.salesOrdersFor('SO-9100')).toEqual([])
+    expect(erp().salesOrdersFor('SO-9100')).toEqual([])
   })
 
   it('refuses a signature made with another secret', async () => {
     const wrong = `whsec_${Buffer.from('not the secret the connector knows').toString('base64')}`
     expect((await callback('sig-wrong', request, wrong)).status).toBe(401)
-    expect(erp.salesOrdersFor('SO-9100')).toEqual([])
+    expect(erp().salesOrdersFor('SO-9100')).toEqual([])
   })
 
   it('refuses a stale timestamp (older than 5 minutes)', async () => {
@@ -181,13 +160,13 @@ describe('callback signatures', () => {
   it('refuses a body changed after signing', async () => {
     const text = JSON.stringify(request)
     const headers = signCallback(SECRET, 'sig-tampered', text)
-    const res = await fetch(callbackUrl, {
+    const res = await fetch(callbackUrl(), {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: text.replace('SO-9100', 'SO-9999'),
     })
     expect(res.status).toBe(401)
-    expect(erp.salesOrdersFor('SO-9999')).toEqual([])
+    expect(erp().salesOrdersFor('SO-9999')).toEqual([])
   })
 
   it('answers 404 for a step the connector does not have, and 400 for a malformed request', async () => {
@@ -198,8 +177,8 @@ describe('callback signatures', () => {
 
 describe('the registry', () => {
   it('lists the connector with its callback and its runs', async () => {
-    await connector.telemetry.flush()
-    const body = (await (await fetch(`${sb.apiUrl}/api/connectors`)).json()) as {
+    await connector().telemetry.flush()
+    const body = (await (await fetch(`${fixture.sb.apiUrl}/api/connectors`)).json()) as {
       connectors: Array<{
         id: string
         callbackUrl: string
@@ -208,19 +187,19 @@ describe('the registry', () => {
       }>
     }
     const me = body.connectors.find((c) => c.id === 'order-to-cash')
-    expect(me).toMatchObject({ callbackUrl, flows: ['order_to_cash'] })
+    expect(me).toMatchObject({ callbackUrl: callbackUrl(), flows: ['order_to_cash'] })
     expect(me?.last24h.failures).toBeGreaterThanOrEqual(2)
     expect(me?.last24h.runs).toBeGreaterThan(me?.last24h.failures ?? 0)
   })
 
   it('refuses a malformed registration or exception report with 400', async () => {
-    const reg = await fetch(`${sb.apiUrl}/api/connectors`, {
+    const reg = await fetch(`${fixture.sb.apiUrl}/api/connectors`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'Bad Id!', system: 'x', flows: [], callbackUrl: 'ftp://x' }),
     })
     expect(reg.status).toBe(400)
-    const exc = await fetch(`${sb.apiUrl}/api/exceptions`, {
+    const exc = await fetch(`${fixture.sb.apiUrl}/api/exceptions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ connector: 'x' }),

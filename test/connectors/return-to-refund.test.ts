@@ -1,27 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Demo, startDemo } from '../../connectors/demo.ts'
-import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import { describe, expect, it } from 'vitest'
+import { useDemo } from '../support/demo.ts'
 
-let sb: TestSignalbox
-let demo: Demo
-beforeAll(async () => {
-  sb = await startSignalbox()
-  demo = await startDemo({
-    collectorUrl: sb.collectorUrl,
-    apiUrl: sb.apiUrl,
-    ordersPerMinute: 0,
-    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
-  })
-  const { erp, payment, oms, wms } = demo.estate
-  for (const sim of [erp, payment, oms, wms]) sim.faults = { errorRate: 0, throttleRate: 0, outage: false }
-})
-afterAll(async () => {
-  await demo?.close()
-  await sb?.close()
-})
+const fixture = useDemo()
 
 async function returnEvents(returnId: string) {
-  const res = await fetch(`${sb.apiUrl}/api/events?subject=${returnId}`)
+  const res = await fetch(`${fixture.sb.apiUrl}/api/events?subject=${returnId}`)
   return (
     (await res.json()) as {
       events: Array<{
@@ -35,8 +18,8 @@ async function returnEvents(returnId: string) {
 
 describe('a return', () => {
   it('is refunded, credited in the ERP and restocked, linked to its order', async () => {
-    const order = demo.estate.storefront.nextOrder()
-    const { ret, status } = await demo.placeReturn(order, 'wrong_size')
+    const order = fixture.demo.estate.storefront.nextOrder()
+    const { ret, status } = await fixture.demo.placeReturn(order, 'wrong_size')
     expect(status).toBe(202)
     await expect.poll(async () => (await returnEvents(ret.returnId)).length, { timeout: 20_000 }).toBe(4)
     const events = await returnEvents(ret.returnId)
@@ -50,19 +33,19 @@ describe('a return', () => {
       expect(e.extensions.orderid).toBe(order.orderId)
       expect(e.entities).toContainEqual({ type: 'order', id: order.orderId })
     }
-    expect([...demo.estate.payment.refunds.values()].filter((r) => r.returnId === ret.returnId)).toHaveLength(
-      1,
-    )
-    expect(demo.estate.erp.documentsFor(order.orderId, 'credit_memo')).toHaveLength(1)
-    expect(demo.estate.wms.dispositions.get(ret.returnId)).toBe('restock')
+    expect(
+      [...fixture.demo.estate.payment.refunds.values()].filter((r) => r.returnId === ret.returnId),
+    ).toHaveLength(1)
+    expect(fixture.demo.estate.erp.documentsFor(order.orderId, 'credit_memo')).toHaveLength(1)
+    expect(fixture.demo.estate.wms.dispositions.get(ret.returnId)).toBe('restock')
   })
 
   it('disposes of damaged goods instead of restocking them', async () => {
-    const order = demo.estate.storefront.nextOrder()
-    const { ret } = await demo.placeReturn(order, 'damaged')
+    const order = fixture.demo.estate.storefront.nextOrder()
+    const { ret } = await fixture.demo.placeReturn(order, 'damaged')
     await expect
       .poll(async () => (await returnEvents(ret.returnId)).map((e) => e.type), { timeout: 20_000 })
       .toContain('retail.return.disposed')
-    expect(demo.estate.wms.dispositions.get(ret.returnId)).toBe('dispose')
+    expect(fixture.demo.estate.wms.dispositions.get(ret.returnId)).toBe('dispose')
   })
 })

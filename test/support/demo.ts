@@ -1,0 +1,35 @@
+import { afterAll, beforeAll } from 'vitest'
+import { type Demo, startDemo } from '../../connectors/demo.ts'
+import { NO_FAULTS } from '../../connectors/estate/faults.ts'
+import { startSignalbox, type TestSignalbox } from './signalbox.ts'
+
+export interface DemoFixture {
+  readonly sb: TestSignalbox
+  readonly demo: Demo
+}
+
+/**
+ * Signalbox plus the simulated estate and its connectors for one test file, with no random faults
+ * (tests set the faults they mean) and fast retries. Read the fixture inside tests, after beforeAll.
+ */
+export function useDemo(options: { callbackSecrets?: readonly string[] } = {}): DemoFixture {
+  const fixture = {} as { sb: TestSignalbox; demo: Demo }
+  beforeAll(async () => {
+    fixture.sb = await startSignalbox()
+    fixture.demo = await startDemo({
+      collectorUrl: fixture.sb.collectorUrl,
+      apiUrl: fixture.sb.apiUrl,
+      ordersPerMinute: 0,
+      callbackSecrets: options.callbackSecrets,
+      retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+    })
+    const { erp, payment, oms, wms, notification, channels } = fixture.demo.estate
+    for (const sim of [erp, payment, oms, wms, notification, ...Object.values(channels)])
+      sim.faults = { ...NO_FAULTS }
+  })
+  afterAll(async () => {
+    await fixture.demo?.close()
+    await fixture.sb?.close()
+  })
+  return fixture
+}
