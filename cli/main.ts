@@ -1,4 +1,6 @@
 import { Command } from 'commander'
+import { runLoad } from '../connectors/load/run.ts'
+import { SCENARIOS } from '../connectors/load/scenarios.ts'
 import { loadConfig } from '../core/config.ts'
 import { ConfigError } from '../core/errors.ts'
 import { createLogger } from '../core/logger.ts'
@@ -43,6 +45,45 @@ program
   .command('api')
   .description('the api alone (server mode: CLICKHOUSE_URL)')
   .action(() => serveParts(['api'], { serverOnly: true }))
+
+program
+  .command('load')
+  .description(
+    'drive a named scenario against a running Signalbox through the simulated estate and real connectors',
+  )
+  .requiredOption('--scenario <name>', `one of: ${Object.keys(SCENARIOS).join(', ')}`)
+  .option('--seconds <n>', 'how long to run', (v) => Number.parseInt(v, 10), 60)
+  .option('--rate <orders-per-minute>', 'base order rate', (v) => Number.parseFloat(v), 60)
+  .option('--collector <url>', 'the collector (OTLP/HTTP and CloudEvents)', 'http://127.0.0.1:4318')
+  .option('--api <url>', 'the api', 'http://127.0.0.1:8080')
+  .option('--seed <n>', 'seed of the simulated estate', (v) => Number.parseInt(v, 10), 42)
+  .action(
+    async (o: {
+      scenario: string
+      seconds: number
+      rate: number
+      collector: string
+      api: string
+      seed: number
+    }) => {
+      if (!SCENARIOS[o.scenario])
+        throw new ConfigError([
+          `--scenario: '${o.scenario}' is not one of ${Object.keys(SCENARIOS).join(', ')}`,
+        ])
+      if (!(o.seconds > 0 && o.seconds <= 3600)) throw new ConfigError(['--seconds: between 1 and 3600'])
+      if (!(o.rate >= 0 && o.rate <= 60_000))
+        throw new ConfigError(['--rate: between 0 and 60000 orders a minute'])
+      const report = await runLoad({
+        scenario: o.scenario,
+        collectorUrl: o.collector,
+        apiUrl: o.api,
+        seconds: o.seconds,
+        ordersPerMinute: o.rate,
+        seed: o.seed,
+      })
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+    },
+  )
 
 program
   .command('migrate')

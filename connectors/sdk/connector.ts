@@ -67,6 +67,8 @@ export class Connector {
   private readonly steps = new Map<string, StepDefinition<never>>()
   private readonly clients = new Map<string, SystemClient>()
   private readonly events: BusinessEvents
+  /** Runs by outcome, for load reports. */
+  readonly runs = { succeeded: 0, failed: 0 }
 
   constructor(readonly options: ConnectorOptions) {
     this.telemetry =
@@ -85,6 +87,11 @@ export class Connector {
 
   hasStep(name: string): boolean {
     return this.steps.has(name)
+  }
+
+  /** Business events sent so far. */
+  get eventCounts(): { readonly sent: number; readonly failed: number } {
+    return this.events.counts
   }
 
   get flows(): string[] {
@@ -140,11 +147,13 @@ export class Connector {
       await step.run(input, ctx)
       span.setStatus({ code: SpanStatusCode.OK })
       succeeded = true
+      this.runs.succeeded++
       return { status: 'succeeded', traceId }
     } catch (err) {
       const error = describe(err)
       span.recordException({ name: error.class, message: error.message })
       span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+      this.runs.failed++
       const exceptionId = await this.reportException(step, stepName, entity, input, error, err, span)
       return { status: 'failed', traceId, error, exceptionId }
     } finally {

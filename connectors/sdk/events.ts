@@ -14,6 +14,8 @@ export interface BusinessEventSpec {
 /** Sends business events as structured CloudEvents, each tied to the span that completed it. */
 export class BusinessEvents {
   private readonly emit: ReturnType<typeof emitterFor>
+  /** Events the collector acknowledged, and sends that failed (after the emitter's own error). */
+  readonly counts = { sent: 0, failed: 0 }
 
   constructor(
     collectorUrl: string,
@@ -26,7 +28,7 @@ export class BusinessEvents {
   /** `id` must be stable for the unit of work, so a retried send is stored once. */
   async send(span: Span, id: string, event: BusinessEventSpec): Promise<void> {
     const ctx = span.spanContext()
-    await this.emit(
+    const sending = this.emit(
       new CloudEvent({
         specversion: '1.0',
         id,
@@ -41,6 +43,13 @@ export class BusinessEvents {
         ...event.extensions,
       }),
     )
+    try {
+      await sending
+      this.counts.sent++
+    } catch (err) {
+      this.counts.failed++
+      throw err
+    }
   }
 }
 

@@ -1,0 +1,82 @@
+import type { Demo } from '../demo.ts'
+import type { Order } from '../order-to-cash/order.ts'
+
+/** One tick of a scenario: how many orders to place now, and how to deliver them. */
+export interface Scenario {
+  readonly name: string
+  readonly description: string
+  /** Called once a second with the elapsed share of the run (0…1); places that second's orders. */
+  tick(
+    demo: Demo,
+    progress: number,
+    perSecond: number,
+    place: (order?: Order) => Promise<void>,
+  ): Promise<void>
+  /** Undoes what the scenario changed in the estate. */
+  finish?(demo: Demo, place: (order?: Order) => Promise<void>): Promise<void>
+}
+
+const middle = (p: number) => p >= 0.25 && p < 0.75
+const times = async (n: number, f: () => Promise<void>) => {
+  await Promise.all(Array.from({ length: Math.max(0, Math.round(n)) }, f))
+}
+
+/** Held POS orders while the store is offline, delivered when it comes back. */
+const heldForStore: Order[] = []
+
+export const SCENARIOS: Record<string, Scenario> = {
+  steady: {
+    name: 'steady',
+    description: 'orders at the configured rate, default fault rates',
+    tick: (_, __, perSecond, place) => times(perSecond, () => place()),
+  },
+  'black-friday': {
+    name: 'black-friday',
+    description: 'a 20× order spike through the middle half of the run',
+    tick: (_, p, perSecond, place) => times(middle(p) ? perSecond * 20 : perSecond, () => place()),
+  },
+  'erp-throttling': {
+    name: 'erp-throttling',
+    description: 'the ERP answers 429 to most calls through the middle half of the run',
+    async tick(demo, p, perSecond, place) {
+      demo.estate.erp.faults.throttleRate = middle(p) ? 0.8 : 0.05
+      await times(perSecond, () => place())
+    },
+    async finish(demo) {
+      demo.estate.erp.faults.throttleRate = 0.05
+    },
+  },
+  'marketplace-retry-storm': {
+    name: 'marketplace-retry-storm',
+    description: 'the marketplace delivers every order webhook five times over',
+    async tick(demo, _, perSecond, place) {
+      await times(perSecond, async () => {
+        const order = {
+          ...demo.estate.storefront.nextOrder(),
+          channel: 'marketplace' as const,
+          fulfilment: 'ship' as const,
+        }
+        await times(5, () => place(order))
+      })
+    },
+  },
+  'store-outage': {
+    name: 'store-outage',
+    description: 'a POS store goes offline through the middle half, then catches up with its backlog',
+    async tick(demo, p, perSecond, place) {
+      await times(perSecond, async () => {
+        const order = {
+          ...demo.estate.storefront.nextOrder(),
+          channel: 'pos' as const,
+          storeId: 'STORE-LDN-01',
+        }
+        if (middle(p)) heldForStore.push(order)
+        else await place(order)
+      })
+      if (p >= 0.75 && heldForStore.length > 0) await Promise.all(heldForStore.splice(0).map((o) => place(o)))
+    },
+    async finish(_, place) {
+      await Promise.all(heldForStore.splice(0).map((o) => place(o)))
+    },
+  },
+}
