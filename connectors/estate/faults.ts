@@ -10,6 +10,10 @@ export interface Faults {
   outage: boolean
   /** The next this-many calls are answered 429, whatever the rates: deterministic throttling. */
   throttleNext?: number
+  /** Added to every answer, in milliseconds. */
+  latencyMs?: number
+  /** Share of calls answered 200 with a body that is not valid JSON. */
+  malformedRate?: number
 }
 
 export const NO_FAULTS: Faults = Object.freeze({ errorRate: 0, throttleRate: 0, outage: false })
@@ -55,6 +59,11 @@ export function faultInjection(
   errorBody: (status: number, message: string) => unknown = (_, message) => ({ error: message }),
 ): MiddlewareHandler {
   return async function injectFaults(c, next) {
+    const { latencyMs = 0, malformedRate = 0 } = sim.faults
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs))
+    if (malformedRate > 0 && sim.random() < malformedRate) {
+      return c.body('{"result": "ok", "id": ', 200, { 'content-type': 'application/json' })
+    }
     const fault = injectFault(sim.faults, sim.random, system)
     if (!fault) return next()
     if (fault.retryAfter) c.header('Retry-After', String(fault.retryAfter))

@@ -1,4 +1,5 @@
 import { ChannelSimulator } from './channel.ts'
+import { CrmSimulator } from './crm.ts'
 import { ErpSimulator } from './erp.ts'
 import { NotificationSimulator } from './notification.ts'
 import { OmsSimulator } from './oms.ts'
@@ -17,6 +18,7 @@ export interface Estate {
   readonly erp: ErpSimulator
   readonly wms: WmsSimulator
   readonly notification: NotificationSimulator
+  readonly crm: CrmSimulator
   /** Sales channels' stock APIs, by channel. */
   readonly channels: Readonly<Record<SalesChannel, ChannelSimulator>>
   readonly urls: {
@@ -25,6 +27,7 @@ export interface Estate {
     readonly erp: string
     readonly wms: string
     readonly notification: string
+    readonly crm: string
     readonly channels: Readonly<Record<SalesChannel, string>>
   }
   close(): Promise<void>
@@ -37,6 +40,7 @@ export async function startEstate(seed = 1): Promise<Estate> {
   const erp = new ErpSimulator(seed + 3)
   const wms = new WmsSimulator(seed + 4)
   const notification = new NotificationSimulator(seed + 6)
+  const crm = new CrmSimulator(seed + 7)
   const channels = {
     storefront: new ChannelSimulator('storefront', seed + 10),
     marketplace: new ChannelSimulator('marketplace', seed + 11),
@@ -54,6 +58,7 @@ export async function startEstate(seed = 1): Promise<Estate> {
     erp: await serveApp(erp.app),
     wms: await serveApp(wms.app),
     notification: await serveApp(notification.app),
+    crm: await serveApp(crm.app),
     channels: {
       storefront: await serveApp(channels.storefront.app),
       marketplace: await serveApp(channels.marketplace.app),
@@ -67,6 +72,7 @@ export async function startEstate(seed = 1): Promise<Estate> {
     erp,
     wms,
     notification,
+    crm,
     channels,
     urls,
     close: async () => {

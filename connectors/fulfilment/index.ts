@@ -4,7 +4,12 @@ import { Connector, followFeed, type RetryPolicy } from '../sdk/index.ts'
 export interface FulfilmentOptions {
   readonly collectorUrl: string
   readonly apiUrl: string
-  readonly urls: { readonly erp: string; readonly wms: string; readonly notification: string }
+  readonly urls: {
+    readonly erp: string
+    readonly wms: string
+    readonly notification: string
+    readonly crm: string
+  }
   readonly retry?: RetryPolicy
 }
 
@@ -14,7 +19,7 @@ const shipment = (e: WarehouseEvent) => ({ shipmentid: e.shipmentId, system: 'wm
 
 /**
  * Fulfilment: what the warehouse or store did with a released order becomes the ERP's fulfilment
- * and invoice and a message to the customer. Shipped or ready for pickup completes `fulfilled`,
+ * and invoice, a CRM update and a message to the customer. Shipped or ready for pickup completes `fulfilled`,
  * then the invoice and the notification run side by side; delivered or picked up completes
  * `delivered`.
  */
@@ -31,7 +36,7 @@ export function fulfilmentConnector(options: FulfilmentOptions): Connector {
       flow: FLOW,
       stage: 'fulfilled',
       entity,
-      next: ['invoice', 'notify_customer'],
+      next: ['invoice', 'notify_customer', 'update_crm'],
       run: async (e, ctx) => {
         const fulfilment = await ctx.call<{ number: string }>('erp', {
           method: 'POST',
@@ -76,6 +81,19 @@ export function fulfilmentConnector(options: FulfilmentOptions): Connector {
           url: `${urls.notification}/messages`,
           route: '/messages',
           body: { orderId: e.orderId, template: e.kind === 'shipped' ? 'order-shipped' : 'ready-for-pickup' },
+        })
+      },
+    })
+    .step<WarehouseEvent>('update_crm', {
+      flow: FLOW,
+      stage: '',
+      entity,
+      run: async (e, ctx) => {
+        await ctx.call('crm', {
+          method: 'PUT',
+          url: `${urls.crm}/orders/${encodeURIComponent(e.orderId)}/status`,
+          route: '/orders/{id}/status',
+          body: { status: e.kind },
         })
       },
     })

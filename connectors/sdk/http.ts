@@ -9,14 +9,15 @@ export class SystemCallError extends Error {
     readonly status: number,
     message: string,
     readonly attempts: number,
+    private readonly kind?: string,
   ) {
     super(message)
     this.name = 'SystemCallError'
   }
 
-  /** The error's kind, for grouping exceptions: `erp.http_503`, `erp.network`. */
+  /** The error's kind, for grouping exceptions: `erp.http_503`, `erp.network`, `erp.malformed_response`. */
   get errorClass(): string {
-    return `${this.system}.${this.status === 0 ? 'network' : `http_${this.status}`}`
+    return `${this.system}.${this.kind ?? (this.status === 0 ? 'network' : `http_${this.status}`)}`
   }
 }
 
@@ -112,12 +113,27 @@ export class SystemClient {
         retryAfter = res.headers.get('retry-after')
         const text = await res.text()
         if (res.ok) {
+          let body: unknown
+          try {
+            body = text ? JSON.parse(text) : undefined
+          } catch {
+            // A 2xx that is not JSON: the system did something, but we cannot tell what. Not retried.
+            fail(span, `${this.system} answered ${status} with a malformed body`)
+            throw new SystemCallError(
+              this.system,
+              status,
+              `${this.system} ${call.method} ${call.route}: malformed response body`,
+              attempt + 1,
+              'malformed_response',
+            )
+          }
           span.setStatus({ code: SpanStatusCode.OK })
           span.end()
-          return (text ? JSON.parse(text) : undefined) as T
+          return body as T
         }
         detail = text.slice(0, 300)
       } catch (err) {
+        if (err instanceof SystemCallError) throw err
         detail = (err as Error).message
       } finally {
         release()

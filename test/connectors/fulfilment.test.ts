@@ -25,6 +25,9 @@ describe('fulfilment', () => {
     await expect
       .poll(() => fixture.demo.estate.notification.sent.size, { timeout: 10_000 })
       .toBeGreaterThan(0)
+    await expect
+      .poll(() => fixture.demo.estate.crm.orderStatus.get(orderId), { timeout: 10_000 })
+      .toBe('shipped')
     expect(fixture.demo.estate.erp.documentsFor(orderId, 'fulfilment')).toHaveLength(1)
     expect(fixture.demo.estate.erp.documentsFor(orderId, 'invoice')).toHaveLength(1)
     fixture.demo.estate.wms.advance()

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 import { useDemo } from '../support/demo.ts'
@@ -74,5 +74,21 @@ describe('an order placed in the storefront', () => {
       body: JSON.stringify({ orderId: 'x' }),
     })
     expect(res.status).toBe(400)
+  })
+})
+
+describe('a system that answers 200 with a malformed body', () => {
+  it('fails the step without retrying and records the exception as a malformed response', async () => {
+    const { erp } = fixture.demo.estate
+    erp.faults = { errorRate: 0, throttleRate: 0, outage: false, malformedRate: 1 }
+    onTestFinished(() => {
+      erp.faults = { errorRate: 0, throttleRate: 0, outage: false }
+    })
+    const order = fixture.demo.estate.storefront.nextOrder()
+    const outcome = await fixture.demo.orderToCash.run('post_sales_order', order)
+    expect(outcome).toMatchObject({ status: 'failed', error: { class: 'erp.malformed_response' } })
+    const res = await fetch(`${fixture.sb.apiUrl}/api/exceptions?connector=order-to-cash`)
+    const body = (await res.json()) as { exceptions: Array<{ entity: { id: string }; attempts: number }> }
+    expect(body.exceptions.find((e) => e.entity.id === order.orderId)?.attempts).toBe(1)
   })
 })

@@ -23,8 +23,8 @@ export function useDemo(options: { callbackSecrets?: readonly string[] } = {}): 
       callbackSecrets: options.callbackSecrets,
       retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
     })
-    const { erp, payment, oms, wms, notification, channels } = fixture.demo.estate
-    for (const sim of [erp, payment, oms, wms, notification, ...Object.values(channels)])
+    const { erp, payment, oms, wms, notification, crm, channels } = fixture.demo.estate
+    for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])
       sim.faults = { ...NO_FAULTS }
   })
   afterAll(async () => {
