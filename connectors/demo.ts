@@ -42,7 +42,7 @@ export interface Demo {
  * a newcomer sees orders, stages, some failures and exceptions within a minute.
  */
 export async function startDemo(options: DemoOptions): Promise<Demo> {
-  const estate = await startEstate(options.seed ?? 1)
+  const estate = await startEstate(options.seed ?? 1, options.collectorUrl)
   estate.erp.faults = { errorRate: 0.02, throttleRate: 0.05, outage: false }
   estate.payment.faults = { errorRate: 0.01, throttleRate: 0, outage: false }
   const secrets = options.callbackSecrets ?? [`whsec_${randomBytes(32).toString('base64')}`]

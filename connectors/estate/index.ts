@@ -1,3 +1,6 @@
+import { Hono } from 'hono'
+import { INTEGRATION_ATTRIBUTES } from '../../core/vocabulary.ts'
+import { type ConnectorTelemetry, serviceTelemetry } from '../sdk/index.ts'
 import { ChannelSimulator } from './channel.ts'
 import { CrmSimulator } from './crm.ts'
 import { ErpSimulator } from './erp.ts'
@@ -6,6 +9,7 @@ import { OmsSimulator } from './oms.ts'
 import { PaymentSimulator } from './payment.ts'
 import { type Served, serveOnLoopback } from './serve.ts'
 import { StorefrontSimulator } from './storefront.ts'
+import { serverSpans } from './telemetry.ts'
 import { WmsSimulator } from './wms.ts'
 
 export const SALES_CHANNELS = ['storefront', 'marketplace', 'pos'] as const
@@ -33,8 +37,11 @@ export interface Estate {
   close(): Promise<void>
 }
 
-/** The simulated retail systems, each an HTTP service on loopback. Deterministic for a seed. */
-export async function startEstate(seed = 1): Promise<Estate> {
+/**
+ * The simulated retail systems, each an HTTP service on loopback. Deterministic for a seed. With a
+ * collector URL, each traces the requests it answers under its own service name.
+ */
+export async function startEstate(seed = 1, collectorUrl?: string): Promise<Estate> {
   const payment = new PaymentSimulator(seed + 1)
   const oms = new OmsSimulator(seed + 2)
   const erp = new ErpSimulator(seed + 3)
@@ -47,22 +54,32 @@ export async function startEstate(seed = 1): Promise<Estate> {
     pos: new ChannelSimulator('pos', seed + 12),
   }
   const served: Served[] = []
-  const serveApp = async (app: Parameters<typeof serveOnLoopback>[0]) => {
-    const s = await serveOnLoopback(app)
+  const telemetry: ConnectorTelemetry[] = []
+  const serveApp = async (app: Hono, system: string) => {
+    let traced = app
+    if (collectorUrl) {
+      const t = serviceTelemetry(collectorUrl, {
+        'service.name': system,
+        [INTEGRATION_ATTRIBUTES.system]: system,
+      })
+      telemetry.push(t)
+      traced = new Hono().use(serverSpans(t.tracer, system)).route('/', app)
+    }
+    const s = await serveOnLoopback(traced)
     served.push(s)
     return s.url
   }
   const urls = {
-    payment: await serveApp(payment.app),
-    oms: await serveApp(oms.app),
-    erp: await serveApp(erp.app),
-    wms: await serveApp(wms.app),
-    notification: await serveApp(notification.app),
-    crm: await serveApp(crm.app),
+    payment: await serveApp(payment.app, 'payment'),
+    oms: await serveApp(oms.app, 'oms'),
+    erp: await serveApp(erp.app, 'erp'),
+    wms: await serveApp(wms.app, 'wms'),
+    notification: await serveApp(notification.app, 'notification'),
+    crm: await serveApp(crm.app, 'crm'),
     channels: {
-      storefront: await serveApp(channels.storefront.app),
-      marketplace: await serveApp(channels.marketplace.app),
-      pos: await serveApp(channels.pos.app),
+      storefront: await serveApp(channels.storefront.app, 'storefront'),
+      marketplace: await serveApp(channels.marketplace.app, 'marketplace'),
+      pos: await serveApp(channels.pos.app, 'pos'),
     },
   }
   return {
@@ -77,6 +94,7 @@ export async function startEstate(seed = 1): Promise<Estate> {
     urls,
     close: async () => {
       await Promise.all(served.map((s) => s.close()))
+      await Promise.all(telemetry.map((t) => t.shutdown()))
     },
   }
 }

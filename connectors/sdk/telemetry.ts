@@ -12,21 +12,16 @@ export interface ConnectorTelemetry {
 }
 
 /**
- * A tracer of the connector's own, exporting OTLP/protobuf to the collector like any outside
- * connector would. Not registered globally: several connectors share a process in the demo.
+ * A tracer of its own for one service, exporting OTLP/protobuf to the collector like any outside
+ * service would. Not registered globally: several connectors and systems share a process in the demo.
  */
-export function connectorTelemetry(options: {
-  readonly connector: string
-  readonly serviceName?: string
-  readonly collectorUrl: string
-  readonly exporter?: SpanExporter
-}): ConnectorTelemetry {
-  const exporter = options.exporter ?? new OTLPTraceExporter({ url: `${options.collectorUrl}/v1/traces` })
+export function serviceTelemetry(
+  collectorUrl: string,
+  attributes: Record<string, string>,
+  exporter: SpanExporter = new OTLPTraceExporter({ url: `${collectorUrl}/v1/traces` }),
+): ConnectorTelemetry {
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({
-      'service.name': options.serviceName ?? `connector-${options.connector}`,
-      [INTEGRATION_ATTRIBUTES.connector]: options.connector,
-    }),
+    resource: resourceFromAttributes(attributes),
     spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 })],
   })
   return {
@@ -34,4 +29,21 @@ export function connectorTelemetry(options: {
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   }
+}
+
+/** A connector's telemetry: service `connector-<id>`, with `integration.connector` on every span. */
+export function connectorTelemetry(options: {
+  readonly connector: string
+  readonly serviceName?: string
+  readonly collectorUrl: string
+  readonly exporter?: SpanExporter
+}): ConnectorTelemetry {
+  return serviceTelemetry(
+    options.collectorUrl,
+    {
+      'service.name': options.serviceName ?? `connector-${options.connector}`,
+      [INTEGRATION_ATTRIBUTES.connector]: options.connector,
+    },
+    options.exporter,
+  )
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
+import type { TraceSpan } from '../../api/routes/traces.ts'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 import { useDemo } from '../support/demo.ts'
@@ -44,6 +45,25 @@ describe('an order placed in the storefront', () => {
     )
     expect(indexed.filter((r) => r.kind === 'event').map((r) => r.name)).toEqual(STAGE_EVENTS)
     expect(fixture.demo.estate.erp.salesOrdersFor(order.orderId)).toHaveLength(1)
+
+    // The ERP traces the request it answered, under its own service name, inside the connector's trace.
+    const posted = events.events.find((e) => e.type === 'retail.order.erp_posted')
+    const trace = async () => {
+      const res = await fetch(`${fixture.sb.apiUrl}/api/traces/${posted?.traceId}`)
+      return res.ok ? ((await res.json()) as { spans: TraceSpan[] }).spans : []
+    }
+    await expect
+      .poll(async () => (await trace()).some((s) => s.service === 'erp'), { timeout: 10_000 })
+      .toBe(true)
+    const spans = await trace()
+    const server = spans.find((s) => s.service === 'erp') as TraceSpan
+    const client = spans.find((s) => s.spanId === server.parentSpanId) as TraceSpan
+    expect(server).toMatchObject({ kind: 'server', name: 'POST /api/salesorders' })
+    expect(client).toMatchObject({
+      kind: 'client',
+      service: 'connector-order-to-cash',
+      integration: { system: 'erp' },
+    })
   })
 
   it('survives ERP throttling: the connector backs off on 429 and the order still posts once', async () => {

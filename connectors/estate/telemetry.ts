@@ -1,0 +1,44 @@
+import { context, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import type { MiddlewareHandler } from 'hono'
+import { INTEGRATION_ATTRIBUTES } from '../../core/vocabulary.ts'
+
+const propagator = new W3CTraceContextPropagator()
+
+/**
+ * A SERVER span for every request a simulated system answers, under its own service name and
+ * continuing the caller's trace (W3C `traceparent`), as the real systems' own instrumentation would:
+ * it is what draws the edges of the system map.
+ */
+export function serverSpans(tracer: Tracer, system: string): MiddlewareHandler {
+  return async function traceRequest(c, next) {
+    const parent = propagator.extract(context.active(), c.req.header(), {
+      get: (h, k) => h[k],
+      keys: (h) => Object.keys(h),
+    })
+    const span = tracer.startSpan(
+      `${c.req.method}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': c.req.method,
+          'url.path': c.req.path,
+          [INTEGRATION_ATTRIBUTES.system]: system,
+        },
+      },
+      parent,
+    )
+    try {
+      await next()
+      // The route template, not the path: span names must stay low-cardinality.
+      const route = [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL')?.path
+      span.updateName(`${c.req.method} ${route ?? c.req.path}`)
+      if (route) span.setAttribute('http.route', route)
+      span.setAttribute('http.response.status_code', c.res.status)
+      if (c.res.status >= 500)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `answered ${c.res.status}` })
+    } finally {
+      span.end()
+    }
+  }
+}
