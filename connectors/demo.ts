@@ -70,7 +70,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     apiUrl: options.apiUrl,
     urls: estate.urls,
     retry: options.retry,
+    // Per process: exceptions sealed by an earlier run cannot be opened by this one.
+    payloadKey: randomBytes(32).toString('base64'),
   })
+
   const servers: Served[] = []
   const serve = async (app: Parameters<typeof serveOnLoopback>[0], path: string) => {
     const served = await serveOnLoopback(app)

@@ -11,10 +11,14 @@ export interface OrderToCashOptions {
     readonly wms: string
   }
   readonly retry?: RetryPolicy
+  /** Seals customer data in exception payloads (32 bytes, base64). */
+  readonly payloadKey?: string
 }
 
 const FLOW = 'order_to_cash'
 const entity = (o: Order) => ({ type: 'order' as const, id: o.orderId })
+/** The customer's personal data: sealed in exception payloads, opened again for a replay. */
+const sensitive = ['customer.name', 'customer.email', 'customer.phone', 'customer.address']
 
 /**
  * Order to cash, the sync itself: an order captured from the storefront, marketplace or POS is
@@ -31,11 +35,13 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     retry: options.retry,
+    payloadKey: options.payloadKey,
   })
     .step<Order>('capture', {
       flow: FLOW,
       stage: 'captured',
       entity,
+      sensitive,
       next: 'authorize_payment',
       run: async (o, ctx) => {
         await ctx.emit({
@@ -56,6 +62,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       flow: FLOW,
       stage: 'payment_authorized',
       entity,
+      sensitive,
       next: 'reserve_inventory',
       run: async (o, ctx) => {
         const auth = await ctx.call<{ authorizationId: string }>('payment', {
@@ -75,6 +82,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       flow: FLOW,
       stage: 'inventory_reserved',
       entity,
+      sensitive,
       next: 'post_sales_order',
       run: async (o, ctx) => {
         const lines = o.lines.map(({ sku, quantity }) => ({ sku, quantity }))
@@ -96,6 +104,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       flow: FLOW,
       stage: 'erp_posted',
       entity,
+      sensitive,
       next: 'release_to_fulfilment',
       run: async (o, ctx) => {
         const salesOrder = await ctx.call<{ number: string; total: number }>('erp', {
@@ -117,6 +126,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       // Released for picking; the fulfilment connector reports shipped or ready for pickup.
       stage: 'released',
       entity,
+      sensitive,
       run: async (o, ctx) => {
         await ctx.call('wms', {
           method: 'POST',

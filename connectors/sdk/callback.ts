@@ -78,7 +78,7 @@ export function callbackApp(connector: Connector, secrets: readonly string[]) {
     }
     running.add(replayId)
     try {
-      const outcome = await connector.run(request.data.step, request.data.payload, {
+      const outcome = await connector.run(request.data.step, connector.openPayload(request.data.payload), {
         replayOf: request.data.original ? { ...request.data.original, replayId } : undefined,
       })
       const result = { ...outcome, replayId }

@@ -3,6 +3,7 @@ import type { EntityRef } from '../../core/vocabulary.ts'
 import { INTEGRATION_ATTRIBUTES, KEY_ATTRIBUTES } from '../../core/vocabulary.ts'
 import { type BusinessEventSpec, BusinessEvents } from './events.ts'
 import { DEFAULT_RETRY, type RetryPolicy, type SystemCall, SystemCallError, SystemClient } from './http.ts'
+import { openFields, redactFields, sealFields } from './sealing.ts'
 import { type ConnectorTelemetry, connectorTelemetry } from './telemetry.ts'
 
 /** What a sync step gets besides its input: calls to systems and business events, all traced. */
@@ -27,6 +28,11 @@ export interface StepDefinition<I> {
   readonly run: (input: I, ctx: StepContext) => Promise<void>
   /** What of the input an exception may keep: it must still be enough to run the step again. */
   readonly redact?: (input: I) => I
+  /**
+   * Dot paths of personal data in the input (`customer.email`). In an exception they are sealed
+   * with the connector's payload key (see sealing.ts), or replaced by `[redacted]` without one.
+   */
+  readonly sensitive?: readonly string[]
   /**
    * The step (or steps, run side by side) that follow with the same input once this one succeeds,
    * so a replayed step also carries the work after it forward.
@@ -55,6 +61,8 @@ export interface ConnectorOptions {
   readonly apiUrl: string
   readonly retry?: RetryPolicy
   readonly telemetry?: ConnectorTelemetry
+  /** 32 bytes, base64: seals the sensitive fields of exception payloads. Keep it out of logs. */
+  readonly payloadKey?: string
 }
 
 /**
@@ -187,7 +195,7 @@ export class Connector {
           step: stepName,
           stage: step.stage,
           entity,
-          payload: step.redact ? step.redact(input) : input,
+          payload: this.exceptionPayload(step, input),
           error,
           attempts: cause instanceof SystemCallError ? cause.attempts : 1,
           traceId: span.spanContext().traceId,
@@ -199,6 +207,19 @@ export class Connector {
     } catch {
       return undefined
     }
+  }
+
+  /** The input as an exception may keep it: redacted by the step, personal data sealed. */
+  private exceptionPayload<I>(step: StepDefinition<I>, input: I): unknown {
+    const kept = step.redact ? step.redact(input) : input
+    if (!step.sensitive?.length) return kept
+    if (this.options.payloadKey) return sealFields(kept, step.sensitive, this.options.payloadKey)
+    return redactFields(kept, step.sensitive)
+  }
+
+  /** Opens sealed fields of a payload a callback brought back. */
+  openPayload(payload: unknown): unknown {
+    return openFields(payload, this.options.payloadKey)
   }
 
   /** Announces the connector to Signalbox: id, system, flows, callback URL. */
