@@ -1,4 +1,4 @@
-import { type Span, trace } from '@opentelemetry/api'
+import type { Span } from '@opentelemetry/api'
 import { CloudEvent, emitterFor, httpTransport, Mode } from 'cloudevents'
 
 export interface BusinessEventSpec {
@@ -53,4 +53,3 @@ export class BusinessEvents {
   }
 }
 
-export { trace }
