@@ -78,11 +78,13 @@ export async function recordException(
 
 export async function listExceptions(
   store: Store,
-  filter: { status?: string; connector?: string; limit: number },
+  filter: { status?: string; connector?: string; entity?: { type: string; id: string }; limit: number },
 ): Promise<ExceptionRow[]> {
   const conditions = [sql`1`]
   if (filter.status) conditions.push(sql`status = ${filter.status}`)
   if (filter.connector) conditions.push(sql`connector = ${filter.connector}`)
+  if (filter.entity)
+    conditions.push(sql`entity_type = ${filter.entity.type} AND entity_id = ${filter.entity.id}`)
   return store.query<ExceptionRow>(sql`
     SELECT ${COLUMNS} FROM ${table(TABLES.exceptions)} FINAL
     WHERE ${join(conditions, ' AND ')}

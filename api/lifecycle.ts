@@ -1,0 +1,108 @@
+import type { FlowDefinition, StageDefinition } from '../core/flows.ts'
+import type { EntityRow } from '../store/queries/entities.ts'
+import { isoFromNanos } from './params.ts'
+
+export type StageStatus = 'done' | 'pending' | 'late' | 'failed' | 'skipped'
+export type LifecycleStatus = 'in_progress' | 'completed' | 'stuck' | 'failed' | 'cancelled'
+
+export interface LifecycleStage {
+  readonly name: string
+  readonly status: StageStatus
+  /** When it was first reached (RFC 3339), or null. */
+  readonly at: string | null
+  readonly system: string | null
+  /** From the previous stage being reached to this one, in milliseconds. */
+  readonly delayMs: number | null
+  /** Reached before the stage before it: shown, not hidden. */
+  readonly outOfOrder: boolean
+  /** How many distinct business events reported it (more than one: reached twice). */
+  readonly occurrences: number
+  readonly traceId: string | null
+}
+
+export interface TimelineEntry {
+  readonly at: string
+  readonly kind: 'event' | 'span' | 'exception'
+  readonly system: string
+  readonly name: string
+  readonly traceId: string | null
+}
+
+const ms = (ns: string) => Number(BigInt(ns) / 1_000_000n)
+
+/** The rows that complete a stage: its business events, or successful spans that name it. */
+function completions(stage: StageDefinition, rows: readonly EntityRow[]): EntityRow[] {
+  return rows.filter((r) =>
+    r.kind === 'event' ? stage.events.includes(r.name) : r.stage === stage.name && r.status !== 'error',
+  )
+}
+
+/**
+ * An entity's lifecycle in its flow, from what the entity index holds: each stage done, pending,
+ * late (overdue by the flow's limit), failed (its sync failed and nothing completed it) or skipped
+ * (a later stage was reached without it), and the overall status.
+ */
+export function buildLifecycle(flow: FlowDefinition, rows: readonly EntityRow[], now: number) {
+  const firstOf = (stage: StageDefinition) => completions(stage, rows)[0]
+  const reachedAt = flow.stages.map((s) => firstOf(s))
+  const lastReached = reachedAt.reduce((last, r, i) => (r ? i : last), -1)
+  let previousAt: number | null = null
+  const stages: LifecycleStage[] = flow.stages.map((stage, i) => {
+    const hit = reachedAt[i]
+    const at = hit ? ms(hit.time_ns) : null
+    const failed =
+      !hit && rows.some((r) => r.kind === 'span' && r.stage === stage.name && r.status === 'error')
+    let status: StageStatus
+    if (hit) status = 'done'
+    else if (failed) status = 'failed'
+    else if (i < lastReached) status = 'skipped'
+    else if (
+      i === lastReached + 1 &&
+      previousAt !== null &&
+      stage.maxDelayMs !== undefined &&
+      now - previousAt > stage.maxDelayMs
+    )
+      status = 'late'
+    else status = 'pending'
+    const result: LifecycleStage = {
+      name: stage.name,
+      status,
+      at: hit ? isoFromNanos(hit.time_ns) : null,
+      system: hit?.system || null,
+      delayMs: at !== null && previousAt !== null ? at - previousAt : null,
+      outOfOrder: at !== null && previousAt !== null && at < previousAt,
+      occurrences: new Set(
+        completions(stage, rows)
+          .filter((r) => r.kind === 'event')
+          .map((r) => `${r.event_source}\u0000${r.event_id}`),
+      ).size,
+      traceId: hit?.trace_id || null,
+    }
+    if (at !== null) previousAt = at
+    return result
+  })
+  const terminal = flow.terminal.find((t) => firstOf(t))
+  const status: LifecycleStatus = terminal
+    ? 'cancelled'
+    : stages.every((s) => s.status === 'done')
+      ? 'completed'
+      : stages.some((s) => s.status === 'failed')
+        ? 'failed'
+        : stages.some((s) => s.status === 'late')
+          ? 'stuck'
+          : 'in_progress'
+  const timeline: TimelineEntry[] = rows.map((r) => ({
+    at: isoFromNanos(r.time_ns),
+    kind: r.kind,
+    system: r.system,
+    name: r.name,
+    traceId: r.trace_id || null,
+  }))
+  return {
+    flow: flow.name,
+    status,
+    stages,
+    terminal: terminal ? { name: terminal.name, at: isoFromNanos(firstOf(terminal)?.time_ns ?? '0') } : null,
+    timeline,
+  }
+}

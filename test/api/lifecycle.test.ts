@@ -1,0 +1,205 @@
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readableSpan } from '../support/readable-span.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+let sb: TestSignalbox
+beforeAll(async () => {
+  sb = await startSignalbox()
+})
+afterAll(async () => {
+  await sb?.close()
+})
+
+const HOUR = 3_600_000
+const base = Date.now() - 10 * HOUR
+const at = (offsetMs: number) => new Date(base + offsetMs).toISOString()
+/** How the api writes the same instant: RFC 3339 with nanoseconds. */
+const atNanos = (offsetMs: number) => at(offsetMs).replace('Z', '000000Z')
+
+let n = 0
+function event(type: string, subject: string, offsetMs: number, extra: Record<string, unknown> = {}) {
+  return {
+    specversion: '1.0',
+    id: `e-${n++}`,
+    source: 'urn:test',
+    type,
+    subject,
+    time: at(offsetMs),
+    ...extra,
+  }
+}
+
+async function send(events: object[]) {
+  const res = await fetch(`${sb.collectorUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cloudevents-batch+json' },
+    body: JSON.stringify(events),
+  })
+  expect(res.status).toBe(200)
+}
+
+interface Lifecycle {
+  status: string
+  flow: string
+  stages: Array<{
+    name: string
+    status: string
+    at: string | null
+    system: string | null
+    outOfOrder: boolean
+    occurrences: number
+    delayMs: number | null
+  }>
+  timeline: Array<{ at: string; kind: string; name: string }>
+}
+
+async function lifecycle(kind: 'orders' | 'returns', id: string): Promise<Lifecycle> {
+  const res = await fetch(`${sb.apiUrl}/api/${kind}/${encodeURIComponent(id)}/lifecycle`)
+  expect(res.status).toBe(200)
+  return (await res.json()) as Lifecycle
+}
+
+const stage = (l: Lifecycle, name: string) => l.stages.find((s) => s.name === name)
+
+describe('order lifecycles', () => {
+  it('a pickup order through every stage is completed, each stage at its event time and system', async () => {
+    const id = 'SO-PICKUP-1'
+    await send([
+      event('retail.order.created', id, 0, { system: 'storefront' }),
+      event('retail.order.payment_authorized', id, 60_000, { system: 'payment' }),
+      event('retail.order.inventory_reserved', id, 120_000, { system: 'oms' }),
+      event('retail.order.erp_posted', id, 600_000, { system: 'erp' }),
+      event('retail.order.ready_for_pickup', id, 2 * HOUR, { system: 'pos' }),
+      event('retail.order.picked_up', id, 5 * HOUR, { system: 'pos' }),
+      event('retail.order.invoiced', id, 5 * HOUR + 60_000, { system: 'erp' }),
+    ])
+    const l = await lifecycle('orders', id)
+    expect(l.flow).toBe('order_to_cash')
+    expect(l.status).toBe('completed')
+    expect(l.stages.map((s) => [s.name, s.status])).toEqual([
+      ['captured', 'done'],
+      ['payment_authorized', 'done'],
+      ['inventory_reserved', 'done'],
+      ['erp_posted', 'done'],
+      ['fulfilled', 'done'],
+      ['delivered', 'done'],
+      ['invoiced', 'done'],
+    ])
+    expect(stage(l, 'fulfilled')).toMatchObject({
+      at: atNanos(2 * HOUR),
+      system: 'pos',
+      delayMs: 2 * HOUR - 600_000,
+    })
+    expect(stage(l, 'erp_posted')?.delayMs).toBe(480_000)
+    expect(l.timeline.map((t) => t.name)).toEqual([
+      'retail.order.created',
+      'retail.order.payment_authorized',
+      'retail.order.inventory_reserved',
+      'retail.order.erp_posted',
+      'retail.order.ready_for_pickup',
+      'retail.order.picked_up',
+      'retail.order.invoiced',
+    ])
+  })
+
+  it('a shipped order that never reached the ERP is stuck, with the overdue stage late', async () => {
+    const id = 'SO-STUCK-1'
+    await send([
+      event('retail.order.created', id, 0),
+      event('retail.order.payment_authorized', id, 60_000),
+      event('retail.order.inventory_reserved', id, 120_000),
+    ])
+    const l = await lifecycle('orders', id)
+    expect(l.status).toBe('stuck')
+    expect(l.stages.map((s) => s.status)).toEqual([
+      'done',
+      'done',
+      'done',
+      'late',
+      'pending',
+      'pending',
+      'pending',
+    ])
+  })
+
+  it('a stage whose sync failed, with nothing completing it, is failed', async () => {
+    const id = 'SO-FAILED-1'
+    await send([
+      event('retail.order.created', id, 0),
+      event('retail.order.payment_authorized', id, 1000),
+      event('retail.order.inventory_reserved', id, 2000),
+    ])
+    const span = readableSpan({
+      traceId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
+      spanId: '1a2b3c4d5e6f7081',
+      name: 'sync order_to_cash.post_sales_order',
+      startMs: base + 3000,
+      durationMs: 20,
+      attributes: { 'retail.order.id': id, 'integration.stage': 'erp_posted', 'integration.system': 'erp' },
+      error: 'ERP answered 503',
+    })
+    await fetch(`${sb.collectorUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: ProtobufTraceSerializer.serializeRequest([span]) as BodyInit,
+    })
+    const l = await lifecycle('orders', id)
+    expect(stage(l, 'erp_posted')?.status).toBe('failed')
+    expect(l.status).toBe('failed')
+  })
+
+  it('shows duplicates once, a stage reported twice as such, and a stage reached out of order', async () => {
+    const id = 'SO-ODD-1'
+    const created = event('retail.order.created', id, 0)
+    await send([created, created, event('retail.order.payment_authorized', id, 60_000)])
+    // Reserved is reported with a time before payment was authorized; the ERP posting arrives twice.
+    await send([
+      event('retail.order.inventory_reserved', id, 30_000),
+      event('retail.order.erp_posted', id, 90_000),
+      event('retail.order.erp_posted', id, 95_000),
+    ])
+    const l = await lifecycle('orders', id)
+    expect(stage(l, 'captured')?.occurrences).toBe(1)
+    expect(stage(l, 'inventory_reserved')).toMatchObject({ status: 'done', outOfOrder: true })
+    expect(stage(l, 'erp_posted')).toMatchObject({ status: 'done', occurrences: 2, at: atNanos(90_000) })
+    expect(l.timeline.filter((t) => t.name === 'retail.order.created')).toHaveLength(1)
+  })
+
+  it('a cancelled order is cancelled', async () => {
+    const id = 'SO-CANCEL-1'
+    await send([event('retail.order.created', id, 0), event('retail.order.cancelled', id, 1000)])
+    expect((await lifecycle('orders', id)).status).toBe('cancelled')
+  })
+})
+
+describe('return lifecycles', () => {
+  it('a return is linked to its order: its events appear in both', async () => {
+    const orderId = 'SO-RET-1'
+    const returnId = 'RT-SO-RET-1'
+    await send([
+      event('retail.order.created', orderId, 0),
+      event('retail.return.received', returnId, HOUR, { orderid: orderId }),
+      event('retail.return.refund_issued', returnId, HOUR + 60_000, { orderid: orderId }),
+      event('retail.return.credit_posted', returnId, HOUR + 120_000, { orderid: orderId }),
+      event('retail.return.restocked', returnId, HOUR + 180_000, { orderid: orderId }),
+    ])
+    const r = await lifecycle('returns', returnId)
+    expect(r.flow).toBe('return_to_refund')
+    expect(r.status).toBe('completed')
+    const o = await lifecycle('orders', orderId)
+    expect(o.timeline.map((t) => t.name)).toContain('retail.return.received')
+  })
+})
+
+describe('bad ids', () => {
+  it('answers 404 for an unknown order and a hostile id, 400 for an oversized one', async () => {
+    for (const id of ['SO-NOPE', "x' OR 1=1 --", 'ünï🛒']) {
+      const res = await fetch(`${sb.apiUrl}/api/orders/${encodeURIComponent(id)}/lifecycle`)
+      expect(res.status).toBe(404)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found')
+    }
+    const long = await fetch(`${sb.apiUrl}/api/orders/${'x'.repeat(5000)}/lifecycle`)
+    expect(long.status).toBe(400)
+  })
+})

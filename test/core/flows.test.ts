@@ -1,0 +1,63 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadFlows } from '../../core/flows.ts'
+
+function flowsFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'signalbox-flows-'))
+  writeFileSync(join(dir, 'flows.yaml'), text)
+  return dir
+}
+
+describe('flows.yaml', () => {
+  it('loads the shipped flows with their stages, alternatives, limits and terminal stages', () => {
+    const flows = loadFlows(join(import.meta.dirname, '../../config'))
+    const order = flows.get('order_to_cash')
+    expect(order?.entity).toBe('order')
+    expect(order?.stages.map((s) => s.name)).toEqual([
+      'captured',
+      'payment_authorized',
+      'inventory_reserved',
+      'erp_posted',
+      'fulfilled',
+      'delivered',
+      'invoiced',
+    ])
+    expect(order?.stages.find((s) => s.name === 'fulfilled')).toEqual({
+      name: 'fulfilled',
+      events: ['retail.order.shipped', 'retail.order.ready_for_pickup'],
+      maxDelayMs: 48 * 3_600_000,
+    })
+    expect(order?.terminal.map((t) => t.name)).toEqual(['cancelled'])
+    expect([...flows.keys()]).toEqual(['order_to_cash', 'return_to_refund', 'inventory_sync'])
+  })
+
+  it('names the file, the line and the problem for each mistake', () => {
+    const dir = flowsFile(
+      'order_to_cash:\n  entity: parcel\n  stages:\n    - name: captured\n      max_delay: soon\n    - name: captured\n',
+    )
+    expect(() => loadFlows(dir)).toThrow(
+      expect.objectContaining({
+        problems: expect.arrayContaining([
+          `${join(dir, 'flows.yaml')}:2: order_to_cash.entity: Invalid option: expected one of "order"|"return"|"sku"|"shipment"`,
+          `${join(dir, 'flows.yaml')}:5: order_to_cash.stages.0.max_delay: a duration such as 90s, 15m, 48h or 7d`,
+        ]),
+      }),
+    )
+  })
+
+  it('refuses a stage defined twice in a flow', () => {
+    const dir = flowsFile(
+      'return_to_refund:\n  entity: return\n  stages:\n    - name: received\n    - name: received\n',
+    )
+    expect(() => loadFlows(dir)).toThrow(
+      /flows\.yaml:5: return_to_refund\.stages\.1: stage 'received' is defined twice/,
+    )
+  })
+
+  it('reports YAML syntax errors with their line', () => {
+    const dir = flowsFile('order_to_cash:\n  entity: order\n  stages: [\n')
+    expect(() => loadFlows(dir)).toThrow(/flows\.yaml:\d+:/)
+  })
+})
