@@ -8,6 +8,7 @@ import type { Store } from '../store/client.ts'
 import { connectorRoutes } from './routes/connectors.ts'
 import { eventRoutes } from './routes/events.ts'
 import { exceptionRoutes } from './routes/exceptions.ts'
+import { flowRoutes } from './routes/flows.ts'
 import { healthRoutes } from './routes/health.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
 import { traceRoutes } from './routes/traces.ts'
@@ -22,6 +23,7 @@ export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>
     .route('/', exceptionRoutes(store))
     .route('/', connectorRoutes(store))
     .route('/', lifecycleRoutes(store, flows, config))
+    .route('/', flowRoutes(store, flows, config))
   return new Hono().use(requestId()).route('/api', api).notFound(notFoundHandler).onError(errorHandler(log))
 }
 

@@ -26,6 +26,7 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
     // Business history outlives raw telemetry: the index keeps as long as the events do.
     [TABLES.entityIndex]: `toDateTime(time) + INTERVAL ${d(Math.max(days.events, days.spans))} DAY`,
     // What failed and how it was fixed is kept as long as the business history.
+    [TABLES.entityProgress]: `toDateTime(first_time) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.exceptions]: `toDateTime(last_seen) + INTERVAL ${d(days.events)} DAY`,
   }
 }

@@ -12,6 +12,7 @@ export const TABLES = {
   entityIndex: 'entity_index',
   exceptions: 'exceptions',
   connectors: 'connectors',
+  entityProgress: 'entity_progress',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]
@@ -21,4 +22,5 @@ export const VIEWS = {
   entityIndexFromSpans: 'entity_index_spans_mv',
   entityIndexFromEvents: 'entity_index_events_mv',
   eventKeysFromEvents: 'event_keys_mv',
+  entityProgressFromEvents: 'entity_progress_mv',
 } as const

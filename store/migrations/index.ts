@@ -3,9 +3,17 @@ import { logs } from './0002_logs.ts'
 import { businessEvents } from './0003_business_events.ts'
 import { entityIndex } from './0004_entity_index.ts'
 import { controlPlane } from './0005_control_plane.ts'
+import { entityProgress } from './0006_entity_progress.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
 
 /** In order. Append new migrations; never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [spans, logs, businessEvents, entityIndex, controlPlane]
+export const MIGRATIONS: readonly Migration[] = [
+  spans,
+  logs,
+  businessEvents,
+  entityIndex,
+  controlPlane,
+  entityProgress,
+]

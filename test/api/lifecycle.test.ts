@@ -173,6 +173,28 @@ describe('order lifecycles', () => {
   })
 })
 
+describe('the stuck list', () => {
+  it('lists the order overdue at the ERP, with the stage and how late, and not completed or cancelled ones', async () => {
+    const res = await fetch(`${sb.apiUrl}/api/flows/order_to_cash/stuck`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as {
+      stuck: Array<{ entity: { id: string }; lastStage: string; overdueStage: string; overdueMs: number }>
+    }
+    const stuck = body.stuck.find((s) => s.entity.id === 'SO-STUCK-1')
+    expect(stuck).toMatchObject({ lastStage: 'inventory_reserved', overdueStage: 'erp_posted' })
+    // Reserved 2 minutes after a start 10 hours ago, with a 1-hour limit: about 8h58m late.
+    expect(stuck?.overdueMs).toBeGreaterThan(8 * HOUR)
+    expect(stuck?.overdueMs).toBeLessThan(9 * HOUR)
+    const ids = body.stuck.map((s) => s.entity.id)
+    expect(ids).not.toContain('SO-PICKUP-1')
+    expect(ids).not.toContain('SO-CANCEL-1')
+  })
+
+  it('answers 404 for an unknown flow', async () => {
+    expect((await fetch(`${sb.apiUrl}/api/flows/teleport/stuck`)).status).toBe(404)
+  })
+})
+
 describe('return lifecycles', () => {
   it('a return is linked to its order: its events appear in both', async () => {
     const orderId = 'SO-RET-1'

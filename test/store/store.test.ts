@@ -24,7 +24,7 @@ afterAll(async () => {
 
 describe('migrations', () => {
   it('apply once, record themselves, and apply again as a no-op', async () => {
-    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4, 5])
+    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4, 5, 6])
     expect(await migrate(store, retention)).toEqual([])
     const recorded = await store.query<{ id: number; name: string }>(
       sql`SELECT id, name FROM ${table(TABLES.migrations)} FINAL ORDER BY id`,
@@ -35,12 +35,13 @@ describe('migrations', () => {
       'business_events',
       'entity_index',
       'control_plane',
+      'entity_progress',
     ])
   })
 
   it('re-run every statement without error even when the record is lost (idempotent DDL)', async () => {
     await store.command(sql`TRUNCATE TABLE ${table(TABLES.migrations)}`)
-    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4, 5])
+    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4, 5, 6])
   })
 
   it('change retention on an existing table at the next start', async () => {
