@@ -11,6 +11,7 @@ import { exceptionRoutes } from './routes/exceptions.ts'
 import { flowRoutes } from './routes/flows.ts'
 import { healthRoutes } from './routes/health.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
+import { searchRoutes } from './routes/search.ts'
 import { traceRoutes } from './routes/traces.ts'
 
 /** The api (port 8080): everything under `/api`, JSON. */
@@ -24,6 +25,7 @@ export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>
     .route('/', connectorRoutes(store))
     .route('/', lifecycleRoutes(store, flows, config))
     .route('/', flowRoutes(store, flows, config))
+    .route('/', searchRoutes(store, config))
   return new Hono().use(requestId()).route('/api', api).notFound(notFoundHandler).onError(errorHandler(log))
 }
 

@@ -214,6 +214,33 @@ describe('return lifecycles', () => {
   })
 })
 
+describe('search', () => {
+  it('finds orders and returns by id prefix, the exact match first, and a trace by id', async () => {
+    const body = (await (await fetch(`${sb.apiUrl}/api/search?q=SO-RET`)).json()) as {
+      results: Array<{ kind: string; id: string }>
+    }
+    expect(body.results).toContainEqual(expect.objectContaining({ kind: 'order', id: 'SO-RET-1' }))
+    const exact = (await (await fetch(`${sb.apiUrl}/api/search?q=RT-SO-RET-1`)).json()) as {
+      results: Array<{ kind: string; id: string }>
+    }
+    expect(exact.results[0]).toMatchObject({ kind: 'return', id: 'RT-SO-RET-1' })
+    const trace = (await (
+      await fetch(`${sb.apiUrl}/api/search?q=A1B2C3D4E5F60718293A4B5C6D7E8F90`)
+    ).json()) as { results: Array<{ kind: string }> }
+    expect(trace.results[0]).toMatchObject({ kind: 'trace', id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' })
+  })
+
+  it('answers 400 naming the parameter for an empty query, and nothing for a hostile one', async () => {
+    const empty = await fetch(`${sb.apiUrl}/api/search?q=`)
+    expect(empty.status).toBe(400)
+    expect(((await empty.json()) as { error: { message: string } }).error.message).toMatch(/^q: /)
+    const hostile = (await (
+      await fetch(`${sb.apiUrl}/api/search?q=${encodeURIComponent("' OR 1=1 --")}`)
+    ).json()) as { results: unknown[] }
+    expect(hostile.results).toEqual([])
+  })
+})
+
 describe('bad ids', () => {
   it('answers 404 for an unknown order and a hostile id, 400 for an oversized one', async () => {
     for (const id of ['SO-NOPE', "x' OR 1=1 --", 'ünï🛒']) {

@@ -1,0 +1,42 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import type { Config } from '../../core/config.ts'
+import type { Store } from '../../store/client.ts'
+import { searchEntities } from '../../store/queries/search.ts'
+import { traceWindow } from '../../store/queries/traces.ts'
+import { isoFromNanos, parseQuery } from '../params.ts'
+
+const DAY_MS = 86_400_000
+const TRACE_ID = /^[0-9a-f]{32}$/i
+
+/** One box for an order, return, shipment, SKU or trace id. */
+export function searchRoutes(store: Store, config: Pick<Config, 'query'>) {
+  const schema = z.object({
+    q: z.string().trim().min(2, 'type at least 2 characters').max(256),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  return new Hono().get('/search', async (c) => {
+    const { q, limit } = parseQuery(schema, c.req.query())
+    const results: Array<{ kind: string; id: string; lastSeen: string; items?: number }> = []
+    if (TRACE_ID.test(q)) {
+      const window = await traceWindow(store, q.toLowerCase())
+      if (window)
+        results.push({
+          kind: 'trace',
+          id: q.toLowerCase(),
+          lastSeen: isoFromNanos(window.end),
+          items: window.spanCount,
+        })
+    }
+    const since = new Date(Date.now() - config.query.maxRangeDays * DAY_MS)
+    for (const m of await searchEntities(store, q, since, limit)) {
+      results.push({
+        kind: m.entity_type,
+        id: m.entity_id,
+        lastSeen: new Date(Number(m.last_ms)).toISOString(),
+        items: Number(m.items),
+      })
+    }
+    return c.json({ q, results: results.slice(0, limit) })
+  })
+}

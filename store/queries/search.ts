@@ -1,0 +1,30 @@
+import { ENTITY_TYPES } from '../../core/vocabulary.ts'
+import type { Store } from '../client.ts'
+import { sql, table } from '../sql.ts'
+import { TABLES } from '../tables.ts'
+
+export interface EntityMatch {
+  readonly entity_type: string
+  readonly entity_id: string
+  readonly last_ms: string
+  readonly items: string
+}
+
+/**
+ * Entities whose id starts with the text typed, across orders, returns, SKUs and shipments: a prefix
+ * on the second key of the entity index, so each type is one range read. Exact matches come first.
+ */
+export async function searchEntities(
+  store: Store,
+  text: string,
+  since: Date,
+  limit: number,
+): Promise<EntityMatch[]> {
+  return store.query<EntityMatch>(sql`
+    SELECT entity_type, entity_id, toUnixTimestamp64Milli(max(time)) AS last_ms, count() AS items
+    FROM ${table(TABLES.entityIndex)}
+    WHERE entity_type IN ${[...ENTITY_TYPES]} AND startsWith(entity_id, ${text}) AND time >= ${since}
+    GROUP BY entity_type, entity_id
+    ORDER BY entity_id = ${text} DESC, last_ms DESC
+    LIMIT ${limit}`)
+}
