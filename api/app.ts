@@ -10,6 +10,7 @@ import { eventRoutes } from './routes/events.ts'
 import { exceptionRoutes } from './routes/exceptions.ts'
 import { flowRoutes } from './routes/flows.ts'
 import { healthRoutes } from './routes/health.ts'
+import { inventoryRoutes } from './routes/inventory.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
 import { searchRoutes } from './routes/search.ts'
 import { traceRoutes } from './routes/traces.ts'
@@ -26,6 +27,7 @@ export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>
     .route('/', lifecycleRoutes(store, flows, config))
     .route('/', flowRoutes(store, flows, config))
     .route('/', searchRoutes(store, config))
+    .route('/', inventoryRoutes(store, config))
   return new Hono().use(requestId()).route('/api', api).notFound(notFoundHandler).onError(errorHandler(log))
 }
 
