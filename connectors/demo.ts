@@ -121,6 +121,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         () => estate.erp.adjustStock(...estate.storefront.nextStockChange()),
         (5 * 60_000) / options.ordersPerMinute,
       ),
+      // The warehouse and the carriers move released orders on every few seconds.
+      setInterval(() => estate.wms.advance(), 5_000),
     )
   }
   for (const t of timers) t.unref()
