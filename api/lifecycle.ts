@@ -44,7 +44,9 @@ function completions(stage: StageDefinition, rows: readonly EntityRow[]): Entity
  */
 export function buildLifecycle(flow: FlowDefinition, rows: readonly EntityRow[], now: number) {
   const firstOf = (stage: StageDefinition) => completions(stage, rows)[0]
-  const reachedAt = flow.stages.map((s) => firstOf(s))
+  // Each stage's completions once: what reached it first, and how many distinct events reported it.
+  const completed = flow.stages.map((s) => completions(s, rows))
+  const reachedAt = completed.map((c) => c[0])
   const lastReached = reachedAt.reduce((last, r, i) => (r ? i : last), -1)
   let previousAt: number | null = null
   const stages: LifecycleStage[] = flow.stages.map((stage, i) => {
@@ -72,7 +74,7 @@ export function buildLifecycle(flow: FlowDefinition, rows: readonly EntityRow[],
       delayMs: at !== null && previousAt !== null ? at - previousAt : null,
       outOfOrder: at !== null && previousAt !== null && at < previousAt,
       occurrences: new Set(
-        completions(stage, rows)
+        (completed[i] ?? [])
           .filter((r) => r.kind === 'event')
           .map((r) => `${r.event_source}\u0000${r.event_id}`),
       ).size,

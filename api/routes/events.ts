@@ -4,9 +4,7 @@ import type { Config } from '../../core/config.ts'
 import { BadRequestError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listEvents } from '../../store/queries/events.ts'
-import { isoFromNanos, parseQuery } from '../params.ts'
-
-const DAY_MS = 86_400_000
+import { DAY_MS, isoFromNanos, parseQuery } from '../params.ts'
 
 export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
   const schema = z.object({

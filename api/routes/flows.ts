@@ -5,9 +5,7 @@ import { NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import { stuckEntities } from '../../store/queries/stuck.ts'
-import { parseQuery } from '../params.ts'
-
-const DAY_MS = 86_400_000
+import { lookback, parseQuery } from '../params.ts'
 
 /** Per-flow reads: `GET /flows/:flow/stuck`. */
 export function flowRoutes(
@@ -29,7 +27,7 @@ export function flowRoutes(
       stageEvents: flow.stages.map((s) => s.events),
       maxDelayMs: flow.stages.map((s) => s.maxDelayMs ?? 0),
       terminalEvents: flow.terminal.flatMap((t) => t.events),
-      since: new Date(now.getTime() - config.query.maxRangeDays * DAY_MS),
+      since: lookback(config, now.getTime()).from,
       now,
       limit,
     })

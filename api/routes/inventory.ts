@@ -5,9 +5,7 @@ import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { inventoryEvents } from '../../store/queries/inventory.ts'
 import { inventoryView } from '../inventory.ts'
-import { parseQuery } from '../params.ts'
-
-const DAY_MS = 86_400_000
+import { lookback, parseQuery } from '../params.ts'
 
 /** `GET /inventory/:sku?location=`: stock at the source of truth and as each channel was told it. */
 export function inventoryRoutes(store: Store, config: Pick<Config, 'query'>) {
@@ -17,13 +15,8 @@ export function inventoryRoutes(store: Store, config: Pick<Config, 'query'>) {
     const { location } = parseQuery(schema, c.req.query())
     const id = parseQuery(z.object({ sku }), { sku: c.req.param('sku') }).sku
     const now = Date.now()
-    const rows = await inventoryEvents(
-      store,
-      id,
-      location,
-      new Date(now - config.query.maxRangeDays * DAY_MS),
-      new Date(now + DAY_MS),
-    )
+    const { from, to } = lookback(config, now)
+    const rows = await inventoryEvents(store, id, location, from, to)
     if (rows.length === 0)
       throw new NotFoundError(`no stock events for SKU ${id}${location ? ` at ${location}` : ''}`)
     const locations = [...new Set(rows.map((r) => r.location))].sort()

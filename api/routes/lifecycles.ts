@@ -7,8 +7,8 @@ import type { Store } from '../../store/client.ts'
 import { entityHistory } from '../../store/queries/entities.ts'
 import { listExceptions } from '../../store/queries/exceptions.ts'
 import { buildLifecycle, type TimelineEntry } from '../lifecycle.ts'
+import { lookback } from '../params.ts'
 
-const DAY_MS = 86_400_000
 const MAX_ID_LENGTH = 1024
 
 /** `GET /orders/:id/lifecycle`, `GET /returns/:id/lifecycle`: where an entity is in its flow, and why. */
@@ -26,13 +26,8 @@ export function lifecycleRoutes(
     if (!flow) throw new NotFoundError(`no flow is configured for ${entity}s`)
     const now = Date.now()
     // Every read carries a time range: the entity's history over the widest range a read may ask for.
-    const rows = await entityHistory(
-      store,
-      entity,
-      id,
-      new Date(now - config.query.maxRangeDays * DAY_MS),
-      new Date(now + DAY_MS),
-    )
+    const { from, to } = lookback(config, now)
+    const rows = await entityHistory(store, entity, id, from, to)
     if (rows.length === 0) throw new NotFoundError(`${entity} ${id} not found`)
     const exceptions = await listExceptions(store, { entity: { type: entity, id }, limit: 100 })
     const built = buildLifecycle(flow, rows, now)

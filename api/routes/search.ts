@@ -4,9 +4,8 @@ import type { Config } from '../../core/config.ts'
 import type { Store } from '../../store/client.ts'
 import { searchEntities } from '../../store/queries/search.ts'
 import { traceWindow } from '../../store/queries/traces.ts'
-import { isoFromNanos, parseQuery } from '../params.ts'
+import { isoFromNanos, lookback, parseQuery } from '../params.ts'
 
-const DAY_MS = 86_400_000
 const TRACE_ID = /^[0-9a-f]{32}$/i
 
 /** One box for an order, return, shipment, SKU or trace id. */
@@ -28,7 +27,7 @@ export function searchRoutes(store: Store, config: Pick<Config, 'query'>) {
           items: window.spanCount,
         })
     }
-    const since = new Date(Date.now() - config.query.maxRangeDays * DAY_MS)
+    const since = lookback(config).from
     for (const m of await searchEntities(store, q, since, limit)) {
       results.push({
         kind: m.entity_type,
