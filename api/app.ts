@@ -1,10 +1,12 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
+import { generateSpecs } from 'hono-openapi'
 import type { Config } from '../core/config.ts'
 import { loadFlows } from '../core/flows.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
+import { referencePage } from './reference.ts'
 import { connectorRoutes } from './routes/connectors.ts'
 import { eventRoutes } from './routes/events.ts'
 import { exceptionRoutes } from './routes/exceptions.ts'
@@ -13,6 +15,7 @@ import { healthRoutes } from './routes/health.ts'
 import { inventoryRoutes } from './routes/inventory.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
 import { searchRoutes } from './routes/search.ts'
+import { systemRoutes } from './routes/systems.ts'
 import { traceRoutes } from './routes/traces.ts'
 
 /** The api (port 8080): everything under `/api`, JSON. */
@@ -28,7 +31,28 @@ export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>
     .route('/', flowRoutes(store, flows, config))
     .route('/', searchRoutes(store, config))
     .route('/', inventoryRoutes(store, config))
-  return new Hono().use(requestId()).route('/api', api).notFound(notFoundHandler).onError(errorHandler(log))
+    .route('/', systemRoutes(store, config))
+  const app = new Hono().use(requestId()).route('/api', api)
+  // The OpenAPI document is generated once from the routes' own validators and descriptions.
+  let spec: ReturnType<typeof generateSpecs> | undefined
+  const openapi = () => {
+    spec ??= generateSpecs(app, {
+      documentation: {
+        info: {
+          title: 'Signalbox',
+          version: '1',
+          description:
+            'Order, inventory and return lifecycles across systems; flows, traces and the system map.',
+        },
+      },
+    })
+    return spec
+  }
+  return app
+    .get('/api/openapi.json', async (c) => c.json(await openapi()))
+    .get('/api/reference', async (c) => c.html(referencePage(await openapi())))
+    .notFound(notFoundHandler)
+    .onError(errorHandler(log))
 }
 
 export type AppType = ReturnType<typeof apiApp>

@@ -18,6 +18,8 @@ export interface LifecycleStage {
   /** How many distinct business events reported it (more than one: reached twice). */
   readonly occurrences: number
   readonly traceId: string | null
+  /** The replay that completed the stage, if one did. */
+  readonly replayId: string | null
 }
 
 export interface TimelineEntry {
@@ -26,6 +28,7 @@ export interface TimelineEntry {
   readonly system: string
   readonly name: string
   readonly traceId: string | null
+  readonly replayId?: string | null
 }
 
 const ms = (ns: string) => Number(BigInt(ns) / 1_000_000n)
@@ -35,6 +38,13 @@ function completions(stage: StageDefinition, rows: readonly EntityRow[]): Entity
   return rows.filter((r) =>
     r.kind === 'event' ? stage.events.includes(r.name) : r.stage === stage.name && r.status !== 'error',
   )
+}
+
+/** The replay behind a completion: on its own row, or on the sync span of the same trace. */
+function replayOf(hit: EntityRow, rows: readonly EntityRow[]): string | null {
+  if (hit.replay_id) return hit.replay_id
+  if (!hit.trace_id) return null
+  return rows.find((r) => r.kind === 'span' && r.trace_id === hit.trace_id && r.replay_id)?.replay_id || null
 }
 
 /**
@@ -79,6 +89,7 @@ export function buildLifecycle(flow: FlowDefinition, rows: readonly EntityRow[],
           .map((r) => `${r.event_source}\u0000${r.event_id}`),
       ).size,
       traceId: hit?.trace_id || null,
+      replayId: hit ? replayOf(hit, rows) : null,
     }
     if (at !== null) previousAt = at
     return result
@@ -99,6 +110,7 @@ export function buildLifecycle(flow: FlowDefinition, rows: readonly EntityRow[],
     system: r.system,
     name: r.name,
     traceId: r.trace_id || null,
+    replayId: r.replay_id || null,
   }))
   return {
     flow: flow.name,

@@ -1,13 +1,51 @@
-import type { z } from 'zod'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import { validator } from 'hono-openapi'
+import { z } from 'zod'
 import type { Config } from '../core/config.ts'
 import { BadRequestError } from '../core/errors.ts'
 
-/** Validates query parameters; a failure is a 400 that names each bad parameter. */
-export function parseQuery<S extends z.ZodType>(schema: S, query: Record<string, string>): z.infer<S> {
-  const parsed = schema.safeParse(query)
-  if (parsed.success) return parsed.data
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`)
+function problemsOf(issues: readonly StandardSchemaV1.Issue[], fallback: string): string[] {
+  return issues.map((i) => {
+    const path = (i.path ?? []).map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.')
+    return `${path || fallback}: ${i.message}`
+  })
+}
+
+/** A 400 that names each bad parameter, in the api's one error shape. */
+function invalid(issues: readonly StandardSchemaV1.Issue[], fallback: string): never {
+  const problems = problemsOf(issues, fallback)
   throw new BadRequestError('invalid_parameter', problems.join('; '), { problems })
+}
+
+/**
+ * Route middleware that validates the query string (and documents it in the OpenAPI spec); handlers
+ * read the result with `c.req.valid('query')`.
+ */
+export function query<S extends StandardSchemaV1>(schema: S) {
+  return validator('query', schema, (result) => {
+    if (!result.success) invalid(result.error, 'query')
+  })
+}
+
+/** The same for path parameters. */
+export function params<S extends StandardSchemaV1>(schema: S) {
+  return validator('param', schema, (result) => {
+    if (!result.success) invalid(result.error, 'path')
+  })
+}
+
+/** The same for a JSON body. */
+export function jsonBody<S extends StandardSchemaV1>(schema: S) {
+  return validator('json', schema, (result) => {
+    if (!result.success) invalid(result.error, 'body')
+  })
+}
+
+/** Validates values outside a route's middleware (e.g. an id from a path segment checked later). */
+export function parseQuery<S extends z.ZodType>(schema: S, values: Record<string, string>): z.infer<S> {
+  const parsed = schema.safeParse(values)
+  if (!parsed.success) invalid(parsed.error.issues, 'query')
+  return parsed.data
 }
 
 /** Nanoseconds-since-epoch decimal string → RFC 3339 with nanoseconds, UTC. */
@@ -27,4 +65,56 @@ export const DAY_MS = 86_400_000
  */
 export function lookback(config: Pick<Config, 'query'>, now = Date.now()): { from: Date; to: Date } {
   return { from: new Date(now - config.query.maxRangeDays * DAY_MS), to: new Date(now + DAY_MS) }
+}
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const
+
+/** `from`, `to` (RFC 3339) and `step` (60s, 5m, 1h…) for time-series reads. */
+export const rangeQuery = z.object({
+  from: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Start (RFC 3339); default: 24 hours before `to`'),
+  to: z.iso.datetime({ offset: true }).optional().describe('End (RFC 3339); default: now'),
+  step: z
+    .string()
+    .regex(/^\d{1,6}(s|m|h|d)$/, 'a duration such as 60s, 5m or 1h')
+    .optional()
+    .describe('Bucket width, at least 1m; default: the range in about 120 buckets'),
+})
+
+export interface ResolvedRange {
+  readonly from: Date
+  readonly to: Date
+  readonly stepSeconds: number
+}
+
+const NICE_STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400]
+const MAX_BUCKETS = 1500
+
+/** Defaults and bounds for a range: from before to, no wider than the configured maximum. */
+export function resolveRange(
+  q: z.infer<typeof rangeQuery>,
+  config: Pick<Config, 'query'>,
+  now = Date.now(),
+): ResolvedRange {
+  const to = q.to ? new Date(q.to) : new Date(now)
+  const from = q.from ? new Date(q.from) : new Date(to.getTime() - DAY_MS)
+  const bad = (message: string): never => {
+    throw new BadRequestError('invalid_parameter', message)
+  }
+  if (from >= to) bad('from: must be before to')
+  const spanSeconds = (to.getTime() - from.getTime()) / 1000
+  if (spanSeconds > config.query.maxRangeDays * 86_400)
+    bad(`from: the range may span at most ${config.query.maxRangeDays} days`)
+  let stepSeconds: number
+  if (q.step) {
+    stepSeconds = Number(q.step.slice(0, -1)) * UNIT_SECONDS[q.step.slice(-1) as keyof typeof UNIT_SECONDS]
+    if (stepSeconds < 60) bad('step: at least 1m (rollups are per minute)')
+    if (spanSeconds / stepSeconds > MAX_BUCKETS)
+      bad(`step: the range would have more than ${MAX_BUCKETS} buckets`)
+  } else {
+    stepSeconds = NICE_STEPS.find((s) => spanSeconds / s <= 120) ?? 86_400
+  }
+  return { from, to, stepSeconds }
 }

@@ -3,6 +3,7 @@ import type { Config } from '../core/config.ts'
 import { listenError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
+import { scheduleRollups } from '../store/rollups.ts'
 import { apiApp } from './app.ts'
 
 export interface RunningApi {
@@ -12,7 +13,7 @@ export interface RunningApi {
 
 export async function startApi(store: Store, config: Config, log: Logger): Promise<RunningApi> {
   const app = apiApp(store, config, log)
-  return new Promise((resolve, reject) => {
+  const listening = await new Promise<{ port: number; close: () => Promise<void> }>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, (info) => {
       log.info({ address: `http://${config.host}:${info.port}` }, 'api listening')
       resolve({ port: info.port, close: () => new Promise<void>((done) => server.close(() => done())) })
@@ -21,4 +22,13 @@ export async function startApi(store: Store, config: Config, log: Logger): Promi
       reject(listenError(err, 'SIGNALBOX_HTTP_PORT', config.host, config.httpPort)),
     )
   })
+  // The system map's edges are derived from recent spans on a timer (store/rollups.ts).
+  const stopRollups = scheduleRollups(store, log, { everyMs: config.query.rollupEveryMs, windowMinutes: 10 })
+  return {
+    port: listening.port,
+    close: async () => {
+      await stopRollups()
+      await listening.close()
+    },
+  }
 }

@@ -108,7 +108,7 @@ log(
 const store = await openStore({
   dataDir,
   clickhouse: { database: 'signalbox' },
-  query: { timeoutSeconds: 600, maxRangeDays: 31 },
+  query: { timeoutSeconds: 600 },
 })
 const [{ n } = { n: '0' }] = await store.query<{ n: string }>({
   query: 'SELECT count() AS n FROM spans',

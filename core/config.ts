@@ -41,6 +41,7 @@ const settingsSchema = z.object({
   SIGNALBOX_RETENTION_EVENTS_DAYS: positiveInt.default(400),
   SIGNALBOX_QUERY_TIMEOUT_SECONDS: positiveInt.default(10),
   SIGNALBOX_MAX_QUERY_RANGE_DAYS: positiveInt.default(31),
+  SIGNALBOX_ROLLUP_INTERVAL_SECONDS: positiveInt.default(30),
   SIGNALBOX_DEMO_ORDERS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
 })
 
@@ -68,7 +69,11 @@ export interface Config {
     readonly queueMaxRows: number
   }
   readonly retentionDays: { readonly spans: number; readonly logs: number; readonly events: number }
-  readonly query: { readonly timeoutSeconds: number; readonly maxRangeDays: number }
+  readonly query: {
+    readonly timeoutSeconds: number
+    readonly maxRangeDays: number
+    readonly rollupEveryMs: number
+  }
   readonly demo: { readonly ordersPerMinute: number }
 }
 
@@ -113,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
     query: Object.freeze({
       timeoutSeconds: s.SIGNALBOX_QUERY_TIMEOUT_SECONDS,
       maxRangeDays: s.SIGNALBOX_MAX_QUERY_RANGE_DAYS,
+      rollupEveryMs: s.SIGNALBOX_ROLLUP_INTERVAL_SECONDS * 1000,
     }),
     demo: Object.freeze({ ordersPerMinute: s.SIGNALBOX_DEMO_ORDERS_PER_MINUTE }),
   })

@@ -86,3 +86,13 @@ export function loadFlows(configDir: string): ReadonlyMap<string, FlowDefinition
     ]),
   )
 }
+
+/** A flow as the store's queries take it. */
+export function flowShape(flow: FlowDefinition) {
+  return {
+    entityType: flow.entity,
+    name: flow.name,
+    stageEvents: flow.stages.map((s) => s.events),
+    terminalEvents: flow.terminal.flatMap((t) => t.events),
+  }
+}

@@ -34,6 +34,10 @@ export const KEY_EXTENSIONS = {
 
 export const LOCATION_EXTENSION = 'locationid'
 
+/** A replay's id (the callback's `webhook-id`) on the spans and business events it produces. */
+export const REPLAY_ATTRIBUTE = 'signalbox.replay.id'
+export const REPLAY_EXTENSION = 'replayid'
+
 /** `retail.order.*` events have the order id as subject; likewise returns; inventory events are keyed by SKU. */
 export const EVENT_TYPE_PREFIX_ENTITY: ReadonlyArray<readonly [prefix: string, entity: EntityType]> = [
   ['retail.order.', 'order'],

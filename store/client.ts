@@ -32,7 +32,11 @@ export interface Store {
 
 const DEFAULT_QUERY_TIMEOUT_SECONDS = 10
 
-export async function openStore(config: Pick<Config, 'dataDir' | 'clickhouse' | 'query'>): Promise<Store> {
+export interface StoreOptions extends Pick<Config, 'dataDir' | 'clickhouse'> {
+  readonly query?: Pick<Config['query'], 'timeoutSeconds'>
+}
+
+export async function openStore(config: StoreOptions): Promise<Store> {
   const { url, user, password, database, cluster } = config.clickhouse
   const target: Target = { database, cluster }
   const defaultTimeout = config.query?.timeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS

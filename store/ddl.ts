@@ -74,3 +74,16 @@ export function createView(spec: ViewSpec, t: Target): string[] {
 export function modifyTtl(name: string, ttl: string, t: Target): string {
   return `ALTER TABLE ${qualified(name, t)}${onCluster(t)} MODIFY TTL ${ttl}`
 }
+
+/** A later migration's new column: on a cluster, on the local tables and the Distributed ones. */
+export function addColumn(table: string, column: string, t: Target): string[] {
+  const alter = (name: string) => `ALTER TABLE ${name}${onCluster(t)} ADD COLUMN IF NOT EXISTS ${column}`
+  return t.cluster
+    ? [alter(qualified(table, t)), alter(`${t.database}.${table}`)]
+    : [alter(qualified(table, t))]
+}
+
+/** A view whose SELECT changed: dropped and created again, before the collector accepts any data. */
+export function replaceView(spec: ViewSpec, t: Target): string[] {
+  return [`DROP VIEW IF EXISTS ${t.database}.${spec.name}${onCluster(t)}`, ...createView(spec, t)]
+}

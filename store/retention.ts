@@ -27,6 +27,8 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
     [TABLES.entityIndex]: `toDateTime(time) + INTERVAL ${d(Math.max(days.events, days.spans))} DAY`,
     // What failed and how it was fixed is kept as long as the business history.
     [TABLES.entityProgress]: `toDateTime(first_time) + INTERVAL ${d(days.events)} DAY`,
+    [TABLES.flowMinutes]: `minute + INTERVAL ${d(days.spans)} DAY`,
+    [TABLES.systemEdges]: `minute + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.exceptions]: `toDateTime(last_seen) + INTERVAL ${d(days.events)} DAY`,
   }
 }

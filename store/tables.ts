@@ -13,6 +13,8 @@ export const TABLES = {
   exceptions: 'exceptions',
   connectors: 'connectors',
   entityProgress: 'entity_progress',
+  flowMinutes: 'flow_minutes',
+  systemEdges: 'system_edges',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]
@@ -23,4 +25,5 @@ export const VIEWS = {
   entityIndexFromEvents: 'entity_index_events_mv',
   eventKeysFromEvents: 'event_keys_mv',
   entityProgressFromEvents: 'entity_progress_mv',
+  flowMinutesFromSpans: 'flow_minutes_mv',
 } as const

@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
 import { BadRequestError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
@@ -16,31 +17,48 @@ const utc = (s: string) => `${s.replace(' ', 'T')}Z`
 /** The connector registry: connectors announce themselves at start; health comes from their spans. */
 export function connectorRoutes(store: Store) {
   return new Hono()
-    .post('/connectors', async (c) => {
-      const parsed = registration.safeParse(await c.req.json().catch(() => undefined))
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
-        throw new BadRequestError('invalid_registration', problems.join('; '), { problems })
-      }
-      await registerConnector(store, parsed.data)
-      return c.json({ registered: parsed.data.id }, 201)
-    })
-    .get('/connectors', async (c) => {
-      const rows = await listConnectors(store, new Date(Date.now() - 86_400_000))
-      return c.json({
-        connectors: rows.map((r) => ({
-          id: r.id,
-          system: r.system,
-          flows: r.flows,
-          callbackUrl: r.callback_url,
-          registeredAt: utc(r.registered_at),
-          lastSeen: utc(r.last_seen),
-          last24h: {
-            runs: Number(r.runs),
-            failures: Number(r.failures),
-            lastRun: r.last_run ? utc(r.last_run) : null,
-          },
-        })),
-      })
-    })
+    .post(
+      '/connectors',
+      describeRoute({
+        tags: ['connectors'],
+        summary: 'Register a connector and its callback URL (connectors call this at start)',
+        requestBody: { content: { 'application/json': { schema: resolver(registration) } } },
+        responses: { 201: { description: 'Registered' }, 400: { description: 'Invalid registration' } },
+      }),
+      async (c) => {
+        const parsed = registration.safeParse(await c.req.json().catch(() => undefined))
+        if (!parsed.success) {
+          const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+          throw new BadRequestError('invalid_registration', problems.join('; '), { problems })
+        }
+        await registerConnector(store, parsed.data)
+        return c.json({ registered: parsed.data.id }, 201)
+      },
+    )
+    .get(
+      '/connectors',
+      describeRoute({
+        tags: ['connectors'],
+        summary: 'Registered connectors with runs and failures in the last 24 hours',
+        responses: { 200: { description: 'Connectors' } },
+      }),
+      async (c) => {
+        const rows = await listConnectors(store, new Date(Date.now() - 86_400_000))
+        return c.json({
+          connectors: rows.map((r) => ({
+            id: r.id,
+            system: r.system,
+            flows: r.flows,
+            callbackUrl: r.callback_url,
+            registeredAt: utc(r.registered_at),
+            lastSeen: utc(r.last_seen),
+            last24h: {
+              runs: Number(r.runs),
+              failures: Number(r.failures),
+              lastRun: r.last_run ? utc(r.last_run) : null,
+            },
+          })),
+        })
+      },
+    )
 }

@@ -1,21 +1,27 @@
 import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
 import { BadRequestError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listEvents } from '../../store/queries/events.ts'
-import { DAY_MS, isoFromNanos, parseQuery } from '../params.ts'
+import { DAY_MS, isoFromNanos, query } from '../params.ts'
 
 export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
   const schema = z.object({
-    type: z.string().max(256).optional(),
-    subject: z.string().max(1024).optional(),
+    type: z.string().max(256).optional().describe('An event type; a trailing `*` matches a prefix'),
+    subject: z.string().max(1024).optional().describe('The entity id the event is about'),
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
-  return new Hono().get('/events', async (c) => {
-    const q = parseQuery(schema, c.req.query())
+  const describe = describeRoute({
+    tags: ['events'],
+    summary: 'Business events (CloudEvents) as stored, newest first',
+    responses: { 200: { description: 'Events in the range' } },
+  })
+  return new Hono().get('/events', describe, query(schema), async (c) => {
+    const q = c.req.valid('query')
     const to = q.to ? new Date(q.to) : new Date(Date.now() + DAY_MS)
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - config.query.maxRangeDays * DAY_MS)
     if (from >= to) throw new BadRequestError('invalid_parameter', 'from: must be before to')

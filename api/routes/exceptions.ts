@@ -1,10 +1,11 @@
 import { Hono } from 'hono'
+import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
 import { BadRequestError } from '../../core/errors.ts'
 import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { type ExceptionRow, listExceptions, recordException } from '../../store/queries/exceptions.ts'
-import { parseQuery } from '../params.ts'
+import { query } from '../params.ts'
 
 const name = z.string().min(1).max(200)
 const exceptionReport = z.object({
@@ -50,29 +51,49 @@ export function exceptionRoutes(store: Store) {
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   return new Hono()
-    .post('/exceptions', async (c) => {
-      const text = await c.req.text()
-      if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
-        throw new BadRequestError(
-          'payload_too_large',
-          `an exception report may hold at most ${MAX_PAYLOAD_BYTES} bytes`,
-        )
-      }
-      let body: unknown
-      try {
-        body = JSON.parse(text)
-      } catch {
-        throw new BadRequestError('invalid_json', 'the body is not JSON')
-      }
-      const report = exceptionReport.safeParse(body)
-      if (!report.success) {
-        const problems = report.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
-        throw new BadRequestError('invalid_exception', problems.join('; '), { problems })
-      }
-      return c.json(present(await recordException(store, report.data)), 201)
-    })
-    .get('/exceptions', async (c) => {
-      const q = parseQuery(listQuery, c.req.query())
-      return c.json({ exceptions: (await listExceptions(store, q)).map(present) })
-    })
+    .post(
+      '/exceptions',
+      describeRoute({
+        tags: ['exceptions'],
+        summary: 'Report a sync that failed for good (connectors call this)',
+        description:
+          'Repeats of the same failure (same connector, step, entity and error class) are counted, not duplicated.',
+        requestBody: { content: { 'application/json': { schema: resolver(exceptionReport) } } },
+        responses: {
+          201: { description: 'The exception as recorded' },
+          400: { description: 'Invalid report' },
+        },
+      }),
+      async (c) => {
+        const text = await c.req.text()
+        if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
+          throw new BadRequestError(
+            'payload_too_large',
+            `an exception report may hold at most ${MAX_PAYLOAD_BYTES} bytes`,
+          )
+        }
+        let body: unknown
+        try {
+          body = JSON.parse(text)
+        } catch {
+          throw new BadRequestError('invalid_json', 'the body is not JSON')
+        }
+        const report = exceptionReport.safeParse(body)
+        if (!report.success) {
+          const problems = report.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+          throw new BadRequestError('invalid_exception', problems.join('; '), { problems })
+        }
+        return c.json(present(await recordException(store, report.data)), 201)
+      },
+    )
+    .get(
+      '/exceptions',
+      describeRoute({
+        tags: ['exceptions'],
+        summary: 'Exceptions, most recent first',
+        responses: { 200: { description: 'Exceptions' } },
+      }),
+      query(listQuery),
+      async (c) => c.json({ exceptions: (await listExceptions(store, c.req.valid('query'))).map(present) }),
+    )
 }

@@ -1,50 +1,192 @@
 import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
-import type { FlowDefinition } from '../../core/flows.ts'
+import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
+import {
+  backlog,
+  cohort,
+  failureSeries,
+  failures,
+  stageLatencies,
+  throughput,
+} from '../../store/queries/flow-metrics.ts'
 import { stuckEntities } from '../../store/queries/stuck.ts'
-import { lookback, parseQuery } from '../params.ts'
+import { lookback, params, query, rangeQuery, resolveRange } from '../params.ts'
 
-/** Per-flow reads: `GET /flows/:flow/stuck`. */
+const flowParams = z.object({ flow: z.string().max(100).describe('A flow name from flows.yaml') })
+const stuckQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many entities'),
+})
+
+const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whole)
+
+/** Per-flow reads: what is stuck now, and how the flow performed over a range. */
 export function flowRoutes(
   store: Store,
   flows: ReadonlyMap<string, FlowDefinition>,
   config: Pick<Config, 'query'>,
 ) {
-  const stuckQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) })
-  return new Hono().get('/flows/:flow/stuck', async (c) => {
-    const flow = flows.get(c.req.param('flow'))
+  const flowNamed = (name: string) => {
+    const flow = flows.get(name)
     if (!flow)
-      throw new NotFoundError(
-        `no flow '${c.req.param('flow').slice(0, 100)}'; configured: ${[...flows.keys()].join(', ')}`,
-      )
-    const { limit } = parseQuery(stuckQuery, c.req.query())
-    const now = new Date()
-    const rows = await stuckEntities(store, {
-      entityType: flow.entity,
-      stageEvents: flow.stages.map((s) => s.events),
-      maxDelayMs: flow.stages.map((s) => s.maxDelayMs ?? 0),
-      terminalEvents: flow.terminal.flatMap((t) => t.events),
-      since: lookback(config, now.getTime()).from,
-      now,
-      limit,
-    })
-    return c.json({
-      flow: flow.name,
-      asOf: now.toISOString(),
-      stuck: rows.map((r) => {
-        const reached = flow.stages[Number(r.last_stage) - 1]
-        const next = flow.stages[Number(r.last_stage)]
-        return {
-          entity: { type: flow.entity, id: r.entity_id },
-          lastStage: reached?.name,
-          lastStageAt: new Date(Number(r.last_at_ms)).toISOString(),
-          overdueStage: next?.name,
-          overdueMs: Number(r.overdue_ms),
-        }
+      throw new NotFoundError(`no flow '${name.slice(0, 100)}'; configured: ${[...flows.keys()].join(', ')}`)
+    return flow
+  }
+
+  return new Hono()
+    .get(
+      '/flows',
+      describeRoute({
+        tags: ['flows'],
+        summary: 'The configured flows and their stages',
+        responses: { 200: { description: 'Flows from flows.yaml' } },
       }),
-    })
-  })
+      (c) =>
+        c.json({
+          flows: [...flows.values()].map((f) => ({
+            name: f.name,
+            entity: f.entity,
+            stages: f.stages.map((s) => ({
+              name: s.name,
+              events: s.events,
+              maxDelayMs: s.maxDelayMs ?? null,
+            })),
+            terminal: f.terminal.map((s) => ({ name: s.name, events: s.events })),
+          })),
+        }),
+    )
+    .get(
+      '/flows/:flow/stuck',
+      describeRoute({
+        tags: ['flows'],
+        summary: 'Entities overdue at their next stage, most overdue first',
+        responses: { 200: { description: 'The stuck list' }, 404: { description: 'No such flow' } },
+      }),
+      params(flowParams),
+      query(stuckQuery),
+      async (c) => {
+        const flow = flowNamed(c.req.valid('param').flow)
+        const { limit } = c.req.valid('query')
+        const now = new Date()
+        const range = lookback(config, now.getTime())
+        const rows = await stuckEntities(store, {
+          flow: flowShape(flow),
+          maxDelayMs: flow.stages.map((s) => s.maxDelayMs ?? 0),
+          since: range.from,
+          until: range.to,
+          now,
+          limit,
+        })
+        return c.json({
+          flow: flow.name,
+          asOf: now.toISOString(),
+          stuck: rows.map((r) => {
+            const reached = flow.stages[Number(r.last_stage) - 1]
+            const next = flow.stages[Number(r.last_stage)]
+            return {
+              entity: { type: flow.entity, id: r.entity_id },
+              lastStage: reached?.name ?? '',
+              lastStageAt: new Date(Number(r.last_at_ms)).toISOString(),
+              overdueStage: next?.name ?? '',
+              overdueMs: Number(r.overdue_ms),
+            }
+          }),
+        })
+      },
+    )
+    .get(
+      '/flows/:flow/metrics',
+      describeRoute({
+        tags: ['flows'],
+        summary: 'How a flow performed over a range',
+        description:
+          'Throughput by channel, stage-to-stage latency percentiles (per bucket and overall), the funnel and completion ratio of the entities that entered in the range, failures by connector and system, and the backlog now.',
+        responses: { 200: { description: 'Flow metrics' }, 404: { description: 'No such flow' } },
+      }),
+      params(flowParams),
+      query(rangeQuery),
+      async (c) => {
+        const flow = flowNamed(c.req.valid('param').flow)
+        const range = resolveRange(c.req.valid('query'), config)
+        const shape = flowShape(flow)
+        const longestDelay = Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))
+        const r = { ...range, lookbackFrom: new Date(range.from.getTime() - longestDelay) }
+        const now = new Date()
+        const current = lookback(config, now.getTime())
+        const [through, latencies, funnel, fails, failSeries, waiting] = await Promise.all([
+          throughput(store, shape, r),
+          stageLatencies(store, shape, r),
+          cohort(store, shape, r),
+          failures(store, shape, r),
+          failureSeries(store, shape, r),
+          backlog(store, shape, current.from, current.to),
+        ])
+        const stageName = (index: string) => flow.stages[Number(index) - 1]?.name ?? ''
+        const started = Number(funnel?.started ?? 0)
+        const completed = Number(funnel?.completed ?? 0)
+        const iso = (bucket: string) => new Date(Number(bucket) * 1000).toISOString()
+        return c.json({
+          flow: flow.name,
+          from: range.from.toISOString(),
+          to: range.to.toISOString(),
+          stepSeconds: range.stepSeconds,
+          throughput: through.map((t) => ({
+            at: iso(t.bucket),
+            channel: t.channel,
+            entities: Number(t.entities),
+          })),
+          latency: {
+            overall: latencies
+              .filter((l) => l.bucket === '0')
+              .map((l) => ({
+                stage: stageName(l.stage_index),
+                p50Ms: l.p50,
+                p95Ms: l.p95,
+                p99Ms: l.p99,
+                entities: Number(l.entities),
+              })),
+            series: latencies
+              .filter((l) => l.bucket !== '0')
+              .map((l) => ({
+                at: iso(l.bucket),
+                stage: stageName(l.stage_index),
+                p50Ms: l.p50,
+                p95Ms: l.p95,
+                p99Ms: l.p99,
+                entities: Number(l.entities),
+              })),
+          },
+          funnel: {
+            started,
+            stages: flow.stages.map((s, i) => ({ stage: s.name, reached: Number(funnel?.reached[i] ?? 0) })),
+            completed,
+            terminated: Number(funnel?.terminated ?? 0),
+            completionRatio: ratio(completed, started),
+          },
+          failures: fails.map((f) => ({
+            connector: f.connector,
+            system: f.system,
+            spans: Number(f.spans),
+            errors: Number(f.errors),
+            errorRatio: ratio(Number(f.errors), Number(f.spans)),
+          })),
+          failureSeries: failSeries.map((f) => ({
+            at: iso(f.bucket),
+            connector: f.connector,
+            spans: Number(f.spans),
+            errors: Number(f.errors),
+          })),
+          backlog: {
+            asOf: now.toISOString(),
+            stages: flow.stages.map((s, i) => ({
+              waitingAfter: s.name,
+              entities: Number(waiting.find((w) => Number(w.stage_index) === i + 1)?.entities ?? 0),
+            })),
+          },
+        })
+      },
+    )
 }

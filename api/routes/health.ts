@@ -1,8 +1,14 @@
 import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
 import type { Store } from '../../store/client.ts'
 
 export function healthRoutes(store: Store, startedAt = new Date()) {
-  return new Hono().get('/health', async (c) => {
+  const describe = describeRoute({
+    tags: ['health'],
+    summary: 'Whether the api and its store answer',
+    responses: { 200: { description: 'Healthy' }, 503: { description: 'The store does not answer' } },
+  })
+  return new Hono().get('/health', describe, async (c) => {
     try {
       const engineVersion = await store.engineVersion()
       return c.json({

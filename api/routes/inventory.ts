@@ -1,19 +1,27 @@
 import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { inventoryEvents } from '../../store/queries/inventory.ts'
 import { inventoryView } from '../inventory.ts'
-import { lookback, parseQuery } from '../params.ts'
+import { lookback, params, query } from '../params.ts'
 
 /** `GET /inventory/:sku?location=`: stock at the source of truth and as each channel was told it. */
 export function inventoryRoutes(store: Store, config: Pick<Config, 'query'>) {
-  const schema = z.object({ location: z.string().min(1).max(200).optional() })
-  const sku = z.string().min(1).max(200)
-  return new Hono().get('/inventory/:sku', async (c) => {
-    const { location } = parseQuery(schema, c.req.query())
-    const id = parseQuery(z.object({ sku }), { sku: c.req.param('sku') }).sku
+  const schema = z.object({ location: z.string().min(1).max(200).optional().describe('One location only') })
+  const skuParams = z.object({ sku: z.string().min(1).max(200) })
+  const describe = describeRoute({
+    tags: ['inventory'],
+    summary: 'Stock at the source of truth and as each channel was told it',
+    description:
+      'Per location: stock changes, reservations, what each channel was last told and when, the publication lag of the latest change, drift per channel and oversell risk.',
+    responses: { 200: { description: 'The SKU per location' }, 404: { description: 'No stock events' } },
+  })
+  return new Hono().get('/inventory/:sku', describe, params(skuParams), query(schema), async (c) => {
+    const { location } = c.req.valid('query')
+    const id = c.req.valid('param').sku
     const now = Date.now()
     const { from, to } = lookback(config, now)
     const rows = await inventoryEvents(store, id, location, from, to)

@@ -1,15 +1,19 @@
 import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
+import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
-import { BadRequestError, NotFoundError } from '../../core/errors.ts'
+import { NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import type { EntityType } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { entityHistory } from '../../store/queries/entities.ts'
 import { listExceptions } from '../../store/queries/exceptions.ts'
 import { buildLifecycle, type TimelineEntry } from '../lifecycle.ts'
-import { lookback } from '../params.ts'
+import { lookback, params } from '../params.ts'
 
-const MAX_ID_LENGTH = 1024
+const idParams = z.object({
+  id: z.string().min(1).max(1024).describe('The entity id as the systems know it'),
+})
 
 /** `GET /orders/:id/lifecycle`, `GET /returns/:id/lifecycle`: where an entity is in its flow, and why. */
 export function lifecycleRoutes(
@@ -20,8 +24,6 @@ export function lifecycleRoutes(
   const flowFor = (entity: EntityType) => [...flows.values()].find((f) => f.entity === entity)
 
   const lifecycle = async (entity: EntityType, id: string) => {
-    if (id.length === 0 || id.length > MAX_ID_LENGTH)
-      throw new BadRequestError('invalid_parameter', `id: between 1 and ${MAX_ID_LENGTH} characters`)
     const flow = flowFor(entity)
     if (!flow) throw new NotFoundError(`no flow is configured for ${entity}s`)
     const now = Date.now()
@@ -55,7 +57,22 @@ export function lifecycleRoutes(
     }
   }
 
+  const describe = (entity: string) =>
+    describeRoute({
+      tags: ['lifecycles'],
+      summary: `Where ${entity} is in its flow, and why`,
+      description:
+        'Overall status; each stage (done, pending, late, failed, skipped) with when and by which system it was reached, the delay from the stage before, whether it came out of order, twice, or by a replay; the merged timeline of events, spans, exceptions and replays; the open exceptions.',
+      responses: {
+        200: { description: 'The lifecycle' },
+        404: { description: 'Nothing is known of the id' },
+      },
+    })
   return new Hono()
-    .get('/orders/:id/lifecycle', async (c) => c.json(await lifecycle('order', c.req.param('id'))))
-    .get('/returns/:id/lifecycle', async (c) => c.json(await lifecycle('return', c.req.param('id'))))
+    .get('/orders/:id/lifecycle', describe('an order'), params(idParams), async (c) =>
+      c.json(await lifecycle('order', c.req.valid('param').id)),
+    )
+    .get('/returns/:id/lifecycle', describe('a return'), params(idParams), async (c) =>
+      c.json(await lifecycle('return', c.req.valid('param').id)),
+    )
 }

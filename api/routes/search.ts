@@ -1,21 +1,28 @@
 import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
 import type { Store } from '../../store/client.ts'
 import { searchEntities } from '../../store/queries/search.ts'
 import { traceWindow } from '../../store/queries/traces.ts'
-import { isoFromNanos, lookback, parseQuery } from '../params.ts'
+import { isoFromNanos, lookback, query } from '../params.ts'
 
 const TRACE_ID = /^[0-9a-f]{32}$/i
 
 /** One box for an order, return, shipment, SKU or trace id. */
 export function searchRoutes(store: Store, config: Pick<Config, 'query'>) {
   const schema = z.object({
-    q: z.string().trim().min(2, 'type at least 2 characters').max(256),
+    q: z.string().trim().min(2, 'type at least 2 characters').max(256).describe('An id, or its beginning'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
-  return new Hono().get('/search', async (c) => {
-    const { q, limit } = parseQuery(schema, c.req.query())
+  const describe = describeRoute({
+    tags: ['search'],
+    summary: 'One box for orders, returns, shipments, SKUs and traces',
+    description: 'Ids that start with `q`, exact matches first; a 32-hex-digit `q` also finds the trace.',
+    responses: { 200: { description: 'Matches, best first' } },
+  })
+  return new Hono().get('/search', describe, query(schema), async (c) => {
+    const { q, limit } = c.req.valid('query')
     const results: Array<{ kind: string; id: string; lastSeen: string; items?: number }> = []
     if (TRACE_ID.test(q)) {
       const window = await traceWindow(store, q.toLowerCase())

@@ -1,10 +1,18 @@
 import { Hono } from 'hono'
-import { BadRequestError, NotFoundError } from '../../core/errors.ts'
+import { describeRoute } from 'hono-openapi'
+import { z } from 'zod'
+import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { type SpanRow, traceSpans, traceWindow } from '../../store/queries/traces.ts'
-import { isoFromNanos } from '../params.ts'
+import { criticalPath } from '../critical-path.ts'
+import { isoFromNanos, params } from '../params.ts'
 
-const TRACE_ID = /^[0-9a-fA-F]{32}$/
+const traceParams = z.object({
+  traceId: z
+    .string()
+    .regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hex digits')
+    .describe('W3C trace id'),
+})
 
 export interface TraceSpan {
   spanId: string
@@ -19,6 +27,8 @@ export interface TraceSpan {
   durationNs: string
   /** 0 for roots; a span whose parent is missing from the trace is a root too. */
   depth: number
+  /** On the critical path: the chain of work that decided when the trace ended. */
+  critical: boolean
   status: { code: string; message: string }
   integration: { connector: string; flow: string; system: string; stage: string }
   entities: Array<{ type: string; id: string }>
@@ -46,11 +56,15 @@ function depths(spans: readonly SpanRow[]): Map<string, number> {
 }
 
 export function traceRoutes(store: Store) {
-  return new Hono().get('/traces/:traceId', async (c) => {
-    const traceId = c.req.param('traceId')
-    if (!TRACE_ID.test(traceId))
-      throw new BadRequestError('invalid_parameter', 'traceId: must be 32 hex digits')
-    const id = traceId.toLowerCase()
+  const describe = describeRoute({
+    tags: ['traces'],
+    summary: 'A trace, waterfall-ready',
+    description:
+      'Every span with its parent, depth, offset from the trace start, duration and whether it is on the critical path; attributes, events and links.',
+    responses: { 200: { description: 'The trace' }, 404: { description: 'No such trace' } },
+  })
+  return new Hono().get('/traces/:traceId', describe, params(traceParams), async (c) => {
+    const id = c.req.valid('param').traceId.toLowerCase()
     const window = await traceWindow(store, id)
     if (!window) throw new NotFoundError(`trace ${id} not found`)
     const rows = await traceSpans(store, id, window)
@@ -61,6 +75,14 @@ export function traceRoutes(store: Store) {
       return e > m ? e : m
     }, start)
     const depth = depths(rows)
+    const critical = criticalPath(
+      rows.map((r) => ({
+        spanId: r.span_id,
+        parentSpanId: r.parent_span_id || null,
+        startNs: BigInt(r.start_ns),
+        endNs: BigInt(r.start_ns) + BigInt(r.duration_ns),
+      })),
+    )
     const spans: TraceSpan[] = rows.map((r) => ({
       spanId: r.span_id,
       parentSpanId: r.parent_span_id || null,
@@ -72,6 +94,7 @@ export function traceRoutes(store: Store) {
       offsetNs: (BigInt(r.start_ns) - start).toString(),
       durationNs: String(r.duration_ns),
       depth: depth.get(r.span_id) ?? 0,
+      critical: critical.has(r.span_id),
       status: { code: r.status_code, message: r.status_message },
       integration: { connector: r.connector, flow: r.flow, system: r.system, stage: r.stage },
       entities: r.entities.map(([type, eid]) => ({ type, id: eid })),

@@ -1,6 +1,11 @@
 import { context, type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { EntityRef } from '../../core/vocabulary.ts'
-import { INTEGRATION_ATTRIBUTES, KEY_ATTRIBUTES } from '../../core/vocabulary.ts'
+import {
+  INTEGRATION_ATTRIBUTES,
+  KEY_ATTRIBUTES,
+  REPLAY_ATTRIBUTE,
+  REPLAY_EXTENSION,
+} from '../../core/vocabulary.ts'
 import { type BusinessEventSpec, BusinessEvents } from './events.ts'
 import { DEFAULT_RETRY, type RetryPolicy, type SystemCall, SystemCallError, SystemClient } from './http.ts'
 import { openFields, redactFields, sealFields } from './sealing.ts'
@@ -124,7 +129,7 @@ export class Connector {
       ? [
           {
             context: { traceId: options.replayOf.traceId, spanId: options.replayOf.spanId, traceFlags: 1 },
-            attributes: { 'signalbox.replay.id': options.replayOf.replayId },
+            attributes: { [REPLAY_ATTRIBUTE]: options.replayOf.replayId },
           },
         ]
       : []
@@ -136,7 +141,7 @@ export class Connector {
         [INTEGRATION_ATTRIBUTES.stage]: step.stage,
         [KEY_ATTRIBUTES[entity.type]]: entity.id,
         'signalbox.idempotency_key': idempotencyKey,
-        ...(options.replayOf ? { 'signalbox.replay.id': options.replayOf.replayId } : {}),
+        ...(options.replayOf ? { [REPLAY_ATTRIBUTE]: options.replayOf.replayId } : {}),
       },
     })
     const parent = trace.setSpan(context.active(), span)
@@ -147,7 +152,15 @@ export class Connector {
           ...call,
           headers: { 'idempotency-key': idempotencyKey, ...call.headers },
         }),
-      emit: (event) => this.events.send(span, `${idempotencyKey}:${event.type}`, event),
+      // A replay's events say so (`replayid`): the lifecycle shows the stage as completed by a replay.
+      emit: (event) =>
+        this.events.send(
+          span,
+          `${idempotencyKey}:${event.type}`,
+          options.replayOf
+            ? { ...event, extensions: { ...event.extensions, [REPLAY_EXTENSION]: options.replayOf.replayId } }
+            : event,
+        ),
     }
     const traceId = span.spanContext().traceId
     let succeeded = false

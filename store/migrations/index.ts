@@ -4,6 +4,7 @@ import { businessEvents } from './0003_business_events.ts'
 import { entityIndex } from './0004_entity_index.ts'
 import { controlPlane } from './0005_control_plane.ts'
 import { entityProgress } from './0006_entity_progress.ts'
+import { flowAnalytics } from './0007_flow_analytics.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   entityIndex,
   controlPlane,
   entityProgress,
+  flowAnalytics,
 ]

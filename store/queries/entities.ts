@@ -17,6 +17,8 @@ export interface EntityRow {
   readonly span_id: string
   readonly event_source: string
   readonly event_id: string
+  /** The replay that produced the row, or ''. */
+  readonly replay_id: string
 }
 
 /** Everything indexed about one entity in a time range, oldest first: one primary-key range read. */
@@ -29,7 +31,7 @@ export async function entityHistory(
 ): Promise<EntityRow[]> {
   return store.query<EntityRow>(sql`
     SELECT kind, toString(toUnixTimestamp64Nano(time)) AS time_ns, name, system, connector, stage, status, location,
-      trace_id, span_id, event_source, event_id
+      trace_id, span_id, event_source, event_id, replay_id
     FROM ${table(TABLES.entityIndex)}
     WHERE entity_type = ${type} AND entity_id = ${id} AND time >= ${from} AND time < ${to}
     ORDER BY time

@@ -50,8 +50,9 @@ interface Lifecycle {
     outOfOrder: boolean
     occurrences: number
     delayMs: number | null
+    replayId: string | null
   }>
-  timeline: Array<{ at: string; kind: string; name: string }>
+  timeline: Array<{ at: string; kind: string; name: string; replayId: string | null }>
 }
 
 async function lifecycle(kind: 'orders' | 'returns', id: string): Promise<Lifecycle> {
@@ -250,5 +251,65 @@ describe('bad ids', () => {
     }
     const long = await fetch(`${sb.apiUrl}/api/orders/${'x'.repeat(5000)}/lifecycle`)
     expect(long.status).toBe(400)
+  })
+})
+
+describe('a stage completed by a replay', () => {
+  it('shows the ERP stage done by the replay, when the replayed sync ran, and the order no longer failed', async () => {
+    const id = 'SO-REPLAYED-1'
+    await send([
+      event('retail.order.created', id, 0, { system: 'storefront' }),
+      event('retail.order.payment_authorized', id, 1000, { system: 'payment' }),
+      event('retail.order.inventory_reserved', id, 2000, { system: 'oms' }),
+    ])
+    const failed = readableSpan({
+      traceId: 'b1b2c3d4e5f60718293a4b5c6d7e8f90',
+      spanId: '2a2b3c4d5e6f7081',
+      name: 'sync order_to_cash.post_sales_order',
+      startMs: base + 3000,
+      durationMs: 20,
+      attributes: { 'retail.order.id': id, 'integration.stage': 'erp_posted', 'integration.system': 'erp' },
+      error: 'ERP answered 503',
+    })
+    // The replay runs the same step in a new trace, carrying the replay id on its span and its event.
+    const replayed = readableSpan({
+      traceId: 'c1b2c3d4e5f60718293a4b5c6d7e8f90',
+      spanId: '3a2b3c4d5e6f7081',
+      name: 'sync order_to_cash.post_sales_order',
+      startMs: base + HOUR,
+      durationMs: 30,
+      attributes: {
+        'retail.order.id': id,
+        'integration.stage': 'erp_posted',
+        'integration.system': 'erp',
+        'signalbox.replay.id': 'rp-42',
+      },
+    })
+    const res = await fetch(`${sb.collectorUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: ProtobufTraceSerializer.serializeRequest([failed, replayed]) as BodyInit,
+    })
+    expect(res.status).toBe(200)
+    await send([
+      event('retail.order.erp_posted', id, HOUR + 30, {
+        system: 'erp',
+        replayid: 'rp-42',
+        traceparent: '00-c1b2c3d4e5f60718293a4b5c6d7e8f90-3a2b3c4d5e6f7081-01',
+      }),
+    ])
+    const l = await lifecycle('orders', id)
+    expect(stage(l, 'erp_posted')).toMatchObject({
+      status: 'done',
+      // Reached when the replayed sync span started; its event follows 30 ms later.
+      at: atNanos(HOUR),
+      system: 'erp',
+      replayId: 'rp-42',
+      delayMs: HOUR - 2000,
+    })
+    expect(stage(l, 'inventory_reserved')).toMatchObject({ status: 'done', replayId: null })
+    expect(l.status).toBe('in_progress')
+    const replayEntries = l.timeline.filter((t) => t.replayId === 'rp-42')
+    expect(replayEntries.map((t) => t.kind).sort()).toEqual(['event', 'span'])
   })
 })

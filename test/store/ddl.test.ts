@@ -10,9 +10,13 @@ const cluster = { database: 'signalbox', cluster: 'retail' }
 describe('DDL for one node', () => {
   const statements = MIGRATIONS.flatMap((m) => m.statements(single, retention))
 
-  it('creates every table and view idempotently, without cluster clauses', () => {
+  it('creates, alters and replaces tables and views idempotently, without cluster clauses', () => {
     for (const s of statements)
-      expect(s).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS signalbox\.\w+ /)
+      expect(s).toMatch(
+        /^(CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS|ALTER TABLE|DROP VIEW IF EXISTS) signalbox\.\w+( |$)/,
+      )
+    for (const s of statements.filter((s) => s.startsWith('ALTER TABLE')))
+      expect(s).toMatch(/ ADD COLUMN IF NOT EXISTS /)
     expect(statements.join('\n')).not.toMatch(/ON CLUSTER|Replicated|Distributed/)
   })
 
@@ -59,6 +63,14 @@ describe('DDL for a cluster', () => {
       /^CREATE MATERIALIZED VIEW IF NOT EXISTS signalbox\.entity_index_spans_mv ON CLUSTER retail TO signalbox\.entity_index_local\n/,
     )
     expect(view).toContain('FROM signalbox.spans_local ARRAY JOIN entities')
+  })
+
+  it('adds a later column to the local tables and to the distributed ones', () => {
+    const adds = statements.filter((s) => s.includes('ADD COLUMN IF NOT EXISTS replay_id'))
+    expect(adds.map((s) => s.split(' ADD')[0])).toEqual([
+      'ALTER TABLE signalbox.entity_index_local ON CLUSTER retail',
+      'ALTER TABLE signalbox.entity_index ON CLUSTER retail',
+    ])
   })
 
   it('applies retention to the local tables on every node', () => {

@@ -4,6 +4,7 @@ import { join as pathJoin } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore, type Store } from '../../store/client.ts'
 import { migrate } from '../../store/migrate.ts'
+import { MIGRATIONS } from '../../store/migrations/index.ts'
 import { join, sql, table, typed } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 
@@ -14,7 +15,7 @@ beforeAll(async () => {
   store = await openStore({
     dataDir,
     clickhouse: { database: 'signalbox_test' },
-    query: { timeoutSeconds: 5, maxRangeDays: 31 },
+    query: { timeoutSeconds: 5 },
   })
 })
 afterAll(async () => {
@@ -24,7 +25,7 @@ afterAll(async () => {
 
 describe('migrations', () => {
   it('apply once, record themselves, and apply again as a no-op', async () => {
-    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(await migrate(store, retention)).toEqual(MIGRATIONS.map((m) => m.id))
     expect(await migrate(store, retention)).toEqual([])
     const recorded = await store.query<{ id: number; name: string }>(
       sql`SELECT id, name FROM ${table(TABLES.migrations)} FINAL ORDER BY id`,
@@ -36,12 +37,13 @@ describe('migrations', () => {
       'entity_index',
       'control_plane',
       'entity_progress',
+      'flow_analytics',
     ])
   })
 
   it('re-run every statement without error even when the record is lost (idempotent DDL)', async () => {
     await store.command(sql`TRUNCATE TABLE ${table(TABLES.migrations)}`)
-    expect(await migrate(store, retention)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(await migrate(store, retention)).toEqual(MIGRATIONS.map((m) => m.id))
   })
 
   it('change retention on an existing table at the next start', async () => {

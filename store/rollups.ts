@@ -1,0 +1,58 @@
+import type { Logger } from '../core/logger.ts'
+import type { Store } from './client.ts'
+import { sql, table } from './sql.ts'
+import { TABLES } from './tables.ts'
+
+const MINUTE_MS = 60_000
+/** How far back a parent may have started before its child: parents outlive their children. */
+const PARENT_SLACK_MS = 60 * MINUTE_MS
+
+/**
+ * Recomputes the calls between services for the whole minutes in [from, to): each child span joined
+ * to its parent in the same trace, kept where the two belong to different services. A minute's newest
+ * computation replaces the earlier ones (ReplacingMergeTree on `computed_at`), so recomputing recent
+ * minutes as late spans arrive is safe.
+ */
+export async function rollupSystemEdges(store: Store, from: Date, to: Date): Promise<void> {
+  const start = new Date(Math.floor(from.getTime() / MINUTE_MS) * MINUTE_MS)
+  const end = new Date(Math.ceil(to.getTime() / MINUTE_MS) * MINUTE_MS)
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.systemEdges)} (minute, source, target, calls, errors, duration_ns, computed_at)
+    SELECT toStartOfMinute(c.timestamp) AS edge_minute, p.service_name AS edge_source, c.service_name AS edge_target,
+      count(), countIf(c.status_code = 'error'), quantilesState(0.5, 0.95, 0.99)(c.duration_ns), now64(3)
+    FROM ${table(TABLES.spans)} AS c
+    INNER JOIN (
+      SELECT trace_id, span_id, service_name FROM ${table(TABLES.spans)}
+      WHERE timestamp >= ${new Date(start.getTime() - PARENT_SLACK_MS)} AND timestamp < ${end}
+    ) AS p ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
+    WHERE c.timestamp >= ${start} AND c.timestamp < ${end} AND c.parent_span_id != ''
+      AND p.service_name != c.service_name
+    GROUP BY edge_minute, edge_source, edge_target`)
+}
+
+export interface RollupSchedule {
+  readonly everyMs: number
+  /** Minutes recomputed each time: spans arriving later than this are not counted in the map. */
+  readonly windowMinutes: number
+}
+
+/** Runs the rollup on a timer; a failure is logged and the next tick tries again. */
+export function scheduleRollups(store: Store, log: Logger, schedule: RollupSchedule): () => Promise<void> {
+  let running: Promise<void> | undefined
+  const tick = () => {
+    if (running) return
+    const now = Date.now()
+    running = rollupSystemEdges(store, new Date(now - schedule.windowMinutes * MINUTE_MS), new Date(now))
+      .catch((err) => log.warn({ err }, 'system map rollup failed; retrying at the next tick'))
+      .finally(() => {
+        running = undefined
+      })
+  }
+  tick()
+  const timer = setInterval(tick, schedule.everyMs)
+  timer.unref()
+  return async () => {
+    clearInterval(timer)
+    await running
+  }
+}
