@@ -6,10 +6,9 @@ import { NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import {
-  backlog,
-  cohort,
   failureSeries,
   failures,
+  progress,
   stageLatencies,
   throughput,
 } from '../../store/queries/flow-metrics.ts'
@@ -116,13 +115,12 @@ export function flowRoutes(
         const r = { ...range, lookbackFrom: new Date(range.from.getTime() - longestDelay) }
         const now = new Date()
         const current = lookback(config, now.getTime())
-        const [through, latencies, funnel, fails, failSeries, waiting] = await Promise.all([
+        const [through, latencies, funnel, fails, failSeries] = await Promise.all([
           throughput(store, shape, r),
           stageLatencies(store, shape, r),
-          cohort(store, shape, r),
+          progress(store, shape, r, { since: current.from, until: current.to }),
           failures(store, shape, r),
           failureSeries(store, shape, r),
-          backlog(store, shape, current.from, current.to),
         ])
         const stageName = (index: string) => flow.stages[Number(index) - 1]?.name ?? ''
         const started = Number(funnel?.started ?? 0)
@@ -183,7 +181,7 @@ export function flowRoutes(
             asOf: now.toISOString(),
             stages: flow.stages.map((s, i) => ({
               waitingAfter: s.name,
-              entities: Number(waiting.find((w) => Number(w.stage_index) === i + 1)?.entities ?? 0),
+              entities: Number(funnel?.waiting[i] ?? 0),
             })),
           },
         })

@@ -1,7 +1,7 @@
 import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import { type FlowShape, stageTimes } from './flow-stages.ts'
+import { entityStages, type FlowShape } from './flow-stages.ts'
 
 export interface MetricsRange {
   readonly from: Date
@@ -45,69 +45,61 @@ export interface LatencyRow {
 
 /**
  * Stage-to-stage latency (from the entity's previous reached stage to this one), by the bucket in
- * which the stage was reached, and over the whole range (`bucket` 0).
+ * which the stage was reached, and over the whole range (`bucket` 0) from the same pass.
  */
 export function stageLatencies(store: Store, flow: FlowShape, r: MetricsRange): Promise<LatencyRow[]> {
-  // Grouping sets give each bucket and the whole range in one pass; the whole range has bucket 0.
   return store.query<LatencyRow>(sql`
-    SELECT intDiv(toUnixTimestamp(cur.2), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket, cur.1 AS stage_index,
-      quantilesTDigest(0.5, 0.95, 0.99)(greatest(0, dateDiff('millisecond', prev.2, cur.2))) AS q,
+    SELECT intDiv(intDiv(cur_ms, 1000), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket, stage_index,
+      quantilesTDigest(0.5, 0.95, 0.99)(greatest(0, cur_ms - prev_ms)) AS q,
       q[1] AS p50, q[2] AS p95, q[3] AS p99, count() AS entities
     FROM (
-      SELECT arraySort(x -> x.1, groupArray((stage_index, reached_at))) AS path
-      FROM (${stageTimes(flow, r.lookbackFrom, r.to)})
-      WHERE stage_index > 0
-      GROUP BY entity_id
+      -- The time of the last stage reached before each stage: zeros (not reached) take the one before.
+      SELECT ts, arrayConcat([0], arrayPopBack(arrayFill(x -> x > 0, ts))) AS prevs
+      FROM (${entityStages(flow, r.lookbackFrom, r.to)})
     )
-    ARRAY JOIN arrayPopFront(path) AS cur, arrayPopBack(path) AS prev
-    WHERE cur.2 >= ${r.from}
+    ARRAY JOIN arrayEnumerate(ts) AS stage_index, ts AS cur_ms, prevs AS prev_ms
+    WHERE cur_ms >= ${r.from.getTime()} AND cur_ms < ${r.to.getTime()} AND prev_ms > 0
     GROUP BY GROUPING SETS ((bucket, stage_index), (stage_index))
     ORDER BY bucket, stage_index`)
 }
 
-export interface CohortRow {
+export interface ProgressRow {
   /** Entities that entered the flow in the range. */
   readonly started: string
   /** Per stage, how many of them reached it. */
   readonly reached: string[]
   readonly completed: string
   readonly terminated: string
+  /** Per stage, entities waiting after it now (active since `since`, neither finished nor ended). */
+  readonly waiting: string[]
 }
 
-/** The funnel of the entities that entered the flow in the range: how far each got. */
-export async function cohort(store: Store, flow: FlowShape, r: MetricsRange): Promise<CohortRow | undefined> {
+/**
+ * In one pass over the entities: the funnel of those that entered the flow in the range (how far each
+ * got), and the backlog now.
+ */
+export async function progress(
+  store: Store,
+  flow: FlowShape,
+  r: MetricsRange,
+  now: { readonly since: Date; readonly until: Date },
+): Promise<ProgressRow | undefined> {
   const n = flow.stageEvents.length
-  const [row] = await store.query<CohortRow>(sql`
-    SELECT count() AS started,
-      sumForEach(arrayMap(i -> toUInt64(has(stages, i)), range(1, ${n + 1}))) AS reached,
-      countIf(has(stages, ${n})) AS completed, countIf(terminated) AS terminated
+  const since = new Date(Math.min(r.lookbackFrom.getTime(), now.since.getTime()))
+  const until = new Date(Math.max(r.to.getTime(), now.until.getTime()))
+  const [row] = await store.query<ProgressRow>(sql`
+    SELECT countIf(in_range) AS started,
+      sumForEach(arrayMap(t -> toUInt64(in_range AND t > 0), ts)) AS reached,
+      countIf(in_range AND ts[${n}] > 0) AS completed, countIf(in_range AND ended) AS terminated,
+      sumForEach(arrayMap(i -> toUInt64(open AND i = last_stage), range(1, ${n + 1}))) AS waiting
     FROM (
-      SELECT entity_id, groupArrayIf(stage_index, stage_index > 0) AS stages, max(terminal) AS terminated,
-        minIf(reached_at, stage_index = 1) AS started_at
-      FROM (${stageTimes(flow, r.from, r.to)})
-      GROUP BY entity_id
-      HAVING has(stages, 1) AND started_at >= ${r.from}
+      -- Names differ from the outer aliases: ClickHouse lets an alias shadow a column.
+      SELECT ts, last_stage, terminated AS ended,
+        ts[1] >= ${r.from.getTime()} AND ts[1] < ${r.to.getTime()} AS in_range,
+        ended = 0 AND last_stage > 0 AND last_stage < ${n} AND ts[last_stage] >= ${now.since.getTime()} AS open
+      FROM (${entityStages(flow, since, until)})
     )`)
   return row
-}
-
-export interface BacklogRow {
-  readonly stage_index: string
-  readonly entities: string
-}
-
-/** Entities now waiting after each stage: neither finished nor ended by a terminal stage. */
-export function backlog(store: Store, flow: FlowShape, since: Date, now: Date): Promise<BacklogRow[]> {
-  return store.query<BacklogRow>(sql`
-    SELECT last_stage AS stage_index, count() AS entities
-    FROM (
-      SELECT entity_id, max(stage_index) AS last_stage, max(terminal) AS terminated
-      FROM (${stageTimes(flow, since, now)})
-      GROUP BY entity_id
-    )
-    WHERE terminated = 0 AND last_stage > 0 AND last_stage < ${flow.stageEvents.length}
-    GROUP BY last_stage
-    ORDER BY last_stage`)
 }
 
 export interface FailureRow {

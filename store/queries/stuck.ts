@@ -1,6 +1,6 @@
 import type { Store } from '../client.ts'
-import { sql } from '../sql.ts'
-import { type FlowShape, stageTimes } from './flow-stages.ts'
+import { sql, typed } from '../sql.ts'
+import { entityStages, type FlowShape } from './flow-stages.ts'
 
 export interface StuckQuery {
   readonly flow: FlowShape
@@ -26,17 +26,14 @@ export interface StuckRow {
  * overdue first — read from the per-entity progress table, not from the events.
  */
 export async function stuckEntities(store: Store, q: StuckQuery): Promise<StuckRow[]> {
+  const now = q.now.getTime()
+  const limits = typed(q.maxDelayMs, 'Array(Int64)')
   return store.query<StuckRow>(sql`
-    SELECT entity_id, last_stage, toUnixTimestamp64Milli(last_at) AS last_at_ms,
-      toUnixTimestamp64Milli(${q.now}) - toUnixTimestamp64Milli(last_at) - limit_ms AS overdue_ms
-    FROM (
-      SELECT entity_id, max(stage_index) AS last_stage, argMax(reached_at, stage_index) AS last_at,
-        max(terminal) AS terminated, arrayElement(${[...q.maxDelayMs]}, toUInt64(last_stage + 1)) AS limit_ms
-      FROM (${stageTimes(q.flow, q.since, q.until)})
-      GROUP BY entity_id
-    )
-    WHERE terminated = 0 AND last_stage > 0 AND last_stage < ${q.flow.stageEvents.length} AND limit_ms > 0
-      AND toUnixTimestamp64Milli(${q.now}) - toUnixTimestamp64Milli(last_at) > limit_ms
+    SELECT entity_id, last_stage, ts[last_stage] AS last_at_ms,
+      ${now} - last_at_ms - arrayElement(${limits}, last_stage + 1) AS overdue_ms
+    FROM (${entityStages(q.flow, q.since, q.until)})
+    WHERE terminated = 0 AND last_stage > 0 AND last_stage < ${q.flow.stageEvents.length}
+      AND arrayElement(${limits}, last_stage + 1) > 0 AND overdue_ms > 0
     ORDER BY overdue_ms DESC
     LIMIT ${q.limit}`)
 }

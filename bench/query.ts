@@ -1,0 +1,119 @@
+/**
+ * Read-side latency on a seeded store: p50/p95 per api route, measured through the api app itself
+ * (validation, queries, JSON), without the network. Last line: one JSON object.
+ *
+ *   npm run bench:query            (BENCH_QUERY_ORDERS=340000 ≈ 11 M spans and 2.2 M events)
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { apiApp } from '../api/app.ts'
+import { createLogger } from '../core/logger.ts'
+import { openStore } from '../store/client.ts'
+import { migrate } from '../store/migrate.ts'
+import { rollupSystemEdges } from '../store/rollups.ts'
+import { sql, table } from '../store/sql.ts'
+import { TABLES } from '../store/tables.ts'
+import { seedOrders } from './seed.ts'
+
+const ORDERS = Number(process.env.BENCH_QUERY_ORDERS ?? 340_000)
+const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 40)
+const HOUR = 3_600_000
+const log = (msg: string) => process.stderr.write(`${msg}\n`)
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
+}
+
+// BENCH_QUERY_DATA_DIR keeps the seeded store for another run (seeding takes minutes at full size).
+const keep = process.env.BENCH_QUERY_DATA_DIR
+const dataDir = keep ?? mkdtempSync(join(tmpdir(), 'signalbox-bench-query-'))
+const store = await openStore({
+  dataDir,
+  clickhouse: { database: 'signalbox' },
+  query: { timeoutSeconds: 600 },
+})
+try {
+  await migrate(store, { spans: 30, logs: 30, events: 400 })
+  const count = async (name: (typeof TABLES)[keyof typeof TABLES]) =>
+    Number((await store.query<{ n: string }>(sql`SELECT count() AS n FROM ${table(name)}`))[0]?.n ?? 0)
+  let end = new Date(Math.floor(Date.now() / 60_000) * 60_000)
+  if ((await count(TABLES.spans)) === 0) {
+    await seedOrders(store, { orders: ORDERS, end }, log)
+    const t = performance.now()
+    for (let h = 24; h > 0; h--)
+      await rollupSystemEdges(
+        store,
+        new Date(end.getTime() - h * HOUR),
+        new Date(end.getTime() - (h - 1) * HOUR),
+      )
+    log(`system map rolled up in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  } else {
+    const [last] = await store.query<{ ms: string }>(
+      sql`SELECT toUnixTimestamp64Milli(max(timestamp)) AS ms FROM ${table(TABLES.spans)}`,
+    )
+    end = new Date(Math.ceil(Number(last?.ms) / 60_000) * 60_000)
+    log('reusing the seeded store')
+  }
+  const seeded = {
+    spans: await count(TABLES.spans),
+    events: await count(TABLES.events),
+    entityIndex: await count(TABLES.entityIndex),
+    traces: Number(
+      (await store.query<{ n: string }>(sql`SELECT uniq(trace_id) AS n FROM ${table(TABLES.traceIndex)}`))[0]
+        ?.n,
+    ),
+  }
+  log(`seeded ${JSON.stringify(seeded)}`)
+
+  const app = apiApp(
+    store,
+    {
+      query: { timeoutSeconds: 30, maxRangeDays: 31, rollupEveryMs: 30_000 },
+      configDir: join(import.meta.dirname, '../config'),
+    },
+    createLogger('silent'),
+  )
+  // Ids spread over the day; each run asks for a different one, so caches do not flatter.
+  const orderId = (i: number) => `SO-${String(Math.floor(((i * 7919) % ORDERS) + 1)).padStart(8, '0')}`
+  const traceIds = (
+    await store.query<{ trace_id: string }>(sql`
+      SELECT trace_id FROM ${table(TABLES.traceIndex)} ORDER BY cityHash64(trace_id) LIMIT ${RUNS}`)
+  ).map((r) => r.trace_id)
+  const day = `from=${new Date(end.getTime() - 24 * HOUR).toISOString()}&to=${end.toISOString()}`
+  const queries: Record<string, (i: number) => string> = {
+    lifecycle: (i) => `/api/orders/${orderId(i)}/lifecycle`,
+    trace: (i) => `/api/traces/${traceIds[i % traceIds.length]}`,
+    search: (i) => `/api/search?q=${orderId(i).slice(0, 9)}`,
+    metrics: () => `/api/flows/order_to_cash/metrics?${day}`,
+    stuck: () => '/api/flows/order_to_cash/stuck',
+    map: () => `/api/systems/map?${day}`,
+  }
+  const results: Record<string, { p50: number; p95: number; runs: number }> = {}
+  for (const [name, url] of Object.entries(queries)) {
+    const times: number[] = []
+    const runs = ['metrics', 'stuck', 'map'].includes(name) ? Math.max(10, Math.floor(RUNS / 2)) : RUNS
+    for (let i = -2; i < runs; i++) {
+      const started = performance.now()
+      const res = await app.request(url(Math.max(0, i)))
+      const body = await res.text()
+      if (res.status !== 200) throw new Error(`${url(i)} answered ${res.status}: ${body.slice(0, 300)}`)
+      if (i >= 0) times.push(performance.now() - started) // two warm-up runs
+    }
+    results[name] = {
+      p50: +percentile(times, 0.5).toFixed(1),
+      p95: +percentile(times, 0.95).toFixed(1),
+      runs,
+    }
+    log(`${name.padEnd(10)} p50 ${results[name].p50} ms  p95 ${results[name].p95} ms  (${runs} runs)`)
+  }
+  console.log(
+    JSON.stringify({
+      ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { p50: v.p50, p95: v.p95 }])),
+      seeded,
+    }),
+  )
+} finally {
+  await store.close()
+  if (!keep) rmSync(dataDir, { recursive: true, force: true })
+}
