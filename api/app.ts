@@ -17,6 +17,7 @@ import { lifecycleRoutes } from './routes/lifecycles.ts'
 import { searchRoutes } from './routes/search.ts'
 import { systemRoutes } from './routes/systems.ts'
 import { traceRoutes } from './routes/traces.ts'
+import { webRoutes } from './web.ts'
 
 /** The api (port 8080): everything under `/api`, JSON. */
 export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>, log: Logger) {
@@ -51,6 +52,7 @@ export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>
   return app
     .get('/api/openapi.json', async (c) => c.json(await openapi()))
     .get('/api/reference', async (c) => c.html(referencePage(await openapi())))
+    .route('/', webRoutes())
     .notFound(notFoundHandler)
     .onError(errorHandler(log))
 }

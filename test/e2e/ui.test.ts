@@ -1,0 +1,176 @@
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Demo, startDemo } from '../../connectors/demo.ts'
+import { NO_FAULTS } from '../../connectors/estate/faults.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import { until } from '../support/until.ts'
+import { launchBrowser } from './browser.ts'
+
+const SCREENSHOTS = join(import.meta.dirname, '../../docs/screenshots')
+const HOUR = 3_600_000
+
+let sb: TestSignalbox
+let demo: Demo
+let browser: Browser
+let page: Page
+const orderIds: string[] = []
+
+async function sendEvents(events: object[]) {
+  const res = await fetch(`${sb.collectorUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cloudevents-batch+json' },
+    body: JSON.stringify(events),
+  })
+  expect(res.status).toBe(200)
+}
+
+let n = 0
+const ev = (type: string, subject: string, at: number, extra: Record<string, unknown> = {}) => ({
+  specversion: '1.0',
+  id: `e2e-${n++}`,
+  source: 'urn:e2e',
+  type,
+  subject,
+  time: new Date(at).toISOString(),
+  ...extra,
+})
+
+beforeAll(async () => {
+  sb = await startSignalbox({ SIGNALBOX_ROLLUP_INTERVAL_SECONDS: '1' })
+  demo = await startDemo({
+    collectorUrl: sb.collectorUrl,
+    apiUrl: sb.apiUrl,
+    ordersPerMinute: 0,
+    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+  })
+  const { erp, payment, oms, wms, notification, crm, channels } = demo.estate
+  for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])
+    sim.faults = { ...NO_FAULTS }
+  // Real orders through the demo's connectors, and the ERP posting of each awaited.
+  for (let i = 0; i < 6; i++) {
+    const { order } = await demo.placeOrder()
+    orderIds.push(order.orderId)
+  }
+  await until(
+    async () => {
+      const res = await fetch(`${sb.apiUrl}/api/orders/${orderIds[5]}/lifecycle`)
+      if (!res.ok) return undefined
+      const l = (await res.json()) as { stages: Array<{ name: string; status: string }> }
+      return l.stages.find((s) => s.name === 'erp_posted')?.status
+    },
+    (status) => status === 'done',
+    { what: 'the last order to reach the ERP' },
+  )
+  // An order that stopped before the ERP two hours ago (stuck), and a SKU a channel was told too much.
+  const t = Date.now() - 2 * HOUR
+  await sendEvents([
+    ev('retail.order.created', 'SO-E2E-STUCK', t, { data: { channel: 'web' } }),
+    ev('retail.order.payment_authorized', 'SO-E2E-STUCK', t + 60_000),
+    ev('retail.order.inventory_reserved', 'SO-E2E-STUCK', t + 120_000),
+    ev('retail.inventory.adjusted', 'SKU-E2E-1', t, {
+      locationid: 'DC-1',
+      data: { on_hand: 50, available: 40, change: 1 },
+    }),
+    ev('retail.inventory.published', 'SKU-E2E-1', t + 1000, {
+      locationid: 'DC-1',
+      data: { channel: 'storefront', quantity: 40, change: 1 },
+    }),
+    ev('retail.inventory.adjusted', 'SKU-E2E-1', t + 60_000, {
+      locationid: 'DC-1',
+      data: { on_hand: 20, available: 10, change: 2 },
+    }),
+    ev('retail.inventory.published', 'SKU-E2E-1', t + 61_000, {
+      locationid: 'DC-1',
+      data: { channel: 'storefront', quantity: 10, change: 2 },
+    }),
+    ev('retail.inventory.published', 'SKU-E2E-1', t + 2000, {
+      locationid: 'DC-1',
+      data: { channel: 'marketplace', quantity: 40, change: 1 },
+    }),
+  ])
+  browser = await launchBrowser()
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await demo?.close()
+  await sb?.close()
+})
+
+/** Pixels drawn on a panel's canvas that are not background: a chart with data, not an empty frame. */
+async function drawnPixels(testId: string): Promise<number> {
+  return page.evaluate((id) => {
+    const canvas = document.querySelector(`[data-testid="${id}"] canvas`) as HTMLCanvasElement | null
+    if (!canvas) return 0
+    const ctx = canvas.getContext('2d')
+    if (!ctx) return 0
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height)
+    let drawn = 0
+    for (let i = 3; i < data.length; i += 4) if ((data[i] ?? 0) > 0) drawn++
+    return drawn
+  }, testId)
+}
+
+describe('the web UI in a real browser', () => {
+  it('loads the overview with its charts drawn from data', async () => {
+    await page.goto(`${sb.apiUrl}/`)
+    await page.getByRole('heading', { name: 'Overview' }).waitFor()
+    for (const panel of ['panel-throughput', 'panel-funnel', 'panel-stuck']) {
+      await page.locator(`[data-testid="${panel}"] canvas`).first().waitFor({ timeout: 20_000 })
+      await expect.poll(() => drawnPixels(panel), { timeout: 10_000 }).toBeGreaterThan(500)
+    }
+    await expect.poll(() => page.locator('[data-testid="panel-throughput"] .state').count()).toBe(0)
+    await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 20_000 }).toBe(0)
+    await page.screenshot({ path: join(SCREENSHOTS, 'overview.png'), fullPage: true })
+  })
+
+  it('finds an order from the search box and shows its stages and timeline', async () => {
+    const id = orderIds[5] as string
+    await page.getByTestId('search-input').fill(id)
+    await page.getByTestId('search-input').press('Enter')
+    await page.waitForURL(`**/#/orders/${id}`)
+    await expect.poll(() => page.getByTestId('stage').count()).toBe(7)
+    const erp = page.locator('[data-testid="stage"]', { hasText: 'erp posted' })
+    expect(await erp.getAttribute('data-status')).toBe('done')
+    await expect.poll(() => page.locator('[data-testid="timeline"] tbody tr').count()).toBeGreaterThan(4)
+    expect(await page.getByTestId('headline').textContent()).toMatch(/In progress|Completed/)
+    await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 20_000 }).toBe(0)
+    await page.screenshot({ path: join(SCREENSHOTS, 'order.png'), fullPage: true })
+  })
+
+  it('opens a trace as a waterfall with span details', async () => {
+    // The ERP posting's trace: the connector's sync and client spans, and the ERP's own server span.
+    await page
+      .locator('[data-testid="timeline"] tr', { hasText: 'post_sales_order' })
+      .getByRole('link')
+      .first()
+      .click()
+    await page.getByTestId('span-row').first().waitFor()
+    expect(await page.getByTestId('span-row').count()).toBeGreaterThan(1)
+    await page.getByTestId('span-row').first().getByRole('button').click()
+    await page.getByTestId('span-details').waitFor()
+    expect(await page.getByTestId('span-details').textContent()).toContain('integration.')
+  })
+
+  it('shows an inventory item with drift and oversell risk', async () => {
+    await page.goto(`${sb.apiUrl}/#/inventory/SKU-E2E-1`)
+    const risky = page.locator('[data-testid="channels"] tr', { hasText: 'marketplace' })
+    await risky.waitFor()
+    expect(await risky.textContent()).toContain('+30 units')
+    expect(await risky.textContent()).toContain('oversell risk')
+    const fine = page.locator('[data-testid="channels"] tr', { hasText: 'storefront' })
+    expect(await fine.textContent()).toContain('in sync')
+  })
+
+  it('finds the stuck order from the flows page and opens it', async () => {
+    await page.goto(`${sb.apiUrl}/#/flows/order_to_cash`)
+    const row = page.locator('[data-testid="stuck-list"] tr', { hasText: 'SO-E2E-STUCK' })
+    await row.waitFor()
+    expect(await row.textContent()).toContain('erp_posted')
+    await row.getByRole('link').click()
+    await page.waitForURL('**/#/orders/SO-E2E-STUCK')
+    await expect.poll(() => page.getByTestId('entity-status').textContent()).toContain('stuck')
+  })
+})

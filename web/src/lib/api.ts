@@ -1,0 +1,33 @@
+import { hc, type InferResponseType } from 'hono/client'
+import type { AppType } from '../../../api/app.ts'
+
+/** The api, typed from its own routes: no URL in the web app is built by hand. */
+export const api = hc<AppType>(location.origin).api
+
+/** Errors carry the api's message (`{error:{code,message}}`) so a page can show it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export async function read<T>(response: Promise<Response>): Promise<T> {
+  const res = await response
+  if (!res.ok) {
+    const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null
+    throw new ApiError(res.status, body?.error?.message ?? `${res.status} ${res.statusText}`)
+  }
+  return (await res.json()) as T
+}
+
+export type Lifecycle = InferResponseType<(typeof api.orders)[':id']['lifecycle']['$get'], 200>
+export type Trace = InferResponseType<(typeof api.traces)[':traceId']['$get'], 200>
+export type FlowMetrics = InferResponseType<(typeof api.flows)[':flow']['metrics']['$get'], 200>
+export type Stuck = InferResponseType<(typeof api.flows)[':flow']['stuck']['$get'], 200>
+export type Inventory = InferResponseType<(typeof api.inventory)[':sku']['$get'], 200>
+export type SystemMap = InferResponseType<typeof api.systems.map.$get, 200>
+export type Connectors = InferResponseType<typeof api.connectors.$get, 200>
+export type SearchResults = InferResponseType<typeof api.search.$get, 200>

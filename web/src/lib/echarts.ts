@@ -1,0 +1,20 @@
+// Only the charts and components Signalbox draws: the bundle carries nothing else of ECharts.
+import { BarChart, GraphChart, HeatmapChart, LineChart } from 'echarts/charts'
+import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components'
+import * as echarts from 'echarts/core'
+import { CanvasRenderer } from 'echarts/renderers'
+
+echarts.use([
+  LineChart,
+  BarChart,
+  GraphChart,
+  HeatmapChart,
+  GridComponent,
+  LegendComponent,
+  TooltipComponent,
+  VisualMapComponent,
+  CanvasRenderer,
+])
+
+export { echarts }
+export type ChartOption = echarts.EChartsCoreOption

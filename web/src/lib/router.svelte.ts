@@ -1,0 +1,27 @@
+/**
+ * Hash routes (`#/orders/SO-1`): every page is a shareable URL, and the api needs no SPA fallback.
+ */
+export interface Route {
+  readonly page: string
+  readonly params: readonly string[]
+  readonly query: URLSearchParams
+}
+
+function parse(): Route {
+  const [path = '', search = ''] = location.hash.replace(/^#\/?/, '').split('?')
+  const [page = 'overview', ...params] = path.split('/').filter(Boolean).map(decodeURIComponent)
+  return { page, params, query: new URLSearchParams(search) }
+}
+
+export const route = $state({ current: parse() })
+window.addEventListener('hashchange', () => {
+  route.current = parse()
+})
+
+export function href(...parts: string[]): string {
+  return `#/${parts.map(encodeURIComponent).join('/')}`
+}
+
+export function go(...parts: string[]): void {
+  location.hash = href(...parts)
+}
