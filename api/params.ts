@@ -2,6 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { validator } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../core/config.ts'
+import { durationMs } from '../core/duration.ts'
 import { BadRequestError } from '../core/errors.ts'
 
 function problemsOf(issues: readonly StandardSchemaV1.Issue[], fallback: string): string[] {
@@ -34,20 +35,6 @@ export function params<S extends StandardSchemaV1>(schema: S) {
   })
 }
 
-/** The same for a JSON body. */
-export function jsonBody<S extends StandardSchemaV1>(schema: S) {
-  return validator('json', schema, (result) => {
-    if (!result.success) invalid(result.error, 'body')
-  })
-}
-
-/** Validates values outside a route's middleware (e.g. an id from a path segment checked later). */
-export function parseQuery<S extends z.ZodType>(schema: S, values: Record<string, string>): z.infer<S> {
-  const parsed = schema.safeParse(values)
-  if (!parsed.success) invalid(parsed.error.issues, 'query')
-  return parsed.data
-}
-
 /** Nanoseconds-since-epoch decimal string → RFC 3339 with nanoseconds, UTC. */
 export function isoFromNanos(nanos: string | bigint): string {
   const ns = BigInt(nanos)
@@ -67,21 +54,35 @@ export function lookback(config: Pick<Config, 'query'>, now = Date.now()): { fro
   return { from: new Date(now - config.query.maxRangeDays * DAY_MS), to: new Date(now + DAY_MS) }
 }
 
-const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const
-
-/** `from`, `to` (RFC 3339) and `step` (60s, 5m, 1h…) for time-series reads. */
-export const rangeQuery = z.object({
+/** `from` and `to` (RFC 3339): the range of a read that has no buckets. */
+export const timeRange = z.object({
   from: z.iso
     .datetime({ offset: true })
     .optional()
     .describe('Start (RFC 3339); default: 24 hours before `to`'),
   to: z.iso.datetime({ offset: true }).optional().describe('End (RFC 3339); default: now'),
+})
+
+/** `from`, `to` and `step` (60s, 5m, 1h…) for time-series reads. */
+export const rangeQuery = timeRange.extend({
   step: z
     .string()
     .regex(/^\d{1,6}(s|m|h|d)$/, 'a duration such as 60s, 5m or 1h')
     .optional()
     .describe('Bucket width, at least 1m; default: the range in about 120 buckets'),
 })
+
+const bad = (message: string): never => {
+  throw new BadRequestError('invalid_parameter', message)
+}
+
+/** Every range a read accepts: `from` before `to`, no wider than the configured maximum. */
+export function boundedRange(from: Date, to: Date, config: Pick<Config, 'query'>): { from: Date; to: Date } {
+  if (from >= to) bad('from: must be before to')
+  if (to.getTime() - from.getTime() > config.query.maxRangeDays * DAY_MS)
+    bad(`from: the range may span at most ${config.query.maxRangeDays} days`)
+  return { from, to }
+}
 
 export interface ResolvedRange {
   readonly from: Date
@@ -92,29 +93,19 @@ export interface ResolvedRange {
 const NICE_STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400]
 const MAX_BUCKETS = 1500
 
-/** Defaults and bounds for a range: from before to, no wider than the configured maximum. */
+/** Defaults (the last 24 hours, about 120 buckets) and bounds for a time-series range. */
 export function resolveRange(
   q: z.infer<typeof rangeQuery>,
   config: Pick<Config, 'query'>,
   now = Date.now(),
 ): ResolvedRange {
   const to = q.to ? new Date(q.to) : new Date(now)
-  const from = q.from ? new Date(q.from) : new Date(to.getTime() - DAY_MS)
-  const bad = (message: string): never => {
-    throw new BadRequestError('invalid_parameter', message)
-  }
-  if (from >= to) bad('from: must be before to')
+  const { from } = boundedRange(q.from ? new Date(q.from) : new Date(to.getTime() - DAY_MS), to, config)
   const spanSeconds = (to.getTime() - from.getTime()) / 1000
-  if (spanSeconds > config.query.maxRangeDays * 86_400)
-    bad(`from: the range may span at most ${config.query.maxRangeDays} days`)
-  let stepSeconds: number
-  if (q.step) {
-    stepSeconds = Number(q.step.slice(0, -1)) * UNIT_SECONDS[q.step.slice(-1) as keyof typeof UNIT_SECONDS]
-    if (stepSeconds < 60) bad('step: at least 1m (rollups are per minute)')
-    if (spanSeconds / stepSeconds > MAX_BUCKETS)
-      bad(`step: the range would have more than ${MAX_BUCKETS} buckets`)
-  } else {
-    stepSeconds = NICE_STEPS.find((s) => spanSeconds / s <= 120) ?? 86_400
-  }
+  if (!q.step) return { from, to, stepSeconds: NICE_STEPS.find((s) => spanSeconds / s <= 120) ?? 86_400 }
+  const stepSeconds = durationMs(q.step) / 1000
+  if (stepSeconds < 60) bad('step: at least 1m (rollups are per minute)')
+  if (spanSeconds / stepSeconds > MAX_BUCKETS)
+    bad(`step: the range would have more than ${MAX_BUCKETS} buckets`)
   return { from, to, stepSeconds }
 }

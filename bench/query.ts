@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiApp } from '../api/app.ts'
+import { type FlowDefinition, loadFlows } from '../core/flows.ts'
 import { createLogger } from '../core/logger.ts'
 import { openStore } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
@@ -19,6 +20,7 @@ import { seedOrders } from './seed.ts'
 const ORDERS = Number(process.env.BENCH_QUERY_ORDERS ?? 340_000)
 const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 40)
 const HOUR = 3_600_000
+const CONFIG_DIR = join(import.meta.dirname, '../config')
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
 const percentile = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -35,11 +37,12 @@ const store = await openStore({
 })
 try {
   await migrate(store, { spans: 30, logs: 30, events: 400 })
+  const flow = loadFlows(CONFIG_DIR).get('order_to_cash') as FlowDefinition
   const count = async (name: (typeof TABLES)[keyof typeof TABLES]) =>
     Number((await store.query<{ n: string }>(sql`SELECT count() AS n FROM ${table(name)}`))[0]?.n ?? 0)
   let end = new Date(Math.floor(Date.now() / 60_000) * 60_000)
   if ((await count(TABLES.spans)) === 0) {
-    await seedOrders(store, { orders: ORDERS, end }, log)
+    await seedOrders(store, flow, { orders: ORDERS, end }, log)
     const t = performance.now()
     for (let h = 24; h > 0; h--)
       await rollupSystemEdges(
@@ -70,12 +73,12 @@ try {
     store,
     {
       query: { timeoutSeconds: 30, maxRangeDays: 31, rollupEveryMs: 30_000 },
-      configDir: join(import.meta.dirname, '../config'),
+      configDir: CONFIG_DIR,
     },
     createLogger('silent'),
   )
   // Ids spread over the day; each run asks for a different one, so caches do not flatter.
-  const orderId = (i: number) => `SO-${String(Math.floor(((i * 7919) % ORDERS) + 1)).padStart(8, '0')}`
+  const orderId = (i: number) => `SO-${String((i * 7919) % ORDERS).padStart(8, '0')}`
   const traceIds = (
     await store.query<{ trace_id: string }>(sql`
       SELECT trace_id FROM ${table(TABLES.traceIndex)} ORDER BY cityHash64(trace_id) LIMIT ${RUNS}`)

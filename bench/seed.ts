@@ -8,20 +8,12 @@
  * orders fail at the ERP and stop there; 1% are cancelled after capture; stages that would lie in
  * the future are not there yet, so recent orders are in progress.
  */
+import type { FlowDefinition } from '../core/flows.ts'
 import type { Store } from '../store/client.ts'
 import { sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
 
 export const SPANS_PER_ORDER = 35
-const STAGES = [
-  'captured',
-  'payment_authorized',
-  'inventory_reserved',
-  'erp_posted',
-  'fulfilled',
-  'delivered',
-  'invoiced',
-]
 const SYSTEMS = ['storefront', 'payment', 'oms', 'erp', 'wms', 'wms', 'erp']
 const STEPS = [
   'capture',
@@ -34,15 +26,6 @@ const STEPS = [
 ]
 /** Seconds from capture to each stage. */
 const OFFSETS = [0, 20, 75, 480, 4 * 3600, 9 * 3600, 9 * 3600 + 300]
-const EVENTS = [
-  'retail.order.created',
-  'retail.order.payment_authorized',
-  'retail.order.inventory_reserved',
-  'retail.order.erp_posted',
-  'retail.order.shipped',
-  'retail.order.delivered',
-  'retail.order.invoiced',
-]
 const CHANNELS = ['web', 'web', 'web', 'app', 'app', 'marketplace', 'pos']
 
 export interface SeedShape {
@@ -59,14 +42,25 @@ function orderColumns(shape: SeedShape) {
     cityHash64(o) % 100 AS fate`
 }
 
-export async function seedOrders(store: Store, shape: SeedShape, log: (m: string) => void): Promise<void> {
-  const stageArray = (xs: readonly string[]) => [...xs]
+export async function seedOrders(
+  store: Store,
+  flow: FlowDefinition,
+  shape: SeedShape,
+  log: (m: string) => void,
+): Promise<void> {
+  // Stage names and event types come from the flow as configured (flows.yaml); the first event type
+  // of each stage completes it.
+  const stages = flow.stages.map((st) => st.name)
+  const events = flow.stages.map((st) => st.events[0] ?? '')
+  const cancelled = flow.terminal[0]?.events[0] ?? ''
+  if (stages.length !== STEPS.length)
+    throw new Error(`the seed models ${STEPS.length} stages; ${flow.name} has ${stages.length}`)
   const t0 = performance.now()
   await store.command(sql`
     INSERT INTO ${table(TABLES.spans)} (timestamp, trace_id, span_id, parent_span_id, name, kind, service_name,
       scope_name, duration_ns, status_code, status_message, connector, flow, system, stage, entities, attributes)
     SELECT timestamp, trace_id, span_id, parent_span_id, name, kind, service_name, 'signalbox-seed', duration_ns,
-      status_code, status_message, connector, 'order_to_cash', system, stage, entities, attributes
+      status_code, status_message, connector, ${flow.name}, system, stage, entities, attributes
     FROM (
       SELECT intDiv(number, ${SPANS_PER_ORDER}) AS o, intDiv(number % ${SPANS_PER_ORDER}, 5) + 1 AS s,
         number % 5 AS role, ${orderColumns(shape)},
@@ -75,12 +69,12 @@ export async function seedOrders(store: Store, shape: SeedShape, log: (m: string
         substring(lower(hex(MD5(concat('s', toString(number))))), 1, 16) AS span_id,
         multiIf(role IN (1, 4), substring(lower(hex(MD5(concat('s', toString(number - role))))), 1, 16),
           role IN (2, 3), substring(lower(hex(MD5(concat('s', toString(number - 1))))), 1, 16), '') AS parent_span_id,
-        arrayElement(${stageArray(STAGES)}, s) AS stage,
-        arrayElement(${stageArray(SYSTEMS)}, s) AS system,
+        arrayElement(${stages}, s) AS stage,
+        arrayElement(${SYSTEMS}, s) AS system,
         if(s <= 4, 'order-to-cash', 'fulfilment') AS connector,
         s = 4 AND fate < 2 AS failed,
-        multiIf(role = 0, concat('sync order_to_cash.', arrayElement(${stageArray(STEPS)}, s)),
-          role IN (1, 2), concat('POST /v1/', system), role = 3, 'SELECT', concat('publish ', arrayElement(${stageArray(EVENTS)}, s))) AS name,
+        multiIf(role = 0, concat('sync ', ${flow.name}, '.', arrayElement(${STEPS}, s)),
+          role IN (1, 2), concat('POST /v1/', system), role = 3, 'SELECT', concat('publish ', arrayElement(${events}, s))) AS name,
         multiIf(role = 0, 'consumer', role = 1, 'client', role = 2, 'server', role = 3, 'client', 'producer') AS kind,
         if(role IN (2, 3), system, concat('connector-', connector)) AS service_name,
         toUInt64(multiIf(role = 0, 180, role = 1, 150, role = 2, 120, role = 3, 15, 5) * 1000000 * (1 + (cityHash64(number) % 100) / 50)) AS duration_ns,
@@ -100,10 +94,10 @@ export async function seedOrders(store: Store, shape: SeedShape, log: (m: string
     SELECT time, time, type, order_id, 'urn:signalbox:seed', concat(order_id, ':', type), '1.0', 'application/json',
       if(s = 1, concat('{"channel":"', arrayElement(${CHANNELS}, 1 + fate % ${CHANNELS.length}), '"}'), '{}'),
       lower(hex(MD5(concat(order_id, '/', toString(least(s, 7)))))), '', if(s <= 4, 'order-to-cash', 'fulfilment'),
-      'order_to_cash', arrayElement(${stageArray(SYSTEMS)}, least(s, 7)), [('order', order_id)]
+      ${flow.name}, arrayElement(${SYSTEMS}, least(s, 7)), [('order', order_id)]
     FROM (
       SELECT intDiv(number, 8) AS o, number % 8 + 1 AS s, ${orderColumns(shape)},
-        if(s = 8, 'retail.order.cancelled', arrayElement(${stageArray(EVENTS)}, s)) AS type,
+        if(s = 8, ${cancelled}, arrayElement(${events}, s)) AS type,
         captured_at + toIntervalSecond(if(s = 8, 600, arrayElement(${OFFSETS}, s))) + toIntervalMillisecond(40) AS time
       FROM numbers(${shape.orders * 8})
       WHERE time < ${shape.end} AND if(s = 8, fate = 99, (s <= 3 OR fate >= 2) AND (s = 1 OR fate != 99))

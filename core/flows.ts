@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml'
 import { z } from 'zod'
+import { DURATION, durationMs } from './duration.ts'
 import { ConfigError } from './errors.ts'
 import { ENTITY_TYPES, type EntityType } from './vocabulary.ts'
 
@@ -20,11 +21,7 @@ export interface FlowDefinition {
   readonly terminal: readonly StageDefinition[]
 }
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
-const duration = z
-  .string()
-  .regex(/^\d+(s|m|h|d)$/, 'a duration such as 90s, 15m, 48h or 7d')
-  .transform((v) => Number(v.slice(0, -1)) * UNIT_MS[v.slice(-1) as keyof typeof UNIT_MS])
+const duration = z.string().regex(DURATION, 'a duration such as 90s, 15m, 48h or 7d').transform(durationMs)
 const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and underscores')
 const stage = z
   .object({ name, events: z.array(z.string().min(1)).default([]), max_delay: duration.optional() })

@@ -2,10 +2,9 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
-import { BadRequestError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listEvents } from '../../store/queries/events.ts'
-import { DAY_MS, isoFromNanos, query } from '../params.ts'
+import { boundedRange, DAY_MS, isoFromNanos, query } from '../params.ts'
 
 export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
   const schema = z.object({
@@ -23,14 +22,11 @@ export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
   return new Hono().get('/events', describe, query(schema), async (c) => {
     const q = c.req.valid('query')
     const to = q.to ? new Date(q.to) : new Date(Date.now() + DAY_MS)
-    const from = q.from ? new Date(q.from) : new Date(to.getTime() - config.query.maxRangeDays * DAY_MS)
-    if (from >= to) throw new BadRequestError('invalid_parameter', 'from: must be before to')
-    if (to.getTime() - from.getTime() > config.query.maxRangeDays * DAY_MS) {
-      throw new BadRequestError(
-        'invalid_parameter',
-        `from: the range may span at most ${config.query.maxRangeDays} days`,
-      )
-    }
+    const { from } = boundedRange(
+      q.from ? new Date(q.from) : new Date(to.getTime() - config.query.maxRangeDays * DAY_MS),
+      to,
+      config,
+    )
     const rows = await listEvents(store, { type: q.type, subject: q.subject, from, to, limit: q.limit })
     return c.json({
       from: from.toISOString(),

@@ -5,22 +5,15 @@ import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
-import {
-  failureSeries,
-  failures,
-  progress,
-  stageLatencies,
-  throughput,
-} from '../../store/queries/flow-metrics.ts'
+import { failures, progress, stageLatencies, throughput } from '../../store/queries/flow-metrics.ts'
 import { stuckEntities } from '../../store/queries/stuck.ts'
+import { flowMetricsView } from '../flow-metrics.ts'
 import { lookback, params, query, rangeQuery, resolveRange } from '../params.ts'
 
 const flowParams = z.object({ flow: z.string().max(100).describe('A flow name from flows.yaml') })
 const stuckQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many entities'),
 })
-
-const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whole)
 
 /** Per-flow reads: what is stuck now, and how the flow performed over a range. */
 export function flowRoutes(
@@ -115,76 +108,20 @@ export function flowRoutes(
         const r = { ...range, lookbackFrom: new Date(range.from.getTime() - longestDelay) }
         const now = new Date()
         const current = lookback(config, now.getTime())
-        const [through, latencies, funnel, fails, failSeries] = await Promise.all([
+        const [through, latencies, funnel, fails] = await Promise.all([
           throughput(store, shape, r),
           stageLatencies(store, shape, r),
           progress(store, shape, r, { since: current.from, until: current.to }),
           failures(store, shape, r),
-          failureSeries(store, shape, r),
         ])
-        const stageName = (index: string) => flow.stages[Number(index) - 1]?.name ?? ''
-        const started = Number(funnel?.started ?? 0)
-        const completed = Number(funnel?.completed ?? 0)
-        const iso = (bucket: string) => new Date(Number(bucket) * 1000).toISOString()
-        return c.json({
-          flow: flow.name,
-          from: range.from.toISOString(),
-          to: range.to.toISOString(),
-          stepSeconds: range.stepSeconds,
-          throughput: through.map((t) => ({
-            at: iso(t.bucket),
-            channel: t.channel,
-            entities: Number(t.entities),
-          })),
-          latency: {
-            overall: latencies
-              .filter((l) => l.bucket === '0')
-              .map((l) => ({
-                stage: stageName(l.stage_index),
-                p50Ms: l.p50,
-                p95Ms: l.p95,
-                p99Ms: l.p99,
-                entities: Number(l.entities),
-              })),
-            series: latencies
-              .filter((l) => l.bucket !== '0')
-              .map((l) => ({
-                at: iso(l.bucket),
-                stage: stageName(l.stage_index),
-                p50Ms: l.p50,
-                p95Ms: l.p95,
-                p99Ms: l.p99,
-                entities: Number(l.entities),
-              })),
-          },
-          funnel: {
-            started,
-            stages: flow.stages.map((s, i) => ({ stage: s.name, reached: Number(funnel?.reached[i] ?? 0) })),
-            completed,
-            terminated: Number(funnel?.terminated ?? 0),
-            completionRatio: ratio(completed, started),
-          },
-          failures: fails.map((f) => ({
-            connector: f.connector,
-            system: f.system,
-            spans: Number(f.spans),
-            errors: Number(f.errors),
-            errorRatio: ratio(Number(f.errors), Number(f.spans)),
-          })),
-          failureSeries: failSeries.map((f) => ({
-            at: iso(f.bucket),
-            connector: f.connector,
-            spans: Number(f.spans),
-            errors: Number(f.errors),
-          })),
-          backlog: {
-            asOf: now.toISOString(),
-            stages: flow.stages.map((s, i) => ({
-              waitingAfter: s.name,
-              entities: Number(funnel?.waiting[i] ?? 0),
-            })),
-          },
-        })
+        return c.json(
+          flowMetricsView(
+            flow,
+            range,
+            { throughput: through, latencies, progress: funnel, failures: fails },
+            now,
+          ),
+        )
       },
     )
 }

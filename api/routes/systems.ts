@@ -4,10 +4,10 @@ import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
 import type { Store } from '../../store/client.ts'
 import { failingCalls, services, systemEdges } from '../../store/queries/system-map.ts'
-import { isoFromNanos, query, rangeQuery, resolveRange } from '../params.ts'
+import { isoFromNanos, query, resolveRange, timeRange } from '../params.ts'
 
 const service = z.string().min(1).max(200)
-const edgeQuery = rangeQuery.extend({
+const edgeQuery = timeRange.extend({
   source: service.describe('Calling service'),
   target: service.describe('Called service'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -27,7 +27,7 @@ export function systemRoutes(store: Store, config: Pick<Config, 'query'>) {
           'Nodes are services with their span and error counts; edges are calls from a parent span in one service to a child span in another, with rate, error ratio and latency percentiles of the called side. Edges are rolled up per minute on a timer (SIGNALBOX_ROLLUP_INTERVAL_SECONDS).',
         responses: { 200: { description: 'The map' } },
       }),
-      query(rangeQuery),
+      query(timeRange),
       async (c) => {
         const { from, to } = resolveRange(c.req.valid('query'), config)
         const [edges, nodes] = await Promise.all([systemEdges(store, from, to), services(store, from, to)])

@@ -103,36 +103,23 @@ export async function progress(
 }
 
 export interface FailureRow {
+  readonly bucket: string
   readonly connector: string
   readonly system: string
   readonly spans: string
   readonly errors: string
 }
 
-/** Spans and failed spans of the flow by connector and system, from the per-minute rollup. */
+/**
+ * Spans and failed spans of the flow per bucket, connector and system, from the per-minute rollup:
+ * totals by connector and system, and a failure rate over time, both come from these rows.
+ */
 export function failures(store: Store, flow: FlowShape, r: MetricsRange): Promise<FailureRow[]> {
   return store.query<FailureRow>(sql`
-    SELECT connector, system, sum(spans) AS spans, sum(errors) AS errors
-    FROM ${table(TABLES.flowMinutes)}
-    WHERE flow = ${flow.name} AND minute >= ${r.from} AND minute < ${r.to}
-    GROUP BY connector, system
-    ORDER BY errors DESC, spans DESC`)
-}
-
-export interface FailureSeriesRow {
-  readonly bucket: string
-  readonly connector: string
-  readonly spans: string
-  readonly errors: string
-}
-
-/** The same per bucket and connector: a failure rate over time. */
-export function failureSeries(store: Store, flow: FlowShape, r: MetricsRange): Promise<FailureSeriesRow[]> {
-  return store.query<FailureSeriesRow>(sql`
-    SELECT intDiv(toUnixTimestamp(minute), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket, connector,
+    SELECT intDiv(toUnixTimestamp(minute), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket, connector, system,
       sum(spans) AS spans, sum(errors) AS errors
     FROM ${table(TABLES.flowMinutes)}
     WHERE flow = ${flow.name} AND minute >= ${r.from} AND minute < ${r.to}
-    GROUP BY bucket, connector
-    ORDER BY bucket, connector`)
+    GROUP BY bucket, connector, system
+    ORDER BY bucket, connector, system`)
 }

@@ -25,3 +25,17 @@ export function href(...parts: string[]): string {
 export function go(...parts: string[]): void {
   location.hash = href(...parts)
 }
+
+/** The page that shows each kind of thing the api names (shipments have none yet). */
+const PAGES: Record<string, string> = {
+  order: 'orders',
+  return: 'returns',
+  sku: 'inventory',
+  trace: 'traces',
+}
+
+/** The page's path parts for an order, return, SKU or trace, or undefined for kinds without a page. */
+export function pageOf(kind: string, id: string, ...more: string[]): string[] | undefined {
+  const page = PAGES[kind]
+  return page ? [page, id, ...more] : undefined
+}
