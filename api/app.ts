@@ -1,12 +1,14 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { generateSpecs } from 'hono-openapi'
+import { loadSlos } from '../alerts/spec.ts'
 import type { Config } from '../core/config.ts'
 import { loadFlows } from '../core/flows.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import { referencePage } from './reference.ts'
+import { alertRoutes } from './routes/alerts.ts'
 import { connectorRoutes } from './routes/connectors.ts'
 import { eventRoutes } from './routes/events.ts'
 import { exceptionRoutes } from './routes/exceptions.ts'
@@ -15,6 +17,7 @@ import { healthRoutes } from './routes/health.ts'
 import { inventoryRoutes } from './routes/inventory.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
 import { searchRoutes } from './routes/search.ts'
+import { sloRoutes } from './routes/slos.ts'
 import { systemRoutes } from './routes/systems.ts'
 import { traceRoutes } from './routes/traces.ts'
 import { webRoutes } from './web.ts'
@@ -22,6 +25,7 @@ import { webRoutes } from './web.ts'
 /** The api (port 8080): everything under `/api`, JSON. */
 export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>, log: Logger) {
   const flows = loadFlows(config.configDir)
+  const slos = loadSlos(config.configDir, flows)
   const api = new Hono()
     .route('/', healthRoutes(store))
     .route('/', traceRoutes(store))
@@ -33,6 +37,8 @@ export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>
     .route('/', searchRoutes(store, config))
     .route('/', inventoryRoutes(store, config))
     .route('/', systemRoutes(store, config))
+    .route('/', sloRoutes(store, slos))
+    .route('/', alertRoutes(store))
   const app = new Hono().use(requestId()).route('/api', api)
   // The OpenAPI document is generated once from the routes' own validators and descriptions.
   let spec: ReturnType<typeof generateSpecs> | undefined

@@ -28,6 +28,13 @@ export function query<S extends StandardSchemaV1>(schema: S) {
   })
 }
 
+/** The same for a JSON body. */
+export function body<S extends StandardSchemaV1>(schema: S) {
+  return validator('json', schema, (result) => {
+    if (!result.success) invalid(result.error, 'body')
+  })
+}
+
 /** The same for path parameters. */
 export function params<S extends StandardSchemaV1>(schema: S) {
   return validator('param', schema, (result) => {

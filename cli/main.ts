@@ -29,11 +29,11 @@ async function serveParts(parts: Part[], { serverOnly = false } = {}): Promise<v
 program
   .command('start')
   .description(
-    'all-in-one: collector (OTLP 4318/4317, CloudEvents) and api (8080) in one process on the embedded store',
+    'all-in-one: collector (OTLP 4318/4317, CloudEvents), api (8080) and alert evaluator in one process on the embedded store',
   )
   .option('--no-demo', 'do not run the simulated retail estate and its connectors')
   .action((options: { demo: boolean }) =>
-    serveParts(options.demo ? ['collector', 'api', 'demo'] : ['collector', 'api']),
+    serveParts(options.demo ? ['collector', 'api', 'alerts', 'demo'] : ['collector', 'api', 'alerts']),
   )
 
 program
@@ -45,6 +45,13 @@ program
   .command('api')
   .description('the api alone (server mode: CLICKHOUSE_URL)')
   .action(() => serveParts(['api'], { serverOnly: true }))
+
+program
+  .command('alerts')
+  .description(
+    'the SLO and alert evaluator alone (server mode: CLICKHOUSE_URL); several may run, one evaluates at a time',
+  )
+  .action(() => serveParts(['alerts'], { serverOnly: true }))
 
 program
   .command('load')

@@ -1,3 +1,4 @@
+import { startAlerts } from '../alerts/index.ts'
 import { startApi } from '../api/server.ts'
 import { startCollector } from '../collector/index.ts'
 import { startDemo } from '../connectors/demo.ts'
@@ -6,7 +7,7 @@ import { createLogger, type Logger } from '../core/logger.ts'
 import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 
-export type Part = 'collector' | 'api' | 'demo'
+export type Part = 'collector' | 'api' | 'alerts' | 'demo'
 
 export interface Running {
   readonly config: Config
@@ -34,6 +35,7 @@ export async function run(
   )
   const collector = parts.includes('collector') ? await startCollector(store, config, log) : undefined
   const api = parts.includes('api') ? await startApi(store, config, log) : undefined
+  const stopAlerts = parts.includes('alerts') ? startAlerts(store, config, log) : undefined
   // The demo estate talks to Signalbox over HTTP like any outside connector would.
   const demo =
     parts.includes('demo') && collector && api
@@ -58,6 +60,7 @@ export async function run(
     stop() {
       stopping ??= (async () => {
         await demo?.close()
+        await stopAlerts?.()
         await Promise.all([collector?.close(), api?.close()])
         await store.close()
         log.info('stopped')

@@ -42,6 +42,7 @@ const settingsSchema = z.object({
   SIGNALBOX_QUERY_TIMEOUT_SECONDS: positiveInt.default(10),
   SIGNALBOX_MAX_QUERY_RANGE_DAYS: positiveInt.default(31),
   SIGNALBOX_ROLLUP_INTERVAL_SECONDS: positiveInt.default(30),
+  SIGNALBOX_PUBLIC_URL: optionalString.pipe(z.url().optional()),
   SIGNALBOX_DEMO_ORDERS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
 })
 
@@ -75,6 +76,8 @@ export interface Config {
     readonly rollupEveryMs: number
   }
   readonly demo: { readonly ordersPerMinute: number }
+  /** Where people reach the UI: links in alert notifications point here. */
+  readonly publicUrl: string
 }
 
 /**
@@ -121,5 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
       rollupEveryMs: s.SIGNALBOX_ROLLUP_INTERVAL_SECONDS * 1000,
     }),
     demo: Object.freeze({ ordersPerMinute: s.SIGNALBOX_DEMO_ORDERS_PER_MINUTE }),
+    publicUrl: (s.SIGNALBOX_PUBLIC_URL ?? `http://${s.SIGNALBOX_HOST}:${s.SIGNALBOX_HTTP_PORT}`).replace(
+      /\/$/,
+      '',
+    ),
   })
 }

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml'
 import { z } from 'zod'
 import { DURATION, durationMs } from './duration.ts'
-import { ConfigError } from './errors.ts'
 import { ENTITY_TYPES, type EntityType } from './vocabulary.ts'
+import { readYamlConfig } from './yaml-config.ts'
 
 export interface StageDefinition {
   readonly name: string
@@ -49,35 +47,11 @@ const toStage = (s: z.infer<typeof stage>): StageDefinition => ({
   maxDelayMs: s.max_delay,
 })
 
-/**
- * Reads `flows.yaml`. Every problem is reported with the file, the line and what is wrong, and stops
- * start-up: a flow that silently means something else would mislead everyone who reads its status.
- */
+/** Reads `flows.yaml` (see `readYamlConfig` for how mistakes are reported). */
 export function loadFlows(configDir: string): ReadonlyMap<string, FlowDefinition> {
-  const file = join(configDir, 'flows.yaml')
-  const text = readFileSync(file, 'utf8')
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter })
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => `${file}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
-    )
-  }
-  const parsed = fileSchema.safeParse(doc.toJS() ?? {})
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const node = doc.getIn(issue.path as Array<string | number>, true) as { range?: [number] } | undefined
-        const parent = doc.getIn(issue.path.slice(0, -1) as Array<string | number>, true)
-        const at =
-          node?.range?.[0] ?? ((isMap(parent) || isSeq(parent)) && parent.range ? parent.range[0] : undefined)
-        const line = at === undefined ? '?' : lineCounter.linePos(at).line
-        return `${file}:${line}: ${issue.path.join('.') || '(root)'}: ${issue.message}`
-      }),
-    )
-  }
+  const parsed = readYamlConfig(join(configDir, 'flows.yaml'), fileSchema)
   return new Map(
-    Object.entries(parsed.data).map(([flowName, f]) => [
+    Object.entries(parsed).map(([flowName, f]) => [
       flowName,
       { name: flowName, entity: f.entity, stages: f.stages.map(toStage), terminal: f.terminal.map(toStage) },
     ]),

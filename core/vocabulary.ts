@@ -38,6 +38,16 @@ export const LOCATION_EXTENSION = 'locationid'
 export const REPLAY_ATTRIBUTE = 'signalbox.replay.id'
 export const REPLAY_EXTENSION = 'replayid'
 
+/**
+ * On a failed sync run: `data` when a system refused the data sent (not counted against the
+ * integration's success SLO), `system` otherwise.
+ */
+export const ERROR_KIND_ATTRIBUTE = 'signalbox.error.kind'
+/** On a client span: the attempt failed and was retried (its outcome is the next attempt's). */
+export const RETRIED_ATTRIBUTE = 'signalbox.call.retried'
+/** HTTP answers that say the request's data was wrong (not auth, timeouts or throttling). */
+export const DATA_ERROR_STATUSES = ['400', '404', '409', '410', '422']
+
 /** `retail.order.*` events have the order id as subject; likewise returns; inventory events are keyed by SKU. */
 export const EVENT_TYPE_PREFIX_ENTITY: ReadonlyArray<readonly [prefix: string, entity: EntityType]> = [
   ['retail.order.', 'order'],

@@ -30,6 +30,9 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
     [TABLES.flowMinutes]: `minute + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.systemEdges]: `minute + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.exceptions]: `toDateTime(last_seen) + INTERVAL ${d(days.events)} DAY`,
+    // Alert history and the delivery log answer post-incident questions months later.
+    [TABLES.alertTransitions]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
+    [TABLES.notifications]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
   }
 }
 

@@ -25,7 +25,7 @@ class Typed {
   ) {}
 }
 
-class Fragment implements BoundQuery {
+export class Fragment implements BoundQuery {
   constructor(
     readonly parts: readonly (string | Typed)[],
     readonly query: string,

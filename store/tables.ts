@@ -15,6 +15,12 @@ export const TABLES = {
   entityProgress: 'entity_progress',
   flowMinutes: 'flow_minutes',
   systemEdges: 'system_edges',
+  alertInstances: 'alert_instances',
+  alertTransitions: 'alert_transitions',
+  silences: 'silences',
+  alertGroups: 'alert_groups',
+  notifications: 'notifications',
+  leases: 'leases',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]

@@ -1,6 +1,8 @@
 import { context, type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { EntityRef } from '../../core/vocabulary.ts'
 import {
+  DATA_ERROR_STATUSES,
+  ERROR_KIND_ATTRIBUTE,
   INTEGRATION_ATTRIBUTES,
   KEY_ATTRIBUTES,
   REPLAY_ATTRIBUTE,
@@ -173,6 +175,9 @@ export class Connector {
     } catch (err) {
       const error = describe(err)
       span.recordException({ name: error.class, message: error.message })
+      // Whose problem it is: a system that refused the data (a 422) is not an integration outage.
+      span.setAttribute('error.type', error.class)
+      span.setAttribute(ERROR_KIND_ATTRIBUTE, dataError(err) ? 'data' : 'system')
       span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
       this.runs.failed++
       const exceptionId = await this.reportException(step, stepName, entity, input, error, err, span)
@@ -249,6 +254,10 @@ export class Connector {
     })
     if (!res.ok) throw new Error(`registration refused: ${res.status} ${await res.text()}`)
   }
+}
+
+function dataError(err: unknown): boolean {
+  return err instanceof SystemCallError && DATA_ERROR_STATUSES.includes(String(err.status))
 }
 
 function describe(err: unknown): { class: string; message: string } {

@@ -1,6 +1,6 @@
 import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { INTEGRATION_ATTRIBUTES } from '../../core/vocabulary.ts'
+import { INTEGRATION_ATTRIBUTES, RETRIED_ATTRIBUTE } from '../../core/vocabulary.ts'
 
 /** An answer the connector will not retry: a caller error (4xx other than 429) or retries spent. */
 export class SystemCallError extends Error {
@@ -138,9 +138,12 @@ export class SystemClient {
       } finally {
         release()
       }
-      fail(span, `${this.system} answered ${status || 'no response'}${detail ? `: ${detail}` : ''}`)
       const transient = status === 0 || status === 429 || status >= 500
-      if (!transient || attempt + 1 >= this.retry.attempts) {
+      const retrying = transient && attempt + 1 < this.retry.attempts
+      // A failed attempt that will be retried is not the call's outcome; the last attempt is.
+      if (retrying) span.setAttribute(RETRIED_ATTRIBUTE, true)
+      fail(span, `${this.system} answered ${status || 'no response'}${detail ? `: ${detail}` : ''}`)
+      if (!retrying) {
         throw new SystemCallError(
           this.system,
           status,

@@ -5,6 +5,7 @@ import { entityIndex } from './0004_entity_index.ts'
 import { controlPlane } from './0005_control_plane.ts'
 import { entityProgress } from './0006_entity_progress.ts'
 import { flowAnalytics } from './0007_flow_analytics.ts'
+import { alerting } from './0008_alerting.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   controlPlane,
   entityProgress,
   flowAnalytics,
+  alerting,
 ]

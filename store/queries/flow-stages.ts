@@ -11,7 +11,8 @@ export interface FlowShape {
 
 /**
  * One row per entity of the flow with activity in [since, until): `ts`, its first time (ms) at each
- * stage in flow order (0: not reached), `last_stage` (1-based, 0: none) and `terminated`. Flows are
+ * stage in flow order (0: not reached), `last_stage` (1-based, 0: none), `terminated` and when
+ * (`terminated_ms`, 0: not). Flows are
  * configuration, so event types map to stages here, at read time.
  *
  * Shaped for speed on millions of progress rows (bench/query.ts): `transform` maps the
@@ -27,7 +28,8 @@ export function entityStages(flow: FlowShape, since: Date, until: Date) {
   )
   return sql`
     SELECT cityHash64(id) AS entity_hash, any(id) AS entity_id, [${firstTimes}] AS ts,
-      max(stage_index) AS last_stage, max(terminal) AS terminated
+      max(stage_index) AS last_stage, max(terminal) AS terminated,
+      minIf(at_ms, terminal) AS terminated_ms
     FROM (
       SELECT entity_id AS id, transform(name, ${types}, ${typed(indexes, 'Array(UInt8)')}, 0) AS stage_index,
         has(${[...flow.terminalEvents]}, name) AS terminal, toUnixTimestamp64Milli(first_time) AS at_ms

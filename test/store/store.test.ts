@@ -38,6 +38,7 @@ describe('migrations', () => {
       'control_plane',
       'entity_progress',
       'flow_analytics',
+      'alerting',
     ])
   })
 

@@ -1,0 +1,294 @@
+import { createHash } from 'node:crypto'
+import type { FlowDefinition } from '../core/flows.ts'
+import { flowShape } from '../core/flows.ts'
+import {
+  connectorRuns,
+  openExceptionsPerConnector,
+  oversellRiskPerChannel,
+  stuckPerStage,
+} from '../store/queries/alert-signals.ts'
+import {
+  type AlertInstance,
+  appendTransitions,
+  claimLease,
+  listInstances,
+  saveInstances,
+  type TransitionRecord,
+} from '../store/queries/alerts.ts'
+import type { ThresholdRule } from './config.ts'
+import { type NotifyDeps, notify } from './notify.ts'
+import { sloStatus } from './slo-status.ts'
+import { type SloDefinition, sloLabels } from './spec.ts'
+import { INITIAL, type InstanceState, type Observation, step } from './state.ts'
+
+const DAY_MS = 86_400_000
+
+export interface EvaluatorDeps extends NotifyDeps {
+  readonly slos: readonly SloDefinition[]
+  readonly flows: ReadonlyMap<string, FlowDefinition>
+  /** This evaluator's name in the lease. */
+  readonly holder: string
+  readonly clock?: () => number
+}
+
+/** One alert instance as one evaluation sees it. */
+interface Seen {
+  readonly rule: string
+  readonly severity: string
+  readonly labels: Record<string, string>
+  readonly seen: Observation
+  readonly value: number | null
+  readonly forMs: number
+}
+
+export const instanceId = (rule: string, labels: Readonly<Record<string, string>>) =>
+  createHash('sha256')
+    .update(JSON.stringify([rule, Object.entries(labels).sort(([a], [b]) => a.localeCompare(b))]))
+    .digest('hex')
+    .slice(0, 16)
+
+const errorReason = (err: unknown) =>
+  `evaluation failed: ${err instanceof Error ? err.message.split('\n')[0]?.slice(0, 200) : 'unknown error'}`
+
+async function sloObservations(deps: EvaluatorDeps, nowMs: number): Promise<Seen[]> {
+  return (
+    await Promise.all(
+      deps.slos.map(async (slo): Promise<Seen[]> => {
+        const labels = sloLabels(slo)
+        try {
+          const status = await sloStatus(deps.store, slo, nowMs)
+          return status.tiers.map((tier) => ({
+            rule: slo.id,
+            severity: tier.severity,
+            labels: { ...labels, severity: tier.severity },
+            seen: {
+              kind: tier.firing === null ? 'nodata' : tier.firing ? 'true' : 'false',
+              reason: tier.reason,
+            },
+            value: tier.pairs[0]?.longBurn ?? null,
+            forMs: 0,
+          }))
+        } catch (err) {
+          return (['page', 'ticket'] as const).map((severity) => ({
+            rule: slo.id,
+            severity,
+            labels: { ...labels, severity },
+            seen: { kind: 'error', reason: errorReason(err) },
+            value: null,
+            forMs: 0,
+          }))
+        }
+      }),
+    )
+  ).flat()
+}
+
+/** A threshold rule's current values by label set; label sets no longer over the threshold resolve. */
+async function ruleValues(
+  deps: EvaluatorDeps,
+  rule: ThresholdRule,
+  now: Date,
+): Promise<Array<{ labels: Record<string, string>; value: number; over: boolean; reason: string }>> {
+  if ('stuck' in rule) {
+    const flow = deps.flows.get(rule.stuck.flow) as FlowDefinition
+    const rows = await stuckPerStage(deps.store, {
+      flow: flowShape(flow),
+      maxDelayMs: flow.stages.map((s) => s.maxDelayMs ?? 0),
+      since: new Date(now.getTime() - 30 * DAY_MS),
+      now,
+    })
+    return rows.map((r) => {
+      const stage = flow.stages[r.stage - 1]?.name ?? String(r.stage)
+      const n = Number(r.n)
+      return {
+        labels: { flow: flow.name, stage },
+        value: n,
+        over: n > rule.stuck.above,
+        reason: `${n} ${flow.entity}s overdue at ${stage} (threshold ${rule.stuck.above})`,
+      }
+    })
+  }
+  if ('exceptions' in rule)
+    return (await openExceptionsPerConnector(deps.store)).map((r) => ({
+      labels: { connector: r.connector },
+      value: Number(r.n),
+      over: Number(r.n) > rule.exceptions.above,
+      reason: `${r.n} open exceptions at ${r.connector} (threshold ${rule.exceptions.above})`,
+    }))
+  if ('drift' in rule)
+    return (await oversellRiskPerChannel(deps.store, new Date(now.getTime() - 7 * DAY_MS), now)).map((r) => ({
+      labels: { channel: r.channel },
+      value: Number(r.n),
+      over: Number(r.n) > rule.drift.above,
+      reason: `${r.n} SKU locations promised above available stock on ${r.channel} (threshold ${rule.drift.above})`,
+    }))
+  const { within, min_runs } = rule.connector_down
+  return (await connectorRuns(deps.store, new Date(now.getTime() - within), now)).map((r) => ({
+    labels: { connector: r.connector },
+    value: Number(r.ok),
+    over: Number(r.runs) >= min_runs && Number(r.ok) === 0,
+    reason: `${r.ok} of ${r.runs} sync runs succeeded in the last ${within / 60_000}m`,
+  }))
+}
+
+async function ruleObservations(
+  deps: EvaluatorDeps,
+  existing: readonly AlertInstance[],
+  now: Date,
+): Promise<Seen[]> {
+  const seen: Seen[] = []
+  for (const rule of deps.alerting.rules) {
+    const base = { rule: rule.name, severity: rule.severity, forMs: rule.for }
+    const withLabels = (labels: Record<string, string>) => ({
+      ...rule.labels,
+      ...labels,
+      severity: rule.severity,
+    })
+    try {
+      const values = await ruleValues(deps, rule, now)
+      const ids = new Set<string>()
+      for (const v of values) {
+        const labels = withLabels(v.labels)
+        ids.add(instanceId(rule.name, labels))
+        seen.push({
+          ...base,
+          labels,
+          value: v.value,
+          seen: { kind: v.over ? 'true' : 'false', reason: v.reason },
+        })
+      }
+      // Label sets that no longer show up at all are back to normal (nothing stuck at that stage).
+      for (const a of existing)
+        if (a.rule === rule.name && !ids.has(a.id))
+          seen.push({
+            ...base,
+            labels: { ...a.labels },
+            value: 0,
+            seen: { kind: 'false', reason: 'no longer observed' },
+          })
+    } catch (err) {
+      for (const a of existing.filter((x) => x.rule === rule.name))
+        seen.push({
+          ...base,
+          labels: { ...a.labels },
+          value: null,
+          seen: { kind: 'error', reason: errorReason(err) },
+        })
+    }
+  }
+  return seen
+}
+
+/**
+ * Inhibition: a firing page suppresses the same SLO's ticket, and a firing connector-down alert
+ * suppresses the alerts of SLOs that depend on that connector (the cause pages, not every symptom).
+ */
+function suppressor(deps: EvaluatorDeps, a: AlertInstance, all: readonly AlertInstance[]): string {
+  const firing = all.filter((x) => x.state === 'firing' && x.id !== a.id)
+  if (a.severity === 'ticket' && a.labels.slo) {
+    const page = firing.find((x) => x.labels.slo === a.labels.slo && x.severity === 'page')
+    if (page) return page.id
+  }
+  const slo = deps.slos.find((s) => s.id === a.labels.slo)
+  if (slo && slo.dependsOn.length > 0) {
+    const down = firing.find(
+      (x) =>
+        x.labels.connector &&
+        slo.dependsOn.includes(x.labels.connector) &&
+        deps.alerting.rules.some((r) => r.name === x.rule && 'connector_down' in r),
+    )
+    if (down) return down.id
+  }
+  return ''
+}
+
+export interface TickResult {
+  readonly leader: boolean
+  readonly instances: readonly AlertInstance[]
+  readonly transitions: readonly TransitionRecord[]
+}
+
+/**
+ * One evaluation: every SLO's burn-rate tiers and every threshold rule, through the state machine,
+ * persisted with the reason of each transition, then notifications. Only the lease holder evaluates,
+ * so two evaluators never notify twice.
+ */
+export async function evaluate(deps: EvaluatorDeps, leaseMs: number): Promise<TickResult> {
+  const nowMs = (deps.clock ?? Date.now)()
+  const term = Math.floor(nowMs / leaseMs)
+  const holder = await claimLease(deps.store, 'alerts', term, deps.holder, nowMs)
+  if (holder !== deps.holder) return { leader: false, instances: [], transitions: [] }
+  // The holder claims the next term now, ahead of anyone who waits for it to begin.
+  await claimLease(deps.store, 'alerts', term + 1, deps.holder, nowMs)
+
+  const existing = await listInstances(deps.store)
+  const byId = new Map(existing.map((a) => [a.id, a]))
+  const observed = [
+    ...(await sloObservations(deps, nowMs)),
+    ...(await ruleObservations(deps, existing, new Date(nowMs))),
+  ]
+  const transitions: TransitionRecord[] = []
+  const next: AlertInstance[] = observed.map((o) => {
+    const id = instanceId(o.rule, o.labels)
+    const prev = byId.get(id)
+    const current: InstanceState = prev
+      ? { state: prev.state as InstanceState['state'], sinceMs: prev.sinceMs, firedAtMs: prev.firedAtMs }
+      : INITIAL
+    const { next: state, transition } = step(current, o.seen, nowMs, o.forMs)
+    if (transition)
+      transitions.push({
+        atMs: nowMs,
+        id,
+        rule: o.rule,
+        severity: o.severity,
+        labels: o.labels,
+        ...transition,
+        value: o.value,
+      })
+    return {
+      id,
+      rule: o.rule,
+      severity: o.severity,
+      labels: o.labels,
+      state: state.state,
+      reason: o.seen.reason,
+      value: o.value,
+      sinceMs: state.sinceMs,
+      firedAtMs: state.firedAtMs,
+      evaluatedAtMs: nowMs,
+      suppressedBy: '',
+      // An acknowledgement holds for the firing episode it was made in (compared on fired_at).
+      ackedBy: prev && prev.firedAtMs === state.firedAtMs ? prev.ackedBy : '',
+      ackedAtMs: prev && prev.firedAtMs === state.firedAtMs ? prev.ackedAtMs : null,
+    }
+  })
+  const instances = next.map((a) =>
+    a.state === 'firing' ? { ...a, suppressedBy: suppressor(deps, a, next) } : a,
+  )
+  await saveInstances(deps.store, instances, nowMs)
+  await appendTransitions(deps.store, transitions)
+  await notify(deps, instances, nowMs)
+  return { leader: true, instances, transitions }
+}
+
+/** Runs `evaluate` every interval until stopped; a failed tick is logged and the next one retries. */
+export function startEvaluator(deps: EvaluatorDeps): () => Promise<void> {
+  const intervalMs = deps.alerting.intervalMs
+  const leaseMs = Math.max(3 * intervalMs, 30_000)
+  let running: Promise<unknown> | undefined
+  const tick = () => {
+    if (running) return
+    running = evaluate(deps, leaseMs)
+      .catch((err) => deps.log.warn({ err }, 'alert evaluation failed; retrying at the next tick'))
+      .finally(() => {
+        running = undefined
+      })
+  }
+  tick()
+  const timer = setInterval(tick, intervalMs)
+  timer.unref()
+  return async () => {
+    clearInterval(timer)
+    await running
+  }
+}

@@ -1,0 +1,35 @@
+import { hostname } from 'node:os'
+import type { Config } from '../core/config.ts'
+import { loadFlows } from '../core/flows.ts'
+import type { Logger } from '../core/logger.ts'
+import type { Store } from '../store/client.ts'
+import { loadAlerting } from './config.ts'
+import { startEvaluator } from './evaluator.ts'
+import { DELIVERY_RETRY } from './notify.ts'
+import { loadSlos } from './spec.ts'
+
+/**
+ * The alert evaluator as a part of `signalbox start` or `signalbox alerts`: SLOs and rules are read and
+ * validated here, at start; a mistake stops start-up with the file, the line and the problem.
+ */
+export function startAlerts(store: Store, config: Pick<Config, 'configDir' | 'publicUrl'>, log: Logger) {
+  const flows = loadFlows(config.configDir)
+  const slos = loadSlos(config.configDir, flows)
+  const alerting = loadAlerting(config.configDir, flows)
+  const holder = `${hostname()}:${process.pid}`
+  log.info(
+    { slos: slos.length, rules: alerting.rules.length, everyMs: alerting.intervalMs, holder },
+    'alert evaluator running',
+  )
+  return startEvaluator({
+    store,
+    slos,
+    flows,
+    alerting,
+    log,
+    env: process.env,
+    retry: DELIVERY_RETRY,
+    publicUrl: config.publicUrl,
+    holder,
+  })
+}

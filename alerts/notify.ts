@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from '../core/logger.ts'
+import type { Store } from '../store/client.ts'
+import {
+  type AlertInstance,
+  appendDelivery,
+  type GroupState,
+  listGroups,
+  listSilences,
+  saveGroup,
+} from '../store/queries/alerts.ts'
+import { type Delivery, deliveries, type Notification, type NotificationAlert } from './channels.ts'
+import type { AlertingConfig, Route } from './config.ts'
+import { alertLabels, groupKey, routesFor, silencedBy } from './routing.ts'
+
+export interface RetryPolicy {
+  readonly attempts: number
+  readonly baseDelayMs: number
+  readonly maxDelayMs: number
+}
+
+export const DELIVERY_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000 }
+
+export interface NotifyDeps {
+  readonly store: Store
+  readonly alerting: AlertingConfig
+  readonly log: Logger
+  readonly env: NodeJS.ProcessEnv
+  readonly retry: RetryPolicy
+  /** Where links in notifications point: the UI's address as on-call engineers reach it. */
+  readonly publicUrl: string
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+/**
+ * Sends one delivery, retrying 429, 5xx and network failures with exponential backoff (honouring
+ * Retry-After) and giving up at once on any other 4xx. Every attempt is logged in the store.
+ */
+async function deliver(
+  deps: NotifyDeps,
+  d: Delivery,
+  record: (
+    attempt: number,
+    outcome: 'delivered' | 'retrying' | 'failed' | 'not_configured',
+    status: number,
+    error: string,
+  ) => Promise<void>,
+) {
+  if (d.missing) return record(0, 'not_configured', 0, d.missing)
+  for (let attempt = 1; attempt <= deps.retry.attempts; attempt++) {
+    let status = 0
+    let retryAfterMs: number | undefined
+    let error = ''
+    try {
+      ;({ status, retryAfterMs } = await d.send())
+    } catch (err) {
+      // The message only: a URL or key could sit in a stack or a cause.
+      error = err instanceof Error ? err.message.slice(0, 300) : 'delivery failed'
+    }
+    if (status >= 200 && status < 300) return record(attempt, 'delivered', status, '')
+    const transient = status === 0 || status === 429 || status >= 500
+    const last = attempt === deps.retry.attempts || !transient
+    await record(attempt, last ? 'failed' : 'retrying', status, error || `HTTP ${status}`)
+    if (last) {
+      deps.log.warn({ channel: d.channel, status, attempt }, 'notification delivery failed')
+      return
+    }
+    const backoff = Math.min(deps.retry.maxDelayMs, deps.retry.baseDelayMs * 2 ** (attempt - 1))
+    await sleep(Math.min(deps.retry.maxDelayMs, retryAfterMs ?? backoff))
+  }
+}
+
+interface Group {
+  readonly key: string
+  readonly route: Route
+  readonly labels: Record<string, string>
+  readonly alerts: AlertInstance[]
+}
+
+/**
+ * Decides, per notification group, whether to notify now (group wait for a new group, group interval
+ * after a change, repeat interval while unchanged and firing) and sends. Silenced, inhibited and
+ * acknowledged alerts are left out; a resolved alert is announced only to a group that was told it fired.
+ */
+export async function notify(deps: NotifyDeps, instances: readonly AlertInstance[], nowMs: number) {
+  const silences = await listSilences(deps.store, nowMs)
+  const groups = new Map<string, Group>()
+  for (const a of instances) {
+    if (a.state !== 'firing' && a.state !== 'resolved') continue
+    const labels = alertLabels(a)
+    if (a.state === 'firing' && (a.suppressedBy || a.ackedBy || silencedBy(silences, labels, nowMs))) continue
+    for (const route of routesFor(deps.alerting.route, labels)) {
+      const key = groupKey(route, labels)
+      const group: Group = groups.get(key) ?? {
+        key,
+        route,
+        labels: Object.fromEntries(route.groupBy.map((l) => [l, labels[l] ?? ''])),
+        alerts: [],
+      }
+      group.alerts.push(a)
+      groups.set(key, group)
+    }
+  }
+  const sent = await listGroups(deps.store)
+  const sends: Promise<void>[] = []
+  for (const group of groups.values()) {
+    const prev = sent.get(group.key)
+    const told = new Set(prev?.fingerprint ? prev.fingerprint.split(',') : [])
+    const firing = group.alerts.filter((a) => a.state === 'firing')
+    const resolved = group.alerts.filter((a) => a.state === 'resolved' && told.has(a.id))
+    if (firing.length === 0 && resolved.length === 0) continue
+    const fingerprint = firing
+      .map((a) => a.id)
+      .sort()
+      .join(',')
+    const since = prev ? nowMs - prev.sentAtMs : 0
+    const due =
+      !prev || prev.firing === 0
+        ? firing.length > 0 &&
+          nowMs - Math.min(...firing.map((a) => a.firedAtMs ?? nowMs)) >= group.route.groupWaitMs
+        : fingerprint !== prev.fingerprint || resolved.length > 0
+          ? since >= group.route.groupIntervalMs
+          : firing.length > 0 && since >= group.route.repeatIntervalMs
+    if (!due) continue
+    // The group's state is saved before sending: a crash mid-send loses a notification's retries,
+    // never sends it twice.
+    const state: GroupState = {
+      key: group.key,
+      receiver: group.route.receiver,
+      sentAtMs: nowMs,
+      fingerprint,
+      firing: firing.length,
+    }
+    await saveGroup(deps.store, state)
+    sends.push(send(deps, group, [...firing, ...resolved], nowMs))
+  }
+  await Promise.all(sends)
+}
+
+async function send(deps: NotifyDeps, group: Group, alerts: readonly AlertInstance[], nowMs: number) {
+  const notification: Notification = {
+    id: `msg_${randomUUID()}`,
+    groupKey: group.key,
+    receiver: group.route.receiver,
+    status: alerts.some((a) => a.state === 'firing') ? 'firing' : 'resolved',
+    groupLabels: group.labels,
+    alerts: alerts.map(
+      (a): NotificationAlert => ({
+        id: a.id,
+        status: a.state === 'firing' ? 'firing' : 'resolved',
+        rule: a.rule,
+        severity: a.severity,
+        labels: alertLabels(a),
+        summary: a.reason,
+        startsAt: iso(a.firedAtMs ?? a.sinceMs) as string,
+        endsAt: a.state === 'resolved' ? iso(a.sinceMs) : null,
+        url: `${deps.publicUrl}/#/alerts/${a.id}`,
+      }),
+    ),
+    sentAt: new Date(nowMs).toISOString(),
+  }
+  const channels = deps.alerting.receivers.get(group.route.receiver) ?? []
+  await Promise.all(
+    channels.flatMap((cfg) =>
+      deliveries(cfg, notification, deps.env).map((d) =>
+        deliver(deps, d, (attempt, outcome, status, error) =>
+          appendDelivery(deps.store, {
+            atMs: Date.now(),
+            notificationId: notification.id,
+            groupKey: group.key,
+            receiver: group.route.receiver,
+            channel: d.channel,
+            status: notification.status,
+            alertIds: alerts.map((a) => a.id),
+            attempt,
+            outcome,
+            httpStatus: status,
+            error,
+          }),
+        ),
+      ),
+    ),
+  )
+}

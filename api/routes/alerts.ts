@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto'
+import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
+import { z } from 'zod'
+import { matcherSchema } from '../../alerts/matchers.ts'
+import { BadRequestError, NotFoundError } from '../../core/errors.ts'
+import type { Store } from '../../store/client.ts'
+import {
+  appendTransitions,
+  listDeliveries,
+  listInstances,
+  listSilences,
+  listTransitions,
+  saveSilence,
+} from '../../store/queries/alerts.ts'
+import { body, params, query } from '../params.ts'
+import { alertView } from '../slo-view.ts'
+
+const DAY_MS = 86_400_000
+const who = z.string().trim().min(1).max(200)
+const idParam = z.object({ id: z.string().max(100) })
+const iso = (ms: string | number) => new Date(Number(ms)).toISOString()
+
+/**
+ * Alerts, their history, acknowledgements, silences and the notification log. Until authentication
+ * exists (the security issue) the person acting is named in the request body.
+ */
+export function alertRoutes(store: Store) {
+  const one = async (id: string) => {
+    const [a] = await listInstances(store, { id })
+    if (!a) throw new NotFoundError(`no alert '${id.slice(0, 100)}'`)
+    return a
+  }
+  return new Hono()
+    .get(
+      '/alerts',
+      describeRoute({
+        tags: ['alerts'],
+        summary: 'Alert instances (firing first) and recent state changes',
+        responses: { 200: { description: 'Alerts and their history' } },
+      }),
+      query(
+        z.object({
+          state: z.enum(['normal', 'pending', 'firing', 'resolved', 'nodata', 'error']).optional(),
+          days: z.coerce.number().int().min(1).max(90).default(7).describe('History to include'),
+        }),
+      ),
+      async (c) => {
+        const q = c.req.valid('query')
+        const [alerts, history] = await Promise.all([
+          listInstances(store, q.state ? { states: [q.state] } : {}),
+          listTransitions(store, { since: new Date(Date.now() - q.days * DAY_MS), limit: 500 }),
+        ])
+        const order = ['firing', 'pending', 'error', 'nodata', 'resolved', 'normal']
+        alerts.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state) || a.rule.localeCompare(b.rule))
+        return c.json({
+          alerts: alerts.map(alertView),
+          history: history.map((t) => ({
+            at: iso(t.at_ms),
+            id: t.id,
+            rule: t.rule,
+            severity: t.severity,
+            labels: t.labels,
+            from: t.from_state,
+            to: t.to_state,
+            reason: t.reason,
+            actor: t.actor || null,
+          })),
+        })
+      },
+    )
+    .get(
+      '/alerts/:id',
+      describeRoute({
+        tags: ['alerts'],
+        summary: 'One alert with its transitions and the notifications sent for it',
+        responses: { 200: { description: 'The alert' }, 404: { description: 'No such alert' } },
+      }),
+      params(idParam),
+      async (c) => {
+        const a = await one(c.req.valid('param').id)
+        const since = new Date(Date.now() - 90 * DAY_MS)
+        const [history, notifications] = await Promise.all([
+          listTransitions(store, { id: a.id, since, limit: 200 }),
+          listDeliveries(store, { since, alertId: a.id, limit: 200 }),
+        ])
+        return c.json({
+          alert: alertView(a),
+          history: history.map((t) => ({
+            at: iso(t.at_ms),
+            from: t.from_state,
+            to: t.to_state,
+            reason: t.reason,
+            actor: t.actor || null,
+          })),
+          notifications: notifications.map((d) => ({
+            at: iso(d.at_ms),
+            receiver: d.receiver,
+            channel: d.channel,
+            status: d.status,
+            attempt: d.attempt,
+            outcome: d.outcome,
+            httpStatus: d.http_status || null,
+            error: d.error || null,
+          })),
+        })
+      },
+    )
+    .post(
+      '/alerts/:id/ack',
+      describeRoute({
+        tags: ['alerts'],
+        summary: 'Acknowledge a firing alert: no repeats until it resolves (a new firing needs a new ack)',
+        responses: {
+          200: { description: 'Acknowledged' },
+          404: { description: 'No such alert' },
+          409: { description: 'Not firing' },
+        },
+      }),
+      params(idParam),
+      body(z.object({ by: who, comment: z.string().max(2000).default('') })),
+      async (c) => {
+        const a = await one(c.req.valid('param').id)
+        if (a.state !== 'firing')
+          throw new BadRequestError(
+            'not_firing',
+            `alert ${a.id} is ${a.state}; only a firing alert can be acknowledged`,
+          )
+        const { by, comment } = c.req.valid('json')
+        const now = Date.now()
+        await appendTransitions(store, [
+          {
+            atMs: now,
+            id: a.id,
+            rule: a.rule,
+            severity: a.severity,
+            labels: a.labels,
+            from: a.state,
+            to: 'acknowledged',
+            reason: comment,
+            value: a.value,
+            actor: by,
+          },
+        ])
+        return c.json({ alert: alertView(await one(a.id)) })
+      },
+    )
+    .get(
+      '/silences',
+      describeRoute({
+        tags: ['alerts'],
+        summary: 'Silences that are active or scheduled',
+        responses: { 200: { description: 'Silences' } },
+      }),
+      async (c) => c.json({ silences: (await listSilences(store, Date.now())).map(silenceView) }),
+    )
+    .post(
+      '/silences',
+      describeRoute({
+        tags: ['alerts'],
+        summary:
+          'Silence alerts matching label matchers until an expiry (they keep their state, nobody is notified)',
+        responses: { 201: { description: 'The silence' }, 400: { description: 'Invalid silence' } },
+      }),
+      body(
+        z.object({
+          matchers: z
+            .array(matcherSchema)
+            .min(1)
+            .max(20)
+            .describe('Alertmanager matchers: "slo = order_reaches_erp"'),
+          startsAt: z.iso.datetime({ offset: true }).optional(),
+          endsAt: z.iso.datetime({ offset: true }),
+          createdBy: who,
+          comment: z.string().trim().min(1, 'say why').max(2000),
+        }),
+      ),
+      async (c) => {
+        const b = c.req.valid('json')
+        const now = Date.now()
+        const startsAtMs = b.startsAt ? Date.parse(b.startsAt) : now
+        const endsAtMs = Date.parse(b.endsAt)
+        if (endsAtMs <= Math.max(now, startsAtMs))
+          throw new BadRequestError('invalid_parameter', 'endsAt: must be in the future and after startsAt')
+        const silence = {
+          id: randomUUID(),
+          matchers: b.matchers,
+          startsAtMs,
+          endsAtMs,
+          createdBy: b.createdBy,
+          comment: b.comment,
+          createdAtMs: now,
+        }
+        await saveSilence(store, silence, now)
+        return c.json({ silence: silenceView(silence) }, 201)
+      },
+    )
+    .delete(
+      '/silences/:id',
+      describeRoute({
+        tags: ['alerts'],
+        summary: 'Expire a silence now',
+        responses: { 200: { description: 'Expired' }, 404: { description: 'No such active silence' } },
+      }),
+      params(idParam),
+      async (c) => {
+        const now = Date.now()
+        const silence = (await listSilences(store, now)).find((s) => s.id === c.req.valid('param').id)
+        if (!silence) throw new NotFoundError(`no active silence '${c.req.valid('param').id}'`)
+        const expired = { ...silence, endsAtMs: now }
+        await saveSilence(store, expired, now)
+        return c.json({ silence: silenceView(expired) })
+      },
+    )
+    .get(
+      '/notifications',
+      describeRoute({
+        tags: ['alerts'],
+        summary: 'The notification log: every delivery attempt, newest first',
+        responses: { 200: { description: 'Attempts' } },
+      }),
+      query(
+        z.object({
+          days: z.coerce.number().int().min(1).max(90).default(7),
+          limit: z.coerce.number().int().min(1).max(1000).default(200),
+        }),
+      ),
+      async (c) => {
+        const q = c.req.valid('query')
+        const rows = await listDeliveries(store, {
+          since: new Date(Date.now() - q.days * DAY_MS),
+          limit: q.limit,
+        })
+        return c.json({
+          notifications: rows.map((d) => ({
+            at: iso(d.at_ms),
+            id: d.notification_id,
+            group: d.group_key,
+            receiver: d.receiver,
+            channel: d.channel,
+            status: d.status,
+            alerts: d.alert_ids,
+            attempt: d.attempt,
+            outcome: d.outcome,
+            httpStatus: d.http_status || null,
+            error: d.error || null,
+          })),
+        })
+      },
+    )
+}
+
+function silenceView(s: {
+  id: string
+  matchers: ReadonlyArray<{ name: string; op: string; value: string }>
+  startsAtMs: number
+  endsAtMs: number
+  createdBy: string
+  comment: string
+  createdAtMs: number
+}) {
+  return {
+    id: s.id,
+    matchers: s.matchers.map((m) => `${m.name} ${m.op} ${JSON.stringify(m.value)}`),
+    startsAt: iso(s.startsAtMs),
+    endsAt: iso(s.endsAtMs),
+    createdBy: s.createdBy,
+    comment: s.comment,
+    createdAt: iso(s.createdAtMs),
+  }
+}

@@ -1,0 +1,209 @@
+import { DATA_ERROR_STATUSES, ERROR_KIND_ATTRIBUTE, RETRIED_ATTRIBUTE } from '../../core/vocabulary.ts'
+import type { Store } from '../client.ts'
+import { type Fragment, join, sql, table, typed } from '../sql.ts'
+import { TABLES } from '../tables.ts'
+import { entityStages, type FlowShape } from './flow-stages.ts'
+
+/** An SLI as the store computes it: which events count, and which of them are good. */
+export type Sli =
+  | { kind: 'flow_latency'; flow: FlowShape; fromStage: number; toStage: number; withinMs: number }
+  | { kind: 'flow_completion'; flow: FlowShape; withinMs: number }
+  | { kind: 'connector_success'; connector?: string; system?: string }
+  | { kind: 'freshness'; channels: readonly string[]; withinMs: number }
+  | { kind: 'absence'; source?: string; system?: string; location?: string; withinMs: number }
+
+const MINUTE_MS = 60_000
+/**
+ * An entity that should reach `b` within `withinMs` of `a` counts when it does (good) or at its
+ * deadline (bad), never later when it finally arrives: the budget burns while customers wait.
+ */
+function deadlineEvents(
+  stages: Fragment,
+  a: Fragment,
+  b: Fragment,
+  withinMs: number,
+  where: Fragment,
+  until: Date,
+) {
+  return sql`
+    SELECT if(ok, b_ms, a_ms + ${withinMs}) AS at_ms, toUInt8(ok) AS good, entity_id AS subject,
+      if(ok, 0, if(b_ms > 0, b_ms, ${until.getTime()}) - a_ms - ${withinMs}) AS late_ms
+    FROM (
+      SELECT entity_id, ${a} AS a_ms, ${b} AS b_ms, b_ms > 0 AND b_ms <= a_ms + ${withinMs} AS ok, terminated
+      FROM (${stages})
+    )
+    WHERE a_ms > 0 AND ${where}`
+}
+
+/** Rows (at_ms, good, subject, late_ms): the SLI's events whose time falls in [since, until). */
+export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
+  const from = new Date(since.getTime() - ('withinMs' in sli ? sli.withinMs : 0))
+  const range = sql`at_ms >= ${since.getTime()} AND at_ms < ${until.getTime()}`
+  let events: Fragment
+  switch (sli.kind) {
+    case 'flow_latency':
+      // Entities cancelled before reaching `b` left the flow: neither good nor bad.
+      events = deadlineEvents(
+        entityStages(sli.flow, from, until),
+        sql`ts[${sli.fromStage}]`,
+        sql`ts[${sli.toStage}]`,
+        sli.withinMs,
+        sql`NOT (terminated AND NOT ok)`,
+        until,
+      )
+      break
+    case 'flow_completion': {
+      const last = sli.flow.stageEvents.length
+      events = deadlineEvents(
+        entityStages(sli.flow, from, until),
+        sql`ts[1]`,
+        sql`multiIf(ts[${last}] > 0 AND terminated_ms > 0, least(ts[${last}], terminated_ms), ts[${last}] > 0, ts[${last}], terminated_ms)`,
+        sli.withinMs,
+        sql`1`,
+        until,
+      )
+      break
+    }
+    case 'connector_success': {
+      // A connector's sync runs, or the calls made to a system (the last attempt of each: a 429 that a
+      // retry got past is not a failed call); failures caused by the data sent (a 422 from the ERP)
+      // are the data's problem, not the integration's, and are left out.
+      const scope = sli.connector
+        ? sql`kind = 'consumer' AND startsWith(name, 'sync ') AND connector = ${sli.connector}
+            AND NOT (status_code = 'error' AND attributes[${ERROR_KIND_ATTRIBUTE}] = 'data')`
+        : sql`kind = 'client' AND system = ${sli.system ?? ''} AND attributes[${RETRIED_ATTRIBUTE}] != 'true'
+            AND NOT (status_code = 'error' AND attributes['http.response.status_code'] IN ${DATA_ERROR_STATUSES})`
+      events = sql`
+        SELECT toUnixTimestamp64Milli(timestamp) AS at_ms, toUInt8(status_code != 'error') AS good,
+          if(empty(entities), trace_id, entities[1].2) AS subject, 0 AS late_ms
+        FROM ${table(TABLES.spans)}
+        WHERE timestamp >= ${since} AND timestamp < ${until} AND ${scope}`
+      break
+    }
+    case 'freshness':
+      // Each stock change must reach every channel; a publication that never came is bad at the deadline.
+      events = sql`
+        SELECT if(ok, p_ms, a_ms + ${sli.withinMs}) AS at_ms, toUInt8(ok) AS good,
+          concat(sku, ' @ ', loc, ' → ', ch) AS subject,
+          if(ok, 0, if(p_ms > 0, p_ms, ${until.getTime()}) - a_ms - ${sli.withinMs}) AS late_ms
+        FROM (
+          SELECT a.sku AS sku, a.loc AS loc, a.ch AS ch, a.a_ms AS a_ms, p.p_ms AS p_ms,
+            p_ms > 0 AND p_ms <= a_ms + ${sli.withinMs} AS ok
+          FROM (
+            SELECT subject AS sku, location AS loc, JSONExtractRaw(data, 'change') AS change_id,
+              toUnixTimestamp64Milli(time) AS a_ms, arrayJoin(${[...sli.channels]}) AS ch
+            FROM ${table(TABLES.events)}
+            WHERE type = 'retail.inventory.adjusted' AND time >= ${from} AND time < ${until}
+          ) AS a
+          LEFT JOIN (
+            SELECT subject AS sku, location AS loc, JSONExtractRaw(data, 'change') AS change_id,
+              JSONExtractString(data, 'channel') AS ch, min(toUnixTimestamp64Milli(time)) AS p_ms
+            FROM ${table(TABLES.events)}
+            WHERE type = 'retail.inventory.published' AND time >= ${from} AND time < ${until}
+            GROUP BY sku, loc, change_id, ch
+          ) AS p ON a.sku = p.sku AND a.loc = p.loc AND a.change_id = p.change_id AND a.ch = p.ch
+        )`
+      break
+    case 'absence': {
+      // One event per whole minute since the source was first heard from: good while it was heard
+      // from within `withinMs` (a time-slice SLI; minutes before its first event are not counted).
+      const scope = join(
+        [
+          sql`1`,
+          ...(sli.source ? [sql`source = ${sli.source}`] : []),
+          ...(sli.system ? [sql`system = ${sli.system}`] : []),
+          ...(sli.location ? [sql`location = ${sli.location}`] : []),
+        ],
+        ' AND ',
+      )
+      const first = Math.ceil(since.getTime() / MINUTE_MS) * MINUTE_MS
+      events = sql`
+        SELECT minute_ms AS at_ms, toUInt8(minute_ms - last_ms <= ${sli.withinMs}) AS good, '' AS subject,
+          greatest(minute_ms - last_ms - ${sli.withinMs}, 0) AS late_ms
+        FROM (
+          SELECT minute_ms, max(seen_ms) OVER (ORDER BY minute_ms ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_ms
+          FROM (
+            SELECT arrayJoin(range(${first - Math.ceil(sli.withinMs / MINUTE_MS) * MINUTE_MS}, ${until.getTime()}, ${MINUTE_MS})) AS minute_ms
+          ) AS minutes
+          LEFT JOIN (
+            SELECT toUnixTimestamp(toStartOfMinute(time)) * 1000 + ${MINUTE_MS} AS minute_ms, max(toUnixTimestamp64Milli(time)) AS seen_ms
+            FROM ${table(TABLES.events)}
+            WHERE time >= ${from} AND time < ${until} AND ${scope}
+            GROUP BY minute_ms
+          ) AS seen USING (minute_ms)
+        )
+        WHERE last_ms > 0`
+      break
+    }
+  }
+  return sql`SELECT * FROM (${events}) WHERE ${range}`
+}
+
+export interface WindowCounts {
+  readonly windowMs: number
+  readonly good: number
+  readonly total: number
+}
+
+/** Good and total events in each window ending at `now`, from one scan of the longest. */
+export async function sliCounts(
+  store: Store,
+  sli: Sli,
+  windowsMs: readonly number[],
+  now: Date,
+): Promise<WindowCounts[]> {
+  const longest = Math.max(...windowsMs)
+  const nowMs = now.getTime()
+  const windows = typed(windowsMs, 'Array(Int64)')
+  const [row] = await store.query<{ totals: string[]; goods: string[] }>(sql`
+    SELECT sumForEach(arrayMap(w -> toUInt64(at_ms >= ${nowMs} - w), ${windows})) AS totals,
+      sumForEach(arrayMap(w -> toUInt64(at_ms >= ${nowMs} - w AND good), ${windows})) AS goods
+    FROM (${sliEvents(sli, new Date(nowMs - longest), now)})`)
+  return windowsMs.map((windowMs, i) => ({
+    windowMs,
+    good: Number(row?.goods?.[i] ?? 0),
+    total: Number(row?.totals?.[i] ?? 0),
+  }))
+}
+
+export interface SliBucket {
+  readonly bucket: string
+  readonly good_events: string
+  readonly total_events: string
+}
+
+/** Good and total events per step, oldest first: the SLI and the budget over time. */
+export async function sliSeries(
+  store: Store,
+  sli: Sli,
+  since: Date,
+  until: Date,
+  stepMs: number,
+): Promise<SliBucket[]> {
+  return store.query<SliBucket>(sql`
+    SELECT intDiv(at_ms, ${stepMs}) * ${stepMs} AS bucket, sum(good) AS good_events, count() AS total_events
+    FROM (${sliEvents(sli, since, until)})
+    GROUP BY bucket ORDER BY bucket`)
+}
+
+export interface BadEvent {
+  readonly subject: string
+  readonly at_ms: string
+  readonly late_ms: string
+}
+
+/** The events that burned the budget, latest first: the entities behind the number. */
+export async function badEvents(
+  store: Store,
+  sli: Sli,
+  since: Date,
+  until: Date,
+  limit: number,
+): Promise<BadEvent[]> {
+  return store.query<BadEvent>(sql`
+    SELECT subject, toString(at_ms) AS at_ms, toString(late_ms) AS late_ms
+    FROM (${sliEvents(sli, since, until)})
+    WHERE good = 0
+    ORDER BY at_ms DESC
+    LIMIT ${limit}`)
+}

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadSlos } from '../../alerts/spec.ts'
+import { loadFlows } from '../../core/flows.ts'
+import { badEvents, sliCounts } from '../../store/queries/sli.ts'
+import { configDir, HOUR, MINUTE } from '../support/alerting.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+let sb: TestSignalbox
+let t0: number
+beforeAll(async () => {
+  sb = await startSignalbox()
+  t0 = Math.floor(Date.now() / HOUR) * HOUR - 6 * HOUR
+})
+afterAll(async () => {
+  await sb?.close()
+})
+
+let n = 0
+const event = (type: string, subject: string, atMs: number, extra: Record<string, unknown> = {}) => ({
+  specversion: '1.0',
+  id: `sli-${n++}`,
+  source: 'urn:sli-test',
+  type,
+  subject,
+  time: new Date(atMs).toISOString(),
+  datacontenttype: 'application/json',
+  ...extra,
+})
+
+async function send(events: unknown[]) {
+  const res = await fetch(`${sb.collectorUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cloudevents-batch+json' },
+    body: JSON.stringify(events),
+  })
+  expect(res.status).toBe(200)
+}
+
+const dir = configDir(
+  `erp_in_time:
+  description: ERP within 1h
+  sli: { flow_latency: { flow: order_to_cash, from: captured, to: erp_posted, within: 1h } }
+  objective: 0.99
+stock_fresh:
+  description: channels told within 5m
+  sli: { freshness: { channels: [storefront, marketplace], within: 5m } }
+  objective: 0.99
+pos_heard:
+  description: the POS of store 12 is heard from every 10 minutes
+  sli: { absence: { source: "urn:pos:store-12", within: 10m } }
+  objective: 0.99
+`,
+  '',
+)
+const flows = loadFlows(dir)
+const slos = new Map(loadSlos(dir, flows).map((s) => [s.id, s.sli]))
+const sli = (id: string) => slos.get(id) as NonNullable<ReturnType<typeof slos.get>>
+
+describe('SLIs from business events', () => {
+  it('flow latency: an order that never arrives is bad at its deadline, not when it finally arrives', async () => {
+    await send([
+      event('retail.order.created', 'SLI-1', t0),
+      event('retail.order.erp_posted', 'SLI-1', t0 + 30 * MINUTE), // good at t0+30m
+      event('retail.order.created', 'SLI-2', t0),
+      event('retail.order.erp_posted', 'SLI-2', t0 + 3 * HOUR), // bad at its deadline, t0+1h
+      event('retail.order.created', 'SLI-3', t0 + 10 * MINUTE), // never posted: bad at t0+1h10m
+      event('retail.order.created', 'SLI-4', t0 + 2 * HOUR), // still within its hour at t0+2h30m
+      event('retail.order.created', 'SLI-5', t0),
+      event('retail.order.cancelled', 'SLI-5', t0 + 5 * MINUTE), // left the flow: not counted
+    ])
+    const now = new Date(t0 + 2 * HOUR + 30 * MINUTE)
+    const [byNow, lastTwoHours, last80Minutes] = await sliCounts(
+      sb.store,
+      sli('erp_in_time'),
+      [3 * HOUR, 2 * HOUR, 80 * MINUTE],
+      now,
+    )
+    expect(byNow).toMatchObject({ good: 1, total: 3 })
+    // Over the last 2 h (from t0+30m): the good one at t0+30m and both deadlines.
+    expect(lastTwoHours).toMatchObject({ good: 1, total: 3 })
+    // Over the last 80 min (from t0+1h10m): only SLI-3's deadline.
+    expect(last80Minutes).toMatchObject({ good: 0, total: 1 })
+    const bad = await badEvents(sb.store, sli('erp_in_time'), new Date(t0), now, 10)
+    expect(bad.map((b) => [b.subject, Number(b.at_ms) - t0, Number(b.late_ms)])).toEqual([
+      ['SLI-3', 70 * MINUTE, 80 * MINUTE],
+      ['SLI-2', 60 * MINUTE, 90 * MINUTE], // not posted yet at `now`: 90 minutes late so far
+    ])
+  })
+
+  it('freshness: each stock change must reach every channel in time; a missing publication is bad', async () => {
+    const loc = (e: ReturnType<typeof event>) => ({ ...e, locationid: 'dc-1' })
+    await send([
+      loc(event('retail.inventory.adjusted', 'SKU-F', t0, { data: { change: 1, available: 5, on_hand: 5 } })),
+      loc(
+        event('retail.inventory.published', 'SKU-F', t0 + MINUTE, {
+          data: { change: 1, channel: 'storefront', quantity: 5 },
+        }),
+      ),
+      loc(
+        event('retail.inventory.published', 'SKU-F', t0 + 9 * MINUTE, {
+          data: { change: 1, channel: 'marketplace', quantity: 5 },
+        }),
+      ),
+      loc(
+        event('retail.inventory.adjusted', 'SKU-F', t0 + HOUR, {
+          data: { change: 2, available: 3, on_hand: 3 },
+        }),
+      ),
+      loc(
+        event('retail.inventory.published', 'SKU-F', t0 + HOUR + MINUTE, {
+          data: { change: 2, channel: 'storefront', quantity: 3 },
+        }),
+      ),
+    ])
+    const [counts] = await sliCounts(sb.store, sli('stock_fresh'), [3 * HOUR], new Date(t0 + 2 * HOUR))
+    // storefront in time twice; marketplace late once (9 > 5 min) and never told of change 2.
+    expect(counts).toMatchObject({ good: 2, total: 4 })
+    const bad = await badEvents(sb.store, sli('stock_fresh'), new Date(t0), new Date(t0 + 2 * HOUR), 10)
+    expect(bad.map((b) => b.subject)).toEqual(['SKU-F @ dc-1 → marketplace', 'SKU-F @ dc-1 → marketplace'])
+  })
+
+  it('absence: minutes in which a source was last heard from too long ago', async () => {
+    const pos = (atMs: number) =>
+      event('retail.order.created', `POS-${atMs}`, atMs, { source: 'urn:pos:store-12' })
+    // Heard at t0, t0+5m and t0+30m: silent for more than 10 minutes from t0+16m to t0+30m.
+    await send([pos(t0), pos(t0 + 5 * MINUTE), pos(t0 + 30 * MINUTE)])
+    const [counts] = await sliCounts(sb.store, sli('pos_heard'), [HOUR], new Date(t0 + 40 * MINUTE))
+    // Minute marks (each the end of a whole minute) since the first event: t0+1m … t0+39m, 39 of
+    // them; bad while the last event is more than 10 minutes old: t0+16m … t0+30m (15 marks; the
+    // event at t0+30m counts from the mark that ends its minute, t0+31m).
+    expect(counts).toMatchObject({ total: 39, good: 24 })
+  })
+})
