@@ -45,7 +45,7 @@ function definitionView(slo: SloDefinition) {
   return {
     id: slo.id,
     description: slo.description,
-    sli: { kind, withinMs: 'withinMs' in sli ? sli.withinMs : null, ...scope },
+    indicator: { kind, withinMs: 'withinMs' in sli ? sli.withinMs : null, ...scope },
     objective: slo.objective,
     window:
       slo.window.kind === 'rolling'

@@ -85,6 +85,8 @@ export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
           },
           badEvents: bad.map((b) => ({
             subject: b.subject,
+            kind: b.subject_kind || null,
+            detail: b.detail || null,
             at: new Date(Number(b.at_ms)).toISOString(),
             lateMs: Number(b.late_ms),
           })),

@@ -18,6 +18,7 @@ const MINUTE_MS = 60_000
  * deadline (bad), never later when it finally arrives: the budget burns while customers wait.
  */
 function deadlineEvents(
+  kind: string,
   stages: Fragment,
   a: Fragment,
   b: Fragment,
@@ -26,7 +27,7 @@ function deadlineEvents(
   until: Date,
 ) {
   return sql`
-    SELECT if(ok, b_ms, a_ms + ${withinMs}) AS at_ms, toUInt8(ok) AS good, entity_id AS subject,
+    SELECT if(ok, b_ms, a_ms + ${withinMs}) AS at_ms, toUInt8(ok) AS good, entity_id AS subject, ${kind} AS subject_kind, '' AS detail,
       if(ok, 0, if(b_ms > 0, b_ms, ${until.getTime()}) - a_ms - ${withinMs}) AS late_ms
     FROM (
       SELECT entity_id, ${a} AS a_ms, ${b} AS b_ms, b_ms > 0 AND b_ms <= a_ms + ${withinMs} AS ok, terminated
@@ -35,7 +36,10 @@ function deadlineEvents(
     WHERE a_ms > 0 AND ${where}`
 }
 
-/** Rows (at_ms, good, subject, late_ms): the SLI's events whose time falls in [since, until). */
+/**
+ * Rows (at_ms, good, subject, subject_kind, detail, late_ms): the SLI's events whose time falls in
+ * [since, until).
+ */
 export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
   const from = new Date(since.getTime() - ('withinMs' in sli ? sli.withinMs : 0))
   const range = sql`at_ms >= ${since.getTime()} AND at_ms < ${until.getTime()}`
@@ -44,6 +48,7 @@ export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
     case 'flow_latency':
       // Entities cancelled before reaching `b` left the flow: neither good nor bad.
       events = deadlineEvents(
+        sli.flow.entityType,
         entityStages(sli.flow, from, until),
         sql`ts[${sli.fromStage}]`,
         sql`ts[${sli.toStage}]`,
@@ -55,6 +60,7 @@ export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
     case 'flow_completion': {
       const last = sli.flow.stageEvents.length
       events = deadlineEvents(
+        sli.flow.entityType,
         entityStages(sli.flow, from, until),
         sql`ts[1]`,
         sql`multiIf(ts[${last}] > 0 AND terminated_ms > 0, least(ts[${last}], terminated_ms), ts[${last}] > 0, ts[${last}], terminated_ms)`,
@@ -75,7 +81,8 @@ export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
             AND NOT (status_code = 'error' AND attributes['http.response.status_code'] IN ${DATA_ERROR_STATUSES})`
       events = sql`
         SELECT toUnixTimestamp64Milli(timestamp) AS at_ms, toUInt8(status_code != 'error') AS good,
-          if(empty(entities), trace_id, entities[1].2) AS subject, 0 AS late_ms
+          if(empty(entities), trace_id, entities[1].2) AS subject,
+          if(empty(entities), 'trace', toString(entities[1].1)) AS subject_kind, name AS detail, 0 AS late_ms
         FROM ${table(TABLES.spans)}
         WHERE timestamp >= ${since} AND timestamp < ${until} AND ${scope}`
       break
@@ -84,7 +91,7 @@ export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
       // Each stock change must reach every channel; a publication that never came is bad at the deadline.
       events = sql`
         SELECT if(ok, p_ms, a_ms + ${sli.withinMs}) AS at_ms, toUInt8(ok) AS good,
-          concat(sku, ' @ ', loc, ' → ', ch) AS subject,
+          sku AS subject, 'sku' AS subject_kind, concat(loc, ' → ', ch) AS detail,
           if(ok, 0, if(p_ms > 0, p_ms, ${until.getTime()}) - a_ms - ${sli.withinMs}) AS late_ms
         FROM (
           SELECT a.sku AS sku, a.loc AS loc, a.ch AS ch, a.a_ms AS a_ms, p.p_ms AS p_ms,
@@ -118,7 +125,8 @@ export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
       )
       const first = Math.ceil(since.getTime() / MINUTE_MS) * MINUTE_MS
       events = sql`
-        SELECT minute_ms AS at_ms, toUInt8(minute_ms - last_ms <= ${sli.withinMs}) AS good, '' AS subject,
+        SELECT minute_ms AS at_ms, toUInt8(minute_ms - last_ms <= ${sli.withinMs}) AS good, '' AS subject, '' AS subject_kind,
+          concat('silent since ', toString(fromUnixTimestamp64Milli(last_ms))) AS detail,
           greatest(minute_ms - last_ms - ${sli.withinMs}, 0) AS late_ms
         FROM (
           SELECT minute_ms, max(seen_ms) OVER (ORDER BY minute_ms ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_ms
@@ -187,7 +195,10 @@ export async function sliSeries(
 }
 
 export interface BadEvent {
+  /** The entity (order, return, SKU; or a trace id) the event is about, and what else identifies it. */
   readonly subject: string
+  readonly subject_kind: string
+  readonly detail: string
   readonly at_ms: string
   readonly late_ms: string
 }
@@ -201,7 +212,7 @@ export async function badEvents(
   limit: number,
 ): Promise<BadEvent[]> {
   return store.query<BadEvent>(sql`
-    SELECT subject, toString(at_ms) AS at_ms, toString(late_ms) AS late_ms
+    SELECT subject, subject_kind, detail, toString(at_ms) AS at_ms, toString(late_ms) AS late_ms
     FROM (${sliEvents(sli, since, until)})
     WHERE good = 0
     ORDER BY at_ms DESC

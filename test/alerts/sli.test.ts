@@ -116,7 +116,10 @@ describe('SLIs from business events', () => {
     // storefront in time twice; marketplace late once (9 > 5 min) and never told of change 2.
     expect(counts).toMatchObject({ good: 2, total: 4 })
     const bad = await badEvents(sb.store, sli('stock_fresh'), new Date(t0), new Date(t0 + 2 * HOUR), 10)
-    expect(bad.map((b) => b.subject)).toEqual(['SKU-F @ dc-1 → marketplace', 'SKU-F @ dc-1 → marketplace'])
+    expect(bad.map((b) => [b.subject_kind, b.subject, b.detail])).toEqual([
+      ['sku', 'SKU-F', 'dc-1 → marketplace'],
+      ['sku', 'SKU-F', 'dc-1 → marketplace'],
+    ])
   })
 
   it('absence: minutes in which a source was last heard from too long ago', async () => {

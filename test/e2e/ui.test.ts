@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Demo, startDemo } from '../../connectors/demo.ts'
 import { NO_FAULTS } from '../../connectors/estate/faults.ts'
+import { evaluator } from '../support/alerting.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 import { until } from '../support/until.ts'
 import { launchBrowser } from './browser.ts'
@@ -172,5 +173,35 @@ describe('the web UI in a real browser', () => {
     await row.getByRole('link').click()
     await page.waitForURL('**/#/orders/SO-E2E-STUCK')
     await expect.poll(() => page.getByTestId('entity-status').textContent()).toContain('stuck')
+  })
+
+  it('shows SLOs on the overview, an SLO with what burned its budget, and acknowledges its alert', async () => {
+    // The stuck order missed its hour to the ERP: the shipped order_reaches_erp SLO is overspent, and
+    // one evaluation with the shipped rules opens its ticket.
+    const { deps } = evaluator(sb.store, join(import.meta.dirname, '../../config'), {})
+    const { evaluate } = await import('../../alerts/evaluator.ts')
+    await evaluate({ ...deps, clock: Date.now }, 60_000)
+    await page.goto(`${sb.apiUrl}/`)
+    const chip = page.locator('[data-testid="slo-strip"] a', { hasText: 'order_reaches_erp' })
+    await chip.waitFor()
+    expect(await chip.textContent()).toContain('burning')
+    await chip.click()
+    await page.waitForURL('**/#/slos/order_reaches_erp')
+    await page.locator('[data-testid="slo-burndown"] canvas').first().waitFor()
+    await expect.poll(() => drawnPixels('slo-burndown'), { timeout: 10_000 }).toBeGreaterThan(500)
+    const burned = page.locator('tr', { hasText: 'SO-E2E-STUCK' })
+    await burned.waitFor()
+    expect(await burned.textContent()).toMatch(/order SO-E2E-STUCK.*h/)
+    await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 20_000 }).toBe(0)
+    await page.screenshot({ path: join(SCREENSHOTS, 'slo.png'), fullPage: true })
+
+    await page.goto(`${sb.apiUrl}/#/alerts`)
+    const row = page.locator('[data-testid="active-alerts"] tr', { hasText: 'order_reaches_erp' })
+    await row.waitFor()
+    expect(await row.textContent()).toContain('firing')
+    await page.getByLabel('Your name, recorded on acknowledgements and silences').fill('e2e@oncall')
+    await row.getByRole('button', { name: 'Acknowledge' }).click()
+    await expect.poll(() => row.textContent()).toContain('ack e2e@oncall')
+    await page.screenshot({ path: join(SCREENSHOTS, 'alerts.png'), fullPage: true })
   })
 })

@@ -42,4 +42,32 @@ export const STATUS_ICON: Record<string, string> = {
   skipped: '↷',
   cancelled: '⊘',
   replayed: '↻',
+  ok: '✓',
+  burning: '▲',
+  exhausted: '✕',
+  no_data: '∅',
+  firing: '▲',
+  normal: '✓',
+  resolved: '✓',
+  nodata: '∅',
+  error: '✕',
+  acknowledged: '✔',
+}
+
+/** The budget in the SLO's own units: "37 orders left" or "overspent by 12 orders". */
+export function budgetUnits(remainingEvents: number | null, unit: string): string {
+  if (remainingEvents === null) return 'no data'
+  const units = (n: number) => `${count(n)} ${n === 1 ? unit.replace(/s$/, '') : unit}`
+  return remainingEvents >= 0 ? `${units(remainingEvents)} left` : `overspent by ${units(-remainingEvents)}`
+}
+
+/** The share of the budget left, or how many budgets were spent once it is overspent. */
+export function budgetLeft(remaining: number | null): string {
+  if (remaining === null) return '—'
+  return remaining >= 0 ? `${percent(remaining)} left` : `overspent: ${burn(1 - remaining)} the budget spent`
+}
+
+/** A burn rate: how many times faster than the budget allows. */
+export function burn(rate: number | null | undefined): string {
+  return rate === null || rate === undefined ? '—' : `${rate < 10 ? rate.toFixed(2) : rate.toFixed(1)}×`
 }

@@ -32,6 +32,8 @@ const PAGES: Record<string, string> = {
   return: 'returns',
   sku: 'inventory',
   trace: 'traces',
+  alert: 'alerts',
+  slo: 'slos',
 }
 
 /** The page's path parts for an order, return, SKU or trace, or undefined for kinds without a page. */
