@@ -56,33 +56,6 @@ async function post(url: string, body: string, headers: Record<string, string> =
   }
 }
 
-/** Signed per Standard Webhooks: the notification id is the `webhook-id` (receivers dedupe on it). */
-function webhook(
-  cfg: Extract<ChannelConfig, { webhook: unknown }>['webhook'],
-  n: Notification,
-  env: NodeJS.ProcessEnv,
-): Delivery {
-  const url = cfg.url ?? env[cfg.url_env ?? '']
-  const secret = cfg.secret_env ? env[cfg.secret_env] : undefined
-  const missing = !url ? cfg.url_env : cfg.secret_env && !secret ? cfg.secret_env : undefined
-  return {
-    channel: 'webhook',
-    missing: missing && `${missing} is not set`,
-    send: () => {
-      const body = JSON.stringify({ version: '1', ...n })
-      const at = new Date()
-      const headers: Record<string, string> = secret
-        ? {
-            'webhook-id': n.id,
-            'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-            'webhook-signature': new Webhook(secret).sign(n.id, at, body),
-          }
-        : {}
-      return post(url as string, body, headers)
-    },
-  }
-}
-
 /** Slack incoming webhook: `text` as the fallback, Block Kit for the message. */
 export function slackMessage(n: Notification) {
   const lines = n.alerts
@@ -130,66 +103,90 @@ export function pagerDutyEvents(n: Notification, routingKey: string) {
   )
 }
 
+type ChannelKind = 'webhook' | 'slack' | 'pagerduty' | 'email'
+type Settings<K extends ChannelKind> = Extract<ChannelConfig, Record<K, unknown>>[K]
+type Channel<K extends ChannelKind> = (
+  cfg: Settings<K>,
+  n: Notification,
+  env: NodeJS.ProcessEnv,
+) => Delivery[]
+
+/** A channel whose secret's variable is not set: logged as `not_configured`, never sent. */
+const unset = (channel: ChannelKind, variable: string): Delivery[] => [
+  { channel, missing: `${variable} is not set`, send: async () => ({ status: 0 }) },
+]
+
+/** SMTP's 4xx replies are transient and 5xx permanent: mapped onto the HTTP status the delivery loop reads. */
+async function sendMail(smtpUrl: string, cfg: Settings<'email'>, n: Notification) {
+  const transport = nodemailer.createTransport(smtpUrl)
+  try {
+    await transport.sendMail({
+      from: cfg.from,
+      to: [...cfg.to],
+      subject: title(n),
+      text: n.alerts
+        .map((a) => `${a.status.toUpperCase()} ${a.rule} (${a.severity})\n${a.summary}\n${a.url}\n`)
+        .join('\n'),
+    })
+    return { status: 200 }
+  } catch (err) {
+    const code = (err as { responseCode?: number }).responseCode ?? 0
+    if (code >= 500) return { status: 400 }
+    if (code >= 400) return { status: 503 }
+    throw err
+  } finally {
+    transport.close()
+  }
+}
+
+/** Every channel, by its key in `alerts.yaml`: how a notification becomes requests. */
+const CHANNELS: { [K in ChannelKind]: Channel<K> } = {
+  // Signed per Standard Webhooks: the notification id is the `webhook-id` (receivers dedupe on it).
+  webhook: (cfg, n, env) => {
+    const url = cfg.url ?? env[cfg.url_env ?? '']
+    const secret = cfg.secret_env ? env[cfg.secret_env] : undefined
+    if (!url) return unset('webhook', cfg.url_env ?? 'url')
+    if (cfg.secret_env && !secret) return unset('webhook', cfg.secret_env)
+    const send = () => {
+      const body = JSON.stringify({ version: '1', ...n })
+      const at = new Date()
+      const headers: Record<string, string> = secret
+        ? {
+            'webhook-id': n.id,
+            'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+            'webhook-signature': new Webhook(secret).sign(n.id, at, body),
+          }
+        : {}
+      return post(url, body, headers)
+    }
+    return [{ channel: 'webhook', send }]
+  },
+  slack: (cfg, n, env) => {
+    const url = env[cfg.url_env]
+    if (!url) return unset('slack', cfg.url_env)
+    return [{ channel: 'slack', send: () => post(url, JSON.stringify(slackMessage(n))) }]
+  },
+  pagerduty: (cfg, n, env) => {
+    const key = env[cfg.routing_key_env]
+    if (!key) return unset('pagerduty', cfg.routing_key_env)
+    return pagerDutyEvents(n, key).map((event) => ({
+      channel: 'pagerduty',
+      send: () => post(cfg.url, JSON.stringify(event)),
+    }))
+  },
+  email: (cfg, n, env) => {
+    const smtp = env[cfg.smtp_url_env]
+    if (!smtp) return unset('email', cfg.smtp_url_env)
+    return [{ channel: 'email', send: () => sendMail(smtp, cfg, n) }]
+  },
+}
+
 /** The requests a channel makes for one notification. */
 export function deliveries(
   cfg: ChannelConfig,
   n: Notification,
   env: NodeJS.ProcessEnv = process.env,
 ): Delivery[] {
-  if ('webhook' in cfg) return [webhook(cfg.webhook, n, env)]
-  if ('slack' in cfg) {
-    const url = env[cfg.slack.url_env]
-    return [
-      {
-        channel: 'slack',
-        missing: url ? undefined : `${cfg.slack.url_env} is not set`,
-        send: () => post(url as string, JSON.stringify(slackMessage(n))),
-      },
-    ]
-  }
-  if ('pagerduty' in cfg) {
-    const key = env[cfg.pagerduty.routing_key_env]
-    if (!key)
-      return [
-        {
-          channel: 'pagerduty',
-          missing: `${cfg.pagerduty.routing_key_env} is not set`,
-          send: async () => ({ status: 0 }),
-        },
-      ]
-    return pagerDutyEvents(n, key).map((event) => ({
-      channel: 'pagerduty' as const,
-      send: () => post(cfg.pagerduty.url, JSON.stringify(event)),
-    }))
-  }
-  const smtp = env[cfg.email.smtp_url_env]
-  return [
-    {
-      channel: 'email',
-      missing: smtp ? undefined : `${cfg.email.smtp_url_env} is not set`,
-      send: async () => {
-        const transport = nodemailer.createTransport(smtp as string)
-        // SMTP's 4xx replies are transient and 5xx permanent: mapped onto the HTTP meaning the
-        // delivery loop retries on (503) or gives up on (400).
-        const code = (err: unknown) => (err as { responseCode?: number }).responseCode ?? 0
-        try {
-          await transport.sendMail({
-            from: cfg.email.from,
-            to: [...cfg.email.to],
-            subject: title(n),
-            text: n.alerts
-              .map((a) => `${a.status.toUpperCase()} ${a.rule} (${a.severity})\n${a.summary}\n${a.url}\n`)
-              .join('\n'),
-          })
-          return { status: 200 }
-        } catch (err) {
-          if (code(err) >= 500) return { status: 400 }
-          if (code(err) >= 400) return { status: 503 }
-          throw err
-        } finally {
-          transport.close()
-        }
-      },
-    },
-  ]
+  const kind = Object.keys(cfg)[0] as ChannelKind
+  return (CHANNELS[kind] as Channel<ChannelKind>)((cfg as Record<ChannelKind, never>)[kind], n, env)
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { createLogger } from '../../core/logger.ts'
 import { recordException } from '../../store/queries/exceptions.ts'
 import { configDir, DAY, evaluator, HOUR, MINUTE, seedRuns, useAlerting } from '../support/alerting.ts'
 
@@ -252,5 +253,45 @@ receivers:
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
+  })
+})
+
+describe('secrets', () => {
+  it('never puts a signing key, routing key or webhook URL in logs or the notification log', async () => {
+    const lines: string[] = []
+    const log = createLogger('trace', { write: (line: string) => lines.push(line) })
+    const secrets = {
+      HOOK_URL: `${fx.receiver.url}/hook/SECRET-PATH-TOKEN`,
+      HOOK_SECRET: `whsec_${Buffer.from('planted-signing-secret-0123456789').toString('base64')}`,
+      PD_KEY: 'PLANTED-ROUTING-KEY-42',
+      // Nothing listens here: every attempt fails at the network.
+      SLACK_URL: 'http://127.0.0.1:9/services/T000/B000/PLANTEDSLACKTOKEN',
+    }
+    const dir = configDir(
+      slo('secretive', 'secretive'),
+      `route: { receiver: everything, group_wait: 0s }
+receivers:
+  everything:
+    - webhook: { url_env: HOOK_URL, secret_env: HOOK_SECRET }
+    - pagerduty: { routing_key_env: PD_KEY, url: ${fx.receiver.url}/pd-down }
+    - slack: { url_env: SLACK_URL }
+`,
+    )
+    fx.receiver.answer(400, 503, 503, 503)
+    const { at } = evaluator(fx.sb.store, dir, secrets, 'test', log)
+    await outage('secretive')
+    await at(fx.t0 + 5 * MINUTE)
+    const logged = await fetch(`${fx.sb.apiUrl}/api/notifications?limit=1000`).then((r) => r.text())
+    expect(logged).toContain('"channel":"slack"')
+    expect(lines.join('\n')).toContain('notification delivery failed')
+    for (const text of [lines.join('\n'), logged])
+      for (const secret of [
+        'SECRET-PATH-TOKEN',
+        'planted-signing',
+        secrets.HOOK_SECRET,
+        'PLANTED-ROUTING-KEY',
+        'PLANTEDSLACKTOKEN',
+      ])
+        expect(text).not.toContain(secret)
   })
 })

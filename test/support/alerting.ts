@@ -59,7 +59,13 @@ export async function startReceiver() {
 }
 
 /** Evaluation deps on a test store, with a clock the test moves. */
-export function evaluator(store: Store, dir: string, env: Record<string, string>, holder = 'test') {
+export function evaluator(
+  store: Store,
+  dir: string,
+  env: Record<string, string>,
+  holder = 'test',
+  log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+) {
   const flows = loadFlows(dir)
   const clock = { now: 0 }
   const deps: EvaluatorDeps = {
@@ -67,7 +73,7 @@ export function evaluator(store: Store, dir: string, env: Record<string, string>
     flows,
     slos: loadSlos(dir, flows),
     alerting: loadAlerting(dir, flows),
-    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    log,
     env,
     retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
     publicUrl: 'http://signalbox.test',
