@@ -16,6 +16,7 @@ import { flowRoutes } from './routes/flows.ts'
 import { healthRoutes } from './routes/health.ts'
 import { inventoryRoutes } from './routes/inventory.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
+import { replayRoutes } from './routes/replays.ts'
 import { searchRoutes } from './routes/search.ts'
 import { sloRoutes } from './routes/slos.ts'
 import { systemRoutes } from './routes/systems.ts'
@@ -23,7 +24,7 @@ import { traceRoutes } from './routes/traces.ts'
 import { webRoutes } from './web.ts'
 
 /** The api (port 8080): everything under `/api`, JSON. */
-export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>, log: Logger) {
+export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir' | 'replay'>, log: Logger) {
   const flows = loadFlows(config.configDir)
   const slos = loadSlos(config.configDir, flows)
   const api = new Hono()
@@ -39,6 +40,7 @@ export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir'>
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos))
     .route('/', alertRoutes(store))
+    .route('/', replayRoutes(store, config))
   const app = new Hono().use(requestId()).route('/api', api)
   // The OpenAPI document is generated once from the routes' own validators and descriptions.
   let spec: ReturnType<typeof generateSpecs> | undefined

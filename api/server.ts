@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import { scheduleRollups } from '../store/rollups.ts'
 import { apiApp } from './app.ts'
+import { startReplayJobs } from './replay/jobs.ts'
 
 export interface RunningApi {
   readonly port: number
@@ -24,10 +25,16 @@ export async function startApi(store: Store, config: Config, log: Logger): Promi
   })
   // The system map's edges are derived from recent spans on a timer (store/rollups.ts).
   const stopRollups = scheduleRollups(store, log, { everyMs: config.query.rollupEveryMs, windowMinutes: 10 })
+  // Bulk replays run here, at their jobs' rates, and resume after a restart.
+  const stopReplays = startReplayJobs(
+    { store, callbackSecret: config.replay.callbackSecret, limit: config.replay.limit },
+    log,
+  )
   return {
     port: listening.port,
     close: async () => {
       await stopRollups()
+      await stopReplays()
       await listening.close()
     },
   }

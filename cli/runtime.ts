@@ -43,6 +43,8 @@ export async function run(
           collectorUrl: `http://${loopback(config.host)}:${collector.httpPort}`,
           apiUrl: `http://${loopback(config.host)}:${api.port}`,
           ordersPerMinute: config.demo.ordersPerMinute,
+          // The demo's connectors verify the callbacks Signalbox signs for replays.
+          callbackSecrets: [config.replay.callbackSecret],
         })
       : undefined
   if (demo)

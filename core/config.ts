@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
@@ -42,6 +43,16 @@ const settingsSchema = z.object({
   SIGNALBOX_QUERY_TIMEOUT_SECONDS: positiveInt.default(10),
   SIGNALBOX_MAX_QUERY_RANGE_DAYS: positiveInt.default(31),
   SIGNALBOX_ROLLUP_INTERVAL_SECONDS: positiveInt.default(30),
+  SIGNALBOX_CALLBACK_SECRET: optionalString.pipe(
+    z
+      .string()
+      .regex(
+        /^(whsec_)?[A-Za-z0-9+/]{32,}={0,2}$/,
+        'a Standard Webhooks secret: whsec_ and at least 24 bytes, base64',
+      )
+      .optional(),
+  ),
+  SIGNALBOX_REPLAY_LIMIT: positiveInt.default(5),
   SIGNALBOX_PUBLIC_URL: optionalString.pipe(z.url().optional()),
   SIGNALBOX_DEMO_ORDERS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
 })
@@ -78,6 +89,12 @@ export interface Config {
   readonly demo: { readonly ordersPerMinute: number }
   /** Where people reach the UI: links in alert notifications point here. */
   readonly publicUrl: string
+  readonly replay: {
+    /** Signs connector callbacks (Standard Webhooks); random per process when not configured. */
+    readonly callbackSecret: string
+    /** The loop guard: an exception is replayed at most this many times. */
+    readonly limit: number
+  }
 }
 
 /**
@@ -124,6 +141,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
       rollupEveryMs: s.SIGNALBOX_ROLLUP_INTERVAL_SECONDS * 1000,
     }),
     demo: Object.freeze({ ordersPerMinute: s.SIGNALBOX_DEMO_ORDERS_PER_MINUTE }),
+    replay: Object.freeze({
+      callbackSecret: s.SIGNALBOX_CALLBACK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`,
+      limit: s.SIGNALBOX_REPLAY_LIMIT,
+    }),
     publicUrl: (s.SIGNALBOX_PUBLIC_URL ?? `http://${s.SIGNALBOX_HOST}:${s.SIGNALBOX_HTTP_PORT}`).replace(
       /\/$/,
       '',

@@ -33,6 +33,7 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
     // Alert history and the delivery log answer post-incident questions months later.
     [TABLES.alertTransitions]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.notifications]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
+    [TABLES.replays]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
   }
 }
 

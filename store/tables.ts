@@ -21,6 +21,8 @@ export const TABLES = {
   alertGroups: 'alert_groups',
   notifications: 'notifications',
   leases: 'leases',
+  replays: 'replays',
+  replayJobs: 'replay_jobs',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]

@@ -23,7 +23,8 @@ const exceptionReport = z.object({
 
 const MAX_PAYLOAD_BYTES = 256 * 1024
 
-function present(r: ExceptionRow) {
+/** An exception as the api shows it. */
+export function present(r: ExceptionRow) {
   return {
     id: r.id,
     status: r.status,
@@ -40,6 +41,9 @@ function present(r: ExceptionRow) {
     lastSeen: `${r.last_seen.replace(' ', 'T')}Z`,
     traceId: r.trace_id,
     spanId: r.span_id,
+    replays: Number(r.replay_count),
+    statusBy: r.status_by || null,
+    statusReason: r.status_reason || null,
   }
 }
 

@@ -6,6 +6,7 @@ import { controlPlane } from './0005_control_plane.ts'
 import { entityProgress } from './0006_entity_progress.ts'
 import { flowAnalytics } from './0007_flow_analytics.ts'
 import { alerting } from './0008_alerting.ts'
+import { replays } from './0009_replays.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   entityProgress,
   flowAnalytics,
   alerting,
+  replays,
 ]

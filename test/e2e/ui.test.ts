@@ -43,6 +43,7 @@ beforeAll(async () => {
     collectorUrl: sb.collectorUrl,
     apiUrl: sb.apiUrl,
     ordersPerMinute: 0,
+    callbackSecrets: [sb.config.replay.callbackSecret],
     retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
   })
   const { erp, payment, oms, wms, notification, crm, channels } = demo.estate

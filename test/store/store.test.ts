@@ -39,6 +39,7 @@ describe('migrations', () => {
       'entity_progress',
       'flow_analytics',
       'alerting',
+      'replays',
     ])
   })
 

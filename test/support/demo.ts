@@ -12,15 +12,21 @@ export interface DemoFixture {
  * Signalbox plus the simulated estate and its connectors for one test file, with no random faults
  * (tests set the faults they mean) and fast retries. Read the fixture inside tests, after beforeAll.
  */
-export function useDemo(options: { callbackSecrets?: readonly string[] } = {}): DemoFixture {
+export function useDemo(
+  options: { callbackSecrets?: readonly string[]; env?: Record<string, string> } = {},
+): DemoFixture {
   const fixture = {} as { sb: TestSignalbox; demo: Demo }
   beforeAll(async () => {
-    fixture.sb = await startSignalbox()
+    // Signalbox signs replays with the first secret; the connectors accept every one given.
+    fixture.sb = await startSignalbox({
+      ...options.env,
+      ...(options.callbackSecrets?.[0] ? { SIGNALBOX_CALLBACK_SECRET: options.callbackSecrets[0] } : {}),
+    })
     fixture.demo = await startDemo({
       collectorUrl: fixture.sb.collectorUrl,
       apiUrl: fixture.sb.apiUrl,
       ordersPerMinute: 0,
-      callbackSecrets: options.callbackSecrets,
+      callbackSecrets: options.callbackSecrets ?? [fixture.sb.config.replay.callbackSecret],
       retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
     })
     const { erp, payment, oms, wms, notification, crm, channels } = fixture.demo.estate

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from '../../core/logger.ts'
+import {
+  type ExceptionFilter,
+  getException,
+  listExceptions,
+  resolveSuperseded,
+} from '../../store/queries/exceptions.ts'
+import {
+  appendReplay,
+  type JobStatus,
+  jobReplayStates,
+  listJobs,
+  type ReplayJob,
+  saveJob,
+} from '../../store/queries/replays.ts'
+import { notReplayable, type ReplayDeps, replayException } from './replay.ts'
+
+/** The most exceptions one bulk replay may take; a wider filter must be narrowed. */
+export const MAX_JOB_SIZE = 10_000
+const REPLAYABLE = ['open', 'failed-again']
+
+export async function matchingExceptions(deps: ReplayDeps, filter: ExceptionFilter) {
+  return listExceptions(deps.store, { ...filter, statuses: REPLAYABLE, limit: MAX_JOB_SIZE + 1 })
+}
+
+export async function createJob(
+  deps: ReplayDeps,
+  filter: ExceptionFilter,
+  request: { by: string; reason: string; perMinute: number },
+): Promise<ReplayJob> {
+  const matched = await matchingExceptions(deps, filter)
+  const now = Date.now()
+  const job: ReplayJob = {
+    id: `job_${randomUUID()}`,
+    filter: JSON.stringify(filter),
+    exceptionIds: matched.slice(0, MAX_JOB_SIZE).map((e) => e.id),
+    status: 'running',
+    perMinute: request.perMinute,
+    requestedBy: request.by,
+    reason: request.reason,
+    createdAtMs: now,
+    updatedAtMs: now,
+  }
+  await saveJob(deps.store, job)
+  return job
+}
+
+export async function setJobStatus(deps: ReplayDeps, id: string, status: JobStatus) {
+  const [job] = await listJobs(deps.store, { id })
+  if (!job) return undefined
+  const allowed: Record<JobStatus, JobStatus[]> = {
+    running: ['paused', 'cancelled', 'done'],
+    paused: ['running', 'cancelled'],
+    cancelled: [],
+    done: [],
+  }
+  if (!allowed[job.status].includes(status))
+    return { job, refused: `job ${id} is ${job.status}; it cannot become ${status}` }
+  const next = { ...job, status, updatedAtMs: Date.now() }
+  await saveJob(deps.store, next)
+  return { job: next }
+}
+
+export interface JobProgress {
+  readonly total: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly skipped: number
+  readonly remaining: number
+}
+
+export async function jobProgress(deps: ReplayDeps, job: ReplayJob): Promise<JobProgress> {
+  const states = await jobReplayStates(deps.store, job.id)
+  let succeeded = 0
+  let failed = 0
+  let skipped = 0
+  for (const s of states.values()) {
+    if (s === 'succeeded') succeeded++
+    else if (s === 'failed' || s === 'error') failed++
+    else if (s === 'skipped') skipped++
+  }
+  return {
+    total: job.exceptionIds.length,
+    succeeded,
+    failed,
+    skipped,
+    remaining: job.exceptionIds.length - succeeded - failed - skipped,
+  }
+}
+
+/**
+ * Works through running jobs, one exception at a time per job at the job's rate (the target
+ * system's budget). State lives in the store — the job and the trail of its replays — so a restart
+ * resumes where it stopped; a replay cut off mid-flight is sent again under the same replay id,
+ * which the connector answers from its earlier outcome instead of running twice.
+ */
+export function startReplayJobs(deps: ReplayDeps, log: Logger, { tickMs = 250 } = {}): () => Promise<void> {
+  const nextAt = new Map<string, number>()
+  let running: Promise<void> | undefined
+  let stopped = false
+
+  const work = async () => {
+    for (const job of await listJobs(deps.store, { statuses: ['running'] })) {
+      if (stopped) return
+      if ((nextAt.get(job.id) ?? 0) > Date.now()) continue
+      const states = await jobReplayStates(deps.store, job.id)
+      const next = job.exceptionIds.find((id) => {
+        const s = states.get(id)
+        return s === undefined || s === 'running'
+      })
+      if (!next) {
+        await saveJob(deps.store, { ...job, status: 'done', updatedAtMs: Date.now() })
+        log.info({ job: job.id }, 'bulk replay done')
+        continue
+      }
+      nextAt.set(job.id, Date.now() + 60_000 / job.perMinute)
+      const replayId = `rpl_${job.id.slice(4)}_${next}`
+      const e = await getException(deps.store, next)
+      // Resolved meanwhile (a later run succeeded), ignored, or stopped by the loop guard: skipped.
+      const refused = e ? notReplayable(e, deps.limit) : 'the exception no longer exists'
+      if (refused && states.get(next) !== 'running') {
+        await appendReplay(deps.store, {
+          atMs: Date.now(),
+          id: replayId,
+          kind: 'replay',
+          exceptionId: next,
+          jobId: job.id,
+          connector: e?.connector ?? '',
+          step: e?.step ?? '',
+          entity: { type: e?.entity_type ?? '', id: e?.entity_id ?? '' },
+          status: 'skipped',
+          requestedBy: job.requestedBy,
+          reason: job.reason,
+          payloadDiff: '[]',
+          approvedBy: '',
+          httpStatus: 0,
+          error: refused,
+          originalTraceId: e?.trace_id ?? '',
+          traceId: '',
+        })
+        continue
+      }
+      await replayException(deps, next, {
+        by: job.requestedBy,
+        reason: job.reason,
+        jobId: job.id,
+        replayId,
+      }).catch((err) => log.warn({ err, job: job.id, exception: next }, 'bulk replay item failed'))
+    }
+  }
+  let ticks = 0
+  const tick = () => {
+    if (running || stopped) return
+    // Every few seconds, exceptions a later successful run superseded are resolved.
+    const maintenance =
+      ticks++ % Math.max(1, Math.round(5_000 / tickMs)) === 0 ? resolveSuperseded(deps.store) : undefined
+    running = Promise.all([maintenance, work()])
+      .then(() => undefined)
+      .catch((err) => log.warn({ err }, 'replay jobs: tick failed; retrying'))
+      .finally(() => {
+        running = undefined
+      })
+  }
+  const timer = setInterval(tick, tickMs)
+  timer.unref()
+  return async () => {
+    stopped = true
+    clearInterval(timer)
+    await running
+  }
+}

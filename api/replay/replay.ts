@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto'
+import jsonpatch from 'fast-json-patch'
+import { SignalboxError } from '../../core/errors.ts'
+import type { Store } from '../../store/client.ts'
+import { listConnectors } from '../../store/queries/connectors.ts'
+import { type ExceptionRow, getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
+import { appendReplay, type ReplayRecord } from '../../store/queries/replays.ts'
+import { callConnector } from './callback.ts'
+
+export class ConflictError extends SignalboxError {
+  constructor(code: string, message: string) {
+    super(code, message, 409)
+  }
+}
+
+export interface ReplayDeps {
+  readonly store: Store
+  readonly callbackSecret: string
+  /** The loop guard: at most this many replays of one exception. */
+  readonly limit: number
+}
+
+export interface ReplayRequest {
+  readonly by: string
+  readonly reason: string
+  /** A corrected payload; the audit keeps the diff against the stored one. */
+  readonly payload?: unknown
+  readonly approvedBy?: string
+  readonly jobId?: string
+  /** Set by bulk jobs so a resumed job re-sends under the same id (the connector dedupes it). */
+  readonly replayId?: string
+}
+
+/** Marks a value the connector sealed (connectors/sdk/sealing.ts): personal data Signalbox cannot read. */
+const SEALED = '$sealed'
+
+/**
+ * The edit as RFC 6902 operations for the audit. Where the original value was sealed personal data,
+ * the new value is not kept either: the trail says the field was edited, not what it now holds.
+ */
+function auditDiff(stored: unknown, edited: unknown) {
+  const sealedAt = (pointer: string) => {
+    const parts = pointer.split('/').slice(1)
+    let node: unknown = stored
+    for (const part of parts) {
+      if (node && typeof node === 'object' && SEALED in node) return true
+      node =
+        node && typeof node === 'object'
+          ? (node as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')]
+          : undefined
+    }
+    return Boolean(node && typeof node === 'object' && SEALED in node)
+  }
+  return jsonpatch
+    .compare(stored as object, edited as object)
+    .map((op) => ('value' in op && sealedAt(op.path) ? { ...op, value: '[personal data, not kept]' } : op))
+}
+
+/** Exceptions being replayed by this process: the same exception is never sent twice at once. */
+const inFlight = new Set<string>()
+
+const REPLAYABLE = new Set(['open', 'failed-again', 'replaying'])
+
+/** Why an exception cannot be replayed now, or undefined. */
+export function notReplayable(e: ExceptionRow, limit: number): string | undefined {
+  if (!REPLAYABLE.has(e.status)) return `exception ${e.id} is ${e.status}`
+  if (Number(e.replay_count) >= limit)
+    return `the loop guard stops exception ${e.id}: replayed ${e.replay_count} times already (SIGNALBOX_REPLAY_LIMIT=${limit})`
+  if (inFlight.has(e.id)) return `exception ${e.id} is being replayed now`
+  return undefined
+}
+
+/**
+ * Replays one exception through its connector's callback and records the request, the outcome and
+ * the new trace in the append-only trail. The exception becomes `replaying`, then `resolved` (the
+ * step succeeded), `failed-again` (it ran and failed) or `open` again (the callback could not run it:
+ * a 5xx, a refused signature, no answer). Every attempt counts towards the loop guard.
+ */
+export async function replayException(deps: ReplayDeps, exceptionId: string, request: ReplayRequest) {
+  const e = await getException(deps.store, exceptionId)
+  if (!e) throw new SignalboxError('not_found', `no exception '${exceptionId.slice(0, 100)}'`, 404)
+  const refused = notReplayable(e, deps.limit)
+  if (refused) throw new ConflictError('not_replayable', refused)
+  const connector = (await listConnectors(deps.store, new Date())).find((c) => c.id === e.connector)
+  if (!connector?.callback_url)
+    throw new ConflictError('no_callback', `connector ${e.connector} has not registered a callback URL`)
+
+  inFlight.add(e.id)
+  try {
+    const stored = JSON.parse(e.payload) as unknown
+    const payload = request.payload === undefined ? stored : request.payload
+    const diff = request.payload === undefined ? [] : auditDiff(stored, payload)
+    const id = request.replayId ?? `rpl_${randomUUID()}`
+    const base: Omit<ReplayRecord, 'atMs' | 'status' | 'httpStatus' | 'error' | 'traceId'> = {
+      id,
+      kind: 'replay',
+      exceptionId: e.id,
+      jobId: request.jobId ?? '',
+      connector: e.connector,
+      step: e.step,
+      entity: { type: e.entity_type, id: e.entity_id },
+      requestedBy: request.by,
+      reason: request.reason,
+      payloadDiff: JSON.stringify(diff),
+      approvedBy: request.approvedBy ?? '',
+      originalTraceId: e.trace_id,
+    }
+    await appendReplay(deps.store, {
+      ...base,
+      atMs: Date.now(),
+      status: 'running',
+      httpStatus: 0,
+      error: '',
+      traceId: '',
+    })
+    await setExceptionStatus(deps.store, e.id, {
+      status: 'replaying',
+      by: request.by,
+      reason: `replay ${id}`,
+      replayed: true,
+    })
+
+    const answer = await callConnector(connector.callback_url, deps.callbackSecret, id, {
+      kind: 'replay',
+      step: e.step,
+      payload,
+      exceptionId: e.id,
+      original: { traceId: e.trace_id, spanId: e.span_id },
+    })
+    const succeeded = answer.outcome?.status === 'succeeded'
+    const ran = answer.outcome !== undefined
+    const status = succeeded ? 'succeeded' : ran ? 'failed' : 'error'
+    const error = answer.outcome?.error
+      ? `${answer.outcome.error.class}: ${answer.outcome.error.message}`
+      : answer.error
+    await appendReplay(deps.store, {
+      ...base,
+      atMs: Date.now(),
+      status,
+      httpStatus: answer.httpStatus,
+      error,
+      traceId: answer.outcome?.traceId ?? '',
+    })
+    await setExceptionStatus(deps.store, e.id, {
+      status: succeeded ? 'resolved' : ran ? 'failed-again' : 'open',
+      by: request.by,
+      reason: succeeded ? `replay ${id} succeeded` : `replay ${id}: ${error}`,
+    })
+    return {
+      id,
+      status,
+      httpStatus: answer.httpStatus,
+      error: error || null,
+      traceId: answer.outcome?.traceId ?? null,
+      diff,
+    }
+  } finally {
+    inFlight.delete(e.id)
+  }
+}

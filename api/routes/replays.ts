@@ -1,0 +1,256 @@
+import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
+import { z } from 'zod'
+import type { Config } from '../../core/config.ts'
+import { BadRequestError, NotFoundError } from '../../core/errors.ts'
+import type { Store } from '../../store/client.ts'
+import { getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
+import { listJobs, listReplays, type ReplayJob, type ReplayRow } from '../../store/queries/replays.ts'
+import { body, params, query } from '../params.ts'
+import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
+import { ConflictError, type ReplayDeps, replayException } from '../replay/replay.ts'
+import { present } from './exceptions.ts'
+
+const DAY_MS = 86_400_000
+const IDENTITY_HEADER = 'x-signalbox-user'
+const text = z.string().trim().max(2000)
+const idParam = z.object({ id: z.string().max(200) })
+const filterSchema = z.object({
+  connector: z.string().max(200).optional(),
+  flow: z.string().max(200).optional(),
+  stage: z.string().max(200).optional(),
+  step: z.string().max(200).optional(),
+  errorClass: z.string().max(200).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+})
+
+/**
+ * Who is acting. Until authentication exists (the security issue) the caller names themselves, in
+ * the body (`by`) or the `x-signalbox-user` header; the name goes into the audit trail.
+ */
+function actor(byInBody: string | undefined, header: string | undefined): string {
+  const who = (byInBody ?? header ?? '').trim()
+  if (!who)
+    throw new BadRequestError('invalid_parameter', `by: say who is acting (or send ${IDENTITY_HEADER})`)
+  return who.slice(0, 200)
+}
+
+const iso = (ms: string | number | null) => (ms === null ? null : new Date(Number(ms)).toISOString())
+const replayView = (r: ReplayRow) => ({
+  id: r.id,
+  kind: r.kind,
+  status: r.status,
+  exceptionId: r.exception_id || null,
+  jobId: r.job_id || null,
+  connector: r.connector,
+  step: r.step,
+  entity: { type: r.entity_type, id: r.entity_id },
+  requestedBy: r.requested_by,
+  reason: r.reason,
+  approvedBy: r.approved_by || null,
+  payloadDiff: JSON.parse(r.payload_diff || '[]') as unknown[],
+  httpStatus: r.http_status || null,
+  error: r.error || null,
+  originalTraceId: r.original_trace_id || null,
+  traceId: r.trace_id || null,
+  requestedAt: iso(r.requested_ms),
+  finishedAt: iso(r.finished_ms),
+})
+
+const toFilter = (f: z.infer<typeof filterSchema>) => ({
+  ...f,
+  from: f.from ? new Date(f.from) : undefined,
+  to: f.to ? new Date(f.to) : undefined,
+})
+
+/** Replays: one exception, a filtered set as a job, ignoring, and the audit trail. */
+export function replayRoutes(store: Store, config: Pick<Config, 'replay'>) {
+  const deps: ReplayDeps = { store, callbackSecret: config.replay.callbackSecret, limit: config.replay.limit }
+  const jobView = async (job: ReplayJob) => ({
+    id: job.id,
+    status: job.status,
+    filter: JSON.parse(job.filter) as unknown,
+    perMinute: job.perMinute,
+    requestedBy: job.requestedBy,
+    reason: job.reason,
+    createdAt: iso(job.createdAtMs),
+    updatedAt: iso(job.updatedAtMs),
+    progress: await jobProgress(deps, job),
+  })
+  const jobNamed = async (id: string) => {
+    const [job] = await listJobs(store, { id })
+    if (!job) throw new NotFoundError(`no replay job '${id.slice(0, 100)}'`)
+    return job
+  }
+
+  return new Hono()
+    .post(
+      '/exceptions/:id/replay',
+      describeRoute({
+        tags: ['replays'],
+        summary:
+          "Replay one exception through its connector's signed callback, optionally with an edited payload",
+        responses: {
+          200: { description: 'The replay and its outcome' },
+          404: { description: 'No such exception' },
+          409: {
+            description: 'Resolved, ignored, being replayed, stopped by the loop guard, or no callback',
+          },
+        },
+      }),
+      params(idParam),
+      body(
+        z.object({
+          by: z.string().optional(),
+          reason: text.min(1, 'say why'),
+          payload: z.unknown().optional(),
+          approvedBy: z.string().max(200).optional(),
+        }),
+      ),
+      async (c) => {
+        const b = c.req.valid('json')
+        const replay = await replayException(deps, c.req.valid('param').id, {
+          by: actor(b.by, c.req.header(IDENTITY_HEADER)),
+          reason: b.reason,
+          payload: b.payload,
+          approvedBy: b.approvedBy,
+        })
+        const exception = await getException(store, c.req.valid('param').id)
+        return c.json({ replay, exception: exception && present(exception) })
+      },
+    )
+    .post(
+      '/exceptions/:id/ignore',
+      describeRoute({
+        tags: ['replays'],
+        summary:
+          'Ignore an exception, saying who and why (it leaves the open list; a new failure reopens it)',
+        responses: { 200: { description: 'The exception' }, 404: { description: 'No such exception' } },
+      }),
+      params(idParam),
+      body(z.object({ by: z.string().optional(), reason: text.min(1, 'say why') })),
+      async (c) => {
+        const b = c.req.valid('json')
+        const updated = await setExceptionStatus(store, c.req.valid('param').id, {
+          status: 'ignored',
+          by: actor(b.by, c.req.header(IDENTITY_HEADER)),
+          reason: b.reason,
+        })
+        if (!updated) throw new NotFoundError(`no exception '${c.req.valid('param').id.slice(0, 100)}'`)
+        return c.json({ exception: present(updated) })
+      },
+    )
+    .post(
+      '/exceptions/replay',
+      describeRoute({
+        tags: ['replays'],
+        summary: 'Bulk replay: the open exceptions matching a filter, as a rate-limited job (or a dry run)',
+        responses: { 200: { description: 'Dry run: how many and which' }, 201: { description: 'The job' } },
+      }),
+      body(
+        z.object({
+          filter: filterSchema,
+          dryRun: z.boolean().default(false),
+          perMinute: z.number().int().min(1).max(60_000).default(60).describe("The target system's budget"),
+          by: z.string().optional(),
+          reason: text.default(''),
+        }),
+      ),
+      async (c) => {
+        const b = c.req.valid('json')
+        const filter = toFilter(b.filter)
+        if (b.dryRun) {
+          const matched = await matchingExceptions(deps, filter)
+          return c.json({
+            dryRun: true,
+            count: Math.min(matched.length, MAX_JOB_SIZE),
+            tooMany: matched.length > MAX_JOB_SIZE,
+            exceptions: matched.slice(0, 100).map((e) => ({
+              id: e.id,
+              connector: e.connector,
+              step: e.step,
+              entity: { type: e.entity_type, id: e.entity_id },
+              errorClass: e.error_class,
+              replays: Number(e.replay_count),
+            })),
+          })
+        }
+        if (!b.reason) throw new BadRequestError('invalid_parameter', 'reason: say why')
+        const job = await createJob(deps, filter, {
+          by: actor(b.by, c.req.header(IDENTITY_HEADER)),
+          reason: b.reason,
+          perMinute: b.perMinute,
+        })
+        return c.json({ job: await jobView(job) }, 201)
+      },
+    )
+    .get(
+      '/replay-jobs',
+      describeRoute({
+        tags: ['replays'],
+        summary: 'Bulk replay jobs with their progress',
+        responses: { 200: { description: 'Jobs' } },
+      }),
+      async (c) => c.json({ jobs: await Promise.all((await listJobs(store)).map(jobView)) }),
+    )
+    .get(
+      '/replay-jobs/:id',
+      describeRoute({
+        tags: ['replays'],
+        summary: 'One job: progress (done, failed, remaining)',
+        responses: { 200: { description: 'The job' }, 404: { description: 'No such job' } },
+      }),
+      params(idParam),
+      async (c) => c.json({ job: await jobView(await jobNamed(c.req.valid('param').id)) }),
+    )
+    .post(
+      '/replay-jobs/:id/:action',
+      describeRoute({
+        tags: ['replays'],
+        summary: 'Pause, resume or cancel a job',
+        responses: {
+          200: { description: 'The job' },
+          404: { description: 'No such job' },
+          409: { description: 'Not possible in its state' },
+        },
+      }),
+      params(z.object({ id: z.string().max(200), action: z.enum(['pause', 'resume', 'cancel']) })),
+      body(z.object({ by: z.string().optional() })),
+      async (c) => {
+        const { id, action } = c.req.valid('param')
+        actor(c.req.valid('json').by, c.req.header(IDENTITY_HEADER))
+        const status = ({ pause: 'paused', resume: 'running', cancel: 'cancelled' } as const)[action]
+        const result = await setJobStatus(deps, (await jobNamed(id)).id, status)
+        if (result?.refused) throw new ConflictError('invalid_transition', result.refused)
+        return c.json({ job: await jobView(result?.job as ReplayJob) })
+      },
+    )
+    .get(
+      '/replays',
+      describeRoute({
+        tags: ['replays'],
+        summary:
+          'The replay audit trail: who, when, why, what changed, the outcome, the original and new traces',
+        responses: { 200: { description: 'Replays, newest first' } },
+      }),
+      query(
+        z.object({
+          exception: z.string().max(200).optional(),
+          job: z.string().max(200).optional(),
+          days: z.coerce.number().int().min(1).max(400).default(30),
+          limit: z.coerce.number().int().min(1).max(1000).default(200),
+        }),
+      ),
+      async (c) => {
+        const q = c.req.valid('query')
+        const rows = await listReplays(store, {
+          exceptionId: q.exception,
+          jobId: q.job,
+          since: new Date(Date.now() - q.days * DAY_MS),
+          limit: q.limit,
+        })
+        return c.json({ replays: rows.map(replayView) })
+      },
+    )
+}
