@@ -24,7 +24,7 @@ export interface LifecycleStage {
 
 export interface TimelineEntry {
   readonly at: string
-  readonly kind: 'event' | 'span' | 'exception'
+  readonly kind: 'event' | 'span' | 'exception' | 'replay'
   readonly system: string
   readonly name: string
   readonly traceId: string | null

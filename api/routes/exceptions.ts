@@ -52,6 +52,10 @@ export function exceptionRoutes(store: Store) {
   const listQuery = z.object({
     status: z.enum(['open', 'replaying', 'resolved', 'failed-again', 'ignored']).optional(),
     connector: z.string().max(200).optional(),
+    flow: z.string().max(200).optional(),
+    stage: z.string().max(200).optional(),
+    step: z.string().max(200).optional(),
+    errorClass: z.string().max(200).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   return new Hono()

@@ -8,6 +8,7 @@ import type { EntityType } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { entityHistory } from '../../store/queries/entities.ts'
 import { listExceptions } from '../../store/queries/exceptions.ts'
+import { listReplays } from '../../store/queries/replays.ts'
 import { buildLifecycle, type TimelineEntry } from '../lifecycle.ts'
 import { lookback, params } from '../params.ts'
 
@@ -31,7 +32,10 @@ export function lifecycleRoutes(
     const { from, to } = lookback(config, now)
     const rows = await entityHistory(store, entity, id, from, to)
     if (rows.length === 0) throw new NotFoundError(`${entity} ${id} not found`)
-    const exceptions = await listExceptions(store, { entity: { type: entity, id }, limit: 100 })
+    const [exceptions, replays] = await Promise.all([
+      listExceptions(store, { entity: { type: entity, id }, limit: 100 }),
+      listReplays(store, { entity: { type: entity, id }, since: from, limit: 100 }),
+    ])
     const built = buildLifecycle(flow, rows, now)
     const exceptionEntries: TimelineEntry[] = exceptions.map((e) => ({
       at: `${e.last_seen.replace(' ', 'T')}Z`,
@@ -40,10 +44,21 @@ export function lifecycleRoutes(
       name: `${e.step}: ${e.error_message}`,
       traceId: e.trace_id || null,
     }))
+    // Each replay, linked to the failure it answered (the original trace) and to the trace it produced.
+    const replayEntries: TimelineEntry[] = replays.map((r) => ({
+      at: new Date(Number(r.requested_ms)).toISOString(),
+      kind: 'replay',
+      system: r.connector,
+      name: `${r.kind} ${r.step} by ${r.requested_by}: ${r.status}${r.error ? ` (${r.error})` : ''}`,
+      traceId: r.trace_id || r.original_trace_id || null,
+      replayId: r.id,
+    }))
     return {
       entity: { type: entity, id },
       ...built,
-      timeline: [...built.timeline, ...exceptionEntries].sort((a, b) => a.at.localeCompare(b.at)),
+      timeline: [...built.timeline, ...exceptionEntries, ...replayEntries].sort((a, b) =>
+        a.at.localeCompare(b.at),
+      ),
       exceptions: exceptions.map((e) => ({
         id: e.id,
         status: e.status,

@@ -111,6 +111,15 @@ describe('replaying exceptions through connector callbacks', () => {
     const erpStage = lifecycle.body.stages.find((s) => s.name === 'erp_posted')
     expect(erpStage?.status).toBe('done')
     expect(erpStage?.replayId).toMatch(/^rpl_/)
+    const timeline = (
+      await api<{ timeline: Array<{ kind: string; name: string; replayId?: string }> }>(
+        `/api/orders/${ids[0]}/lifecycle`,
+      )
+    ).body.timeline
+    expect(timeline.find((t) => t.kind === 'replay')).toMatchObject({
+      name: 'replay post_sales_order by ops@example.com: succeeded',
+      replayId: erpStage?.replayId,
+    })
     const trail = await api<{
       replays: Array<{
         status: string

@@ -16,6 +16,7 @@ let demo: Demo
 let browser: Browser
 let page: Page
 const orderIds: string[] = []
+let failedOrderId = ''
 
 async function sendEvents(events: object[]) {
   const res = await fetch(`${sb.collectorUrl}/v1/events`, {
@@ -64,6 +65,20 @@ beforeAll(async () => {
     (status) => status === 'done',
     { what: 'the last order to reach the ERP' },
   )
+  // An order the ERP refused during an outage: an open exception to replay from the order page.
+  demo.estate.erp.faults.outage = true
+  const { order: failed } = await demo.placeOrder()
+  failedOrderId = failed.orderId
+  await until(
+    async () => {
+      const res = await fetch(`${sb.apiUrl}/api/exceptions?connector=order-to-cash`)
+      const body = (await res.json()) as { exceptions: Array<{ entity: { id: string } }> }
+      return body.exceptions.some((e) => e.entity.id === failedOrderId)
+    },
+    (found) => found,
+    { what: 'the ERP outage to raise an exception' },
+  )
+  demo.estate.erp.faults.outage = false
   // An order that stopped before the ERP two hours ago (stuck), and a SKU a channel was told too much.
   const t = Date.now() - 2 * HOUR
   await sendEvents([
@@ -200,9 +215,33 @@ describe('the web UI in a real browser', () => {
     const row = page.locator('[data-testid="active-alerts"] tr', { hasText: 'order_reaches_erp' })
     await row.waitFor()
     expect(await row.textContent()).toContain('firing')
-    await page.getByLabel('Your name, recorded on acknowledgements and silences').fill('e2e@oncall')
+    await page.getByLabel('Your name, recorded on acknowledgements, silences and replays').fill('e2e@oncall')
     await row.getByRole('button', { name: 'Acknowledge' }).click()
     await expect.poll(() => row.textContent()).toContain('ack e2e@oncall')
     await page.screenshot({ path: join(SCREENSHOTS, 'alerts.png'), fullPage: true })
+  })
+
+  it('replays a failed ERP posting from the order page and shows the stage completed by the replay', async () => {
+    await page.goto(`${sb.apiUrl}/#/orders/${failedOrderId}`)
+    const erp = page.locator('[data-testid="stage"]', { hasText: 'erp posted' })
+    await erp.waitFor()
+    expect(await erp.getAttribute('data-status')).not.toBe('done')
+    await page
+      .getByLabel('Your name, recorded on acknowledgements, silences and replays')
+      .fill('support@example.com')
+    await page.getByTestId('replay-exception').click()
+    await expect
+      .poll(() => page.getByTestId('replay-message').textContent(), { timeout: 20_000 })
+      .toContain('✓ Replayed')
+    await expect.poll(() => erp.getAttribute('data-status')).toBe('done')
+    expect(await erp.textContent()).toContain('by replay')
+    await page.screenshot({ path: join(SCREENSHOTS, 'replayed.png'), fullPage: true })
+
+    // The exceptions page and the audit trail show it too.
+    await page.goto(`${sb.apiUrl}/#/replays`)
+    const row = page.locator('[data-testid="replays"] tr', { hasText: failedOrderId })
+    await row.waitFor()
+    expect(await row.textContent()).toContain('support@example.com')
+    expect(await row.textContent()).toContain('succeeded')
   })
 })

@@ -36,3 +36,6 @@ export type Slo = InferResponseType<(typeof api.slos)[':id']['$get'], 200>
 export type Alerts = InferResponseType<typeof api.alerts.$get, 200>
 export type AlertDetail = InferResponseType<(typeof api.alerts)[':id']['$get'], 200>
 export type Silences = InferResponseType<typeof api.silences.$get, 200>
+export type Exceptions = InferResponseType<typeof api.exceptions.$get, 200>
+export type ReplayJobs = InferResponseType<(typeof api)['replay-jobs']['$get'], 200>
+export type Replays = InferResponseType<typeof api.replays.$get, 200>
