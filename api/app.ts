@@ -40,7 +40,7 @@ export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir' 
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos))
     .route('/', alertRoutes(store))
-    .route('/', replayRoutes(store, config))
+    .route('/', replayRoutes(store, flows, config))
   const app = new Hono().use(requestId()).route('/api', api)
   // The OpenAPI document is generated once from the routes' own validators and descriptions.
   let spec: ReturnType<typeof generateSpecs> | undefined

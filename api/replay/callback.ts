@@ -6,6 +6,7 @@ export interface CallbackBody {
   readonly step: string
   readonly payload: unknown
   readonly exceptionId?: string
+  readonly entity?: { readonly type: string; readonly id: string }
   readonly original?: { readonly traceId: string; readonly spanId: string }
 }
 

@@ -6,6 +6,7 @@ import { listConnectors } from '../../store/queries/connectors.ts'
 import { type ExceptionRow, getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { appendReplay, type ReplayRecord } from '../../store/queries/replays.ts'
 import { callConnector } from './callback.ts'
+import { checkPayload, sealedAt } from './payload-check.ts'
 
 export class ConflictError extends SignalboxError {
   constructor(code: string, message: string) {
@@ -31,29 +32,16 @@ export interface ReplayRequest {
   readonly replayId?: string
 }
 
-/** Marks a value the connector sealed (connectors/sdk/sealing.ts): personal data Signalbox cannot read. */
-const SEALED = '$sealed'
-
 /**
  * The edit as RFC 6902 operations for the audit. Where the original value was sealed personal data,
  * the new value is not kept either: the trail says the field was edited, not what it now holds.
  */
 function auditDiff(stored: unknown, edited: unknown) {
-  const sealedAt = (pointer: string) => {
-    const parts = pointer.split('/').slice(1)
-    let node: unknown = stored
-    for (const part of parts) {
-      if (node && typeof node === 'object' && SEALED in node) return true
-      node =
-        node && typeof node === 'object'
-          ? (node as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')]
-          : undefined
-    }
-    return Boolean(node && typeof node === 'object' && SEALED in node)
-  }
   return jsonpatch
     .compare(stored as object, edited as object)
-    .map((op) => ('value' in op && sealedAt(op.path) ? { ...op, value: '[personal data, not kept]' } : op))
+    .map((op) =>
+      'value' in op && sealedAt(stored, op.path) ? { ...op, value: '[personal data, not kept]' } : op,
+    )
 }
 
 /** Exceptions being replayed by this process: the same exception is never sent twice at once. */
@@ -89,6 +77,13 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
   try {
     const stored = JSON.parse(e.payload) as unknown
     const payload = request.payload === undefined ? stored : request.payload
+    if (request.payload !== undefined) {
+      const steps = JSON.parse(connector.steps || '[]') as Array<{
+        name: string
+        schema: Record<string, unknown> | null
+      }>
+      checkPayload(steps.find((s) => s.name === e.step)?.schema ?? null, payload, e.step)
+    }
     const diff = request.payload === undefined ? [] : auditDiff(stored, payload)
     const id = request.replayId ?? `rpl_${randomUUID()}`
     const base: Omit<ReplayRecord, 'atMs' | 'status' | 'httpStatus' | 'error' | 'traceId'> = {
@@ -156,5 +151,84 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
     }
   } finally {
     inFlight.delete(e.id)
+  }
+}
+
+/**
+ * Re-syncs an entity: the connector reads it again from its source and runs the step (and, through
+ * its `next` steps, the flow after it) through the same code as normal operation. The step is the
+ * one named, or the connector's first re-sync step for a flow of the entity's type.
+ */
+export async function resyncEntity(
+  deps: ReplayDeps,
+  entity: { type: string; id: string },
+  flowsOfType: ReadonlySet<string>,
+  request: { by: string; reason: string; connector?: string; step?: string },
+) {
+  const connectors = await listConnectors(deps.store, new Date())
+  const candidates = connectors.flatMap((c) =>
+    (JSON.parse(c.steps || '[]') as Array<{ name: string; flow: string; resync: boolean }>)
+      .filter((s) => s.resync && flowsOfType.has(s.flow))
+      .filter(
+        (s) =>
+          (!request.connector || c.id === request.connector) && (!request.step || s.name === request.step),
+      )
+      .map((s) => ({ connector: c, step: s })),
+  )
+  const target = candidates[0]
+  if (!target)
+    throw new ConflictError(
+      'no_resync',
+      `no registered connector can re-sync a ${entity.type}${request.step ? ` with step ${request.step}` : ''}`,
+    )
+  const id = `rpl_${randomUUID()}`
+  const base = {
+    id,
+    kind: 'resync' as const,
+    exceptionId: '',
+    jobId: '',
+    connector: target.connector.id,
+    step: target.step.name,
+    entity,
+    requestedBy: request.by,
+    reason: request.reason,
+    payloadDiff: '[]',
+    approvedBy: '',
+    originalTraceId: '',
+  }
+  await appendReplay(deps.store, {
+    ...base,
+    atMs: Date.now(),
+    status: 'running',
+    httpStatus: 0,
+    error: '',
+    traceId: '',
+  })
+  const answer = await callConnector(target.connector.callback_url, deps.callbackSecret, id, {
+    kind: 'resync',
+    step: target.step.name,
+    payload: null,
+    entity,
+  })
+  const status = answer.outcome?.status === 'succeeded' ? 'succeeded' : answer.outcome ? 'failed' : 'error'
+  const error = answer.outcome?.error
+    ? `${answer.outcome.error.class}: ${answer.outcome.error.message}`
+    : answer.error
+  await appendReplay(deps.store, {
+    ...base,
+    atMs: Date.now(),
+    status,
+    httpStatus: answer.httpStatus,
+    error,
+    traceId: answer.outcome?.traceId ?? '',
+  })
+  return {
+    id,
+    connector: target.connector.id,
+    step: target.step.name,
+    status,
+    httpStatus: answer.httpStatus,
+    error: error || null,
+    traceId: answer.outcome?.traceId ?? null,
   }
 }

@@ -10,6 +10,19 @@ const registration = z.object({
   system: z.string().min(1).max(100),
   flows: z.array(z.string().min(1).max(100)).max(50),
   callbackUrl: z.url({ protocol: /^https?$/ }),
+  /** The steps a callback can run: their input schema (JSON Schema) and whether they can re-sync. */
+  steps: z
+    .array(
+      z.object({
+        name: z.string().min(1).max(100),
+        flow: z.string().min(1).max(100),
+        stage: z.string().max(100).default(''),
+        schema: z.record(z.string(), z.unknown()).nullable().default(null),
+        resync: z.boolean().default(false),
+      }),
+    )
+    .max(200)
+    .default([]),
 })
 
 const utc = (s: string) => `${s.replace(' ', 'T')}Z`

@@ -3,12 +3,14 @@ import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
+import type { FlowDefinition } from '../../core/flows.ts'
+import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { listJobs, listReplays, type ReplayJob, type ReplayRow } from '../../store/queries/replays.ts'
 import { body, params, query } from '../params.ts'
 import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
-import { ConflictError, type ReplayDeps, replayException } from '../replay/replay.ts'
+import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
 import { present } from './exceptions.ts'
 
 const DAY_MS = 86_400_000
@@ -65,7 +67,11 @@ const toFilter = (f: z.infer<typeof filterSchema>) => ({
 })
 
 /** Replays: one exception, a filtered set as a job, ignoring, and the audit trail. */
-export function replayRoutes(store: Store, config: Pick<Config, 'replay'>) {
+export function replayRoutes(
+  store: Store,
+  flows: ReadonlyMap<string, FlowDefinition>,
+  config: Pick<Config, 'replay'>,
+) {
   const deps: ReplayDeps = { store, callbackSecret: config.replay.callbackSecret, limit: config.replay.limit }
   const jobView = async (job: ReplayJob) => ({
     id: job.id,
@@ -183,6 +189,38 @@ export function replayRoutes(store: Store, config: Pick<Config, 'replay'>) {
           perMinute: b.perMinute,
         })
         return c.json({ job: await jobView(job) }, 201)
+      },
+    )
+    .post(
+      '/entities/:type/:id/resync',
+      describeRoute({
+        tags: ['replays'],
+        summary: "Re-sync an entity: its connector reads it again from the source and runs the flow's step",
+        responses: {
+          200: { description: 'The re-sync and its outcome' },
+          409: { description: 'No registered connector can re-sync this entity' },
+        },
+      }),
+      params(z.object({ type: z.enum(ENTITY_TYPES), id: z.string().min(1).max(1024) })),
+      body(
+        z.object({
+          by: z.string().optional(),
+          reason: text.min(1, 'say why'),
+          connector: z.string().max(200).optional(),
+          step: z.string().max(200).optional(),
+        }),
+      ),
+      async (c) => {
+        const { type, id } = c.req.valid('param')
+        const b = c.req.valid('json')
+        const flowsOfType = new Set([...flows.values()].filter((f) => f.entity === type).map((f) => f.name))
+        const resync = await resyncEntity(deps, { type, id }, flowsOfType, {
+          by: actor(b.by, c.req.header(IDENTITY_HEADER)),
+          reason: b.reason,
+          connector: b.connector,
+          step: b.step,
+        })
+        return c.json({ resync })
       },
     )
     .get(

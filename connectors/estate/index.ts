@@ -26,6 +26,8 @@ export interface Estate {
   /** Sales channels' stock APIs, by channel. */
   readonly channels: Readonly<Record<SalesChannel, ChannelSimulator>>
   readonly urls: {
+    /** The storefront's order API (the source of orders). */
+    readonly orders: string
     readonly payment: string
     readonly oms: string
     readonly erp: string
@@ -69,7 +71,9 @@ export async function startEstate(seed = 1, collectorUrl?: string): Promise<Esta
     served.push(s)
     return s.url
   }
+  const storefront = new StorefrontSimulator(seed + 5)
   const urls = {
+    orders: await serveApp(storefront.app, 'storefront'),
     payment: await serveApp(payment.app, 'payment'),
     oms: await serveApp(oms.app, 'oms'),
     erp: await serveApp(erp.app, 'erp'),
@@ -83,7 +87,7 @@ export async function startEstate(seed = 1, collectorUrl?: string): Promise<Esta
     },
   }
   return {
-    storefront: new StorefrontSimulator(seed + 5),
+    storefront,
     payment,
     oms,
     erp,

@@ -1,3 +1,4 @@
+import { Hono } from 'hono'
 import type { Order } from '../order-to-cash/order.ts'
 import type { Return } from '../return-to-refund/index.ts'
 import { customer } from './customers.ts'
@@ -10,6 +11,13 @@ const STORES = ['STORE-LDN-01', 'STORE-MAN-02', 'STORE-LDS-03']
 export class StorefrontSimulator {
   private n = 0
   private readonly random: () => number
+  private readonly orders = new Map<string, Order>()
+
+  /** The storefront's order API: what a connector reads to re-sync an order from its source. */
+  readonly app = new Hono().get('/api/orders/:id', (c) => {
+    const order = this.orders.get(c.req.param('id'))
+    return order ? c.json(order) : c.json({ error: { code: 'NOT_FOUND', message: 'no such order' } }, 404)
+  })
 
   constructor(
     private readonly seed = 5,
@@ -62,6 +70,7 @@ export class StorefrontSimulator {
 
   /** Posts the order webhook the way the real storefront does; answers the HTTP status. */
   async placeOrder(webhookUrl: string, order = this.nextOrder()): Promise<{ order: Order; status: number }> {
+    this.orders.set(order.orderId, order)
     const res = await fetch(webhookUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

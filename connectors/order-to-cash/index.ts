@@ -5,6 +5,8 @@ export interface OrderToCashOptions {
   readonly collectorUrl: string
   readonly apiUrl: string
   readonly urls: {
+    /** The storefront's order API, read for a re-sync. */
+    readonly orders: string
     readonly payment: string
     readonly oms: string
     readonly erp: string
@@ -42,6 +44,15 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       stage: 'captured',
       entity,
       sensitive,
+      schema: orderSchema,
+      // A re-sync starts the flow again from the order as the storefront has it now; every later step
+      // is idempotent at its system, so what was done stays done once.
+      load: async (ref) => {
+        const res = await fetch(`${urls.orders}/api/orders/${encodeURIComponent(ref.id)}`)
+        if (res.status === 404) return undefined
+        if (!res.ok) throw new Error(`the storefront answered ${res.status}`)
+        return orderSchema.parse(await res.json())
+      },
       next: 'authorize_payment',
       run: async (o, ctx) => {
         await ctx.emit({
@@ -63,6 +74,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       stage: 'payment_authorized',
       entity,
       sensitive,
+      schema: orderSchema,
       next: 'reserve_inventory',
       run: async (o, ctx) => {
         const auth = await ctx.call<{ authorizationId: string }>('payment', {
@@ -83,6 +95,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       stage: 'inventory_reserved',
       entity,
       sensitive,
+      schema: orderSchema,
       next: 'post_sales_order',
       run: async (o, ctx) => {
         const lines = o.lines.map(({ sku, quantity }) => ({ sku, quantity }))
@@ -105,6 +118,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       stage: 'erp_posted',
       entity,
       sensitive,
+      schema: orderSchema,
       next: 'release_to_fulfilment',
       run: async (o, ctx) => {
         const salesOrder = await ctx.call<{ number: string; total: number }>('erp', {
@@ -127,6 +141,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
       stage: 'released',
       entity,
       sensitive,
+      schema: orderSchema,
       run: async (o, ctx) => {
         await ctx.call('wms', {
           method: 'POST',

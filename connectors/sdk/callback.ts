@@ -1,18 +1,26 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
+import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Connector, RunOutcome } from './connector.ts'
 import { CallbackVerifier, WebhookVerificationError } from './signature.ts'
 
 /** What Signalbox POSTs to a connector to replay an exception or re-sync an entity. */
-export const callbackRequest = z.object({
-  kind: z.enum(['replay', 'resync']),
-  step: z.string().min(1),
-  payload: z.unknown(),
-  exceptionId: z.string().optional(),
-  original: z
-    .object({ traceId: z.string().regex(/^[0-9a-f]{32}$/), spanId: z.string().regex(/^[0-9a-f]{16}$/) })
-    .optional(),
-})
+export const callbackRequest = z
+  .object({
+    kind: z.enum(['replay', 'resync']),
+    step: z.string().min(1),
+    payload: z.unknown(),
+    exceptionId: z.string().optional(),
+    /** The entity a re-sync reads again from its source. */
+    entity: z.object({ type: z.enum(ENTITY_TYPES), id: z.string().min(1).max(1024) }).optional(),
+    original: z
+      .object({ traceId: z.string().regex(/^[0-9a-f]{32}$/), spanId: z.string().regex(/^[0-9a-f]{16}$/) })
+      .optional(),
+  })
+  .refine((r) => r.kind === 'replay' || r.entity !== undefined, {
+    message: 'a re-sync names its entity',
+    path: ['entity'],
+  })
 export type CallbackRequest = z.infer<typeof callbackRequest>
 
 export interface CallbackOutcome extends RunOutcome {
@@ -76,9 +84,41 @@ export function callbackApp(connector: Connector, secrets: readonly string[]) {
         404,
       )
     }
+    const { step, kind, entity } = request.data
+    if (kind === 'resync' && !connector.canLoad(step))
+      return c.json(
+        { error: { code: 'no_resync', message: `step '${step}' cannot re-sync: it declares no load` } },
+        404,
+      )
     running.add(replayId)
     try {
-      const outcome = await connector.run(request.data.step, connector.openPayload(request.data.payload), {
+      // A replay runs the payload it was given; a re-sync reads the entity's input from its source.
+      const input =
+        kind === 'resync' && entity
+          ? await connector.load(step, entity)
+          : connector.openPayload(request.data.payload)
+      if (input === undefined)
+        return c.json(
+          {
+            error: {
+              code: 'not_found',
+              message: `${entity?.type} ${entity?.id} was not found at its source`,
+            },
+          },
+          404,
+        )
+      const checked = connector.schemaOf(step)?.safeParse(input)
+      if (checked && !checked.success)
+        return c.json(
+          {
+            error: {
+              code: 'invalid_payload',
+              message: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+            },
+          },
+          400,
+        )
+      const outcome = await connector.run(step, input, {
         replayOf: request.data.original ? { ...request.data.original, replayId } : undefined,
       })
       const result = { ...outcome, replayId }

@@ -1,4 +1,5 @@
 import { context, type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import { z } from 'zod'
 import type { EntityRef } from '../../core/vocabulary.ts'
 import {
   DATA_ERROR_STATUSES,
@@ -45,6 +46,13 @@ export interface StepDefinition<I> {
    * so a replayed step also carries the work after it forward.
    */
   readonly next?: string | readonly string[]
+  /**
+   * The input's shape. Published to Signalbox at registration (as JSON Schema) so an operator's
+   * edited payload is checked before a replay, and checked again by the callback.
+   */
+  readonly schema?: z.ZodType<I>
+  /** Reads the entity's current input from its source: what a re-sync runs the step with. */
+  readonly load?: (entity: EntityRef) => Promise<I | undefined>
 }
 
 export interface RunOptions {
@@ -102,6 +110,21 @@ export class Connector {
 
   hasStep(name: string): boolean {
     return this.steps.has(name)
+  }
+
+  /** The step's declared input schema, if any. */
+  schemaOf(name: string): z.ZodType | undefined {
+    return this.steps.get(name)?.schema as z.ZodType | undefined
+  }
+
+  /** The entity's current input for a re-sync, read from its source; undefined when the step cannot. */
+  async load(name: string, entity: EntityRef): Promise<unknown> {
+    const load = this.steps.get(name)?.load as ((e: EntityRef) => Promise<unknown>) | undefined
+    return load ? load(entity) : undefined
+  }
+
+  canLoad(name: string): boolean {
+    return Boolean(this.steps.get(name)?.load)
   }
 
   /** Business events sent so far. */
@@ -250,6 +273,13 @@ export class Connector {
         system: this.options.system,
         flows: this.flows,
         callbackUrl,
+        steps: [...this.steps].map(([name, s]) => ({
+          name,
+          flow: s.flow,
+          stage: s.stage,
+          schema: s.schema ? z.toJSONSchema(s.schema, { unrepresentable: 'any' }) : null,
+          resync: Boolean(s.load),
+        })),
       }),
     })
     if (!res.ok) throw new Error(`registration refused: ${res.status} ${await res.text()}`)

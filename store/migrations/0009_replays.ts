@@ -14,6 +14,8 @@ export const replays: Migration = {
       ...addColumn(TABLES.exceptions, "status_by String DEFAULT ''", t),
       ...addColumn(TABLES.exceptions, "status_reason String DEFAULT ''", t),
       ...addColumn(TABLES.exceptions, 'replay_count UInt32 DEFAULT 0', t),
+      // What each connector's callback can run: step input schemas (JSON Schema) and re-sync support.
+      ...addColumn(TABLES.connectors, "steps String DEFAULT '[]' CODEC(ZSTD(3))", t),
       // Append-only: a row when a replay is requested and one when it ends; the latest row is its state.
       ...createTable(
         {

@@ -7,6 +7,15 @@ export interface ConnectorRegistration {
   readonly system: string
   readonly flows: readonly string[]
   readonly callbackUrl: string
+  readonly steps?: readonly ConnectorStep[]
+}
+
+export interface ConnectorStep {
+  readonly name: string
+  readonly flow: string
+  readonly stage: string
+  readonly schema: Record<string, unknown> | null
+  readonly resync: boolean
 }
 
 export interface ConnectorRow {
@@ -19,6 +28,7 @@ export interface ConnectorRow {
   readonly runs: string
   readonly failures: string
   readonly last_run: string | null
+  readonly steps: string
 }
 
 export async function registerConnector(
@@ -31,15 +41,15 @@ export async function registerConnector(
   )
   const registeredAt = existing ? new Date(`${existing.registered_at.replace(' ', 'T')}Z`) : now
   await store.command(sql`
-    INSERT INTO ${table(TABLES.connectors)} (id, system, flows, callback_url, registered_at, last_seen)
-    VALUES (${c.id}, ${c.system}, ${[...c.flows]}, ${c.callbackUrl}, ${registeredAt}, ${now})`)
+    INSERT INTO ${table(TABLES.connectors)} (id, system, flows, callback_url, registered_at, last_seen, steps)
+    VALUES (${c.id}, ${c.system}, ${[...c.flows]}, ${c.callbackUrl}, ${registeredAt}, ${now}, ${JSON.stringify(c.steps ?? [])})`)
 }
 
 /** The registry with health from the connectors' own sync spans over the last day. */
 export async function listConnectors(store: Store, since: Date): Promise<ConnectorRow[]> {
   return store.query<ConnectorRow>(sql`
     SELECT c.id AS id, c.system AS system, c.flows AS flows, c.callback_url AS callback_url,
-      toString(c.registered_at) AS registered_at, toString(c.last_seen) AS last_seen,
+      toString(c.registered_at) AS registered_at, toString(c.last_seen) AS last_seen, c.steps AS steps,
       ifNull(r.runs, 0) AS runs, ifNull(r.failures, 0) AS failures, r.last_run AS last_run
     FROM (SELECT * FROM ${table(TABLES.connectors)} FINAL) AS c
     LEFT JOIN (

@@ -309,3 +309,64 @@ describe('a replay the network delivers twice', () => {
     expect(erp().salesOrdersFor('RP-701')).toHaveLength(1)
   })
 })
+
+describe('checks and re-syncs', () => {
+  it("refuses an edited payload that does not fit the step's declared schema, and sends nothing", async () => {
+    await failWhileErpDown(['RP-801'])
+    const [e] = await exceptionsOf(['RP-801'])
+    const broken = { ...e?.payload, lines: [{ sku: 'SKU-2', quantity: -1, unitPrice: 42 }] }
+    const r = await api<{ error: { code: string; message: string } }>(`/api/exceptions/${e?.id}/replay`, {
+      json: { reason: 'typo', payload: broken },
+    })
+    expect(r.status).toBe(400)
+    expect(r.body.error).toMatchObject({
+      code: 'invalid_payload',
+      message: expect.stringContaining('/lines/0/quantity'),
+    })
+    // Sealed personal data the operator left alone is not judged: only the real problem is named.
+    expect(r.body.error.message).not.toContain('/customer')
+    expect((await api<{ replays: unknown[] }>(`/api/replays?exception=${e?.id}`)).body.replays).toEqual([])
+    expect((await exceptionsOf(['RP-801']))[0]).toMatchObject({ status: 'open', replays: 0 })
+  })
+
+  it('re-syncs an order from the storefront through the same connector code, and its exception resolves', async () => {
+    erp().faults.outage = true
+    const { order: placed } = await fixture.demo.placeOrder()
+    await until(
+      () => exceptionsOf([placed.orderId]),
+      (list) => list.length === 1,
+      { what: 'the exception' },
+    )
+    erp().faults.outage = false
+    const r = await api<{ resync: { status: string; step: string; connector: string } }>(
+      `/api/entities/order/${placed.orderId}/resync`,
+      { json: { reason: 'customer called' } },
+    )
+    expect(r.status).toBe(200)
+    expect(r.body.resync).toMatchObject({ status: 'succeeded', step: 'capture', connector: 'order-to-cash' })
+    // The flow after capture runs as its own steps; the ERP posting arrives once.
+    await until(
+      async () => erp().salesOrdersFor(placed.orderId).length,
+      (n) => n > 0,
+      { what: 'the sales order' },
+    )
+    expect(erp().salesOrdersFor(placed.orderId)).toHaveLength(1)
+    await until(
+      () => exceptionsOf([placed.orderId]),
+      (list) => list[0]?.status === 'resolved',
+      { what: 'the exception to resolve' },
+    )
+
+    const unknown = await api<{ resync: { status: string; httpStatus: number } }>(
+      '/api/entities/order/SO-NOWHERE/resync',
+      {
+        json: { reason: 'check' },
+      },
+    )
+    expect(unknown.body.resync).toMatchObject({ status: 'error', httpStatus: 404 })
+    const none = await api<{ error: { code: string } }>('/api/entities/sku/SKU-1/resync', {
+      json: { reason: 'check' },
+    })
+    expect(none.status).toBe(409)
+  })
+})

@@ -132,7 +132,7 @@ describe('a signed replay through the callback', () => {
   it('accepts the rotated secret beside the current one', async () => {
     const res = await callback(
       'replay-rotated',
-      { kind: 'resync', step: 'post_sales_order', payload: order('SO-9002') },
+      { kind: 'replay', step: 'post_sales_order', payload: order('SO-9002') },
       NEXT_SECRET,
     )
     expect(res.status).toBe(200)
@@ -141,7 +141,7 @@ describe('a signed replay through the callback', () => {
 })
 
 describe('callback signatures', () => {
-  const request = { kind: 'resync', step: 'post_sales_order', payload: order('SO-9100') }
+  const request = { kind: 'replay', step: 'post_sales_order', payload: order('SO-9100') }
 
   it('refuses a missing signature with 401 and runs nothing', async () => {
     const res = await fetch(callbackUrl(), {
