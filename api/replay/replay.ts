@@ -5,7 +5,7 @@ import type { Store } from '../../store/client.ts'
 import { listConnectors } from '../../store/queries/connectors.ts'
 import { type ExceptionRow, getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { appendReplay, type ReplayRecord } from '../../store/queries/replays.ts'
-import { callConnector } from './callback.ts'
+import { type CallbackAnswer, callConnector } from './callback.ts'
 import { checkPayload, sealedAt } from './payload-check.ts'
 
 export class ConflictError extends SignalboxError {
@@ -42,6 +42,30 @@ function auditDiff(stored: unknown, edited: unknown) {
     .map((op) =>
       'value' in op && sealedAt(stored, op.path) ? { ...op, value: '[personal data, not kept]' } : op,
     )
+}
+
+/**
+ * How a callback ended, appended to the trail: `succeeded` or `failed` (the step ran), or `error`
+ * (it could not run: a 5xx, a refused signature, no answer).
+ */
+async function recordOutcome(
+  deps: ReplayDeps,
+  base: Omit<ReplayRecord, 'atMs' | 'status' | 'httpStatus' | 'error' | 'traceId'>,
+  answer: CallbackAnswer,
+) {
+  const status = answer.outcome?.status === 'succeeded' ? 'succeeded' : answer.outcome ? 'failed' : 'error'
+  const error = answer.outcome?.error
+    ? `${answer.outcome.error.class}: ${answer.outcome.error.message}`
+    : answer.error
+  await appendReplay(deps.store, {
+    ...base,
+    atMs: Date.now(),
+    status,
+    httpStatus: answer.httpStatus,
+    error,
+    traceId: answer.outcome?.traceId ?? '',
+  })
+  return { status, error } as const
 }
 
 /** Exceptions being replayed by this process: the same exception is never sent twice at once. */
@@ -122,20 +146,9 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
       exceptionId: e.id,
       original: { traceId: e.trace_id, spanId: e.span_id },
     })
-    const succeeded = answer.outcome?.status === 'succeeded'
-    const ran = answer.outcome !== undefined
-    const status = succeeded ? 'succeeded' : ran ? 'failed' : 'error'
-    const error = answer.outcome?.error
-      ? `${answer.outcome.error.class}: ${answer.outcome.error.message}`
-      : answer.error
-    await appendReplay(deps.store, {
-      ...base,
-      atMs: Date.now(),
-      status,
-      httpStatus: answer.httpStatus,
-      error,
-      traceId: answer.outcome?.traceId ?? '',
-    })
+    const { status, error } = await recordOutcome(deps, base, answer)
+    const succeeded = status === 'succeeded'
+    const ran = status !== 'error'
     await setExceptionStatus(deps.store, e.id, {
       status: succeeded ? 'resolved' : ran ? 'failed-again' : 'open',
       by: request.by,
@@ -210,18 +223,7 @@ export async function resyncEntity(
     payload: null,
     entity,
   })
-  const status = answer.outcome?.status === 'succeeded' ? 'succeeded' : answer.outcome ? 'failed' : 'error'
-  const error = answer.outcome?.error
-    ? `${answer.outcome.error.class}: ${answer.outcome.error.message}`
-    : answer.error
-  await appendReplay(deps.store, {
-    ...base,
-    atMs: Date.now(),
-    status,
-    httpStatus: answer.httpStatus,
-    error,
-    traceId: answer.outcome?.traceId ?? '',
-  })
+  const { status, error } = await recordOutcome(deps, base, answer)
   return {
     id,
     connector: target.connector.id,
