@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from '../../core/logger.ts'
 import {
   type ExceptionFilter,
+  exceptionsFromSpans,
   getException,
   listExceptions,
   resolveSuperseded,
@@ -60,6 +61,19 @@ export async function setJobStatus(deps: ReplayDeps, id: string, status: JobStat
   const next = { ...job, status, updatedAtMs: Date.now() }
   await saveJob(deps.store, next)
   return { job: next }
+}
+
+/** How long a connector has to report a failure itself before its spans speak for it. */
+const REPORT_GRACE_MS = 60_000
+
+/**
+ * Exceptions kept true to the spans: failures no connector reported become exceptions, and
+ * exceptions a later successful run superseded resolve.
+ */
+async function exceptionMaintenance(deps: ReplayDeps) {
+  const now = Date.now()
+  await exceptionsFromSpans(deps.store, new Date(now - 15 * 60_000), new Date(now - REPORT_GRACE_MS))
+  await resolveSuperseded(deps.store)
 }
 
 export interface JobProgress {
@@ -154,7 +168,7 @@ export function startReplayJobs(deps: ReplayDeps, log: Logger, { tickMs = 250 } 
     if (running || stopped) return
     // Every few seconds, exceptions a later successful run superseded are resolved.
     const maintenance =
-      ticks++ % Math.max(1, Math.round(5_000 / tickMs)) === 0 ? resolveSuperseded(deps.store) : undefined
+      ticks++ % Math.max(1, Math.round(5_000 / tickMs)) === 0 ? exceptionMaintenance(deps) : undefined
     running = Promise.all([maintenance, work()])
       .then(() => undefined)
       .catch((err) => log.warn({ err }, 'replay jobs: tick failed; retrying'))

@@ -38,7 +38,7 @@ export interface ReplayRequest {
  */
 function auditDiff(stored: unknown, edited: unknown) {
   return jsonpatch
-    .compare(stored as object, edited as object)
+    .compare((stored ?? {}) as object, edited as object)
     .map((op) =>
       'value' in op && sealedAt(stored, op.path) ? { ...op, value: '[personal data, not kept]' } : op,
     )
@@ -93,6 +93,11 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
   if (!e) throw new SignalboxError('not_found', `no exception '${exceptionId.slice(0, 100)}'`, 404)
   const refused = notReplayable(e, deps.limit)
   if (refused) throw new ConflictError('not_replayable', refused)
+  if (e.payload === 'null' && request.payload === undefined)
+    throw new ConflictError(
+      'no_payload',
+      `exception ${e.id} was found in spans and holds no payload: re-sync the ${e.entity_type}, or replay with a payload`,
+    )
   const connector = (await listConnectors(deps.store, new Date())).find((c) => c.id === e.connector)
   if (!connector?.callback_url)
     throw new ConflictError('no_callback', `connector ${e.connector} has not registered a callback URL`)

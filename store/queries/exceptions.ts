@@ -189,3 +189,42 @@ export async function resolveSuperseded(
     ) AS s ON s.ok_connector = e.connector AND s.ok_name = e.sync_name AND s.ok_type = e.entity_type AND s.ok_id = e.entity_id
     WHERE s.ok_at > e.last_seen`)
 }
+
+/**
+ * Exceptions from spans, for connectors that send only OpenTelemetry: a failed sync run (a CONSUMER
+ * span named `sync <flow>.<step>` with error status) that no later run of the same step for the same
+ * entity superseded, and that its connector did not report itself. The id is the one a report would
+ * get (same hash), so a report that arrives later updates it instead of adding one. There is no
+ * payload: such an exception is fixed by a re-sync or an edited replay.
+ */
+export async function exceptionsFromSpans(store: Store, since: Date, until: Date): Promise<void> {
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.exceptions)} (id, version, connector, flow, step, stage, entity_type, entity_id,
+      error_class, error_message, payload, attempts, occurrences, status, first_seen, last_seen, trace_id, span_id,
+      status_by, status_reason, replay_count)
+    SELECT x_id, toUInt64(toUnixTimestamp64Milli(now64(3))) * 1000, x_connector, x_flow, x_step, x_stage, x_type,
+      x_entity, x_class, x_message, 'null', 1, x_count, 'open', x_first, x_last, x_trace, x_span, 'signalbox',
+      'found in failed sync spans; the connector did not report it', 0
+    FROM (
+      SELECT connector AS x_connector, flow AS x_flow, substring(name, position(name, '.') + 1) AS x_step,
+        any(stage) AS x_stage, entities[1].1 AS x_type, entities[1].2 AS x_entity,
+        if(attributes['error.type'] != '', attributes['error.type'], 'span.error') AS x_class,
+        substring(lower(hex(SHA256(concat(x_connector, '\\0', x_step, '\\0', x_type, '\\0', x_entity, '\\0', x_class)))), 1, 24) AS x_id,
+        argMax(status_message, timestamp) AS x_message, count() AS x_count, min(timestamp) AS x_first,
+        max(timestamp) AS x_last, argMax(trace_id, timestamp) AS x_trace, argMax(span_id, timestamp) AS x_span
+      FROM ${table(TABLES.spans)}
+      WHERE timestamp >= ${since} AND timestamp < ${until} AND kind = 'consumer' AND startsWith(name, 'sync ')
+        AND status_code = 'error' AND notEmpty(entities)
+      GROUP BY x_connector, x_flow, x_step, x_type, x_entity, x_class
+    ) AS f
+    LEFT JOIN (
+      SELECT connector AS ok_connector, substring(name, position(name, '.') + 1) AS ok_step, entities[1].1 AS ok_type,
+        entities[1].2 AS ok_entity, max(timestamp) AS ok_at
+      FROM ${table(TABLES.spans)}
+      WHERE timestamp >= ${since} AND kind = 'consumer' AND startsWith(name, 'sync ') AND status_code != 'error'
+        AND notEmpty(entities)
+      GROUP BY ok_connector, ok_step, ok_type, ok_entity
+    ) AS ok ON ok.ok_connector = f.x_connector AND ok.ok_step = f.x_step AND ok.ok_type = f.x_type
+      AND ok.ok_entity = f.x_entity
+    WHERE ok.ok_at < f.x_last AND f.x_id NOT IN (SELECT id FROM ${table(TABLES.exceptions)})`)
+}

@@ -370,3 +370,74 @@ describe('checks and re-syncs', () => {
     expect(none.status).toBe(409)
   })
 })
+
+describe('a bulk job after a restart', () => {
+  it('carries on from the store, re-sending a replay cut off mid-flight under its id (the connector runs it once)', async () => {
+    const { appendReplay, saveJob } = await import('../../store/queries/replays.ts')
+    const { callConnector } = await import('../../api/replay/callback.ts')
+    const ids = ['RP-901', 'RP-902']
+    await failWhileErpDown(ids)
+    const [first, second] = await exceptionsOf(ids)
+    if (!first || !second) throw new Error('no exceptions')
+    // Before the "crash": the job had sent the first exception, the connector ran it, and the api
+    // died before recording the outcome.
+    const jobId = 'job_restart-test'
+    const replayId = `rpl_${jobId.slice(4)}_${first.id}`
+    const now = Date.now()
+    const ran = await callConnector(
+      fixture.demo.callbackUrl,
+      fixture.sb.config.replay.callbackSecret,
+      replayId,
+      {
+        kind: 'replay',
+        step: 'post_sales_order',
+        payload: first.payload,
+        exceptionId: first.id,
+      },
+    )
+    expect(ran.outcome?.status).toBe('succeeded')
+    await appendReplay(fixture.sb.store, {
+      atMs: now,
+      id: replayId,
+      kind: 'replay',
+      exceptionId: first.id,
+      jobId,
+      connector: 'order-to-cash',
+      step: 'post_sales_order',
+      entity: { type: 'order', id: first.entity.id },
+      status: 'running',
+      requestedBy: 'ops@example.com',
+      reason: 'before the restart',
+      payloadDiff: '[]',
+      approvedBy: '',
+      httpStatus: 0,
+      error: '',
+      originalTraceId: '',
+      traceId: '',
+    })
+    await saveJob(fixture.sb.store, {
+      id: jobId,
+      filter: '{}',
+      exceptionIds: [first.id, second.id],
+      status: 'running',
+      perMinute: 6000,
+      requestedBy: 'ops@example.com',
+      reason: 'before the restart',
+      createdAtMs: now,
+      updatedAtMs: now,
+    })
+    // The running api picks the job up from the store, as a restarted one would.
+    const job = await until(
+      async () =>
+        (
+          await api<{ job: { status: string; progress: Record<string, number> } }>(
+            `/api/replay-jobs/${jobId}`,
+          )
+        ).body.job,
+      (j) => j.status === 'done',
+      { what: 'the resumed job to finish' },
+    )
+    expect(job.progress).toMatchObject({ succeeded: 2, remaining: 0 })
+    for (const id of ids) expect(erp().salesOrdersFor(id)).toHaveLength(1)
+  })
+})
