@@ -1,7 +1,9 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
 import { generateSpecs } from 'hono-openapi'
 import { loadSlos } from '../alerts/spec.ts'
+import { authorize } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { loadFlows } from '../core/flows.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
@@ -20,11 +22,35 @@ import { replayRoutes } from './routes/replays.ts'
 import { searchRoutes } from './routes/search.ts'
 import { sloRoutes } from './routes/slos.ts'
 import { systemRoutes } from './routes/systems.ts'
+import { tokenRoutes } from './routes/tokens.ts'
 import { traceRoutes } from './routes/traces.ts'
 import { webRoutes } from './web.ts'
 
+/**
+ * The UI's security headers: scripts only from this origin (none inline), no framing, no sniffing,
+ * no referrer beyond the origin. Styles allow inline attributes: the charts set them.
+ */
+const securityHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+  },
+  xFrameOptions: 'DENY',
+  referrerPolicy: 'strict-origin-when-cross-origin',
+})
+
 /** The api (port 8080): everything under `/api`, JSON. */
-export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir' | 'replay'>, log: Logger) {
+export function apiApp(
+  store: Store,
+  config: Pick<Config, 'query' | 'configDir' | 'replay' | 'auth'>,
+  log: Logger,
+) {
   const flows = loadFlows(config.configDir)
   const slos = loadSlos(config.configDir, flows)
   const api = new Hono()
@@ -41,7 +67,12 @@ export function apiApp(store: Store, config: Pick<Config, 'query' | 'configDir' 
     .route('/', sloRoutes(store, slos))
     .route('/', alertRoutes(store))
     .route('/', replayRoutes(store, flows, config))
-  const app = new Hono().use(requestId()).route('/api', api)
+    .route('/', tokenRoutes(store))
+  const app = new Hono()
+    .use(requestId())
+    .use(securityHeaders)
+    .use(authorize(config.auth, store))
+    .route('/api', api)
   // The OpenAPI document is generated once from the routes' own validators and descriptions.
   let spec: ReturnType<typeof generateSpecs> | undefined
   const openapi = () => {

@@ -75,6 +75,7 @@ try {
       query: { timeoutSeconds: 30, maxRangeDays: 31, rollupEveryMs: 30_000 },
       configDir: CONFIG_DIR,
       replay: { callbackSecret: `whsec_${Buffer.alloc(32).toString('base64')}`, limit: 5 },
+      auth: 'none',
     },
     createLogger('silent'),
   )

@@ -1,10 +1,12 @@
 import { Command } from 'commander'
+import type { Role } from '../auth/permissions.ts'
+import { createToken, revokeToken, type TokenKind } from '../auth/tokens.ts'
 import { runLoad } from '../connectors/load/run.ts'
 import { SCENARIOS } from '../connectors/load/scenarios.ts'
 import { loadConfig } from '../core/config.ts'
 import { ConfigError } from '../core/errors.ts'
 import { createLogger } from '../core/logger.ts'
-import { openStore } from '../store/client.ts'
+import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { type Part, run, stopOnSignals } from './runtime.ts'
 
@@ -91,6 +93,66 @@ program
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
     },
   )
+
+const token = program
+  .command('token')
+  .description('API tokens and ingestion keys (in embedded mode, run while Signalbox is stopped)')
+
+token
+  .command('create')
+  .description('create a token and print it once; only its hash is stored')
+  .requiredOption('--name <name>', 'who or what holds it')
+  .option('--role <role>', 'viewer, support, operator or admin', 'viewer')
+  .option(
+    '--kind <kind>',
+    'personal, service or ingest (an ingestion key: writes telemetry only)',
+    'personal',
+  )
+  .option('--expires-days <n>', 'days until it expires (never, if not given)', (v) => Number.parseInt(v, 10))
+  .action(async (o: { name: string; role: string; kind: string; expiresDays?: number }) => {
+    if (!['viewer', 'support', 'operator', 'admin'].includes(o.role))
+      throw new ConfigError([`--role: '${o.role}' is not one of viewer, support, operator, admin`])
+    if (!['personal', 'service', 'ingest'].includes(o.kind))
+      throw new ConfigError([`--kind: '${o.kind}' is not one of personal, service, ingest`])
+    if (o.expiresDays !== undefined && !(o.expiresDays >= 1 && o.expiresDays <= 3650))
+      throw new ConfigError(['--expires-days: between 1 and 3650'])
+    await withStore(async (store) => {
+      const created = await createToken(store, {
+        name: o.name,
+        kind: o.kind as TokenKind,
+        role: o.role as Role,
+        createdBy: 'signalbox token create',
+        expiresInDays: o.expiresDays,
+      })
+      process.stderr.write(
+        `token ${created.id} (${o.kind === 'ingest' ? 'ingest' : o.role}) created; it is shown once:\n`,
+      )
+      process.stdout.write(`${created.token}\n`)
+    })
+  })
+
+token
+  .command('revoke <id>')
+  .description('revoke a token: refused from the next request on')
+  .action((id: string) =>
+    withStore(async (store) => {
+      if (!(await revokeToken(store, id))) throw new ConfigError([`no token '${id}'`])
+      process.stderr.write(`token ${id} revoked\n`)
+    }),
+  )
+
+/** Opens the store (and brings the schema up to date) for a one-off command. */
+async function withStore(run: (store: Store) => Promise<void>): Promise<void> {
+  const config = loadConfig()
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
+  const store = await openStore(config)
+  try {
+    await migrate(store, config.retentionDays, log)
+    await run(store)
+  } finally {
+    await store.close()
+  }
+}
 
 program
   .command('migrate')

@@ -1,8 +1,10 @@
 import { startAlerts } from '../alerts/index.ts'
 import { startApi } from '../api/server.ts'
+import { createToken, revokeToken } from '../auth/tokens.ts'
 import { startCollector } from '../collector/index.ts'
 import { startDemo } from '../connectors/demo.ts'
 import { type Config, loadConfig } from '../core/config.ts'
+import { ConfigError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
 import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
@@ -27,6 +29,7 @@ export async function run(
   config: Config = loadConfig(),
   log = createLogger(config.logLevel),
 ): Promise<Running> {
+  requireAuthOffLoopback(config, log)
   const store = await openStore(config)
   await migrate(store, config.retentionDays, log)
   log.info(
@@ -36,7 +39,17 @@ export async function run(
   const collector = parts.includes('collector') ? await startCollector(store, config, log) : undefined
   const api = parts.includes('api') ? await startApi(store, config, log) : undefined
   const stopAlerts = parts.includes('alerts') ? startAlerts(store, config, log) : undefined
-  // The demo estate talks to Signalbox over HTTP like any outside connector would.
+  // The demo estate talks to Signalbox over HTTP like any outside connector would, with its own
+  // ingestion key when Signalbox requires one (revoked again at stop).
+  const demoKey =
+    parts.includes('demo') && config.auth === 'tokens'
+      ? await createToken(store, {
+          name: 'demo estate',
+          kind: 'ingest',
+          role: 'viewer',
+          createdBy: 'signalbox start',
+        })
+      : undefined
   const demo =
     parts.includes('demo') && collector && api
       ? await startDemo({
@@ -45,6 +58,7 @@ export async function run(
           ordersPerMinute: config.demo.ordersPerMinute,
           // The demo's connectors verify the callbacks Signalbox signs for replays.
           callbackSecrets: [config.replay.callbackSecret],
+          ingestKey: demoKey?.token,
         })
       : undefined
   if (demo)
@@ -63,6 +77,7 @@ export async function run(
       stopping ??= (async () => {
         await demo?.close()
         await stopAlerts?.()
+        if (demoKey) await revokeToken(store, demoKey.id)
         await Promise.all([collector?.close(), api?.close()])
         await store.close()
         log.info('stopped')
@@ -70,6 +85,25 @@ export async function run(
       return stopping
     },
   }
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
+
+/**
+ * Without authentication Signalbox serves loopback only: anyone who can reach it could read orders
+ * and replay them. Binding anywhere else needs SIGNALBOX_AUTH=tokens.
+ */
+function requireAuthOffLoopback(config: Config, log: Logger): void {
+  if (config.auth !== 'none') return
+  if (!LOOPBACK.test(config.host))
+    throw new ConfigError([
+      `SIGNALBOX_HOST=${config.host}: refusing to listen beyond loopback without authentication. Set SIGNALBOX_AUTH=tokens ` +
+        '(create an admin token first: `signalbox token create --role admin --name you`), or bind to 127.0.0.1',
+    ])
+  log.warn(
+    { host: config.host },
+    'no authentication configured (SIGNALBOX_AUTH=none): listening on loopback only; set SIGNALBOX_AUTH=tokens to serve others',
+  )
 }
 
 /** Where local clients reach a listener bound to `host` (a wildcard bind is reached on loopback). */

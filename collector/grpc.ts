@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js'
+import type { CollectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
@@ -48,12 +49,20 @@ function toStatus(err: unknown, log: Logger): Partial<grpc.StatusObject> {
 function handler(
   ingest: (body: Buffer) => Promise<IngestResult>,
   log: Logger,
+  check: CollectorCheck,
 ): grpc.handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
-    ingest(call.request).then(
-      (result) => callback(null, protobufResponse(result)),
-      (err) => callback(toStatus(err, log)),
-    )
+    const authorization = call.metadata.get('authorization')[0]
+    check(typeof authorization === 'string' ? authorization : undefined, 'ingest')
+      .then((refused) => {
+        if (refused)
+          return callback({
+            code: refused.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED,
+            details: refused.message,
+          })
+        return ingest(call.request).then((result) => callback(null, protobufResponse(result)))
+      })
+      .catch((err) => callback(toStatus(err, log)))
   }
 }
 
@@ -61,15 +70,16 @@ export async function startGrpcCollector(
   pipeline: IngestPipeline,
   config: Pick<Config, 'host' | 'otlpGrpcPort' | 'ingest'>,
   log: Logger,
+  check: CollectorCheck = async () => undefined,
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.ingest.maxBodyBytes,
   })
   server.addService(traceService, {
-    Export: handler(async (body) => pipeline.spans(decodeTraceRequest(body), 'grpc'), log),
+    Export: handler(async (body) => pipeline.spans(decodeTraceRequest(body), 'grpc'), log, check),
   })
   server.addService(logsService, {
-    Export: handler(async (body) => pipeline.logs(decodeLogsRequest(body), 'grpc'), log),
+    Export: handler(async (body) => pipeline.logs(decodeLogsRequest(body), 'grpc'), log, check),
   })
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(

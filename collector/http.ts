@@ -1,5 +1,6 @@
 import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
+import type { CollectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
@@ -25,7 +26,12 @@ interface OtlpSignal<R> {
 }
 
 /** The collector's HTTP surface (port 4318): OTLP/HTTP traces and logs, CloudEvents, and `/metrics`. */
-export function collectorApp(pipeline: IngestPipeline, config: Pick<Config, 'ingest'>, log: Logger) {
+export function collectorApp(
+  pipeline: IngestPipeline,
+  config: Pick<Config, 'ingest'>,
+  log: Logger,
+  check: CollectorCheck = async () => undefined,
+) {
   const limit = config.ingest.maxBodyBytes
 
   /** Answers in the request's own encoding, as OTLP/HTTP requires. */
@@ -43,43 +49,62 @@ export function collectorApp(pipeline: IngestPipeline, config: Pick<Config, 'ing
       return c.json(jsonResponse(result, signal.rejectedField))
     }
 
-  return new Hono()
-    .use(requestId())
-    .post(
-      '/v1/traces',
-      otlpHandler({
-        decodeProtobuf: decodeTraceRequest,
-        decodeJson: decodeTraceJson,
-        ingest: (records, protocol) => pipeline.spans(records, protocol),
-        rejectedField: 'rejectedSpans',
-      }),
-    )
-    .post(
-      '/v1/logs',
-      otlpHandler({
-        decodeProtobuf: decodeLogsRequest,
-        decodeJson: decodeLogsJson,
-        ingest: (records, protocol) => pipeline.logs(records, protocol),
-        rejectedField: 'rejectedLogRecords',
-      }),
-    )
-    .post('/v1/events', async (c) => {
-      const type = mediaType(c.req.raw)
-      const binaryMode = c.req.header('ce-specversion') !== undefined
-      if (!binaryMode && !CLOUDEVENTS_TYPES.includes(type)) {
-        throw new UnsupportedMediaTypeError(type, [
-          ...CLOUDEVENTS_TYPES,
-          'any type with ce-* headers (binary mode)',
-        ])
-      }
-      const body = await readBody(c.req.raw, limit)
-      const result = await pipeline.events(parseCloudEvents(c.req.header(), body))
-      return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
-    })
-    .get('/metrics', async (c) => {
-      const registry = pipeline.metrics.registry
-      return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
-    })
-    .notFound(notFoundHandler)
-    .onError(errorHandler(log))
+  return (
+    new Hono()
+      .use(requestId())
+      // Ingestion keys write; reading /metrics takes a viewer token (when authentication is on).
+      .use(async (c, next) => {
+        const refused = await check(
+          c.req.header('authorization'),
+          c.req.path === '/metrics' ? 'viewer' : 'ingest',
+        )
+        if (!refused) return next()
+        return c.json(
+          {
+            error: {
+              code: refused.status === 401 ? 'unauthenticated' : 'forbidden',
+              message: refused.message,
+            },
+          },
+          refused.status,
+        )
+      })
+      .post(
+        '/v1/traces',
+        otlpHandler({
+          decodeProtobuf: decodeTraceRequest,
+          decodeJson: decodeTraceJson,
+          ingest: (records, protocol) => pipeline.spans(records, protocol),
+          rejectedField: 'rejectedSpans',
+        }),
+      )
+      .post(
+        '/v1/logs',
+        otlpHandler({
+          decodeProtobuf: decodeLogsRequest,
+          decodeJson: decodeLogsJson,
+          ingest: (records, protocol) => pipeline.logs(records, protocol),
+          rejectedField: 'rejectedLogRecords',
+        }),
+      )
+      .post('/v1/events', async (c) => {
+        const type = mediaType(c.req.raw)
+        const binaryMode = c.req.header('ce-specversion') !== undefined
+        if (!binaryMode && !CLOUDEVENTS_TYPES.includes(type)) {
+          throw new UnsupportedMediaTypeError(type, [
+            ...CLOUDEVENTS_TYPES,
+            'any type with ce-* headers (binary mode)',
+          ])
+        }
+        const body = await readBody(c.req.raw, limit)
+        const result = await pipeline.events(parseCloudEvents(c.req.header(), body))
+        return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
+      })
+      .get('/metrics', async (c) => {
+        const registry = pipeline.metrics.registry
+        return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
+      })
+      .notFound(notFoundHandler)
+      .onError(errorHandler(log))
+  )
 }

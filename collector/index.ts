@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server'
+import { collectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import { listenError } from '../core/errors.ts'
@@ -25,7 +26,8 @@ export async function startCollector(store: Store, config: Config, log: Logger):
     new CollectorMetrics(),
     log,
   )
-  const app = collectorApp(pipeline, config, log)
+  const check = collectorCheck(config.auth, store)
+  const app = collectorApp(pipeline, config, log, check)
   const { server, port: httpPort } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
     (resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.otlpHttpPort, hostname: config.host }, (info) =>
@@ -36,7 +38,7 @@ export async function startCollector(store: Store, config: Config, log: Logger):
       )
     },
   )
-  const grpc = await startGrpcCollector(pipeline, config, log)
+  const grpc = await startGrpcCollector(pipeline, config, log, check)
   log.info({ http: `${config.host}:${httpPort}`, grpc: `${config.host}:${grpc.port}` }, 'collector listening')
   return {
     httpPort,

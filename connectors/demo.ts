@@ -17,6 +17,8 @@ export interface DemoOptions {
   /** Callback signing secrets (Standard Webhooks, base64); a random one when not given. */
   readonly callbackSecrets?: readonly string[]
   readonly retry?: RetryPolicy
+  /** Signalbox's ingestion key, when it requires one (SIGNALBOX_AUTH=tokens). */
+  readonly ingestKey?: string
 }
 
 export interface Demo {
@@ -42,7 +44,7 @@ export interface Demo {
  * a newcomer sees orders, stages, some failures and exceptions within a minute.
  */
 export async function startDemo(options: DemoOptions): Promise<Demo> {
-  const estate = await startEstate(options.seed ?? 1, options.collectorUrl)
+  const estate = await startEstate(options.seed ?? 1, options.collectorUrl, options.ingestKey)
   estate.erp.faults = { errorRate: 0.02, throttleRate: 0.05, outage: false }
   estate.payment.faults = { errorRate: 0.01, throttleRate: 0, outage: false }
   const secrets = options.callbackSecrets ?? [`whsec_${randomBytes(32).toString('base64')}`]
@@ -52,24 +54,28 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     erpUrl: estate.urls.erp,
     channelUrls: estate.urls.channels,
     retry: options.retry,
+    ingestKey: options.ingestKey,
   })
   const fulfilment = fulfilmentConnector({
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     urls: estate.urls,
     retry: options.retry,
+    ingestKey: options.ingestKey,
   })
   const returnToRefund = returnToRefundConnector({
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     urls: estate.urls,
     retry: options.retry,
+    ingestKey: options.ingestKey,
   })
   const orderToCash = orderToCashConnector({
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     urls: estate.urls,
     retry: options.retry,
+    ingestKey: options.ingestKey,
     // Per process: exceptions sealed by an earlier run cannot be opened by this one.
     payloadKey: randomBytes(32).toString('base64'),
   })

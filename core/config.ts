@@ -53,6 +53,7 @@ const settingsSchema = z.object({
       .optional(),
   ),
   SIGNALBOX_REPLAY_LIMIT: positiveInt.default(5),
+  SIGNALBOX_AUTH: z.enum(['none', 'tokens']).default('none'),
   SIGNALBOX_PUBLIC_URL: optionalString.pipe(z.url().optional()),
   SIGNALBOX_DEMO_ORDERS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
 })
@@ -87,6 +88,8 @@ export interface Config {
     readonly rollupEveryMs: number
   }
   readonly demo: { readonly ordersPerMinute: number }
+  /** `tokens`: every api and collector request carries a token (auth/); `none`: loopback only. */
+  readonly auth: 'none' | 'tokens'
   /** Where people reach the UI: links in alert notifications point here. */
   readonly publicUrl: string
   readonly replay: {
@@ -141,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
       rollupEveryMs: s.SIGNALBOX_ROLLUP_INTERVAL_SECONDS * 1000,
     }),
     demo: Object.freeze({ ordersPerMinute: s.SIGNALBOX_DEMO_ORDERS_PER_MINUTE }),
+    auth: s.SIGNALBOX_AUTH,
     replay: Object.freeze({
       callbackSecret: s.SIGNALBOX_CALLBACK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`,
       limit: s.SIGNALBOX_REPLAY_LIMIT,

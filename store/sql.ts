@@ -54,6 +54,11 @@ export function typed(value: unknown, type: string): Typed {
   return new Typed(value, type)
 }
 
+/** A time that may be absent (epoch ms or null), as Nullable(DateTime64(3)). */
+export function nullableTime(ms: number | null): Typed {
+  return new Typed(ms === null ? null : (ms / 1000).toFixed(3), 'Nullable(DateTime64(3))')
+}
+
 /** Nanosecond timestamps as DateTime64(9): exact, whatever the size of the number. */
 export function nanos(value: bigint | string): Typed {
   return new Typed(String(value), 'DateTime64(9)')

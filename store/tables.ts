@@ -23,6 +23,7 @@ export const TABLES = {
   leases: 'leases',
   replays: 'replays',
   replayJobs: 'replay_jobs',
+  apiTokens: 'api_tokens',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import { identityOf } from '../../auth/middleware.ts'
 import type { Config } from '../../core/config.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
@@ -28,11 +29,11 @@ const filterSchema = z.object({
 })
 
 /**
- * Who is acting. Until authentication exists (the security issue) the caller names themselves, in
- * the body (`by`) or the `x-signalbox-user` header; the name goes into the audit trail.
+ * Who is acting: the token's name when authentication is on; otherwise the caller names themselves,
+ * in the body (`by`) or the `x-signalbox-user` header. The name goes into the audit trail.
  */
-function actor(byInBody: string | undefined, header: string | undefined): string {
-  const who = (byInBody ?? header ?? '').trim()
+function actor(byInBody: string | undefined, header: string | undefined, req?: Request): string {
+  const who = (identityOf(req as Request)?.name ?? byInBody ?? header ?? '').trim()
   if (!who)
     throw new BadRequestError('invalid_parameter', `by: say who is acting (or send ${IDENTITY_HEADER})`)
   return who.slice(0, 200)
@@ -117,7 +118,7 @@ export function replayRoutes(
       async (c) => {
         const b = c.req.valid('json')
         const replay = await replayException(deps, c.req.valid('param').id, {
-          by: actor(b.by, c.req.header(IDENTITY_HEADER)),
+          by: actor(b.by, c.req.header(IDENTITY_HEADER), c.req.raw),
           reason: b.reason,
           payload: b.payload,
           approvedBy: b.approvedBy,
@@ -140,7 +141,7 @@ export function replayRoutes(
         const b = c.req.valid('json')
         const updated = await setExceptionStatus(store, c.req.valid('param').id, {
           status: 'ignored',
-          by: actor(b.by, c.req.header(IDENTITY_HEADER)),
+          by: actor(b.by, c.req.header(IDENTITY_HEADER), c.req.raw),
           reason: b.reason,
         })
         if (!updated) throw new NotFoundError(`no exception '${c.req.valid('param').id.slice(0, 100)}'`)
@@ -184,7 +185,7 @@ export function replayRoutes(
         }
         if (!b.reason) throw new BadRequestError('invalid_parameter', 'reason: say why')
         const job = await createJob(deps, filter, {
-          by: actor(b.by, c.req.header(IDENTITY_HEADER)),
+          by: actor(b.by, c.req.header(IDENTITY_HEADER), c.req.raw),
           reason: b.reason,
           perMinute: b.perMinute,
         })
@@ -215,7 +216,7 @@ export function replayRoutes(
         const b = c.req.valid('json')
         const flowsOfType = new Set([...flows.values()].filter((f) => f.entity === type).map((f) => f.name))
         const resync = await resyncEntity(deps, { type, id }, flowsOfType, {
-          by: actor(b.by, c.req.header(IDENTITY_HEADER)),
+          by: actor(b.by, c.req.header(IDENTITY_HEADER), c.req.raw),
           reason: b.reason,
           connector: b.connector,
           step: b.step,
@@ -257,7 +258,7 @@ export function replayRoutes(
       body(z.object({ by: z.string().optional() })),
       async (c) => {
         const { id, action } = c.req.valid('param')
-        actor(c.req.valid('json').by, c.req.header(IDENTITY_HEADER))
+        actor(c.req.valid('json').by, c.req.header(IDENTITY_HEADER), c.req.raw)
         const status = ({ pause: 'paused', resume: 'running', cancel: 'cancelled' } as const)[action]
         const result = await setJobStatus(deps, (await jobNamed(id)).id, status)
         if (result?.refused) throw new ConflictError('invalid_transition', result.refused)

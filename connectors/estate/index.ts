@@ -43,7 +43,7 @@ export interface Estate {
  * The simulated retail systems, each an HTTP service on loopback. Deterministic for a seed. With a
  * collector URL, each traces the requests it answers under its own service name.
  */
-export async function startEstate(seed = 1, collectorUrl?: string): Promise<Estate> {
+export async function startEstate(seed = 1, collectorUrl?: string, ingestKey?: string): Promise<Estate> {
   const payment = new PaymentSimulator(seed + 1)
   const oms = new OmsSimulator(seed + 2)
   const erp = new ErpSimulator(seed + 3)
@@ -60,10 +60,15 @@ export async function startEstate(seed = 1, collectorUrl?: string): Promise<Esta
   const serveApp = async (app: Hono, system: string) => {
     let traced = app
     if (collectorUrl) {
-      const t = serviceTelemetry(collectorUrl, {
-        'service.name': system,
-        [INTEGRATION_ATTRIBUTES.system]: system,
-      })
+      const t = serviceTelemetry(
+        collectorUrl,
+        {
+          'service.name': system,
+          [INTEGRATION_ATTRIBUTES.system]: system,
+        },
+        undefined,
+        ingestKey ? { authorization: `Bearer ${ingestKey}` } : {},
+      )
       telemetry.push(t)
       traced = new Hono().use(serverSpans(t.tracer, system)).route('/', app)
     }

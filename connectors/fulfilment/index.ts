@@ -11,6 +11,8 @@ export interface FulfilmentOptions {
     readonly crm: string
   }
   readonly retry?: RetryPolicy
+  /** Signalbox's ingestion key, when it requires one. */
+  readonly ingestKey?: string
 }
 
 const FLOW = 'order_to_cash'
@@ -31,6 +33,7 @@ export function fulfilmentConnector(options: FulfilmentOptions): Connector {
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     retry: options.retry,
+    ingestKey: options.ingestKey,
   })
     .step<WarehouseEvent>('confirm_fulfilment', {
       flow: FLOW,

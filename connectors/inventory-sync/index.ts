@@ -8,6 +8,8 @@ export interface InventorySyncOptions {
   readonly erpUrl: string
   readonly channelUrls: Readonly<Record<SalesChannel, string>>
   readonly retry?: RetryPolicy
+  /** Signalbox's ingestion key, when it requires one. */
+  readonly ingestKey?: string
 }
 
 const FLOW = 'inventory_sync'
@@ -34,6 +36,7 @@ export function inventorySyncConnector(options: InventorySyncOptions): Connector
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     retry: options.retry,
+    ingestKey: options.ingestKey,
   })
   connector.step<StockChange>('record_adjustment', {
     flow: FLOW,

@@ -13,6 +13,8 @@ export interface OrderToCashOptions {
     readonly wms: string
   }
   readonly retry?: RetryPolicy
+  /** Signalbox's ingestion key, when it requires one. */
+  readonly ingestKey?: string
   /** Seals customer data in exception payloads (32 bytes, base64). */
   readonly payloadKey?: string
 }
@@ -37,6 +39,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     retry: options.retry,
+    ingestKey: options.ingestKey,
     payloadKey: options.payloadKey,
   })
     .step<Order>('capture', {

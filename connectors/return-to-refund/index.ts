@@ -25,6 +25,8 @@ export interface ReturnToRefundOptions {
   readonly apiUrl: string
   readonly urls: { readonly payment: string; readonly erp: string; readonly wms: string }
   readonly retry?: RetryPolicy
+  /** Signalbox's ingestion key, when it requires one. */
+  readonly ingestKey?: string
 }
 
 const FLOW = 'return_to_refund'
@@ -44,6 +46,7 @@ export function returnToRefundConnector(options: ReturnToRefundOptions): Connect
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     retry: options.retry,
+    ingestKey: options.ingestKey,
   })
     .step<Return>('receive', {
       flow: FLOW,

@@ -78,6 +78,8 @@ export interface ConnectorOptions {
   readonly telemetry?: ConnectorTelemetry
   /** 32 bytes, base64: seals the sensitive fields of exception payloads. Keep it out of logs. */
   readonly payloadKey?: string
+  /** Signalbox's ingestion key, when it requires one: sent with telemetry, events, reports and registration. */
+  readonly ingestKey?: string
 }
 
 /**
@@ -95,12 +97,22 @@ export class Connector {
 
   constructor(readonly options: ConnectorOptions) {
     this.telemetry =
-      options.telemetry ?? connectorTelemetry({ connector: options.id, collectorUrl: options.collectorUrl })
+      options.telemetry ??
+      connectorTelemetry({
+        connector: options.id,
+        collectorUrl: options.collectorUrl,
+        headers: this.authHeaders,
+      })
     this.events = new BusinessEvents(
       options.collectorUrl,
       `urn:signalbox:connector:${options.id}`,
       options.id,
+      this.authHeaders,
     )
+  }
+
+  private get authHeaders(): Record<string, string> {
+    return this.options.ingestKey ? { authorization: `Bearer ${this.options.ingestKey}` } : {}
   }
 
   step<I>(name: string, definition: StepDefinition<I>): this {
@@ -229,7 +241,7 @@ export class Connector {
     try {
       const res = await fetch(`${this.options.apiUrl}/api/exceptions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...this.authHeaders },
         body: JSON.stringify({
           connector: this.options.id,
           flow: step.flow,
@@ -267,7 +279,7 @@ export class Connector {
   async register(callbackUrl: string): Promise<void> {
     const res = await fetch(`${this.options.apiUrl}/api/connectors`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...this.authHeaders },
       body: JSON.stringify({
         id: this.options.id,
         system: this.options.system,

@@ -1,5 +1,5 @@
 import type { Span } from '@opentelemetry/api'
-import { CloudEvent, emitterFor, httpTransport, Mode } from 'cloudevents'
+import { CloudEvent, emitterFor, type Message, Mode } from 'cloudevents'
 
 export interface BusinessEventSpec {
   /** `retail.order.erp_posted`… (DESIGN.md, "Event types"). */
@@ -21,8 +21,19 @@ export class BusinessEvents {
     collectorUrl: string,
     private readonly source: string,
     private readonly connector: string,
+    headers: Record<string, string> = {},
   ) {
-    this.emit = emitterFor(httpTransport(`${collectorUrl}/v1/events`), { mode: Mode.STRUCTURED })
+    // The SDK builds the structured message; this transport posts it with the ingestion key.
+    const transport = async (message: Message) => {
+      const res = await fetch(`${collectorUrl}/v1/events`, {
+        method: 'POST',
+        headers: { ...(message.headers as Record<string, string>), ...headers },
+        body: message.body as string,
+      })
+      await res.arrayBuffer()
+      if (!res.ok) throw new Error(`the collector answered ${res.status}`)
+    }
+    this.emit = emitterFor(transport, { mode: Mode.STRUCTURED })
   }
 
   /** `id` must be stable for the unit of work, so a retried send is stored once. */

@@ -18,8 +18,11 @@ export interface ConnectorTelemetry {
 export function serviceTelemetry(
   collectorUrl: string,
   attributes: Record<string, string>,
-  exporter: SpanExporter = new OTLPTraceExporter({ url: `${collectorUrl}/v1/traces` }),
+  exporter?: SpanExporter,
+  /** Sent with every export: the ingestion key when Signalbox requires one. */
+  headers: Record<string, string> = {},
 ): ConnectorTelemetry {
+  exporter ??= new OTLPTraceExporter({ url: `${collectorUrl}/v1/traces`, headers })
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes(attributes),
     spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 })],
@@ -37,6 +40,7 @@ export function connectorTelemetry(options: {
   readonly serviceName?: string
   readonly collectorUrl: string
   readonly exporter?: SpanExporter
+  readonly headers?: Record<string, string>
 }): ConnectorTelemetry {
   return serviceTelemetry(
     options.collectorUrl,
@@ -45,5 +49,6 @@ export function connectorTelemetry(options: {
       [INTEGRATION_ATTRIBUTES.connector]: options.connector,
     },
     options.exporter,
+    options.headers,
   )
 }

@@ -7,6 +7,7 @@ import { entityProgress } from './0006_entity_progress.ts'
 import { flowAnalytics } from './0007_flow_analytics.ts'
 import { alerting } from './0008_alerting.ts'
 import { replays } from './0009_replays.ts'
+import { tokens } from './0010_tokens.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   flowAnalytics,
   alerting,
   replays,
+  tokens,
 ]

@@ -1,5 +1,5 @@
 import type { Store } from '../client.ts'
-import { join, sql, table, typed } from '../sql.ts'
+import { join, nullableTime, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
 /** Alert state and the tables around it (migration 8). Times are epoch milliseconds in and out. */
@@ -38,9 +38,7 @@ interface InstanceRow {
 }
 
 const num = (v: string | null) => (v === null ? null : Number(v))
-/** Nullable values bind with an explicit type; DateTime64 parameters parse from seconds.fraction. */
-const date = (ms: number | null) =>
-  typed(ms === null ? null : (ms / 1000).toFixed(3), 'Nullable(DateTime64(3))')
+/** A nullable number binds with an explicit type. */
 const float = (v: number | null) => typed(v, 'Nullable(Float64)')
 const mapOf = (labels: Readonly<Record<string, string>>) =>
   sql`mapFromArrays(${Object.keys(labels)}, ${Object.values(labels)})`
@@ -88,7 +86,7 @@ export async function saveInstances(store: Store, instances: readonly AlertInsta
       a,
       i,
     ) => sql`(${a.id}, ${nowMs * 1000 + (i % 1000)}, ${a.rule}, ${a.severity}, ${mapOf(a.labels)}, ${a.state},
-      ${a.reason}, ${float(a.value)}, ${new Date(a.sinceMs)}, ${date(a.firedAtMs)}, ${new Date(a.evaluatedAtMs)},
+      ${a.reason}, ${float(a.value)}, ${new Date(a.sinceMs)}, ${nullableTime(a.firedAtMs)}, ${new Date(a.evaluatedAtMs)},
       ${a.suppressedBy})`,
   )
   await store.command(sql`

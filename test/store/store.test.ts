@@ -40,6 +40,7 @@ describe('migrations', () => {
       'flow_analytics',
       'alerting',
       'replays',
+      'tokens',
     ])
   })
 

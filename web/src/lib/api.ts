@@ -1,8 +1,14 @@
 import { hc, type InferResponseType } from 'hono/client'
 import type { AppType } from '../../../api/app.ts'
+import { currentToken, session } from './session.svelte.ts'
 
 /** The api, typed from its own routes: no URL in the web app is built by hand. */
-export const api = hc<AppType>(location.origin).api
+export const api = hc<AppType>(location.origin, {
+  headers: (): Record<string, string> => {
+    const token = currentToken()
+    return token ? { authorization: `Bearer ${token}` } : {}
+  },
+}).api
 
 /** Errors carry the api's message (`{error:{code,message}}`) so a page can show it. */
 export class ApiError extends Error {
@@ -18,6 +24,10 @@ export async function read<T>(response: Promise<Response>): Promise<T> {
   const res = await response
   if (!res.ok) {
     const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null
+    if (res.status === 401) {
+      session.needed = true
+      session.message = body?.error?.message ?? 'sign in'
+    }
     throw new ApiError(res.status, body?.error?.message ?? `${res.status} ${res.statusText}`)
   }
   return (await res.json()) as T

@@ -1,0 +1,81 @@
+import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
+import { z } from 'zod'
+import { identityOf } from '../../auth/middleware.ts'
+import { createToken, revokeToken } from '../../auth/tokens.ts'
+import { NotFoundError } from '../../core/errors.ts'
+import type { Store } from '../../store/client.ts'
+import { listTokens, type TokenRow } from '../../store/queries/tokens.ts'
+import { body, params } from '../params.ts'
+
+const iso = (ms: string | null) => (ms === null ? null : new Date(Number(ms)).toISOString())
+const view = (t: TokenRow) => ({
+  id: t.id,
+  name: t.name,
+  kind: t.kind,
+  role: t.role,
+  createdBy: t.created_by,
+  createdAt: iso(t.created_ms),
+  expiresAt: iso(t.expires_ms),
+  revokedAt: iso(t.revoked_ms),
+})
+
+/** Personal and service tokens and ingestion keys (admins only; see auth/permissions.ts). */
+export function tokenRoutes(store: Store) {
+  return new Hono()
+    .get(
+      '/tokens',
+      describeRoute({
+        tags: ['security'],
+        summary: 'Tokens and ingestion keys (never their secrets)',
+        responses: { 200: { description: 'Tokens' } },
+      }),
+      async (c) => c.json({ tokens: (await listTokens(store)).map(view) }),
+    )
+    .post(
+      '/tokens',
+      describeRoute({
+        tags: ['security'],
+        summary: 'Create a token; its secret is in this answer only',
+        responses: { 201: { description: 'The token, shown once' } },
+      }),
+      body(
+        z.object({
+          name: z.string().trim().min(1).max(200),
+          kind: z.enum(['personal', 'service', 'ingest']),
+          role: z
+            .enum(['viewer', 'support', 'operator', 'admin'])
+            .default('viewer')
+            .describe('Ignored for ingestion keys'),
+          expiresInDays: z.number().int().min(1).max(3650).optional(),
+        }),
+      ),
+      async (c) => {
+        const b = c.req.valid('json')
+        const created = await createToken(store, { ...b, createdBy: identityOf(c.req.raw)?.name ?? 'local' })
+        return c.json(
+          {
+            id: created.id,
+            token: created.token,
+            kind: b.kind,
+            role: b.kind === 'ingest' ? 'ingest' : b.role,
+          },
+          201,
+        )
+      },
+    )
+    .delete(
+      '/tokens/:id',
+      describeRoute({
+        tags: ['security'],
+        summary: 'Revoke a token: refused from the next request on',
+        responses: { 200: { description: 'Revoked' }, 404: { description: 'No such token' } },
+      }),
+      params(z.object({ id: z.string().max(100) })),
+      async (c) => {
+        const revoked = await revokeToken(store, c.req.valid('param').id)
+        if (!revoked) throw new NotFoundError(`no token '${c.req.valid('param').id.slice(0, 100)}'`)
+        return c.json({ token: view(revoked) })
+      },
+    )
+}

@@ -1,0 +1,77 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Store } from '../store/client.ts'
+import { getToken, saveToken, type TokenRow } from '../store/queries/tokens.ts'
+import { ROLES, type Role } from './permissions.ts'
+
+export type TokenKind = 'personal' | 'service' | 'ingest'
+
+export interface Identity {
+  readonly tokenId: string
+  readonly name: string
+  readonly role: Role
+  readonly kind: TokenKind
+}
+
+const PREFIX = 'sbx_'
+const hash = (secret: string) => createHash('sha256').update(secret).digest('hex')
+
+/**
+ * Creates a token and returns it in clear, once: `sbx_<id>.<secret>`. Only the secret's SHA-256 is
+ * stored. Ingestion keys get the `ingest` role: they write telemetry and nothing else.
+ */
+export async function createToken(
+  store: Store,
+  t: { name: string; kind: TokenKind; role: Role; createdBy: string; expiresInDays?: number },
+): Promise<{ id: string; token: string }> {
+  const id = randomBytes(8).toString('hex')
+  const secret = randomBytes(32).toString('base64url')
+  const now = Date.now()
+  await saveToken(store, {
+    id,
+    name: t.name,
+    kind: t.kind,
+    role: t.kind === 'ingest' ? 'ingest' : t.role,
+    secretHash: hash(secret),
+    createdBy: t.createdBy,
+    createdAtMs: now,
+    expiresAtMs: t.expiresInDays ? now + t.expiresInDays * 86_400_000 : null,
+    revokedAtMs: null,
+  })
+  return { id, token: `${PREFIX}${id}.${secret}` }
+}
+
+export async function revokeToken(store: Store, id: string): Promise<TokenRow | undefined> {
+  const row = await getToken(store, id)
+  if (!row) return undefined
+  await saveToken(store, {
+    id,
+    name: row.name,
+    kind: row.kind,
+    role: row.role,
+    secretHash: row.secret_hash,
+    createdBy: row.created_by,
+    createdAtMs: Number(row.created_ms),
+    expiresAtMs: row.expires_ms === null ? null : Number(row.expires_ms),
+    revokedAtMs: Date.now(),
+  })
+  return getToken(store, id)
+}
+
+/**
+ * The identity behind a bearer token, or why there is none. Read from the store on every request,
+ * so expiry and revocation take effect at once; the secret is compared in constant time.
+ */
+export async function verifyToken(store: Store, bearer: string | undefined): Promise<Identity | string> {
+  if (!bearer) return 'a bearer token is required (Authorization: Bearer sbx_…)'
+  const match = /^Bearer\s+sbx_([0-9a-f]{16})\.([A-Za-z0-9_-]{20,100})$/i.exec(bearer.trim())
+  if (!match) return 'the token is malformed'
+  const [, id, secret] = match as unknown as [string, string, string]
+  const row = await getToken(store, id)
+  const expected = Buffer.from(row?.secret_hash ?? hash('no such token'), 'hex')
+  const given = Buffer.from(hash(secret), 'hex')
+  if (!row || !timingSafeEqual(expected, given)) return 'the token is not valid'
+  if (row.revoked_ms !== null) return 'the token was revoked'
+  if (row.expires_ms !== null && Number(row.expires_ms) <= Date.now()) return 'the token has expired'
+  if (!(ROLES as readonly string[]).includes(row.role)) return 'the token has no known role'
+  return { tokenId: row.id, name: row.name, role: row.role as Role, kind: row.kind as TokenKind }
+}

@@ -1,0 +1,34 @@
+import { createTable } from '../ddl.ts'
+import { TABLES } from '../tables.ts'
+import type { Migration } from './types.ts'
+
+export const tokens: Migration = {
+  id: 10,
+  name: 'tokens',
+  why: 'API tokens and ingestion keys: hashed secrets, roles, expiry, revocation.',
+  statements: (t) => [
+    ...createTable(
+      {
+        name: TABLES.apiTokens,
+        columns: [
+          'id String',
+          'version UInt64',
+          'name String',
+          'kind LowCardinality(String)',
+          'role LowCardinality(String)',
+          // SHA-256 of the secret: the secret itself is shown once and never stored.
+          'secret_hash String',
+          'created_by String',
+          'created_at DateTime64(3)',
+          'expires_at Nullable(DateTime64(3))',
+          'revoked_at Nullable(DateTime64(3))',
+        ],
+        engine: 'ReplacingMergeTree',
+        engineArgs: 'version',
+        orderBy: 'id',
+        shardBy: 'cityHash64(id)',
+      },
+      t,
+    ),
+  ],
+}

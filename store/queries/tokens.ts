@@ -1,0 +1,53 @@
+import type { Store } from '../client.ts'
+import { nullableTime, sql, table } from '../sql.ts'
+import { TABLES } from '../tables.ts'
+
+export interface TokenRow {
+  readonly id: string
+  readonly name: string
+  readonly kind: string
+  readonly role: string
+  readonly secret_hash: string
+  readonly created_by: string
+  readonly created_ms: string
+  readonly expires_ms: string | null
+  readonly revoked_ms: string | null
+}
+
+export async function saveToken(
+  store: Store,
+  t: {
+    id: string
+    name: string
+    kind: string
+    role: string
+    secretHash: string
+    createdBy: string
+    createdAtMs: number
+    expiresAtMs: number | null
+    revokedAtMs: number | null
+  },
+): Promise<void> {
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.apiTokens)} (id, version, name, kind, role, secret_hash, created_by, created_at,
+      expires_at, revoked_at)
+    VALUES (${t.id}, ${BigInt(Date.now()) * 1000n + (t.revokedAtMs === null ? 0n : 1n)}, ${t.name}, ${t.kind},
+      ${t.role}, ${t.secretHash}, ${t.createdBy}, ${new Date(t.createdAtMs)}, ${nullableTime(t.expiresAtMs)},
+      ${nullableTime(t.revokedAtMs)})`)
+}
+
+const COLUMNS = sql`id, name, kind, role, secret_hash, created_by, toUnixTimestamp64Milli(created_at) AS created_ms,
+  toUnixTimestamp64Milli(expires_at) AS expires_ms, toUnixTimestamp64Milli(revoked_at) AS revoked_ms`
+
+export async function getToken(store: Store, id: string): Promise<TokenRow | undefined> {
+  const [row] = await store.query<TokenRow>(
+    sql`SELECT ${COLUMNS} FROM ${table(TABLES.apiTokens)} FINAL WHERE id = ${id}`,
+  )
+  return row
+}
+
+export async function listTokens(store: Store): Promise<TokenRow[]> {
+  return store.query<TokenRow>(
+    sql`SELECT ${COLUMNS} FROM ${table(TABLES.apiTokens)} FINAL ORDER BY created_at DESC LIMIT 1000`,
+  )
+}

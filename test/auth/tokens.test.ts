@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createToken } from '../../auth/tokens.ts'
+import { run } from '../../cli/runtime.ts'
+import { loadConfig } from '../../core/config.ts'
+import { ConfigError } from '../../core/errors.ts'
+import { createLogger } from '../../core/logger.ts'
+import { saveToken } from '../../store/queries/tokens.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+let sb: TestSignalbox
+let admin: string
+beforeAll(async () => {
+  sb = await startSignalbox({ SIGNALBOX_AUTH: 'tokens' })
+  admin = (await createToken(sb.store, { name: 'root', kind: 'personal', role: 'admin', createdBy: 'test' }))
+    .token
+})
+afterAll(async () => {
+  await sb?.close()
+})
+
+const get = (url: string, token?: string) =>
+  fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (r) => ({
+    status: r.status,
+    body: await r.text(),
+  }))
+
+const event = (id: string) =>
+  JSON.stringify({
+    specversion: '1.0',
+    id,
+    source: 'urn:auth-test',
+    type: 'retail.order.created',
+    subject: 'SO-A1',
+    time: new Date().toISOString(),
+  })
+const postEvent = (token?: string) =>
+  fetch(`${sb.collectorUrl}/v1/events`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/cloudevents+json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: event(`e-${Math.random()}`),
+  })
+
+describe('tokens', () => {
+  it('are created by an admin, shown once, and listed without their secret', async () => {
+    const res = await fetch(`${sb.apiUrl}/api/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ana', kind: 'personal', role: 'support', expiresInDays: 30 }),
+    })
+    expect(res.status).toBe(201)
+    const created = (await res.json()) as { id: string; token: string }
+    expect(created.token).toMatch(/^sbx_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/)
+    expect((await get(`${sb.apiUrl}/api/exceptions`, created.token)).status).toBe(200)
+    const listed = await get(`${sb.apiUrl}/api/tokens`, admin)
+    expect(listed.body).toContain('"name":"ana"')
+    expect(listed.body).not.toContain(created.token.split('.')[1])
+    const rows = await sb.rows<{ secret_hash: string }>({
+      query: 'SELECT secret_hash FROM api_tokens',
+      query_params: {},
+    })
+    expect(JSON.stringify(rows)).not.toContain(created.token.split('.')[1])
+  })
+
+  it('stop working at once when revoked or expired; a forged secret is refused', async () => {
+    const { id, token } = await createToken(sb.store, {
+      name: 'leaver',
+      kind: 'personal',
+      role: 'viewer',
+      createdBy: 'test',
+    })
+    expect((await get(`${sb.apiUrl}/api/slos`, token)).status).toBe(200)
+    const revoked = await fetch(`${sb.apiUrl}/api/tokens/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${admin}` },
+    })
+    expect(revoked.status).toBe(200)
+    const after = await get(`${sb.apiUrl}/api/slos`, token)
+    expect(after).toMatchObject({ status: 401, body: expect.stringContaining('revoked') })
+
+    const expired = await createToken(sb.store, {
+      name: 'temp',
+      kind: 'personal',
+      role: 'viewer',
+      createdBy: 'test',
+      expiresInDays: 1,
+    })
+    const expiredId = expired.token.slice(4, 20)
+    const [row] = await sb.rows<{ secret_hash: string }>({
+      query: `SELECT secret_hash FROM api_tokens FINAL WHERE id = '${expiredId}'`,
+      query_params: {},
+    })
+    await saveToken(sb.store, {
+      id: expiredId,
+      name: 'temp',
+      kind: 'personal',
+      role: 'viewer',
+      secretHash: row?.secret_hash ?? '',
+      createdBy: 'test',
+      createdAtMs: Date.now() - 2 * 86_400_000,
+      expiresAtMs: Date.now() - 1000,
+      revokedAtMs: null,
+    })
+    expect(await get(`${sb.apiUrl}/api/slos`, expired.token)).toMatchObject({
+      status: 401,
+      body: expect.stringContaining('expired'),
+    })
+    const forged = `${admin.split('.')[0]}.${'A'.repeat(43)}`
+    expect((await get(`${sb.apiUrl}/api/slos`, forged)).status).toBe(401)
+  })
+
+  it('ingestion keys write telemetry and read nothing; other roles cannot write', async () => {
+    const ingest = (
+      await createToken(sb.store, { name: 'pos fleet', kind: 'ingest', role: 'admin', createdBy: 'test' })
+    ).token
+    const viewer = (
+      await createToken(sb.store, { name: 'wallboard', kind: 'personal', role: 'viewer', createdBy: 'test' })
+    ).token
+    expect((await postEvent(ingest)).status).toBe(200)
+    expect((await postEvent()).status).toBe(401)
+    expect((await postEvent(viewer)).status).toBe(403)
+    expect((await get(`${sb.apiUrl}/api/exceptions`, ingest)).status).toBe(403)
+    expect((await get(`${sb.apiUrl}/api/slos`, ingest)).status).toBe(403)
+    expect((await get(`${sb.collectorUrl}/metrics`, ingest)).status).toBe(403)
+    expect((await get(`${sb.collectorUrl}/metrics`, viewer)).status).toBe(200)
+  })
+
+  it('the UI is served with security headers: no inline scripts, no framing, no sniffing', async () => {
+    const res = await fetch(`${sb.apiUrl}/`)
+    const csp = res.headers.get('content-security-policy') ?? ''
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/)
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('x-frame-options')).toBe('DENY')
+    expect(res.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin')
+  })
+})
+
+describe('binding', () => {
+  it('refuses to listen beyond loopback without authentication, and says how to fix it', async () => {
+    const config = loadConfig(
+      {
+        SIGNALBOX_HOST: '0.0.0.0',
+        SIGNALBOX_DATA_DIR: '/nonexistent/never-opened',
+        SIGNALBOX_HTTP_PORT: '0',
+      },
+      { readDotEnv: false },
+    )
+    const started = run(['api'], config, createLogger('silent'))
+    await expect(started).rejects.toBeInstanceOf(ConfigError)
+    await expect(started).rejects.toThrow(
+      /refusing to listen beyond loopback without authentication.*SIGNALBOX_AUTH=tokens/,
+    )
+  })
+})

@@ -1,0 +1,42 @@
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createToken } from '../../auth/tokens.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import { launchBrowser } from './browser.ts'
+
+let sb: TestSignalbox
+let browser: Browser
+beforeAll(async () => {
+  sb = await startSignalbox({ SIGNALBOX_AUTH: 'tokens' })
+  browser = await launchBrowser()
+})
+afterAll(async () => {
+  await browser?.close()
+  await sb?.close()
+})
+
+describe('the web UI when Signalbox requires tokens', () => {
+  it('asks for a token, then shows the pages that token may see', async () => {
+    const { token } = await createToken(sb.store, {
+      name: 'wallboard',
+      kind: 'personal',
+      role: 'viewer',
+      createdBy: 'test',
+    })
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    const blocked: string[] = []
+    page.on('console', (m) => {
+      if (m.type() === 'error' && m.text().includes('Content Security Policy')) blocked.push(m.text())
+    })
+    await page.goto(`${sb.apiUrl}/#/slos`)
+    await page.getByRole('form', { name: 'Sign in' }).waitFor()
+    await page.getByLabel('API token').fill(token)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByTestId('slo-list').waitFor()
+    expect(await page.getByTestId('slo-list').textContent()).toContain('order_reaches_erp')
+    // A viewer may not open an order: the page says so instead of showing it.
+    await page.goto(`${sb.apiUrl}/#/orders/SO-1`)
+    await expect.poll(() => page.locator('[role="alert"]').first().textContent()).toContain('may not')
+    expect(blocked).toEqual([])
+  })
+})
