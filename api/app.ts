@@ -8,6 +8,7 @@ import type { Config } from '../core/config.ts'
 import { loadFlows } from '../core/flows.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { loadRedaction } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
 import { referencePage } from './reference.ts'
 import { alertRoutes } from './routes/alerts.ts'
@@ -48,20 +49,21 @@ const securityHeaders = secureHeaders({
 /** The api (port 8080): everything under `/api`, JSON. */
 export function apiApp(
   store: Store,
-  config: Pick<Config, 'query' | 'configDir' | 'replay' | 'auth'>,
+  config: Pick<Config, 'query' | 'configDir' | 'replay' | 'auth' | 'hashKey'>,
   log: Logger,
 ) {
   const flows = loadFlows(config.configDir)
   const slos = loadSlos(config.configDir, flows)
+  const privacy = loadRedaction(config.configDir, config.hashKey)
   const api = new Hono()
     .route('/', healthRoutes(store))
     .route('/', traceRoutes(store))
     .route('/', eventRoutes(store, config))
-    .route('/', exceptionRoutes(store))
+    .route('/', exceptionRoutes(store, privacy))
     .route('/', connectorRoutes(store))
     .route('/', lifecycleRoutes(store, flows, config))
     .route('/', flowRoutes(store, flows, config))
-    .route('/', searchRoutes(store, config))
+    .route('/', searchRoutes(store, config, privacy))
     .route('/', inventoryRoutes(store, config))
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos))

@@ -4,6 +4,7 @@ import type { Config } from '../core/config.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import { listenError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { loadRedaction } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
 import { startGrpcCollector } from './grpc.ts'
 import { collectorApp } from './http.ts'
@@ -19,12 +20,14 @@ export interface RunningCollector {
 }
 
 export async function startCollector(store: Store, config: Config, log: Logger): Promise<RunningCollector> {
+  const metrics = new CollectorMetrics()
   const pipeline = new IngestPipeline(
     store,
     config,
     loadEntityKeyAliases(config.configDir),
-    new CollectorMetrics(),
+    metrics,
     log,
+    loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
   )
   const check = collectorCheck(config.auth, store)
   const app = collectorApp(pipeline, config, log, check)

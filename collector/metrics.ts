@@ -23,6 +23,12 @@ export class CollectorMetrics {
     labelNames: ['signal', 'reason'] as const,
     registers: [this.registry],
   })
+  readonly redactions = new Counter({
+    name: 'signalbox_collector_redactions_total',
+    help: 'Personal data removed before storing, by kind (key, email, phone, card, iban).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  })
   readonly duplicates = new Counter({
     name: 'signalbox_collector_duplicate_events_total',
     help: 'Business events dropped because the same source+id was already stored.',

@@ -2,6 +2,7 @@ import type { Config } from '../core/config.ts'
 import type { EntityKeyAliases } from '../core/entity-keys.ts'
 import { BadRequestError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import type { Redactor } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
 import { sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
@@ -43,6 +44,8 @@ export class IngestPipeline {
     private readonly aliases: EntityKeyAliases,
     readonly metrics: CollectorMetrics,
     log: Logger,
+    /** Removes personal data before anything is stored (core/privacy.ts). */
+    private readonly privacy?: Redactor,
   ) {
     const common = {
       maxRows: config.ingest.batchMaxRows,
@@ -79,13 +82,42 @@ export class IngestPipeline {
     return { oldest: now - BigInt(days) * NS_PER_DAY, newest: now + MAX_FUTURE_NS }
   }
 
+  private redactSpan(s: SpanRecord): SpanRecord {
+    const p = this.privacy as Redactor
+    return {
+      ...s,
+      resource: { ...s.resource, attributes: p.attributes(s.resource.attributes) },
+      attributes: p.attributes(s.attributes),
+      statusMessage: p.text(s.statusMessage),
+      events: s.events.map((e) => ({ ...e, attributes: p.attributes(e.attributes) })),
+      links: s.links.map((l) => ({ ...l, attributes: p.attributes(l.attributes) })),
+    }
+  }
+
+  private redactLog(l: LogRecord): LogRecord {
+    const p = this.privacy as Redactor
+    return {
+      ...l,
+      resource: { ...l.resource, attributes: p.attributes(l.resource.attributes) },
+      attributes: p.attributes(l.attributes),
+      body: p.jsonText(l.body),
+    }
+  }
+
+  private redactEvent(e: BusinessEvent): BusinessEvent {
+    const p = this.privacy as Redactor
+    return { ...e, data: p.jsonText(e.data), extensions: p.attributes(e.extensions) }
+  }
+
   async spans(records: SpanRecord[], protocol: Protocol): Promise<IngestResult> {
     this.metrics.received.inc({ signal: 'spans', protocol }, records.length)
     const { oldest, newest } = this.window(this.config.retentionDays.spans)
     const kept = records.filter((s) => s.startNs >= oldest && s.startNs <= newest)
     const rejected = records.length - kept.length
     if (rejected > 0) this.metrics.rejected.inc({ signal: 'spans', reason: 'outside_retention' }, rejected)
-    await this.spansBatcher.enqueue(spanRows(kept, this.aliases))
+    await this.spansBatcher.enqueue(
+      spanRows(this.privacy ? kept.map((r) => this.redactSpan(r)) : kept, this.aliases),
+    )
     this.metrics.accepted.inc({ signal: 'spans' }, kept.length)
     return {
       accepted: kept.length,
@@ -107,7 +139,9 @@ export class IngestPipeline {
     })
     const rejected = records.length - kept.length
     if (rejected > 0) this.metrics.rejected.inc({ signal: 'logs', reason: 'outside_retention' }, rejected)
-    await this.logsBatcher.enqueue(logRows(kept, this.aliases, receivedNs))
+    await this.logsBatcher.enqueue(
+      logRows(this.privacy ? kept.map((r) => this.redactLog(r)) : kept, this.aliases, receivedNs),
+    )
     this.metrics.accepted.inc({ signal: 'logs' }, kept.length)
     return {
       accepted: kept.length,
@@ -132,7 +166,7 @@ export class IngestPipeline {
       )
     }
     const outcome = await this.eventsBatcher.enqueue(
-      events.map(eventRow),
+      (this.privacy ? events.map((e) => this.redactEvent(e)) : events).map(eventRow),
       events.map((e) => e.source + KEY_SEPARATOR + e.id),
     )
     this.metrics.accepted.inc({ signal: 'events' }, outcome.written)

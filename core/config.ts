@@ -53,6 +53,7 @@ const settingsSchema = z.object({
       .optional(),
   ),
   SIGNALBOX_REPLAY_LIMIT: positiveInt.default(5),
+  SIGNALBOX_HASH_KEY: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
   SIGNALBOX_AUTH: z.enum(['none', 'tokens']).default('none'),
   SIGNALBOX_PUBLIC_URL: optionalString.pipe(z.url().optional()),
   SIGNALBOX_DEMO_ORDERS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
@@ -90,6 +91,8 @@ export interface Config {
   readonly demo: { readonly ordersPerMinute: number }
   /** `tokens`: every api and collector request carries a token (auth/); `none`: loopback only. */
   readonly auth: 'none' | 'tokens'
+  /** Keys the searchable hashes of customer identifiers (core/privacy.ts); random per process when not set. */
+  readonly hashKey: string
   /** Where people reach the UI: links in alert notifications point here. */
   readonly publicUrl: string
   readonly replay: {
@@ -145,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
     }),
     demo: Object.freeze({ ordersPerMinute: s.SIGNALBOX_DEMO_ORDERS_PER_MINUTE }),
     auth: s.SIGNALBOX_AUTH,
+    hashKey: s.SIGNALBOX_HASH_KEY ?? randomBytes(32).toString('base64'),
     replay: Object.freeze({
       callbackSecret: s.SIGNALBOX_CALLBACK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`,
       limit: s.SIGNALBOX_REPLAY_LIMIT,

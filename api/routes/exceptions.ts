@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
 import { BadRequestError } from '../../core/errors.ts'
+import type { Redactor } from '../../core/privacy.ts'
 import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { type ExceptionRow, listExceptions, recordException } from '../../store/queries/exceptions.ts'
@@ -48,7 +49,7 @@ export function present(r: ExceptionRow) {
 }
 
 /** Exceptions: reported by connectors when a sync fails for good, listed for the people who fix them. */
-export function exceptionRoutes(store: Store) {
+export function exceptionRoutes(store: Store, privacy: Redactor) {
   const listQuery = z.object({
     status: z.enum(['open', 'replaying', 'resolved', 'failed-again', 'ignored']).optional(),
     connector: z.string().max(200).optional(),
@@ -91,7 +92,14 @@ export function exceptionRoutes(store: Store) {
           const problems = report.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
           throw new BadRequestError('invalid_exception', problems.join('; '), { problems })
         }
-        return c.json(present(await recordException(store, report.data)), 201)
+        // Personal data a connector did not seal is removed before the payload is stored.
+        const r = report.data
+        const clean = {
+          ...r,
+          payload: privacy.json(r.payload),
+          error: { ...r.error, message: privacy.text(r.error.message) },
+        }
+        return c.json(present(await recordException(store, clean)), 201)
       },
     )
     .get(

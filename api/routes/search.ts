@@ -2,23 +2,26 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
+import type { Redactor } from '../../core/privacy.ts'
 import type { Store } from '../../store/client.ts'
-import { searchEntities } from '../../store/queries/search.ts'
+import { searchCustomer, searchEntities } from '../../store/queries/search.ts'
 import { traceWindow } from '../../store/queries/traces.ts'
 import { isoFromNanos, lookback, query } from '../params.ts'
 
 const TRACE_ID = /^[0-9a-f]{32}$/i
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
 
 /** One box for an order, return, shipment, SKU or trace id. */
-export function searchRoutes(store: Store, config: Pick<Config, 'query'>) {
+export function searchRoutes(store: Store, config: Pick<Config, 'query'>, privacy: Redactor) {
   const schema = z.object({
     q: z.string().trim().min(2, 'type at least 2 characters').max(256).describe('An id, or its beginning'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
   const describe = describeRoute({
     tags: ['search'],
-    summary: 'One box for orders, returns, shipments, SKUs and traces',
-    description: 'Ids that start with `q`, exact matches first; a 32-hex-digit `q` also finds the trace.',
+    summary: "One box for orders, returns, shipments, SKUs, traces and a customer's e-mail",
+    description:
+      "Ids that start with `q`, exact matches first; a 32-hex-digit `q` also finds the trace; an e-mail finds the customer's orders and returns by its keyed hash.",
     responses: { 200: { description: 'Matches, best first' } },
   })
   return new Hono().get('/search', describe, query(schema), async (c) => {
@@ -35,7 +38,11 @@ export function searchRoutes(store: Store, config: Pick<Config, 'query'>) {
         })
     }
     const since = lookback(config).from
-    for (const m of await searchEntities(store, q, since, limit)) {
+    // An e-mail is looked up by its keyed hash: Signalbox never stored the address itself.
+    const matches = EMAIL.test(q)
+      ? await searchCustomer(store, privacy.hash(q), since, limit)
+      : await searchEntities(store, q, since, limit)
+    for (const m of matches) {
       results.push({
         kind: m.entity_type,
         id: m.entity_id,

@@ -67,6 +67,8 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
             total: orderTotal(o),
             currency: 'GBP',
             lines: o.lines,
+            // Stored only as a keyed hash (config/privacy.yaml): support finds the order by e-mail.
+            customer: { email: o.customer.email },
           },
           extensions: { system: o.channel === 'pos' ? 'pos' : 'storefront', flow: FLOW },
         })

@@ -28,3 +28,22 @@ export async function searchEntities(
     ORDER BY entity_id = ${text} DESC, last_ms DESC
     LIMIT ${limit}`)
 }
+
+/**
+ * The entities whose business events mention a customer identifier's keyed hash (the collector stores
+ * e-mails only as such hashes): the customer's orders and returns, newest first.
+ */
+export async function searchCustomer(
+  store: Store,
+  hash: string,
+  since: Date,
+  limit: number,
+): Promise<EntityMatch[]> {
+  return store.query<EntityMatch>(sql`
+    SELECT e.1 AS entity_type, e.2 AS entity_id, toUnixTimestamp64Milli(max(time)) AS last_ms, count() AS items
+    FROM ${table(TABLES.events)} ARRAY JOIN entities AS e
+    WHERE time >= ${since} AND position(data, ${hash}) > 0
+    GROUP BY entity_type, entity_id
+    ORDER BY last_ms DESC
+    LIMIT ${limit}`)
+}

@@ -1,0 +1,194 @@
+import { createHmac } from 'node:crypto'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { INTEGRATION_ATTRIBUTES, KEY_ATTRIBUTES, KEY_EXTENSIONS, LOCATION_ATTRIBUTE } from './vocabulary.ts'
+import { readYamlConfig } from './yaml-config.ts'
+
+export type RedactionKind = 'key' | 'email' | 'phone' | 'card' | 'iban'
+const PATTERNS = ['email', 'phone', 'card', 'iban'] as const
+
+const fileSchema = z
+  .object({
+    searchable: z.array(z.string().min(1)).default([]),
+    keys: z.array(z.string().min(1)).default([]),
+    patterns: z.array(z.enum(PATTERNS)).default([...PATTERNS]),
+  })
+  .strict()
+
+/** Keys that carry business identifiers and integration context: never redacted. */
+const PROTECTED = new Set<string>([
+  ...Object.values(KEY_ATTRIBUTES),
+  ...Object.values(KEY_EXTENSIONS),
+  ...Object.values(INTEGRATION_ATTRIBUTES),
+  LOCATION_ATTRIBUTE,
+  'service.name',
+])
+
+/** Last key segments that name business identifiers in JSON payloads (`orderId`, `lines.sku`). */
+const PROTECTED_SEGMENTS = new Set([
+  'id',
+  'orderid',
+  'order_id',
+  'returnid',
+  'return_id',
+  'shipmentid',
+  'shipment_id',
+  'sku',
+  'locationid',
+  'location_id',
+])
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g
+const PHONE = /\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}\d/g
+const CARD = /\b\d(?:[ -]?\d){12,18}\b/g
+const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g
+
+function luhn(digits: string): boolean {
+  let sum = 0
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i])
+    if (i % 2 === 1) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+  }
+  return sum % 10 === 0
+}
+
+function ibanValid(text: string): boolean {
+  const s = text.replace(/ /g, '')
+  const moved = `${s.slice(4)}${s.slice(0, 4)}`
+  let rest = 0
+  for (const ch of moved) {
+    const v = ch >= 'A' && ch <= 'Z' ? String(ch.charCodeAt(0) - 55) : ch
+    for (const digit of v) rest = (rest * 10 + Number(digit)) % 97
+  }
+  return rest === 1
+}
+
+/**
+ * Removes personal data before it is stored. Values under configured keys are replaced; searchable
+ * identifiers (e-mail) become a keyed hash, so support can find a customer without Signalbox holding
+ * the address; patterns catch e-mails, phone numbers, card numbers and IBANs elsewhere. Every
+ * replacement is counted by kind.
+ */
+export class Redactor {
+  private readonly keys: Set<string>
+  private readonly searchable: Set<string>
+  private readonly patterns: Set<string>
+
+  constructor(
+    rules: z.output<typeof fileSchema>,
+    private readonly hashKey: string,
+    private readonly count: (kind: RedactionKind) => void = () => {},
+  ) {
+    this.keys = new Set(rules.keys.map((k) => k.toLowerCase()))
+    this.searchable = new Set(rules.searchable.map((k) => k.toLowerCase()))
+    this.patterns = new Set(rules.patterns)
+  }
+
+  /** The searchable form of an identifier: the same input always gives the same hash. */
+  hash(value: string): string {
+    return `hmac:${createHmac('sha256', this.hashKey).update(value.trim().toLowerCase()).digest('hex').slice(0, 32)}`
+  }
+
+  private match(set: Set<string>, key: string): boolean {
+    const k = key.toLowerCase()
+    return set.has(k) || set.has(k.slice(k.lastIndexOf('.') + 1))
+  }
+
+  /** One value under one key. */
+  value(key: string, value: string): string {
+    if (PROTECTED.has(key) || value.startsWith('hmac:') || value.startsWith('[redacted')) return value
+    if (PROTECTED_SEGMENTS.has(key.slice(key.lastIndexOf('.') + 1).toLowerCase())) return value
+    if (this.match(this.searchable, key)) {
+      this.count('email')
+      return this.hash(value)
+    }
+    if (this.match(this.keys, key)) {
+      this.count('key')
+      return `[redacted:${key.slice(key.lastIndexOf('.') + 1)}]`
+    }
+    return this.text(value)
+  }
+
+  /** Patterns in free text (a log body, a status message, an unknown attribute). */
+  text(value: string): string {
+    let out = value
+    if (this.patterns.has('email') && out.includes('@'))
+      out = out.replace(EMAIL, (m) => {
+        this.count('email')
+        return this.hash(m)
+      })
+    if (this.patterns.has('phone') && out.includes('+'))
+      out = out.replace(PHONE, () => {
+        this.count('phone')
+        return '[redacted:phone]'
+      })
+    if (this.patterns.has('card') && /\d{4}/.test(out))
+      out = out.replace(CARD, (m) => {
+        const digits = m.replace(/\D/g, '')
+        if (!luhn(digits)) return m
+        this.count('card')
+        return '[redacted:card]'
+      })
+    if (this.patterns.has('iban') && /[A-Z]{2}\d{2}/.test(out))
+      out = out.replace(IBAN, (m) => {
+        if (!ibanValid(m)) return m
+        this.count('iban')
+        return '[redacted:iban]'
+      })
+    return out
+  }
+
+  attributes(attrs: Record<string, string>): Record<string, string> {
+    let copy: Record<string, string> | undefined
+    for (const [k, v] of Object.entries(attrs)) {
+      const r = this.value(k, v)
+      if (r !== v) {
+        copy ??= { ...attrs }
+        copy[k] = r
+      }
+    }
+    return copy ?? attrs
+  }
+
+  /**
+   * A JSON document (event data, an exception payload): keys and patterns applied through it. Values
+   * a connector sealed (`$sealed`) are left as they are: they are already unreadable here.
+   */
+  json(value: unknown, key = ''): unknown {
+    if (typeof value === 'string') return key ? this.value(key, value) : this.text(value)
+    if (Array.isArray(value)) return value.map((v) => this.json(v, key))
+    if (value && typeof value === 'object') {
+      if ('$sealed' in value) return value
+      if (key && this.match(this.keys, key)) {
+        this.count('key')
+        return `[redacted:${key.slice(key.lastIndexOf('.') + 1)}]`
+      }
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, this.json(v, key ? `${key}.${k}` : k)]),
+      )
+    }
+    return value
+  }
+
+  /** JSON text, or free text when it does not parse. */
+  jsonText(text: string): string {
+    if (!text) return text
+    try {
+      return JSON.stringify(this.json(JSON.parse(text)))
+    } catch {
+      return this.text(text)
+    }
+  }
+}
+
+export function loadRedaction(
+  configDir: string,
+  hashKey: string,
+  count?: (kind: RedactionKind) => void,
+): Redactor {
+  return new Redactor(readYamlConfig(join(configDir, 'privacy.yaml'), fileSchema), hashKey, count)
+}
