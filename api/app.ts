@@ -49,7 +49,7 @@ const securityHeaders = secureHeaders({
 /** The api (port 8080): everything under `/api`, JSON. */
 export function apiApp(
   store: Store,
-  config: Pick<Config, 'query' | 'configDir' | 'replay' | 'auth' | 'hashKey'>,
+  config: Pick<Config, 'query' | 'configDir' | 'replay' | 'auth' | 'hashKey' | 'rateLimits'>,
   log: Logger,
 ) {
   const flows = loadFlows(config.configDir)
@@ -73,7 +73,7 @@ export function apiApp(
   const app = new Hono()
     .use(requestId())
     .use(securityHeaders)
-    .use(authorize(config.auth, store))
+    .use(authorize(config.auth, store, log, config.rateLimits.apiPerMinute))
     .route('/api', api)
   // The OpenAPI document is generated once from the routes' own validators and descriptions.
   let spec: ReturnType<typeof generateSpecs> | undefined

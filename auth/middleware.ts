@@ -1,6 +1,10 @@
-import type { MiddlewareHandler } from 'hono'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Context, MiddlewareHandler } from 'hono'
+import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
-import { allowed, permissionFor } from './permissions.ts'
+import { appendAudit } from '../store/queries/audit.ts'
+import { allowed, type Permission, permissionFor, routeOf } from './permissions.ts'
+import { RateLimiter } from './rate-limit.ts'
 import { type Identity, verifyToken } from './tokens.ts'
 
 export type AuthMode = 'none' | 'tokens'
@@ -8,6 +12,12 @@ export type AuthMode = 'none' | 'tokens'
 /** Who made a request, once the middleware let it through (none without authentication). */
 const identities = new WeakMap<Request, Identity>()
 export const identityOf = (req: Request): Identity | undefined => identities.get(req)
+
+const tooMany = (retryAfterSeconds: number, message: string) =>
+  new Response(JSON.stringify({ error: { code: 'rate_limited', message } }), {
+    status: 429,
+    headers: { 'content-type': 'application/json', 'retry-after': String(retryAfterSeconds) },
+  })
 
 const refuse = (status: 401 | 403, code: string, message: string) =>
   new Response(JSON.stringify({ error: { code, message } }), {
@@ -18,27 +28,61 @@ const refuse = (status: 401 | 403, code: string, message: string) =>
     },
   })
 
+/** Actions kept in the audit log: anything but a read, by an operator or an admin. */
+const audited = (method: string, needed: Permission | undefined) =>
+  method !== 'GET' && method !== 'HEAD' && (needed === 'operator' || needed === 'admin')
+
+function remoteOf(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? ''
+  } catch {
+    return '' // not served by the Node server (a test calling app.fetch)
+  }
+}
+
 /**
  * One check in front of every route: the route's permission from the table, the caller's token, its
  * role. Without authentication configured (loopback only, see cli/runtime.ts) everything passes.
+ * Operator and admin actions are written to the audit log with who, what, when and from where.
  */
-export function authorize(mode: AuthMode, store: Store): MiddlewareHandler {
+export function authorize(mode: AuthMode, store: Store, log: Logger, perMinute = 1200): MiddlewareHandler {
+  const limiter = new RateLimiter(perMinute)
   return async (c, next) => {
-    if (mode === 'none') return next()
     const needed = permissionFor(c.req.method, c.req.path)
-    if (needed === undefined)
-      return refuse(403, 'forbidden', `no permission is declared for ${c.req.method} ${c.req.path}`)
-    if (needed === 'public') return next()
-    const identity = await verifyToken(store, c.req.header('authorization'))
-    if (typeof identity === 'string') return refuse(401, 'unauthenticated', identity)
-    if (!allowed(identity.role, needed))
-      return refuse(
-        403,
-        'forbidden',
-        `the ${identity.role} role may not ${c.req.method} ${c.req.path} (needs ${needed})`,
-      )
-    identities.set(c.req.raw, identity)
-    return next()
+    let identity: Identity | undefined
+    if (mode === 'tokens') {
+      if (needed === undefined)
+        return refuse(403, 'forbidden', `no permission is declared for ${c.req.method} ${c.req.path}`)
+      if (needed !== 'public') {
+        const found = await verifyToken(store, c.req.header('authorization'))
+        if (typeof found === 'string') return refuse(401, 'unauthenticated', found)
+        if (!allowed(found.role, needed))
+          return refuse(
+            403,
+            'forbidden',
+            `the ${found.role} role may not ${c.req.method} ${c.req.path} (needs ${needed})`,
+          )
+        const wait = limiter.take(found.tokenId)
+        if (wait !== undefined)
+          return tooMany(wait, `token ${found.tokenId} made more than ${perMinute} requests this minute`)
+        identity = found
+        identities.set(c.req.raw, found)
+      }
+    }
+    await next()
+    if (!audited(c.req.method, needed)) return
+    await appendAudit(store, {
+      atMs: Date.now(),
+      actor: identity?.name ?? c.req.header('x-signalbox-user')?.slice(0, 200) ?? 'local',
+      role: identity?.role ?? 'none (no authentication)',
+      tokenId: identity?.tokenId ?? '',
+      method: c.req.method,
+      route: routeOf(c.req.method, c.req.path) ?? '',
+      path: c.req.path.slice(0, 500),
+      status: c.res.status,
+      remote: remoteOf(c),
+      requestId: c.res.headers.get('x-request-id') ?? '',
+    }).catch((err) => log.error({ err }, 'audit log write failed'))
   }
 }
 
@@ -46,13 +90,14 @@ export function authorize(mode: AuthMode, store: Store): MiddlewareHandler {
 export type CollectorCheck = (
   authorization: string | undefined,
   needed: 'ingest' | 'viewer',
-) => Promise<{ status: 401 | 403; message: string } | undefined>
+) => Promise<{ status: 401 | 403 | 429; message: string; retryAfterSeconds?: number } | undefined>
 
 /**
  * The collector's check: writing telemetry needs an ingestion key (or an admin token), reading
  * `/metrics` a viewer token. Without authentication configured everything passes.
  */
-export function collectorCheck(mode: AuthMode, store: Store): CollectorCheck {
+export function collectorCheck(mode: AuthMode, store: Store, perMinute = 12_000): CollectorCheck {
+  const limiter = new RateLimiter(perMinute)
   return async (authorization, needed) => {
     if (mode === 'none') return undefined
     const identity = await verifyToken(store, authorization)
@@ -61,6 +106,13 @@ export function collectorCheck(mode: AuthMode, store: Store): CollectorCheck {
       return {
         status: 403,
         message: `the ${identity.role} role may not ${needed === 'ingest' ? 'write telemetry' : 'read metrics'}`,
+      }
+    const wait = limiter.take(identity.tokenId)
+    if (wait !== undefined)
+      return {
+        status: 429,
+        message: `key ${identity.tokenId} sent more than ${perMinute} requests this minute`,
+        retryAfterSeconds: wait,
       }
     return undefined
   }

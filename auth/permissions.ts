@@ -57,6 +57,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/tokens': 'admin',
   'POST /api/tokens': 'admin',
   'DELETE /api/tokens/:id': 'admin',
+  'GET /api/audit': 'admin',
   // Connectors report exceptions and register themselves with their keys.
   'POST /api/exceptions': 'ingest',
   'POST /api/connectors': 'ingest',
@@ -75,15 +76,23 @@ const compiled = Object.entries(ROUTE_PERMISSIONS).map(([key, permission]) => {
     .replace(/[.]/g, '\\.')
     .replace(/:[a-zA-Z]+/g, '[^/]+')
     .replace(/\*$/, '.*')
-  return { method, regex: new RegExp(`^${pattern}$`), permission, specificity: path.split(':').length }
+  return { key, method, regex: new RegExp(`^${pattern}$`), permission, specificity: path.split(':').length }
 })
+
+function match(method: string, path: string) {
+  const m = method === 'HEAD' ? 'GET' : method
+  // A literal path wins over a parameter in the same place (`/exceptions/replay` vs `/exceptions/:id`).
+  return compiled
+    .filter((r) => r.method === m && r.regex.test(path))
+    .sort((a, b) => a.specificity - b.specificity)[0]
+}
 
 /** The permission a request needs, or undefined for a route nobody declared (refused). */
 export function permissionFor(method: string, path: string): Permission | undefined {
-  const m = method === 'HEAD' ? 'GET' : method
-  // A literal path wins over a parameter in the same place (`/exceptions/replay` vs `/exceptions/:id`).
-  const hits = compiled
-    .filter((r) => r.method === m && r.regex.test(path))
-    .sort((a, b) => a.specificity - b.specificity)
-  return hits[0]?.permission
+  return match(method, path)?.permission
+}
+
+/** The declared route a request matches (`POST /api/exceptions/:id/replay`), for the audit log. */
+export function routeOf(method: string, path: string): string | undefined {
+  return match(method, path)?.key
 }

@@ -76,6 +76,7 @@ try {
       configDir: CONFIG_DIR,
       replay: { callbackSecret: `whsec_${Buffer.alloc(32).toString('base64')}`, limit: 5 },
       auth: 'none',
+      rateLimits: { apiPerMinute: 1_000_000, ingestPerMinute: 1_000_000 },
       hashKey: 'bench-hash-key-0123456789abcdef0123',
     },
     createLogger('silent'),

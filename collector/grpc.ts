@@ -57,7 +57,12 @@ function handler(
       .then((refused) => {
         if (refused)
           return callback({
-            code: refused.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED,
+            code:
+              refused.status === 401
+                ? grpc.status.UNAUTHENTICATED
+                : refused.status === 429
+                  ? grpc.status.RESOURCE_EXHAUSTED
+                  : grpc.status.PERMISSION_DENIED,
             details: refused.message,
           })
         return ingest(call.request).then((result) => callback(null, protobufResponse(result)))

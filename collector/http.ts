@@ -59,15 +59,9 @@ export function collectorApp(
           c.req.path === '/metrics' ? 'viewer' : 'ingest',
         )
         if (!refused) return next()
-        return c.json(
-          {
-            error: {
-              code: refused.status === 401 ? 'unauthenticated' : 'forbidden',
-              message: refused.message,
-            },
-          },
-          refused.status,
-        )
+        const code = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limited' }[refused.status]
+        if (refused.retryAfterSeconds) c.header('retry-after', String(refused.retryAfterSeconds))
+        return c.json({ error: { code, message: refused.message } }, refused.status)
       })
       .post(
         '/v1/traces',

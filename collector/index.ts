@@ -29,7 +29,7 @@ export async function startCollector(store: Store, config: Config, log: Logger):
     log,
     loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
   )
-  const check = collectorCheck(config.auth, store)
+  const check = collectorCheck(config.auth, store, config.rateLimits.ingestPerMinute)
   const app = collectorApp(pipeline, config, log, check)
   const { server, port: httpPort } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
     (resolve, reject) => {

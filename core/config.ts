@@ -54,6 +54,8 @@ const settingsSchema = z.object({
   ),
   SIGNALBOX_REPLAY_LIMIT: positiveInt.default(5),
   SIGNALBOX_HASH_KEY: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
+  SIGNALBOX_RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
+  SIGNALBOX_INGEST_RATE_LIMIT_PER_MINUTE: positiveInt.default(12_000),
   SIGNALBOX_AUTH: z.enum(['none', 'tokens']).default('none'),
   SIGNALBOX_PUBLIC_URL: optionalString.pipe(z.url().optional()),
   SIGNALBOX_DEMO_ORDERS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
@@ -91,6 +93,8 @@ export interface Config {
   readonly demo: { readonly ordersPerMinute: number }
   /** `tokens`: every api and collector request carries a token (auth/); `none`: loopback only. */
   readonly auth: 'none' | 'tokens'
+  /** Requests a minute per token at the api, and per ingestion key at the collector (with auth on). */
+  readonly rateLimits: { readonly apiPerMinute: number; readonly ingestPerMinute: number }
   /** Keys the searchable hashes of customer identifiers (core/privacy.ts); random per process when not set. */
   readonly hashKey: string
   /** Where people reach the UI: links in alert notifications point here. */
@@ -148,6 +152,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
     }),
     demo: Object.freeze({ ordersPerMinute: s.SIGNALBOX_DEMO_ORDERS_PER_MINUTE }),
     auth: s.SIGNALBOX_AUTH,
+    rateLimits: Object.freeze({
+      apiPerMinute: s.SIGNALBOX_RATE_LIMIT_PER_MINUTE,
+      ingestPerMinute: s.SIGNALBOX_INGEST_RATE_LIMIT_PER_MINUTE,
+    }),
     hashKey: s.SIGNALBOX_HASH_KEY ?? randomBytes(32).toString('base64'),
     replay: Object.freeze({
       callbackSecret: s.SIGNALBOX_CALLBACK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`,

@@ -34,6 +34,7 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
     [TABLES.alertTransitions]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.notifications]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.replays]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
+    [TABLES.auditLog]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
   }
 }
 

@@ -24,6 +24,7 @@ export const TABLES = {
   replays: 'replays',
   replayJobs: 'replay_jobs',
   apiTokens: 'api_tokens',
+  auditLog: 'audit_log',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]

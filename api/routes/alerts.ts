@@ -3,6 +3,7 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { matcherSchema } from '../../alerts/matchers.ts'
+import { identityOf } from '../../auth/middleware.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import {
@@ -126,7 +127,9 @@ export function alertRoutes(store: Store) {
             'not_firing',
             `alert ${a.id} is ${a.state}; only a firing alert can be acknowledged`,
           )
-        const { by, comment } = c.req.valid('json')
+        const { comment } = c.req.valid('json')
+        // With authentication, the token's name is who acted, whatever the body says.
+        const by = identityOf(c.req.raw)?.name ?? c.req.valid('json').by
         const now = Date.now()
         await appendTransitions(store, [
           {
@@ -187,7 +190,7 @@ export function alertRoutes(store: Store) {
           matchers: b.matchers,
           startsAtMs,
           endsAtMs,
-          createdBy: b.createdBy,
+          createdBy: identityOf(c.req.raw)?.name ?? b.createdBy,
           comment: b.comment,
           createdAtMs: now,
         }

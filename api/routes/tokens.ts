@@ -5,8 +5,9 @@ import { identityOf } from '../../auth/middleware.ts'
 import { createToken, revokeToken } from '../../auth/tokens.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
+import { listAudit } from '../../store/queries/audit.ts'
 import { listTokens, type TokenRow } from '../../store/queries/tokens.ts'
-import { body, params } from '../params.ts'
+import { body, params, query } from '../params.ts'
 
 const iso = (ms: string | null) => (ms === null ? null : new Date(Number(ms)).toISOString())
 const view = (t: TokenRow) => ({
@@ -20,7 +21,7 @@ const view = (t: TokenRow) => ({
   revokedAt: iso(t.revoked_ms),
 })
 
-/** Personal and service tokens and ingestion keys (admins only; see auth/permissions.ts). */
+/** Personal and service tokens, ingestion keys and the audit log (admins only; see auth/permissions.ts). */
 export function tokenRoutes(store: Store) {
   return new Hono()
     .get(
@@ -62,6 +63,39 @@ export function tokenRoutes(store: Store) {
           },
           201,
         )
+      },
+    )
+    .get(
+      '/audit',
+      describeRoute({
+        tags: ['security'],
+        summary:
+          'The audit log: every operator and admin action, who, what, when and from where (newest first)',
+        responses: { 200: { description: 'Entries' } },
+      }),
+      query(
+        z.object({
+          days: z.coerce.number().int().min(1).max(400).default(30),
+          limit: z.coerce.number().int().min(1).max(1000).default(200),
+        }),
+      ),
+      async (c) => {
+        const q = c.req.valid('query')
+        const rows = await listAudit(store, new Date(Date.now() - q.days * 86_400_000), q.limit)
+        return c.json({
+          entries: rows.map((r) => ({
+            at: iso(r.at_ms),
+            actor: r.actor,
+            role: r.role,
+            tokenId: r.token_id || null,
+            method: r.method,
+            route: r.route,
+            path: r.path,
+            status: r.status,
+            remote: r.remote || null,
+            requestId: r.request_id || null,
+          })),
+        })
       },
     )
     .delete(

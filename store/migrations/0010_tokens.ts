@@ -1,12 +1,13 @@
 import { createTable } from '../ddl.ts'
+import { ttlExpressions } from '../retention.ts'
 import { TABLES } from '../tables.ts'
 import type { Migration } from './types.ts'
 
 export const tokens: Migration = {
   id: 10,
   name: 'tokens',
-  why: 'API tokens and ingestion keys: hashed secrets, roles, expiry, revocation.',
-  statements: (t) => [
+  why: 'API tokens and ingestion keys (hashed secrets, roles, expiry, revocation), and the audit log of actions.',
+  statements: (t, retention) => [
     ...createTable(
       {
         name: TABLES.apiTokens,
@@ -27,6 +28,30 @@ export const tokens: Migration = {
         engineArgs: 'version',
         orderBy: 'id',
         shardBy: 'cityHash64(id)',
+      },
+      t,
+    ),
+    // Append-only: every state-changing request by an operator or an admin (who, what, when, from where).
+    ...createTable(
+      {
+        name: TABLES.auditLog,
+        columns: [
+          'at DateTime64(3)',
+          'actor String',
+          'role LowCardinality(String)',
+          'token_id String',
+          'method LowCardinality(String)',
+          'route LowCardinality(String)',
+          'path String',
+          'status UInt16',
+          'remote String',
+          'request_id String',
+        ],
+        engine: 'MergeTree',
+        partitionBy: 'toYYYYMM(at)',
+        orderBy: '(at, actor)',
+        ttl: ttlExpressions(retention)[TABLES.auditLog],
+        shardBy: 'cityHash64(actor)',
       },
       t,
     ),

@@ -156,3 +156,50 @@ describe('binding', () => {
     )
   })
 })
+
+describe('the audit log', () => {
+  it('records every operator and admin action with who, what, when and from where; reads are not actions', async () => {
+    const operator = (
+      await createToken(sb.store, {
+        name: 'olga (on call)',
+        kind: 'personal',
+        role: 'operator',
+        createdBy: 'test',
+      })
+    ).token
+    const silence = await fetch(`${sb.apiUrl}/api/silences`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        matchers: ['slo = order_reaches_erp'],
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+        createdBy: 'ignored',
+        comment: 'maintenance',
+      }),
+    })
+    expect(silence.status).toBe(201)
+    const { id, createdBy } = ((await silence.json()) as { silence: { id: string; createdBy: string } })
+      .silence
+    expect(createdBy).toBe('olga (on call)') // the token's name, not the body's
+    await fetch(`${sb.apiUrl}/api/silences/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${operator}` },
+    })
+    await get(`${sb.apiUrl}/api/silences`, operator)
+    const audit = await get(`${sb.apiUrl}/api/audit`, admin)
+    expect(audit.status).toBe(200)
+    const entries = (JSON.parse(audit.body) as { entries: Array<Record<string, unknown>> }).entries.filter(
+      (e) => e.actor === 'olga (on call)',
+    )
+    expect(entries.map((e) => [e.method, e.route, e.status])).toEqual([
+      ['DELETE', 'DELETE /api/silences/:id', 200],
+      ['POST', 'POST /api/silences', 201],
+    ])
+    expect(entries[0]).toMatchObject({
+      role: 'operator',
+      path: `/api/silences/${id}`,
+      remote: expect.stringMatching(/127\.0\.0\.1/),
+    })
+    expect((await get(`${sb.apiUrl}/api/audit`, operator)).status).toBe(403)
+  })
+})

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { RateLimiter } from '../../auth/rate-limit.ts'
+import { createToken } from '../../auth/tokens.ts'
+import { startSignalbox } from '../support/signalbox.ts'
+
+const get = (url: string, token: string) =>
+  fetch(url, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({
+    status: r.status,
+    body: await r.text(),
+  }))
+const event = (id: string) =>
+  JSON.stringify({
+    specversion: '1.0',
+    id,
+    source: 'urn:rate-test',
+    type: 'retail.order.created',
+    subject: 'SO-R1',
+    time: new Date().toISOString(),
+  })
+
+describe('rate limits', () => {
+  it('count requests per token in one-minute windows and say when to come back', () => {
+    let now = 60_000 * 1000 + 45_000
+    const limiter = new RateLimiter(2, () => now)
+    expect([limiter.take('a'), limiter.take('a'), limiter.take('b')]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ])
+    expect(limiter.take('a')).toBe(15)
+    now += 15_000
+    expect(limiter.take('a')).toBeUndefined()
+  })
+
+  it('answer 429 with Retry-After at the api (per token) and at the collector (per key)', async () => {
+    const limited = await startSignalbox({
+      SIGNALBOX_AUTH: 'tokens',
+      SIGNALBOX_RATE_LIMIT_PER_MINUTE: '3',
+      SIGNALBOX_INGEST_RATE_LIMIT_PER_MINUTE: '2',
+    })
+    try {
+      const viewer = (
+        await createToken(limited.store, { name: 'busy', kind: 'personal', role: 'viewer', createdBy: 't' })
+      ).token
+      const other = (
+        await createToken(limited.store, { name: 'calm', kind: 'personal', role: 'viewer', createdBy: 't' })
+      ).token
+      const statuses: number[] = []
+      for (let i = 0; i < 4; i++) statuses.push((await get(`${limited.apiUrl}/api/flows`, viewer)).status)
+      expect(statuses).toEqual([200, 200, 200, 429])
+      const res = await fetch(`${limited.apiUrl}/api/flows`, {
+        headers: { authorization: `Bearer ${viewer}` },
+      })
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect((await get(`${limited.apiUrl}/api/flows`, other)).status).toBe(200) // others are not held up
+
+      const key = (
+        await createToken(limited.store, { name: 'pos', kind: 'ingest', role: 'viewer', createdBy: 't' })
+      ).token
+      const send = () =>
+        fetch(`${limited.collectorUrl}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${key}` },
+          body: event(`rl-${Math.random()}`),
+        })
+      expect([(await send()).status, (await send()).status]).toEqual([200, 200])
+      const third = await send()
+      expect(third.status).toBe(429)
+      expect(third.headers.get('retry-after')).toMatch(/^\d+$/)
+    } finally {
+      await limited.close()
+    }
+  })
+})
