@@ -6,7 +6,7 @@ import { NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import type { EntityType } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
-import { entityHistory } from '../../store/queries/entities.ts'
+import { entityHistory, linkedEntities } from '../../store/queries/entities.ts'
 import { listExceptions } from '../../store/queries/exceptions.ts'
 import { listReplays } from '../../store/queries/replays.ts'
 import { buildLifecycle, type TimelineEntry } from '../lifecycle.ts'
@@ -32,9 +32,10 @@ export function lifecycleRoutes(
     const { from, to } = lookback(config, now)
     const rows = await entityHistory(store, entity, id, from, to)
     if (rows.length === 0) throw new NotFoundError(`${entity} ${id} not found`)
-    const [exceptions, replays] = await Promise.all([
+    const [exceptions, replays, links] = await Promise.all([
       listExceptions(store, { entity: { type: entity, id }, limit: 100 }),
       listReplays(store, { entity: { type: entity, id }, since: from, limit: 100 }),
+      linkedEntities(store, { type: entity, id }, rows),
     ])
     const built = buildLifecycle(flow, rows, now)
     const exceptionEntries: TimelineEntry[] = exceptions.map((e) => ({
@@ -56,6 +57,8 @@ export function lifecycleRoutes(
     return {
       entity: { type: entity, id },
       ...built,
+      // A return and its order, an order's returns, shipments and SKUs: named by the same events.
+      links: links.map((l) => ({ type: l.entity_type, id: l.entity_id })),
       timeline: [...built.timeline, ...exceptionEntries, ...replayEntries].sort((a, b) =>
         a.at.localeCompare(b.at),
       ),

@@ -37,3 +37,31 @@ export async function entityHistory(
     ORDER BY time
     LIMIT 5000`)
 }
+
+/**
+ * The other entities named by the business events in `rows` (a return's order, an order's returns,
+ * shipments and SKUs): the events are read back by type, source and id, and their days prune the scan.
+ */
+export async function linkedEntities(
+  store: Store,
+  self: { type: string; id: string },
+  rows: readonly EntityRow[],
+): Promise<Array<{ entity_type: string; entity_id: string }>> {
+  const events = rows.filter((r) => r.kind === 'event').slice(0, 500)
+  if (events.length === 0) return []
+  const types = [...new Set(events.map((r) => r.name))]
+  const keys = events.map((r) => `${r.event_source}\u0000${r.event_id}`)
+  const days = [
+    ...new Set(
+      events.map((r) => new Date(Number(BigInt(r.time_ns) / 1_000_000n)).toISOString().slice(0, 10)),
+    ),
+  ]
+  return store.query(sql`
+    SELECT DISTINCT e.1 AS entity_type, e.2 AS entity_id
+    FROM ${table(TABLES.events)} ARRAY JOIN entities AS e
+    WHERE type IN ${types} AND toString(toDate(time)) IN ${days}
+      AND concat(source, '\\0', id) IN ${keys}
+      AND NOT (e.1 = ${self.type} AND e.2 = ${self.id})
+    ORDER BY entity_type, entity_id
+    LIMIT 100`)
+}

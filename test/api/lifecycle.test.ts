@@ -53,6 +53,7 @@ interface Lifecycle {
     replayId: string | null
   }>
   timeline: Array<{ at: string; kind: string; name: string; replayId: string | null }>
+  links: Array<{ type: string; id: string }>
 }
 
 async function lifecycle(kind: 'orders' | 'returns', id: string): Promise<Lifecycle> {
@@ -201,7 +202,7 @@ describe('return lifecycles', () => {
     const orderId = 'SO-RET-1'
     const returnId = 'RT-SO-RET-1'
     await send([
-      event('retail.order.created', orderId, 0),
+      event('retail.order.created', orderId, 0, { sku: 'SKU-RET-9' }),
       event('retail.return.received', returnId, HOUR, { orderid: orderId }),
       event('retail.return.refund_issued', returnId, HOUR + 60_000, { orderid: orderId }),
       event('retail.return.credit_posted', returnId, HOUR + 120_000, { orderid: orderId }),
@@ -210,8 +211,14 @@ describe('return lifecycles', () => {
     const r = await lifecycle('returns', returnId)
     expect(r.flow).toBe('return_to_refund')
     expect(r.status).toBe('completed')
+    expect(r.links).toEqual([{ type: 'order', id: orderId }])
     const o = await lifecycle('orders', orderId)
     expect(o.timeline.map((t) => t.name)).toContain('retail.return.received')
+    // The order links to its return and to the SKU its events name.
+    expect(o.links).toEqual([
+      { type: 'return', id: returnId },
+      { type: 'sku', id: 'SKU-RET-9' },
+    ])
   })
 })
 
