@@ -32,11 +32,14 @@ export function lifecycleRoutes(
     const { from, to } = lookback(config, now)
     const rows = await entityHistory(store, entity, id, from, to)
     if (rows.length === 0) throw new NotFoundError(`${entity} ${id} not found`)
-    const [exceptions, replays, links] = await Promise.all([
-      listExceptions(store, { entity: { type: entity, id }, limit: 100 }),
-      listReplays(store, { entity: { type: entity, id }, since: from, limit: 100 }),
-      linkedEntities(store, { type: entity, id }, rows),
-    ])
+    const exceptions = await listExceptions(store, { entity: { type: entity, id }, limit: 100 })
+    // A replay answers an exception, and a re-sync leaves its id on the rows it produced: without
+    // either there is no replay to show, and the read is saved.
+    const replays =
+      exceptions.length > 0 || rows.some((r) => r.replay_id)
+        ? await listReplays(store, { entity: { type: entity, id }, since: from, limit: 100 })
+        : []
+    const links = linkedEntities({ type: entity, id }, rows)
     const built = buildLifecycle(flow, rows, now)
     const exceptionEntries: TimelineEntry[] = exceptions.map((e) => ({
       at: `${e.last_seen.replace(' ', 'T')}Z`,
@@ -58,7 +61,7 @@ export function lifecycleRoutes(
       entity: { type: entity, id },
       ...built,
       // A return and its order, an order's returns, shipments and SKUs: named by the same events.
-      links: links.map((l) => ({ type: l.entity_type, id: l.entity_id })),
+      links,
       timeline: [...built.timeline, ...exceptionEntries, ...replayEntries].sort((a, b) =>
         a.at.localeCompare(b.at),
       ),

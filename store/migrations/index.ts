@@ -8,6 +8,7 @@ import { flowAnalytics } from './0007_flow_analytics.ts'
 import { alerting } from './0008_alerting.ts'
 import { replays } from './0009_replays.ts'
 import { tokens } from './0010_tokens.ts'
+import { entityLinks } from './0011_entity_links.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   alerting,
   replays,
   tokens,
+  entityLinks,
 ]

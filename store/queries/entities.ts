@@ -19,6 +19,8 @@ export interface EntityRow {
   readonly event_id: string
   /** The replay that produced the row, or ''. */
   readonly replay_id: string
+  /** For an event: every entity it names (migration 11; empty for older rows). */
+  readonly related?: ReadonlyArray<readonly [string, string]>
 }
 
 /** Everything indexed about one entity in a time range, oldest first: one primary-key range read. */
@@ -31,37 +33,18 @@ export async function entityHistory(
 ): Promise<EntityRow[]> {
   return store.query<EntityRow>(sql`
     SELECT kind, toString(toUnixTimestamp64Nano(time)) AS time_ns, name, system, connector, stage, status, location,
-      trace_id, span_id, event_source, event_id, replay_id
+      trace_id, span_id, event_source, event_id, replay_id, related
     FROM ${table(TABLES.entityIndex)}
     WHERE entity_type = ${type} AND entity_id = ${id} AND time >= ${from} AND time < ${to}
     ORDER BY time
     LIMIT 5000`)
 }
 
-/**
- * The other entities named by the business events in `rows` (a return's order, an order's returns,
- * shipments and SKUs): the events are read back by type, source and id, and their days prune the scan.
- */
-export async function linkedEntities(
-  store: Store,
-  self: { type: string; id: string },
-  rows: readonly EntityRow[],
-): Promise<Array<{ entity_type: string; entity_id: string }>> {
-  const events = rows.filter((r) => r.kind === 'event').slice(0, 500)
-  if (events.length === 0) return []
-  const types = [...new Set(events.map((r) => r.name))]
-  const keys = events.map((r) => `${r.event_source}\u0000${r.event_id}`)
-  const days = [
-    ...new Set(
-      events.map((r) => new Date(Number(BigInt(r.time_ns) / 1_000_000n)).toISOString().slice(0, 10)),
-    ),
-  ]
-  return store.query(sql`
-    SELECT DISTINCT e.1 AS entity_type, e.2 AS entity_id
-    FROM ${table(TABLES.events)} ARRAY JOIN entities AS e
-    WHERE type IN ${types} AND toString(toDate(time)) IN ${days}
-      AND concat(source, '\\0', id) IN ${keys}
-      AND NOT (e.1 = ${self.type} AND e.2 = ${self.id})
-    ORDER BY entity_type, entity_id
-    LIMIT 100`)
+/** The other entities the entity's business events name (a return's order, an order's returns and SKUs). */
+export function linkedEntities(self: { type: string; id: string }, rows: readonly EntityRow[]) {
+  const seen = new Map<string, { type: string; id: string }>()
+  for (const r of rows)
+    for (const [type, id] of r.related ?? [])
+      if (!(type === self.type && id === self.id)) seen.set(`${type}\u0000${id}`, { type, id })
+  return [...seen.values()].sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id))
 }

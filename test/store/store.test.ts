@@ -41,6 +41,7 @@ describe('migrations', () => {
       'alerting',
       'replays',
       'tokens',
+      'entity_links',
     ])
   })
 
