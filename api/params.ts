@@ -42,6 +42,13 @@ export function params<S extends StandardSchemaV1>(schema: S) {
   })
 }
 
+/** Milliseconds since the epoch (a number, or the decimal string ClickHouse answers) → RFC 3339, UTC. */
+export function isoFromMs(ms: string | number): string
+export function isoFromMs(ms: string | number | null): string | null
+export function isoFromMs(ms: string | number | null): string | null {
+  return ms === null ? null : new Date(Number(ms)).toISOString()
+}
+
 /** Nanoseconds-since-epoch decimal string → RFC 3339 with nanoseconds, UTC. */
 export function isoFromNanos(nanos: string | bigint): string {
   const ns = BigInt(nanos)

@@ -3,8 +3,7 @@ import type { SloStatus } from '../alerts/slo-status.ts'
 import type { SloDefinition } from '../alerts/spec.ts'
 import type { AlertInstance } from '../store/queries/alerts.ts'
 import type { SliBucket } from '../store/queries/sli.ts'
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+import { isoFromMs } from './params.ts'
 
 /** `ok`, `burning` (an alert fires), `exhausted` (no budget left) or `no_data`. */
 export function sloState(status: SloStatus, alerts: readonly AlertInstance[]) {
@@ -23,11 +22,11 @@ export function alertView(a: AlertInstance) {
     state: a.state,
     reason: a.reason,
     value: a.value,
-    since: iso(a.sinceMs),
-    firedAt: iso(a.firedAtMs),
-    evaluatedAt: iso(a.evaluatedAtMs),
+    since: isoFromMs(a.sinceMs),
+    firedAt: isoFromMs(a.firedAtMs),
+    evaluatedAt: isoFromMs(a.evaluatedAtMs),
     suppressedBy: a.suppressedBy || null,
-    acknowledged: a.ackedBy ? { by: a.ackedBy, at: iso(a.ackedAtMs) } : null,
+    acknowledged: a.ackedBy ? { by: a.ackedBy, at: isoFromMs(a.ackedAtMs) } : null,
   }
 }
 
@@ -62,7 +61,7 @@ export function sloSummary(status: SloStatus, alerts: readonly AlertInstance[]) 
   return {
     ...definitionView(status.slo),
     status: sloState(status, alerts),
-    period: { start: iso(status.period.startMs), lengthMs: status.period.lengthMs },
+    period: { start: isoFromMs(status.period.startMs), lengthMs: status.period.lengthMs },
     good: status.counts.good,
     total: status.counts.total,
     sli: status.budget.sli,
@@ -103,7 +102,7 @@ export function sloHistory(
     good += Number(b.good_events)
     total += Number(b.total_events)
     return {
-      at: iso(Number(b.bucket)),
+      at: isoFromMs(Number(b.bucket)),
       good: Number(b.good_events),
       total: Number(b.total_events),
       sli: Number(b.total_events) > 0 ? Number(b.good_events) / Number(b.total_events) : null,
@@ -130,7 +129,7 @@ export function sloHistory(
   const pairs = Object.entries(TIERS).flatMap(([severity, list]) =>
     list.map((p) => {
       const points = Array.from({ length: n }, (_, i) => ({
-        at: iso(first + (i + 1) * fineStepMs),
+        at: isoFromMs(first + (i + 1) * fineStepMs),
         long: burn(i, p.longMs),
         short: burn(i, p.shortMs),
       }))

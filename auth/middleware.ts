@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import { appendAudit } from '../store/queries/audit.ts'
-import { allowed, type Permission, permissionFor, routeOf } from './permissions.ts'
+import { allowed, type Permission, routeFor } from './permissions.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { type Identity, verifyToken } from './tokens.ts'
 
@@ -11,7 +11,18 @@ export type AuthMode = 'none' | 'tokens'
 
 /** Who made a request, once the middleware let it through (none without authentication). */
 const identities = new WeakMap<Request, Identity>()
-export const identityOf = (req: Request): Identity | undefined => identities.get(req)
+
+/** The header callers name themselves with when Signalbox has no authentication. */
+export const IDENTITY_HEADER = 'x-signalbox-user'
+
+/**
+ * Who is acting, for audit trails: the token's name when authentication is on, whatever the caller
+ * claims; otherwise the name the caller gives (`by` in a body) or the `x-signalbox-user` header.
+ * Empty when nobody said.
+ */
+export function actorOf(req: Request, claimed?: string): string {
+  return (identities.get(req)?.name ?? claimed ?? req.headers.get(IDENTITY_HEADER) ?? '').trim().slice(0, 200)
+}
 
 const tooMany = (retryAfterSeconds: number, message: string) =>
   new Response(JSON.stringify({ error: { code: 'rate_limited', message } }), {
@@ -48,7 +59,8 @@ function remoteOf(c: Context): string {
 export function authorize(mode: AuthMode, store: Store, log: Logger, perMinute = 1200): MiddlewareHandler {
   const limiter = new RateLimiter(perMinute)
   return async (c, next) => {
-    const needed = permissionFor(c.req.method, c.req.path)
+    const route = routeFor(c.req.method, c.req.path)
+    const needed = route?.permission
     let identity: Identity | undefined
     if (mode === 'tokens') {
       if (needed === undefined)
@@ -73,11 +85,11 @@ export function authorize(mode: AuthMode, store: Store, log: Logger, perMinute =
     if (!audited(c.req.method, needed)) return
     await appendAudit(store, {
       atMs: Date.now(),
-      actor: identity?.name ?? c.req.header('x-signalbox-user')?.slice(0, 200) ?? 'local',
+      actor: actorOf(c.req.raw) || 'local',
       role: identity?.role ?? 'none (no authentication)',
       tokenId: identity?.tokenId ?? '',
       method: c.req.method,
-      route: routeOf(c.req.method, c.req.path) ?? '',
+      route: route?.key ?? '',
       path: c.req.path.slice(0, 500),
       status: c.res.status,
       remote: remoteOf(c),

@@ -79,20 +79,14 @@ const compiled = Object.entries(ROUTE_PERMISSIONS).map(([key, permission]) => {
   return { key, method, regex: new RegExp(`^${pattern}$`), permission, specificity: path.split(':').length }
 })
 
-function match(method: string, path: string) {
+/**
+ * The declared route a request matches (`POST /api/exceptions/:id/replay`) and the permission it
+ * needs, or undefined for a route nobody declared (refused). A literal path wins over a parameter
+ * in the same place (`/exceptions/replay` vs `/exceptions/:id`).
+ */
+export function routeFor(method: string, path: string): { key: string; permission: Permission } | undefined {
   const m = method === 'HEAD' ? 'GET' : method
-  // A literal path wins over a parameter in the same place (`/exceptions/replay` vs `/exceptions/:id`).
   return compiled
     .filter((r) => r.method === m && r.regex.test(path))
     .sort((a, b) => a.specificity - b.specificity)[0]
-}
-
-/** The permission a request needs, or undefined for a route nobody declared (refused). */
-export function permissionFor(method: string, path: string): Permission | undefined {
-  return match(method, path)?.permission
-}
-
-/** The declared route a request matches (`POST /api/exceptions/:id/replay`), for the audit log. */
-export function routeOf(method: string, path: string): string | undefined {
-  return match(method, path)?.key
 }

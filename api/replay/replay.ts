@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import jsonpatch from 'fast-json-patch'
 import { SignalboxError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
-import { listConnectors } from '../../store/queries/connectors.ts'
+import { registeredConnectors } from '../../store/queries/connectors.ts'
 import { type ExceptionRow, getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { appendReplay, type ReplayRecord } from '../../store/queries/replays.ts'
 import { type CallbackAnswer, callConnector } from './callback.ts'
@@ -44,15 +44,26 @@ function auditDiff(stored: unknown, edited: unknown) {
     )
 }
 
+/** What a replay's rows in the trail share: its request. */
+type ReplayStart = Omit<ReplayRecord, 'atMs' | 'status' | 'httpStatus' | 'error' | 'traceId'>
+
+/** The request, appended to the trail as `running` before the connector is called. */
+async function recordStart(deps: ReplayDeps, base: ReplayStart) {
+  await appendReplay(deps.store, {
+    ...base,
+    atMs: Date.now(),
+    status: 'running',
+    httpStatus: 0,
+    error: '',
+    traceId: '',
+  })
+}
+
 /**
  * How a callback ended, appended to the trail: `succeeded` or `failed` (the step ran), or `error`
  * (it could not run: a 5xx, a refused signature, no answer).
  */
-async function recordOutcome(
-  deps: ReplayDeps,
-  base: Omit<ReplayRecord, 'atMs' | 'status' | 'httpStatus' | 'error' | 'traceId'>,
-  answer: CallbackAnswer,
-) {
+async function recordOutcome(deps: ReplayDeps, base: ReplayStart, answer: CallbackAnswer) {
   const status = answer.outcome?.status === 'succeeded' ? 'succeeded' : answer.outcome ? 'failed' : 'error'
   const error = answer.outcome?.error
     ? `${answer.outcome.error.class}: ${answer.outcome.error.message}`
@@ -98,24 +109,19 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
       'no_payload',
       `exception ${e.id} was found in spans and holds no payload: re-sync the ${e.entity_type}, or replay with a payload`,
     )
-  const connector = (await listConnectors(deps.store, new Date())).find((c) => c.id === e.connector)
-  if (!connector?.callback_url)
+  const connector = (await registeredConnectors(deps.store)).find((c) => c.id === e.connector)
+  if (!connector?.callbackUrl)
     throw new ConflictError('no_callback', `connector ${e.connector} has not registered a callback URL`)
 
   inFlight.add(e.id)
   try {
     const stored = JSON.parse(e.payload) as unknown
     const payload = request.payload === undefined ? stored : request.payload
-    if (request.payload !== undefined) {
-      const steps = JSON.parse(connector.steps || '[]') as Array<{
-        name: string
-        schema: Record<string, unknown> | null
-      }>
-      checkPayload(steps.find((s) => s.name === e.step)?.schema ?? null, payload, e.step)
-    }
+    if (request.payload !== undefined)
+      checkPayload(connector.steps.find((s) => s.name === e.step)?.schema ?? null, payload, e.step)
     const diff = request.payload === undefined ? [] : auditDiff(stored, payload)
     const id = request.replayId ?? `rpl_${randomUUID()}`
-    const base: Omit<ReplayRecord, 'atMs' | 'status' | 'httpStatus' | 'error' | 'traceId'> = {
+    const base: ReplayStart = {
       id,
       kind: 'replay',
       exceptionId: e.id,
@@ -129,14 +135,7 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
       approvedBy: request.approvedBy ?? '',
       originalTraceId: e.trace_id,
     }
-    await appendReplay(deps.store, {
-      ...base,
-      atMs: Date.now(),
-      status: 'running',
-      httpStatus: 0,
-      error: '',
-      traceId: '',
-    })
+    await recordStart(deps, base)
     await setExceptionStatus(deps.store, e.id, {
       status: 'replaying',
       by: request.by,
@@ -144,7 +143,7 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
       replayed: true,
     })
 
-    const answer = await callConnector(connector.callback_url, deps.callbackSecret, id, {
+    const answer = await callConnector(connector.callbackUrl, deps.callbackSecret, id, {
       kind: 'replay',
       step: e.step,
       payload,
@@ -183,9 +182,9 @@ export async function resyncEntity(
   flowsOfType: ReadonlySet<string>,
   request: { by: string; reason: string; connector?: string; step?: string },
 ) {
-  const connectors = await listConnectors(deps.store, new Date())
+  const connectors = await registeredConnectors(deps.store)
   const candidates = connectors.flatMap((c) =>
-    (JSON.parse(c.steps || '[]') as Array<{ name: string; flow: string; resync: boolean }>)
+    c.steps
       .filter((s) => s.resync && flowsOfType.has(s.flow))
       .filter(
         (s) =>
@@ -200,9 +199,9 @@ export async function resyncEntity(
       `no registered connector can re-sync a ${entity.type}${request.step ? ` with step ${request.step}` : ''}`,
     )
   const id = `rpl_${randomUUID()}`
-  const base = {
+  const base: ReplayStart = {
     id,
-    kind: 'resync' as const,
+    kind: 'resync',
     exceptionId: '',
     jobId: '',
     connector: target.connector.id,
@@ -214,15 +213,8 @@ export async function resyncEntity(
     approvedBy: '',
     originalTraceId: '',
   }
-  await appendReplay(deps.store, {
-    ...base,
-    atMs: Date.now(),
-    status: 'running',
-    httpStatus: 0,
-    error: '',
-    traceId: '',
-  })
-  const answer = await callConnector(target.connector.callback_url, deps.callbackSecret, id, {
+  await recordStart(deps, base)
+  const answer = await callConnector(target.connector.callbackUrl, deps.callbackSecret, id, {
     kind: 'resync',
     step: target.step.name,
     payload: null,

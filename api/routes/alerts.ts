@@ -3,7 +3,7 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { matcherSchema } from '../../alerts/matchers.ts'
-import { identityOf } from '../../auth/middleware.ts'
+import { actorOf } from '../../auth/middleware.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import {
@@ -14,13 +14,12 @@ import {
   listTransitions,
   saveSilence,
 } from '../../store/queries/alerts.ts'
-import { body, params, query } from '../params.ts'
+import { body, isoFromMs, params, query } from '../params.ts'
 import { alertView } from '../slo-view.ts'
 
 const DAY_MS = 86_400_000
 const who = z.string().trim().min(1).max(200)
 const idParam = z.object({ id: z.string().max(100) })
-const iso = (ms: string | number) => new Date(Number(ms)).toISOString()
 
 /**
  * Alerts, their history, acknowledgements, silences and the notification log. Until authentication
@@ -57,7 +56,7 @@ export function alertRoutes(store: Store) {
         return c.json({
           alerts: alerts.map(alertView),
           history: history.map((t) => ({
-            at: iso(t.at_ms),
+            at: isoFromMs(t.at_ms),
             id: t.id,
             rule: t.rule,
             severity: t.severity,
@@ -88,14 +87,14 @@ export function alertRoutes(store: Store) {
         return c.json({
           alert: alertView(a),
           history: history.map((t) => ({
-            at: iso(t.at_ms),
+            at: isoFromMs(t.at_ms),
             from: t.from_state,
             to: t.to_state,
             reason: t.reason,
             actor: t.actor || null,
           })),
           notifications: notifications.map((d) => ({
-            at: iso(d.at_ms),
+            at: isoFromMs(d.at_ms),
             receiver: d.receiver,
             channel: d.channel,
             status: d.status,
@@ -129,7 +128,7 @@ export function alertRoutes(store: Store) {
           )
         const { comment } = c.req.valid('json')
         // With authentication, the token's name is who acted, whatever the body says.
-        const by = identityOf(c.req.raw)?.name ?? c.req.valid('json').by
+        const by = actorOf(c.req.raw, c.req.valid('json').by)
         const now = Date.now()
         await appendTransitions(store, [
           {
@@ -190,7 +189,7 @@ export function alertRoutes(store: Store) {
           matchers: b.matchers,
           startsAtMs,
           endsAtMs,
-          createdBy: identityOf(c.req.raw)?.name ?? b.createdBy,
+          createdBy: actorOf(c.req.raw, b.createdBy),
           comment: b.comment,
           createdAtMs: now,
         }
@@ -236,7 +235,7 @@ export function alertRoutes(store: Store) {
         })
         return c.json({
           notifications: rows.map((d) => ({
-            at: iso(d.at_ms),
+            at: isoFromMs(d.at_ms),
             id: d.notification_id,
             group: d.group_key,
             receiver: d.receiver,
@@ -265,10 +264,10 @@ function silenceView(s: {
   return {
     id: s.id,
     matchers: s.matchers.map((m) => `${m.name} ${m.op} ${JSON.stringify(m.value)}`),
-    startsAt: iso(s.startsAtMs),
-    endsAt: iso(s.endsAtMs),
+    startsAt: isoFromMs(s.startsAtMs),
+    endsAt: isoFromMs(s.endsAtMs),
     createdBy: s.createdBy,
     comment: s.comment,
-    createdAt: iso(s.createdAtMs),
+    createdAt: isoFromMs(s.createdAtMs),
   }
 }

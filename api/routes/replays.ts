@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import { identityOf } from '../../auth/middleware.ts'
+import { actorOf, IDENTITY_HEADER } from '../../auth/middleware.ts'
 import type { Config } from '../../core/config.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
@@ -9,13 +9,12 @@ import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { listJobs, listReplays, type ReplayJob, type ReplayRow } from '../../store/queries/replays.ts'
-import { body, params, query } from '../params.ts'
+import { body, isoFromMs, params, query } from '../params.ts'
 import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
 import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
 import { present } from './exceptions.ts'
 
 const DAY_MS = 86_400_000
-const IDENTITY_HEADER = 'x-signalbox-user'
 const text = z.string().trim().max(2000)
 const idParam = z.object({ id: z.string().max(200) })
 const filterSchema = z.object({
@@ -28,18 +27,14 @@ const filterSchema = z.object({
   to: z.iso.datetime({ offset: true }).optional(),
 })
 
-/**
- * Who is acting: the token's name when authentication is on; otherwise the caller names themselves,
- * in the body (`by`) or the `x-signalbox-user` header. The name goes into the audit trail.
- */
-function actor(byInBody: string | undefined, header: string | undefined, req?: Request): string {
-  const who = (identityOf(req as Request)?.name ?? byInBody ?? header ?? '').trim()
+/** Who is acting (see `actorOf`); a replay, a re-sync or an ignore must say. */
+function actor(req: Request, claimed: string | undefined): string {
+  const who = actorOf(req, claimed)
   if (!who)
     throw new BadRequestError('invalid_parameter', `by: say who is acting (or send ${IDENTITY_HEADER})`)
-  return who.slice(0, 200)
+  return who
 }
 
-const iso = (ms: string | number | null) => (ms === null ? null : new Date(Number(ms)).toISOString())
 const replayView = (r: ReplayRow) => ({
   id: r.id,
   kind: r.kind,
@@ -57,8 +52,8 @@ const replayView = (r: ReplayRow) => ({
   error: r.error || null,
   originalTraceId: r.original_trace_id || null,
   traceId: r.trace_id || null,
-  requestedAt: iso(r.requested_ms),
-  finishedAt: iso(r.finished_ms),
+  requestedAt: isoFromMs(r.requested_ms),
+  finishedAt: isoFromMs(r.finished_ms),
 })
 
 const toFilter = (f: z.infer<typeof filterSchema>) => ({
@@ -81,8 +76,8 @@ export function replayRoutes(
     perMinute: job.perMinute,
     requestedBy: job.requestedBy,
     reason: job.reason,
-    createdAt: iso(job.createdAtMs),
-    updatedAt: iso(job.updatedAtMs),
+    createdAt: isoFromMs(job.createdAtMs),
+    updatedAt: isoFromMs(job.updatedAtMs),
     progress: await jobProgress(deps, job),
   })
   const jobNamed = async (id: string) => {
@@ -118,7 +113,7 @@ export function replayRoutes(
       async (c) => {
         const b = c.req.valid('json')
         const replay = await replayException(deps, c.req.valid('param').id, {
-          by: actor(b.by, c.req.header(IDENTITY_HEADER), c.req.raw),
+          by: actor(c.req.raw, b.by),
           reason: b.reason,
           payload: b.payload,
           approvedBy: b.approvedBy,
@@ -141,7 +136,7 @@ export function replayRoutes(
         const b = c.req.valid('json')
         const updated = await setExceptionStatus(store, c.req.valid('param').id, {
           status: 'ignored',
-          by: actor(b.by, c.req.header(IDENTITY_HEADER), c.req.raw),
+          by: actor(c.req.raw, b.by),
           reason: b.reason,
         })
         if (!updated) throw new NotFoundError(`no exception '${c.req.valid('param').id.slice(0, 100)}'`)
@@ -185,7 +180,7 @@ export function replayRoutes(
         }
         if (!b.reason) throw new BadRequestError('invalid_parameter', 'reason: say why')
         const job = await createJob(deps, filter, {
-          by: actor(b.by, c.req.header(IDENTITY_HEADER), c.req.raw),
+          by: actor(c.req.raw, b.by),
           reason: b.reason,
           perMinute: b.perMinute,
         })
@@ -216,7 +211,7 @@ export function replayRoutes(
         const b = c.req.valid('json')
         const flowsOfType = new Set([...flows.values()].filter((f) => f.entity === type).map((f) => f.name))
         const resync = await resyncEntity(deps, { type, id }, flowsOfType, {
-          by: actor(b.by, c.req.header(IDENTITY_HEADER), c.req.raw),
+          by: actor(c.req.raw, b.by),
           reason: b.reason,
           connector: b.connector,
           step: b.step,
@@ -258,7 +253,7 @@ export function replayRoutes(
       body(z.object({ by: z.string().optional() })),
       async (c) => {
         const { id, action } = c.req.valid('param')
-        actor(c.req.valid('json').by, c.req.header(IDENTITY_HEADER), c.req.raw)
+        actor(c.req.raw, c.req.valid('json').by)
         const status = ({ pause: 'paused', resume: 'running', cancel: 'cancelled' } as const)[action]
         const result = await setJobStatus(deps, (await jobNamed(id)).id, status)
         if (result?.refused) throw new ConflictError('invalid_transition', result.refused)

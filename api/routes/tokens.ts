@@ -1,24 +1,23 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import { identityOf } from '../../auth/middleware.ts'
+import { actorOf } from '../../auth/middleware.ts'
 import { createToken, revokeToken } from '../../auth/tokens.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listAudit } from '../../store/queries/audit.ts'
 import { listTokens, type TokenRow } from '../../store/queries/tokens.ts'
-import { body, params, query } from '../params.ts'
+import { body, isoFromMs, params, query } from '../params.ts'
 
-const iso = (ms: string | null) => (ms === null ? null : new Date(Number(ms)).toISOString())
 const view = (t: TokenRow) => ({
   id: t.id,
   name: t.name,
   kind: t.kind,
   role: t.role,
   createdBy: t.created_by,
-  createdAt: iso(t.created_ms),
-  expiresAt: iso(t.expires_ms),
-  revokedAt: iso(t.revoked_ms),
+  createdAt: isoFromMs(t.created_ms),
+  expiresAt: isoFromMs(t.expires_ms),
+  revokedAt: isoFromMs(t.revoked_ms),
 })
 
 /** Personal and service tokens, ingestion keys and the audit log (admins only; see auth/permissions.ts). */
@@ -53,7 +52,7 @@ export function tokenRoutes(store: Store) {
       ),
       async (c) => {
         const b = c.req.valid('json')
-        const created = await createToken(store, { ...b, createdBy: identityOf(c.req.raw)?.name ?? 'local' })
+        const created = await createToken(store, { ...b, createdBy: actorOf(c.req.raw) || 'local' })
         return c.json(
           {
             id: created.id,
@@ -84,7 +83,7 @@ export function tokenRoutes(store: Store) {
         const rows = await listAudit(store, new Date(Date.now() - q.days * 86_400_000), q.limit)
         return c.json({
           entries: rows.map((r) => ({
-            at: iso(r.at_ms),
+            at: isoFromMs(r.at_ms),
             actor: r.actor,
             role: r.role,
             tokenId: r.token_id || null,

@@ -28,7 +28,6 @@ export interface ConnectorRow {
   readonly runs: string
   readonly failures: string
   readonly last_run: string | null
-  readonly steps: string
 }
 
 export async function registerConnector(
@@ -49,7 +48,7 @@ export async function registerConnector(
 export async function listConnectors(store: Store, since: Date): Promise<ConnectorRow[]> {
   return store.query<ConnectorRow>(sql`
     SELECT c.id AS id, c.system AS system, c.flows AS flows, c.callback_url AS callback_url,
-      toString(c.registered_at) AS registered_at, toString(c.last_seen) AS last_seen, c.steps AS steps,
+      toString(c.registered_at) AS registered_at, toString(c.last_seen) AS last_seen,
       ifNull(r.runs, 0) AS runs, ifNull(r.failures, 0) AS failures, r.last_run AS last_run
     FROM (SELECT * FROM ${table(TABLES.connectors)} FINAL) AS c
     LEFT JOIN (
@@ -60,4 +59,22 @@ export async function listConnectors(store: Store, since: Date): Promise<Connect
     ) AS r ON r.connector = c.id
     ORDER BY id
     SETTINGS join_use_nulls = 1`)
+}
+
+export interface RegisteredConnector {
+  readonly id: string
+  readonly callbackUrl: string
+  readonly steps: readonly ConnectorStep[]
+}
+
+/** The registry alone (no health): where to call a connector back and what its steps take. */
+export async function registeredConnectors(store: Store): Promise<RegisteredConnector[]> {
+  const rows = await store.query<{ id: string; callback_url: string; steps: string }>(
+    sql`SELECT id, callback_url, steps FROM ${table(TABLES.connectors)} FINAL ORDER BY id`,
+  )
+  return rows.map((r) => ({
+    id: r.id,
+    callbackUrl: r.callback_url,
+    steps: JSON.parse(r.steps || '[]') as ConnectorStep[],
+  }))
 }

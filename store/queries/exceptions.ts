@@ -166,8 +166,15 @@ export async function listExceptions(
  */
 export async function resolveSuperseded(
   store: Store,
-  since = new Date(Date.now() - 7 * 86_400_000),
+  horizon = new Date(Date.now() - 7 * 86_400_000),
 ): Promise<void> {
+  // Runs every few seconds: with nothing open it costs one small read, and spans are only scanned
+  // from the oldest open failure on.
+  const [open] = await store.query<{ n: string; oldest_ms: string }>(sql`
+    SELECT count() AS n, toString(toUnixTimestamp64Milli(min(last_seen))) AS oldest_ms
+    FROM ${table(TABLES.exceptions)} FINAL WHERE status IN ('open', 'failed-again')`)
+  if (!open || Number(open.n) === 0) return
+  const since = new Date(Math.max(horizon.getTime(), Number(open.oldest_ms)))
   await store.command(sql`
     INSERT INTO ${table(TABLES.exceptions)} (id, version, connector, flow, step, stage, entity_type, entity_id,
       error_class, error_message, payload, attempts, occurrences, status, first_seen, last_seen, trace_id, span_id,

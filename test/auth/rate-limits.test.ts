@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { RateLimiter } from '../../auth/rate-limit.ts'
 import { createToken } from '../../auth/tokens.ts'
+import { anyEvent, getAs } from '../support/auth.ts'
 import { startSignalbox } from '../support/signalbox.ts'
-
-const get = (url: string, token: string) =>
-  fetch(url, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({
-    status: r.status,
-    body: await r.text(),
-  }))
-const event = (id: string) =>
-  JSON.stringify({
-    specversion: '1.0',
-    id,
-    source: 'urn:rate-test',
-    type: 'retail.order.created',
-    subject: 'SO-R1',
-    time: new Date().toISOString(),
-  })
 
 describe('rate limits', () => {
   it('count requests per token in one-minute windows and say when to come back', () => {
@@ -46,13 +32,13 @@ describe('rate limits', () => {
         await createToken(limited.store, { name: 'calm', kind: 'personal', role: 'viewer', createdBy: 't' })
       ).token
       const statuses: number[] = []
-      for (let i = 0; i < 4; i++) statuses.push((await get(`${limited.apiUrl}/api/flows`, viewer)).status)
+      for (let i = 0; i < 4; i++) statuses.push((await getAs(`${limited.apiUrl}/api/flows`, viewer)).status)
       expect(statuses).toEqual([200, 200, 200, 429])
       const res = await fetch(`${limited.apiUrl}/api/flows`, {
         headers: { authorization: `Bearer ${viewer}` },
       })
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
-      expect((await get(`${limited.apiUrl}/api/flows`, other)).status).toBe(200) // others are not held up
+      expect((await getAs(`${limited.apiUrl}/api/flows`, other)).status).toBe(200) // others are not held up
 
       const key = (
         await createToken(limited.store, { name: 'pos', kind: 'ingest', role: 'viewer', createdBy: 't' })
@@ -61,7 +47,7 @@ describe('rate limits', () => {
         fetch(`${limited.collectorUrl}/v1/events`, {
           method: 'POST',
           headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${key}` },
-          body: event(`rl-${Math.random()}`),
+          body: anyEvent(`rl-${Math.random()}`),
         })
       expect([(await send()).status, (await send()).status]).toEqual([200, 200])
       const third = await send()

@@ -5,6 +5,7 @@ import { loadConfig } from '../../core/config.ts'
 import { ConfigError } from '../../core/errors.ts'
 import { createLogger } from '../../core/logger.ts'
 import { saveToken } from '../../store/queries/tokens.ts'
+import { anyEvent, getAs } from '../support/auth.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 let sb: TestSignalbox
@@ -18,21 +19,6 @@ afterAll(async () => {
   await sb?.close()
 })
 
-const get = (url: string, token?: string) =>
-  fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (r) => ({
-    status: r.status,
-    body: await r.text(),
-  }))
-
-const event = (id: string) =>
-  JSON.stringify({
-    specversion: '1.0',
-    id,
-    source: 'urn:auth-test',
-    type: 'retail.order.created',
-    subject: 'SO-A1',
-    time: new Date().toISOString(),
-  })
 const postEvent = (token?: string) =>
   fetch(`${sb.collectorUrl}/v1/events`, {
     method: 'POST',
@@ -40,7 +26,7 @@ const postEvent = (token?: string) =>
       'content-type': 'application/cloudevents+json',
       ...(token ? { authorization: `Bearer ${token}` } : {}),
     },
-    body: event(`e-${Math.random()}`),
+    body: anyEvent(`e-${Math.random()}`),
   })
 
 describe('tokens', () => {
@@ -53,8 +39,8 @@ describe('tokens', () => {
     expect(res.status).toBe(201)
     const created = (await res.json()) as { id: string; token: string }
     expect(created.token).toMatch(/^sbx_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/)
-    expect((await get(`${sb.apiUrl}/api/exceptions`, created.token)).status).toBe(200)
-    const listed = await get(`${sb.apiUrl}/api/tokens`, admin)
+    expect((await getAs(`${sb.apiUrl}/api/exceptions`, created.token)).status).toBe(200)
+    const listed = await getAs(`${sb.apiUrl}/api/tokens`, admin)
     expect(listed.body).toContain('"name":"ana"')
     expect(listed.body).not.toContain(created.token.split('.')[1])
     const rows = await sb.rows<{ secret_hash: string }>({
@@ -71,13 +57,13 @@ describe('tokens', () => {
       role: 'viewer',
       createdBy: 'test',
     })
-    expect((await get(`${sb.apiUrl}/api/slos`, token)).status).toBe(200)
+    expect((await getAs(`${sb.apiUrl}/api/slos`, token)).status).toBe(200)
     const revoked = await fetch(`${sb.apiUrl}/api/tokens/${id}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${admin}` },
     })
     expect(revoked.status).toBe(200)
-    const after = await get(`${sb.apiUrl}/api/slos`, token)
+    const after = await getAs(`${sb.apiUrl}/api/slos`, token)
     expect(after).toMatchObject({ status: 401, body: expect.stringContaining('revoked') })
 
     const expired = await createToken(sb.store, {
@@ -103,12 +89,12 @@ describe('tokens', () => {
       expiresAtMs: Date.now() - 1000,
       revokedAtMs: null,
     })
-    expect(await get(`${sb.apiUrl}/api/slos`, expired.token)).toMatchObject({
+    expect(await getAs(`${sb.apiUrl}/api/slos`, expired.token)).toMatchObject({
       status: 401,
       body: expect.stringContaining('expired'),
     })
     const forged = `${admin.split('.')[0]}.${'A'.repeat(43)}`
-    expect((await get(`${sb.apiUrl}/api/slos`, forged)).status).toBe(401)
+    expect((await getAs(`${sb.apiUrl}/api/slos`, forged)).status).toBe(401)
   })
 
   it('ingestion keys write telemetry and read nothing; other roles cannot write', async () => {
@@ -121,10 +107,10 @@ describe('tokens', () => {
     expect((await postEvent(ingest)).status).toBe(200)
     expect((await postEvent()).status).toBe(401)
     expect((await postEvent(viewer)).status).toBe(403)
-    expect((await get(`${sb.apiUrl}/api/exceptions`, ingest)).status).toBe(403)
-    expect((await get(`${sb.apiUrl}/api/slos`, ingest)).status).toBe(403)
-    expect((await get(`${sb.collectorUrl}/metrics`, ingest)).status).toBe(403)
-    expect((await get(`${sb.collectorUrl}/metrics`, viewer)).status).toBe(200)
+    expect((await getAs(`${sb.apiUrl}/api/exceptions`, ingest)).status).toBe(403)
+    expect((await getAs(`${sb.apiUrl}/api/slos`, ingest)).status).toBe(403)
+    expect((await getAs(`${sb.collectorUrl}/metrics`, ingest)).status).toBe(403)
+    expect((await getAs(`${sb.collectorUrl}/metrics`, viewer)).status).toBe(200)
   })
 
   it('the UI is served with security headers: no inline scripts, no framing, no sniffing', async () => {
@@ -185,8 +171,8 @@ describe('the audit log', () => {
       method: 'DELETE',
       headers: { authorization: `Bearer ${operator}` },
     })
-    await get(`${sb.apiUrl}/api/silences`, operator)
-    const audit = await get(`${sb.apiUrl}/api/audit`, admin)
+    await getAs(`${sb.apiUrl}/api/silences`, operator)
+    const audit = await getAs(`${sb.apiUrl}/api/audit`, admin)
     expect(audit.status).toBe(200)
     const entries = (JSON.parse(audit.body) as { entries: Array<Record<string, unknown>> }).entries.filter(
       (e) => e.actor === 'olga (on call)',
@@ -200,6 +186,6 @@ describe('the audit log', () => {
       path: `/api/silences/${id}`,
       remote: expect.stringMatching(/127\.0\.0\.1/),
     })
-    expect((await get(`${sb.apiUrl}/api/audit`, operator)).status).toBe(403)
+    expect((await getAs(`${sb.apiUrl}/api/audit`, operator)).status).toBe(403)
   })
 })
