@@ -8,6 +8,7 @@ import type { Config } from '../core/config.ts'
 import { loadFlows } from '../core/flows.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { type PayloadVault, vaultFor } from '../core/payload-vault.ts'
 import { loadRedaction } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
 import { referencePage } from './reference.ts'
@@ -49,8 +50,12 @@ const securityHeaders = secureHeaders({
 /** The api (port 8080): everything under `/api`, JSON. */
 export function apiApp(
   store: Store,
-  config: Pick<Config, 'query' | 'configDir' | 'replay' | 'auth' | 'hashKey' | 'rateLimits'>,
+  config: Pick<
+    Config,
+    'query' | 'configDir' | 'dataDir' | 'payloadKeys' | 'replay' | 'auth' | 'hashKey' | 'rateLimits'
+  >,
   log: Logger,
+  vault: PayloadVault = vaultFor(config),
 ) {
   const flows = loadFlows(config.configDir)
   const slos = loadSlos(config.configDir, flows)
@@ -59,7 +64,7 @@ export function apiApp(
     .route('/', healthRoutes(store))
     .route('/', traceRoutes(store))
     .route('/', eventRoutes(store, config))
-    .route('/', exceptionRoutes(store, privacy))
+    .route('/', exceptionRoutes(store, privacy, vault))
     .route('/', connectorRoutes(store))
     .route('/', lifecycleRoutes(store, flows, config))
     .route('/', flowRoutes(store, flows, config))
@@ -68,7 +73,7 @@ export function apiApp(
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos))
     .route('/', alertRoutes(store))
-    .route('/', replayRoutes(store, flows, config))
+    .route('/', replayRoutes(store, flows, config, vault))
     .route('/', tokenRoutes(store))
   const app = new Hono()
     .use(requestId())

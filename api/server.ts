@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server'
 import type { Config } from '../core/config.ts'
 import { listenError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { vaultFor } from '../core/payload-vault.ts'
 import type { Store } from '../store/client.ts'
 import { scheduleRollups } from '../store/rollups.ts'
 import { apiApp } from './app.ts'
@@ -13,7 +14,9 @@ export interface RunningApi {
 }
 
 export async function startApi(store: Store, config: Config, log: Logger): Promise<RunningApi> {
-  const app = apiApp(store, config, log)
+  const vault = vaultFor(config)
+  log.info({ payloadKey: vault.currentKeyId }, 'sensitive exception payload fields are encrypted at rest')
+  const app = apiApp(store, config, log, vault)
   const listening = await new Promise<{ port: number; close: () => Promise<void> }>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, (info) => {
       log.info({ address: `http://${config.host}:${info.port}` }, 'api listening')
@@ -27,7 +30,7 @@ export async function startApi(store: Store, config: Config, log: Logger): Promi
   const stopRollups = scheduleRollups(store, log, { everyMs: config.query.rollupEveryMs, windowMinutes: 10 })
   // Bulk replays run here, at their jobs' rates, and resume after a restart.
   const stopReplays = startReplayJobs(
-    { store, callbackSecret: config.replay.callbackSecret, limit: config.replay.limit },
+    { store, vault, callbackSecret: config.replay.callbackSecret, limit: config.replay.limit },
     log,
   )
   return {

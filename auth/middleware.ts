@@ -24,6 +24,16 @@ export function actorOf(req: Request, claimed?: string): string {
   return (identities.get(req)?.name ?? claimed ?? req.headers.get(IDENTITY_HEADER) ?? '').trim().slice(0, 200)
 }
 
+/**
+ * May this request see personal data in clear (encrypted exception payload fields)? Operators and
+ * admins may: they replay with it. Support and viewers see it masked. Without authentication
+ * (loopback only) the one local user may.
+ */
+export function readsPersonalData(req: Request): boolean {
+  const identity = identities.get(req)
+  return !identity || identity.role === 'operator' || identity.role === 'admin'
+}
+
 const tooMany = (retryAfterSeconds: number, message: string) =>
   new Response(JSON.stringify({ error: { code: 'rate_limited', message } }), {
     status: 429,

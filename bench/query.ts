@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { apiApp } from '../api/app.ts'
 import { type FlowDefinition, loadFlows } from '../core/flows.ts'
 import { createLogger } from '../core/logger.ts'
+import { newKey } from '../core/payload-vault.ts'
 import { openStore } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { rollupSystemEdges } from '../store/rollups.ts'
@@ -78,6 +79,8 @@ try {
       auth: 'none',
       rateLimits: { apiPerMinute: 1_000_000, ingestPerMinute: 1_000_000 },
       hashKey: 'bench-hash-key-0123456789abcdef0123',
+      dataDir,
+      payloadKeys: newKey('bench'),
     },
     createLogger('silent'),
   )

@@ -1,13 +1,17 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Command } from 'commander'
 import type { Role } from '../auth/permissions.ts'
 import { createToken, revokeToken, type TokenKind } from '../auth/tokens.ts'
 import { runLoad } from '../connectors/load/run.ts'
 import { SCENARIOS } from '../connectors/load/scenarios.ts'
-import { loadConfig } from '../core/config.ts'
+import { type Config, loadConfig } from '../core/config.ts'
 import { ConfigError } from '../core/errors.ts'
 import { createLogger } from '../core/logger.ts'
+import { newKey, vaultFor } from '../core/payload-vault.ts'
 import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
+import { rewriteExceptionPayloads } from '../store/queries/exceptions.ts'
 import { type Part, run, stopOnSignals } from './runtime.ts'
 
 const program = new Command()
@@ -141,14 +145,58 @@ token
     }),
   )
 
+const payloadKeys = program
+  .command('payload-keys')
+  .description(
+    'the key ring that encrypts sensitive exception payload fields at rest (in embedded mode, run while Signalbox is stopped)',
+  )
+
+payloadKeys
+  .command('new')
+  .description('print a new key (id:base64) to put first in SIGNALBOX_PAYLOAD_KEYS')
+  .action(() => {
+    process.stdout.write(`${newKey(`k${Date.now().toString(36)}`)}\n`)
+  })
+
+payloadKeys
+  .command('reencrypt')
+  .description('re-encrypt every stored payload with the first key of the ring; then older keys can go')
+  .action(() =>
+    withStore(async (store, config) => {
+      const vault = vaultFor(config)
+      const n = await rewriteExceptionPayloads(store, (payload, id) => vault.rotate(payload, id))
+      process.stderr.write(`${n} exception payloads re-encrypted with key ${vault.currentKeyId}\n`)
+    }),
+  )
+
+payloadKeys
+  .command('rotate')
+  .description('with the key file in the data dir: add a new key first, then re-encrypt every stored payload')
+  .action(() =>
+    withStore(async (store, config) => {
+      if (config.payloadKeys)
+        throw new ConfigError([
+          'SIGNALBOX_PAYLOAD_KEYS is set: put a new key first in it (`signalbox payload-keys new`), then run `signalbox payload-keys reencrypt`',
+        ])
+      const file = join(config.dataDir, 'payload-keys')
+      const ring = readFileSync(file, 'utf8')
+      writeFileSync(file, `${newKey(`k${Date.now().toString(36)}`)}\n${ring}`, { mode: 0o600 })
+      const vault = vaultFor(config)
+      const n = await rewriteExceptionPayloads(store, (payload, id) => vault.rotate(payload, id))
+      process.stderr.write(
+        `key ${vault.currentKeyId} added to ${file}; ${n} exception payloads re-encrypted with it\n`,
+      )
+    }),
+  )
+
 /** Opens the store (and brings the schema up to date) for a one-off command. */
-async function withStore(run: (store: Store) => Promise<void>): Promise<void> {
+async function withStore(run: (store: Store, config: Config) => Promise<void>): Promise<void> {
   const config = loadConfig()
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
   const store = await openStore(config)
   try {
     await migrate(store, config.retentionDays, log)
-    await run(store)
+    await run(store, config)
   } finally {
     await store.close()
   }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
+import { parseKeyRing } from './payload-vault.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const positiveInt = z.coerce.number().int().positive()
@@ -53,6 +54,7 @@ const settingsSchema = z.object({
       .optional(),
   ),
   SIGNALBOX_REPLAY_LIMIT: positiveInt.default(5),
+  SIGNALBOX_PAYLOAD_KEYS: optionalString,
   SIGNALBOX_HASH_KEY: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
   SIGNALBOX_RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
   SIGNALBOX_INGEST_RATE_LIMIT_PER_MINUTE: positiveInt.default(12_000),
@@ -97,6 +99,11 @@ export interface Config {
   readonly rateLimits: { readonly apiPerMinute: number; readonly ingestPerMinute: number }
   /** Keys the searchable hashes of customer identifiers (core/privacy.ts); random per process when not set. */
   readonly hashKey: string
+  /**
+   * The key ring that encrypts sensitive exception payload fields at rest (core/payload-vault.ts):
+   * `id:base64,…`, the first encrypts. Unset: a key file in the data dir, created on first start.
+   */
+  readonly payloadKeys?: string
   /** Where people reach the UI: links in alert notifications point here. */
   readonly publicUrl: string
   readonly replay: {
@@ -119,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))
   }
   const s = parsed.data
+  if (s.SIGNALBOX_PAYLOAD_KEYS) parseKeyRing(s.SIGNALBOX_PAYLOAD_KEYS, 'SIGNALBOX_PAYLOAD_KEYS')
   return Object.freeze({
     host: s.SIGNALBOX_HOST,
     httpPort: s.SIGNALBOX_HTTP_PORT,
@@ -156,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
       apiPerMinute: s.SIGNALBOX_RATE_LIMIT_PER_MINUTE,
       ingestPerMinute: s.SIGNALBOX_INGEST_RATE_LIMIT_PER_MINUTE,
     }),
+    payloadKeys: s.SIGNALBOX_PAYLOAD_KEYS,
     hashKey: s.SIGNALBOX_HASH_KEY ?? randomBytes(32).toString('base64'),
     replay: Object.freeze({
       callbackSecret: s.SIGNALBOX_CALLBACK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`,

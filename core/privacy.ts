@@ -156,13 +156,13 @@ export class Redactor {
 
   /**
    * A JSON document (event data, an exception payload): keys and patterns applied through it. Values
-   * a connector sealed (`$sealed`) are left as they are: they are already unreadable here.
+   * a connector sealed (`$sealed`) or Signalbox encrypted (`$encrypted`) are left as they are.
    */
   json(value: unknown, key = ''): unknown {
     if (typeof value === 'string') return key ? this.value(key, value) : this.text(value)
     if (Array.isArray(value)) return value.map((v) => this.json(v, key))
     if (value && typeof value === 'object') {
-      if ('$sealed' in value) return value
+      if ('$sealed' in value || '$encrypted' in value) return value
       if (key && this.match(this.keys, key)) {
         this.count('key')
         return `[redacted:${key.slice(key.lastIndexOf('.') + 1)}]`

@@ -1,8 +1,13 @@
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { BadRequestError } from '../../core/errors.ts'
+import { ENCRYPTED } from '../../core/payload-vault.ts'
 
 /** Marks a value the connector sealed (connectors/sdk/sealing.ts): personal data Signalbox cannot read. */
 export const SEALED = '$sealed'
+
+/** Personal data: sealed by the connector, or encrypted at rest by Signalbox (core/payload-vault.ts). */
+const isPersonal = (node: unknown) =>
+  Boolean(node && typeof node === 'object' && (SEALED in node || ENCRYPTED in node))
 
 const ajv = new Ajv2020({ allErrors: true, strict: false })
 
@@ -10,11 +15,11 @@ const ajv = new Ajv2020({ allErrors: true, strict: false })
 export function sealedAt(doc: unknown, pointer: string): boolean {
   let node: unknown = doc
   for (const part of pointer.split('/').slice(1)) {
-    if (node && typeof node === 'object' && SEALED in node) return true
+    if (isPersonal(node)) return true
     const key = part.replace(/~1/g, '/').replace(/~0/g, '~')
     node = node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined
   }
-  return Boolean(node && typeof node === 'object' && SEALED in node)
+  return isPersonal(node)
 }
 
 /**

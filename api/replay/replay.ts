@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import jsonpatch from 'fast-json-patch'
 import { SignalboxError } from '../../core/errors.ts'
+import type { PayloadVault } from '../../core/payload-vault.ts'
 import type { Store } from '../../store/client.ts'
 import { registeredConnectors } from '../../store/queries/connectors.ts'
 import { type ExceptionRow, getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
@@ -16,6 +17,8 @@ export class ConflictError extends SignalboxError {
 
 export interface ReplayDeps {
   readonly store: Store
+  /** Opens the encrypted payload fields the connector needs to run the step again. */
+  readonly vault: PayloadVault
   readonly callbackSecret: string
   /** The loop guard: at most this many replays of one exception. */
   readonly limit: number
@@ -33,15 +36,32 @@ export interface ReplayRequest {
 }
 
 /**
- * The edit as RFC 6902 operations for the audit. Where the original value was sealed personal data,
- * the new value is not kept either: the trail says the field was edited, not what it now holds.
+ * The edit as RFC 6902 operations for the audit. Where the original value was personal data (sealed
+ * by the connector or encrypted at rest, as `raw` holds it), the new value is not kept either: the
+ * trail says the field was edited, not what it now holds.
  */
-function auditDiff(stored: unknown, edited: unknown) {
+function auditDiff(raw: unknown, stored: unknown, edited: unknown) {
   return jsonpatch
     .compare((stored ?? {}) as object, edited as object)
     .map((op) =>
-      'value' in op && sealedAt(stored, op.path) ? { ...op, value: '[personal data, not kept]' } : op,
+      'value' in op && sealedAt(raw, op.path) ? { ...op, value: '[personal data, not kept]' } : op,
     )
+}
+
+/**
+ * The stored payload with its encrypted fields opened. When a key has left the ring it cannot be
+ * replayed as stored (409), but an edited payload can still be diffed against it as it is.
+ */
+function openStored(vault: PayloadVault, e: ExceptionRow, raw: unknown, edited: boolean): unknown {
+  try {
+    return vault.reveal(raw, e.id)
+  } catch (err) {
+    if (edited) return raw
+    throw new ConflictError(
+      'payload_unreadable',
+      `exception ${e.id}: ${err instanceof Error ? err.message : 'its payload cannot be opened'}; replay with a payload`,
+    )
+  }
 }
 
 /** What a replay's rows in the trail share: its request. */
@@ -115,11 +135,12 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
 
   inFlight.add(e.id)
   try {
-    const stored = JSON.parse(e.payload) as unknown
+    const raw = JSON.parse(e.payload) as unknown
+    const stored = openStored(deps.vault, e, raw, request.payload !== undefined)
     const payload = request.payload === undefined ? stored : request.payload
     if (request.payload !== undefined)
       checkPayload(connector.steps.find((s) => s.name === e.step)?.schema ?? null, payload, e.step)
-    const diff = request.payload === undefined ? [] : auditDiff(stored, payload)
+    const diff = request.payload === undefined ? [] : auditDiff(raw, stored, payload)
     const id = request.replayId ?? `rpl_${randomUUID()}`
     const base: ReplayStart = {
       id,

@@ -2,11 +2,18 @@ import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
 import { BadRequestError } from '../../core/errors.ts'
+import { encryptedPaths, maskEncrypted, type PayloadVault } from '../../core/payload-vault.ts'
 import type { Redactor } from '../../core/privacy.ts'
 import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
-import { type ExceptionRow, listExceptions, recordException } from '../../store/queries/exceptions.ts'
+import {
+  type ExceptionRow,
+  exceptionId,
+  listExceptions,
+  recordException,
+} from '../../store/queries/exceptions.ts'
 import { query } from '../params.ts'
+import { type PayloadView, payloadView } from '../payload-view.ts'
 
 const name = z.string().min(1).max(200)
 const exceptionReport = z.object({
@@ -16,6 +23,8 @@ const exceptionReport = z.object({
   stage: z.string().max(200).default(''),
   entity: z.object({ type: z.enum(ENTITY_TYPES), id: z.string().min(1).max(1024) }),
   payload: z.unknown(),
+  /** Dot paths of personal data in the payload (`customer.email`): encrypted at rest. */
+  sensitive: z.array(z.string().min(1).max(200)).max(100).default([]),
   error: z.object({ class: name, message: z.string().max(10_000) }),
   attempts: z.number().int().min(1).max(1_000_000),
   traceId: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lower-case hex digits'),
@@ -24,8 +33,9 @@ const exceptionReport = z.object({
 
 const MAX_PAYLOAD_BYTES = 256 * 1024
 
-/** An exception as the api shows it. */
-export function present(r: ExceptionRow) {
+/** An exception as the api shows it; `view` opens or masks its encrypted payload fields. */
+export function present(r: ExceptionRow, view: PayloadView) {
+  const stored = JSON.parse(r.payload) as unknown
   return {
     id: r.id,
     status: r.status,
@@ -35,7 +45,9 @@ export function present(r: ExceptionRow) {
     stage: r.stage,
     entity: { type: r.entity_type, id: r.entity_id },
     error: { class: r.error_class, message: r.error_message },
-    payload: JSON.parse(r.payload) as unknown,
+    payload: view(stored, r.id),
+    /** Fields encrypted at rest: shown in clear to operators and admins, masked to others. */
+    sensitive: encryptedPaths(stored),
     attempts: Number(r.attempts),
     occurrences: Number(r.occurrences),
     firstSeen: `${r.first_seen.replace(' ', 'T')}Z`,
@@ -49,7 +61,7 @@ export function present(r: ExceptionRow) {
 }
 
 /** Exceptions: reported by connectors when a sync fails for good, listed for the people who fix them. */
-export function exceptionRoutes(store: Store, privacy: Redactor) {
+export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadVault) {
   const listQuery = z.object({
     status: z.enum(['open', 'replaying', 'resolved', 'failed-again', 'ignored']).optional(),
     connector: z.string().max(200).optional(),
@@ -92,14 +104,15 @@ export function exceptionRoutes(store: Store, privacy: Redactor) {
           const problems = report.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
           throw new BadRequestError('invalid_exception', problems.join('; '), { problems })
         }
-        // Personal data a connector did not seal is removed before the payload is stored.
-        const r = report.data
+        // Fields the connector marks sensitive are encrypted; other personal data is redacted.
+        const { sensitive, ...r } = report.data
+        const encrypted = vault.encryptFields(r.payload, sensitive, exceptionId(r))
         const clean = {
           ...r,
-          payload: privacy.json(r.payload),
+          payload: privacy.json(encrypted),
           error: { ...r.error, message: privacy.text(r.error.message) },
         }
-        return c.json(present(await recordException(store, clean)), 201)
+        return c.json(present(await recordException(store, clean), maskEncrypted), 201)
       },
     )
     .get(
@@ -110,6 +123,10 @@ export function exceptionRoutes(store: Store, privacy: Redactor) {
         responses: { 200: { description: 'Exceptions' } },
       }),
       query(listQuery),
-      async (c) => c.json({ exceptions: (await listExceptions(store, c.req.valid('query'))).map(present) }),
+      async (c) => {
+        const view = payloadView(vault, c.req.raw)
+        const rows = await listExceptions(store, c.req.valid('query'))
+        return c.json({ exceptions: rows.map((r) => present(r, view)) })
+      },
     )
 }

@@ -5,11 +5,13 @@ import { actorOf, IDENTITY_HEADER } from '../../auth/middleware.ts'
 import type { Config } from '../../core/config.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
+import type { PayloadVault } from '../../core/payload-vault.ts'
 import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { listJobs, listReplays, type ReplayJob, type ReplayRow } from '../../store/queries/replays.ts'
 import { body, isoFromMs, params, query } from '../params.ts'
+import { payloadView } from '../payload-view.ts'
 import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
 import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
 import { present } from './exceptions.ts'
@@ -67,8 +69,14 @@ export function replayRoutes(
   store: Store,
   flows: ReadonlyMap<string, FlowDefinition>,
   config: Pick<Config, 'replay'>,
+  vault: PayloadVault,
 ) {
-  const deps: ReplayDeps = { store, callbackSecret: config.replay.callbackSecret, limit: config.replay.limit }
+  const deps: ReplayDeps = {
+    store,
+    vault,
+    callbackSecret: config.replay.callbackSecret,
+    limit: config.replay.limit,
+  }
   const jobView = async (job: ReplayJob) => ({
     id: job.id,
     status: job.status,
@@ -119,7 +127,7 @@ export function replayRoutes(
           approvedBy: b.approvedBy,
         })
         const exception = await getException(store, c.req.valid('param').id)
-        return c.json({ replay, exception: exception && present(exception) })
+        return c.json({ replay, exception: exception && present(exception, payloadView(vault, c.req.raw)) })
       },
     )
     .post(
@@ -140,7 +148,7 @@ export function replayRoutes(
           reason: b.reason,
         })
         if (!updated) throw new NotFoundError(`no exception '${c.req.valid('param').id.slice(0, 100)}'`)
-        return c.json({ exception: present(updated) })
+        return c.json({ exception: present(updated, payloadView(vault, c.req.raw)) })
       },
     )
     .post(

@@ -11,7 +11,7 @@ import {
 } from '../../core/vocabulary.ts'
 import { type BusinessEventSpec, BusinessEvents } from './events.ts'
 import { DEFAULT_RETRY, type RetryPolicy, type SystemCall, SystemCallError, SystemClient } from './http.ts'
-import { openFields, redactFields, sealFields } from './sealing.ts'
+import { openFields, sealFields } from './sealing.ts'
 import { type ConnectorTelemetry, connectorTelemetry } from './telemetry.ts'
 
 /** What a sync step gets besides its input: calls to systems and business events, all traced. */
@@ -38,7 +38,8 @@ export interface StepDefinition<I> {
   readonly redact?: (input: I) => I
   /**
    * Dot paths of personal data in the input (`customer.email`). In an exception they are sealed
-   * with the connector's payload key (see sealing.ts), or replaced by `[redacted]` without one.
+   * with the connector's payload key (see sealing.ts) so only the connector can read them; without
+   * one they are sent marked sensitive, and Signalbox encrypts them at rest.
    */
   readonly sensitive?: readonly string[]
   /**
@@ -248,7 +249,7 @@ export class Connector {
           step: stepName,
           stage: step.stage,
           entity,
-          payload: this.exceptionPayload(step, input),
+          ...this.exceptionPayload(step, input),
           error,
           attempts: cause instanceof SystemCallError ? cause.attempts : 1,
           traceId: span.spanContext().traceId,
@@ -262,12 +263,15 @@ export class Connector {
     }
   }
 
-  /** The input as an exception may keep it: redacted by the step, personal data sealed. */
-  private exceptionPayload<I>(step: StepDefinition<I>, input: I): unknown {
+  /**
+   * The input as an exception may keep it: redacted by the step; personal data sealed with the
+   * connector's key, or marked sensitive for Signalbox to encrypt.
+   */
+  private exceptionPayload<I>(step: StepDefinition<I>, input: I): { payload: unknown; sensitive?: string[] } {
     const kept = step.redact ? step.redact(input) : input
-    if (!step.sensitive?.length) return kept
-    if (this.options.payloadKey) return sealFields(kept, step.sensitive, this.options.payloadKey)
-    return redactFields(kept, step.sensitive)
+    if (!step.sensitive?.length) return { payload: kept }
+    if (this.options.payloadKey) return { payload: sealFields(kept, step.sensitive, this.options.payloadKey) }
+    return { payload: kept, sensitive: [...step.sensitive] }
   }
 
   /** Opens sealed fields of a payload a callback brought back. */

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { mapAtPaths } from '../../core/json-paths.ts'
 
 /**
  * Sensitive fields of an exception payload, sealed with a key only the connector holds
@@ -35,30 +36,10 @@ function open(sealed: string, key: Buffer): unknown {
   )
 }
 
-/** A copy of `payload` with the values at the given dot paths (`customer.email`) replaced by `f(value)`. */
-function mapFields(payload: unknown, paths: readonly string[], f: (value: unknown) => unknown): unknown {
-  const copy = structuredClone(payload) as Json
-  for (const path of paths) {
-    const parts = path.split('.')
-    let node: unknown = copy
-    for (const part of parts.slice(0, -1))
-      node = node && typeof node === 'object' ? (node as Json)[part] : undefined
-    const last = parts[parts.length - 1] as string
-    if (node && typeof node === 'object' && last in (node as Json))
-      (node as Json)[last] = f((node as Json)[last])
-  }
-  return copy
-}
-
 /** Seals the values at the given dot paths with the connector's key. */
 export function sealFields(payload: unknown, paths: readonly string[], key: string): unknown {
   const k = keyBytes(key)
-  return mapFields(payload, paths, (v) => seal(v, k))
-}
-
-/** Without a key, personal data is dropped: the exception then cannot be replayed as it stands. */
-export function redactFields(payload: unknown, paths: readonly string[]): unknown {
-  return mapFields(payload, paths, () => '[redacted]')
+  return mapAtPaths(payload, paths, (v) => seal(v, k))
 }
 
 /** Opens every sealed value in `payload`; a value sealed with another key fails loudly. */

@@ -235,3 +235,35 @@ export async function exceptionsFromSpans(store: Store, since: Date, until: Date
       AND ok.ok_entity = f.x_entity
     WHERE ok.ok_at < f.x_last AND f.x_id NOT IN (SELECT id FROM ${table(TABLES.exceptions)})`)
 }
+
+/**
+ * Rewrites stored payloads (key rotation re-encrypts them): each row whose payload holds encrypted
+ * values is given to `rewrite`, and the ones it changes get a new version, copied inside the engine
+ * so nothing else about them changes. Returns how many rows were rewritten.
+ */
+export async function rewriteExceptionPayloads(
+  store: Store,
+  rewrite: (payload: unknown, id: string) => { payload: unknown; changed: boolean },
+  batchSize = 1000,
+): Promise<number> {
+  const rows = await store.query<{ id: string; payload: string }>(sql`
+    SELECT id, payload FROM ${table(TABLES.exceptions)} FINAL WHERE position(payload, '"$encrypted"') > 0`)
+  const changed = rows.flatMap((r) => {
+    const next = rewrite(JSON.parse(r.payload), r.id)
+    return next.changed ? [{ id: r.id, payload: JSON.stringify(next.payload) }] : []
+  })
+  for (let i = 0; i < changed.length; i += batchSize) {
+    const batch = changed.slice(i, i + batchSize)
+    const ids = batch.map((r) => r.id)
+    await store.command(sql`
+      INSERT INTO ${table(TABLES.exceptions)} (id, version, connector, flow, step, stage, entity_type, entity_id,
+        error_class, error_message, payload, attempts, occurrences, status, first_seen, last_seen, trace_id, span_id,
+        status_by, status_reason, replay_count)
+      SELECT id, greatest(toUInt64(toUnixTimestamp64Milli(now64(3))) * 1000, version + 1), connector, flow, step,
+        stage, entity_type, entity_id, error_class, error_message,
+        transform(id, ${ids}, ${batch.map((r) => r.payload)}, payload), attempts, occurrences, status, first_seen,
+        last_seen, trace_id, span_id, status_by, status_reason, replay_count
+      FROM ${table(TABLES.exceptions)} FINAL WHERE id IN ${ids}`)
+  }
+  return changed.length
+}

@@ -1,0 +1,19 @@
+type Json = Record<string, unknown>
+
+/**
+ * A copy of `doc` with the values at the given dot paths (`customer.email`) replaced by `f(value)`.
+ * Paths that are not there are left alone.
+ */
+export function mapAtPaths(doc: unknown, paths: readonly string[], f: (value: unknown) => unknown): unknown {
+  const copy = structuredClone(doc)
+  for (const path of paths) {
+    const parts = path.split('.')
+    let node: unknown = copy
+    for (const part of parts.slice(0, -1))
+      node = node && typeof node === 'object' ? (node as Json)[part] : undefined
+    const last = parts[parts.length - 1] as string
+    if (node && typeof node === 'object' && last in (node as Json))
+      (node as Json)[last] = f((node as Json)[last])
+  }
+  return copy
+}
