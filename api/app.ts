@@ -4,6 +4,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import { generateSpecs } from 'hono-openapi'
 import { loadSlos } from '../alerts/spec.ts'
 import { authorize } from '../auth/middleware.ts'
+import { OidcLogin } from '../auth/oidc.ts'
 import type { Config } from '../core/config.ts'
 import { loadFlows } from '../core/flows.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
@@ -22,6 +23,7 @@ import { inventoryRoutes } from './routes/inventory.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
 import { replayRoutes } from './routes/replays.ts'
 import { searchRoutes } from './routes/search.ts'
+import { sessionRoutes } from './routes/sessions.ts'
 import { sloRoutes } from './routes/slos.ts'
 import { systemRoutes } from './routes/systems.ts'
 import { tokenRoutes } from './routes/tokens.ts'
@@ -52,7 +54,17 @@ export function apiApp(
   store: Store,
   config: Pick<
     Config,
-    'query' | 'configDir' | 'dataDir' | 'payloadKeys' | 'replay' | 'auth' | 'hashKey' | 'rateLimits'
+    | 'query'
+    | 'configDir'
+    | 'dataDir'
+    | 'payloadKeys'
+    | 'replay'
+    | 'auth'
+    | 'hashKey'
+    | 'rateLimits'
+    | 'oidc'
+    | 'sessionHours'
+    | 'publicUrl'
   >,
   log: Logger,
   vault: PayloadVault = vaultFor(config),
@@ -80,6 +92,19 @@ export function apiApp(
     .use(securityHeaders)
     .use(authorize(config.auth, store, log, config.rateLimits.apiPerMinute))
     .route('/api', api)
+    .route(
+      '/auth',
+      sessionRoutes(
+        store,
+        {
+          oidc: config.oidc && new OidcLogin(config.oidc, config.publicUrl),
+          issuer: config.oidc?.issuer,
+          sessionHours: config.sessionHours,
+          secure: config.publicUrl.startsWith('https:'),
+        },
+        log,
+      ),
+    )
   // The OpenAPI document is generated once from the routes' own validators and descriptions.
   let spec: ReturnType<typeof generateSpecs> | undefined
   const openapi = () => {

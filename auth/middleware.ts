@@ -1,10 +1,12 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, MiddlewareHandler } from 'hono'
+import { getCookie } from 'hono/cookie'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import { appendAudit } from '../store/queries/audit.ts'
 import { allowed, type Permission, routeFor } from './permissions.ts'
 import { RateLimiter } from './rate-limit.ts'
+import { CSRF_HEADER, csrfMatches, SESSION_COOKIE, verifySession } from './sessions.ts'
 import { type Identity, verifyToken } from './tokens.ts'
 
 export type AuthMode = 'none' | 'tokens'
@@ -49,6 +51,8 @@ const refuse = (status: 401 | 403, code: string, message: string) =>
     },
   })
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
 /** Actions kept in the audit log: anything but a read, by an operator or an admin. */
 const audited = (method: string, needed: Permission | undefined) =>
   method !== 'GET' && method !== 'HEAD' && (needed === 'operator' || needed === 'admin')
@@ -76,8 +80,18 @@ export function authorize(mode: AuthMode, store: Store, log: Logger, perMinute =
       if (needed === undefined)
         return refuse(403, 'forbidden', `no permission is declared for ${c.req.method} ${c.req.path}`)
       if (needed !== 'public') {
-        const found = await verifyToken(store, c.req.header('authorization'))
+        // A bearer token when one is sent; otherwise the browser's single sign-on session, whose
+        // changes must carry its CSRF token (a cookie is sent by the browser to any page's request).
+        const bearer = c.req.header('authorization')
+        const cookie = bearer ? undefined : getCookie(c, SESSION_COOKIE)
+        const found = cookie ? await verifySession(store, cookie) : await verifyToken(store, bearer)
         if (typeof found === 'string') return refuse(401, 'unauthenticated', found)
+        if (cookie && !SAFE_METHODS.has(c.req.method) && !csrfMatches(cookie, c.req.header(CSRF_HEADER)))
+          return refuse(
+            403,
+            'csrf',
+            `a change from a signed-in browser needs the session's ${CSRF_HEADER} header`,
+          )
         if (!allowed(found.role, needed))
           return refuse(
             403,

@@ -18,6 +18,11 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /': 'public',
   'GET /assets/*': 'public',
   'GET /api/health': 'public',
+  // Single sign-on and the browser session: open to all, each checks what it needs itself.
+  'GET /auth/login': 'public',
+  'GET /auth/callback': 'public',
+  'GET /auth/session': 'public',
+  'POST /auth/logout': 'public',
   'GET /api/openapi.json': 'viewer',
   'GET /api/reference': 'viewer',
   // Dashboards: flows, SLOs, alerts, the system map, connectors.

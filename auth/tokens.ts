@@ -3,7 +3,8 @@ import type { Store } from '../store/client.ts'
 import { getToken, saveToken, type TokenRow } from '../store/queries/tokens.ts'
 import { ROLES, type Role } from './permissions.ts'
 
-export type TokenKind = 'personal' | 'service' | 'ingest'
+/** `session`: a browser session after single sign-on, carried in a cookie (auth/sessions.ts). */
+export type TokenKind = 'personal' | 'service' | 'ingest' | 'session'
 
 export interface Identity {
   readonly tokenId: string
@@ -21,7 +22,14 @@ const hash = (secret: string) => createHash('sha256').update(secret).digest('hex
  */
 export async function createToken(
   store: Store,
-  t: { name: string; kind: TokenKind; role: Role; createdBy: string; expiresInDays?: number },
+  t: {
+    name: string
+    kind: TokenKind
+    role: Role
+    createdBy: string
+    expiresInDays?: number
+    expiresInMs?: number
+  },
 ): Promise<{ id: string; token: string }> {
   const id = randomBytes(8).toString('hex')
   const secret = randomBytes(32).toString('base64url')
@@ -34,7 +42,11 @@ export async function createToken(
     secretHash: hash(secret),
     createdBy: t.createdBy,
     createdAtMs: now,
-    expiresAtMs: t.expiresInDays ? now + t.expiresInDays * 86_400_000 : null,
+    expiresAtMs: t.expiresInMs
+      ? now + t.expiresInMs
+      : t.expiresInDays
+        ? now + t.expiresInDays * 86_400_000
+        : null,
     revokedAtMs: null,
   })
   return { id, token: `${PREFIX}${id}.${secret}` }
@@ -61,7 +73,11 @@ export async function revokeToken(store: Store, id: string): Promise<TokenRow | 
  * The identity behind a bearer token, or why there is none. Read from the store on every request,
  * so expiry and revocation take effect at once; the secret is compared in constant time.
  */
-export async function verifyToken(store: Store, bearer: string | undefined): Promise<Identity | string> {
+export async function verifyToken(
+  store: Store,
+  bearer: string | undefined,
+  { session = false } = {},
+): Promise<Identity | string> {
   if (!bearer) return 'a bearer token is required (Authorization: Bearer sbx_…)'
   const match = /^Bearer\s+sbx_([0-9a-f]{16})\.([A-Za-z0-9_-]{20,100})$/i.exec(bearer.trim())
   if (!match) return 'the token is malformed'
@@ -73,5 +89,7 @@ export async function verifyToken(store: Store, bearer: string | undefined): Pro
   if (row.revoked_ms !== null) return 'the token was revoked'
   if (row.expires_ms !== null && Number(row.expires_ms) <= Date.now()) return 'the token has expired'
   if (!(ROLES as readonly string[]).includes(row.role)) return 'the token has no known role'
+  // A session works only as its cookie (with CSRF checks), a token only as a bearer.
+  if ((row.kind === 'session') !== session) return session ? 'not a session' : 'the token is not valid'
   return { tokenId: row.id, name: row.name, role: row.role as Role, kind: row.kind as TokenKind }
 }

@@ -81,6 +81,8 @@ try {
       hashKey: 'bench-hash-key-0123456789abcdef0123',
       dataDir,
       payloadKeys: newKey('bench'),
+      sessionHours: 12,
+      publicUrl: 'http://127.0.0.1:8080',
     },
     createLogger('silent'),
   )

@@ -35,6 +35,12 @@ const settingsSchema = z.object({
       .optional(),
   ),
   SIGNALBOX_MAX_BODY_BYTES: positiveInt.default(16 * 1024 * 1024),
+  SIGNALBOX_MAX_HEADER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .max(1024 * 1024)
+    .default(16 * 1024),
   SIGNALBOX_BATCH_MAX_ROWS: positiveInt.default(20_000),
   SIGNALBOX_BATCH_MAX_WAIT_MS: positiveInt.default(200),
   SIGNALBOX_QUEUE_MAX_ROWS: positiveInt.default(200_000),
@@ -58,12 +64,69 @@ const settingsSchema = z.object({
   SIGNALBOX_HASH_KEY: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
   SIGNALBOX_RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
   SIGNALBOX_INGEST_RATE_LIMIT_PER_MINUTE: positiveInt.default(12_000),
-  SIGNALBOX_AUTH: z.enum(['none', 'tokens']).default('none'),
+  SIGNALBOX_AUTH: z.enum(['none', 'tokens']).optional(),
+  SIGNALBOX_OIDC_ISSUER: optionalString.pipe(z.url().optional()),
+  SIGNALBOX_OIDC_CLIENT_ID: optionalString,
+  SIGNALBOX_OIDC_CLIENT_SECRET: optionalString,
+  SIGNALBOX_OIDC_SCOPES: z.string().default('openid email profile'),
+  SIGNALBOX_OIDC_ROLE_CLAIM: z.string().min(1).default('groups'),
+  SIGNALBOX_OIDC_ROLES: z
+    .string()
+    .default('')
+    .pipe(
+      z
+        .string()
+        .regex(
+          /^(\s*[^=,\s][^=,]*=\s*(viewer|support|operator|admin)\s*(,|$))*$/,
+          'claim-value=role pairs, comma-separated (sre=operator,signalbox-admins=admin)',
+        ),
+    ),
+  SIGNALBOX_OIDC_DEFAULT_ROLE: z.enum(['viewer', 'support', 'operator', 'admin']).optional(),
+  SIGNALBOX_SESSION_HOURS: z.coerce
+    .number()
+    .min(0.1)
+    .max(24 * 30)
+    .default(12),
   SIGNALBOX_PUBLIC_URL: optionalString.pipe(z.url().optional()),
   SIGNALBOX_DEMO_ORDERS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
 })
 
 export type Settings = z.infer<typeof settingsSchema>
+
+export type RoleName = 'viewer' | 'support' | 'operator' | 'admin'
+
+export interface OidcSettings {
+  readonly issuer: string
+  readonly clientId: string
+  /** Absent: a public client (PKCE alone). */
+  readonly clientSecret?: string
+  readonly scopes: string
+  /** The claim holding the user's groups or roles (a string or a list). */
+  readonly roleClaim: string
+  /** Claim value → role; the highest role a user's values map to wins. */
+  readonly roles: Readonly<Record<string, RoleName>>
+  /** The role of a user none of whose values map (none: refused). */
+  readonly defaultRole?: RoleName
+}
+
+function oidcSettings(s: Settings): OidcSettings | undefined {
+  if (!s.SIGNALBOX_OIDC_ISSUER) return undefined
+  return Object.freeze({
+    issuer: s.SIGNALBOX_OIDC_ISSUER,
+    clientId: s.SIGNALBOX_OIDC_CLIENT_ID as string,
+    clientSecret: s.SIGNALBOX_OIDC_CLIENT_SECRET,
+    scopes: s.SIGNALBOX_OIDC_SCOPES,
+    roleClaim: s.SIGNALBOX_OIDC_ROLE_CLAIM,
+    roles: Object.freeze(
+      Object.fromEntries(
+        s.SIGNALBOX_OIDC_ROLES.split(',')
+          .filter((pair) => pair.trim())
+          .map((pair) => pair.split('=').map((x) => x.trim()) as [string, RoleName]),
+      ),
+    ),
+    defaultRole: s.SIGNALBOX_OIDC_DEFAULT_ROLE,
+  })
+}
 
 export interface Config {
   readonly host: string
@@ -82,6 +145,8 @@ export interface Config {
   }
   readonly ingest: {
     readonly maxBodyBytes: number
+    /** All request headers together, at the api and the collector (HTTP 431, gRPC metadata). */
+    readonly maxHeaderBytes: number
     readonly batchMaxRows: number
     readonly batchMaxWaitMs: number
     readonly queueMaxRows: number
@@ -93,8 +158,14 @@ export interface Config {
     readonly rollupEveryMs: number
   }
   readonly demo: { readonly ordersPerMinute: number }
-  /** `tokens`: every api and collector request carries a token (auth/); `none`: loopback only. */
+  /**
+   * `tokens`: every api and collector request carries a token or, with OIDC, a session cookie
+   * (auth/); `none`: loopback only. OIDC turns it on by default.
+   */
   readonly auth: 'none' | 'tokens'
+  /** Single sign-on (authorization code + PKCE); roles from a claim. */
+  readonly oidc?: OidcSettings
+  readonly sessionHours: number
   /** Requests a minute per token at the api, and per ingestion key at the collector (with auth on). */
   readonly rateLimits: { readonly apiPerMinute: number; readonly ingestPerMinute: number }
   /** Keys the searchable hashes of customer identifiers (core/privacy.ts); random per process when not set. */
@@ -126,6 +197,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))
   }
   const s = parsed.data
+  const problems: string[] = []
+  if (s.SIGNALBOX_OIDC_ISSUER && !s.SIGNALBOX_OIDC_CLIENT_ID)
+    problems.push('SIGNALBOX_OIDC_CLIENT_ID: required with SIGNALBOX_OIDC_ISSUER')
+  if (s.SIGNALBOX_OIDC_ISSUER && s.SIGNALBOX_AUTH === 'none')
+    problems.push('SIGNALBOX_AUTH: single sign-on (SIGNALBOX_OIDC_ISSUER) needs authentication on (tokens)')
+  if (problems.length) throw new ConfigError(problems)
   if (s.SIGNALBOX_PAYLOAD_KEYS) parseKeyRing(s.SIGNALBOX_PAYLOAD_KEYS, 'SIGNALBOX_PAYLOAD_KEYS')
   return Object.freeze({
     host: s.SIGNALBOX_HOST,
@@ -144,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
     }),
     ingest: Object.freeze({
       maxBodyBytes: s.SIGNALBOX_MAX_BODY_BYTES,
+      maxHeaderBytes: s.SIGNALBOX_MAX_HEADER_BYTES,
       batchMaxRows: s.SIGNALBOX_BATCH_MAX_ROWS,
       batchMaxWaitMs: s.SIGNALBOX_BATCH_MAX_WAIT_MS,
       queueMaxRows: s.SIGNALBOX_QUEUE_MAX_ROWS,
@@ -159,7 +237,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
       rollupEveryMs: s.SIGNALBOX_ROLLUP_INTERVAL_SECONDS * 1000,
     }),
     demo: Object.freeze({ ordersPerMinute: s.SIGNALBOX_DEMO_ORDERS_PER_MINUTE }),
-    auth: s.SIGNALBOX_AUTH,
+    auth: s.SIGNALBOX_AUTH ?? (s.SIGNALBOX_OIDC_ISSUER ? 'tokens' : 'none'),
+    oidc: oidcSettings(s),
+    sessionHours: s.SIGNALBOX_SESSION_HOURS,
     rateLimits: Object.freeze({
       apiPerMinute: s.SIGNALBOX_RATE_LIMIT_PER_MINUTE,
       ingestPerMinute: s.SIGNALBOX_INGEST_RATE_LIMIT_PER_MINUTE,

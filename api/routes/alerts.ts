@@ -3,7 +3,6 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { matcherSchema } from '../../alerts/matchers.ts'
-import { actorOf } from '../../auth/middleware.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import {
@@ -14,7 +13,7 @@ import {
   listTransitions,
   saveSilence,
 } from '../../store/queries/alerts.ts'
-import { body, isoFromMs, params, query } from '../params.ts'
+import { actingUser, body, isoFromMs, params, query } from '../params.ts'
 import { alertView } from '../slo-view.ts'
 
 const DAY_MS = 86_400_000
@@ -118,7 +117,7 @@ export function alertRoutes(store: Store) {
         },
       }),
       params(idParam),
-      body(z.object({ by: who, comment: z.string().max(2000).default('') })),
+      body(z.object({ by: who.optional(), comment: z.string().max(2000).default('') })),
       async (c) => {
         const a = await one(c.req.valid('param').id)
         if (a.state !== 'firing')
@@ -128,7 +127,7 @@ export function alertRoutes(store: Store) {
           )
         const { comment } = c.req.valid('json')
         // With authentication, the token's name is who acted, whatever the body says.
-        const by = actorOf(c.req.raw, c.req.valid('json').by)
+        const by = actingUser(c.req.raw, c.req.valid('json').by)
         const now = Date.now()
         await appendTransitions(store, [
           {
@@ -173,7 +172,7 @@ export function alertRoutes(store: Store) {
             .describe('Alertmanager matchers: "slo = order_reaches_erp"'),
           startsAt: z.iso.datetime({ offset: true }).optional(),
           endsAt: z.iso.datetime({ offset: true }),
-          createdBy: who,
+          createdBy: who.optional(),
           comment: z.string().trim().min(1, 'say why').max(2000),
         }),
       ),
@@ -189,7 +188,7 @@ export function alertRoutes(store: Store) {
           matchers: b.matchers,
           startsAtMs,
           endsAtMs,
-          createdBy: actorOf(c.req.raw, b.createdBy),
+          createdBy: actingUser(c.req.raw, b.createdBy, 'createdBy'),
           comment: b.comment,
           createdAtMs: now,
         }

@@ -1,7 +1,6 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import { actorOf, IDENTITY_HEADER } from '../../auth/middleware.ts'
 import type { Config } from '../../core/config.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
@@ -10,7 +9,7 @@ import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { listJobs, listReplays, type ReplayJob, type ReplayRow } from '../../store/queries/replays.ts'
-import { body, isoFromMs, params, query } from '../params.ts'
+import { actingUser, body, isoFromMs, params, query } from '../params.ts'
 import { payloadView } from '../payload-view.ts'
 import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
 import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
@@ -28,14 +27,6 @@ const filterSchema = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
 })
-
-/** Who is acting (see `actorOf`); a replay, a re-sync or an ignore must say. */
-function actor(req: Request, claimed: string | undefined): string {
-  const who = actorOf(req, claimed)
-  if (!who)
-    throw new BadRequestError('invalid_parameter', `by: say who is acting (or send ${IDENTITY_HEADER})`)
-  return who
-}
 
 const replayView = (r: ReplayRow) => ({
   id: r.id,
@@ -121,7 +112,7 @@ export function replayRoutes(
       async (c) => {
         const b = c.req.valid('json')
         const replay = await replayException(deps, c.req.valid('param').id, {
-          by: actor(c.req.raw, b.by),
+          by: actingUser(c.req.raw, b.by),
           reason: b.reason,
           payload: b.payload,
           approvedBy: b.approvedBy,
@@ -144,7 +135,7 @@ export function replayRoutes(
         const b = c.req.valid('json')
         const updated = await setExceptionStatus(store, c.req.valid('param').id, {
           status: 'ignored',
-          by: actor(c.req.raw, b.by),
+          by: actingUser(c.req.raw, b.by),
           reason: b.reason,
         })
         if (!updated) throw new NotFoundError(`no exception '${c.req.valid('param').id.slice(0, 100)}'`)
@@ -188,7 +179,7 @@ export function replayRoutes(
         }
         if (!b.reason) throw new BadRequestError('invalid_parameter', 'reason: say why')
         const job = await createJob(deps, filter, {
-          by: actor(c.req.raw, b.by),
+          by: actingUser(c.req.raw, b.by),
           reason: b.reason,
           perMinute: b.perMinute,
         })
@@ -219,7 +210,7 @@ export function replayRoutes(
         const b = c.req.valid('json')
         const flowsOfType = new Set([...flows.values()].filter((f) => f.entity === type).map((f) => f.name))
         const resync = await resyncEntity(deps, { type, id }, flowsOfType, {
-          by: actor(c.req.raw, b.by),
+          by: actingUser(c.req.raw, b.by),
           reason: b.reason,
           connector: b.connector,
           step: b.step,
@@ -261,7 +252,7 @@ export function replayRoutes(
       body(z.object({ by: z.string().optional() })),
       async (c) => {
         const { id, action } = c.req.valid('param')
-        actor(c.req.raw, c.req.valid('json').by)
+        actingUser(c.req.raw, c.req.valid('json').by)
         const status = ({ pause: 'paused', resume: 'running', cancel: 'cancelled' } as const)[action]
         const result = await setJobStatus(deps, (await jobNamed(id)).id, status)
         if (result?.refused) throw new ConflictError('invalid_transition', result.refused)

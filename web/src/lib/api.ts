@@ -2,13 +2,20 @@ import { hc, type InferResponseType } from 'hono/client'
 import type { AppType } from '../../../api/app.ts'
 import { currentToken, session } from './session.svelte.ts'
 
-/** The api, typed from its own routes: no URL in the web app is built by hand. */
-export const api = hc<AppType>(location.origin, {
+/**
+ * The api, typed from its own routes: no URL in the web app is built by hand. A pasted token goes
+ * as a bearer; a single sign-on session rides on its cookie, with its CSRF token on every request.
+ */
+const client = hc<AppType>(location.origin, {
   headers: (): Record<string, string> => {
     const token = currentToken()
-    return token ? { authorization: `Bearer ${token}` } : {}
+    if (token) return { authorization: `Bearer ${token}` }
+    return session.csrf ? { 'x-csrf-token': session.csrf } : {}
   },
-}).api
+})
+export const api = client.api
+/** Single sign-on and the browser session (`/auth`). */
+export const auth = client.auth
 
 /** Errors carry the api's message (`{error:{code,message}}`) so a page can show it. */
 export class ApiError extends Error {

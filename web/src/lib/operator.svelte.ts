@@ -1,12 +1,14 @@
 const KEY = 'signalbox.operator'
 
 /**
- * Who is acting in this browser. Until sign-in exists (the security issue) people name themselves
- * once; acknowledgements, silences, replays and ignores record the name.
+ * Who is acting in this browser: the signed-in user, or, without authentication, the name people
+ * give once. Acknowledgements, silences, replays and ignores record it (with authentication the
+ * api records the signed-in name, whatever the page sends).
  */
-export const operator = $state({ name: localStorage.getItem(KEY) ?? '' })
+export const operator = $state({ name: localStorage.getItem(KEY) ?? '', signedIn: false })
 
-export function setOperator(name: string): void {
+export function setOperator(name: string, { remember = true } = {}): void {
   operator.name = name
-  localStorage.setItem(KEY, name)
+  operator.signedIn = !remember
+  if (remember) localStorage.setItem(KEY, name)
 }

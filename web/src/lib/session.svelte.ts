@@ -1,10 +1,12 @@
 const KEY = 'signalbox.token'
 
 /**
- * The api token this tab uses when Signalbox requires one (SIGNALBOX_AUTH=tokens). Kept for the
- * session only; `needed` turns on when the api answers 401, and the app asks for a token.
+ * Who this tab is, when Signalbox requires it (SIGNALBOX_AUTH=tokens): either a pasted api token,
+ * kept for the browser session, or a single sign-on session (an HTTP-only cookie the page cannot
+ * read; `user`, `role` and the CSRF token come from `/auth/session`). `needed` turns on when the
+ * api answers 401, and the app asks the person to sign in.
  */
-export const session = $state({ needed: false, message: '' })
+export const session = $state({ needed: false, message: '', sso: false, user: '', role: '', csrf: '' })
 
 export const currentToken = (): string => sessionStorage.getItem(KEY) ?? ''
 
@@ -15,7 +17,5 @@ export function signIn(token: string): void {
   location.reload()
 }
 
-export function signOut(): void {
-  sessionStorage.removeItem(KEY)
-  location.reload()
-}
+/** Where single sign-on starts; the provider sends the browser back to this page. */
+export const ssoLoginUrl = (): string => `/auth/login?returnTo=${encodeURIComponent(`/${location.hash}`)}`
