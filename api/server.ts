@@ -18,7 +18,14 @@ export async function startApi(store: Store, config: Config, log: Logger): Promi
   log.info({ payloadKey: vault.currentKeyId }, 'sensitive exception payload fields are encrypted at rest')
   const app = apiApp(store, config, log, vault)
   const listening = await new Promise<{ port: number; close: () => Promise<void> }>((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, (info) => {
+    const options = {
+      fetch: app.fetch,
+      port: config.httpPort,
+      hostname: config.host,
+      // Oversized headers are refused by Node with 431 before any of Signalbox runs.
+      serverOptions: { maxHeaderSize: config.ingest.maxHeaderBytes },
+    }
+    const server = serve(options, (info) => {
       log.info({ address: `http://${config.host}:${info.port}` }, 'api listening')
       resolve({ port: info.port, close: () => new Promise<void>((done) => server.close(() => done())) })
     })

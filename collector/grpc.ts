@@ -79,6 +79,7 @@ export async function startGrpcCollector(
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.ingest.maxBodyBytes,
+    'grpc.max_metadata_size': config.ingest.maxHeaderBytes,
   })
   server.addService(traceService, {
     Export: handler(async (body) => pipeline.spans(decodeTraceRequest(body), 'grpc'), log, check),

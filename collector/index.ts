@@ -33,8 +33,14 @@ export async function startCollector(store: Store, config: Config, log: Logger):
   const app = collectorApp(pipeline, config, log, check)
   const { server, port: httpPort } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
     (resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: config.otlpHttpPort, hostname: config.host }, (info) =>
-        resolve({ server: s, port: info.port }),
+      const s = serve(
+        {
+          fetch: app.fetch,
+          port: config.otlpHttpPort,
+          hostname: config.host,
+          serverOptions: { maxHeaderSize: config.ingest.maxHeaderBytes },
+        },
+        (info) => resolve({ server: s, port: info.port }),
       )
       s.once('error', (err) =>
         reject(listenError(err, 'SIGNALBOX_OTLP_HTTP_PORT', config.host, config.otlpHttpPort)),

@@ -83,7 +83,7 @@ export class IngestPipeline {
   }
 
   private redactSpan(s: SpanRecord): SpanRecord {
-    const p = this.privacy as Redactor
+    const p = (this.privacy as Redactor).forSource(s.resource.serviceName)
     return {
       ...s,
       resource: { ...s.resource, attributes: p.attributes(s.resource.attributes) },
@@ -95,7 +95,7 @@ export class IngestPipeline {
   }
 
   private redactLog(l: LogRecord): LogRecord {
-    const p = this.privacy as Redactor
+    const p = (this.privacy as Redactor).forSource(l.resource.serviceName)
     return {
       ...l,
       resource: { ...l.resource, attributes: p.attributes(l.resource.attributes) },
@@ -105,7 +105,7 @@ export class IngestPipeline {
   }
 
   private redactEvent(e: BusinessEvent): BusinessEvent {
-    const p = this.privacy as Redactor
+    const p = (this.privacy as Redactor).forSource(e.source)
     return { ...e, data: p.jsonText(e.data), extensions: p.attributes(e.extensions) }
   }
 

@@ -7,13 +7,37 @@ import { readYamlConfig } from './yaml-config.ts'
 export type RedactionKind = 'key' | 'email' | 'phone' | 'card' | 'iban'
 const PATTERNS = ['email', 'phone', 'card', 'iban'] as const
 
-const fileSchema = z
+const rulesSchema = z
   .object({
     searchable: z.array(z.string().min(1)).default([]),
     keys: z.array(z.string().min(1)).default([]),
     patterns: z.array(z.enum(PATTERNS)).default([...PATTERNS]),
   })
   .strict()
+
+/**
+ * Rules for one source, on top of the global ones: more keys and searchable keys, and, when given,
+ * its own pattern list (a source whose long numeric ids look like card numbers can leave `card` out).
+ */
+const sourceSchema = z
+  .object({
+    searchable: z.array(z.string().min(1)).default([]),
+    keys: z.array(z.string().min(1)).default([]),
+    patterns: z.array(z.enum(PATTERNS)).optional(),
+  })
+  .strict()
+
+const fileSchema = rulesSchema
+  .extend({
+    /** By source: a span's or log's `service.name`, a CloudEvent's `source`, an exception's connector. */
+    sources: z
+      .record(z.string().regex(/^[^*]+\*?$/, 'a source name, or a prefix ending in *'), sourceSchema)
+      .default({}),
+  })
+  .strict()
+
+type Rules = z.output<typeof rulesSchema>
+type FileRules = z.output<typeof fileSchema>
 
 /** Keys that carry business identifiers and integration context: never redacted. */
 const PROTECTED = new Set<string>([
@@ -77,15 +101,47 @@ export class Redactor {
   private readonly keys: Set<string>
   private readonly searchable: Set<string>
   private readonly patterns: Set<string>
+  private readonly bySource = new Map<string, Redactor>()
 
   constructor(
-    rules: z.output<typeof fileSchema>,
+    private readonly rules: Rules & Partial<Pick<FileRules, 'sources'>>,
     private readonly hashKey: string,
     private readonly count: (kind: RedactionKind) => void = () => {},
   ) {
     this.keys = new Set(rules.keys.map((k) => k.toLowerCase()))
     this.searchable = new Set(rules.searchable.map((k) => k.toLowerCase()))
     this.patterns = new Set(rules.patterns)
+  }
+
+  /**
+   * The redactor for one source: the global rules plus the rules of the source's entry (an exact
+   * name, else the longest matching prefix `name*`), or the global one when none applies.
+   */
+  forSource(source: string): Redactor {
+    const entries = Object.entries(this.rules.sources ?? {})
+    if (entries.length === 0) return this
+    let found = this.bySource.get(source)
+    if (found) return found
+    const [, extra] =
+      entries.find(([name]) => name === source) ??
+      entries
+        .filter(([name]) => name.endsWith('*') && source.startsWith(name.slice(0, -1)))
+        .sort(([a], [b]) => b.length - a.length)[0] ??
+      []
+    found = extra
+      ? new Redactor(
+          {
+            keys: [...this.rules.keys, ...extra.keys],
+            searchable: [...this.rules.searchable, ...extra.searchable],
+            patterns: extra.patterns ?? this.rules.patterns,
+          },
+          this.hashKey,
+          this.count,
+        )
+      : this
+    // Bounded: sources are few, but a hostile sender could invent many.
+    if (this.bySource.size < 10_000) this.bySource.set(source, found)
+    return found
   }
 
   /** The searchable form of an identifier: the same input always gives the same hash. */

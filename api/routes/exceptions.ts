@@ -107,10 +107,11 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
         // Fields the connector marks sensitive are encrypted; other personal data is redacted.
         const { sensitive, ...r } = report.data
         const encrypted = vault.encryptFields(r.payload, sensitive, exceptionId(r))
+        const rules = privacy.forSource(r.connector)
         const clean = {
           ...r,
-          payload: privacy.json(encrypted),
-          error: { ...r.error, message: privacy.text(r.error.message) },
+          payload: rules.json(encrypted),
+          error: { ...r.error, message: rules.text(r.error.message) },
         }
         return c.json(present(await recordException(store, clean), maskEncrypted), 201)
       },

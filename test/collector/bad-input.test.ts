@@ -8,7 +8,7 @@ import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 const LIMIT = 64 * 1024
 let sb: TestSignalbox
 beforeAll(async () => {
-  sb = await startSignalbox({ SIGNALBOX_MAX_BODY_BYTES: String(LIMIT) })
+  sb = await startSignalbox({ SIGNALBOX_MAX_BODY_BYTES: String(LIMIT), SIGNALBOX_MAX_HEADER_BYTES: '8192' })
 })
 afterAll(async () => {
   // Nothing any test here sent may have been written.
@@ -140,6 +140,14 @@ describe('limits and media types', () => {
     expect(bomb.length).toBeLessThan(LIMIT)
     const r = await post('/v1/traces', bomb, { ...protobuf, 'content-encoding': 'gzip' })
     expect(r.status).toBe(413)
+  })
+
+  it('answers 431 to headers over the limit, at the collector and at the api', async () => {
+    const padding = { 'x-padding': 'p'.repeat(10_000) }
+    expect((await post('/v1/traces', new Uint8Array(0), { ...protobuf, ...padding })).status).toBe(431)
+    expect((await fetch(`${sb.apiUrl}/api/health`, { headers: padding })).status).toBe(431)
+    const fits = { 'x-padding': 'p'.repeat(4_000) }
+    expect((await fetch(`${sb.apiUrl}/api/health`, { headers: fits })).status).toBe(200)
   })
 
   it('answers 415 to an unsupported content type or encoding', async () => {

@@ -152,6 +152,50 @@ describe('personal data at the collector', () => {
       expect(metrics).toMatch(new RegExp(`signalbox_collector_redactions_total\\{kind="${kind}"\\} [1-9]`))
   })
 
+  it('applies the rules of each source on top of the global ones', async () => {
+    const LOYALTY = 'LOY-88812345'
+    const spanFrom = (service: string, n: number) =>
+      readableSpan({
+        traceId: `${n}`.padStart(32, '0'),
+        spanId: `${n}`.padStart(16, '0'),
+        name: 'sync crm.upsert_customer',
+        kind: SpanKind.CONSUMER,
+        startMs: Date.now() - 30_000,
+        durationMs: 3,
+        resource: resourceFromAttributes({ 'service.name': service }),
+        attributes: { loyalty_number: LOYALTY, 'retail.order.id': ORDER },
+      })
+    await post(
+      '/v1/traces',
+      'application/x-protobuf',
+      ProtobufTraceSerializer.serializeRequest([spanFrom('crm', 1), spanFrom('privacy-test', 2)]) as BodyInit,
+    )
+    await post(
+      '/v1/events',
+      'application/cloudevents+json',
+      JSON.stringify({
+        specversion: '1.0',
+        id: 'privacy-crm-1',
+        source: 'urn:crm:eu',
+        type: 'retail.order.created',
+        subject: ORDER,
+        time: new Date(Date.now() - 30_000).toISOString(),
+        data: { loyalty_number: LOYALTY },
+      }),
+    )
+    const loyalty = async (q: ReturnType<typeof sql>) => JSON.stringify(await sb.rows(q))
+    await expect
+      .poll(() =>
+        loyalty(
+          sql`SELECT service_name, attributes FROM ${table(TABLES.spans)} WHERE name = 'sync crm.upsert_customer' ORDER BY service_name`,
+        ),
+      )
+      .toMatch(/crm.*redacted:loyalty_number.*privacy-test.*LOY-88812345/)
+    const event = await loyalty(sql`SELECT data FROM ${table(TABLES.events)} WHERE source = 'urn:crm:eu'`)
+    expect(event).toContain('[redacted:loyalty_number]')
+    expect(event).not.toContain(LOYALTY)
+  })
+
   it("finds the customer's order by e-mail, through the keyed hash", async () => {
     const res = await fetch(`${sb.apiUrl}/api/search?q=${encodeURIComponent(' Jane.Doe@Example.com ')}`)
     const body = (await res.json()) as { results: Array<{ kind: string; id: string }> }
