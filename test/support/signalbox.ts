@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Running, run } from '../../cli/runtime.ts'
 import { loadConfig } from '../../core/config.ts'
-import { createLogger } from '../../core/logger.ts'
+import { createLogger, type Logger } from '../../core/logger.ts'
 import type { BoundQuery } from '../../store/sql.ts'
 
 export interface TestSignalbox extends Running {
@@ -20,7 +20,10 @@ export interface TestSignalbox extends Running {
  * The all-in-one on a fresh embedded store in a temp dir, on free ports. `env` overrides settings
  * the way a user would, through environment variables.
  */
-export async function startSignalbox(env: Record<string, string> = {}): Promise<TestSignalbox> {
+export async function startSignalbox(
+  env: Record<string, string> = {},
+  log: Logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+): Promise<TestSignalbox> {
   const dataDir = env.SIGNALBOX_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'signalbox-test-'))
   const config = loadConfig(
     {
@@ -34,11 +37,7 @@ export async function startSignalbox(env: Record<string, string> = {}): Promise<
     },
     { readDotEnv: false },
   )
-  const running = await run(
-    ['collector', 'api'],
-    config,
-    createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-  )
+  const running = await run(['collector', 'api'], config, log)
   const rows = <T>(q: BoundQuery) => running.store.query<T>(q)
   return {
     ...running,
