@@ -81,7 +81,7 @@ export function apiApp(
     .route('/', lifecycleRoutes(store, flows, config))
     .route('/', flowRoutes(store, flows, config))
     .route('/', searchRoutes(store, config, privacy))
-    .route('/', inventoryRoutes(store, config))
+    .route('/', inventoryRoutes(store, flows, config))
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos))
     .route('/', alertRoutes(store))

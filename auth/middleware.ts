@@ -6,6 +6,7 @@ import type { Store } from '../store/client.ts'
 import { appendAudit } from '../store/queries/audit.ts'
 import { allowed, type Permission, routeFor } from './permissions.ts'
 import { RateLimiter } from './rate-limit.ts'
+import { type Scope, UNSCOPED } from './scope.ts'
 import { CSRF_HEADER, csrfMatches, SESSION_COOKIE, verifySession } from './sessions.ts'
 import { type Identity, verifyToken } from './tokens.ts'
 
@@ -24,6 +25,11 @@ export const IDENTITY_HEADER = 'x-signalbox-user'
  */
 export function actorOf(req: Request, claimed?: string): string {
   return (identities.get(req)?.name ?? claimed ?? req.headers.get(IDENTITY_HEADER) ?? '').trim().slice(0, 200)
+}
+
+/** The flows, channels and systems this request is limited to (unlimited without authentication). */
+export function scopeOf(req: Request): Scope {
+  return identities.get(req)?.scope ?? UNSCOPED
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Store } from '../store/client.ts'
 import { getToken, saveToken, type TokenRow } from '../store/queries/tokens.ts'
 import { ROLES, type Role } from './permissions.ts'
+import { isScoped, parseScope, type Scope } from './scope.ts'
 
 /** `session`: a browser session after single sign-on, carried in a cookie (auth/sessions.ts). */
 export type TokenKind = 'personal' | 'service' | 'ingest' | 'session'
@@ -11,6 +12,8 @@ export interface Identity {
   readonly name: string
   readonly role: Role
   readonly kind: TokenKind
+  /** The flows, channels and systems this token is limited to (auth/scope.ts). */
+  readonly scope: Scope
 }
 
 const PREFIX = 'sbx_'
@@ -29,6 +32,7 @@ export async function createToken(
     createdBy: string
     expiresInDays?: number
     expiresInMs?: number
+    scope?: Scope
   },
 ): Promise<{ id: string; token: string }> {
   const id = randomBytes(8).toString('hex')
@@ -48,6 +52,7 @@ export async function createToken(
         ? now + t.expiresInDays * 86_400_000
         : null,
     revokedAtMs: null,
+    scope: t.scope && isScoped(t.scope) ? JSON.stringify(t.scope) : '',
   })
   return { id, token: `${PREFIX}${id}.${secret}` }
 }
@@ -65,6 +70,7 @@ export async function revokeToken(store: Store, id: string): Promise<TokenRow | 
     createdAtMs: Number(row.created_ms),
     expiresAtMs: row.expires_ms === null ? null : Number(row.expires_ms),
     revokedAtMs: Date.now(),
+    scope: row.scope,
   })
   return getToken(store, id)
 }
@@ -91,5 +97,11 @@ export async function verifyToken(
   if (!(ROLES as readonly string[]).includes(row.role)) return 'the token has no known role'
   // A session works only as its cookie (with CSRF checks), a token only as a bearer.
   if ((row.kind === 'session') !== session) return session ? 'not a session' : 'the token is not valid'
-  return { tokenId: row.id, name: row.name, role: row.role as Role, kind: row.kind as TokenKind }
+  return {
+    tokenId: row.id,
+    name: row.name,
+    role: row.role as Role,
+    kind: row.kind as TokenKind,
+    scope: parseScope(row.scope),
+  }
 }

@@ -98,6 +98,12 @@ program
     },
   )
 
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+
 const token = program
   .command('token')
   .description('API tokens and ingestion keys (in embedded mode, run while Signalbox is stopped)')
@@ -113,27 +119,41 @@ token
     'personal',
   )
   .option('--expires-days <n>', 'days until it expires (never, if not given)', (v) => Number.parseInt(v, 10))
-  .action(async (o: { name: string; role: string; kind: string; expiresDays?: number }) => {
-    if (!['viewer', 'support', 'operator', 'admin'].includes(o.role))
-      throw new ConfigError([`--role: '${o.role}' is not one of viewer, support, operator, admin`])
-    if (!['personal', 'service', 'ingest'].includes(o.kind))
-      throw new ConfigError([`--kind: '${o.kind}' is not one of personal, service, ingest`])
-    if (o.expiresDays !== undefined && !(o.expiresDays >= 1 && o.expiresDays <= 3650))
-      throw new ConfigError(['--expires-days: between 1 and 3650'])
-    await withStore(async (store) => {
-      const created = await createToken(store, {
-        name: o.name,
-        kind: o.kind as TokenKind,
-        role: o.role as Role,
-        createdBy: 'signalbox token create',
-        expiresInDays: o.expiresDays,
+  .option('--flows <names>', 'limit it to these flows (comma-separated)', list)
+  .option('--channels <names>', 'limit it to these channels (comma-separated)', list)
+  .option('--systems <names>', 'limit it to these systems (comma-separated)', list)
+  .action(
+    async (o: {
+      name: string
+      role: string
+      kind: string
+      expiresDays?: number
+      flows?: string[]
+      channels?: string[]
+      systems?: string[]
+    }) => {
+      if (!['viewer', 'support', 'operator', 'admin'].includes(o.role))
+        throw new ConfigError([`--role: '${o.role}' is not one of viewer, support, operator, admin`])
+      if (!['personal', 'service', 'ingest'].includes(o.kind))
+        throw new ConfigError([`--kind: '${o.kind}' is not one of personal, service, ingest`])
+      if (o.expiresDays !== undefined && !(o.expiresDays >= 1 && o.expiresDays <= 3650))
+        throw new ConfigError(['--expires-days: between 1 and 3650'])
+      await withStore(async (store) => {
+        const created = await createToken(store, {
+          name: o.name,
+          kind: o.kind as TokenKind,
+          role: o.role as Role,
+          createdBy: 'signalbox token create',
+          expiresInDays: o.expiresDays,
+          scope: { flows: o.flows, channels: o.channels, systems: o.systems },
+        })
+        process.stderr.write(
+          `token ${created.id} (${o.kind === 'ingest' ? 'ingest' : o.role}) created; it is shown once:\n`,
+        )
+        process.stdout.write(`${created.token}\n`)
       })
-      process.stderr.write(
-        `token ${created.id} (${o.kind === 'ingest' ? 'ingest' : o.role}) created; it is shown once:\n`,
-      )
-      process.stdout.write(`${created.token}\n`)
-    })
-  })
+    },
+  )
 
 token
   .command('revoke <id>')

@@ -1,6 +1,8 @@
 import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
+import { scopeOf } from '../../auth/middleware.ts'
+import { within } from '../../auth/scope.ts'
 import { BadRequestError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listConnectors, registerConnector } from '../../store/queries/connectors.ts'
@@ -57,20 +59,23 @@ export function connectorRoutes(store: Store) {
       }),
       async (c) => {
         const rows = await listConnectors(store, new Date(Date.now() - 86_400_000))
+        const { systems } = scopeOf(c.req.raw)
         return c.json({
-          connectors: rows.map((r) => ({
-            id: r.id,
-            system: r.system,
-            flows: r.flows,
-            callbackUrl: r.callback_url,
-            registeredAt: utc(r.registered_at),
-            lastSeen: utc(r.last_seen),
-            last24h: {
-              runs: Number(r.runs),
-              failures: Number(r.failures),
-              lastRun: r.last_run ? utc(r.last_run) : null,
-            },
-          })),
+          connectors: rows
+            .filter((r) => within(systems, r.system))
+            .map((r) => ({
+              id: r.id,
+              system: r.system,
+              flows: r.flows,
+              callbackUrl: r.callback_url,
+              registeredAt: utc(r.registered_at),
+              lastSeen: utc(r.last_seen),
+              last24h: {
+                runs: Number(r.runs),
+                failures: Number(r.failures),
+                lastRun: r.last_run ? utc(r.last_run) : null,
+              },
+            })),
         })
       },
     )

@@ -1,11 +1,14 @@
 import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
+import { scopeOf } from '../../auth/middleware.ts'
+import { exceptionScope, isScoped, OutOfScopeError, within } from '../../auth/scope.ts'
 import { BadRequestError } from '../../core/errors.ts'
 import { encryptedPaths, maskEncrypted, type PayloadVault } from '../../core/payload-vault.ts'
 import type { Redactor } from '../../core/privacy.ts'
 import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
+import { registeredConnectors } from '../../store/queries/connectors.ts'
 import {
   type ExceptionRow,
   exceptionId,
@@ -58,6 +61,19 @@ export function present(r: ExceptionRow, view: PayloadView) {
     statusBy: r.status_by || null,
     statusReason: r.status_reason || null,
   }
+}
+
+/** The part of the exceptions this request's token is scoped to, as a filter ({} when unscoped). */
+export async function scopedExceptions(store: Store, req: Request) {
+  const scope = scopeOf(req)
+  return isScoped(scope) ? exceptionScope(scope, await registeredConnectors(store)) : {}
+}
+
+/** One exception, refused (403) when it lies outside the token's scope. */
+export async function requireExceptionInScope(store: Store, req: Request, e: ExceptionRow) {
+  const { flows, connectors } = await scopedExceptions(store, req)
+  if (!within(flows, e.flow) || !within(connectors, e.connector))
+    throw new OutOfScopeError(`exception ${e.id} is outside this token's flows and systems`)
 }
 
 /** Exceptions: reported by connectors when a sync fails for good, listed for the people who fix them. */
@@ -126,7 +142,10 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
       query(listQuery),
       async (c) => {
         const view = payloadView(vault, c.req.raw)
-        const rows = await listExceptions(store, c.req.valid('query'))
+        const rows = await listExceptions(store, {
+          ...c.req.valid('query'),
+          ...(await scopedExceptions(store, c.req.raw)),
+        })
         return c.json({ exceptions: rows.map((r) => present(r, view)) })
       },
     )

@@ -1,19 +1,30 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import { scopeOf } from '../../auth/middleware.ts'
+import { requireFlow, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
-import { NotFoundError } from '../../core/errors.ts'
+import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import { failures, progress, stageLatencies, throughput } from '../../store/queries/flow-metrics.ts'
-import { stuckEntities } from '../../store/queries/stuck.ts'
+import { entityContexts, stuckEntities } from '../../store/queries/stuck.ts'
 import { flowMetricsView } from '../flow-metrics.ts'
 import { lookback, params, query, rangeQuery, resolveRange } from '../params.ts'
 
 const flowParams = z.object({ flow: z.string().max(100).describe('A flow name from flows.yaml') })
 const stuckQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many entities'),
+  channel: z.string().max(200).optional().describe('Only entities that came in through this channel'),
+  system: z.string().max(200).optional().describe('Only entities this system touched'),
+  stage: z.string().max(200).optional().describe('Only entities overdue at this stage'),
 })
+
+/** A filter the caller asked for, narrowed to the token's scope: the scope alone when not asked. */
+function narrowed(asked: string | undefined, scope: readonly string[] | undefined) {
+  if (asked === undefined) return scope
+  return within(scope, asked) ? [asked] : []
+}
 
 /** Per-flow reads: what is stuck now, and how the flow performed over a range. */
 export function flowRoutes(
@@ -38,16 +49,18 @@ export function flowRoutes(
       }),
       (c) =>
         c.json({
-          flows: [...flows.values()].map((f) => ({
-            name: f.name,
-            entity: f.entity,
-            stages: f.stages.map((s) => ({
-              name: s.name,
-              events: s.events,
-              maxDelayMs: s.maxDelayMs ?? null,
+          flows: [...flows.values()]
+            .filter((f) => within(scopeOf(c.req.raw).flows, f.name))
+            .map((f) => ({
+              name: f.name,
+              entity: f.entity,
+              stages: f.stages.map((s) => ({
+                name: s.name,
+                events: s.events,
+                maxDelayMs: s.maxDelayMs ?? null,
+              })),
+              terminal: f.terminal.map((s) => ({ name: s.name, events: s.events })),
             })),
-            terminal: f.terminal.map((s) => ({ name: s.name, events: s.events })),
-          })),
         }),
     )
     .get(
@@ -61,17 +74,34 @@ export function flowRoutes(
       query(stuckQuery),
       async (c) => {
         const flow = flowNamed(c.req.valid('param').flow)
-        const { limit } = c.req.valid('query')
+        const scope = scopeOf(c.req.raw)
+        requireFlow(scope, flow.name)
+        const { limit, channel, system, stage } = c.req.valid('query')
+        const stageIndex = stage === undefined ? undefined : flow.stages.findIndex((s) => s.name === stage)
+        if (stageIndex === -1)
+          throw new BadRequestError(
+            'invalid_parameter',
+            `stage: '${stage?.slice(0, 100)}' is not a stage of ${flow.name} (${flow.stages.map((s) => s.name).join(', ')})`,
+          )
         const now = new Date()
         const range = lookback(config, now.getTime())
+        const shape = flowShape(flow)
         const rows = await stuckEntities(store, {
-          flow: flowShape(flow),
+          flow: shape,
           maxDelayMs: flow.stages.map((s) => s.maxDelayMs ?? 0),
           since: range.from,
           until: range.to,
           now,
           limit,
+          channels: narrowed(channel, scope.channels),
+          systems: narrowed(system, scope.systems),
+          overdueStage: stageIndex === undefined ? undefined : stageIndex + 1,
         })
+        const contexts = await entityContexts(
+          store,
+          shape,
+          rows.map((r) => r.entity_id),
+        )
         return c.json({
           flow: flow.name,
           asOf: now.toISOString(),
@@ -84,6 +114,9 @@ export function flowRoutes(
               lastStageAt: new Date(Number(r.last_at_ms)).toISOString(),
               overdueStage: next?.name ?? '',
               overdueMs: Number(r.overdue_ms),
+              channel: contexts.get(r.entity_id)?.channel ?? 'unknown',
+              systems: contexts.get(r.entity_id)?.systems ?? [],
+              lastSystem: contexts.get(r.entity_id)?.lastSystem ?? '',
             }
           }),
         })
@@ -102,6 +135,8 @@ export function flowRoutes(
       query(rangeQuery),
       async (c) => {
         const flow = flowNamed(c.req.valid('param').flow)
+        const scope = scopeOf(c.req.raw)
+        requireFlow(scope, flow.name)
         const range = resolveRange(c.req.valid('query'), config)
         const shape = flowShape(flow)
         const longestDelay = Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))
@@ -118,7 +153,12 @@ export function flowRoutes(
           flowMetricsView(
             flow,
             range,
-            { throughput: through, latencies, progress: funnel, failures: fails },
+            {
+              throughput: through.filter((t) => within(scope.channels, t.channel)),
+              latencies,
+              progress: funnel,
+              failures: fails.filter((f) => within(scope.systems, f.system)),
+            },
             now,
           ),
         )

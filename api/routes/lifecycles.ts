@@ -1,20 +1,45 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import { scopeOf } from '../../auth/middleware.ts'
+import { OutOfScopeError, requireFlow, type Scope, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
-import type { FlowDefinition } from '../../core/flows.ts'
+import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { EntityType } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { entityHistory, linkedEntities } from '../../store/queries/entities.ts'
 import { listExceptions } from '../../store/queries/exceptions.ts'
 import { listReplays } from '../../store/queries/replays.ts'
+import { entityContexts } from '../../store/queries/stuck.ts'
 import { buildLifecycle, type TimelineEntry } from '../lifecycle.ts'
 import { lookback, params } from '../params.ts'
 
 const idParams = z.object({
   id: z.string().min(1).max(1024).describe('The entity id as the systems know it'),
 })
+
+/**
+ * A token scoped to systems sees an entity one of them touched; one scoped to channels, an entity
+ * that came in through one of them.
+ */
+async function checkScope(
+  store: Store,
+  scope: Scope,
+  flow: FlowDefinition,
+  id: string,
+  rows: readonly { system: string }[],
+) {
+  if (scope.systems && !rows.some((r) => within(scope.systems, r.system)))
+    throw new OutOfScopeError(`no system this token is scoped to took part in ${flow.entity} ${id}`)
+  if (scope.channels) {
+    const channel = (await entityContexts(store, flowShape(flow), [id])).get(id)?.channel ?? 'unknown'
+    if (!within(scope.channels, channel))
+      throw new OutOfScopeError(
+        `${flow.entity} ${id} came in through ${channel}, outside this token's channels`,
+      )
+  }
+}
 
 /** `GET /orders/:id/lifecycle`, `GET /returns/:id/lifecycle`: where an entity is in its flow, and why. */
 export function lifecycleRoutes(
@@ -24,14 +49,16 @@ export function lifecycleRoutes(
 ) {
   const flowFor = (entity: EntityType) => [...flows.values()].find((f) => f.entity === entity)
 
-  const lifecycle = async (entity: EntityType, id: string) => {
+  const lifecycle = async (entity: EntityType, id: string, scope: Scope) => {
     const flow = flowFor(entity)
     if (!flow) throw new NotFoundError(`no flow is configured for ${entity}s`)
+    requireFlow(scope, flow.name)
     const now = Date.now()
     // Every read carries a time range: the entity's history over the widest range a read may ask for.
     const { from, to } = lookback(config, now)
     const rows = await entityHistory(store, entity, id, from, to)
     if (rows.length === 0) throw new NotFoundError(`${entity} ${id} not found`)
+    await checkScope(store, scope, flow, id, rows)
     const exceptions = await listExceptions(store, { entity: { type: entity, id }, limit: 100 })
     // A replay answers an exception, and a re-sync leaves its id on the rows it produced: without
     // either there is no replay to show, and the read is saved.
@@ -91,9 +118,9 @@ export function lifecycleRoutes(
     })
   return new Hono()
     .get('/orders/:id/lifecycle', describe('an order'), params(idParams), async (c) =>
-      c.json(await lifecycle('order', c.req.valid('param').id)),
+      c.json(await lifecycle('order', c.req.valid('param').id, scopeOf(c.req.raw))),
     )
     .get('/returns/:id/lifecycle', describe('a return'), params(idParams), async (c) =>
-      c.json(await lifecycle('return', c.req.valid('param').id)),
+      c.json(await lifecycle('return', c.req.valid('param').id, scopeOf(c.req.raw))),
     )
 }

@@ -1,6 +1,8 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import { scopeOf } from '../../auth/middleware.ts'
+import { OutOfScopeError, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
@@ -13,7 +15,7 @@ import { actingUser, body, isoFromMs, params, query } from '../params.ts'
 import { payloadView } from '../payload-view.ts'
 import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
 import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
-import { present } from './exceptions.ts'
+import { present, requireExceptionInScope, scopedExceptions } from './exceptions.ts'
 
 const DAY_MS = 86_400_000
 const text = z.string().trim().max(2000)
@@ -79,6 +81,11 @@ export function replayRoutes(
     updatedAt: isoFromMs(job.updatedAtMs),
     progress: await jobProgress(deps, job),
   })
+  /** An exception outside the token's scope is refused; one that does not exist is left to the action. */
+  const inScope = async (req: Request, id: string) => {
+    const e = await getException(store, id)
+    if (e) await requireExceptionInScope(store, req, e)
+  }
   const jobNamed = async (id: string) => {
     const [job] = await listJobs(store, { id })
     if (!job) throw new NotFoundError(`no replay job '${id.slice(0, 100)}'`)
@@ -111,6 +118,7 @@ export function replayRoutes(
       ),
       async (c) => {
         const b = c.req.valid('json')
+        await inScope(c.req.raw, c.req.valid('param').id)
         const replay = await replayException(deps, c.req.valid('param').id, {
           by: actingUser(c.req.raw, b.by),
           reason: b.reason,
@@ -133,6 +141,7 @@ export function replayRoutes(
       body(z.object({ by: z.string().optional(), reason: text.min(1, 'say why') })),
       async (c) => {
         const b = c.req.valid('json')
+        await inScope(c.req.raw, c.req.valid('param').id)
         const updated = await setExceptionStatus(store, c.req.valid('param').id, {
           status: 'ignored',
           by: actingUser(c.req.raw, b.by),
@@ -160,7 +169,7 @@ export function replayRoutes(
       ),
       async (c) => {
         const b = c.req.valid('json')
-        const filter = toFilter(b.filter)
+        const filter = { ...toFilter(b.filter), ...(await scopedExceptions(store, c.req.raw)) }
         if (b.dryRun) {
           const matched = await matchingExceptions(deps, filter)
           return c.json({
@@ -208,7 +217,14 @@ export function replayRoutes(
       async (c) => {
         const { type, id } = c.req.valid('param')
         const b = c.req.valid('json')
-        const flowsOfType = new Set([...flows.values()].filter((f) => f.entity === type).map((f) => f.name))
+        const scope = scopeOf(c.req.raw)
+        const flowsOfType = new Set(
+          [...flows.values()]
+            .filter((f) => f.entity === type && within(scope.flows, f.name))
+            .map((f) => f.name),
+        )
+        if (flowsOfType.size === 0 && scope.flows)
+          throw new OutOfScopeError(`no flow of ${type}s is within this token's scope`)
         const resync = await resyncEntity(deps, { type, id }, flowsOfType, {
           by: actingUser(c.req.raw, b.by),
           reason: b.reason,

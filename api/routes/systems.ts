@@ -1,6 +1,8 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import { scopeOf } from '../../auth/middleware.ts'
+import { OutOfScopeError, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import type { Store } from '../../store/client.ts'
 import { failingCalls, services, systemEdges } from '../../store/queries/system-map.ts'
@@ -30,7 +32,15 @@ export function systemRoutes(store: Store, config: Pick<Config, 'query'>) {
       query(timeRange),
       async (c) => {
         const { from, to } = resolveRange(c.req.valid('query'), config)
-        const [edges, nodes] = await Promise.all([systemEdges(store, from, to), services(store, from, to)])
+        const [allEdges, allNodes] = await Promise.all([
+          systemEdges(store, from, to),
+          services(store, from, to),
+        ])
+        // A token scoped to systems sees the calls its systems make or take, and those systems' peers.
+        const { systems } = scopeOf(c.req.raw)
+        const edges = allEdges.filter((e) => within(systems, e.source) || within(systems, e.target))
+        const seen = new Set(edges.flatMap((e) => [e.source, e.target]))
+        const nodes = allNodes.filter((n) => within(systems, n.service) || seen.has(n.service))
         const minutes = (to.getTime() - from.getTime()) / 60_000
         return c.json({
           from: from.toISOString(),
@@ -65,6 +75,9 @@ export function systemRoutes(store: Store, config: Pick<Config, 'query'>) {
       query(edgeQuery),
       async (c) => {
         const q = c.req.valid('query')
+        const { systems } = scopeOf(c.req.raw)
+        if (!within(systems, q.source) && !within(systems, q.target))
+          throw new OutOfScopeError(`neither ${q.source} nor ${q.target} is within this token's systems`)
         const { from, to } = resolveRange(q, config)
         const rows = await failingCalls(store, { source: q.source, target: q.target }, from, to, q.limit)
         return c.json({

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { actorOf } from '../../auth/middleware.ts'
+import { parseScope, scopeSchema } from '../../auth/scope.ts'
 import { createToken, revokeToken } from '../../auth/tokens.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
@@ -18,6 +19,7 @@ const view = (t: TokenRow) => ({
   createdAt: isoFromMs(t.created_ms),
   expiresAt: isoFromMs(t.expires_ms),
   revokedAt: isoFromMs(t.revoked_ms),
+  scope: parseScope(t.scope),
 })
 
 /** Personal and service tokens, ingestion keys and the audit log (admins only; see auth/permissions.ts). */
@@ -48,6 +50,9 @@ export function tokenRoutes(store: Store) {
             .default('viewer')
             .describe('Ignored for ingestion keys'),
           expiresInDays: z.number().int().min(1).max(3650).optional(),
+          scope: scopeSchema
+            .optional()
+            .describe('Limit the token to some flows, channels and systems (absent: unlimited)'),
         }),
       ),
       async (c) => {
@@ -59,6 +64,7 @@ export function tokenRoutes(store: Store) {
             token: created.token,
             kind: b.kind,
             role: b.kind === 'ingest' ? 'ingest' : b.role,
+            scope: b.scope ?? {},
           },
           201,
         )

@@ -9,6 +9,7 @@ import { alerting } from './0008_alerting.ts'
 import { replays } from './0009_replays.ts'
 import { tokens } from './0010_tokens.ts'
 import { entityLinks } from './0011_entity_links.ts'
+import { tokenScopes } from './0012_token_scopes.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   replays,
   tokens,
   entityLinks,
+  tokenScopes,
 ]

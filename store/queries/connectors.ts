@@ -63,17 +63,19 @@ export async function listConnectors(store: Store, since: Date): Promise<Connect
 
 export interface RegisteredConnector {
   readonly id: string
+  readonly system: string
   readonly callbackUrl: string
   readonly steps: readonly ConnectorStep[]
 }
 
 /** The registry alone (no health): where to call a connector back and what its steps take. */
 export async function registeredConnectors(store: Store): Promise<RegisteredConnector[]> {
-  const rows = await store.query<{ id: string; callback_url: string; steps: string }>(
-    sql`SELECT id, callback_url, steps FROM ${table(TABLES.connectors)} FINAL ORDER BY id`,
+  const rows = await store.query<{ id: string; system: string; callback_url: string; steps: string }>(
+    sql`SELECT id, system, callback_url, steps FROM ${table(TABLES.connectors)} FINAL ORDER BY id`,
   )
   return rows.map((r) => ({
     id: r.id,
+    system: r.system,
     callbackUrl: r.callback_url,
     steps: JSON.parse(r.steps || '[]') as ConnectorStep[],
   }))

@@ -123,6 +123,9 @@ export async function setExceptionStatus(
 export interface ExceptionFilter {
   readonly status?: string
   readonly statuses?: readonly string[]
+  /** Within these flows and connectors only (a token's scope). */
+  readonly flows?: readonly string[]
+  readonly connectors?: readonly string[]
   readonly connector?: string
   readonly flow?: string
   readonly stage?: string
@@ -140,6 +143,9 @@ export async function listExceptions(
   const conditions = [sql`1`]
   if (filter.status) conditions.push(sql`status = ${filter.status}`)
   if (filter.statuses?.length) conditions.push(sql`status IN ${[...filter.statuses]}`)
+  if (filter.flows) conditions.push(filter.flows.length ? sql`flow IN ${[...filter.flows]}` : sql`0`)
+  if (filter.connectors)
+    conditions.push(filter.connectors.length ? sql`connector IN ${[...filter.connectors]}` : sql`0`)
   if (filter.connector) conditions.push(sql`connector = ${filter.connector}`)
   if (filter.flow) conditions.push(sql`flow = ${filter.flow}`)
   if (filter.stage) conditions.push(sql`stage = ${filter.stage}`)

@@ -17,6 +17,10 @@ export interface ThroughputRow {
   readonly entities: string
 }
 
+/** An entity's channel, on the event that starts its flow: `data.channel`, a `channel` extension, or the system. */
+export const CHANNEL = sql`coalesce(nullIf(JSONExtractString(data, 'channel'), ''), nullIf(extensions['channel'], ''),
+  nullIf(system, ''), 'unknown')`
+
 /**
  * Entities entering the flow per bucket, by channel: the first stage's events, the channel taken from
  * the event (`data.channel`, a `channel` extension) or else the system that reported it.
@@ -24,8 +28,7 @@ export interface ThroughputRow {
 export function throughput(store: Store, flow: FlowShape, r: MetricsRange): Promise<ThroughputRow[]> {
   return store.query<ThroughputRow>(sql`
     SELECT intDiv(toUnixTimestamp(time), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket,
-      coalesce(nullIf(JSONExtractString(data, 'channel'), ''), nullIf(extensions['channel'], ''),
-        nullIf(system, ''), 'unknown') AS channel,
+      ${CHANNEL} AS channel,
       uniq(subject) AS entities
     FROM ${table(TABLES.events)}
     WHERE type IN ${[...(flow.stageEvents[0] ?? [])]} AND time >= ${r.from} AND time < ${r.to}

@@ -12,6 +12,8 @@ export interface TokenRow {
   readonly created_ms: string
   readonly expires_ms: string | null
   readonly revoked_ms: string | null
+  /** JSON `{flows?, channels?, systems?}`; empty: unlimited. */
+  readonly scope: string
 }
 
 export async function saveToken(
@@ -26,18 +28,19 @@ export async function saveToken(
     createdAtMs: number
     expiresAtMs: number | null
     revokedAtMs: number | null
+    scope: string
   },
 ): Promise<void> {
   await store.command(sql`
     INSERT INTO ${table(TABLES.apiTokens)} (id, version, name, kind, role, secret_hash, created_by, created_at,
-      expires_at, revoked_at)
+      expires_at, revoked_at, scope)
     VALUES (${t.id}, ${BigInt(Date.now()) * 1000n + (t.revokedAtMs === null ? 0n : 1n)}, ${t.name}, ${t.kind},
       ${t.role}, ${t.secretHash}, ${t.createdBy}, ${new Date(t.createdAtMs)}, ${nullableTime(t.expiresAtMs)},
-      ${nullableTime(t.revokedAtMs)})`)
+      ${nullableTime(t.revokedAtMs)}, ${t.scope})`)
 }
 
 const COLUMNS = sql`id, name, kind, role, secret_hash, created_by, toUnixTimestamp64Milli(created_at) AS created_ms,
-  toUnixTimestamp64Milli(expires_at) AS expires_ms, toUnixTimestamp64Milli(revoked_at) AS revoked_ms`
+  toUnixTimestamp64Milli(expires_at) AS expires_ms, toUnixTimestamp64Milli(revoked_at) AS revoked_ms, scope`
 
 export async function getToken(store: Store, id: string): Promise<TokenRow | undefined> {
   const [row] = await store.query<TokenRow>(

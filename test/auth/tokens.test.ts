@@ -88,6 +88,7 @@ describe('tokens', () => {
       createdAtMs: Date.now() - 2 * 86_400_000,
       expiresAtMs: Date.now() - 1000,
       revokedAtMs: null,
+      scope: '',
     })
     expect(await getAs(`${sb.apiUrl}/api/slos`, expired.token)).toMatchObject({
       status: 401,

@@ -186,6 +186,16 @@ describe('the web UI in a real browser', () => {
     const row = page.locator('[data-testid="stuck-list"] tr', { hasText: 'SO-E2E-STUCK' })
     await row.waitFor()
     expect(await row.textContent()).toContain('erp_posted')
+    // Narrowed to its channel it stays; to another channel it goes.
+    await page.getByTestId('stuck-channel').selectOption('web')
+    await row.waitFor()
+    const others = await page.getByTestId('stuck-channel').locator('option').allTextContents()
+    const other = others.find((o) => o !== 'any' && o !== 'web')
+    if (other) {
+      await page.getByTestId('stuck-channel').selectOption(other)
+      await row.waitFor({ state: 'detached' })
+      await page.getByTestId('stuck-channel').selectOption('web')
+    }
     await row.getByRole('link').click()
     await page.waitForURL('**/#/orders/SO-E2E-STUCK')
     await expect.poll(() => page.getByTestId('entity-status').textContent()).toContain('stuck')

@@ -42,6 +42,7 @@ describe('migrations', () => {
       'replays',
       'tokens',
       'entity_links',
+      'token_scopes',
     ])
   })
 

@@ -1,0 +1,55 @@
+import { z } from 'zod'
+import { SignalboxError } from '../core/errors.ts'
+
+const names = z.array(z.string().min(1).max(200)).min(1).max(100)
+
+/**
+ * What a token is limited to: some flows, channels and systems. An absent dimension is unlimited.
+ * Enforced by the routes that read or act on those (see README, Security): out-of-scope flows are
+ * refused, lists are filtered to the scope.
+ */
+export const scopeSchema = z
+  .object({ flows: names.optional(), channels: names.optional(), systems: names.optional() })
+  .strict()
+
+export type Scope = z.infer<typeof scopeSchema>
+
+export const UNSCOPED: Scope = Object.freeze({})
+
+export function parseScope(text: string): Scope {
+  if (!text) return UNSCOPED
+  const parsed = scopeSchema.safeParse(JSON.parse(text))
+  // A stored scope that no longer parses limits to nothing rather than to everything.
+  return parsed.success ? parsed.data : { flows: [], channels: [], systems: [] }
+}
+
+export const isScoped = (scope: Scope) => Boolean(scope.flows || scope.channels || scope.systems)
+
+/** Is `value` inside the scope's list for one dimension (always, when the dimension is unlimited)? */
+export const within = (allowed: readonly string[] | undefined, value: string) =>
+  allowed === undefined || allowed.includes(value)
+
+export class OutOfScopeError extends SignalboxError {
+  constructor(message: string) {
+    super('out_of_scope', message, 403)
+  }
+}
+
+/** Refuses a flow outside the scope. */
+export function requireFlow(scope: Scope, flow: string): void {
+  if (!within(scope.flows, flow)) throw new OutOfScopeError(`this token is not scoped to flow ${flow}`)
+}
+
+/**
+ * The exceptions a scope may see: of its flows, and of the connectors of its systems (`system` per
+ * connector from the registry). Unlimited dimensions stay undefined.
+ */
+export function exceptionScope(
+  scope: Scope,
+  connectors: readonly { id: string; system: string }[],
+): { flows?: readonly string[]; connectors?: readonly string[] } {
+  return {
+    flows: scope.flows,
+    connectors: scope.systems && connectors.filter((c) => within(scope.systems, c.system)).map((c) => c.id),
+  }
+}

@@ -1,0 +1,10 @@
+import { addColumn } from '../ddl.ts'
+import { TABLES } from '../tables.ts'
+import type { Migration } from './types.ts'
+
+export const tokenScopes: Migration = {
+  id: 12,
+  name: 'token_scopes',
+  why: 'A token may be limited to some flows, channels and systems (JSON; empty: unlimited).',
+  statements: (t) => [...addColumn(TABLES.apiTokens, "scope String DEFAULT ''", t)],
+}
