@@ -53,3 +53,15 @@ export function exceptionScope(
     connectors: scope.systems && connectors.filter((c) => within(scope.systems, c.system)).map((c) => c.id),
   }
 }
+
+/**
+ * Is something labelled (an SLO, an alert) within the scope? Each of its `flow`, `system` and
+ * `channel` labels must be; a label it does not carry does not limit it.
+ */
+export function labelsInScope(scope: Scope, labels: Readonly<Record<string, string>>): boolean {
+  const ok = (allowed: readonly string[] | undefined, value: string | undefined) =>
+    value === undefined || within(allowed, value)
+  return (
+    ok(scope.flows, labels.flow) && ok(scope.systems, labels.system) && ok(scope.channels, labels.channel)
+  )
+}

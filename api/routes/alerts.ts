@@ -3,6 +3,8 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { matcherSchema } from '../../alerts/matchers.ts'
+import { scopeOf } from '../../auth/middleware.ts'
+import { labelsInScope, OutOfScopeError } from '../../auth/scope.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import {
@@ -25,9 +27,12 @@ const idParam = z.object({ id: z.string().max(100) })
  * exists (the security issue) the person acting is named in the request body.
  */
 export function alertRoutes(store: Store) {
-  const one = async (id: string) => {
+  /** One alert; outside the caller's scope (its flow, system or channel labels) it is refused. */
+  const one = async (id: string, req: Request) => {
     const [a] = await listInstances(store, { id })
     if (!a) throw new NotFoundError(`no alert '${id.slice(0, 100)}'`)
+    if (!labelsInScope(scopeOf(req), a.labels))
+      throw new OutOfScopeError(`alert ${a.id} is outside this token's scope`)
     return a
   }
   return new Hono()
@@ -46,10 +51,13 @@ export function alertRoutes(store: Store) {
       ),
       async (c) => {
         const q = c.req.valid('query')
-        const [alerts, history] = await Promise.all([
+        const scope = scopeOf(c.req.raw)
+        const [all, allHistory] = await Promise.all([
           listInstances(store, q.state ? { states: [q.state] } : {}),
           listTransitions(store, { since: new Date(Date.now() - q.days * DAY_MS), limit: 500 }),
         ])
+        const alerts = all.filter((a) => labelsInScope(scope, a.labels))
+        const history = allHistory.filter((t) => labelsInScope(scope, t.labels))
         const order = ['firing', 'pending', 'error', 'nodata', 'resolved', 'normal']
         alerts.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state) || a.rule.localeCompare(b.rule))
         return c.json({
@@ -77,7 +85,7 @@ export function alertRoutes(store: Store) {
       }),
       params(idParam),
       async (c) => {
-        const a = await one(c.req.valid('param').id)
+        const a = await one(c.req.valid('param').id, c.req.raw)
         const since = new Date(Date.now() - 90 * DAY_MS)
         const [history, notifications] = await Promise.all([
           listTransitions(store, { id: a.id, since, limit: 200 }),
@@ -119,7 +127,7 @@ export function alertRoutes(store: Store) {
       params(idParam),
       body(z.object({ by: who.optional(), comment: z.string().max(2000).default('') })),
       async (c) => {
-        const a = await one(c.req.valid('param').id)
+        const a = await one(c.req.valid('param').id, c.req.raw)
         if (a.state !== 'firing')
           throw new BadRequestError(
             'not_firing',
@@ -143,7 +151,7 @@ export function alertRoutes(store: Store) {
             actor: by,
           },
         ])
-        return c.json({ alert: alertView(await one(a.id)) })
+        return c.json({ alert: alertView(await one(a.id, c.req.raw)) })
       },
     )
     .get(

@@ -2,7 +2,9 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { sloStatus } from '../../alerts/slo-status.ts'
-import type { SloDefinition } from '../../alerts/spec.ts'
+import { type SloDefinition, sloLabels } from '../../alerts/spec.ts'
+import { scopeOf } from '../../auth/middleware.ts'
+import { labelsInScope, OutOfScopeError } from '../../auth/scope.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listInstances } from '../../store/queries/alerts.ts'
@@ -15,10 +17,12 @@ const FINE_STEP_MS = 5 * 60_000
 
 /** SLOs: where each stands now, and one SLO's budget and burn over time with what burned it. */
 export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
-  const named = (id: string) => {
+  const named = (id: string, req: Request) => {
     const slo = slos.find((s) => s.id === id)
     if (!slo)
       throw new NotFoundError(`no SLO '${id.slice(0, 100)}'; configured: ${slos.map((s) => s.id).join(', ')}`)
+    if (!labelsInScope(scopeOf(req), sloLabels(slo)))
+      throw new OutOfScopeError(`SLO ${slo.id} is outside this token's scope`)
     return slo
   }
   return new Hono()
@@ -32,13 +36,16 @@ export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
       async (c) => {
         const now = Date.now()
         const alerts = await listInstances(store)
+        const scope = scopeOf(c.req.raw)
         const list = await Promise.all(
-          slos.map(async (slo) =>
-            sloSummary(
-              await sloStatus(store, slo, now),
-              alerts.filter((a) => a.labels.slo === slo.id),
+          slos
+            .filter((slo) => labelsInScope(scope, sloLabels(slo)))
+            .map(async (slo) =>
+              sloSummary(
+                await sloStatus(store, slo, now),
+                alerts.filter((a) => a.labels.slo === slo.id),
+              ),
             ),
-          ),
         )
         // No data sorts last: an SLO without traffic is not the most urgent one.
         list.sort(
@@ -59,7 +66,7 @@ export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
       }),
       params(z.object({ id: z.string().max(200).describe('An SLO id from slos.yaml') })),
       async (c) => {
-        const slo = named(c.req.valid('param').id)
+        const slo = named(c.req.valid('param').id, c.req.raw)
         const now = Date.now()
         const status = await sloStatus(store, slo, now)
         const periodStep = Math.max(

@@ -134,6 +134,14 @@ describe('tokens scoped to flows, channels and systems', () => {
     expect(replay.status).toBe(403)
     const dry = await as(token, '/api/exceptions/replay', { filter: {}, dryRun: true })
     expect(((await dry.json()) as { count: number }).count).toBe(1)
+    // SLOs of other flows are left out (those not about a flow stay); one asked for by id is refused.
+    const slos = (await (await as(token, '/api/slos')).json()) as { slos: Array<{ id: string }> }
+    const ids = slos.slos.map((s) => s.id)
+    expect(ids).toContain('order_reaches_erp')
+    expect(ids).toContain('erp_calls_succeed')
+    expect(ids).not.toContain('refund_in_time')
+    expect((await as(token, '/api/slos/refund_in_time')).status).toBe(403)
+    expect((await as(admin, '/api/slos/refund_in_time')).status).toBe(200)
   })
 
   it('keep a channel-scoped token to its channels: the stuck list and single orders', async () => {
