@@ -39,6 +39,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/notifications': 'viewer',
   'GET /api/connectors': 'viewer',
   // Single entities: orders, returns, traces, events, search, exceptions and the replay trail.
+  'GET /api/flows/:flow/entities': 'support',
   'GET /api/orders/:id/lifecycle': 'support',
   'GET /api/returns/:id/lifecycle': 'support',
   'GET /api/traces/:traceId': 'support',

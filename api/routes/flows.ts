@@ -8,9 +8,9 @@ import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import { failures, progress, stageLatencies, throughput } from '../../store/queries/flow-metrics.ts'
-import { entityContexts, stuckEntities } from '../../store/queries/stuck.ts'
+import { entitiesAtStage, entityContexts, stuckEntities } from '../../store/queries/stuck.ts'
 import { flowMetricsView } from '../flow-metrics.ts'
-import { lookback, params, query, rangeQuery, resolveRange } from '../params.ts'
+import { lookback, params, query, rangeQuery, resolveRange, timeRange } from '../params.ts'
 
 const flowParams = z.object({ flow: z.string().max(100).describe('A flow name from flows.yaml') })
 const stuckQuery = z.object({
@@ -19,6 +19,30 @@ const stuckQuery = z.object({
   system: z.string().max(200).optional().describe('Only entities this system touched'),
   stage: z.string().max(200).optional().describe('Only entities overdue at this stage'),
 })
+
+const entitiesQuery = timeRange.extend({
+  stage: z.string().min(1).max(200).describe('The stage reached (or, with waiting, the stage waited after)'),
+  channel: z.string().max(200).optional().describe('Only entities that came in through this channel'),
+  system: z.string().max(200).optional().describe('Only entities this system touched'),
+  waiting: z
+    .enum(['true', 'false'])
+    .default('false')
+    .describe(
+      'true: entities whose last stage this is now (the backlog), not those that reached it in the range',
+    ),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+})
+
+/** The 0-based position of a stage named in a query, or a 400 naming the stages there are. */
+function stageNamed(flow: FlowDefinition, stage: string): number {
+  const index = flow.stages.findIndex((s) => s.name === stage)
+  if (index === -1)
+    throw new BadRequestError(
+      'invalid_parameter',
+      `stage: '${stage.slice(0, 100)}' is not a stage of ${flow.name} (${flow.stages.map((s) => s.name).join(', ')})`,
+    )
+  return index
+}
 
 /** A filter the caller asked for, narrowed to the token's scope: the scope alone when not asked. */
 function narrowed(asked: string | undefined, scope: readonly string[] | undefined) {
@@ -37,6 +61,13 @@ export function flowRoutes(
     if (!flow)
       throw new NotFoundError(`no flow '${name.slice(0, 100)}'; configured: ${[...flows.keys()].join(', ')}`)
     return flow
+  }
+  /** The flow named in the path, refused when outside the caller's scope. */
+  const scopedFlow = (req: Request, name: string) => {
+    const flow = flowNamed(name)
+    const scope = scopeOf(req)
+    requireFlow(scope, flow.name)
+    return { flow, scope }
   }
 
   return new Hono()
@@ -73,16 +104,9 @@ export function flowRoutes(
       params(flowParams),
       query(stuckQuery),
       async (c) => {
-        const flow = flowNamed(c.req.valid('param').flow)
-        const scope = scopeOf(c.req.raw)
-        requireFlow(scope, flow.name)
+        const { flow, scope } = scopedFlow(c.req.raw, c.req.valid('param').flow)
         const { limit, channel, system, stage } = c.req.valid('query')
-        const stageIndex = stage === undefined ? undefined : flow.stages.findIndex((s) => s.name === stage)
-        if (stageIndex === -1)
-          throw new BadRequestError(
-            'invalid_parameter',
-            `stage: '${stage?.slice(0, 100)}' is not a stage of ${flow.name} (${flow.stages.map((s) => s.name).join(', ')})`,
-          )
+        const stageIndex = stage === undefined ? undefined : stageNamed(flow, stage)
         const now = new Date()
         const range = lookback(config, now.getTime())
         const shape = flowShape(flow)
@@ -123,6 +147,62 @@ export function flowRoutes(
       },
     )
     .get(
+      '/flows/:flow/entities',
+      describeRoute({
+        tags: ['flows'],
+        summary: 'The entities behind a point of a flow chart',
+        description:
+          'Entities that reached a stage in the range (optionally through one channel or touched by one system), or those waiting after it now: what a click on a throughput bar, a latency point, a funnel step or a backlog bar drills into. Newest first.',
+        responses: { 200: { description: 'Entities' }, 404: { description: 'No such flow' } },
+      }),
+      params(flowParams),
+      query(entitiesQuery),
+      async (c) => {
+        const { flow, scope } = scopedFlow(c.req.raw, c.req.valid('param').flow)
+        const q = c.req.valid('query')
+        const stageIndex = stageNamed(flow, q.stage)
+        const range = resolveRange(q, config)
+        const longestDelay = Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))
+        const waiting = q.waiting === 'true'
+        const shape = flowShape(flow)
+        const rows = await entitiesAtStage(store, {
+          flow: shape,
+          stage: stageIndex + 1,
+          from: range.from,
+          to: waiting ? lookback(config, Date.now()).to : range.to,
+          since: waiting ? lookback(config, Date.now()).from : new Date(range.from.getTime() - longestDelay),
+          waiting,
+          channels: narrowed(q.channel, scope.channels),
+          systems: narrowed(q.system, scope.systems),
+          limit: q.limit,
+        })
+        const contexts = await entityContexts(
+          store,
+          shape,
+          rows.map((r) => r.entity_id),
+        )
+        return c.json({
+          flow: flow.name,
+          stage: q.stage,
+          waiting,
+          from: range.from.toISOString(),
+          to: range.to.toISOString(),
+          entities: rows.map((r) => {
+            const context = contexts.get(r.entity_id)
+            const last = Number(r.last_stage)
+            return {
+              entity: { type: flow.entity, id: r.entity_id },
+              reachedAt: new Date(Number(r.at_ms)).toISOString(),
+              lastStage: flow.stages[last - 1]?.name ?? '',
+              status: r.terminated ? 'ended' : last === flow.stages.length ? 'completed' : 'in_progress',
+              channel: context?.channel ?? 'unknown',
+              lastSystem: context?.lastSystem ?? '',
+            }
+          }),
+        })
+      },
+    )
+    .get(
       '/flows/:flow/metrics',
       describeRoute({
         tags: ['flows'],
@@ -134,9 +214,7 @@ export function flowRoutes(
       params(flowParams),
       query(rangeQuery),
       async (c) => {
-        const flow = flowNamed(c.req.valid('param').flow)
-        const scope = scopeOf(c.req.raw)
-        requireFlow(scope, flow.name)
+        const { flow, scope } = scopedFlow(c.req.raw, c.req.valid('param').flow)
         const range = resolveRange(c.req.valid('query'), config)
         const shape = flowShape(flow)
         const longestDelay = Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))

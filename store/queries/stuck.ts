@@ -1,5 +1,5 @@
 import type { Store } from '../client.ts'
-import { join, sql, table, typed } from '../sql.ts'
+import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import { CHANNEL } from './flow-metrics.ts'
 import { entityStages, type FlowShape } from './flow-stages.ts'
@@ -36,18 +36,8 @@ export interface StuckRow {
 export async function stuckEntities(store: Store, q: StuckQuery): Promise<StuckRow[]> {
   const now = q.now.getTime()
   const limits = typed(q.maxDelayMs, 'Array(Int64)')
-  const filters = [sql`1`]
+  const filters = entityFilters(q.flow, q, q.since, q.until)
   if (q.overdueStage !== undefined) filters.push(sql`last_stage + 1 = ${q.overdueStage}`)
-  if (q.channels)
-    filters.push(sql`entity_id IN (
-      SELECT subject FROM ${table(TABLES.events)}
-      WHERE type IN ${[...(q.flow.stageEvents[0] ?? [])]} AND time >= ${q.since} AND time < ${q.until}
-        AND ${CHANNEL} IN ${[...q.channels]})`)
-  if (q.systems)
-    filters.push(sql`entity_id IN (
-      SELECT entity_id FROM ${table(TABLES.entityIndex)}
-      WHERE entity_type = ${q.flow.entityType} AND time >= ${q.since} AND time < ${q.until}
-        AND system IN ${[...q.systems]})`)
   return store.query<StuckRow>(sql`
     SELECT entity_id, last_stage, ts[last_stage] AS last_at_ms,
       ${now} - last_at_ms - arrayElement(${limits}, last_stage + 1) AS overdue_ms
@@ -55,6 +45,70 @@ export async function stuckEntities(store: Store, q: StuckQuery): Promise<StuckR
     WHERE terminated = 0 AND last_stage > 0 AND last_stage < ${q.flow.stageEvents.length}
       AND arrayElement(${limits}, last_stage + 1) > 0 AND overdue_ms > 0 AND ${join(filters, ' AND ')}
     ORDER BY overdue_ms DESC
+    LIMIT ${q.limit}`)
+}
+
+/**
+ * Conditions on `entity_id` for entities that came in through some channels or that some systems
+ * touched in [since, until): each an IN-subquery on a primary-key prefix.
+ */
+export function entityFilters(
+  flow: FlowShape,
+  q: { readonly channels?: readonly string[]; readonly systems?: readonly string[] },
+  since: Date,
+  until: Date,
+): Fragment[] {
+  const filters = [sql`1`]
+  if (q.channels)
+    filters.push(sql`entity_id IN (
+      SELECT subject FROM ${table(TABLES.events)}
+      WHERE type IN ${[...(flow.stageEvents[0] ?? [])]} AND time >= ${since} AND time < ${until}
+        AND ${CHANNEL} IN ${[...q.channels]})`)
+  if (q.systems)
+    filters.push(sql`entity_id IN (
+      SELECT entity_id FROM ${table(TABLES.entityIndex)}
+      WHERE entity_type = ${flow.entityType} AND time >= ${since} AND time < ${until}
+        AND system IN ${[...q.systems]})`)
+  return filters
+}
+
+export interface EntityAtStage {
+  readonly entity_id: string
+  readonly at_ms: string
+  readonly last_stage: string
+  readonly terminated: number
+}
+
+/**
+ * The entities behind a point of a flow chart: those that reached a stage in [from, to) (a bar of
+ * throughput, a point of stage latency, a step of the funnel), or, with `waiting`, those whose last
+ * stage it is now (a bar of the backlog). Newest first.
+ */
+export function entitiesAtStage(
+  store: Store,
+  q: {
+    readonly flow: FlowShape
+    /** 1-based. */
+    readonly stage: number
+    readonly from: Date
+    readonly to: Date
+    /** Where the read starts: early enough to see the stages before. */
+    readonly since: Date
+    readonly waiting: boolean
+    readonly channels?: readonly string[]
+    readonly systems?: readonly string[]
+    readonly limit: number
+  },
+): Promise<EntityAtStage[]> {
+  const filters = entityFilters(q.flow, q, q.since, q.to)
+  const at = q.waiting
+    ? sql`last_stage = ${q.stage} AND terminated = 0 AND ts[${q.stage}] >= ${q.since.getTime()}`
+    : sql`ts[${q.stage}] >= ${q.from.getTime()} AND ts[${q.stage}] < ${q.to.getTime()}`
+  return store.query<EntityAtStage>(sql`
+    SELECT entity_id, ts[${q.stage}] AS at_ms, last_stage, terminated
+    FROM (${entityStages(q.flow, q.since, q.to)})
+    WHERE ${at} AND ${join(filters, ' AND ')}
+    ORDER BY at_ms DESC
     LIMIT ${q.limit}`)
 }
 

@@ -169,6 +169,29 @@ describe('flow metrics', () => {
     })
   })
 
+  it('lists the entities behind a chart point: a channel bar, a stage in a bucket, a backlog bar', async () => {
+    type Entities = {
+      entities: Array<{ entity: { id: string }; reachedAt: string; channel: string; status: string }>
+    }
+    const ids = (e: Entities) => e.entities.map((x) => x.entity.id)
+    const pos = await getJson<Entities>(
+      `/api/flows/order_to_cash/entities?stage=captured&channel=pos&${range()}`,
+    )
+    expect(ids(pos)).toEqual(['FM-6', 'FM-5'])
+    expect(pos.entities[0]).toMatchObject({ reachedAt: at(50 * MINUTE), channel: 'pos', status: 'ended' })
+    const posted = await getJson<Entities>(
+      `/api/flows/order_to_cash/entities?stage=erp_posted&from=${at(0)}&to=${at(20 * MINUTE)}`,
+    )
+    expect(ids(posted)).toEqual(['FM-1'])
+    const waiting = await getJson<Entities>(
+      `/api/flows/order_to_cash/entities?stage=payment_authorized&waiting=true&${range()}`,
+    )
+    expect(ids(waiting).sort()).toEqual(['FM-3', 'FM-4', 'FM-5'])
+    const bad = await fetch(`${sb.apiUrl}/api/flows/order_to_cash/entities?stage=nope`)
+    expect(bad.status).toBe(400)
+    expect(await bad.text()).toContain('stage')
+  })
+
   it('answers 400 naming the parameter for a bad range and 404 for an unknown flow', async () => {
     for (const [query, param] of [
       ['step=5s', 'step'],

@@ -143,6 +143,27 @@ describe('the web UI in a real browser', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'overview.png'), fullPage: true })
   })
 
+  it('drills from a chart point into the orders behind it, from the keyboard', async () => {
+    const panel = page.getByTestId('panel-throughput')
+    const table = panel.locator('details.chart-data')
+    await table.locator('summary').focus()
+    await page.keyboard.press('Enter')
+    const open = table.getByRole('button', { name: 'Open' }).first()
+    const channel = await table.locator('tbody tr').first().locator('td').first().textContent()
+    await open.focus()
+    await page.keyboard.press('Enter')
+    await page.waitForURL('**/#/drill/order_to_cash/captured?*')
+    const rows = page.locator('[data-testid="drill-list"] tbody tr')
+    await expect.poll(() => rows.count()).toBeGreaterThan(0)
+    // Every order listed came in through the channel of the bar.
+    const channels = await rows.locator('td:nth-child(5)').allTextContents()
+    expect(new Set(channels)).toEqual(new Set([channel]))
+    await rows.first().getByRole('link').click()
+    await page.waitForURL('**/#/orders/*')
+    await page.goto(`${sb.apiUrl}/`)
+    await page.getByRole('heading', { name: 'Overview' }).waitFor()
+  })
+
   it('finds an order from the search box and shows its stages and timeline', async () => {
     const id = orderIds[5] as string
     await page.getByTestId('search-input').fill(id)

@@ -44,6 +44,7 @@ export type Lifecycle = InferResponseType<(typeof api.orders)[':id']['lifecycle'
 export type Trace = InferResponseType<(typeof api.traces)[':traceId']['$get'], 200>
 export type FlowMetrics = InferResponseType<(typeof api.flows)[':flow']['metrics']['$get'], 200>
 export type Stuck = InferResponseType<(typeof api.flows)[':flow']['stuck']['$get'], 200>
+export type FlowEntities = InferResponseType<(typeof api.flows)[':flow']['entities']['$get'], 200>
 export type Inventory = InferResponseType<(typeof api.inventory)[':sku']['$get'], 200>
 export type SystemMap = InferResponseType<typeof api.systems.map.$get, 200>
 export type Connectors = InferResponseType<typeof api.connectors.$get, 200>

@@ -26,6 +26,14 @@ export function go(...parts: string[]): void {
   location.hash = href(...parts)
 }
 
+/** A page with filters in its URL (`#/drill/order_to_cash/captured?channel=web`). */
+export function goWith(parts: string[], query: Record<string, string | undefined>): void {
+  const search = new URLSearchParams(
+    Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
+  )
+  location.hash = `${href(...parts)}${search.size ? `?${search}` : ''}`
+}
+
 /** The page that shows each kind of thing the api names (shipments have none yet). */
 const PAGES: Record<string, string> = {
   order: 'orders',
