@@ -174,6 +174,9 @@ describe('the web UI in a real browser', () => {
     expect(await erp.getAttribute('data-status')).toBe('done')
     await expect.poll(() => page.locator('[data-testid="timeline"] tbody tr').count()).toBeGreaterThan(4)
     expect(await page.getByTestId('headline').textContent()).toMatch(/In progress|Completed/)
+    // The swimlanes: the stages across systems over time, drawn.
+    await page.locator('[data-testid="swimlanes"] canvas').first().waitFor()
+    await expect.poll(() => drawnPixels('swimlanes'), { timeout: 10_000 }).toBeGreaterThan(500)
     await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 20_000 }).toBe(0)
     await page.screenshot({ path: join(SCREENSHOTS, 'order.png'), fullPage: true })
   })

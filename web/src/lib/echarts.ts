@@ -1,6 +1,12 @@
 // Only the charts and components Signalbox draws: the bundle carries nothing else of ECharts.
-import { BarChart, GraphChart, HeatmapChart, LineChart } from 'echarts/charts'
-import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components'
+import { BarChart, GraphChart, HeatmapChart, LineChart, ScatterChart } from 'echarts/charts'
+import {
+  GridComponent,
+  LegendComponent,
+  MarkLineComponent,
+  TooltipComponent,
+  VisualMapComponent,
+} from 'echarts/components'
 import * as echarts from 'echarts/core'
 import { CanvasRenderer } from 'echarts/renderers'
 
@@ -9,7 +15,9 @@ echarts.use([
   BarChart,
   GraphChart,
   HeatmapChart,
+  ScatterChart,
   GridComponent,
+  MarkLineComponent,
   LegendComponent,
   TooltipComponent,
   VisualMapComponent,
