@@ -278,4 +278,53 @@ describe('the web UI in a real browser', () => {
     expect(await row.textContent()).toContain('support@example.com')
     expect(await row.textContent()).toContain('succeeded')
   })
+
+  it('fits every page at 1280 px without horizontal scrolling, and reaches search and navigation by keyboard', async () => {
+    const pages = [
+      '',
+      '#/flows/order_to_cash',
+      '#/drill/order_to_cash/captured',
+      `#/orders/${orderIds[5]}`,
+      '#/inventory/SKU-E2E-1',
+      '#/map',
+      '#/connectors',
+      '#/slos',
+      '#/slos/order_reaches_erp',
+      '#/alerts',
+      '#/exceptions',
+      '#/replays',
+    ]
+    const overflowing: string[] = []
+    for (const hash of pages) {
+      await page.goto(`${sb.apiUrl}/${hash}`)
+      await page.locator('main h1').first().waitFor()
+      await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 20_000 }).toBe(0)
+      const { scroll, client } = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        client: document.documentElement.clientWidth,
+      }))
+      if (scroll > client) overflowing.push(`${hash || 'overview'}: ${scroll} > ${client}`)
+    }
+    expect(overflowing).toEqual([])
+    // From the top of a page, Tab reaches the navigation and then the search box.
+    await page.goto(`${sb.apiUrl}/`)
+    await page.getByRole('heading', { name: 'Overview' }).waitFor()
+    const reached: string[] = []
+    for (let i = 0; i < 15 && !reached.includes('search-input'); i++) {
+      await page.keyboard.press('Tab')
+      reached.push(
+        await page.evaluate(
+          () =>
+            document.activeElement?.getAttribute('data-testid') ??
+            document.activeElement?.textContent?.trim() ??
+            '',
+        ),
+      )
+    }
+    expect(reached).toContain('Flows')
+    expect(reached).toContain('search-input')
+    await page.keyboard.type(String(orderIds[5]))
+    await page.keyboard.press('Enter')
+    await page.waitForURL(`**/#/orders/${orderIds[5]}`)
+  })
 })
