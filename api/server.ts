@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server'
 import type { Config } from '../core/config.ts'
 import { listenError } from '../core/errors.ts'
+import { flowShape, loadFlows } from '../core/flows.ts'
 import type { Logger } from '../core/logger.ts'
 import { vaultFor } from '../core/payload-vault.ts'
 import type { Store } from '../store/client.ts'
@@ -34,7 +35,12 @@ export async function startApi(store: Store, config: Config, log: Logger): Promi
     )
   })
   // The system map's edges are derived from recent spans on a timer (store/rollups.ts).
-  const stopRollups = scheduleRollups(store, log, { everyMs: config.query.rollupEveryMs, windowMinutes: 10 })
+  // Each flow's per-entity stage times, for stuck lists and flow metrics, on the same timer.
+  const stopRollups = scheduleRollups(store, log, {
+    everyMs: config.query.rollupEveryMs,
+    windowMinutes: 10,
+    flows: [...loadFlows(config.configDir).values()].map(flowShape),
+  })
   // Bulk replays run here, at their jobs' rates, and resume after a restart.
   const stopReplays = startReplayJobs(
     { store, vault, callbackSecret: config.replay.callbackSecret, limit: config.replay.limit },

@@ -29,6 +29,7 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
     [TABLES.entityProgress]: `toDateTime(first_time) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.flowMinutes]: `minute + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.systemEdges]: `minute + INTERVAL ${d(days.spans)} DAY`,
+    [TABLES.flowEntities]: `toDateTime(intDiv(last_ms, 1000)) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.exceptions]: `toDateTime(last_seen) + INTERVAL ${d(days.events)} DAY`,
     // Alert history and the delivery log answer post-incident questions months later.
     [TABLES.alertTransitions]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,

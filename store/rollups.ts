@@ -1,5 +1,7 @@
 import type { Logger } from '../core/logger.ts'
 import type { Store } from './client.ts'
+import type { FlowShape } from './queries/flow-stages.ts'
+import { refreshFlowState } from './queries/flow-state.ts'
 import { sql, table } from './sql.ts'
 import { TABLES } from './tables.ts'
 
@@ -34,16 +36,24 @@ export interface RollupSchedule {
   readonly everyMs: number
   /** Minutes recomputed each time: spans arriving later than this are not counted in the map. */
   readonly windowMinutes: number
+  /** Flows whose per-entity state is kept (store/queries/flow-state.ts). */
+  readonly flows?: readonly FlowShape[]
 }
 
-/** Runs the rollup on a timer; a failure is logged and the next tick tries again. */
+/** One tick: the system map's recent minutes, then each flow's entity state. */
+async function rollupOnce(store: Store, schedule: RollupSchedule, now: number): Promise<void> {
+  await rollupSystemEdges(store, new Date(now - schedule.windowMinutes * MINUTE_MS), new Date(now))
+  for (const flow of schedule.flows ?? []) await refreshFlowState(store, flow, { now })
+}
+
+/** Runs the rollups on a timer; a failure is logged and the next tick tries again. */
 export function scheduleRollups(store: Store, log: Logger, schedule: RollupSchedule): () => Promise<void> {
   let running: Promise<void> | undefined
   const tick = () => {
     if (running) return
     const now = Date.now()
-    running = rollupSystemEdges(store, new Date(now - schedule.windowMinutes * MINUTE_MS), new Date(now))
-      .catch((err) => log.warn({ err }, 'system map rollup failed; retrying at the next tick'))
+    running = rollupOnce(store, schedule, now)
+      .catch((err) => log.warn({ err }, 'rollup failed; retrying at the next tick'))
       .finally(() => {
         running = undefined
       })

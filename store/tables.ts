@@ -15,6 +15,8 @@ export const TABLES = {
   entityProgress: 'entity_progress',
   flowMinutes: 'flow_minutes',
   systemEdges: 'system_edges',
+  flowEntities: 'flow_entities',
+  flowStateMarks: 'flow_state_marks',
   alertInstances: 'alert_instances',
   alertTransitions: 'alert_transitions',
   silences: 'silences',

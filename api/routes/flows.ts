@@ -8,6 +8,7 @@ import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import { failures, progress, stageLatencies, throughput } from '../../store/queries/flow-metrics.ts'
+import { flowSnapshot } from '../../store/queries/flow-state.ts'
 import { entitiesAtStage, entityContexts, stuckEntities } from '../../store/queries/stuck.ts'
 import { flowMetricsView } from '../flow-metrics.ts'
 import { lookback, params, query, rangeQuery, resolveRange, timeRange } from '../params.ts'
@@ -218,7 +219,11 @@ export function flowRoutes(
         const range = resolveRange(c.req.valid('query'), config)
         const shape = flowShape(flow)
         const longestDelay = Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))
-        const r = { ...range, lookbackFrom: new Date(range.from.getTime() - longestDelay) }
+        const r = {
+          ...range,
+          lookbackFrom: new Date(range.from.getTime() - longestDelay),
+          snapshot: await flowSnapshot(store, shape),
+        }
         const now = new Date()
         const current = lookback(config, now.getTime())
         const [through, latencies, funnel, fails] = await Promise.all([

@@ -10,6 +10,7 @@ import { replays } from './0009_replays.ts'
 import { tokens } from './0010_tokens.ts'
 import { entityLinks } from './0011_entity_links.ts'
 import { tokenScopes } from './0012_token_scopes.ts'
+import { flowState } from './0013_flow_state.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   tokens,
   entityLinks,
   tokenScopes,
+  flowState,
 ]

@@ -1,7 +1,8 @@
 import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import { entityStages, type FlowShape } from './flow-stages.ts'
+import type { FlowShape } from './flow-stages.ts'
+import { type FlowSnapshot, flowEntities } from './flow-state.ts'
 
 export interface MetricsRange {
   readonly from: Date
@@ -9,6 +10,8 @@ export interface MetricsRange {
   readonly stepSeconds: number
   /** How far back an entity's earlier stages may lie (the flow's longest stage delay). */
   readonly lookbackFrom: Date
+  /** The flow state's changes, read once for the several reads of one request. */
+  readonly snapshot?: FlowSnapshot
 }
 
 export interface ThroughputRow {
@@ -17,21 +20,15 @@ export interface ThroughputRow {
   readonly entities: string
 }
 
-/** An entity's channel, on the event that starts its flow: `data.channel`, a `channel` extension, or the system. */
-export const CHANNEL = sql`coalesce(nullIf(JSONExtractString(data, 'channel'), ''), nullIf(extensions['channel'], ''),
-  nullIf(system, ''), 'unknown')`
-
 /**
- * Entities entering the flow per bucket, by channel: the first stage's events, the channel taken from
- * the event (`data.channel`, a `channel` extension) or else the system that reported it.
+ * Entities entering the flow per bucket, by channel: when each reached the first stage, and the
+ * channel its first event named (see `CHANNEL`), both kept in the flow state.
  */
-export function throughput(store: Store, flow: FlowShape, r: MetricsRange): Promise<ThroughputRow[]> {
+export async function throughput(store: Store, flow: FlowShape, r: MetricsRange): Promise<ThroughputRow[]> {
   return store.query<ThroughputRow>(sql`
-    SELECT intDiv(toUnixTimestamp(time), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket,
-      ${CHANNEL} AS channel,
-      uniq(subject) AS entities
-    FROM ${table(TABLES.events)}
-    WHERE type IN ${[...(flow.stageEvents[0] ?? [])]} AND time >= ${r.from} AND time < ${r.to}
+    SELECT intDiv(intDiv(ts[1], 1000), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket, channel, count() AS entities
+    FROM (${await flowEntities(store, flow, r.from, r.to, r.snapshot)})
+    WHERE ts[1] >= ${r.from.getTime()} AND ts[1] < ${r.to.getTime()}
     GROUP BY bucket, channel
     ORDER BY bucket, channel`)
 }
@@ -50,15 +47,15 @@ export interface LatencyRow {
  * Stage-to-stage latency (from the entity's previous reached stage to this one), by the bucket in
  * which the stage was reached, and over the whole range (`bucket` 0) from the same pass.
  */
-export function stageLatencies(store: Store, flow: FlowShape, r: MetricsRange): Promise<LatencyRow[]> {
+export async function stageLatencies(store: Store, flow: FlowShape, r: MetricsRange): Promise<LatencyRow[]> {
   return store.query<LatencyRow>(sql`
     SELECT intDiv(intDiv(cur_ms, 1000), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket, stage_index,
-      quantilesTDigest(0.5, 0.95, 0.99)(greatest(0, cur_ms - prev_ms)) AS q,
+      quantiles(0.5, 0.95, 0.99)(greatest(0, cur_ms - prev_ms)) AS q,
       q[1] AS p50, q[2] AS p95, q[3] AS p99, count() AS entities
     FROM (
       -- The time of the last stage reached before each stage: zeros (not reached) take the one before.
       SELECT ts, arrayConcat([0], arrayPopBack(arrayFill(x -> x > 0, ts))) AS prevs
-      FROM (${entityStages(flow, r.lookbackFrom, r.to)})
+      FROM (${await flowEntities(store, flow, r.lookbackFrom, r.to, r.snapshot)})
     )
     ARRAY JOIN arrayEnumerate(ts) AS stage_index, ts AS cur_ms, prevs AS prev_ms
     WHERE cur_ms >= ${r.from.getTime()} AND cur_ms < ${r.to.getTime()} AND prev_ms > 0
@@ -100,7 +97,7 @@ export async function progress(
       SELECT ts, last_stage, terminated AS ended,
         ts[1] >= ${r.from.getTime()} AND ts[1] < ${r.to.getTime()} AS in_range,
         ended = 0 AND last_stage > 0 AND last_stage < ${n} AND ts[last_stage] >= ${now.since.getTime()} AS open
-      FROM (${entityStages(flow, since, until)})
+      FROM (${await flowEntities(store, flow, since, until, r.snapshot)})
     )`)
   return row
 }

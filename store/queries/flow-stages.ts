@@ -1,4 +1,4 @@
-import { join, sql, table, typed } from '../sql.ts'
+import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
 /** A flow as the queries need it: stages as lists of completing event types, in order. */
@@ -8,6 +8,10 @@ export interface FlowShape {
   readonly stageEvents: readonly (readonly string[])[]
   readonly terminalEvents: readonly string[]
 }
+
+/** An entity's channel, on the event that starts its flow: `data.channel`, a `channel` extension, or the system. */
+export const CHANNEL = sql`coalesce(nullIf(JSONExtractString(data, 'channel'), ''), nullIf(extensions['channel'], ''),
+  nullIf(system, ''), 'unknown')`
 
 /**
  * One row per entity of the flow with activity in [since, until): `ts`, its first time (ms) at each
@@ -19,7 +23,7 @@ export interface FlowShape {
  * LowCardinality type through its dictionary, one `minIf` per stage avoids building arrays per
  * entity, and grouping on a 64-bit hash of the id is cheaper than on the string.
  */
-export function entityStages(flow: FlowShape, since: Date, until: Date) {
+export function entityStages(flow: FlowShape, since: Date, until: Date, only?: Fragment) {
   const types = flow.stageEvents.flat()
   const indexes = flow.stageEvents.flatMap((events, i) => events.map(() => i + 1))
   const firstTimes = join(
@@ -35,7 +39,7 @@ export function entityStages(flow: FlowShape, since: Date, until: Date) {
         has(${[...flow.terminalEvents]}, name) AS terminal, toUnixTimestamp64Milli(first_time) AS at_ms
       FROM ${table(TABLES.entityProgress)}
       WHERE entity_type = ${flow.entityType} AND first_time >= ${since} AND first_time < ${until}
-        AND (stage_index > 0 OR terminal)
+        AND (stage_index > 0 OR terminal) AND ${only ?? sql`1`}
     )
     GROUP BY entity_hash`
 }

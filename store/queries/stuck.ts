@@ -1,8 +1,8 @@
 import type { Store } from '../client.ts'
 import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import { CHANNEL } from './flow-metrics.ts'
-import { entityStages, type FlowShape } from './flow-stages.ts'
+import { CHANNEL, type FlowShape } from './flow-stages.ts'
+import { flowEntities } from './flow-state.ts'
 
 export interface StuckQuery {
   readonly flow: FlowShape
@@ -41,7 +41,7 @@ export async function stuckEntities(store: Store, q: StuckQuery): Promise<StuckR
   return store.query<StuckRow>(sql`
     SELECT entity_id, last_stage, ts[last_stage] AS last_at_ms,
       ${now} - last_at_ms - arrayElement(${limits}, last_stage + 1) AS overdue_ms
-    FROM (${entityStages(q.flow, q.since, q.until)})
+    FROM (${await flowEntities(store, q.flow, q.since, q.until)})
     WHERE terminated = 0 AND last_stage > 0 AND last_stage < ${q.flow.stageEvents.length}
       AND arrayElement(${limits}, last_stage + 1) > 0 AND overdue_ms > 0 AND ${join(filters, ' AND ')}
     ORDER BY overdue_ms DESC
@@ -84,7 +84,7 @@ export interface EntityAtStage {
  * throughput, a point of stage latency, a step of the funnel), or, with `waiting`, those whose last
  * stage it is now (a bar of the backlog). Newest first.
  */
-export function entitiesAtStage(
+export async function entitiesAtStage(
   store: Store,
   q: {
     readonly flow: FlowShape
@@ -106,7 +106,7 @@ export function entitiesAtStage(
     : sql`ts[${q.stage}] >= ${q.from.getTime()} AND ts[${q.stage}] < ${q.to.getTime()}`
   return store.query<EntityAtStage>(sql`
     SELECT entity_id, ts[${q.stage}] AS at_ms, last_stage, terminated
-    FROM (${entityStages(q.flow, q.since, q.to)})
+    FROM (${await flowEntities(store, q.flow, q.since, q.to)})
     WHERE ${at} AND ${join(filters, ' AND ')}
     ORDER BY at_ms DESC
     LIMIT ${q.limit}`)

@@ -1,5 +1,6 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sendEvents } from '../support/events.ts'
 import { readableSpan } from '../support/readable-span.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
@@ -30,14 +31,7 @@ function event(type: string, subject: string, offsetMs: number, extra: Record<st
   }
 }
 
-async function send(events: object[]) {
-  const res = await fetch(`${sb.collectorUrl}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify(events),
-  })
-  expect(res.status).toBe(200)
-}
+const send = (events: object[]) => sendEvents(sb.collectorUrl, events)
 
 interface Lifecycle {
   status: string

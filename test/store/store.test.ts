@@ -43,6 +43,7 @@ describe('migrations', () => {
       'tokens',
       'entity_links',
       'token_scopes',
+      'flow_state',
     ])
   })
 

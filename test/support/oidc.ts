@@ -52,6 +52,14 @@ export async function startProvider(options: {
     ],
     jwks: { keys: [jwk] },
     cookies: { keys: ['test cookie key, not a secret'] },
+    ttl: {
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      AccessToken: 600,
+      IdToken: 600,
+      AuthorizationCode: 60,
+    },
     scopes: ['openid', 'email', 'profile', 'groups'],
     claims: { openid: ['sub'], email: ['email'], profile: ['name'], groups: ['groups'] },
     findAccount: (_ctx, id) => ({
