@@ -1,6 +1,7 @@
 import * as client from 'openid-client'
 import type { OidcSettings } from '../core/config.ts'
 import type { Role } from './permissions.ts'
+import type { Scope } from './scope.ts'
 
 const RANK: Record<string, number> = { viewer: 1, support: 2, operator: 3, admin: 4 }
 
@@ -34,6 +35,24 @@ export interface SignedIn {
   readonly name: string
   readonly subject: string
   readonly role: Role | undefined
+  readonly scope: Scope
+}
+
+/**
+ * The flows, channels and systems a user is limited to, from the configured claims: a claim present
+ * (a string or a list) limits its dimension to its values; an absent claim leaves it unlimited.
+ */
+export function scopeFromClaims(
+  claims: Record<string, unknown>,
+  settings: Pick<OidcSettings, 'scopeClaims'>,
+): Scope {
+  const scope: Record<string, string[]> = {}
+  for (const [dimension, claim] of Object.entries(settings.scopeClaims)) {
+    const raw = claim === undefined ? undefined : claims[claim]
+    if (raw === undefined) continue
+    scope[dimension] = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string')
+  }
+  return scope
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
@@ -103,7 +122,11 @@ export class OidcLogin {
     })
     let claims: Record<string, unknown> = { ...tokens.claims() }
     // Providers that keep groups out of the ID token give them at the userinfo endpoint.
-    if (claims[this.settings.roleClaim] === undefined && config.serverMetadata().userinfo_endpoint)
+    const wanted = [this.settings.roleClaim, ...Object.values(this.settings.scopeClaims)]
+    if (
+      wanted.some((c) => c !== undefined && claims[c] === undefined) &&
+      config.serverMetadata().userinfo_endpoint
+    )
       claims = {
         ...(await client.fetchUserInfo(config, tokens.access_token, String(claims.sub))),
         ...claims,
@@ -111,6 +134,11 @@ export class OidcLogin {
     const name = [claims.email, claims.preferred_username, claims.name, claims.sub].find(
       (v): v is string => typeof v === 'string' && v.length > 0,
     ) as string
-    return { name, subject: String(claims.sub), role: roleFromClaims(claims, this.settings) }
+    return {
+      name,
+      subject: String(claims.sub),
+      role: roleFromClaims(claims, this.settings),
+      scope: scopeFromClaims(claims, this.settings),
+    }
   }
 }

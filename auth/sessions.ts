@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Store } from '../store/client.ts'
 import type { Role } from './permissions.ts'
+import type { Scope } from './scope.ts'
 import { createToken, type Identity, revokeToken, verifyToken } from './tokens.ts'
 
 /**
@@ -14,7 +15,7 @@ export const CSRF_HEADER = 'x-csrf-token'
 
 export async function createSession(
   store: Store,
-  s: { name: string; role: Role; issuer: string; hours: number },
+  s: { name: string; role: Role; scope: Scope; issuer: string; hours: number },
 ): Promise<string> {
   const { token } = await createToken(store, {
     name: s.name,
@@ -22,6 +23,7 @@ export async function createSession(
     role: s.role,
     createdBy: `sso ${s.issuer}`,
     expiresInMs: s.hours * 3_600_000,
+    scope: s.scope,
   })
   return token
 }

@@ -82,6 +82,17 @@ const settingsSchema = z.object({
         ),
     ),
   SIGNALBOX_OIDC_DEFAULT_ROLE: z.enum(['viewer', 'support', 'operator', 'admin']).optional(),
+  SIGNALBOX_OIDC_SCOPE_CLAIMS: z
+    .string()
+    .default('')
+    .pipe(
+      z
+        .string()
+        .regex(
+          /^(\s*(flows|channels|systems)\s*=\s*[^=,\s]+\s*(,|$))*$/,
+          'dimension=claim pairs, comma-separated (flows=signalbox_flows,channels=signalbox_channels)',
+        ),
+    ),
   SIGNALBOX_SESSION_HOURS: z.coerce
     .number()
     .min(0.1)
@@ -107,6 +118,8 @@ export interface OidcSettings {
   readonly roles: Readonly<Record<string, RoleName>>
   /** The role of a user none of whose values map (none: refused). */
   readonly defaultRole?: RoleName
+  /** Claims that limit a user to some flows, channels or systems, by dimension (absent: unlimited). */
+  readonly scopeClaims: Readonly<Partial<Record<'flows' | 'channels' | 'systems', string>>>
 }
 
 function oidcSettings(s: Settings): OidcSettings | undefined {
@@ -125,6 +138,13 @@ function oidcSettings(s: Settings): OidcSettings | undefined {
       ),
     ),
     defaultRole: s.SIGNALBOX_OIDC_DEFAULT_ROLE,
+    scopeClaims: Object.freeze(
+      Object.fromEntries(
+        s.SIGNALBOX_OIDC_SCOPE_CLAIMS.split(',')
+          .filter((pair) => pair.trim())
+          .map((pair) => pair.split('=').map((x) => x.trim())),
+      ),
+    ),
   })
 }
 

@@ -93,6 +93,7 @@ export function sessionRoutes(
         const cookie = await createSession(store, {
           name: user.name,
           role: user.role,
+          scope: user.scope,
           issuer: settings.issuer ?? '',
           hours: settings.sessionHours,
         })
@@ -117,6 +118,7 @@ export function sessionRoutes(
           sso: Boolean(settings.oidc),
           name: identity.name,
           role: identity.role,
+          scope: identity.scope,
           csrfToken: csrfTokenFor(cookie),
         })
       },

@@ -20,7 +20,8 @@ beforeAll(async () => {
   provider = await startProvider({
     clientId: 'signalbox',
     redirectUri: `${publicUrl}/auth/callback`,
-    groups: { alice: ['sre', 'everyone'], carol: ['support-desk'], bob: ['marketing'] },
+    groups: { alice: ['sre', 'everyone'], carol: ['support-desk'], bob: ['marketing'], erin: ['sre'] },
+    claims: { erin: { signalbox_flows: ['return_to_refund'] } },
   })
   sb = await startSignalbox({
     SIGNALBOX_HTTP_PORT: String(port),
@@ -29,6 +30,7 @@ beforeAll(async () => {
     SIGNALBOX_OIDC_CLIENT_ID: 'signalbox',
     SIGNALBOX_OIDC_SCOPES: 'openid email profile groups',
     SIGNALBOX_OIDC_ROLES: 'sre=operator, support-desk=support, everyone=viewer',
+    SIGNALBOX_OIDC_SCOPE_CLAIMS: 'flows=signalbox_flows',
   })
 })
 afterAll(async () => {
@@ -131,6 +133,18 @@ describe('single sign-on against a real OpenID provider', () => {
       csrf: session?.csrfToken,
     })
     expect(refused.status).toBe(403)
+  })
+
+  it('limits a user to the flows a claim names, and leaves one without the claim unlimited', async () => {
+    const erin = await signIn('erin')
+    expect(erin.session).toMatchObject({ role: 'operator', scope: { flows: ['return_to_refund'] } })
+    const flows = (await (await asBrowser('/api/flows', erin.cookie as string)).json()) as {
+      flows: Array<{ name: string }>
+    }
+    expect(flows.flows.map((f) => f.name)).toEqual(['return_to_refund'])
+    expect((await asBrowser('/api/flows/order_to_cash/stuck', erin.cookie as string)).status).toBe(403)
+    const alice = await signIn('alice')
+    expect((alice.session as unknown as { scope: object }).scope).toEqual({})
   })
 
   it('refuses a user none of whose groups maps to a role', async () => {

@@ -35,6 +35,8 @@ export async function startProvider(options: {
   clientId: string
   redirectUri: string
   groups: Record<string, string[]>
+  /** More claims per user, released with the `groups` scope. */
+  claims?: Record<string, Record<string, unknown>>
 }): Promise<TestProvider> {
   const port = await freePort()
   const issuer = `http://127.0.0.1:${port}`
@@ -61,10 +63,16 @@ export async function startProvider(options: {
       AuthorizationCode: 60,
     },
     scopes: ['openid', 'email', 'profile', 'groups'],
-    claims: { openid: ['sub'], email: ['email'], profile: ['name'], groups: ['groups'] },
+    claims: { openid: ['sub'], email: ['email'], profile: ['name'], groups: ['groups', 'signalbox_flows'] },
     findAccount: (_ctx, id) => ({
       accountId: id,
-      claims: () => ({ sub: id, email: `${id}@example.com`, name: id, groups: options.groups[id] ?? [] }),
+      claims: () => ({
+        sub: id,
+        email: `${id}@example.com`,
+        name: id,
+        groups: options.groups[id] ?? [],
+        ...options.claims?.[id],
+      }),
     }),
   })
   provider.on('server_error', (_ctx: unknown, err: Error) => console.error('PROVIDER', err))
