@@ -128,11 +128,20 @@ export function authorize(mode: AuthMode, store: Store, log: Logger, perMinute =
   }
 }
 
-/** Can a caller with this Authorization header do this at the collector? undefined when yes. */
+export interface CollectorRefusal {
+  readonly status: 401 | 403 | 429
+  readonly message: string
+  readonly retryAfterSeconds?: number
+}
+
+/**
+ * Can a caller with this Authorization header do this at the collector? A refusal, or what the
+ * caller may write: `sources` when its ingestion key is limited to some (undefined: any).
+ */
 export type CollectorCheck = (
   authorization: string | undefined,
   needed: 'ingest' | 'viewer',
-) => Promise<{ status: 401 | 403 | 429; message: string; retryAfterSeconds?: number } | undefined>
+) => Promise<{ refused: CollectorRefusal } | { refused?: undefined; sources?: readonly string[] }>
 
 /**
  * The collector's check: writing telemetry needs an ingestion key (or an admin token), reading
@@ -141,21 +150,25 @@ export type CollectorCheck = (
 export function collectorCheck(mode: AuthMode, store: Store, perMinute = 12_000): CollectorCheck {
   const limiter = new RateLimiter(perMinute)
   return async (authorization, needed) => {
-    if (mode === 'none') return undefined
+    if (mode === 'none') return {}
     const identity = await verifyToken(store, authorization)
-    if (typeof identity === 'string') return { status: 401, message: identity }
+    if (typeof identity === 'string') return { refused: { status: 401, message: identity } }
     if (!allowed(identity.role, needed))
       return {
-        status: 403,
-        message: `the ${identity.role} role may not ${needed === 'ingest' ? 'write telemetry' : 'read metrics'}`,
+        refused: {
+          status: 403,
+          message: `the ${identity.role} role may not ${needed === 'ingest' ? 'write telemetry' : 'read metrics'}`,
+        },
       }
     const wait = limiter.take(identity.tokenId)
     if (wait !== undefined)
       return {
-        status: 429,
-        message: `key ${identity.tokenId} sent more than ${perMinute} requests this minute`,
-        retryAfterSeconds: wait,
+        refused: {
+          status: 429,
+          message: `key ${identity.tokenId} sent more than ${perMinute} requests this minute`,
+          retryAfterSeconds: wait,
+        },
       }
-    return undefined
+    return { sources: identity.scope.sources }
   }
 }

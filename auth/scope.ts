@@ -9,7 +9,13 @@ const names = z.array(z.string().min(1).max(200)).min(1).max(100)
  * refused, lists are filtered to the scope.
  */
 export const scopeSchema = z
-  .object({ flows: names.optional(), channels: names.optional(), systems: names.optional() })
+  .object({
+    flows: names.optional(),
+    channels: names.optional(),
+    systems: names.optional(),
+    /** Ingestion keys only: the sources they may write (`service.name`, CloudEvents `source`, connector). */
+    sources: names.optional(),
+  })
   .strict()
 
 export type Scope = z.infer<typeof scopeSchema>
@@ -23,7 +29,18 @@ export function parseScope(text: string): Scope {
   return parsed.success ? parsed.data : { flows: [], channels: [], systems: [] }
 }
 
-export const isScoped = (scope: Scope) => Boolean(scope.flows || scope.channels || scope.systems)
+export const isScoped = (scope: Scope) =>
+  Boolean(scope.flows || scope.channels || scope.systems || scope.sources)
+
+/** Refuses a write that names a source the ingestion key may not write for. */
+export function requireSources(allowed: readonly string[] | undefined, seen: Iterable<string>): void {
+  if (allowed === undefined) return
+  for (const source of new Set(seen))
+    if (!allowed.includes(source))
+      throw new OutOfScopeError(
+        `this key writes for ${allowed.join(', ')} only, not for '${source.slice(0, 200)}'; nothing was written`,
+      )
+}
 
 /** Is `value` inside the scope's list for one dimension (always, when the dimension is unlimited)? */
 export const within = (allowed: readonly string[] | undefined, value: string) =>

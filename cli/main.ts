@@ -122,6 +122,11 @@ token
   .option('--flows <names>', 'limit it to these flows (comma-separated)', list)
   .option('--channels <names>', 'limit it to these channels (comma-separated)', list)
   .option('--systems <names>', 'limit it to these systems (comma-separated)', list)
+  .option(
+    '--sources <names>',
+    'an ingestion key: the sources it may write for (service.name, CloudEvents source, connector)',
+    list,
+  )
   .action(
     async (o: {
       name: string
@@ -131,6 +136,7 @@ token
       flows?: string[]
       channels?: string[]
       systems?: string[]
+      sources?: string[]
     }) => {
       if (!['viewer', 'support', 'operator', 'admin'].includes(o.role))
         throw new ConfigError([`--role: '${o.role}' is not one of viewer, support, operator, admin`])
@@ -145,7 +151,7 @@ token
           role: o.role as Role,
           createdBy: 'signalbox token create',
           expiresInDays: o.expiresDays,
-          scope: { flows: o.flows, channels: o.channels, systems: o.systems },
+          scope: { flows: o.flows, channels: o.channels, systems: o.systems, sources: o.sources },
         })
         process.stderr.write(
           `token ${created.id} (${o.kind === 'ingest' ? 'ingest' : o.role}) created; it is shown once:\n`,

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js'
 import type { CollectorCheck } from '../auth/middleware.ts'
+import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
@@ -41,20 +42,35 @@ function toStatus(err: unknown, log: Logger): Partial<grpc.StatusObject> {
     }
   }
   if (err instanceof SignalboxError)
-    return { code: grpc.status.INVALID_ARGUMENT, details: `${err.code}: ${err.message}` }
+    return {
+      code: err.status === 403 ? grpc.status.PERMISSION_DENIED : grpc.status.INVALID_ARGUMENT,
+      details: `${err.code}: ${err.message}`,
+    }
   log.error({ err }, 'unhandled error in gRPC export')
   return { code: grpc.status.INTERNAL, details: 'internal error' }
 }
 
+/** The records, once every one of them is from a source the ingestion key may write for. */
+function ownRecords<R extends { readonly resource: { readonly serviceName: string } }>(
+  records: R[],
+  sources: readonly string[] | undefined,
+): R[] {
+  requireSources(
+    sources,
+    records.map((r) => r.resource.serviceName),
+  )
+  return records
+}
+
 function handler(
-  ingest: (body: Buffer) => Promise<IngestResult>,
+  ingest: (body: Buffer, sources: readonly string[] | undefined) => Promise<IngestResult>,
   log: Logger,
   check: CollectorCheck,
 ): grpc.handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     const authorization = call.metadata.get('authorization')[0]
     check(typeof authorization === 'string' ? authorization : undefined, 'ingest')
-      .then((refused) => {
+      .then(({ refused, ...allowed }) => {
         if (refused)
           return callback({
             code:
@@ -65,7 +81,8 @@ function handler(
                   : grpc.status.PERMISSION_DENIED,
             details: refused.message,
           })
-        return ingest(call.request).then((result) => callback(null, protobufResponse(result)))
+        const sources = 'sources' in allowed ? allowed.sources : undefined
+        return ingest(call.request, sources).then((result) => callback(null, protobufResponse(result)))
       })
       .catch((err) => callback(toStatus(err, log)))
   }
@@ -75,17 +92,25 @@ export async function startGrpcCollector(
   pipeline: IngestPipeline,
   config: Pick<Config, 'host' | 'otlpGrpcPort' | 'ingest'>,
   log: Logger,
-  check: CollectorCheck = async () => undefined,
+  check: CollectorCheck = async () => ({}),
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.ingest.maxBodyBytes,
     'grpc.max_metadata_size': config.ingest.maxHeaderBytes,
   })
   server.addService(traceService, {
-    Export: handler(async (body) => pipeline.spans(decodeTraceRequest(body), 'grpc'), log, check),
+    Export: handler(
+      async (body, sources) => pipeline.spans(ownRecords(decodeTraceRequest(body), sources), 'grpc'),
+      log,
+      check,
+    ),
   })
   server.addService(logsService, {
-    Export: handler(async (body) => pipeline.logs(decodeLogsRequest(body), 'grpc'), log, check),
+    Export: handler(
+      async (body, sources) => pipeline.logs(ownRecords(decodeLogsRequest(body), sources), 'grpc'),
+      log,
+      check,
+    ),
   })
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(

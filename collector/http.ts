@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { CollectorCheck } from '../auth/middleware.ts'
+import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import { UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
@@ -18,7 +19,7 @@ const OTLP_TYPES = [PROTOBUF, JSON_TYPE]
 const CLOUDEVENTS_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
 
 /** One OTLP signal over HTTP: how to decode each encoding, where the records go, what a refusal counts. */
-interface OtlpSignal<R> {
+interface OtlpSignal<R extends { readonly resource: { readonly serviceName: string } }> {
   readonly decodeProtobuf: (body: Buffer) => R[]
   readonly decodeJson: (body: Buffer) => R[]
   readonly ingest: (records: R[], protocol: Protocol) => Promise<IngestResult>
@@ -30,22 +31,27 @@ export function collectorApp(
   pipeline: IngestPipeline,
   config: Pick<Config, 'ingest'>,
   log: Logger,
-  check: CollectorCheck = async () => undefined,
+  check: CollectorCheck = async () => ({}),
 ) {
   const limit = config.ingest.maxBodyBytes
+  /** The sources each request's ingestion key may write for (absent: any). */
+  const sourcesOf = new WeakMap<Request, readonly string[]>()
 
   /** Answers in the request's own encoding, as OTLP/HTTP requires. */
   const otlpHandler =
-    <R>(signal: OtlpSignal<R>) =>
+    <R extends { readonly resource: { readonly serviceName: string } }>(signal: OtlpSignal<R>) =>
     async (c: Context) => {
       const type = mediaType(c.req.raw)
       if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
       const body = await readBody(c.req.raw, limit)
-      if (type === PROTOBUF) {
-        const result = await signal.ingest(signal.decodeProtobuf(body), 'http/protobuf')
-        return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
-      }
-      const result = await signal.ingest(signal.decodeJson(body), 'http/json')
+      const protobuf = type === PROTOBUF
+      const records = protobuf ? signal.decodeProtobuf(body) : signal.decodeJson(body)
+      requireSources(
+        sourcesOf.get(c.req.raw),
+        records.map((r) => r.resource.serviceName),
+      )
+      const result = await signal.ingest(records, protobuf ? 'http/protobuf' : 'http/json')
+      if (protobuf) return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
       return c.json(jsonResponse(result, signal.rejectedField))
     }
 
@@ -54,11 +60,14 @@ export function collectorApp(
       .use(requestId())
       // Ingestion keys write; reading /metrics takes a viewer token (when authentication is on).
       .use(async (c, next) => {
-        const refused = await check(
+        const { refused, ...allowed } = await check(
           c.req.header('authorization'),
           c.req.path === '/metrics' ? 'viewer' : 'ingest',
         )
-        if (!refused) return next()
+        if (!refused) {
+          if ('sources' in allowed && allowed.sources) sourcesOf.set(c.req.raw, allowed.sources)
+          return next()
+        }
         const code = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limited' }[refused.status]
         if (refused.retryAfterSeconds) c.header('retry-after', String(refused.retryAfterSeconds))
         return c.json({ error: { code, message: refused.message } }, refused.status)
@@ -91,7 +100,12 @@ export function collectorApp(
           ])
         }
         const body = await readBody(c.req.raw, limit)
-        const result = await pipeline.events(parseCloudEvents(c.req.header(), body))
+        const events = parseCloudEvents(c.req.header(), body)
+        requireSources(
+          sourcesOf.get(c.req.raw),
+          events.map((e) => e.source),
+        )
+        const result = await pipeline.events(events)
         return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
       })
       .get('/metrics', async (c) => {

@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
 import { scopeOf } from '../../auth/middleware.ts'
-import { within } from '../../auth/scope.ts'
+import { requireSources, within } from '../../auth/scope.ts'
 import { BadRequestError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listConnectors, registerConnector } from '../../store/queries/connectors.ts'
@@ -46,6 +46,7 @@ export function connectorRoutes(store: Store) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
           throw new BadRequestError('invalid_registration', problems.join('; '), { problems })
         }
+        requireSources(scopeOf(c.req.raw).sources, [parsed.data.id])
         await registerConnector(store, parsed.data)
         return c.json({ registered: parsed.data.id }, 201)
       },

@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
 import { scopeOf } from '../../auth/middleware.ts'
-import { exceptionScope, isScoped, OutOfScopeError, within } from '../../auth/scope.ts'
+import { exceptionScope, isScoped, OutOfScopeError, requireSources, within } from '../../auth/scope.ts'
 import { BadRequestError } from '../../core/errors.ts'
 import { encryptedPaths, maskEncrypted, type PayloadVault } from '../../core/payload-vault.ts'
 import type { Redactor } from '../../core/privacy.ts'
@@ -122,6 +122,7 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
         }
         // Fields the connector marks sensitive are encrypted; other personal data is redacted.
         const { sensitive, ...r } = report.data
+        requireSources(scopeOf(c.req.raw).sources, [r.connector])
         const encrypted = vault.encryptFields(r.payload, sensitive, exceptionId(r))
         const rules = privacy.forSource(r.connector)
         const clean = {

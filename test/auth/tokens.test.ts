@@ -114,6 +114,69 @@ describe('tokens', () => {
     expect((await getAs(`${sb.collectorUrl}/metrics`, viewer)).status).toBe(200)
   })
 
+  it('an ingestion key limited to its sources writes for them only, and a refused request writes nothing', async () => {
+    const { token } = await createToken(sb.store, {
+      name: 'storefront-key',
+      kind: 'ingest',
+      role: 'ingest',
+      createdBy: 'test',
+      scope: { sources: ['urn:auth-test', 'storefront'] },
+    })
+    expect((await postEvent(token)).status).toBe(200)
+    const foreign = await fetch(`${sb.collectorUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ ...JSON.parse(anyEvent('e-foreign')), source: 'urn:erp' }),
+    })
+    expect(foreign.status).toBe(403)
+    expect(await foreign.text()).toContain("not for 'urn:erp'")
+    const spans = (service: string) =>
+      fetch(`${sb.collectorUrl}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          resourceSpans: [
+            {
+              resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+              scopeSpans: [
+                {
+                  spans: [
+                    {
+                      traceId: '5b8efff798038103d269b633813fc60c',
+                      spanId: 'eee19b7ec3c1b174',
+                      name: 'checkout',
+                      kind: 2,
+                      startTimeUnixNano: `${BigInt(Date.now()) * 1_000_000n}`,
+                      endTimeUnixNano: `${BigInt(Date.now() + 5) * 1_000_000n}`,
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      })
+    expect((await spans('erp')).status).toBe(403)
+    expect((await spans('storefront')).status).toBe(200)
+    const report = await fetch(`${sb.apiUrl}/api/connectors`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        id: 'erp-sync',
+        system: 'erp',
+        flows: [],
+        callbackUrl: 'http://127.0.0.1:9/cb',
+      }),
+    })
+    expect(report.status).toBe(403)
+    const written = await sb.rows<{ n: string }>({
+      query:
+        "SELECT (SELECT count() FROM business_events WHERE source = 'urn:erp') + (SELECT count() FROM spans WHERE service_name = 'erp') AS n",
+      query_params: {},
+    })
+    expect(Number(written[0]?.n)).toBe(0)
+  })
+
   it('the UI is served with security headers: no inline scripts, no framing, no sniffing', async () => {
     const res = await fetch(`${sb.apiUrl}/`)
     const csp = res.headers.get('content-security-policy') ?? ''
