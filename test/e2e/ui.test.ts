@@ -160,8 +160,7 @@ describe('the web UI in a real browser', () => {
     expect(new Set(channels)).toEqual(new Set([channel]))
     await rows.first().getByRole('link').click()
     await page.waitForURL('**/#/orders/*')
-    await page.goto(`${sb.apiUrl}/`)
-    await page.getByRole('heading', { name: 'Overview' }).waitFor()
+    await expect.poll(() => page.getByTestId('stage').count(), { timeout: 20_000 }).toBe(7)
   })
 
   it('finds an order from the search box and shows its stages and timeline', async () => {
@@ -169,7 +168,7 @@ describe('the web UI in a real browser', () => {
     await page.getByTestId('search-input').fill(id)
     await page.getByTestId('search-input').press('Enter')
     await page.waitForURL(`**/#/orders/${id}`)
-    await expect.poll(() => page.getByTestId('stage').count()).toBe(7)
+    await expect.poll(() => page.getByTestId('stage').count(), { timeout: 20_000 }).toBe(7)
     const erp = page.locator('[data-testid="stage"]', { hasText: 'erp posted' })
     expect(await erp.getAttribute('data-status')).toBe('done')
     await expect.poll(() => page.locator('[data-testid="timeline"] tbody tr').count()).toBeGreaterThan(4)
