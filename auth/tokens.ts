@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Store } from '../store/client.ts'
-import { getToken, saveToken, type TokenRow } from '../store/queries/tokens.ts'
+import { getToken, markTokenUsed, saveToken, type TokenRow } from '../store/queries/tokens.ts'
 import { ROLES, type Role } from './permissions.ts'
 import { isScoped, parseScope, type Scope } from './scope.ts'
 
@@ -75,6 +75,17 @@ export async function revokeToken(store: Store, id: string): Promise<TokenRow | 
   return getToken(store, id)
 }
 
+/** When each token's use was last written: at most once a minute, so a busy token costs no writes. */
+const lastMarked = new Map<string, number>()
+
+function noteUse(store: Store, id: string): void {
+  const now = Date.now()
+  if (now - (lastMarked.get(id) ?? 0) < 60_000) return
+  lastMarked.set(id, now)
+  // Best effort: a lost write only makes "last used" a minute older.
+  markTokenUsed(store, id, new Date(now)).catch(() => lastMarked.delete(id))
+}
+
 /**
  * The identity behind a bearer token, or why there is none. Read from the store on every request,
  * so expiry and revocation take effect at once; the secret is compared in constant time.
@@ -97,6 +108,7 @@ export async function verifyToken(
   if (!(ROLES as readonly string[]).includes(row.role)) return 'the token has no known role'
   // A session works only as its cookie (with CSRF checks), a token only as a bearer.
   if ((row.kind === 'session') !== session) return session ? 'not a session' : 'the token is not valid'
+  noteUse(store, row.id)
   return {
     tokenId: row.id,
     name: row.name,

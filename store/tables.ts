@@ -26,6 +26,7 @@ export const TABLES = {
   replays: 'replays',
   replayJobs: 'replay_jobs',
   apiTokens: 'api_tokens',
+  tokenUses: 'api_token_uses',
   auditLog: 'audit_log',
 } as const
 

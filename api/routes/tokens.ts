@@ -19,6 +19,8 @@ const view = (t: TokenRow) => ({
   createdAt: isoFromMs(t.created_ms),
   expiresAt: isoFromMs(t.expires_ms),
   revokedAt: isoFromMs(t.revoked_ms),
+  /** To the minute: uses are written at most once a minute per token. */
+  lastUsedAt: isoFromMs(t.last_used_ms ?? null),
   scope: parseScope(t.scope),
 })
 

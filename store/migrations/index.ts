@@ -11,6 +11,7 @@ import { tokens } from './0010_tokens.ts'
 import { entityLinks } from './0011_entity_links.ts'
 import { tokenScopes } from './0012_token_scopes.ts'
 import { flowState } from './0013_flow_state.ts'
+import { tokenLastUsed } from './0014_token_last_used.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   entityLinks,
   tokenScopes,
   flowState,
+  tokenLastUsed,
 ]

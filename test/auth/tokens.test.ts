@@ -43,6 +43,22 @@ describe('tokens', () => {
     const listed = await getAs(`${sb.apiUrl}/api/tokens`, admin)
     expect(listed.body).toContain('"name":"ana"')
     expect(listed.body).not.toContain(created.token.split('.')[1])
+    // Used once just now: its last use is shown (to the minute); a token never used has none.
+    type Listed = { tokens: Array<{ id: string; lastUsedAt: string | null }> }
+    await expect
+      .poll(async () => {
+        const list = JSON.parse((await getAs(`${sb.apiUrl}/api/tokens`, admin)).body) as Listed
+        return list.tokens.find((t) => t.id === created.id)?.lastUsedAt ?? null
+      })
+      .toMatch(/^\d{4}-\d\d-\d\dT/)
+    const unused = await createToken(sb.store, {
+      name: 'spare',
+      kind: 'service',
+      role: 'viewer',
+      createdBy: 'test',
+    })
+    const list = JSON.parse((await getAs(`${sb.apiUrl}/api/tokens`, admin)).body) as Listed
+    expect(list.tokens.find((t) => t.id === unused.id)?.lastUsedAt).toBeNull()
     const rows = await sb.rows<{ secret_hash: string }>({
       query: 'SELECT secret_hash FROM api_tokens',
       query_params: {},

@@ -44,6 +44,7 @@ describe('migrations', () => {
       'entity_links',
       'token_scopes',
       'flow_state',
+      'token_last_used',
     ])
   })
 

@@ -76,7 +76,9 @@ export async function startProvider(options: {
     }),
   })
   // The provider answers its own errors with a bare 500: say why, so a failing sign-in test shows it.
-  provider.on('server_error', (_ctx: unknown, err: Error) => console.error('oidc-provider server error:', err))
+  provider.on('server_error', (_ctx: unknown, err: Error) =>
+    console.error('oidc-provider server error:', err),
+  )
   const state = { tamper: 'none' as Tamper }
   const key = await importJWK(jwk, 'RS256')
   provider.use(async (ctx, next) => {
