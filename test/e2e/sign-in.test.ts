@@ -39,4 +39,28 @@ describe('the web UI when Signalbox requires tokens', () => {
     await expect.poll(() => page.locator('[role="alert"]').first().textContent()).toContain('may not')
     expect(blocked).toEqual([])
   })
+
+  it('lets an admin create a token (shown once), revoke it, and read the audit log', async () => {
+    const { token } = await createToken(sb.store, {
+      name: 'root',
+      kind: 'personal',
+      role: 'admin',
+      createdBy: 'test',
+    })
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    await page.goto(`${sb.apiUrl}/#/admin`)
+    await page.getByLabel('API token').fill(token)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByTestId('tokens').waitFor()
+    await page.getByLabel('Name').fill('ci-pipeline')
+    await page.getByRole('button', { name: 'Create' }).click()
+    await expect.poll(() => page.getByTestId('new-token').textContent()).toMatch(/sbx_[0-9a-f]{16}\./)
+    const row = page.locator('[data-testid="tokens"] tr', { hasText: 'ci-pipeline' })
+    await row.getByRole('button', { name: 'Revoke' }).click()
+    await expect.poll(() => row.textContent()).toContain('revoked')
+    const audit = page.getByTestId('audit')
+    await expect.poll(() => audit.textContent()).toContain('POST /api/tokens')
+    expect(await audit.textContent()).toContain('DELETE /api/tokens/')
+    expect(await audit.textContent()).toContain('root')
+  })
 })

@@ -292,6 +292,7 @@ describe('the web UI in a real browser', () => {
       '#/alerts',
       '#/exceptions',
       '#/replays',
+      '#/admin',
     ]
     const overflowing: string[] = []
     for (const hash of pages) {

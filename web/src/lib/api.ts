@@ -57,3 +57,5 @@ export type Silences = InferResponseType<typeof api.silences.$get, 200>
 export type Exceptions = InferResponseType<typeof api.exceptions.$get, 200>
 export type ReplayJobs = InferResponseType<(typeof api)['replay-jobs']['$get'], 200>
 export type Replays = InferResponseType<typeof api.replays.$get, 200>
+export type Tokens = InferResponseType<typeof api.tokens.$get, 200>
+export type Audit = InferResponseType<typeof api.audit.$get, 200>
