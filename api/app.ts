@@ -80,7 +80,7 @@ export function apiApp(
     .route('/', connectorRoutes(store))
     .route('/', lifecycleRoutes(store, flows, config))
     .route('/', flowRoutes(store, flows, config))
-    .route('/', searchRoutes(store, config, privacy))
+    .route('/', searchRoutes(store, flows, config, privacy))
     .route('/', inventoryRoutes(store, flows, config))
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos))

@@ -1,7 +1,10 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import { scopeOf } from '../../auth/middleware.ts'
+import { type Scope, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
+import type { FlowDefinition } from '../../core/flows.ts'
 import type { Redactor } from '../../core/privacy.ts'
 import type { Store } from '../../store/client.ts'
 import { searchCustomer, searchEntities } from '../../store/queries/search.ts'
@@ -12,7 +15,17 @@ const TRACE_ID = /^[0-9a-f]{32}$/i
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
 
 /** One box for an order, return, shipment, SKU or trace id. */
-export function searchRoutes(store: Store, config: Pick<Config, 'query'>, privacy: Redactor) {
+export function searchRoutes(
+  store: Store,
+  flows: ReadonlyMap<string, FlowDefinition>,
+  config: Pick<Config, 'query'>,
+  privacy: Redactor,
+) {
+  /** An entity kind is found when one of its flows is within the caller's scope (kinds without a flow always). */
+  const kindInScope = (kind: string, scope: Scope) => {
+    const own = [...flows.values()].filter((f) => f.entity === kind)
+    return own.length === 0 || own.some((f) => within(scope.flows, f.name))
+  }
   const schema = z.object({
     q: z.string().trim().min(2, 'type at least 2 characters').max(256).describe('An id, or its beginning'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -50,6 +63,8 @@ export function searchRoutes(store: Store, config: Pick<Config, 'query'>, privac
         items: Number(m.items),
       })
     }
-    return c.json({ q, results: results.slice(0, limit) })
+    const scope = scopeOf(c.req.raw)
+    const found = results.filter((r) => r.kind === 'trace' || kindInScope(r.kind, scope))
+    return c.json({ q, results: found.slice(0, limit) })
   })
 }

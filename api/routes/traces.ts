@@ -1,6 +1,8 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import { scopeOf } from '../../auth/middleware.ts'
+import { OutOfScopeError, within } from '../../auth/scope.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { type SpanRow, traceSpans, traceWindow } from '../../store/queries/traces.ts'
@@ -69,6 +71,10 @@ export function traceRoutes(store: Store) {
     if (!window) throw new NotFoundError(`trace ${id} not found`)
     const rows = await traceSpans(store, id, window)
     if (rows.length === 0) throw new NotFoundError(`trace ${id} not found`)
+    // A token scoped to systems sees a trace one of its systems took part in.
+    const { systems } = scopeOf(c.req.raw)
+    if (systems && !rows.some((r) => within(systems, r.system) || within(systems, r.service_name)))
+      throw new OutOfScopeError(`no system this token is scoped to took part in trace ${id}`)
     const start = BigInt(rows[0]?.start_ns ?? window.start)
     const end = rows.reduce((m, r) => {
       const e = BigInt(r.start_ns) + BigInt(r.duration_ns)

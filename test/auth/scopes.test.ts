@@ -168,6 +168,51 @@ describe('tokens scoped to flows, channels and systems', () => {
     expect(map.status).toBe(403)
   })
 
+  it('narrow search to the flows in scope, and a trace to the systems in scope', async () => {
+    type Found = { results: Array<{ kind: string; id: string }> }
+    const search = async (token: string) =>
+      ((await (await as(token, '/api/search?q=SO-SCOPE')).json()) as Found).results.map((r) => r.id).sort()
+    expect(await search(await scoped({ flows: ['order_to_cash'] }, 'support'))).toEqual(
+      orders.map((o) => o.id).sort(),
+    )
+    expect(await search(await scoped({ flows: ['inventory_sync'] }, 'support'))).toEqual([])
+    const trace = 'ab'.repeat(16)
+    const now = BigInt(Date.now()) * 1_000_000n
+    const posted = await fetch(`${sb.collectorUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'wms' } }] },
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId: trace,
+                    spanId: 'cd'.repeat(8),
+                    name: 'pick',
+                    kind: 2,
+                    startTimeUnixNano: `${now}`,
+                    endTimeUnixNano: `${now + 5_000_000n}`,
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    })
+    expect(posted.status).toBe(200)
+    await until(
+      () => as(admin, `/api/traces/${trace}`).then((r) => r.status),
+      (s) => s === 200,
+      { what: 'the trace stored' },
+    )
+    expect((await as(await scoped({ systems: ['erp'] }, 'support'), `/api/traces/${trace}`)).status).toBe(403)
+    expect((await as(await scoped({ systems: ['wms'] }, 'support'), `/api/traces/${trace}`)).status).toBe(200)
+  })
+
   it('are shown with their scope, and refuse a malformed one', async () => {
     const listed = (await (await as(admin, '/api/tokens')).json()) as {
       tokens: Array<{ name: string; scope: Record<string, string[]> }>
