@@ -141,7 +141,7 @@ export interface CollectorRefusal {
 export type CollectorCheck = (
   authorization: string | undefined,
   needed: 'ingest' | 'viewer',
-) => Promise<{ refused: CollectorRefusal } | { refused?: undefined; sources?: readonly string[] }>
+) => Promise<{ refused?: CollectorRefusal; sources?: readonly string[] }>
 
 /**
  * The collector's check: writing telemetry needs an ingestion key (or an admin token), reading

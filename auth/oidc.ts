@@ -1,9 +1,7 @@
 import * as client from 'openid-client'
 import type { OidcSettings } from '../core/config.ts'
-import type { Role } from './permissions.ts'
+import { type Role, roleRank } from './permissions.ts'
 import type { Scope } from './scope.ts'
-
-const RANK: Record<string, number> = { viewer: 1, support: 2, operator: 3, admin: 4 }
 
 /**
  * The user's role from their claims: each value of the role claim (a string or a list) is looked up
@@ -19,7 +17,7 @@ export function roleFromClaims(
     .filter((v): v is string => typeof v === 'string')
     .map((v) => settings.roles[v])
     .filter((r): r is NonNullable<typeof r> => r !== undefined)
-    .sort((a, b) => (RANK[b] ?? 0) - (RANK[a] ?? 0))
+    .sort((a, b) => roleRank(b) - roleRank(a))
   return mapped[0] ?? settings.defaultRole
 }
 

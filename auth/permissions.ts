@@ -7,6 +7,9 @@ export type Role = (typeof ROLES)[number]
 
 const RANK: Record<Exclude<Role, 'ingest'>, number> = { viewer: 1, support: 2, operator: 3, admin: 4 }
 
+/** How far up the ranks a role is (ingest: 0, outside them). */
+export const roleRank = (role: Role): number => (role === 'ingest' ? 0 : RANK[role])
+
 /** `public`: no token needed; a role: that role or a higher one; `ingest`: ingestion keys (and admins). */
 export type Permission = 'public' | Role
 

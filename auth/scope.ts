@@ -26,7 +26,7 @@ export function parseScope(text: string): Scope {
   if (!text) return UNSCOPED
   const parsed = scopeSchema.safeParse(JSON.parse(text))
   // A stored scope that no longer parses limits to nothing rather than to everything.
-  return parsed.success ? parsed.data : { flows: [], channels: [], systems: [] }
+  return parsed.success ? parsed.data : { flows: [], channels: [], systems: [], sources: [] }
 }
 
 export const isScoped = (scope: Scope) =>

@@ -1,5 +1,3 @@
-import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { Command } from 'commander'
 import type { Role } from '../auth/permissions.ts'
 import { createToken, revokeToken, type TokenKind } from '../auth/tokens.ts'
@@ -8,7 +6,7 @@ import { SCENARIOS } from '../connectors/load/scenarios.ts'
 import { type Config, loadConfig } from '../core/config.ts'
 import { ConfigError } from '../core/errors.ts'
 import { createLogger } from '../core/logger.ts'
-import { newKey, vaultFor } from '../core/payload-vault.ts'
+import { addKeyToFile, keyFileOf, newKey, vaultFor } from '../core/payload-vault.ts'
 import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { rewriteExceptionPayloads } from '../store/queries/exceptions.ts'
@@ -181,7 +179,7 @@ payloadKeys
   .command('new')
   .description('print a new key (id:base64) to put first in SIGNALBOX_PAYLOAD_KEYS')
   .action(() => {
-    process.stdout.write(`${newKey(`k${Date.now().toString(36)}`)}\n`)
+    process.stdout.write(`${newKey()}\n`)
   })
 
 payloadKeys
@@ -189,9 +187,8 @@ payloadKeys
   .description('re-encrypt every stored payload with the first key of the ring; then older keys can go')
   .action(() =>
     withStore(async (store, config) => {
-      const vault = vaultFor(config)
-      const n = await rewriteExceptionPayloads(store, (payload, id) => vault.rotate(payload, id))
-      process.stderr.write(`${n} exception payloads re-encrypted with key ${vault.currentKeyId}\n`)
+      const { n, keyId } = await reencrypt(store, config)
+      process.stderr.write(`${n} exception payloads re-encrypted with key ${keyId}\n`)
     }),
   )
 
@@ -204,16 +201,19 @@ payloadKeys
         throw new ConfigError([
           'SIGNALBOX_PAYLOAD_KEYS is set: put a new key first in it (`signalbox payload-keys new`), then run `signalbox payload-keys reencrypt`',
         ])
-      const file = join(config.dataDir, 'payload-keys')
-      const ring = readFileSync(file, 'utf8')
-      writeFileSync(file, `${newKey(`k${Date.now().toString(36)}`)}\n${ring}`, { mode: 0o600 })
-      const vault = vaultFor(config)
-      const n = await rewriteExceptionPayloads(store, (payload, id) => vault.rotate(payload, id))
-      process.stderr.write(
-        `key ${vault.currentKeyId} added to ${file}; ${n} exception payloads re-encrypted with it\n`,
-      )
+      const file = keyFileOf(config.dataDir)
+      addKeyToFile(file)
+      const { n, keyId } = await reencrypt(store, config)
+      process.stderr.write(`key ${keyId} added to ${file}; ${n} exception payloads re-encrypted with it\n`)
     }),
   )
+
+/** Every stored payload re-encrypted with the first key of the configured ring. */
+async function reencrypt(store: Store, config: Config) {
+  const vault = vaultFor(config)
+  const n = await rewriteExceptionPayloads(store, (payload, id) => vault.rotate(payload, id))
+  return { n, keyId: vault.currentKeyId }
+}
 
 /** Opens the store (and brings the schema up to date) for a one-off command. */
 async function withStore(run: (store: Store, config: Config) => Promise<void>): Promise<void> {

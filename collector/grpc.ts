@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js'
 import type { CollectorCheck } from '../auth/middleware.ts'
-import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
@@ -50,18 +49,6 @@ function toStatus(err: unknown, log: Logger): Partial<grpc.StatusObject> {
   return { code: grpc.status.INTERNAL, details: 'internal error' }
 }
 
-/** The records, once every one of them is from a source the ingestion key may write for. */
-function ownRecords<R extends { readonly resource: { readonly serviceName: string } }>(
-  records: R[],
-  sources: readonly string[] | undefined,
-): R[] {
-  requireSources(
-    sources,
-    records.map((r) => r.resource.serviceName),
-  )
-  return records
-}
-
 function handler(
   ingest: (body: Buffer, sources: readonly string[] | undefined) => Promise<IngestResult>,
   log: Logger,
@@ -70,7 +57,7 @@ function handler(
   return (call, callback) => {
     const authorization = call.metadata.get('authorization')[0]
     check(typeof authorization === 'string' ? authorization : undefined, 'ingest')
-      .then(({ refused, ...allowed }) => {
+      .then(({ refused, sources }) => {
         if (refused)
           return callback({
             code:
@@ -81,7 +68,6 @@ function handler(
                   : grpc.status.PERMISSION_DENIED,
             details: refused.message,
           })
-        const sources = 'sources' in allowed ? allowed.sources : undefined
         return ingest(call.request, sources).then((result) => callback(null, protobufResponse(result)))
       })
       .catch((err) => callback(toStatus(err, log)))
@@ -100,14 +86,14 @@ export async function startGrpcCollector(
   })
   server.addService(traceService, {
     Export: handler(
-      async (body, sources) => pipeline.spans(ownRecords(decodeTraceRequest(body), sources), 'grpc'),
+      async (body, sources) => pipeline.spans(decodeTraceRequest(body), 'grpc', sources),
       log,
       check,
     ),
   })
   server.addService(logsService, {
     Export: handler(
-      async (body, sources) => pipeline.logs(ownRecords(decodeLogsRequest(body), sources), 'grpc'),
+      async (body, sources) => pipeline.logs(decodeLogsRequest(body), 'grpc', sources),
       log,
       check,
     ),

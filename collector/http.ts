@@ -1,7 +1,6 @@
 import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { CollectorCheck } from '../auth/middleware.ts'
-import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import { UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
@@ -19,10 +18,10 @@ const OTLP_TYPES = [PROTOBUF, JSON_TYPE]
 const CLOUDEVENTS_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
 
 /** One OTLP signal over HTTP: how to decode each encoding, where the records go, what a refusal counts. */
-interface OtlpSignal<R extends { readonly resource: { readonly serviceName: string } }> {
+interface OtlpSignal<R> {
   readonly decodeProtobuf: (body: Buffer) => R[]
   readonly decodeJson: (body: Buffer) => R[]
-  readonly ingest: (records: R[], protocol: Protocol) => Promise<IngestResult>
+  readonly ingest: (records: R[], protocol: Protocol, sources?: readonly string[]) => Promise<IngestResult>
   readonly rejectedField: 'rejectedSpans' | 'rejectedLogRecords'
 }
 
@@ -39,18 +38,18 @@ export function collectorApp(
 
   /** Answers in the request's own encoding, as OTLP/HTTP requires. */
   const otlpHandler =
-    <R extends { readonly resource: { readonly serviceName: string } }>(signal: OtlpSignal<R>) =>
+    <R>(signal: OtlpSignal<R>) =>
     async (c: Context) => {
       const type = mediaType(c.req.raw)
       if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
       const body = await readBody(c.req.raw, limit)
       const protobuf = type === PROTOBUF
       const records = protobuf ? signal.decodeProtobuf(body) : signal.decodeJson(body)
-      requireSources(
+      const result = await signal.ingest(
+        records,
+        protobuf ? 'http/protobuf' : 'http/json',
         sourcesOf.get(c.req.raw),
-        records.map((r) => r.resource.serviceName),
       )
-      const result = await signal.ingest(records, protobuf ? 'http/protobuf' : 'http/json')
       if (protobuf) return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
       return c.json(jsonResponse(result, signal.rejectedField))
     }
@@ -60,12 +59,12 @@ export function collectorApp(
       .use(requestId())
       // Ingestion keys write; reading /metrics takes a viewer token (when authentication is on).
       .use(async (c, next) => {
-        const { refused, ...allowed } = await check(
+        const { refused, sources } = await check(
           c.req.header('authorization'),
           c.req.path === '/metrics' ? 'viewer' : 'ingest',
         )
         if (!refused) {
-          if ('sources' in allowed && allowed.sources) sourcesOf.set(c.req.raw, allowed.sources)
+          if (sources) sourcesOf.set(c.req.raw, sources)
           return next()
         }
         const code = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limited' }[refused.status]
@@ -77,7 +76,7 @@ export function collectorApp(
         otlpHandler({
           decodeProtobuf: decodeTraceRequest,
           decodeJson: decodeTraceJson,
-          ingest: (records, protocol) => pipeline.spans(records, protocol),
+          ingest: (records, protocol, sources) => pipeline.spans(records, protocol, sources),
           rejectedField: 'rejectedSpans',
         }),
       )
@@ -86,7 +85,7 @@ export function collectorApp(
         otlpHandler({
           decodeProtobuf: decodeLogsRequest,
           decodeJson: decodeLogsJson,
-          ingest: (records, protocol) => pipeline.logs(records, protocol),
+          ingest: (records, protocol, sources) => pipeline.logs(records, protocol, sources),
           rejectedField: 'rejectedLogRecords',
         }),
       )
@@ -100,12 +99,7 @@ export function collectorApp(
           ])
         }
         const body = await readBody(c.req.raw, limit)
-        const events = parseCloudEvents(c.req.header(), body)
-        requireSources(
-          sourcesOf.get(c.req.raw),
-          events.map((e) => e.source),
-        )
-        const result = await pipeline.events(events)
+        const result = await pipeline.events(parseCloudEvents(c.req.header(), body), sourcesOf.get(c.req.raw))
         return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
       })
       .get('/metrics', async (c) => {

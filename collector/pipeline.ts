@@ -1,3 +1,4 @@
+import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import type { EntityKeyAliases } from '../core/entity-keys.ts'
 import { BadRequestError } from '../core/errors.ts'
@@ -109,7 +110,15 @@ export class IngestPipeline {
     return { ...e, data: p.jsonText(e.data), extensions: p.attributes(e.extensions) }
   }
 
-  async spans(records: SpanRecord[], protocol: Protocol): Promise<IngestResult> {
+  /**
+   * `sources`: what the sender's ingestion key may write for (undefined: anything). A batch naming
+   * any other source is refused whole, before anything is queued.
+   */
+  async spans(records: SpanRecord[], protocol: Protocol, sources?: readonly string[]): Promise<IngestResult> {
+    requireSources(
+      sources,
+      records.map((r) => r.resource.serviceName),
+    )
     this.metrics.received.inc({ signal: 'spans', protocol }, records.length)
     const { oldest, newest } = this.window(this.config.retentionDays.spans)
     const kept = records.filter((s) => s.startNs >= oldest && s.startNs <= newest)
@@ -129,7 +138,11 @@ export class IngestPipeline {
     }
   }
 
-  async logs(records: LogRecord[], protocol: Protocol): Promise<IngestResult> {
+  async logs(records: LogRecord[], protocol: Protocol, sources?: readonly string[]): Promise<IngestResult> {
+    requireSources(
+      sources,
+      records.map((r) => r.resource.serviceName),
+    )
     this.metrics.received.inc({ signal: 'logs', protocol }, records.length)
     const { oldest, newest } = this.window(this.config.retentionDays.logs)
     const receivedNs = BigInt(Date.now()) * 1_000_000n
@@ -154,7 +167,11 @@ export class IngestPipeline {
   }
 
   /** Events are all-or-nothing: a business event is never silently dropped, so one out of range fails the request. */
-  async events(events: BusinessEvent[]): Promise<IngestResult> {
+  async events(events: BusinessEvent[], sources?: readonly string[]): Promise<IngestResult> {
+    requireSources(
+      sources,
+      events.map((e) => e.source),
+    )
     this.metrics.received.inc({ signal: 'events', protocol: 'cloudevents' }, events.length)
     const { oldest, newest } = this.window(this.config.retentionDays.events)
     const outside = events.findIndex((e) => e.timeNs < oldest || e.timeNs > newest)

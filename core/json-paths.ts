@@ -1,10 +1,14 @@
 type Json = Record<string, unknown>
 
 /**
- * A copy of `doc` with the values at the given dot paths (`customer.email`) replaced by `f(value)`.
- * Paths that are not there are left alone.
+ * A copy of `doc` with the values at the given dot paths (`customer.email`) replaced by
+ * `f(value, path)`. Paths that are not there are left alone.
  */
-export function mapAtPaths(doc: unknown, paths: readonly string[], f: (value: unknown) => unknown): unknown {
+export function mapAtPaths(
+  doc: unknown,
+  paths: readonly string[],
+  f: (value: unknown, path: string) => unknown,
+): unknown {
   const copy = structuredClone(doc)
   for (const path of paths) {
     const parts = path.split('.')
@@ -13,7 +17,7 @@ export function mapAtPaths(doc: unknown, paths: readonly string[], f: (value: un
       node = node && typeof node === 'object' ? (node as Json)[part] : undefined
     const last = parts[parts.length - 1] as string
     if (node && typeof node === 'object' && last in (node as Json))
-      (node as Json)[last] = f((node as Json)[last])
+      (node as Json)[last] = f((node as Json)[last], path)
   }
   return copy
 }

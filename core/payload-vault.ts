@@ -47,7 +47,12 @@ export function parseKeyRing(text: string, source: string): PayloadKey[] {
   return keys
 }
 
-export const newKey = (id: string): string => `${id}:${randomBytes(32).toString('base64')}`
+/** A new key, `id:base64`; the id tells keys apart by when they were made. */
+export const newKey = (id = `k${Date.now().toString(36)}`): string =>
+  `${id}:${randomBytes(32).toString('base64')}`
+
+/** The key file of a data dir, used when `SIGNALBOX_PAYLOAD_KEYS` is not set. */
+export const keyFileOf = (dataDir: string): string => join(dataDir, 'payload-keys')
 
 /**
  * The key ring: `SIGNALBOX_PAYLOAD_KEYS` when set; otherwise a key file that is created on first
@@ -58,7 +63,7 @@ export function loadKeyRing(fromEnv: string | undefined, file: string): PayloadK
   if (fromEnv) return parseKeyRing(fromEnv, 'SIGNALBOX_PAYLOAD_KEYS')
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true })
-    writeFileSync(file, `${newKey(`k${Date.now().toString(36)}`)}\n`, { mode: 0o600 })
+    writeFileSync(file, `${newKey()}\n`, { mode: 0o600 })
   }
   chmodSync(file, 0o600)
   return parseKeyRing(readFileSync(file, 'utf8'), file)
@@ -78,10 +83,8 @@ export class PayloadVault {
 
   /** The values at the given dot paths (`customer.email`) encrypted; `context` binds them (the exception id). */
   encryptFields(payload: unknown, paths: readonly string[], context: string): unknown {
-    return paths.reduce(
-      (doc, path) =>
-        mapAtPaths(doc, [path], (v) => (isEncrypted(v) ? v : this.encrypt(v, `${context}|${path}`))),
-      payload,
+    return mapAtPaths(payload, paths, (v, path) =>
+      isEncrypted(v) ? v : this.encrypt(v, `${context}|${path}`),
     )
   }
 
@@ -155,5 +158,11 @@ function mapEncrypted(value: unknown, path: string, f: (sealed: string, path: st
 
 /** The vault for a configuration: its key ring, or the key file in its data dir. */
 export function vaultFor(config: { readonly payloadKeys?: string; readonly dataDir: string }): PayloadVault {
-  return new PayloadVault(loadKeyRing(config.payloadKeys, join(config.dataDir, 'payload-keys')))
+  return new PayloadVault(loadKeyRing(config.payloadKeys, keyFileOf(config.dataDir)))
+}
+
+/** Puts a new key first in a key file (created if need be): it encrypts from now on. */
+export function addKeyToFile(file: string): void {
+  loadKeyRing(undefined, file)
+  writeFileSync(file, `${newKey()}\n${readFileSync(file, 'utf8')}`, { mode: 0o600 })
 }

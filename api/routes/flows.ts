@@ -7,9 +7,16 @@ import type { Config } from '../../core/config.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
-import { failures, progress, stageLatencies, throughput } from '../../store/queries/flow-metrics.ts'
+import { entitySystems } from '../../store/queries/entities.ts'
+import {
+  entitiesAtStage,
+  failures,
+  progress,
+  stageLatencies,
+  throughput,
+} from '../../store/queries/flow-metrics.ts'
 import { flowSnapshot } from '../../store/queries/flow-state.ts'
-import { entitiesAtStage, entityContexts, stuckEntities } from '../../store/queries/stuck.ts'
+import { stuckEntities } from '../../store/queries/stuck.ts'
 import { flowMetricsView } from '../flow-metrics.ts'
 import { lookback, params, query, rangeQuery, resolveRange, timeRange } from '../params.ts'
 
@@ -44,6 +51,10 @@ function stageNamed(flow: FlowDefinition, stage: string): number {
     )
   return index
 }
+
+/** How far before `from` an entity's earlier stages may lie: the flow's longest stage delay. */
+const earliestStage = (flow: FlowDefinition, from: Date) =>
+  new Date(from.getTime() - Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0)))
 
 /** A filter the caller asked for, narrowed to the token's scope: the scope alone when not asked. */
 function narrowed(asked: string | undefined, scope: readonly string[] | undefined) {
@@ -122,9 +133,9 @@ export function flowRoutes(
           systems: narrowed(system, scope.systems),
           overdueStage: stageIndex === undefined ? undefined : stageIndex + 1,
         })
-        const contexts = await entityContexts(
+        const systems = await entitySystems(
           store,
-          shape,
+          flow.entity,
           rows.map((r) => r.entity_id),
         )
         return c.json({
@@ -139,9 +150,9 @@ export function flowRoutes(
               lastStageAt: new Date(Number(r.last_at_ms)).toISOString(),
               overdueStage: next?.name ?? '',
               overdueMs: Number(r.overdue_ms),
-              channel: contexts.get(r.entity_id)?.channel ?? 'unknown',
-              systems: contexts.get(r.entity_id)?.systems ?? [],
-              lastSystem: contexts.get(r.entity_id)?.lastSystem ?? '',
+              channel: r.channel,
+              systems: systems.get(r.entity_id)?.systems ?? [],
+              lastSystem: systems.get(r.entity_id)?.lastSystem ?? '',
             }
           }),
         })
@@ -163,23 +174,23 @@ export function flowRoutes(
         const q = c.req.valid('query')
         const stageIndex = stageNamed(flow, q.stage)
         const range = resolveRange(q, config)
-        const longestDelay = Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))
         const waiting = q.waiting === 'true'
-        const shape = flowShape(flow)
+        // The backlog is now, over every entity still active; a reached stage is in the range.
+        const read = waiting ? lookback(config) : { from: earliestStage(flow, range.from), to: range.to }
         const rows = await entitiesAtStage(store, {
-          flow: shape,
+          flow: flowShape(flow),
           stage: stageIndex + 1,
           from: range.from,
-          to: waiting ? lookback(config, Date.now()).to : range.to,
-          since: waiting ? lookback(config, Date.now()).from : new Date(range.from.getTime() - longestDelay),
+          to: read.to,
+          since: read.from,
           waiting,
           channels: narrowed(q.channel, scope.channels),
           systems: narrowed(q.system, scope.systems),
           limit: q.limit,
         })
-        const contexts = await entityContexts(
+        const systems = await entitySystems(
           store,
-          shape,
+          flow.entity,
           rows.map((r) => r.entity_id),
         )
         return c.json({
@@ -189,15 +200,14 @@ export function flowRoutes(
           from: range.from.toISOString(),
           to: range.to.toISOString(),
           entities: rows.map((r) => {
-            const context = contexts.get(r.entity_id)
             const last = Number(r.last_stage)
             return {
               entity: { type: flow.entity, id: r.entity_id },
               reachedAt: new Date(Number(r.at_ms)).toISOString(),
               lastStage: flow.stages[last - 1]?.name ?? '',
               status: r.terminated ? 'ended' : last === flow.stages.length ? 'completed' : 'in_progress',
-              channel: context?.channel ?? 'unknown',
-              lastSystem: context?.lastSystem ?? '',
+              channel: r.channel,
+              lastSystem: systems.get(r.entity_id)?.lastSystem ?? '',
             }
           }),
         })
@@ -218,10 +228,9 @@ export function flowRoutes(
         const { flow, scope } = scopedFlow(c.req.raw, c.req.valid('param').flow)
         const range = resolveRange(c.req.valid('query'), config)
         const shape = flowShape(flow)
-        const longestDelay = Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))
         const r = {
           ...range,
-          lookbackFrom: new Date(range.from.getTime() - longestDelay),
+          lookbackFrom: earliestStage(flow, range.from),
           snapshot: await flowSnapshot(store, shape),
         }
         const now = new Date()

@@ -8,10 +8,9 @@ import { NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { EntityType } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
-import { entityHistory, linkedEntities } from '../../store/queries/entities.ts'
+import { entityHistory, entryChannel, linkedEntities } from '../../store/queries/entities.ts'
 import { listExceptions } from '../../store/queries/exceptions.ts'
 import { listReplays } from '../../store/queries/replays.ts'
-import { entityContexts } from '../../store/queries/stuck.ts'
 import { buildLifecycle, type TimelineEntry } from '../lifecycle.ts'
 import { lookback, params } from '../params.ts'
 
@@ -33,7 +32,7 @@ async function checkScope(
   if (scope.systems && !rows.some((r) => within(scope.systems, r.system)))
     throw new OutOfScopeError(`no system this token is scoped to took part in ${flow.entity} ${id}`)
   if (scope.channels) {
-    const channel = (await entityContexts(store, flowShape(flow), [id])).get(id)?.channel ?? 'unknown'
+    const channel = await entryChannel(store, flowShape(flow), id)
     if (!within(scope.channels, channel))
       throw new OutOfScopeError(
         `${flow.entity} ${id} came in through ${channel}, outside this token's channels`,

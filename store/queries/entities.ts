@@ -1,6 +1,7 @@
 import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
+import { CHANNEL, type FlowShape } from './flow-stages.ts'
 
 /** One thing that happened to an entity: a business event, or a trace's spans for one stage. */
 export interface EntityRow {
@@ -47,4 +48,40 @@ export function linkedEntities(self: { type: string; id: string }, rows: readonl
     for (const [type, id] of r.related ?? [])
       if (!(type === self.type && id === self.id)) seen.set(`${type}\u0000${id}`, { type, id })
   return [...seen.values()].sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id))
+}
+
+export interface EntitySystems {
+  /** Every system that touched the entity, and the last one. */
+  readonly systems: readonly string[]
+  readonly lastSystem: string
+}
+
+/** The systems a few entities of one type met (a stuck list's rows): a primary-key read of the index. */
+export async function entitySystems(
+  store: Store,
+  entityType: string,
+  ids: readonly string[],
+): Promise<Map<string, EntitySystems>> {
+  if (ids.length === 0) return new Map()
+  const rows = await store.query<{ id: string; systems: string[]; last_system: string }>(sql`
+    SELECT entity_id AS id, groupUniqArray(system) AS systems, argMax(system, time) AS last_system
+    FROM ${table(TABLES.entityIndex)}
+    WHERE entity_type = ${entityType} AND entity_id IN ${[...ids]} AND system != ''
+    GROUP BY id`)
+  const found = new Map(rows.map((r) => [r.id, r]))
+  return new Map(
+    ids.map((id) => [
+      id,
+      { systems: [...(found.get(id)?.systems ?? [])].sort(), lastSystem: found.get(id)?.last_system ?? '' },
+    ]),
+  )
+}
+
+/** The channel an entity came in through, from the event that started its flow (see CHANNEL). */
+export async function entryChannel(store: Store, flow: FlowShape, id: string): Promise<string> {
+  const [row] = await store.query<{ channel: string }>(sql`
+    SELECT any(${CHANNEL}) AS channel FROM ${table(TABLES.events)}
+    WHERE type IN ${[...(flow.stageEvents[0] ?? [])]} AND subject = ${id}
+    HAVING count() > 0`)
+  return row?.channel ?? 'unknown'
 }

@@ -1,8 +1,8 @@
 import type { Store } from '../client.ts'
-import { sql, table } from '../sql.ts'
+import { join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import type { FlowShape } from './flow-stages.ts'
-import { type FlowSnapshot, flowEntities } from './flow-state.ts'
+import { entityFilters, type FlowSnapshot, flowEntities } from './flow-state.ts'
 
 export interface MetricsRange {
   readonly from: Date
@@ -122,4 +122,46 @@ export function failures(store: Store, flow: FlowShape, r: MetricsRange): Promis
     WHERE flow = ${flow.name} AND minute >= ${r.from} AND minute < ${r.to}
     GROUP BY bucket, connector, system
     ORDER BY bucket, connector, system`)
+}
+
+export interface EntityAtStage {
+  readonly entity_id: string
+  readonly at_ms: string
+  readonly last_stage: string
+  readonly terminated: number
+  readonly channel: string
+}
+
+/**
+ * The entities behind a point of a flow chart: those that reached a stage in [from, to) (a bar of
+ * throughput, a point of stage latency, a step of the funnel), or, with `waiting`, those whose last
+ * stage it is now (a bar of the backlog). Newest first.
+ */
+export async function entitiesAtStage(
+  store: Store,
+  q: {
+    readonly flow: FlowShape
+    /** 1-based. */
+    readonly stage: number
+    readonly from: Date
+    readonly to: Date
+    /** Where the read starts: early enough to see the stages before. */
+    readonly since: Date
+    readonly waiting: boolean
+    readonly channels?: readonly string[]
+    readonly systems?: readonly string[]
+    readonly limit: number
+  },
+): Promise<EntityAtStage[]> {
+  const filters = entityFilters(q.flow, q.systems, q.since, q.to)
+  if (q.channels) filters.push(sql`channel IN ${[...q.channels]}`)
+  const at = q.waiting
+    ? sql`last_stage = ${q.stage} AND terminated = 0 AND ts[${q.stage}] >= ${q.since.getTime()}`
+    : sql`ts[${q.stage}] >= ${q.from.getTime()} AND ts[${q.stage}] < ${q.to.getTime()}`
+  return store.query<EntityAtStage>(sql`
+    SELECT entity_id, ts[${q.stage}] AS at_ms, last_stage, terminated, channel
+    FROM (${await flowEntities(store, q.flow, q.since, q.to)})
+    WHERE ${at} AND ${join(filters, ' AND ')}
+    ORDER BY at_ms DESC
+    LIMIT ${q.limit}`)
 }

@@ -111,3 +111,22 @@ export async function flowEntities(
     UNION ALL
     SELECT ${COLUMNS} FROM (${stagesWithSpan(flow, [...changed])}) WHERE ${active}`
 }
+
+/**
+ * Conditions on `flowEntities` rows: entities one of `systems` touched in [since, until) (an
+ * IN-subquery on the entity index's primary key), and nothing when no system is asked for.
+ */
+export function entityFilters(
+  flow: FlowShape,
+  systems: readonly string[] | undefined,
+  since: Date,
+  until: Date,
+): Fragment[] {
+  const filters = [sql`1`]
+  if (systems)
+    filters.push(sql`entity_id IN (
+      SELECT entity_id FROM ${table(TABLES.entityIndex)}
+      WHERE entity_type = ${flow.entityType} AND time >= ${since} AND time < ${until}
+        AND system IN ${[...systems]})`)
+  return filters
+}

@@ -1,6 +1,6 @@
 import { auth } from './api.ts'
 import { setOperator } from './operator.svelte.ts'
-import { session } from './session.svelte.ts'
+import { forgetToken, session } from './session.svelte.ts'
 
 /** Reads the single sign-on session, if any: the user then acts under their own name. */
 export async function loadSession(): Promise<void> {
@@ -10,7 +10,6 @@ export async function loadSession(): Promise<void> {
   session.sso = s.sso
   if (!s.authenticated) return
   session.user = s.name
-  session.role = s.role
   session.csrf = s.csrfToken
   setOperator(s.name, { remember: false })
 }
@@ -18,6 +17,6 @@ export async function loadSession(): Promise<void> {
 /** Ends the session (single sign-on or pasted token) and starts over. */
 export async function signOut(): Promise<void> {
   if (session.csrf) await auth.logout.$post(undefined, { headers: { 'x-csrf-token': session.csrf } })
-  sessionStorage.removeItem('signalbox.token')
+  forgetToken()
   location.reload()
 }
