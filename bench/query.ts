@@ -126,6 +126,8 @@ try {
       runs,
     }
     log(`${name.padEnd(10)} p50 ${results[name].p50} ms  p95 ${results[name].p95} ms  (${runs} runs)`)
+    // In the order they ran: where a p95 comes from (the first runs of a query shape are slower).
+    log(`${''.padEnd(10)} runs in order: ${times.map((t) => t.toFixed(0)).join(' ')}`)
   }
   console.log(
     JSON.stringify({
