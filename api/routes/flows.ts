@@ -8,13 +8,7 @@ import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import { entitySystems } from '../../store/queries/entities.ts'
-import {
-  entitiesAtStage,
-  failures,
-  progress,
-  stageLatencies,
-  throughput,
-} from '../../store/queries/flow-metrics.ts'
+import { entitiesAtStage, failures, progress, stageLatencies } from '../../store/queries/flow-metrics.ts'
 import { flowSnapshot } from '../../store/queries/flow-state.ts'
 import { stuckEntities } from '../../store/queries/stuck.ts'
 import { flowMetricsView } from '../flow-metrics.ts'
@@ -235,8 +229,7 @@ export function flowRoutes(
         }
         const now = new Date()
         const current = lookback(config, now.getTime())
-        const [through, latencies, funnel, fails] = await Promise.all([
-          throughput(store, shape, r),
+        const [latencies, funnel, fails] = await Promise.all([
           stageLatencies(store, shape, r),
           progress(store, shape, r, { since: current.from, until: current.to }),
           failures(store, shape, r),
@@ -246,9 +239,9 @@ export function flowRoutes(
             flow,
             range,
             {
-              throughput: through.filter((t) => within(scope.channels, t.channel)),
+              throughput: funnel.throughput.filter((t) => within(scope.channels, t.channel)),
               latencies,
-              progress: funnel,
+              progress: funnel.progress,
               failures: fails.filter((f) => within(scope.systems, f.system)),
             },
             now,
