@@ -17,21 +17,22 @@ const EVER = { since: new Date(0), until: new Date(Date.UTC(2200, 0, 1)) }
 /** Past this many changed entities, a read computes the whole flow live instead of merging. */
 const MAX_CHANGED = 50_000
 
-/** The latest refresh's watermark (ms): progress received from then on is read live. None: no state. */
-async function latestMark(store: Store, flow: FlowShape): Promise<number | undefined> {
-  const [mark] = await store.query<{ w: string }>(sql`
-    SELECT toUnixTimestamp64Milli(argMax(watermark, version)) AS w FROM ${table(TABLES.flowStateMarks)}
-    WHERE flow = ${flow.name} HAVING count() > 0`)
-  return mark ? Number(mark.w) : undefined
-}
-
-/** The entities of the flow whose progress arrived at or after `fromMs` (at most MAX_CHANGED + 1). */
-async function changedSince(store: Store, flow: FlowShape, fromMs: number): Promise<string[]> {
-  const rows = await store.query<{ id: string }>(sql`
-    SELECT DISTINCT entity_id AS id FROM ${table(TABLES.entityProgress)}
-    WHERE entity_type = ${flow.entityType} AND received >= fromUnixTimestamp64Milli(${fromMs})
-    LIMIT ${MAX_CHANGED + 1}`)
-  return rows.map((r) => r.id)
+/**
+ * The entities of the flow whose progress arrived since its state's watermark (at most MAX_CHANGED +
+ * 1), or undefined while it has no state. One query: on the embedded engine a query costs a few
+ * milliseconds before it reads anything, and this runs before every read of the state.
+ */
+async function changedSinceMark(store: Store, flow: FlowShape): Promise<string[] | undefined> {
+  const mark = sql`SELECT argMax(watermark, version) FROM ${table(TABLES.flowStateMarks)} WHERE flow = ${flow.name}`
+  const rows = await store.query<{ kind: 'mark' | 'changed'; id: string }>(sql`
+    SELECT 'mark' AS kind, '' AS id FROM ${table(TABLES.flowStateMarks)} WHERE flow = ${flow.name} LIMIT 1
+    UNION ALL
+    SELECT 'changed' AS kind, id FROM (
+      SELECT DISTINCT entity_id AS id FROM ${table(TABLES.entityProgress)}
+      WHERE entity_type = ${flow.entityType} AND received >= (${mark})
+      LIMIT ${MAX_CHANGED + 1})`)
+  if (!rows.some((r) => r.kind === 'mark')) return undefined
+  return rows.filter((r) => r.kind === 'changed').map((r) => r.id)
 }
 
 /**
@@ -59,8 +60,7 @@ export async function refreshFlowState(
   flow: FlowShape,
   { now = Date.now(), slackMs = SLACK_MS } = {},
 ): Promise<void> {
-  const mark = await latestMark(store, flow)
-  const ids = mark === undefined ? undefined : await changedSince(store, flow, mark)
+  const ids = await changedSinceMark(store, flow)
   const version = BigInt(now) * 1000n
   if (ids === undefined || ids.length > 0)
     await store.command(sql`
@@ -82,8 +82,7 @@ export interface FlowSnapshot {
 
 /** Read once per request when several reads of one flow follow (flow metrics). */
 export async function flowSnapshot(store: Store, flow: FlowShape): Promise<FlowSnapshot> {
-  const mark = await latestMark(store, flow)
-  return { changed: mark === undefined ? undefined : await changedSince(store, flow, mark) }
+  return { changed: await changedSinceMark(store, flow) }
 }
 
 /**
