@@ -2,7 +2,8 @@ import { DATA_ERROR_STATUSES, ERROR_KIND_ATTRIBUTE, RETRIED_ATTRIBUTE } from '..
 import type { Store } from '../client.ts'
 import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import { entityStages, type FlowShape } from './flow-stages.ts'
+import type { FlowShape } from './flow-stages.ts'
+import { flowEntities } from './flow-state.ts'
 
 /** An SLI as the store computes it: which events count, and which of them are good. */
 export type Sli =
@@ -37,10 +38,28 @@ function deadlineEvents(
 }
 
 /**
- * Rows (at_ms, good, subject, subject_kind, detail, late_ms): the SLI's events whose time falls in
- * [since, until).
+ * The flow's entities active in [from, until) from the flow state, as they stood at `until`: a stage
+ * reached or a cancellation after it has not happened yet, so a past window reads as it was then.
  */
-export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
+async function entitiesAsOf(store: Store, flow: FlowShape, from: Date, until: Date): Promise<Fragment> {
+  const u = until.getTime()
+  return sql`
+    SELECT entity_id, arrayMap(x -> if(x < ${u}, x, 0), all_ts) AS ts, all_terminated AND all_terminated_ms < ${u} AS terminated,
+      if(all_terminated_ms < ${u}, all_terminated_ms, 0) AS terminated_ms
+    FROM (
+      -- Renamed first: ClickHouse lets an alias shadow a column.
+      SELECT entity_id, ts AS all_ts, terminated AS all_terminated, terminated_ms AS all_terminated_ms
+      FROM (${await flowEntities(store, flow, from, until)})
+    )`
+}
+
+/**
+ * Rows (at_ms, good, subject, subject_kind, detail, late_ms): the SLI's events whose time falls in
+ * [since, until). Flow SLIs read each entity's stage times from the flow state (store/queries/
+ * flow-state.ts, merged with the entities changed since it): an entity's whole history, where the
+ * range decides what counts, so an SLO evaluation does not regroup a month of progress each tick.
+ */
+export async function sliEvents(store: Store, sli: Sli, since: Date, until: Date): Promise<Fragment> {
   const from = new Date(since.getTime() - ('withinMs' in sli ? sli.withinMs : 0))
   const range = sql`at_ms >= ${since.getTime()} AND at_ms < ${until.getTime()}`
   let events: Fragment
@@ -49,7 +68,7 @@ export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
       // Entities cancelled before reaching `b` left the flow: neither good nor bad.
       events = deadlineEvents(
         sli.flow.entityType,
-        entityStages(sli.flow, from, until),
+        await entitiesAsOf(store, sli.flow, from, until),
         sql`ts[${sli.fromStage}]`,
         sql`ts[${sli.toStage}]`,
         sli.withinMs,
@@ -61,7 +80,7 @@ export function sliEvents(sli: Sli, since: Date, until: Date): Fragment {
       const last = sli.flow.stageEvents.length
       events = deadlineEvents(
         sli.flow.entityType,
-        entityStages(sli.flow, from, until),
+        await entitiesAsOf(store, sli.flow, from, until),
         sql`ts[1]`,
         sql`multiIf(ts[${last}] > 0 AND terminated_ms > 0, least(ts[${last}], terminated_ms), ts[${last}] > 0, ts[${last}], terminated_ms)`,
         sli.withinMs,
@@ -166,7 +185,7 @@ export async function sliCounts(
   const [row] = await store.query<{ totals: string[]; goods: string[] }>(sql`
     SELECT sumForEach(arrayMap(w -> toUInt64(at_ms >= ${nowMs} - w), ${windows})) AS totals,
       sumForEach(arrayMap(w -> toUInt64(at_ms >= ${nowMs} - w AND good), ${windows})) AS goods
-    FROM (${sliEvents(sli, new Date(nowMs - longest), now)})`)
+    FROM (${await sliEvents(store, sli, new Date(nowMs - longest), now)})`)
   return windowsMs.map((windowMs, i) => ({
     windowMs,
     good: Number(row?.goods?.[i] ?? 0),
@@ -190,7 +209,7 @@ export async function sliSeries(
 ): Promise<SliBucket[]> {
   return store.query<SliBucket>(sql`
     SELECT intDiv(at_ms, ${stepMs}) * ${stepMs} AS bucket, sum(good) AS good_events, count() AS total_events
-    FROM (${sliEvents(sli, since, until)})
+    FROM (${await sliEvents(store, sli, since, until)})
     GROUP BY bucket ORDER BY bucket`)
 }
 
@@ -213,7 +232,7 @@ export async function badEvents(
 ): Promise<BadEvent[]> {
   return store.query<BadEvent>(sql`
     SELECT subject, subject_kind, detail, toString(at_ms) AS at_ms, toString(late_ms) AS late_ms
-    FROM (${sliEvents(sli, since, until)})
+    FROM (${await sliEvents(store, sli, since, until)})
     WHERE good = 0
     ORDER BY at_ms DESC
     LIMIT ${limit}`)

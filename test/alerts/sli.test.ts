@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadSlos } from '../../alerts/spec.ts'
 import { loadFlows } from '../../core/flows.ts'
+import { refreshFlowState } from '../../store/queries/flow-state.ts'
 import { badEvents, sliCounts } from '../../store/queries/sli.ts'
 import { configDir, HOUR, MINUTE } from '../support/alerting.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
@@ -85,6 +86,16 @@ describe('SLIs from business events', () => {
       ['SLI-3', 70 * MINUTE, 80 * MINUTE],
       ['SLI-2', 60 * MINUTE, 90 * MINUTE], // not posted yet at `now`: 90 minutes late so far
     ])
+    // The same once the flow state holds these orders (as the api keeps it): read from the state,
+    // SLI-2's posting and SLI-5's history still count only as far as they had happened at `now`.
+    const erp = sli('erp_in_time')
+    if (erp.kind !== 'flow_latency') throw new Error('erp_in_time is a flow latency SLI')
+    // No slack: every order above goes into the state rather than being read live as just changed.
+    await refreshFlowState(sb.store, erp.flow, { slackMs: 0 })
+    const fromState = await sliCounts(sb.store, erp, [3 * HOUR, 2 * HOUR, 80 * MINUTE], now)
+    expect(fromState).toEqual([byNow, lastTwoHours, last80Minutes])
+    const badFromState = await badEvents(sb.store, erp, new Date(t0), now, 10)
+    expect(badFromState).toEqual(bad)
   })
 
   it('freshness: each stock change must reach every channel in time; a missing publication is bad', async () => {
