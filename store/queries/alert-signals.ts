@@ -2,11 +2,15 @@ import { ERROR_KIND_ATTRIBUTE } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
 import { sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import { entityStages, type FlowShape } from './flow-stages.ts'
+import type { FlowShape } from './flow-stages.ts'
+import { flowEntitiesAsOf } from './flow-state.ts'
 
 /** The business signals threshold alert rules watch, each as (key, value) rows. */
 
-/** Overdue entities per stage they are waiting for (1-based index into the flow's stages). */
+/**
+ * Overdue entities per stage they are waiting for (1-based index into the flow's stages), from the flow
+ * state as the stuck list reads it, so the alert and the list agree.
+ */
 export async function stuckPerStage(
   store: Store,
   q: { flow: FlowShape; maxDelayMs: readonly number[]; since: Date; now: Date },
@@ -14,7 +18,7 @@ export async function stuckPerStage(
   const limits = typed(q.maxDelayMs, 'Array(Int64)')
   return store.query<{ stage: number; n: string }>(sql`
     SELECT last_stage + 1 AS stage, count() AS n
-    FROM (${entityStages(q.flow, q.since, q.now)})
+    FROM (${await flowEntitiesAsOf(store, q.flow, q.since, q.now)})
     WHERE terminated = 0 AND last_stage > 0 AND last_stage < ${q.flow.stageEvents.length}
       AND arrayElement(${limits}, last_stage + 1) > 0
       AND ${q.now.getTime()} - ts[last_stage] > arrayElement(${limits}, last_stage + 1)

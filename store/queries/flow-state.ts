@@ -112,6 +112,32 @@ export async function flowEntities(
 }
 
 /**
+ * `flowEntities` as they stood at `until`: a stage reached or a cancellation after it has not
+ * happened yet, so a past window (an SLO chart, an evaluation on a test clock) reads as it was then.
+ */
+export async function flowEntitiesAsOf(
+  store: Store,
+  flow: FlowShape,
+  since: Date,
+  until: Date,
+): Promise<Fragment> {
+  const u = until.getTime()
+  return sql`
+    SELECT entity_id, ts, arrayMax(arrayMap((t, i) -> if(t > 0, i, 0), ts, arrayEnumerate(ts))) AS last_stage,
+      terminated, terminated_ms, channel
+    FROM (
+      -- Renamed first: ClickHouse lets an alias shadow a column.
+      SELECT entity_id, arrayMap(x -> if(x < ${u}, x, 0), all_ts) AS ts,
+        all_terminated AND all_terminated_ms < ${u} AS terminated,
+        if(all_terminated_ms < ${u}, all_terminated_ms, 0) AS terminated_ms, channel
+      FROM (
+        SELECT entity_id, ts AS all_ts, terminated AS all_terminated, terminated_ms AS all_terminated_ms, channel
+        FROM (${await flowEntities(store, flow, since, until)})
+      )
+    )`
+}
+
+/**
  * Conditions on `flowEntities` rows: entities one of `systems` touched in [since, until) (an
  * IN-subquery on the entity index's primary key), and nothing when no system is asked for.
  */

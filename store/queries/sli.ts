@@ -3,7 +3,7 @@ import type { Store } from '../client.ts'
 import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import type { FlowShape } from './flow-stages.ts'
-import { flowEntities } from './flow-state.ts'
+import { flowEntitiesAsOf } from './flow-state.ts'
 
 /** An SLI as the store computes it: which events count, and which of them are good. */
 export type Sli =
@@ -38,22 +38,6 @@ function deadlineEvents(
 }
 
 /**
- * The flow's entities active in [from, until) from the flow state, as they stood at `until`: a stage
- * reached or a cancellation after it has not happened yet, so a past window reads as it was then.
- */
-async function entitiesAsOf(store: Store, flow: FlowShape, from: Date, until: Date): Promise<Fragment> {
-  const u = until.getTime()
-  return sql`
-    SELECT entity_id, arrayMap(x -> if(x < ${u}, x, 0), all_ts) AS ts, all_terminated AND all_terminated_ms < ${u} AS terminated,
-      if(all_terminated_ms < ${u}, all_terminated_ms, 0) AS terminated_ms
-    FROM (
-      -- Renamed first: ClickHouse lets an alias shadow a column.
-      SELECT entity_id, ts AS all_ts, terminated AS all_terminated, terminated_ms AS all_terminated_ms
-      FROM (${await flowEntities(store, flow, from, until)})
-    )`
-}
-
-/**
  * Rows (at_ms, good, subject, subject_kind, detail, late_ms): the SLI's events whose time falls in
  * [since, until). Flow SLIs read each entity's stage times from the flow state (store/queries/
  * flow-state.ts, merged with the entities changed since it): an entity's whole history, where the
@@ -68,7 +52,7 @@ export async function sliEvents(store: Store, sli: Sli, since: Date, until: Date
       // Entities cancelled before reaching `b` left the flow: neither good nor bad.
       events = deadlineEvents(
         sli.flow.entityType,
-        await entitiesAsOf(store, sli.flow, from, until),
+        await flowEntitiesAsOf(store, sli.flow, from, until),
         sql`ts[${sli.fromStage}]`,
         sql`ts[${sli.toStage}]`,
         sli.withinMs,
@@ -80,7 +64,7 @@ export async function sliEvents(store: Store, sli: Sli, since: Date, until: Date
       const last = sli.flow.stageEvents.length
       events = deadlineEvents(
         sli.flow.entityType,
-        await entitiesAsOf(store, sli.flow, from, until),
+        await flowEntitiesAsOf(store, sli.flow, from, until),
         sql`ts[1]`,
         sql`multiIf(ts[${last}] > 0 AND terminated_ms > 0, least(ts[${last}], terminated_ms), ts[${last}] > 0, ts[${last}], terminated_ms)`,
         sli.withinMs,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadSlos } from '../../alerts/spec.ts'
 import { loadFlows } from '../../core/flows.ts'
+import { stuckPerStage } from '../../store/queries/alert-signals.ts'
 import { refreshFlowState } from '../../store/queries/flow-state.ts'
 import { badEvents, sliCounts } from '../../store/queries/sli.ts'
 import { configDir, HOUR, MINUTE } from '../support/alerting.ts'
@@ -96,6 +97,48 @@ describe('SLIs from business events', () => {
     expect(fromState).toEqual([byNow, lastTwoHours, last80Minutes])
     const badFromState = await badEvents(sb.store, erp, new Date(t0), now, 10)
     expect(badFromState).toEqual(bad)
+  })
+
+  it('stuck rule: overdue orders per stage they wait for, as things stood at the evaluation', async () => {
+    // Five hours before the other orders, evaluated 90 minutes in; later events have not happened yet.
+    const b = t0 - 5 * HOUR
+    await send([
+      event('retail.order.created', 'ST-1', b),
+      event('retail.order.payment_authorized', 'ST-1', b + MINUTE),
+      event('retail.order.inventory_reserved', 'ST-1', b + 2 * MINUTE), // ERP due by b+62m: overdue
+      event('retail.order.erp_posted', 'ST-1', b + 3 * HOUR), // after the evaluation
+      event('retail.order.created', 'ST-2', b + 80 * MINUTE), // payment due by b+95m: not yet
+      event('retail.order.created', 'ST-3', b), // payment overdue...
+      event('retail.order.cancelled', 'ST-3', b + 100 * MINUTE), // ...cancelled only later
+      event('retail.order.created', 'ST-4', b),
+      event('retail.order.payment_authorized', 'ST-4', b + MINUTE), // reservation overdue
+    ])
+    const erp = sli('erp_in_time')
+    if (erp.kind !== 'flow_latency') throw new Error('erp_in_time is a flow latency SLI')
+    const flow = flows.get('order_to_cash')
+    if (!flow) throw new Error('order_to_cash is a shipped flow')
+    const q = {
+      flow: erp.flow,
+      maxDelayMs: flow.stages.map((s) => s.maxDelayMs ?? 0),
+      since: new Date(b - HOUR),
+      now: new Date(b + 90 * MINUTE),
+    }
+    const stuck = async () =>
+      (await stuckPerStage(sb.store, q))
+        .map((r): [number, number] => [Number(r.stage), Number(r.n)])
+        .sort((x, y) => x[0] - y[0])
+    expect(await stuck()).toEqual([
+      [2, 1],
+      [3, 1],
+      [4, 1],
+    ])
+    // The same from the flow state, which holds the later events too.
+    await refreshFlowState(sb.store, erp.flow, { slackMs: 0 })
+    expect(await stuck()).toEqual([
+      [2, 1],
+      [3, 1],
+      [4, 1],
+    ])
   })
 
   it('freshness: each stock change must reach every channel in time; a missing publication is bad', async () => {
