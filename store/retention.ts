@@ -28,6 +28,7 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
     // What failed and how it was fixed is kept as long as the business history.
     [TABLES.entityProgress]: `toDateTime(first_time) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.flowMinutes]: `minute + INTERVAL ${d(days.spans)} DAY`,
+    [TABLES.sliMinutes]: `minute + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.systemEdges]: `minute + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.flowEntities]: `toDateTime(intDiv(last_ms, 1000)) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.exceptions]: `toDateTime(last_seen) + INTERVAL ${d(days.events)} DAY`,

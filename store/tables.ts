@@ -14,6 +14,7 @@ export const TABLES = {
   connectors: 'connectors',
   entityProgress: 'entity_progress',
   flowMinutes: 'flow_minutes',
+  sliMinutes: 'sli_minutes',
   systemEdges: 'system_edges',
   flowEntities: 'flow_entities',
   flowStateMarks: 'flow_state_marks',
@@ -39,4 +40,5 @@ export const VIEWS = {
   eventKeysFromEvents: 'event_keys_mv',
   entityProgressFromEvents: 'entity_progress_mv',
   flowMinutesFromSpans: 'flow_minutes_mv',
+  sliMinutesFromSpans: 'sli_minutes_mv',
 } as const

@@ -12,6 +12,7 @@ import { entityLinks } from './0011_entity_links.ts'
 import { tokenScopes } from './0012_token_scopes.ts'
 import { flowState } from './0013_flow_state.ts'
 import { tokenLastUsed } from './0014_token_last_used.ts'
+import { sliMinutes } from './0015_sli_minutes.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   tokenScopes,
   flowState,
   tokenLastUsed,
+  sliMinutes,
 ]

@@ -1,7 +1,7 @@
-import { DATA_ERROR_STATUSES, ERROR_KIND_ATTRIBUTE, RETRIED_ATTRIBUTE } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
 import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
+import { connectorCounts, connectorEvents, connectorSeries } from './connector-success.ts'
 import type { FlowShape } from './flow-stages.ts'
 import { flowEntitiesAsOf } from './flow-state.ts'
 
@@ -73,23 +73,9 @@ export async function sliEvents(store: Store, sli: Sli, since: Date, until: Date
       )
       break
     }
-    case 'connector_success': {
-      // A connector's sync runs, or the calls made to a system (the last attempt of each: a 429 that a
-      // retry got past is not a failed call); failures caused by the data sent (a 422 from the ERP)
-      // are the data's problem, not the integration's, and are left out.
-      const scope = sli.connector
-        ? sql`kind = 'consumer' AND startsWith(name, 'sync ') AND connector = ${sli.connector}
-            AND NOT (status_code = 'error' AND attributes[${ERROR_KIND_ATTRIBUTE}] = 'data')`
-        : sql`kind = 'client' AND system = ${sli.system ?? ''} AND attributes[${RETRIED_ATTRIBUTE}] != 'true'
-            AND NOT (status_code = 'error' AND attributes['http.response.status_code'] IN ${DATA_ERROR_STATUSES})`
-      events = sql`
-        SELECT toUnixTimestamp64Milli(timestamp) AS at_ms, toUInt8(status_code != 'error') AS good,
-          if(empty(entities), trace_id, entities[1].2) AS subject,
-          if(empty(entities), 'trace', toString(entities[1].1)) AS subject_kind, name AS detail, 0 AS late_ms
-        FROM ${table(TABLES.spans)}
-        WHERE timestamp >= ${since} AND timestamp < ${until} AND ${scope}`
+    case 'connector_success':
+      events = connectorEvents(sli, sql`timestamp >= ${since} AND timestamp < ${until}`)
       break
-    }
     case 'freshness':
       // Each stock change must reach every channel; a publication that never came is bad at the deadline.
       events = sql`
@@ -163,6 +149,7 @@ export async function sliCounts(
   windowsMs: readonly number[],
   now: Date,
 ): Promise<WindowCounts[]> {
+  if (sli.kind === 'connector_success') return connectorCounts(store, sli, windowsMs, now)
   const longest = Math.max(...windowsMs)
   const nowMs = now.getTime()
   const windows = typed(windowsMs, 'Array(Int64)')
@@ -191,6 +178,9 @@ export async function sliSeries(
   until: Date,
   stepMs: number,
 ): Promise<SliBucket[]> {
+  // Whole minutes from the rollup fall into one bucket only when steps are whole minutes.
+  if (sli.kind === 'connector_success' && stepMs % MINUTE_MS === 0)
+    return connectorSeries(store, sli, since, until, stepMs)
   return store.query<SliBucket>(sql`
     SELECT intDiv(at_ms, ${stepMs}) * ${stepMs} AS bucket, sum(good) AS good_events, count() AS total_events
     FROM (${await sliEvents(store, sli, since, until)})

@@ -3,7 +3,9 @@ import { loadSlos } from '../../alerts/spec.ts'
 import { loadFlows } from '../../core/flows.ts'
 import { stuckPerStage } from '../../store/queries/alert-signals.ts'
 import { refreshFlowState } from '../../store/queries/flow-state.ts'
-import { badEvents, sliCounts } from '../../store/queries/sli.ts'
+import { badEvents, sliCounts, sliEvents, sliSeries } from '../../store/queries/sli.ts'
+import { sql, table } from '../../store/sql.ts'
+import { TABLES } from '../../store/tables.ts'
 import { configDir, HOUR, MINUTE } from '../support/alerting.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
@@ -139,6 +141,52 @@ describe('SLIs from business events', () => {
       [3, 1],
       [4, 1],
     ])
+  })
+
+  it('connector success: the per-minute rollup gives what the raw spans give, to the millisecond', async () => {
+    // A connector's runs every 7 s (every 5th fails; every 9th failure is the data's fault) and a
+    // system's calls every 11 s (retried attempts and 422s left out), over three hours.
+    const from = t0 - 3 * HOUR
+    await sb.store.command(sql`
+      INSERT INTO ${table(TABLES.spans)} (timestamp, trace_id, span_id, name, kind, service_name, status_code, connector, attributes, duration_ns)
+      SELECT fromUnixTimestamp64Milli(toInt64(${from} + number * 7000)), hex(rand64()), hex(rand64()),
+        'sync order_to_cash.post_to_erp', 'consumer', 'conn-rollup', if(number % 5 = 0, 'error', 'ok'), 'conn-rollup',
+        if(number % 45 = 0, map('signalbox.error.kind', 'data'), map()), 1000000
+      FROM numbers(1543)`)
+    await sb.store.command(sql`
+      INSERT INTO ${table(TABLES.spans)} (timestamp, trace_id, span_id, name, kind, service_name, status_code, system, attributes, duration_ns)
+      SELECT fromUnixTimestamp64Milli(toInt64(${from} + number * 11000)), hex(rand64()), hex(rand64()),
+        'POST /orders', 'client', 'conn-rollup', if(number % 3 = 0, 'error', 'ok'), 'erp-rollup',
+        map('signalbox.call.retried', if(number % 7 = 0, 'true', 'false'), 'http.response.status_code', if(number % 4 = 0, '422', '503')),
+        1000000
+      FROM numbers(982)`)
+    const now = new Date(from + 2 * HOUR + 37_123) // not on a minute, nor are the window starts
+    const windows = [5 * MINUTE, 30 * MINUTE, HOUR, 90 * MINUTE + 17_000, 3 * HOUR]
+    for (const s of [
+      { kind: 'connector_success', connector: 'conn-rollup' },
+      { kind: 'connector_success', system: 'erp-rollup' },
+    ] as const) {
+      const raw = async (since: number, until: number) => {
+        const [row] = await sb.store.query<{ good: string; total: string }>(sql`
+          SELECT sum(good) AS good, count() AS total FROM (${await sliEvents(sb.store, s, new Date(since), new Date(until))})`)
+        return { good: Number(row?.good), total: Number(row?.total) }
+      }
+      const counts = await sliCounts(sb.store, s, windows, now)
+      const expected = await Promise.all(
+        windows.map(async (w) => ({ windowMs: w, ...(await raw(now.getTime() - w, now.getTime())) })),
+      )
+      expect(counts).toEqual(expected)
+      expect(counts[0]?.total).toBeGreaterThan(0)
+      expect(counts[4]?.good).toBeLessThan(counts[4]?.total ?? 0)
+      // The series over an unaligned range, in 10-minute steps: the same as grouping the raw events.
+      const since = from + 13_000
+      const series = await sliSeries(sb.store, s, new Date(since), now, 10 * MINUTE)
+      const rawSeries = await sb.store.query(sql`
+        SELECT intDiv(at_ms, ${10 * MINUTE}) * ${10 * MINUTE} AS bucket, sum(good) AS good_events, count() AS total_events
+        FROM (${await sliEvents(sb.store, s, new Date(since), now)}) GROUP BY bucket ORDER BY bucket`)
+      expect(series).toEqual(rawSeries)
+      expect(series.length).toBe(13)
+    }
   })
 
   it('freshness: each stock change must reach every channel in time; a missing publication is bad', async () => {

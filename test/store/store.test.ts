@@ -45,6 +45,7 @@ describe('migrations', () => {
       'token_scopes',
       'flow_state',
       'token_last_used',
+      'sli_minutes',
     ])
   })
 
