@@ -44,23 +44,61 @@ function engineClause(spec: TableSpec, t: Target): string {
   return `Replicated${spec.engine}(${[zkPath, "'{replica}'", ...args].join(', ')})`
 }
 
-export function createTable(spec: TableSpec, t: Target): string[] {
+/** ENGINE, PARTITION BY, ORDER BY, TTL and SETTINGS of a table, one clause a line. */
+function storageClauses(spec: TableSpec, t: Target): string[] {
   const settings = Object.entries(spec.settings ?? {}).map(([k, v]) => `${k} = ${v}`)
-  const local = [
-    `CREATE TABLE IF NOT EXISTS ${qualified(spec.name, t)}${onCluster(t)} (\n  ${spec.columns.join(',\n  ')}\n)`,
+  return [
     `ENGINE = ${engineClause(spec, t)}`,
     spec.partitionBy ? `PARTITION BY ${spec.partitionBy}` : '',
     `ORDER BY ${spec.orderBy}`,
     spec.ttl ? `TTL ${spec.ttl}` : '',
     settings.length ? `SETTINGS ${settings.join(', ')}` : '',
+  ].filter(Boolean)
+}
+
+const distributedTable = (spec: TableSpec, t: Target & { cluster: string }) =>
+  `CREATE TABLE IF NOT EXISTS ${t.database}.${spec.name}${onCluster(t)} AS ${qualified(spec.name, t)}\n` +
+  `ENGINE = Distributed(${t.cluster}, ${t.database}, ${localName(spec.name, t)}, ${spec.shardBy})`
+
+export function createTable(spec: TableSpec, t: Target): string[] {
+  const local = [
+    `CREATE TABLE IF NOT EXISTS ${qualified(spec.name, t)}${onCluster(t)} (\n  ${spec.columns.join(',\n  ')}\n)`,
+    ...storageClauses(spec, t),
+  ].join('\n')
+  return t.cluster ? [local, distributedTable(spec, { ...t, cluster: t.cluster })] : [local]
+}
+
+/**
+ * A table given new storage (a sort key cannot be altered): the same columns under `spec`'s engine
+ * clauses in a table named with `suffix`, filled from the table, swapped in by name, and the old one
+ * dropped. Views follow the name, so they feed the new table. Re-runnable: a leftover copy is dropped
+ * first, and after the swap a re-run copies the new table onto itself. `changes` are ALTERs (without
+ * the table name) applied to the empty copy. Migrations run before the collector takes data.
+ */
+export function rebuildTable(
+  spec: TableSpec,
+  suffix: string,
+  changes: readonly string[],
+  t: Target,
+): string[] {
+  const copy = { ...spec, name: `${spec.name}${suffix}` }
+  const drop = (name: string) => `DROP TABLE IF EXISTS ${name}${onCluster(t)} SYNC`
+  const dropCopy = t.cluster
+    ? [drop(`${t.database}.${copy.name}`), drop(qualified(copy.name, t))]
+    : [drop(qualified(copy.name, t))]
+  return [
+    ...dropCopy,
+    [
+      `CREATE TABLE ${qualified(copy.name, t)}${onCluster(t)} AS ${qualified(spec.name, t)}`,
+      ...storageClauses(copy, t),
+    ].join('\n'),
+    ...(t.cluster ? [distributedTable(copy, { ...t, cluster: t.cluster })] : []),
+    ...changes.map((change) => `ALTER TABLE ${qualified(copy.name, t)}${onCluster(t)} ${change}`),
+    // Logical names: on a cluster, the Distributed tables read and write every shard.
+    `INSERT INTO ${t.database}.${copy.name} SELECT * FROM ${t.database}.${spec.name}`,
+    `EXCHANGE TABLES ${qualified(spec.name, t)} AND ${qualified(copy.name, t)}${onCluster(t)}`,
+    ...dropCopy,
   ]
-    .filter(Boolean)
-    .join('\n')
-  if (!t.cluster) return [local]
-  const distributed =
-    `CREATE TABLE IF NOT EXISTS ${t.database}.${spec.name}${onCluster(t)} AS ${qualified(spec.name, t)}\n` +
-    `ENGINE = Distributed(${t.cluster}, ${t.database}, ${localName(spec.name, t)}, ${spec.shardBy})`
-  return [local, distributed]
 }
 
 export function createView(spec: ViewSpec, t: Target): string[] {

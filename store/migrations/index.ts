@@ -13,6 +13,7 @@ import { tokenScopes } from './0012_token_scopes.ts'
 import { flowState } from './0013_flow_state.ts'
 import { tokenLastUsed } from './0014_token_last_used.ts'
 import { sliMinutes } from './0015_sli_minutes.ts'
+import { spansByTrace } from './0016_spans_by_trace.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   flowState,
   tokenLastUsed,
   sliMinutes,
+  spansByTrace,
 ]

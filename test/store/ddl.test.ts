@@ -11,15 +11,26 @@ describe('DDL for one node', () => {
   const statements = MIGRATIONS.flatMap((m) => m.statements(single, retention))
 
   it('creates, alters and replaces tables and views idempotently, without cluster clauses', () => {
-    for (const s of statements)
+    // A table rebuilt for a new sort key goes through a copy named after its migration (`_m16`).
+    const copy = /^signalbox\.\w+_m\d+$/
+    statements.forEach((s, i) => {
       expect(s).toMatch(
-        /^(CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS|ALTER TABLE|DROP VIEW IF EXISTS|INSERT INTO) signalbox\.\w+( |$)/,
+        /^(CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS|CREATE TABLE|ALTER TABLE|DROP (VIEW|TABLE) IF EXISTS|INSERT INTO|EXCHANGE TABLES) signalbox\.\w+( |$)/,
       )
-    // A backfill runs only into an empty table, so a re-run cannot count rows twice.
-    for (const s of statements.filter((s) => s.startsWith('INSERT INTO')))
-      expect(s).toMatch(/HAVING \(SELECT count\(\) FROM signalbox\.\w+\) = 0$/)
-    for (const s of statements.filter((s) => s.startsWith('ALTER TABLE')))
-      expect(s).toMatch(/ ADD COLUMN IF NOT EXISTS /)
+      const words = s.split(/\s/)
+      const target = words[s.startsWith('CREATE TABLE IF') ? 5 : s.startsWith('DROP') ? 4 : 2] ?? ''
+      if (s.startsWith('CREATE TABLE ') && !s.startsWith('CREATE TABLE IF')) {
+        // Created only right after its leftover was dropped.
+        expect(target).toMatch(copy)
+        expect(statements[i - 1]).toBe(`DROP TABLE IF EXISTS ${target} SYNC`)
+      }
+      if (s.startsWith('INSERT INTO') && !copy.test(target))
+        // A backfill runs only into an empty table, so a re-run cannot count rows twice.
+        expect(s).toMatch(/HAVING \(SELECT count\(\) FROM signalbox\.\w+\) = 0$/)
+      if (s.startsWith('ALTER TABLE'))
+        expect(s).toMatch(copy.test(target) ? / DROP INDEX IF EXISTS / : / ADD COLUMN IF NOT EXISTS /)
+      if (s.startsWith('DROP TABLE')) expect(target).toMatch(copy)
+    })
     expect(statements.join('\n')).not.toMatch(/ON CLUSTER|Replicated|Distributed/)
   })
 
@@ -66,6 +77,18 @@ describe('DDL for a cluster', () => {
       /^CREATE MATERIALIZED VIEW IF NOT EXISTS signalbox\.entity_index_spans_mv ON CLUSTER retail TO signalbox\.entity_index_local\n/,
     )
     expect(view).toContain('FROM signalbox.spans_local ARRAY JOIN entities')
+  })
+
+  it('rebuilds a table on every shard: copied through the distributed tables, swapped locally', () => {
+    const rebuild = statements.filter((s) => s.includes('spans_m16'))
+    expect(rebuild.find((s) => s.startsWith('CREATE TABLE signalbox.spans_m16_local'))).toContain(
+      "ReplicatedMergeTree('/clickhouse/tables/{shard}/signalbox/spans_m16_local', '{replica}')",
+    )
+    expect(rebuild).toContain('INSERT INTO signalbox.spans_m16 SELECT * FROM signalbox.spans')
+    expect(rebuild).toContain(
+      'EXCHANGE TABLES signalbox.spans_local AND signalbox.spans_m16_local ON CLUSTER retail',
+    )
+    expect(rebuild.at(-1)).toBe('DROP TABLE IF EXISTS signalbox.spans_m16_local ON CLUSTER retail SYNC')
   })
 
   it('adds a later column to the local tables and to the distributed ones', () => {
