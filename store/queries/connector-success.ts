@@ -110,3 +110,34 @@ export function connectorSeries(
     ])})
     GROUP BY bucket ORDER BY bucket`)
 }
+
+/**
+ * The SLI's events in [since, until) that can hold its newest `limit` failures: those of the newest
+ * minutes with a failure in the rollup. Each such minute holds one at least, and only the first and
+ * last can hold failures outside the range, so `limit` + 2 of them suffice; a month is not scanned
+ * for the list of what burned the budget.
+ */
+export async function connectorFailures(
+  store: Store,
+  sli: ConnectorSli,
+  since: Date,
+  until: Date,
+  limit: number,
+): Promise<Fragment> {
+  const minutes = await store.query<{ at_ms: string }>(sql`
+    SELECT toInt64(toUnixTimestamp(minute)) * 1000 AS at_ms
+    FROM ${table(TABLES.sliMinutes)}
+    WHERE scope = ${sli.connector ? 'connector' : 'system'} AND key = ${sli.connector ?? sli.system ?? ''}
+      AND minute >= ${new Date(floorMinute(since.getTime()))} AND minute < ${until}
+    GROUP BY minute HAVING sum(total) > sum(good)
+    ORDER BY minute DESC
+    LIMIT ${limit + 2}`)
+  const ranges = minutes.map(
+    (m) =>
+      sql`(timestamp >= ${new Date(Number(m.at_ms))} AND timestamp < ${new Date(Number(m.at_ms) + MINUTE_MS)})`,
+  )
+  return connectorEvents(
+    sli,
+    sql`timestamp >= ${since} AND timestamp < ${until} AND (${ranges.length ? join(ranges, ' OR ') : sql`0`})`,
+  )
+}

@@ -1,7 +1,7 @@
 import type { Store } from '../client.ts'
 import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import { connectorCounts, connectorEvents, connectorSeries } from './connector-success.ts'
+import { connectorCounts, connectorEvents, connectorFailures, connectorSeries } from './connector-success.ts'
 import type { FlowShape } from './flow-stages.ts'
 import { flowEntitiesAsOf } from './flow-state.ts'
 
@@ -204,9 +204,13 @@ export async function badEvents(
   until: Date,
   limit: number,
 ): Promise<BadEvent[]> {
+  const events =
+    sli.kind === 'connector_success'
+      ? await connectorFailures(store, sli, since, until, limit)
+      : await sliEvents(store, sli, since, until)
   return store.query<BadEvent>(sql`
     SELECT subject, subject_kind, detail, toString(at_ms) AS at_ms, toString(late_ms) AS late_ms
-    FROM (${await sliEvents(store, sli, since, until)})
+    FROM (${events})
     WHERE good = 0
     ORDER BY at_ms DESC
     LIMIT ${limit}`)

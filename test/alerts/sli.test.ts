@@ -186,6 +186,16 @@ describe('SLIs from business events', () => {
         FROM (${await sliEvents(sb.store, s, new Date(since), now)}) GROUP BY bucket ORDER BY bucket`)
       expect(series).toEqual(rawSeries)
       expect(series.length).toBe(13)
+      // What burned the budget, newest first: read only in the rollup's newest minutes with failures.
+      for (const limit of [7, 1000]) {
+        const rawBad = await sb.store.query(sql`
+          SELECT subject, subject_kind, detail, toString(at_ms) AS at_ms, toString(late_ms) AS late_ms
+          FROM (${await sliEvents(sb.store, s, new Date(since), now)}) WHERE good = 0 ORDER BY at_ms DESC LIMIT ${limit}`)
+        expect(await badEvents(sb.store, s, new Date(since), now, limit)).toEqual(rawBad)
+        const failed = series.reduce((n, b) => n + Number(b.total_events) - Number(b.good_events), 0)
+        expect(failed).toBeGreaterThan(7)
+        expect(rawBad.length).toBe(Math.min(limit, failed))
+      }
     }
   })
 
