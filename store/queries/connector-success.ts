@@ -39,6 +39,10 @@ export function connectorEvents(sli: ConnectorSli, time: Fragment): Fragment {
     WHERE (${time}) AND ${scope}`
 }
 
+/** The SLI's rows in the rollup: by connector, or by the system called. */
+const rollupKey = (sli: ConnectorSli) =>
+  sql`scope = ${sli.connector ? 'connector' : 'system'} AND key = ${sli.connector ?? sli.system ?? ''}`
+
 /**
  * Rows (at_ms, whole, good, total): the rollup's minutes in [wholeFrom, wholeTo) (`whole` = 1,
  * at_ms the minute's start), and single events from the spans in the `partial` ranges.
@@ -55,7 +59,7 @@ function minuteRows(sli: ConnectorSli, wholeFrom: number, wholeTo: number, parti
     SELECT toInt64(toUnixTimestamp(minute)) * 1000 AS at_ms, 1 AS whole, toUInt64(sum(good)) AS good,
       toUInt64(sum(total)) AS total
     FROM ${table(TABLES.sliMinutes)}
-    WHERE scope = ${sli.connector ? 'connector' : 'system'} AND key = ${sli.connector ?? sli.system ?? ''}
+    WHERE ${rollupKey(sli)}
       AND minute >= ${new Date(wholeFrom)} AND minute < ${new Date(wholeTo)}
     GROUP BY minute
     UNION ALL
@@ -127,7 +131,7 @@ export async function connectorFailures(
   const minutes = await store.query<{ at_ms: string }>(sql`
     SELECT toInt64(toUnixTimestamp(minute)) * 1000 AS at_ms
     FROM ${table(TABLES.sliMinutes)}
-    WHERE scope = ${sli.connector ? 'connector' : 'system'} AND key = ${sli.connector ?? sli.system ?? ''}
+    WHERE ${rollupKey(sli)}
       AND minute >= ${new Date(floorMinute(since.getTime()))} AND minute < ${until}
     GROUP BY minute HAVING sum(total) > sum(good)
     ORDER BY minute DESC
