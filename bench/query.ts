@@ -101,6 +101,10 @@ try {
       SELECT trace_id FROM ${table(TABLES.traceIndex)} ORDER BY cityHash64(trace_id) LIMIT ${RUNS}`)
   ).map((r) => r.trace_id)
   const day = `from=${new Date(end.getTime() - 24 * HOUR).toISOString()}&to=${end.toISOString()}`
+  const lastHour = `from=${new Date(end.getTime() - HOUR).toISOString()}&to=${end.toISOString()}`
+  // The map edge with the most failed calls, for its drill-down.
+  const [edge] = await store.query<{ source: string; target: string }>(sql`
+    SELECT source, target FROM ${table(TABLES.systemEdges)} GROUP BY source, target ORDER BY sum(errors) DESC LIMIT 1`)
   const queries: Record<string, (i: number) => string> = {
     lifecycle: (i) => `/api/orders/${orderId(i)}/lifecycle`,
     trace: (i) => `/api/traces/${traceIds[i % traceIds.length]}`,
@@ -108,6 +112,13 @@ try {
     metrics: () => `/api/flows/order_to_cash/metrics?${day}`,
     stuck: () => '/api/flows/order_to_cash/stuck',
     map: () => `/api/systems/map?${day}`,
+    // Without targets, measured so their figures can be reproduced: every SLO evaluated (what the
+    // alert evaluator does each tick), one SLO in detail (its series and the events that burned it),
+    // connector health over a day, and the failed calls on one map edge over an hour.
+    slos: () => '/api/slos',
+    slo: () => '/api/slos/erp_calls_succeed',
+    connectors: () => '/api/connectors',
+    calls: () => `/api/systems/calls?source=${edge?.source}&target=${edge?.target}&${lastHour}`,
   }
   const results: Record<string, { p50: number; p95: number; runs: number }> = {}
   for (const [name, url] of Object.entries(queries)) {

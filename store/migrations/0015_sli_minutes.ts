@@ -10,9 +10,10 @@ const quote = (s: string) => `'${s.replace(/['\\]/g, '\\$&')}'`
 /**
  * A `connector_success` SLI's events per minute: a connector's sync runs, or the calls made to a
  * system (last attempts only), leaving out failures on the data sent. Same rules as the raw read in
- * store/queries/sli.ts, which still reads the minutes only partly covered.
+ * store/queries/connector-success.ts (`connectorEvents`), which still reads the minutes only partly
+ * covered; test/alerts/sli.test.ts checks that the two agree.
  */
-export const sliMinutesSelect = (from: string) =>
+const sliMinutesSelect = (from: string) =>
   `SELECT toStartOfMinute(timestamp) AS minute, if(kind = 'consumer', 'connector', 'system') AS scope, ` +
   `if(kind = 'consumer', connector, system) AS key, countIf(status_code != 'error') AS good, count() AS total ` +
   `FROM ${from} WHERE (kind = 'consumer' AND startsWith(name, 'sync ') ` +

@@ -158,8 +158,7 @@ export async function entitiesAtStage(
     readonly limit: number
   },
 ): Promise<EntityAtStage[]> {
-  const filters = entityFilters(q.flow, q.systems, q.since, q.to)
-  if (q.channels) filters.push(sql`channel IN ${[...q.channels]}`)
+  const filters = entityFilters(q.flow, q, q.since, q.to)
   const at = q.waiting
     ? sql`last_stage = ${q.stage} AND terminated = 0 AND ts[${q.stage}] >= ${q.since.getTime()}`
     : sql`ts[${q.stage}] >= ${q.from.getTime()} AND ts[${q.stage}] < ${q.to.getTime()}`

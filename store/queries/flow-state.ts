@@ -122,36 +122,35 @@ export async function flowEntitiesAsOf(
   until: Date,
 ): Promise<Fragment> {
   const u = until.getTime()
+  // The inner columns are renamed first: ClickHouse lets an alias shadow a column.
   return sql`
-    SELECT entity_id, ts, arrayMax(arrayMap((t, i) -> if(t > 0, i, 0), ts, arrayEnumerate(ts))) AS last_stage,
-      terminated, terminated_ms, channel
+    SELECT entity_id, arrayMap(x -> if(x < ${u}, x, 0), all_ts) AS ts,
+      arrayMax(arrayMap((t, i) -> if(t > 0, i, 0), ts, arrayEnumerate(ts))) AS last_stage,
+      all_terminated AND all_terminated_ms < ${u} AS terminated,
+      if(all_terminated_ms < ${u}, all_terminated_ms, 0) AS terminated_ms, channel
     FROM (
-      -- Renamed first: ClickHouse lets an alias shadow a column.
-      SELECT entity_id, arrayMap(x -> if(x < ${u}, x, 0), all_ts) AS ts,
-        all_terminated AND all_terminated_ms < ${u} AS terminated,
-        if(all_terminated_ms < ${u}, all_terminated_ms, 0) AS terminated_ms, channel
-      FROM (
-        SELECT entity_id, ts AS all_ts, terminated AS all_terminated, terminated_ms AS all_terminated_ms, channel
-        FROM (${await flowEntities(store, flow, since, until)})
-      )
+      SELECT entity_id, ts AS all_ts, terminated AS all_terminated, terminated_ms AS all_terminated_ms, channel
+      FROM (${await flowEntities(store, flow, since, until)})
     )`
 }
 
 /**
- * Conditions on `flowEntities` rows: entities one of `systems` touched in [since, until) (an
- * IN-subquery on the entity index's primary key), and nothing when no system is asked for.
+ * Conditions on `flowEntities` rows: entities that came in through one of `channels` (the state's
+ * column), and entities one of `systems` touched in [since, until) (an IN-subquery on the entity
+ * index's primary key). Nothing asked for, nothing filtered.
  */
 export function entityFilters(
   flow: FlowShape,
-  systems: readonly string[] | undefined,
+  q: { readonly channels?: readonly string[]; readonly systems?: readonly string[] },
   since: Date,
   until: Date,
 ): Fragment[] {
   const filters = [sql`1`]
-  if (systems)
+  if (q.channels) filters.push(sql`channel IN ${[...q.channels]}`)
+  if (q.systems)
     filters.push(sql`entity_id IN (
       SELECT entity_id FROM ${table(TABLES.entityIndex)}
       WHERE entity_type = ${flow.entityType} AND time >= ${since} AND time < ${until}
-        AND system IN ${[...systems]})`)
+        AND system IN ${[...q.systems]})`)
   return filters
 }

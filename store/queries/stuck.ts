@@ -37,8 +37,7 @@ export interface StuckRow {
 export async function stuckEntities(store: Store, q: StuckQuery): Promise<StuckRow[]> {
   const now = q.now.getTime()
   const limits = typed(q.maxDelayMs, 'Array(Int64)')
-  const filters = entityFilters(q.flow, q.systems, q.since, q.until)
-  if (q.channels) filters.push(sql`channel IN ${[...q.channels]}`)
+  const filters = entityFilters(q.flow, q, q.since, q.until)
   if (q.overdueStage !== undefined) filters.push(sql`last_stage + 1 = ${q.overdueStage}`)
   return store.query<StuckRow>(sql`
     SELECT entity_id, last_stage, ts[last_stage] AS last_at_ms, channel,
