@@ -4,6 +4,7 @@ import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { decodeLogsRequest, decodeTraceRequest } from './otlp/decode-proto.ts'
+import { retryStatusDetails } from './otlp/grpc-status.ts'
 import { protobufResponse } from './otlp/response.ts'
 import type { IngestPipeline, IngestResult } from './pipeline.ts'
 
@@ -30,16 +31,29 @@ function unaryExport(path: string): grpc.MethodDefinition<Buffer, Buffer> {
 const traceService = { Export: unaryExport('/opentelemetry.proto.collector.trace.v1.TraceService/Export') }
 const logsService = { Export: unaryExport('/opentelemetry.proto.collector.logs.v1.LogsService/Export') }
 
+/**
+ * A refusal the exporter should retry. The wait goes both as `retry-after` and as google.rpc.RetryInfo
+ * in `grpc-status-details-bin`: exporters retry RESOURCE_EXHAUSTED only with RetryInfo, and drop the
+ * data without it. grpc-js sends the status's metadata as trailers.
+ */
+function retryableStatus(
+  code: grpc.status.RESOURCE_EXHAUSTED | grpc.status.UNAVAILABLE,
+  details: string,
+  retryAfterSeconds: number,
+): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata()
+  metadata.set('retry-after', String(retryAfterSeconds))
+  metadata.set('grpc-status-details-bin', retryStatusDetails(code, details, retryAfterSeconds))
+  return { code, details, metadata }
+}
+
 function toStatus(err: unknown, log: Logger): Partial<grpc.StatusObject> {
-  if (err instanceof RetryableError) {
-    const metadata = new grpc.Metadata()
-    metadata.set('retry-after', String(err.retryAfterSeconds))
-    return {
-      code: err.code === 'queue_full' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE,
-      details: err.message,
-      metadata,
-    }
-  }
+  if (err instanceof RetryableError)
+    return retryableStatus(
+      err.code === 'queue_full' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE,
+      err.message,
+      err.retryAfterSeconds,
+    )
   if (err instanceof SignalboxError)
     return {
       code: err.status === 403 ? grpc.status.PERMISSION_DENIED : grpc.status.INVALID_ARGUMENT,
@@ -58,14 +72,14 @@ function handler(
     const authorization = call.metadata.get('authorization')[0]
     check(typeof authorization === 'string' ? authorization : undefined, 'ingest')
       .then(({ refused, sources }) => {
+        if (refused?.status === 429)
+          // The limiter always says how long to wait; 1s keeps the refusal retryable if it ever does not.
+          return callback(
+            retryableStatus(grpc.status.RESOURCE_EXHAUSTED, refused.message, refused.retryAfterSeconds ?? 1),
+          )
         if (refused)
           return callback({
-            code:
-              refused.status === 401
-                ? grpc.status.UNAUTHENTICATED
-                : refused.status === 429
-                  ? grpc.status.RESOURCE_EXHAUSTED
-                  : grpc.status.PERMISSION_DENIED,
+            code: refused.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED,
             details: refused.message,
           })
         return ingest(call.request, sources).then((result) => callback(null, protobufResponse(result)))
