@@ -1,6 +1,7 @@
-import { RetryableError } from '../core/errors.ts'
+import { BadRequestError, RetryableError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
+import { isDataError } from '../store/errors.ts'
 import type { TableName } from '../store/tables.ts'
 import type { CollectorMetrics } from './metrics.ts'
 
@@ -11,13 +12,26 @@ export interface BatcherOptions {
   readonly maxRows: number
   /** …or once the oldest has waited this long. */
   readonly maxWaitMs: number
-  /** Refuse (429) beyond this many rows queued or in flight: memory stays bounded. */
+  /** Refuse (429) beyond this many rows queued or in flight… */
   readonly maxQueuedRows: number
+  /** …or this many characters of row text: memory stays bounded whatever the row size. */
+  readonly maxQueuedBytes: number
   /**
-   * Runs just before a write, with the batch's keys in order; returns which rows to drop (already
-   * stored). Flushes are serial, so it sees everything earlier flushes wrote.
+   * Refuse (429) a request that would wait longer than this for its write, at the rate writes are
+   * going: better a retry now than an acknowledgement after the sender's own timeout.
    */
-  readonly dropExisting?: (keys: readonly string[]) => Promise<ReadonlySet<string>>
+  readonly maxAckWaitMs: number
+  /**
+   * Runs just before a write, with the keys of the batch's rows; returns which are already stored.
+   * Flushes are serial, so it sees everything earlier flushes wrote.
+   */
+  readonly dropExisting?: (keys: readonly RowKey[]) => Promise<ReadonlySet<string>>
+}
+
+/** A row's identity for exactly-once (`id`), and its time, which narrows the lookup. */
+export interface RowKey {
+  readonly id: string
+  readonly timeNs: bigint
 }
 
 export interface WriteOutcome {
@@ -27,28 +41,41 @@ export interface WriteOutcome {
 
 interface Pending {
   readonly lines: readonly string[]
-  readonly keys?: readonly string[]
+  readonly keys?: readonly RowKey[]
+  readonly bytes: number
   readonly resolve: (o: WriteOutcome) => void
   readonly reject: (e: Error) => void
 }
 
-/** After a failed write, refuse new work this long so senders back off instead of piling up. */
+/** After the store fails a write, refuse new work this long so senders back off instead of piling up. */
 const STORE_BACKOFF_MS = 1000
+/** Weight of the newest write in the rows-per-second estimate the wait is predicted from. */
+const RATE_WEIGHT = 0.3
+
+const sumBytes = (lines: readonly string[]) => lines.reduce((n, l) => n + l.length + 1, 0)
 
 /**
  * Collects rows for one table from many requests into few large inserts (ClickHouse wants big, rare
  * writes) and settles each request's promise only when its rows are written: an acknowledgement
  * always means durable. Writes run one at a time; whatever arrives during a write goes out in the
  * next one right after, so batches grow with load and latency stays near one write.
+ *
+ * A request is judged alone: when the store refuses a batch for its data, the batch is split until
+ * the request(s) responsible are found; they get 400, the rest are written. Only a store that fails
+ * whatever it is sent makes every sender retry (503).
  */
 export class TableBatcher {
   private pending: Pending[] = []
   private pendingRows = 0
+  private pendingBytes = 0
   private inFlightRows = 0
+  private inFlightBytes = 0
   private timer: NodeJS.Timeout | undefined
   private writing = false
   private closed = false
   private unhealthyUntil = 0
+  /** Rows per second the store has been writing, 0 until the first write. */
+  private rowsPerSecond = 0
   private drained: Array<() => void> = []
 
   constructor(
@@ -62,30 +89,45 @@ export class TableBatcher {
     return this.pendingRows + this.inFlightRows
   }
 
-  enqueue(lines: readonly string[], keys?: readonly string[]): Promise<WriteOutcome> {
+  get queuedBytes(): number {
+    return this.pendingBytes + this.inFlightBytes
+  }
+
+  enqueue(lines: readonly string[], keys?: readonly RowKey[]): Promise<WriteOutcome> {
     if (lines.length === 0) return Promise.resolve({ written: 0, duplicates: 0 })
-    if (this.closed)
-      throw new RetryableError('shutting_down', 'the collector is shutting down; retry shortly', 5)
-    if (Date.now() < this.unhealthyUntil) {
-      throw new RetryableError(
-        'store_unavailable',
-        'the store is failing writes; retry shortly',
-        Math.ceil(STORE_BACKOFF_MS / 1000),
-      )
-    }
-    if (this.queuedRows + lines.length > this.options.maxQueuedRows) {
+    this.admit(lines.length)
+    const bytes = sumBytes(lines)
+    if (this.queuedBytes + bytes > this.options.maxQueuedBytes)
       throw new RetryableError(
         'queue_full',
         `the ${this.options.table} write queue is full; retry shortly`,
         1,
       )
-    }
     return new Promise<WriteOutcome>((resolve, reject) => {
-      this.pending.push({ lines, keys, resolve, reject })
+      this.pending.push({ lines, keys, bytes, resolve, reject })
       this.pendingRows += lines.length
+      this.pendingBytes += bytes
       this.metrics.queued.set({ table: this.options.table }, this.queuedRows)
       this.schedule()
     })
+  }
+
+  /** Refuses up front, before the sender's rows take memory, whatever cannot be written in time. */
+  private admit(rows: number): void {
+    const { table, maxQueuedRows, maxAckWaitMs } = this.options
+    if (this.closed)
+      throw new RetryableError('shutting_down', 'the collector is shutting down; retry shortly', 5)
+    if (Date.now() < this.unhealthyUntil)
+      throw new RetryableError('store_unavailable', 'the store is failing writes; retry shortly', 1)
+    if (this.queuedRows + rows > maxQueuedRows)
+      throw new RetryableError('queue_full', `the ${table} write queue is full; retry shortly`, 1)
+    const waitMs = this.rowsPerSecond > 0 ? ((this.queuedRows + rows) / this.rowsPerSecond) * 1000 : 0
+    if (this.queuedRows > 0 && waitMs > maxAckWaitMs)
+      throw new RetryableError(
+        'queue_full',
+        `the ${table} writes are ${Math.round(waitMs / 1000)} s behind; retry shortly`,
+        Math.min(30, Math.max(1, Math.ceil(waitMs / 2000))),
+      )
   }
 
   private schedule(): void {
@@ -103,6 +145,7 @@ export class TableBatcher {
   private takeBatch(): Pending[] {
     const batch: Pending[] = []
     let rows = 0
+    let bytes = 0
     // Whole requests only: a request is acknowledged by exactly one write.
     while (
       this.pending.length > 0 &&
@@ -110,10 +153,13 @@ export class TableBatcher {
     ) {
       const p = this.pending.shift() as Pending
       rows += p.lines.length
+      bytes += p.bytes
       batch.push(p)
     }
     this.pendingRows -= rows
+    this.pendingBytes -= bytes
     this.inFlightRows = rows
+    this.inFlightBytes = bytes
     return batch
   }
 
@@ -126,29 +172,60 @@ export class TableBatcher {
     this.writing = true
     const batch = this.takeBatch()
     const { table } = this.options
-    const stopTimer = this.metrics.flushLatency.startTimer({ table })
+    const started = performance.now()
     try {
-      const outcomes = await this.write(batch)
-      for (const [i, p] of batch.entries()) p.resolve(outcomes[i] as WriteOutcome)
-      stopTimer()
-    } catch (err) {
-      this.unhealthyUntil = Date.now() + STORE_BACKOFF_MS
-      this.metrics.flushFailures.inc({ table })
-      this.log.error({ err, table, rows: this.inFlightRows }, 'write to store failed; senders will retry')
-      const retry = new RetryableError(
-        'store_unavailable',
-        'the store did not accept the write; retry shortly',
-        1,
-      )
-      for (const p of batch) p.reject(retry)
+      await this.settle(batch)
+      const seconds = (performance.now() - started) / 1000
+      this.metrics.flushLatency.observe({ table }, seconds)
+      const rate = this.inFlightRows / Math.max(seconds, 0.001)
+      this.rowsPerSecond =
+        this.rowsPerSecond === 0 ? rate : RATE_WEIGHT * rate + (1 - RATE_WEIGHT) * this.rowsPerSecond
     } finally {
       this.inFlightRows = 0
+      this.inFlightBytes = 0
       this.writing = false
       this.metrics.queued.set({ table }, this.queuedRows)
     }
     // Rows that arrived during the write have already waited: send them now.
     if (this.pending.length > 0) void this.writeNext()
     else this.notifyIfDrained()
+  }
+
+  /** Writes a batch and settles every request in it; on a refusal for data, splits to find whose. */
+  private async settle(batch: Pending[]): Promise<void> {
+    const { table } = this.options
+    try {
+      const outcomes = await this.write(batch)
+      for (const [i, p] of batch.entries()) p.resolve(outcomes[i] as WriteOutcome)
+    } catch (err) {
+      if (!isDataError(err)) {
+        this.unhealthyUntil = Date.now() + STORE_BACKOFF_MS
+        this.metrics.flushFailures.inc({ table })
+        this.log.error({ err, table, requests: batch.length }, 'write to store failed; senders will retry')
+        const retry = new RetryableError(
+          'store_unavailable',
+          'the store did not accept the write; retry shortly',
+          1,
+        )
+        for (const p of batch) p.reject(retry)
+        return
+      }
+      if (batch.length === 1) {
+        this.metrics.dataRefusals.inc({ table })
+        // The engine's words are about the sender's own rows; they say which value it could not take.
+        const why = String((err as Error).message)
+          .split('\n')[0]
+          ?.slice(0, 300)
+        ;(batch[0] as Pending).reject(
+          new BadRequestError('refused_by_store', `the store could not take this request's data: ${why}`),
+        )
+        return
+      }
+      // Parse errors refuse the whole insert before anything is written; halves go out again.
+      const half = Math.ceil(batch.length / 2)
+      await this.settle(batch.slice(0, half))
+      await this.settle(batch.slice(half))
+    }
   }
 
   private async write(batch: Pending[]): Promise<WriteOutcome[]> {
@@ -162,8 +239,9 @@ export class TableBatcher {
     const chunks: string[] = []
     let rows = 0
     for (const p of batch) {
-      const kept = p.keys
-        ? p.lines.filter((_, i) => this.isNew(p.keys?.[i] as string, existing, seen))
+      const keys = p.keys
+      const kept = keys
+        ? p.lines.filter((_, i) => this.isNew((keys[i] as RowKey).id, existing, seen))
         : p.lines
       if (kept.length > 0) chunks.push(`${kept.join('\n')}\n`)
       rows += kept.length

@@ -7,6 +7,8 @@ import {
   LOCATION_EXTENSION,
 } from '../core/vocabulary.ts'
 import type { BusinessContext } from './keys.ts'
+import { MAX_NESTING_DEPTH, tooDeep } from './otlp/limits.ts'
+import { wellFormed } from './well-formed.ts'
 
 /** A CloudEvent as stored: the attributes, the data as text and the business keys it carries. */
 export interface BusinessEvent {
@@ -110,12 +112,23 @@ interface RawAttributes {
 }
 
 const REQUIRED = ['specversion', 'id', 'source', 'type'] as const
+const SPEC_VERSION = '1.0'
+/** Event data is a business document: deeper than attribute values, still nowhere near thousands. */
+const MAX_DATA_DEPTH = 2 * MAX_NESTING_DEPTH
 
 function rawAttributes(headers: Record<string, string>, body: Buffer): RawAttributes[] {
   const contentType = headers['content-type'] ?? ''
   if (headers['ce-specversion'] === undefined && contentType.startsWith('application/cloudevents')) {
     const parsed: unknown = JSON.parse(body.toString('utf8'))
-    return (Array.isArray(parsed) ? parsed : [parsed]) as RawAttributes[]
+    const batch = contentType.startsWith('application/cloudevents-batch')
+    if (batch !== Array.isArray(parsed))
+      throw new BadRequestError(
+        'invalid_cloudevent',
+        batch
+          ? 'a batch (application/cloudevents-batch+json) must be a JSON array of events'
+          : 'a structured event (application/cloudevents+json) must be a JSON object; send an array as application/cloudevents-batch+json',
+      )
+    return (batch ? parsed : [parsed]) as RawAttributes[]
   }
   const h = (name: string) => headers[`ce-${name}`]
   return [
@@ -135,6 +148,25 @@ function checkRequired(raw: RawAttributes, path: string): void {
       )
     }
   }
+  if (raw.specversion !== SPEC_VERSION)
+    throw new BadRequestError(
+      'invalid_cloudevent',
+      `${path}.specversion: '${String(raw.specversion).slice(0, 16)}' is not supported; send CloudEvents ${SPEC_VERSION}`,
+    )
+}
+
+/** How deep event data nests, without recursion: a deep document must not cost the stack. */
+function nestingDepth(value: unknown): number {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number]
+    if (v === null || typeof v !== 'object') continue
+    if (depth > deepest) deepest = depth
+    if (deepest > MAX_DATA_DEPTH) return deepest
+    for (const child of Object.values(v)) stack.push([child, depth + 1])
+  }
+  return deepest
 }
 
 function toBusinessEvent(
@@ -152,24 +184,26 @@ function toBusinessEvent(
       )
     }
   }
+  if (nestingDepth(e.data) > MAX_DATA_DEPTH) tooDeep(`${path}.data`)
   const extensions: Record<string, string> = {}
   for (const [k, v] of Object.entries(e)) {
     if (!CORE_ATTRIBUTES.has(k) && v !== undefined && v !== null)
-      extensions[k] = typeof v === 'string' ? v : JSON.stringify(v)
+      extensions[k] = typeof v === 'string' ? wellFormed(v) : JSON.stringify(v)
   }
   const tp = extensions.traceparent ? TRACEPARENT.exec(extensions.traceparent) : null
   return {
     // The SDK rounds time to milliseconds; the producer's string keeps its full precision.
     timeNs: typeof raw.time === 'string' ? rfc3339ToNanos(raw.time, path) : BigInt(receivedAtMs) * 1_000_000n,
     receivedAtMs,
-    type: e.type,
-    subject: e.subject ?? '',
-    source: e.source,
-    id: e.id,
+    // Lone surrogates (valid JSON, refused by the engine) become U+FFFD, as OTLP repairs text.
+    type: wellFormed(e.type),
+    subject: wellFormed(e.subject ?? ''),
+    source: wellFormed(e.source),
+    id: wellFormed(e.id),
     specversion: e.specversion,
-    datacontenttype: e.datacontenttype ?? '',
-    dataschema: e.dataschema ?? '',
-    data: dataText(e),
+    datacontenttype: wellFormed(e.datacontenttype ?? ''),
+    dataschema: wellFormed(e.dataschema ?? ''),
+    data: wellFormed(dataText(e)),
     extensions,
     traceId: tp?.[1] ?? '',
     spanId: tp?.[2] ?? '',
@@ -186,21 +220,30 @@ export function parseCloudEvents(
   body: Buffer,
   receivedAtMs = Date.now(),
 ): BusinessEvent[] {
-  let parsed: CloudEvent<unknown> | CloudEvent<unknown>[]
+  const invalid = (err: unknown) =>
+    err instanceof BadRequestError
+      ? err
+      : new BadRequestError('invalid_cloudevent', `not a valid CloudEvent: ${describe(err)}`)
   let raw: RawAttributes[]
   try {
-    parsed = HTTP.toEvent<unknown>({ headers, body: body.toString('utf8') }) as
-      | CloudEvent<unknown>
-      | CloudEvent<unknown>[]
     raw = rawAttributes(headers, body)
   } catch (err) {
-    throw new BadRequestError('invalid_cloudevent', `not a valid CloudEvent: ${describe(err)}`)
+    throw invalid(err)
   }
-  const events = Array.isArray(parsed) ? parsed : [parsed]
-  if (events.length === 0) throw new BadRequestError('invalid_cloudevent', 'the batch holds no events')
-  const path = (i: number) => (Array.isArray(parsed) ? `events[${i}]` : 'event')
+  const batch = (headers['content-type'] ?? '').startsWith('application/cloudevents-batch')
+  const path = (i: number) => (batch ? `events[${i}]` : 'event')
+  if (raw.length === 0) throw new BadRequestError('invalid_cloudevent', 'the batch holds no events')
   // Validate all before converting any: a bad event anywhere refuses the whole request.
   for (const [i, r] of raw.entries()) checkRequired(r, path(i))
+  let events: CloudEvent<unknown>[]
+  try {
+    const parsed = HTTP.toEvent<unknown>({ headers, body: body.toString('utf8') }) as
+      | CloudEvent<unknown>
+      | CloudEvent<unknown>[]
+    events = Array.isArray(parsed) ? parsed : [parsed]
+  } catch (err) {
+    throw invalid(err)
+  }
   return events.map((e, i) => toBusinessEvent(e, raw[i] ?? {}, receivedAtMs, path(i)))
 }
 

@@ -90,7 +90,9 @@ function handler(
 
 export async function startGrpcCollector(
   pipeline: IngestPipeline,
-  config: Pick<Config, 'host' | 'otlpGrpcPort' | 'ingest'>,
+  config: Pick<Config, 'host' | 'otlpGrpcPort'> & {
+    ingest: Pick<Config['ingest'], 'maxBodyBytes' | 'maxHeaderBytes'>
+  },
   log: Logger,
   check: CollectorCheck = async () => ({}),
 ): Promise<{ port: number; close: () => Promise<void> }> {

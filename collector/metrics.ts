@@ -34,6 +34,11 @@ export class CollectorMetrics {
     help: 'Business events dropped because the same source+id was already stored.',
     registers: [this.registry],
   })
+  readonly duplicateSpans = new Counter({
+    name: 'signalbox_collector_duplicate_spans_total',
+    help: 'Spans dropped because the same trace id, span id and service were already stored (client retries).',
+    registers: [this.registry],
+  })
   readonly queued = new Gauge({
     name: 'signalbox_collector_queued_rows',
     help: 'Rows waiting to be written, per table.',
@@ -50,6 +55,24 @@ export class CollectorMetrics {
     name: 'signalbox_collector_flush_failures_total',
     help: 'Batches the store refused; their senders were told to retry.',
     labelNames: ['table'] as const,
+    registers: [this.registry],
+  })
+  readonly dataRefusals = new Counter({
+    name: 'signalbox_collector_store_data_refusals_total',
+    help: 'Requests whose rows the store refused for their data (found by splitting the batch); answered 400, the rest of the batch written.',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  })
+  readonly refusedRequests = new Counter({
+    name: 'signalbox_collector_refused_requests_total',
+    help: 'Requests answered with an error, by signal, status (HTTP, or the HTTP equivalent of a gRPC code) and reason.',
+    labelNames: ['signal', 'transport', 'status', 'reason'] as const,
+    registers: [this.registry],
+  })
+  readonly repaired = new Counter({
+    name: 'signalbox_collector_repaired_total',
+    help: 'Values repaired rather than refused, by kind (lone_surrogate: replaced by U+FFFD; truncated: cut to the attribute length limit).',
+    labelNames: ['signal', 'kind'] as const,
     registers: [this.registry],
   })
   readonly flushLatency = new Histogram({

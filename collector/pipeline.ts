@@ -5,13 +5,15 @@ import { BadRequestError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Redactor } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
-import { sql, table } from '../store/sql.ts'
+import { nanos, sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
-import { TableBatcher } from './batcher.ts'
+import { type RowKey, TableBatcher } from './batcher.ts'
 import type { BusinessEvent } from './cloudevents.ts'
 import type { CollectorMetrics } from './metrics.ts'
 import type { LogRecord, SpanRecord } from './otlp/model.ts'
 import { EVENT_COLUMNS, eventRow, LOG_COLUMNS, logRows, SPAN_COLUMNS, spanRows } from './rows.ts'
+import { Truncator } from './truncate.ts'
+import { repairLines, wellFormed } from './well-formed.ts'
 
 export type Protocol = 'http/protobuf' | 'http/json' | 'grpc' | 'cloudevents'
 
@@ -28,6 +30,15 @@ const NS_PER_DAY = 86_400_000_000_000n
 const MAX_FUTURE_NS = NS_PER_DAY
 
 const KEY_SEPARATOR = '\u0000'
+
+/**
+ * A span's identity: trace id, span id (fixed-length hex) and the service that sent it, as stored
+ * (lone surrogates repaired). A retry repeats all three and the start time, which narrows the read.
+ */
+const spanKey = (s: SpanRecord): RowKey => ({
+  id: s.traceId + s.spanId + wellFormed(s.resource.serviceName),
+  timeNs: s.startNs,
+})
 
 /**
  * Records → rows → batched, acknowledged writes, per table. Items whose time is outside the retained
@@ -52,10 +63,17 @@ export class IngestPipeline {
       maxRows: config.ingest.batchMaxRows,
       maxWaitMs: config.ingest.batchMaxWaitMs,
       maxQueuedRows: config.ingest.queueMaxRows,
+      maxQueuedBytes: config.ingest.queueMaxBytes,
+      maxAckWaitMs: config.ingest.maxWaitMs,
     }
     this.spansBatcher = new TableBatcher(
       store,
-      { ...common, table: TABLES.spans, columns: SPAN_COLUMNS },
+      {
+        ...common,
+        table: TABLES.spans,
+        columns: SPAN_COLUMNS,
+        dropExisting: (keys) => this.storedSpanKeys(keys),
+      },
       metrics,
       log,
     )
@@ -121,21 +139,43 @@ export class IngestPipeline {
     )
     this.metrics.received.inc({ signal: 'spans', protocol }, records.length)
     const { oldest, newest } = this.window(this.config.retentionDays.spans)
-    const kept = records.filter((s) => s.startNs >= oldest && s.startNs <= newest)
+    const truncator = new Truncator(this.config.ingest.maxAttributeLength)
+    const kept = records
+      .filter((s) => s.startNs >= oldest && s.startNs <= newest)
+      .map((s) => truncator.span(s))
     const rejected = records.length - kept.length
     if (rejected > 0) this.metrics.rejected.inc({ signal: 'spans', reason: 'outside_retention' }, rejected)
-    await this.spansBatcher.enqueue(
-      spanRows(this.privacy ? kept.map((r) => this.redactSpan(r)) : kept, this.aliases),
-    )
+    const lines = spanRows(this.privacy ? kept.map((r) => this.redactSpan(r)) : kept, this.aliases)
+    const repaired = this.countRepairs('spans', repairLines(lines), truncator.truncated)
+    const outcome = await this.spansBatcher.enqueue(lines, kept.map(spanKey))
     this.metrics.accepted.inc({ signal: 'spans' }, kept.length)
+    this.metrics.duplicateSpans.inc(outcome.duplicates)
+    const messages = [
+      rejected > 0
+        ? `${rejected} span(s) start outside the retained window (${this.config.retentionDays.spans} days back, 1 day ahead) and were not stored`
+        : '',
+      repaired,
+    ].filter(Boolean)
     return {
       accepted: kept.length,
       rejected,
-      message:
-        rejected > 0
-          ? `${rejected} span(s) start outside the retained window (${this.config.retentionDays.spans} days back, 1 day ahead) and were not stored`
-          : undefined,
+      duplicates: outcome.duplicates,
+      message: messages.length > 0 ? messages.join('; ') : undefined,
     }
+  }
+
+  /** Counts repairs and says them in the sender's partial-success message (rejected stays 0 for them). */
+  private countRepairs(signal: 'spans' | 'logs', surrogates: number, truncated: number): string {
+    if (surrogates > 0) this.metrics.repaired.inc({ signal, kind: 'lone_surrogate' }, surrogates)
+    if (truncated > 0) this.metrics.repaired.inc({ signal, kind: 'truncated' }, truncated)
+    return [
+      surrogates > 0 ? `${surrogates} lone UTF-16 surrogate(s) replaced by U+FFFD` : '',
+      truncated > 0
+        ? `${truncated} value(s) longer than ${this.config.ingest.maxAttributeLength} characters truncated`
+        : '',
+    ]
+      .filter(Boolean)
+      .join('; ')
   }
 
   async logs(records: LogRecord[], protocol: Protocol, sources?: readonly string[]): Promise<IngestResult> {
@@ -152,18 +192,21 @@ export class IngestPipeline {
     })
     const rejected = records.length - kept.length
     if (rejected > 0) this.metrics.rejected.inc({ signal: 'logs', reason: 'outside_retention' }, rejected)
-    await this.logsBatcher.enqueue(
-      logRows(this.privacy ? kept.map((r) => this.redactLog(r)) : kept, this.aliases, receivedNs),
+    const truncator = new Truncator(this.config.ingest.maxAttributeLength)
+    const limited = kept.map((l) => truncator.log(l))
+    const lines = logRows(
+      this.privacy ? limited.map((r) => this.redactLog(r)) : limited,
+      this.aliases,
+      receivedNs,
     )
+    const repaired = this.countRepairs('logs', repairLines(lines), truncator.truncated)
+    await this.logsBatcher.enqueue(lines)
     this.metrics.accepted.inc({ signal: 'logs' }, kept.length)
-    return {
-      accepted: kept.length,
-      rejected,
-      message:
-        rejected > 0
-          ? `${rejected} log record(s) are outside the retained window and were not stored`
-          : undefined,
-    }
+    const messages = [
+      rejected > 0 ? `${rejected} log record(s) are outside the retained window and were not stored` : '',
+      repaired,
+    ].filter(Boolean)
+    return { accepted: kept.length, rejected, message: messages.length > 0 ? messages.join('; ') : undefined }
   }
 
   /** Events are all-or-nothing: a business event is never silently dropped, so one out of range fails the request. */
@@ -182,9 +225,12 @@ export class IngestPipeline {
         `event ${outside} (source '${events[outside]?.source}', id '${events[outside]?.id}'): time is outside the retained window (${this.config.retentionDays.events} days back, 1 day ahead)`,
       )
     }
+    const lines = (this.privacy ? events.map((e) => this.redactEvent(e)) : events).map(eventRow)
+    // Attributes were repaired at parse; the entity keys taken from them are repaired here.
+    repairLines(lines)
     const outcome = await this.eventsBatcher.enqueue(
-      (this.privacy ? events.map((e) => this.redactEvent(e)) : events).map(eventRow),
-      events.map((e) => e.source + KEY_SEPARATOR + e.id),
+      lines,
+      events.map((e) => ({ id: e.source + KEY_SEPARATOR + e.id, timeNs: e.timeNs })),
     )
     this.metrics.accepted.inc({ signal: 'events' }, outcome.written)
     this.metrics.duplicates.inc(outcome.duplicates)
@@ -192,11 +238,11 @@ export class IngestPipeline {
   }
 
   /** The keys of this batch already stored. The primary key narrows by source and id; pairs are matched here. */
-  private async storedEventKeys(keys: readonly string[]): Promise<ReadonlySet<string>> {
+  private async storedEventKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
     if (keys.length === 0) return new Set()
     const sources = new Set<string>()
     const ids = new Set<string>()
-    for (const k of keys) {
+    for (const { id: k } of keys) {
       const at = k.indexOf(KEY_SEPARATOR)
       sources.add(k.slice(0, at))
       ids.add(k.slice(at + 1))
@@ -205,6 +251,30 @@ export class IngestPipeline {
       sql`SELECT source, id FROM ${table(TABLES.eventKeys)} WHERE source IN ${[...sources]} AND id IN ${[...ids]}`,
     )
     return new Set(rows.map((r) => r.source + KEY_SEPARATOR + r.id))
+  }
+
+  /**
+   * The spans of this batch already stored: a retried export (after a timeout, a 503, a restart)
+   * carries the same spans, and the views on the spans table would count them again. Spans are
+   * ordered by (hour, trace id), so the batch's hours and trace ids are one primary-key read; the
+   * span id and service are matched here.
+   */
+  private async storedSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
+    if (keys.length === 0) return new Set()
+    let from = (keys[0] as RowKey).timeNs
+    let to = from
+    const traces = new Set<string>()
+    for (const k of keys) {
+      if (k.timeNs < from) from = k.timeNs
+      if (k.timeNs > to) to = k.timeNs
+      traces.add(k.id.slice(0, 32))
+    }
+    const rows = await this.store.query<{ k: string }>(
+      sql`SELECT concat(trace_id, span_id, service_name) AS k FROM ${table(TABLES.spans)}
+          WHERE timestamp >= ${nanos(from)} AND timestamp <= ${nanos(to)}
+            AND trace_id IN ${[...traces]}`,
+    )
+    return new Set(rows.map((r) => r.k))
   }
 
   get queuedRows(): number {

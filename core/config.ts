@@ -44,6 +44,9 @@ const settingsSchema = z.object({
   SIGNALBOX_BATCH_MAX_ROWS: positiveInt.default(20_000),
   SIGNALBOX_BATCH_MAX_WAIT_MS: positiveInt.default(200),
   SIGNALBOX_QUEUE_MAX_ROWS: positiveInt.default(200_000),
+  SIGNALBOX_QUEUE_MAX_BYTES: positiveInt.default(128 * 1024 * 1024),
+  SIGNALBOX_INGEST_MAX_WAIT_MS: positiveInt.default(5_000),
+  SIGNALBOX_MAX_ATTRIBUTE_LENGTH: positiveInt.default(16 * 1024),
   SIGNALBOX_RETENTION_SPANS_DAYS: positiveInt.default(30),
   SIGNALBOX_RETENTION_LOGS_DAYS: positiveInt.default(30),
   SIGNALBOX_RETENTION_EVENTS_DAYS: positiveInt.default(400),
@@ -170,6 +173,12 @@ export interface Config {
     readonly batchMaxRows: number
     readonly batchMaxWaitMs: number
     readonly queueMaxRows: number
+    /** Row text queued or in flight per table (and request bodies being decoded) before 429. */
+    readonly queueMaxBytes: number
+    /** A request that would wait longer than this for its write is refused (429) up front. */
+    readonly maxWaitMs: number
+    /** Longer attribute values, span names, status messages and log bodies are truncated. */
+    readonly maxAttributeLength: number
   }
   readonly retentionDays: { readonly spans: number; readonly logs: number; readonly events: number }
   readonly query: {
@@ -245,6 +254,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
       batchMaxRows: s.SIGNALBOX_BATCH_MAX_ROWS,
       batchMaxWaitMs: s.SIGNALBOX_BATCH_MAX_WAIT_MS,
       queueMaxRows: s.SIGNALBOX_QUEUE_MAX_ROWS,
+      queueMaxBytes: s.SIGNALBOX_QUEUE_MAX_BYTES,
+      maxWaitMs: s.SIGNALBOX_INGEST_MAX_WAIT_MS,
+      maxAttributeLength: s.SIGNALBOX_MAX_ATTRIBUTE_LENGTH,
     }),
     retentionDays: Object.freeze({
       spans: s.SIGNALBOX_RETENTION_SPANS_DAYS,

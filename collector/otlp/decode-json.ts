@@ -1,5 +1,6 @@
 import { BadRequestError } from '../../core/errors.ts'
 import { stringifyValue } from './decode-proto.ts'
+import { checkTime, checkUint32, MAX_NESTING_DEPTH, tooDeep } from './limits.ts'
 import type { Attributes, LogRecord, Resource, Scope, SpanRecord } from './model.ts'
 import { SERVICE_NAME } from './model.ts'
 import { checkSpanId, checkTraceId } from './validate.ts'
@@ -42,16 +43,26 @@ function int(v: unknown, path: string): number {
 
 function nanos(v: unknown, path: string): bigint {
   if (v === undefined || v === null || v === '') return 0n
-  if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v)
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.round(v))
-  return bad(path, 'must be an unsigned integer (string or number) of nanoseconds')
+  let ns: bigint
+  if (typeof v === 'string' && /^\d+$/.test(v)) ns = BigInt(v)
+  else if (typeof v === 'number' && Number.isFinite(v) && v >= 0) ns = BigInt(Math.round(v))
+  else return bad(path, 'must be an unsigned integer (string or number) of nanoseconds')
+  checkTime(ns, path)
+  return ns
+}
+
+function uint32(v: unknown, path: string): number {
+  const n = int(v, path)
+  checkUint32(n, path)
+  return n
 }
 
 function id(v: unknown, path: string): string {
   return str(v, path).toLowerCase()
 }
 
-function anyValue(v: unknown, path: string): unknown {
+function anyValue(v: unknown, path: string, depth = 0): unknown {
+  if (depth > MAX_NESTING_DEPTH) tooDeep(path)
   const o = obj(v, path)
   if ('stringValue' in o) return str(o.stringValue, `${path}.stringValue`)
   if ('boolValue' in o) return o.boolValue === true
@@ -71,7 +82,7 @@ function anyValue(v: unknown, path: string): unknown {
   }
   if ('arrayValue' in o) {
     const values = arr(obj(o.arrayValue, `${path}.arrayValue`).values, `${path}.arrayValue.values`)
-    return values.map((x, i) => anyValue(x, `${path}.arrayValue.values[${i}]`))
+    return values.map((x, i) => anyValue(x, `${path}.arrayValue.values[${i}]`, depth + 1))
   }
   if ('kvlistValue' in o) {
     const out: Record<string, unknown> = {}
@@ -79,7 +90,7 @@ function anyValue(v: unknown, path: string): unknown {
     values.forEach((kv, i) => {
       const p = `${path}.kvlistValue.values[${i}]`
       const e = obj(kv, p)
-      out[str(e.key, `${p}.key`)] = anyValue(e.value, `${p}.value`)
+      out[str(e.key, `${p}.key`)] = anyValue(e.value, `${p}.value`, depth + 1)
     })
     return out
   }
@@ -148,7 +159,7 @@ function span(s: Json, resource: Resource, scope: Scope, path: string): SpanReco
     spanId,
     parentSpanId,
     traceState: str(s.traceState, `${path}.traceState`),
-    flags: int(s.flags, `${path}.flags`),
+    flags: uint32(s.flags, `${path}.flags`),
     name: str(s.name, `${path}.name`),
     kind: kind >= 0 && kind <= 5 ? kind : 0,
     startNs: nanos(s.startTimeUnixNano, `${path}.startTimeUnixNano`),
@@ -196,7 +207,7 @@ function logRecord(l: Json, resource: Resource, scope: Scope, path: string): Log
     severityText: str(l.severityText, `${path}.severityText`),
     body: stringifyValue(anyValue(l.body, `${path}.body`)),
     attributes: attributes(l.attributes, `${path}.attributes`),
-    flags: int(l.flags, `${path}.flags`),
+    flags: uint32(l.flags, `${path}.flags`),
     traceId,
     spanId,
     eventName: str(l.eventName, `${path}.eventName`),

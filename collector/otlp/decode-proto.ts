@@ -1,3 +1,4 @@
+import { checkTime, MAX_NESTING_DEPTH, tooDeep } from './limits.ts'
 import {
   type Attributes,
   type LogRecord,
@@ -27,7 +28,8 @@ const I32 = 5
 const key = (field: number, wire: number) => (field << 3) | wire
 
 /** AnyValue → a JS value, for values nested in arrays and maps (int64 beyond 2^53 as a string). */
-function anyValue(r: ProtobufReader, end: number): unknown {
+function anyValue(r: ProtobufReader, end: number, depth = 0): unknown {
+  if (depth > MAX_NESTING_DEPTH) tooDeep('an attribute value')
   let value: unknown = null
   while (r.pos < end) {
     const t = r.uint32()
@@ -49,7 +51,7 @@ function anyValue(r: ProtobufReader, end: number): unknown {
         const items: unknown[] = []
         while (r.pos < arrEnd) {
           const it = r.uint32()
-          if (it === key(1, LEN)) items.push(anyValue(r, r.lengthDelimited()))
+          if (it === key(1, LEN)) items.push(anyValue(r, r.lengthDelimited(), depth + 1))
           else r.skip(it & 7)
         }
         value = items
@@ -67,7 +69,7 @@ function anyValue(r: ProtobufReader, end: number): unknown {
             while (r.pos < kvEnd) {
               const kt = r.uint32()
               if (kt === key(1, LEN)) k = r.string()
-              else if (kt === key(2, LEN)) v = anyValue(r, r.lengthDelimited())
+              else if (kt === key(2, LEN)) v = anyValue(r, r.lengthDelimited(), depth + 1)
               else r.skip(kt & 7)
             }
             obj[k] = v
@@ -253,6 +255,9 @@ function span(r: ProtobufReader, end: number, res: Resource, sc: Scope, at: Item
   checkHexTraceId(traceId, at, '.traceId')
   checkHexSpanId(spanId, at, '.spanId')
   if (parentSpanId !== '') checkHexSpanId(parentSpanId, at, '.parentSpanId')
+  checkTime(startNs, at, '.startTimeUnixNano')
+  checkTime(endNs, at, '.endTimeUnixNano')
+  if (events) for (const [i, e] of events.entries()) checkTime(e.timeNs, at, `.events[${i}].timeUnixNano`)
   return {
     resource: res,
     scope: sc,
@@ -399,6 +404,8 @@ function logRecord(r: ProtobufReader, end: number, res: Resource, sc: Scope, at:
   // Logs need not belong to a trace; when they claim to, the ids must be valid.
   if (traceId !== '') checkHexTraceId(traceId, at, '.traceId')
   if (spanId !== '') checkHexSpanId(spanId, at, '.spanId')
+  checkTime(timeNs, at, '.timeUnixNano')
+  checkTime(observedTimeNs, at, '.observedTimeUnixNano')
   return {
     resource: res,
     scope: sc,

@@ -16,11 +16,14 @@ function varint(n: number): number[] {
   return out
 }
 
+/*
+ * A repair (rejected 0, a message) is a warning: OTLP sends it in partial_success too.
+ */
 export function protobufResponse(result: IngestResult): Buffer {
-  if (result.rejected === 0) return Buffer.alloc(0)
+  if (result.rejected === 0 && !result.message) return Buffer.alloc(0)
   const message = Buffer.from(result.message ?? '', 'utf8')
   const inner = Buffer.concat([
-    Buffer.from([0x08, ...varint(result.rejected)]),
+    result.rejected > 0 ? Buffer.from([0x08, ...varint(result.rejected)]) : Buffer.alloc(0),
     Buffer.from([0x12, ...varint(message.length)]),
     message,
   ])
@@ -31,6 +34,6 @@ export function jsonResponse(
   result: IngestResult,
   itemField: 'rejectedSpans' | 'rejectedLogRecords',
 ): Record<string, unknown> {
-  if (result.rejected === 0) return {}
+  if (result.rejected === 0 && !result.message) return {}
   return { partialSuccess: { [itemField]: String(result.rejected), errorMessage: result.message ?? '' } }
 }

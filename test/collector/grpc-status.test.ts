@@ -160,9 +160,6 @@ describe("the auth check's rate-limit refusal", () => {
         ingest: {
           maxBodyBytes: 4 << 20,
           maxHeaderBytes: 16 << 10,
-          batchMaxRows: 1,
-          batchMaxWaitMs: 1,
-          queueMaxRows: 1,
         },
       },
       createLogger('silent'),
