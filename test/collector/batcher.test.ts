@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TableBatcher } from '../../collector/batcher.ts'
+import { CollectorMetrics } from '../../collector/metrics.ts'
+import { LOG_COLUMNS, logRows } from '../../collector/rows.ts'
+import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
+import { createLogger } from '../../core/logger.ts'
+import { TABLES } from '../../store/tables.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+/*
+ * The backstop behind validation: rows the engine refuses are written through the batcher directly
+ * (the collector's decoders would have caught these), so the split is exercised on the real engine.
+ */
+
+let sb: TestSignalbox
+beforeAll(async () => {
+  sb = await startSignalbox()
+})
+afterAll(async () => {
+  await sb?.close()
+})
+
+const aliases = loadEntityKeyAliases('config')
+const nowNs = BigInt(Date.now()) * 1_000_000n
+const resource = { attributes: { 'service.name': 'batcher-test' }, serviceName: 'batcher-test' }
+const lines = (body: string, n = 3) =>
+  logRows(
+    Array.from({ length: n }, () => ({
+      resource,
+      scope: { name: '', version: '' },
+      timeNs: nowNs,
+      observedTimeNs: nowNs,
+      severityNumber: 9,
+      severityText: 'INFO',
+      body,
+      attributes: {},
+      flags: 0,
+      traceId: '',
+      spanId: '',
+      eventName: '',
+    })),
+    aliases,
+    nowNs,
+  )
+
+function batcher(metrics: CollectorMetrics) {
+  return new TableBatcher(
+    sb.store,
+    {
+      table: TABLES.logs,
+      columns: LOG_COLUMNS,
+      maxRows: 10_000,
+      maxWaitMs: 50,
+      maxQueuedRows: 10_000,
+      maxQueuedBytes: 1 << 20,
+      maxAckWaitMs: 60_000,
+    },
+    metrics,
+    createLogger('silent'),
+  )
+}
+
+describe('a batch the store refuses', () => {
+  it('for one request’s data: that request alone is refused (400), the others written', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const b = batcher(metrics)
+    // A lone-surrogate escape: the engine refuses the whole insert it is in.
+    const bad = lines('poison').map((l) => l.replace('"poison"', '"x\\ud800"'))
+    const outcomes = await Promise.allSettled([
+      b.enqueue(lines('good 1')),
+      b.enqueue(lines('good 2')),
+      b.enqueue(bad),
+      b.enqueue(lines('good 3')),
+      b.enqueue(lines('good 4')),
+    ])
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ])
+    const refused = (outcomes[2] as PromiseRejectedResult).reason as { status: number; code: string }
+    expect({ status: refused.status, code: refused.code }).toEqual({ status: 400, code: 'refused_by_store' })
+    expect(await sb.count(TABLES.logs)).toBe(12)
+    expect((await metrics.flushFailures.get()).values).toEqual([])
+    expect((await metrics.dataRefusals.get()).values[0]?.value).toBe(1)
+    // Nothing closed: the next request is written at once.
+    await b.enqueue(lines('after', 1))
+    expect(await sb.count(TABLES.logs)).toBe(13)
+    await b.close()
+  })
+
+  it('because the store fails: every request is told to retry (503), none is blamed', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const b = batcher(metrics)
+    await sb.store.command(`DETACH TABLE ${TABLES.logs}`)
+    try {
+      const outcomes = await Promise.allSettled([b.enqueue(lines('a')), b.enqueue(lines('b'))])
+      expect(
+        outcomes.map((o) => (o.status === 'rejected' ? (o.reason as { status: number }).status : 200)),
+      ).toEqual([503, 503])
+      expect((await metrics.dataRefusals.get()).values).toEqual([])
+    } finally {
+      await sb.store.command(`ATTACH TABLE ${TABLES.logs}`)
+    }
+    await b.close()
+  })
+})
