@@ -3,6 +3,7 @@ import type { CollectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import type { CollectorMetrics, Signal } from './metrics.ts'
 import { decodeLogsRequest, decodeTraceRequest } from './otlp/decode-proto.ts'
 import { retryStatusDetails } from './otlp/grpc-status.ts'
 import { protobufResponse } from './otlp/response.ts'
@@ -63,28 +64,51 @@ function toStatus(err: unknown, log: Logger): Partial<grpc.StatusObject> {
   return { code: grpc.status.INTERNAL, details: 'internal error' }
 }
 
+/** The HTTP status a gRPC refusal stands for, so /metrics counts both transports alike. */
+const HTTP_EQUIVALENT: Partial<Record<grpc.status, number>> = {
+  [grpc.status.INVALID_ARGUMENT]: 400,
+  [grpc.status.UNAUTHENTICATED]: 401,
+  [grpc.status.PERMISSION_DENIED]: 403,
+  [grpc.status.RESOURCE_EXHAUSTED]: 429,
+  [grpc.status.UNAVAILABLE]: 503,
+}
+
+const AUTH_REASONS = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limited' } as const
+
 function handler(
+  signal: Signal,
   ingest: (body: Buffer, sources: readonly string[] | undefined) => Promise<IngestResult>,
+  metrics: CollectorMetrics,
   log: Logger,
   check: CollectorCheck,
 ): grpc.handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
+    /** Every refusal is counted, by the HTTP status it stands for and the product's reason code. */
+    const refuse = (status: Partial<grpc.StatusObject>, reason: string) => {
+      const http = HTTP_EQUIVALENT[status.code as grpc.status] ?? 500
+      metrics.refusedRequests.inc({ signal, transport: 'grpc', status: http, reason })
+      callback(status)
+    }
     const authorization = call.metadata.get('authorization')[0]
     check(typeof authorization === 'string' ? authorization : undefined, 'ingest')
       .then(({ refused, sources }) => {
         if (refused?.status === 429)
           // The limiter always says how long to wait; 1s keeps the refusal retryable if it ever does not.
-          return callback(
+          return refuse(
             retryableStatus(grpc.status.RESOURCE_EXHAUSTED, refused.message, refused.retryAfterSeconds ?? 1),
+            AUTH_REASONS[429],
           )
         if (refused)
-          return callback({
-            code: refused.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED,
-            details: refused.message,
-          })
+          return refuse(
+            {
+              code: refused.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED,
+              details: refused.message,
+            },
+            AUTH_REASONS[refused.status],
+          )
         return ingest(call.request, sources).then((result) => callback(null, protobufResponse(result)))
       })
-      .catch((err) => callback(toStatus(err, log)))
+      .catch((err) => refuse(toStatus(err, log), err instanceof SignalboxError ? err.code : 'internal'))
   }
 }
 
@@ -102,14 +126,18 @@ export async function startGrpcCollector(
   })
   server.addService(traceService, {
     Export: handler(
+      'spans',
       async (body, sources) => pipeline.spans(decodeTraceRequest(body), 'grpc', sources),
+      pipeline.metrics,
       log,
       check,
     ),
   })
   server.addService(logsService, {
     Export: handler(
+      'logs',
       async (body, sources) => pipeline.logs(decodeLogsRequest(body), 'grpc', sources),
+      pipeline.metrics,
       log,
       check,
     ),

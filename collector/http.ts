@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { CollectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
-import { UnsupportedMediaTypeError } from '../core/errors.ts'
+import { SignalboxError, UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { mediaType, readBody } from './body.ts'
@@ -16,6 +16,11 @@ const PROTOBUF = 'application/x-protobuf'
 const JSON_TYPE = 'application/json'
 const OTLP_TYPES = [PROTOBUF, JSON_TYPE]
 const CLOUDEVENTS_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
+const SIGNAL_OF_PATH: Record<string, string> = {
+  '/v1/traces': 'spans',
+  '/v1/logs': 'logs',
+  '/v1/events': 'events',
+}
 
 /** One OTLP signal over HTTP: how to decode each encoding, where the records go, what a refusal counts. */
 interface OtlpSignal<R> {
@@ -33,6 +38,15 @@ export function collectorApp(
   check: CollectorCheck = async () => ({}),
 ) {
   const limit = config.ingest.maxBodyBytes
+  const renderError = errorHandler(log)
+  /** Every refusal is counted by signal, status and the product's reason code (`/metrics`). */
+  const countRefusal = (c: Context, status: number, reason: string) =>
+    pipeline.metrics.refusedRequests.inc({
+      signal: SIGNAL_OF_PATH[c.req.path] ?? 'other',
+      transport: 'http',
+      status,
+      reason,
+    })
   /** The sources each request's ingestion key may write for (absent: any). */
   const sourcesOf = new WeakMap<Request, readonly string[]>()
 
@@ -68,6 +82,7 @@ export function collectorApp(
           return next()
         }
         const code = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limited' }[refused.status]
+        countRefusal(c, refused.status, code)
         if (refused.retryAfterSeconds) c.header('retry-after', String(refused.retryAfterSeconds))
         return c.json({ error: { code, message: refused.message } }, refused.status)
       })
@@ -106,7 +121,14 @@ export function collectorApp(
         const registry = pipeline.metrics.registry
         return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
       })
-      .notFound(notFoundHandler)
-      .onError(errorHandler(log))
+      .notFound((c) => {
+        countRefusal(c, 404, 'not_found')
+        return notFoundHandler(c)
+      })
+      .onError((err, c) => {
+        const res = renderError(err, c)
+        countRefusal(c, res.status, err instanceof SignalboxError ? err.code : 'internal')
+        return res
+      })
   )
 }

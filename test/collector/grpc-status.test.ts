@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGrpcCollector } from '../../collector/grpc.ts'
+import { CollectorMetrics } from '../../collector/metrics.ts'
 import type { IngestPipeline } from '../../collector/pipeline.ts'
 import { createLogger } from '../../core/logger.ts'
 import { TABLES } from '../../store/tables.ts'
@@ -149,7 +150,7 @@ describe('retryable gRPC refusals from the running collector', () => {
 })
 
 describe("the auth check's rate-limit refusal", () => {
-  const unused = {} as IngestPipeline
+  const unused = { metrics: new CollectorMetrics({ processMetrics: false }) } as unknown as IngestPipeline
   let collector: { port: number; close: () => Promise<void> }
   beforeAll(async () => {
     collector = await startGrpcCollector(

@@ -1,0 +1,92 @@
+import * as grpc from '@grpc/grpc-js'
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readableSpan } from '../support/readable-span.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+/* Every refusal is counted in /metrics by signal, transport, status and reason: 429s sent = 429s counted. */
+
+let sb: TestSignalbox
+beforeAll(async () => {
+  sb = await startSignalbox({ SIGNALBOX_QUEUE_MAX_ROWS: '5', SIGNALBOX_MAX_BODY_BYTES: '65536' })
+})
+afterAll(async () => {
+  await sb?.close()
+})
+
+const spans = (n: number) =>
+  ProtobufTraceSerializer.serializeRequest(
+    Array.from({ length: n }, (_, i) =>
+      readableSpan({
+        traceId: 'd'.repeat(32),
+        spanId: `${'e'.repeat(12)}${String(1000 + i)}`,
+        name: 'sync',
+        startMs: Date.now(),
+        durationMs: 1,
+      }),
+    ),
+  ) as Uint8Array
+
+const post = async (path: string, body: string | Uint8Array, type: string) =>
+  (
+    await fetch(`${sb.collectorUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: body as BodyInit,
+    })
+  ).status
+
+function grpcExport(body: Uint8Array): Promise<grpc.status> {
+  const client = new grpc.Client(sb.grpcUrl.replace('http://', ''), grpc.credentials.createInsecure())
+  return new Promise((resolve) =>
+    client.makeUnaryRequest(
+      '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.from(body),
+      (err) => {
+        client.close()
+        resolve(err?.code ?? grpc.status.OK)
+      },
+    ),
+  )
+}
+
+/** The value of one series of signalbox_collector_refused_requests_total, 0 when absent. */
+async function refused(labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${sb.collectorUrl}/metrics`)).text()
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('signalbox_collector_refused_requests_total{') &&
+        Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+    )
+  return line ? Number(line.split(' ').pop()) : 0
+}
+
+describe('refusals in /metrics', () => {
+  it('counts each refusal by status and reason, over HTTP and gRPC', async () => {
+    const statuses = [
+      await post('/v1/traces', '{"resourceSpans": [', 'application/json'),
+      await post('/v1/traces', 'x'.repeat(70_000), 'application/json'),
+      await post('/v1/traces', 'hello', 'text/plain'),
+      await post('/v1/traces', spans(10), 'application/x-protobuf'),
+      await post('/v1/traces', spans(10), 'application/x-protobuf'),
+      await post(
+        '/v1/events',
+        '{"specversion":"2.0","id":"1","source":"s","type":"t"}',
+        'application/cloudevents+json',
+      ),
+    ]
+    expect(statuses).toEqual([400, 413, 415, 429, 429, 400])
+    expect(await grpcExport(spans(10))).toBe(grpc.status.RESOURCE_EXHAUSTED)
+
+    expect(await refused({ signal: 'spans', status: '400', reason: 'invalid_json' })).toBe(1)
+    expect(await refused({ signal: 'spans', status: '413', reason: 'payload_too_large' })).toBe(1)
+    expect(await refused({ signal: 'spans', status: '415', reason: 'unsupported_media_type' })).toBe(1)
+    expect(await refused({ signal: 'spans', transport: 'http', status: '429', reason: 'queue_full' })).toBe(2)
+    expect(await refused({ signal: 'spans', transport: 'grpc', status: '429', reason: 'queue_full' })).toBe(1)
+    expect(await refused({ signal: 'events', status: '400', reason: 'invalid_cloudevent' })).toBe(1)
+  })
+})
