@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { replaceEmails } from './redaction-scanners.ts'
 import { INTEGRATION_ATTRIBUTES, KEY_ATTRIBUTES, KEY_EXTENSIONS, LOCATION_ATTRIBUTE } from './vocabulary.ts'
 import { readYamlConfig } from './yaml-config.ts'
 
@@ -62,7 +63,10 @@ const PROTECTED_SEGMENTS = new Set([
   'location_id',
 ])
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g
+// E-mail addresses are found by `replaceEmails`, a scanner: their regex backtracks quadratically. These
+// three, and the checks before them, match at most a few dozen characters from each start, so they take
+// linear time as regexes: on crafted 1 MB inputs, under 10 ms, and up to 40 ms when a candidate (checked
+// by Luhn or mod 97) comes every few characters.
 const PHONE = /\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}\d/g
 const CARD = /\b\d(?:[ -]?\d){12,18}\b/g
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g
@@ -173,7 +177,7 @@ export class Redactor {
   text(value: string): string {
     let out = value
     if (this.patterns.has('email') && out.includes('@'))
-      out = out.replace(EMAIL, (m) => {
+      out = replaceEmails(out, (m) => {
         this.count('email')
         return this.hash(m)
       })
