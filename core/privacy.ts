@@ -71,6 +71,12 @@ const PHONE = /\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}\d/g
 const CARD = /\b\d(?:[ -]?\d){12,18}\b/g
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g
 
+/**
+ * How deep `Redactor.json` walks a document: deeper than a real payload nests, and far less than the
+ * stack allows (walking it, or `JSON.stringify`, overflowed at a few thousand levels).
+ */
+const MAX_JSON_DEPTH = 100
+
 function luhn(digits: string): boolean {
   let sum = 0
   for (let i = 0; i < digits.length; i++) {
@@ -216,11 +222,15 @@ export class Redactor {
 
   /**
    * A JSON document (event data, an exception payload): keys and patterns applied through it. Values
-   * a connector sealed (`$sealed`) or Signalbox encrypted (`$encrypted`) are left as they are.
+   * a connector sealed (`$sealed`) or Signalbox encrypted (`$encrypted`) are left as they are; objects
+   * and arrays nested deeper than `MAX_JSON_DEPTH` are replaced.
    */
-  json(value: unknown, key = ''): unknown {
+  json(value: unknown, key = '', depth = 0): unknown {
     if (typeof value === 'string') return key ? this.value(key, value) : this.text(value)
-    if (Array.isArray(value)) return value.map((v) => this.json(v, key))
+    // Walking on could overflow the stack: `jsonText` then redacted the text as free text, where keys do
+    // not apply. Nothing this deep is a real payload, so it is dropped whole.
+    if (value && typeof value === 'object' && depth >= MAX_JSON_DEPTH) return '[redacted:too-deep]'
+    if (Array.isArray(value)) return value.map((v) => this.json(v, key, depth + 1))
     if (value && typeof value === 'object') {
       if ('$sealed' in value || '$encrypted' in value) return value
       if (key && this.match(this.keys, key)) {
@@ -228,7 +238,7 @@ export class Redactor {
         return `[redacted:${key.slice(key.lastIndexOf('.') + 1)}]`
       }
       return Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, this.json(v, key ? `${key}.${k}` : k)]),
+        Object.entries(value).map(([k, v]) => [k, this.json(v, key ? `${key}.${k}` : k, depth + 1)]),
       )
     }
     return value
