@@ -1,9 +1,13 @@
 /**
- * OTLP protobuf ingest into the embedded store: spans/s acknowledged and queryable, beside the
- * engine's own insert rate for the same rows into the same tables (read from a local file in the
- * format the collector sends), measured in the same run. Last line: one JSON object.
+ * OTLP protobuf ingest into the embedded store, as a curve: spans/s acknowledged (only once durable
+ * and queryable), acknowledgement p50/p99, peak RSS and cores used at 8, 32, 64 and 128 senders with
+ * 512-span batches (the OTel SDK's default export batch) and at 8 senders with 8,192-span batches
+ * (the OpenTelemetry Collector's). Each point runs on a fresh all-in-one process. Beside it, the
+ * engine's own insert rate for the same rows into the same tables, measured in the same run.
+ * Last line: one JSON object.
  *
- *   npm run bench:ingest                 (BENCH_ORDERS=60000 ≈ 480k spans, BENCH_CONCURRENCY=8)
+ *   npm run bench:ingest                 (BENCH_SPANS=240000 per point)
+ *   BENCH_POINTS=64x512 npm run bench:ingest   (one point)
  */
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,143 +21,201 @@ import { MIGRATIONS } from '../store/migrations/index.ts'
 import { startChildSignalbox } from './child.ts'
 import { orderTrace } from './retail-traces.ts'
 
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 60_000)
-const ORDERS_PER_REQUEST = Number(process.env.BENCH_ORDERS_PER_REQUEST ?? 64) // 64 ≈ 512 spans: the OTel SDK's default export batch
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
+const SPANS_PER_POINT = Number(process.env.BENCH_SPANS ?? 240_000)
+const SPANS_PER_ORDER = 8
+const POINTS = (process.env.BENCH_POINTS ?? '8x512,32x512,64x512,128x512,8x8192').split(',').map((p) => {
+  const [senders, batch] = p.split('x').map(Number)
+  return { senders: senders as number, batch: batch as number }
+})
 const retention = { spans: 30, logs: 30, events: 400 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)] ?? 0
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
-
 const work = mkdtempSync(join(tmpdir(), 'signalbox-bench-'))
-const dataDir = join(work, 'data')
-const rowsFile = join(work, 'spans.jsonl')
-
-// 1. Requests, encoded by the official OTLP serializer, over the last hour.
-const now = Date.now()
-const requests: Buffer[] = []
-const lastTraceIds: string[] = []
-let totalSpans = 0
-for (let first = 0; first < ORDERS; first += ORDERS_PER_REQUEST) {
-  const spans = []
-  for (let n = first; n < Math.min(first + ORDERS_PER_REQUEST, ORDERS); n++) {
-    spans.push(...orderTrace(n, now - 3_600_000 + (n / ORDERS) * 3_540_000))
-  }
-  totalSpans += spans.length
-  requests.push(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array))
-  lastTraceIds[0] = spans[0]?.spanContext().traceId ?? ''
-}
-const wireMB = requests.reduce((s, r) => s + r.length, 0) / 1e6
-log(`generated ${requests.length} requests, ${totalSpans} spans, ${wireMB.toFixed(1)} MB protobuf`)
-
-// 2. The rows the collector writes for them, into a local file; times the JS side of the hot path.
 const aliases = loadEntityKeyAliases(join(import.meta.dirname, '../config'))
-const file = createWriteStream(rowsFile)
-let jsMs = 0
-for (const body of requests) {
-  const t = performance.now()
-  const lines = spanRows(decodeTraceRequest(body), aliases)
-  jsMs += performance.now() - t
-  file.write(`${lines.join('\n')}\n`)
+
+/** Requests of `batch` spans over the last hour, encoded by the official OTLP serializer. */
+function requests(batch: number, firstOrder: number): { bodies: Buffer[]; spans: number; lastTrace: string } {
+  const ordersPerRequest = batch / SPANS_PER_ORDER
+  const orders = Math.ceil(SPANS_PER_POINT / SPANS_PER_ORDER)
+  const now = Date.now()
+  const bodies: Buffer[] = []
+  let spans = 0
+  let lastTrace = ''
+  for (let first = 0; first < orders; first += ordersPerRequest) {
+    const trace = []
+    for (let n = first; n < Math.min(first + ordersPerRequest, orders); n++)
+      trace.push(...orderTrace(firstOrder + n, now - 3_600_000 + (n / orders) * 3_540_000))
+    spans += trace.length
+    lastTrace = trace[0]?.spanContext().traceId ?? lastTrace
+    bodies.push(Buffer.from(ProtobufTraceSerializer.serializeRequest(trace) as Uint8Array))
+  }
+  return { bodies, spans, lastTrace }
 }
-await new Promise((resolve) => file.end(resolve))
-log(`collector decode+rows: ${((jsMs * 1000) / totalSpans).toFixed(2)} µs/span on one core`)
 
-// 3. Ingest through a real all-in-one process.
-const child = await startChildSignalbox({ SIGNALBOX_DATA_DIR: dataDir, SIGNALBOX_LOG_LEVEL: 'info' })
-let peakRss = child.rssMB()
-const rssTimer = setInterval(() => {
-  peakRss = Math.max(peakRss, child.rssMB())
-}, 100)
-const latencies: number[] = []
-let next = 0
-const cpuBefore = child.cpuSeconds()
-const started = performance.now()
-await Promise.all(
-  Array.from({ length: CONCURRENCY }, async () => {
-    while (next < requests.length) {
-      const body = requests[next++] as Buffer
-      for (;;) {
-        const t = performance.now()
-        const res = await fetch(`${child.collectorUrl}/v1/traces`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-protobuf' },
-          body: body as BodyInit,
-        })
-        await res.arrayBuffer()
-        if (res.status === 200) {
-          latencies.push(performance.now() - t)
-          break
+interface Point {
+  senders: number
+  batch: number
+  spansPerSec: number
+  ackP50Ms: number
+  ackP99Ms: number
+  refused429: number
+  peakRssMB: number
+  cores: number
+}
+
+/** One point of the curve on a fresh all-in-one: every request sent until acknowledged. */
+async function measure(senders: number, batch: number, firstOrder: number, dataDir: string): Promise<Point> {
+  const { bodies, spans, lastTrace } = requests(batch, firstOrder)
+  const child = await startChildSignalbox({ SIGNALBOX_DATA_DIR: dataDir, SIGNALBOX_LOG_LEVEL: 'info' })
+  let peakRss = child.rssMB()
+  const rssTimer = setInterval(() => {
+    peakRss = Math.max(peakRss, child.rssMB())
+  }, 100)
+  const acks: number[] = []
+  let refused429 = 0
+  let next = 0
+  const cpuBefore = child.cpuSeconds()
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: senders }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++] as Buffer
+        for (let attempt = 0; ; attempt++) {
+          const t = performance.now()
+          const res = await fetch(`${child.collectorUrl}/v1/traces`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-protobuf' },
+            body: body as BodyInit,
+          })
+          await res.arrayBuffer()
+          if (res.status === 200) {
+            acks.push(performance.now() - t)
+            break
+          }
+          if ((res.status !== 429 && res.status !== 503) || attempt > 1000)
+            throw new Error(`collector answered ${res.status}`)
+          if (res.status === 429) refused429++
+          // Honour Retry-After as an exporter does, with jitter so senders do not return in step.
+          const wait = Number(res.headers.get('retry-after') ?? 1) * 1000
+          await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random() / 2)))
         }
-        if (res.status !== 429 && res.status !== 503) throw new Error(`collector answered ${res.status}`)
-        await new Promise((r) => setTimeout(r, 50)) // honour backpressure like an exporter would
       }
-    }
-  }),
-)
-// Acknowledged means written: the last trace reads back at once.
-const check = await fetch(`${child.apiUrl}/api/traces/${lastTraceIds[0]}`)
-if (check.status !== 200) throw new Error(`last trace not queryable: ${check.status}`)
-const ingestSeconds = (performance.now() - started) / 1000
-const cores = (child.cpuSeconds() - cpuBefore) / ingestSeconds
-clearInterval(rssTimer)
-peakRss = Math.max(peakRss, child.rssMB())
-await child.stop()
-const spansPerSec = totalSpans / ingestSeconds
-log(
-  `ingest: ${totalSpans} spans in ${ingestSeconds.toFixed(2)} s = ${Math.round(spansPerSec)} spans/s; request p50 ${median(latencies).toFixed(0)} ms; peak RSS ${peakRss.toFixed(0)} MB; Signalbox used ${cores.toFixed(2)} cores`,
-)
+    }),
+  )
+  const check = await fetch(`${child.apiUrl}/api/traces/${lastTrace}`)
+  if (check.status !== 200) throw new Error(`last trace not queryable: ${check.status}`)
+  const seconds = (performance.now() - started) / 1000
+  const cores = (child.cpuSeconds() - cpuBefore) / seconds
+  clearInterval(rssTimer)
+  peakRss = Math.max(peakRss, child.rssMB())
+  await child.stop()
+  const point: Point = {
+    senders,
+    batch,
+    spansPerSec: Math.round(spans / seconds),
+    ackP50Ms: Math.round(quantile(acks, 0.5)),
+    ackP99Ms: Math.round(quantile(acks, 0.99)),
+    refused429,
+    peakRssMB: Math.round(peakRss),
+    cores: Number(cores.toFixed(2)),
+  }
+  log(
+    `${String(senders).padStart(4)} × ${String(batch).padEnd(5)} ${String(point.spansPerSec).padStart(7)} spans/s  ack p50 ${point.ackP50Ms} ms p99 ${point.ackP99Ms} ms  429s ${refused429}  peak RSS ${point.peakRssMB} MB  ${point.cores} cores`,
+  )
+  return point
+}
 
-// 4. Storage per span, after merges, and the engine's own insert rate for the same rows.
-const store = await openStore({
-  dataDir,
-  clickhouse: { database: 'signalbox' },
-  query: { timeoutSeconds: 600 },
-})
-const [{ n } = { n: '0' }] = await store.query<{ n: string }>({
-  query: 'SELECT count() AS n FROM spans',
-  query_params: {},
-})
-if (Number(n) !== totalSpans) throw new Error(`stored ${n} spans, sent ${totalSpans}`)
-await store.command('OPTIMIZE TABLE spans FINAL')
-const sizes = await store.query<{ table: string; bytes: string }>({
-  query:
-    "SELECT table, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = 'signalbox' AND active GROUP BY table",
-  query_params: {},
-})
-const bytesOf = (t: string) => Number(sizes.find((s) => s.table === t)?.bytes ?? 0)
-const bytesPerSpan = bytesOf('spans') / totalSpans
-const indexBytesPerSpan = (bytesOf('trace_index') + bytesOf('entity_index')) / totalSpans
-log(
-  `disk: ${bytesPerSpan.toFixed(1)} bytes/span in spans, +${indexBytesPerSpan.toFixed(1)} bytes/span in trace and entity indexes`,
-)
+// The engine's own rate for the same rows into the same tables and views, from a local file.
+async function engineRate(dataDir: string): Promise<{ rowsPerSec: number; jsMicrosPerSpan: number }> {
+  const { bodies, spans } = requests(512, 0)
+  const rowsFile = join(work, 'spans.jsonl')
+  const file = createWriteStream(rowsFile)
+  let jsMs = 0
+  for (const body of bodies) {
+    const t = performance.now()
+    const lines = spanRows(decodeTraceRequest(body), aliases)
+    jsMs += performance.now() - t
+    file.write(`${lines.join('\n')}\n`)
+  }
+  await new Promise((resolve) => file.end(resolve))
+  const store = await openStore({
+    dataDir,
+    clickhouse: { database: 'signalbox' },
+    query: { timeoutSeconds: 600 },
+  })
+  await store.command('CREATE DATABASE IF NOT EXISTS baseline')
+  for (const m of MIGRATIONS)
+    for (const s of m.statements({ database: 'baseline' }, retention)) await store.command(s)
+  const t0 = performance.now()
+  await store.command(
+    `INSERT INTO baseline.spans (${SPAN_COLUMNS.join(', ')}) FROM INFILE '${rowsFile}' FORMAT JSONCompactEachRow`,
+  )
+  const seconds = (performance.now() - t0) / 1000
+  await store.command('DROP DATABASE baseline')
+  await store.close()
+  return {
+    rowsPerSec: Math.round(spans / seconds),
+    jsMicrosPerSpan: Number(((jsMs * 1000) / spans).toFixed(2)),
+  }
+}
 
-await store.command('CREATE DATABASE IF NOT EXISTS baseline')
-for (const m of MIGRATIONS)
-  for (const s of m.statements({ database: 'baseline' }, retention)) await store.command(s)
-const t0 = performance.now()
-await store.command(
-  `INSERT INTO baseline.spans (${SPAN_COLUMNS.join(', ')}) FROM INFILE '${rowsFile}' FORMAT JSONCompactEachRow`,
-)
-const engineSeconds = (performance.now() - t0) / 1000
-const engineRowsPerSec = totalSpans / engineSeconds
-await store.close()
+/** Disk per span after merges, on the store of one point. */
+async function diskPerSpan(dataDir: string): Promise<{ bytesPerSpan: number; indexBytesPerSpan: number }> {
+  const store = await openStore({
+    dataDir,
+    clickhouse: { database: 'signalbox' },
+    query: { timeoutSeconds: 600 },
+  })
+  const [{ n } = { n: '0' }] = await store.query<{ n: string }>({
+    query: 'SELECT count() AS n FROM spans',
+    query_params: {},
+  })
+  await store.command('OPTIMIZE TABLE spans FINAL')
+  const sizes = await store.query<{ table: string; bytes: string }>({
+    query:
+      "SELECT table, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = 'signalbox' AND active GROUP BY table",
+    query_params: {},
+  })
+  await store.close()
+  const bytesOf = (t: string) => Number(sizes.find((s) => s.table === t)?.bytes ?? 0)
+  return {
+    bytesPerSpan: Number((bytesOf('spans') / Number(n)).toFixed(1)),
+    indexBytesPerSpan: Number(((bytesOf('trace_index') + bytesOf('entity_index')) / Number(n)).toFixed(1)),
+  }
+}
+
+log(`${SPANS_PER_POINT} spans per point; senders × batch`)
+const curve: Point[] = []
+let disk = { bytesPerSpan: 0, indexBytesPerSpan: 0 }
+let engine = { rowsPerSec: 0, jsMicrosPerSpan: 0 }
+for (const [i, { senders, batch }] of POINTS.entries()) {
+  const dataDir = join(work, `data-${i}`)
+  // Each point its own orders, so no point's spans are duplicates of another's.
+  curve.push(await measure(senders, batch, i * 1_000_000, dataDir))
+  if (senders === 64 && batch === 512) {
+    disk = await diskPerSpan(dataDir)
+    engine = await engineRate(dataDir)
+  }
+  rmSync(dataDir, { recursive: true, force: true })
+}
+if (engine.rowsPerSec === 0) engine = await engineRate(join(work, 'engine'))
 rmSync(work, { recursive: true, force: true })
+const headline = curve.find((p) => p.senders === 64 && p.batch === 512) ?? (curve[0] as Point)
 log(
-  `engine alone: ${totalSpans} rows from a local file in ${engineSeconds.toFixed(2)} s = ${Math.round(engineRowsPerSec)} rows/s`,
+  `engine alone: ${engine.rowsPerSec} rows/s from a local file; collector decode+rows ${engine.jsMicrosPerSpan} µs/span on one core; disk ${disk.bytesPerSpan} bytes/span (+${disk.indexBytesPerSpan} in indexes)`,
 )
-
 console.log(
   JSON.stringify({
-    spans: totalSpans,
-    spansPerSec: Math.round(spansPerSec),
-    engineRowsPerSec: Math.round(engineRowsPerSec),
-    ratio: Number((spansPerSec / engineRowsPerSec).toFixed(2)),
-    rssMB: Math.round(peakRss),
-    bytesPerSpan: Number(bytesPerSpan.toFixed(1)),
-    indexBytesPerSpan: Number(indexBytesPerSpan.toFixed(1)),
-    requestP50Ms: Number(median(latencies).toFixed(1)),
-    jsMicrosPerSpan: Number(((jsMs * 1000) / totalSpans).toFixed(2)),
-    coresUsed: Number(cores.toFixed(2)),
+    spansPerSec: headline.spansPerSec,
+    engineRowsPerSec: engine.rowsPerSec,
+    ratio: Number((headline.spansPerSec / engine.rowsPerSec).toFixed(2)),
+    rssMB: Math.max(...curve.map((p) => p.peakRssMB)),
+    ackP99Ms: Math.max(...curve.map((p) => p.ackP99Ms)),
+    bytesPerSpan: disk.bytesPerSpan,
+    indexBytesPerSpan: disk.indexBytesPerSpan,
+    jsMicrosPerSpan: engine.jsMicrosPerSpan,
+    curve,
   }),
 )

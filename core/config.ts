@@ -42,7 +42,7 @@ const settingsSchema = z.object({
     .max(1024 * 1024)
     .default(16 * 1024),
   SIGNALBOX_BATCH_MAX_ROWS: positiveInt.default(20_000),
-  SIGNALBOX_BATCH_MAX_WAIT_MS: positiveInt.default(200),
+  SIGNALBOX_BATCH_MAX_WAIT_MS: positiveInt.default(10),
   SIGNALBOX_QUEUE_MAX_ROWS: positiveInt.default(200_000),
   SIGNALBOX_QUEUE_MAX_BYTES: positiveInt.default(128 * 1024 * 1024),
   SIGNALBOX_INGEST_MAX_WAIT_MS: positiveInt.default(5_000),
