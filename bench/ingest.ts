@@ -63,6 +63,33 @@ interface Point {
   refused429: number
   peakRssMB: number
   cores: number
+  /** Where the time goes: writes to the spans table, their mean size and duration. */
+  writes: number
+  rowsPerWrite: number
+  writeMs: number
+}
+
+/** From the collector's /metrics: how many span writes, how big, how long (the engine's side). */
+async function writeFigures(
+  collectorUrl: string,
+): Promise<Pick<Point, 'writes' | 'rowsPerWrite' | 'writeMs'>> {
+  const text = await (await fetch(`${collectorUrl}/metrics`)).text()
+  const value = (prefix: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(prefix))
+        ?.split(' ')
+        .pop() ?? 0,
+    )
+  const writes = value('signalbox_collector_flush_duration_seconds_count{table="spans"}')
+  const seconds = value('signalbox_collector_flush_duration_seconds_sum{table="spans"}')
+  const rows = value('signalbox_collector_flushed_rows_total{table="spans"}')
+  return {
+    writes,
+    rowsPerWrite: Math.round(rows / Math.max(writes, 1)),
+    writeMs: Math.round((seconds * 1000) / Math.max(writes, 1)),
+  }
 }
 
 /** One point of the curve on a fresh all-in-one: every request sent until acknowledged. */
@@ -104,6 +131,7 @@ async function measure(senders: number, batch: number, firstOrder: number, dataD
       }
     }),
   )
+  const writes = await writeFigures(child.collectorUrl)
   const check = await fetch(`${child.apiUrl}/api/traces/${lastTrace}`)
   if (check.status !== 200) throw new Error(`last trace not queryable: ${check.status}`)
   const seconds = (performance.now() - started) / 1000
@@ -120,9 +148,10 @@ async function measure(senders: number, batch: number, firstOrder: number, dataD
     refused429,
     peakRssMB: Math.round(peakRss),
     cores: Number(cores.toFixed(2)),
+    ...writes,
   }
   log(
-    `${String(senders).padStart(4)} × ${String(batch).padEnd(5)} ${String(point.spansPerSec).padStart(7)} spans/s  ack p50 ${point.ackP50Ms} ms p99 ${point.ackP99Ms} ms  429s ${refused429}  peak RSS ${point.peakRssMB} MB  ${point.cores} cores`,
+    `${String(senders).padStart(4)} × ${String(batch).padEnd(5)} ${String(point.spansPerSec).padStart(7)} spans/s  ack p50 ${point.ackP50Ms} ms p99 ${point.ackP99Ms} ms  429s ${refused429}  peak RSS ${point.peakRssMB} MB  ${point.cores} cores  ${point.writes} writes of ${point.rowsPerWrite} rows, ${point.writeMs} ms each`,
   )
   return point
 }

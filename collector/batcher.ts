@@ -49,6 +49,12 @@ interface Pending {
 
 /** After the store fails a write, refuse new work this long so senders back off instead of piling up. */
 const STORE_BACKOFF_MS = 1000
+/**
+ * The write rate assumed before any write is measured. A cold engine's first writes are its slowest
+ * (32 senders of 8,192 spans filled the queue with 13 s of work before the first write ended), so
+ * little is admitted until the rate is known.
+ */
+const INITIAL_ROWS_PER_SECOND = 5_000
 /** Weight of the newest write in the rows-per-second estimate the wait is predicted from. */
 const RATE_WEIGHT = 0.3
 
@@ -74,8 +80,10 @@ export class TableBatcher {
   private writing = false
   private closed = false
   private unhealthyUntil = 0
-  /** Rows per second the store has been writing, 0 until the first write. */
-  private rowsPerSecond = 0
+  /** Rows per second the store has been writing; a cautious guess until the first writes say. */
+  private rowsPerSecond = INITIAL_ROWS_PER_SECOND
+  /** When the write that is next began to be due, if rows were already waiting then. */
+  private backToBackSince: number | undefined
   private drained: Array<() => void> = []
 
   constructor(
@@ -87,6 +95,11 @@ export class TableBatcher {
 
   get queuedRows(): number {
     return this.pendingRows + this.inFlightRows
+  }
+
+  /** How long the rows queued now would take to write, at the rate writes have been going. */
+  get backlogMs(): number {
+    return (this.queuedRows / this.rowsPerSecond) * 1000
   }
 
   get queuedBytes(): number {
@@ -121,7 +134,7 @@ export class TableBatcher {
       throw new RetryableError('store_unavailable', 'the store is failing writes; retry shortly', 1)
     if (this.queuedRows + rows > maxQueuedRows)
       throw new RetryableError('queue_full', `the ${table} write queue is full; retry shortly`, 1)
-    const waitMs = this.rowsPerSecond > 0 ? ((this.queuedRows + rows) / this.rowsPerSecond) * 1000 : 0
+    const waitMs = ((this.queuedRows + rows) / this.rowsPerSecond) * 1000
     if (this.queuedRows > 0 && waitMs > maxAckWaitMs)
       throw new RetryableError(
         'queue_full',
@@ -173,13 +186,15 @@ export class TableBatcher {
     const batch = this.takeBatch()
     const { table } = this.options
     const started = performance.now()
+    // The queue drains at rows per second of wall time, gaps between back-to-back writes included
+    // (the JS thread may be busy decoding when a write ends): that is what a waiting request sees.
+    const since = this.backToBackSince ?? started
     try {
       await this.settle(batch)
-      const seconds = (performance.now() - started) / 1000
-      this.metrics.flushLatency.observe({ table }, seconds)
-      const rate = this.inFlightRows / Math.max(seconds, 0.001)
-      this.rowsPerSecond =
-        this.rowsPerSecond === 0 ? rate : RATE_WEIGHT * rate + (1 - RATE_WEIGHT) * this.rowsPerSecond
+      const ended = performance.now()
+      this.metrics.flushLatency.observe({ table }, (ended - started) / 1000)
+      const rate = (this.inFlightRows * 1000) / Math.max(ended - since, 1)
+      this.rowsPerSecond = RATE_WEIGHT * rate + (1 - RATE_WEIGHT) * this.rowsPerSecond
     } finally {
       this.inFlightRows = 0
       this.inFlightBytes = 0
@@ -187,6 +202,7 @@ export class TableBatcher {
       this.metrics.queued.set({ table }, this.queuedRows)
     }
     // Rows that arrived during the write have already waited: send them now.
+    this.backToBackSince = this.pending.length > 0 ? performance.now() : undefined
     if (this.pending.length > 0) void this.writeNext()
     else this.notifyIfDrained()
   }

@@ -78,6 +78,7 @@ const AUTH_REASONS = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limi
 function handler(
   signal: Signal,
   ingest: (body: Buffer, sources: readonly string[] | undefined) => Promise<IngestResult>,
+  admit: (bytes: number) => (workMs?: number) => void,
   metrics: CollectorMetrics,
   log: Logger,
   check: CollectorCheck,
@@ -106,7 +107,17 @@ function handler(
             },
             AUTH_REASONS[refused.status],
           )
-        return ingest(call.request, sources).then((result) => callback(null, protobufResponse(result)))
+        // The message is already in memory (grpc-js reads it whole); admission still keeps decoding
+        // from piling up on the one JS thread, and refuses what could not be written in time.
+        const leave = admit(call.request.length)
+        let queued: Promise<IngestResult>
+        const started = performance.now()
+        try {
+          queued = ingest(call.request, sources)
+        } finally {
+          leave(performance.now() - started)
+        }
+        return queued.then((result) => callback(null, protobufResponse(result)))
       })
       .catch((err) => refuse(toStatus(err, log), err instanceof SignalboxError ? err.code : 'internal'))
   }
@@ -128,6 +139,7 @@ export async function startGrpcCollector(
     Export: handler(
       'spans',
       async (body, sources) => pipeline.spans(decodeTraceRequest(body), 'grpc', sources),
+      (bytes) => pipeline.admit(bytes),
       pipeline.metrics,
       log,
       check,
@@ -137,6 +149,7 @@ export async function startGrpcCollector(
     Export: handler(
       'logs',
       async (body, sources) => pipeline.logs(decodeLogsRequest(body), 'grpc', sources),
+      (bytes) => pipeline.admit(bytes),
       pipeline.metrics,
       log,
       check,

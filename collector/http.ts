@@ -16,6 +16,8 @@ const PROTOBUF = 'application/x-protobuf'
 const JSON_TYPE = 'application/json'
 const OTLP_TYPES = [PROTOBUF, JSON_TYPE]
 const CLOUDEVENTS_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
+/** What a chunked request (no Content-Length) is admitted as. */
+const UNDECLARED_LENGTH = 1024 * 1024
 const SIGNAL_OF_PATH: Record<string, string> = {
   '/v1/traces': 'spans',
   '/v1/logs': 'logs',
@@ -50,19 +52,40 @@ export function collectorApp(
   /** The sources each request's ingestion key may write for (absent: any). */
   const sourcesOf = new WeakMap<Request, readonly string[]>()
 
+  /**
+   * Reads a body and hands it to `work` (decode, then queue) inside the request's admission: refused
+   * before reading when the collector could not acknowledge it in time; the place is given back once
+   * `work` has queued the rows (its synchronous part), not when they are written.
+   */
+  async function admitted<T>(c: Context, work: (body: Buffer) => Promise<T>): Promise<T> {
+    const declared = Number(c.req.header('content-length'))
+    const leave = pipeline.admit(declared > 0 ? Math.min(declared, limit) : UNDECLARED_LENGTH)
+    let queued: Promise<T>
+    let workMs: number | undefined
+    try {
+      const body = await readBody(c.req.raw, limit)
+      const started = performance.now()
+      queued = work(body)
+      workMs = performance.now() - started
+    } finally {
+      leave(workMs)
+    }
+    return queued
+  }
+
   /** Answers in the request's own encoding, as OTLP/HTTP requires. */
   const otlpHandler =
     <R>(signal: OtlpSignal<R>) =>
     async (c: Context) => {
       const type = mediaType(c.req.raw)
       if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
-      const body = await readBody(c.req.raw, limit)
       const protobuf = type === PROTOBUF
-      const records = protobuf ? signal.decodeProtobuf(body) : signal.decodeJson(body)
-      const result = await signal.ingest(
-        records,
-        protobuf ? 'http/protobuf' : 'http/json',
-        sourcesOf.get(c.req.raw),
+      const result = await admitted(c, (body) =>
+        signal.ingest(
+          protobuf ? signal.decodeProtobuf(body) : signal.decodeJson(body),
+          protobuf ? 'http/protobuf' : 'http/json',
+          sourcesOf.get(c.req.raw),
+        ),
       )
       if (protobuf) return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
       return c.json(jsonResponse(result, signal.rejectedField))
@@ -113,8 +136,9 @@ export function collectorApp(
             'any type with ce-* headers (binary mode)',
           ])
         }
-        const body = await readBody(c.req.raw, limit)
-        const result = await pipeline.events(parseCloudEvents(c.req.header(), body), sourcesOf.get(c.req.raw))
+        const result = await admitted(c, (body) =>
+          pipeline.events(parseCloudEvents(c.req.header(), body), sourcesOf.get(c.req.raw)),
+        )
         return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
       })
       .get('/metrics', async (c) => {

@@ -7,6 +7,7 @@ import type { Redactor } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
 import { nanos, sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
+import { Admission } from './admission.ts'
 import { type RowKey, TableBatcher } from './batcher.ts'
 import type { BusinessEvent } from './cloudevents.ts'
 import type { CollectorMetrics } from './metrics.ts'
@@ -32,6 +33,13 @@ const MAX_FUTURE_NS = NS_PER_DAY
 const KEY_SEPARATOR = '\u0000'
 
 /**
+ * Only JSON can carry a lone surrogate (`"\ud800"`); protobuf strings are decoded from UTF-8, where
+ * invalid bytes already became U+FFFD. Scanning every protobuf row would cost a tenth of ingest.
+ */
+const repairIfJson = (protocol: Protocol, lines: string[]) =>
+  protocol === 'http/json' ? repairLines(lines) : 0
+
+/**
  * A span's identity: trace id, span id (fixed-length hex) and the service that sent it, as stored
  * (lone surrogates repaired). A retry repeats all three and the start time, which narrows the read.
  */
@@ -49,6 +57,7 @@ export class IngestPipeline {
   private readonly spansBatcher: TableBatcher
   private readonly logsBatcher: TableBatcher
   private readonly eventsBatcher: TableBatcher
+  private readonly admission: Admission
 
   constructor(
     private readonly store: Store,
@@ -59,6 +68,10 @@ export class IngestPipeline {
     /** Removes personal data before anything is stored (core/privacy.ts). */
     private readonly privacy?: Redactor,
   ) {
+    // Request bodies being read and decoded: a quarter of what the write queues may hold.
+    this.admission = new Admission(config.ingest.queueMaxBytes / 4, config.ingest.maxWaitMs, () =>
+      this.backlogMs(),
+    )
     const common = {
       maxRows: config.ingest.batchMaxRows,
       maxWaitMs: config.ingest.batchMaxWaitMs,
@@ -146,7 +159,7 @@ export class IngestPipeline {
     const rejected = records.length - kept.length
     if (rejected > 0) this.metrics.rejected.inc({ signal: 'spans', reason: 'outside_retention' }, rejected)
     const lines = spanRows(this.privacy ? kept.map((r) => this.redactSpan(r)) : kept, this.aliases)
-    const repaired = this.countRepairs('spans', repairLines(lines), truncator.truncated)
+    const repaired = this.countRepairs('spans', repairIfJson(protocol, lines), truncator.truncated)
     const outcome = await this.spansBatcher.enqueue(lines, kept.map(spanKey))
     this.metrics.accepted.inc({ signal: 'spans' }, kept.length)
     this.metrics.duplicateSpans.inc(outcome.duplicates)
@@ -199,7 +212,7 @@ export class IngestPipeline {
       this.aliases,
       receivedNs,
     )
-    const repaired = this.countRepairs('logs', repairLines(lines), truncator.truncated)
+    const repaired = this.countRepairs('logs', repairIfJson(protocol, lines), truncator.truncated)
     await this.logsBatcher.enqueue(lines)
     this.metrics.accepted.inc({ signal: 'logs' }, kept.length)
     const messages = [
@@ -275,6 +288,19 @@ export class IngestPipeline {
             AND trace_id IN ${[...traces]}`,
     )
     return new Set(rows.map((r) => r.k))
+  }
+
+  /**
+   * Takes a place for a request of `bytes` before its body is read, or refuses it (429) when it could
+   * not be acknowledged in time; the returned function gives the place back once its rows are queued.
+   */
+  admit(bytes: number): (workMs?: number) => void {
+    return this.admission.enter(bytes)
+  }
+
+  /** The longest predicted wait of the write queues (collector/admission.ts). */
+  backlogMs(): number {
+    return Math.max(this.spansBatcher.backlogMs, this.logsBatcher.backlogMs, this.eventsBatcher.backlogMs)
   }
 
   get queuedRows(): number {

@@ -101,6 +101,9 @@ function ibanValid(text: string): boolean {
   return rest === 1
 }
 
+/** keep: business keys; hash: searchable identifiers; redact: configured keys; patterns: the rest. */
+type KeyRule = 'keep' | 'hash' | 'redact' | 'patterns'
+
 /**
  * Removes personal data before it is stored. Values under configured keys are replaced; searchable
  * identifiers (e-mail) become a keyed hash, so support can find a customer without Signalbox holding
@@ -112,6 +115,7 @@ export class Redactor {
   private readonly searchable: Set<string>
   private readonly patterns: Set<string>
   private readonly bySource = new Map<string, Redactor>()
+  private readonly keyRules = new Map<string, KeyRule>()
 
   constructor(
     private readonly rules: Rules & Partial<Pick<FileRules, 'sources'>>,
@@ -164,15 +168,29 @@ export class Redactor {
     return set.has(k) || set.has(k.slice(k.lastIndexOf('.') + 1))
   }
 
+  /** What the rules do with a key's values; keys are few (attribute names), so each is worked out once. */
+  private ruleFor(key: string): KeyRule {
+    let rule = this.keyRules.get(key)
+    if (rule) return rule
+    if (PROTECTED.has(key) || PROTECTED_SEGMENTS.has(key.slice(key.lastIndexOf('.') + 1).toLowerCase()))
+      rule = 'keep'
+    else if (this.match(this.searchable, key)) rule = 'hash'
+    else if (this.match(this.keys, key)) rule = 'redact'
+    else rule = 'patterns'
+    // Bounded: a hostile sender could invent keys without end.
+    if (this.keyRules.size < 10_000) this.keyRules.set(key, rule)
+    return rule
+  }
+
   /** One value under one key. */
   value(key: string, value: string): string {
-    if (PROTECTED.has(key) || value.startsWith('hmac:') || value.startsWith('[redacted')) return value
-    if (PROTECTED_SEGMENTS.has(key.slice(key.lastIndexOf('.') + 1).toLowerCase())) return value
-    if (this.match(this.searchable, key)) {
+    const rule = this.ruleFor(key)
+    if (rule === 'keep' || value.startsWith('hmac:') || value.startsWith('[redacted')) return value
+    if (rule === 'hash') {
       this.count('email')
       return this.hash(value)
     }
-    if (this.match(this.keys, key)) {
+    if (rule === 'redact') {
       this.count('key')
       return `[redacted:${key.slice(key.lastIndexOf('.') + 1)}]`
     }
