@@ -97,10 +97,10 @@ if (ONLY.has('poison')) {
         refusals === 0,
       )
       row(
-        'poison: answered 400',
-        `${p.poison.answered400} of ${p.poison.sent}`,
+        'poison: refused or repaired',
+        `${p.poison.handled} of ${p.poison.sent} (${p.poison.answered400} × 400, ${p.poison.handled - p.poison.answered400} lone surrogates repaired)`,
         'all',
-        p.poison.sent > 0 && p.poison.answered400 === p.poison.sent,
+        p.poison.sent > 0 && p.poison.handled === p.poison.sent,
       )
       figures.bystanderRefusals = refusals
       figures.bystanderBackpressure = backpressure
@@ -108,6 +108,7 @@ if (ONLY.has('poison')) {
       figures.poison = {
         sent: p.poison.sent,
         answered400: p.poison.answered400,
+        handled: p.poison.handled,
         byKind: Object.fromEntries(Object.entries(p.poison.byKind).map(([k, s]) => [k, s.counts])),
       }
       const left = await attempt('refused', () => withStore(dataDir, (store) => rowsLeft(store, p)))

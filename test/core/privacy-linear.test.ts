@@ -91,3 +91,17 @@ describe('redaction of adversarial text', () => {
     }, 20_000)
   }
 })
+
+describe('addresses packed in one value', () => {
+  it('hashes the first 100 of a value or document and redacts the rest without a hash, all counted', () => {
+    let counted = 0
+    const r = new Redactor({ keys: [], searchable: [], patterns: ['email'] }, 'k', () => counted++)
+    const out = r.text(Array.from({ length: 150 }, (_, i) => `u${i}@shop.example`).join(' '))
+    expect(out.match(/hmac:/g)).toHaveLength(100)
+    expect(out.match(/\[redacted:email\]/g)).toHaveLength(50)
+    expect(out).not.toContain('@')
+    const doc = r.json({ a: Array.from({ length: 150 }, (_, i) => `u${i}@shop.example`) }) as { a: string[] }
+    expect(doc.a.filter((v) => v.startsWith('hmac:'))).toHaveLength(100)
+    expect(counted).toBe(300)
+  })
+})
