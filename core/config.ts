@@ -45,7 +45,7 @@ const settingsSchema = z.object({
   SIGNALBOX_BATCH_MAX_WAIT_MS: positiveInt.default(10),
   SIGNALBOX_QUEUE_MAX_ROWS: positiveInt.default(200_000),
   SIGNALBOX_QUEUE_MAX_BYTES: positiveInt.default(128 * 1024 * 1024),
-  SIGNALBOX_INGEST_MAX_WAIT_MS: positiveInt.default(5_000),
+  SIGNALBOX_INGEST_MAX_WAIT_MS: positiveInt.default(4_000),
   SIGNALBOX_MAX_ATTRIBUTE_LENGTH: positiveInt.default(16 * 1024),
   SIGNALBOX_RETENTION_SPANS_DAYS: positiveInt.default(30),
   SIGNALBOX_RETENTION_LOGS_DAYS: positiveInt.default(30),

@@ -68,6 +68,22 @@ export async function runOverload(
       // the child has exited; the run reports what it saw
     }
   }, 100)
+  // Where the memory is: the JS heap and the buffers outside it, from the child's own /metrics.
+  const memory = { heapMB: 0, externalMB: 0 }
+  const memoryTimer = setInterval(async () => {
+    const a = await get(`${child.collectorUrl}/metrics`, 5_000).catch(() => undefined)
+    const value = (name: string) =>
+      Number(
+        a?.body
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')[1] ?? 0,
+      ) /
+      1024 /
+      1024
+    memory.heapMB = Math.max(memory.heapMB, value('signalbox_nodejs_heap_size_total_bytes'))
+    memory.externalMB = Math.max(memory.externalMB, value('signalbox_nodejs_external_memory_bytes'))
+  }, 1000)
   const statuses = new StatusCounts()
   const latencies: number[] = []
   let acceptedSpans = 0
@@ -109,6 +125,10 @@ export async function runOverload(
   }
   await Promise.all(senders)
   clearInterval(rss)
+  clearInterval(memoryTimer)
+  process.stderr.write(
+    `  overload: peak JS heap ${Math.round(memory.heapMB)} MB, external buffers ${Math.round(memory.externalMB)} MB (the rest of RSS is the engine's)\n`,
+  )
 
   const after = await refusalCounters(child.collectorUrl)
   const series = [...(after?.keys() ?? [])]
