@@ -7,7 +7,8 @@ import type { LogRecord, Resource, SpanRecord } from './otlp/model.ts'
  * Records → `JSONCompactEachRow` lines for the tables of store/migrations. Column lists and the
  * values in each line are kept side by side here so they cannot drift apart. Ids are validated hex
  * and times are digits, so they are written without escaping; every other string goes through
- * JSON.stringify.
+ * JSON.stringify. Times are bare JSON numbers: the engine reads an integer as nanoseconds exactly,
+ * where a quoted one goes through a date parser (`"0"` is refused, `"5"` is 5 January).
  */
 
 const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']
@@ -106,11 +107,13 @@ export function spanRows(spans: readonly SpanRecord[], aliases: EntityKeyAliases
     const ctx = keys.find(s.attributes, s.resource.attributes)
     const duration = s.endNs > s.startNs ? s.endNs - s.startNs : 0n
     const events =
-      s.events.length === 0 ? '[]' : q(s.events.map((e) => [e.timeNs.toString(), e.name, e.attributes]))
+      s.events.length === 0
+        ? '[]'
+        : `[${s.events.map((e) => `[${e.timeNs},${q(e.name)},${q(e.attributes)}]`).join(',')}]`
     const links =
       s.links.length === 0 ? '[]' : q(s.links.map((l) => [l.traceId, l.spanId, l.traceState, l.attributes]))
     out[i] =
-      `["${s.startNs}","${s.traceId}","${s.spanId}","${s.parentSpanId}",${q(s.traceState)},${s.flags},${q(s.name)},` +
+      `[${s.startNs},"${s.traceId}","${s.spanId}","${s.parentSpanId}",${q(s.traceState)},${s.flags},${q(s.name)},` +
       `"${SPAN_KINDS[s.kind]}",${q(s.resource.serviceName)},${q(s.scope.name)},${q(s.scope.version)},"${duration}",` +
       `"${STATUS_CODES[s.statusCode]}",${q(s.statusMessage)},${q(ctx.connector)},${q(ctx.flow)},${q(ctx.system)},` +
       `${q(ctx.stage)},${q(ctx.location)},${q(ctx.entities)},${resources.get(s.resource)},${q(s.attributes)},` +
@@ -128,7 +131,7 @@ export function logRows(logs: readonly LogRecord[], aliases: EntityKeyAliases, r
     const observed = l.observedTimeNs || receivedNs
     const time = l.timeNs || observed
     return (
-      `["${time}","${observed}","${l.traceId}","${l.spanId}",${l.flags},${q(l.severityText)},${l.severityNumber},` +
+      `[${time},${observed},"${l.traceId}","${l.spanId}",${l.flags},${q(l.severityText)},${l.severityNumber},` +
       `${q(l.resource.serviceName)},${q(l.scope.name)},${q(l.eventName)},${q(l.body)},${q(ctx.connector)},` +
       `${q(ctx.flow)},${q(ctx.system)},${q(ctx.location)},${q(ctx.entities)},${resources.get(l.resource)},` +
       `${q(l.attributes)}]`

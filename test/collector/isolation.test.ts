@@ -115,6 +115,21 @@ describe('a poison request among bystanders', () => {
     expect(r.message).toContain('observedTimeUnixNano')
   })
 
+  it('stores span event times of 0 and of a few nanoseconds exactly, rather than failing the batch', async () => {
+    const body = jsonSpan(
+      '0000000000000006',
+      `"endTimeUnixNano":"${nowNs + 1000n}","events":[{"name":"zero","timeUnixNano":"0"},{"name":"five","timeUnixNano":"5"}]`,
+      '',
+      'event-times',
+    )
+    const res = await amongBystanders(() => post('/v1/traces', body, 'application/json'))
+    expect(res.status).toBe(200)
+    const [span] = await sb.rows<{ times: string[] }>(
+      sql`SELECT arrayMap(e -> toString(toUnixTimestamp64Nano(e.1)), events) AS times FROM ${table(TABLES.spans)} WHERE span_id = '0000000000000006'`,
+    )
+    expect(span?.times).toEqual(['0', '5'])
+  })
+
   it('repairs a lone surrogate in a span name and attribute to U+FFFD, and says so', async () => {
     const body = jsonSpan(
       '0000000000000004',
@@ -222,15 +237,16 @@ describe('what refused requests leave', () => {
     const [idx] = await sb.rows<{ n: string }>(
       sql`SELECT count() AS n FROM ${table(TABLES.entityIndex)} WHERE entity_type = 'order' AND entity_id = 'SO-POISON'`,
     )
-    expect(Number(idx?.n)).toBe(1)
+    // The two acknowledged spans on this trace and order: the repaired one and the event times'.
+    expect(Number(idx?.n)).toBe(2)
     const [trace] = await sb.rows<{ n: string }>(
       sql`SELECT sum(span_count) AS n FROM ${table(TABLES.traceIndex)} WHERE trace_id = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'`,
     )
-    expect(Number(trace?.n)).toBe(1)
+    expect(Number(trace?.n)).toBe(2)
     const [sli] = await sb.rows<{ n: string }>(
       sql`SELECT sum(total) AS n FROM ${table(TABLES.sliMinutes)} WHERE key = 'poison'`,
     )
-    expect(Number(sli?.n)).toBe(1)
+    expect(Number(sli?.n)).toBe(2)
     const [events] = await sb.rows<{ n: string }>(
       sql`SELECT count() AS n FROM ${table(TABLES.events)} WHERE source = ${POISON_SERVICE}`,
     )
