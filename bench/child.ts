@@ -20,7 +20,8 @@ export interface ChildSignalbox {
 /** `signalbox start --no-demo` as its own process, as a user runs it, on free ports. */
 export function startChildSignalbox(env: Record<string, string>): Promise<ChildSignalbox> {
   // BENCH_CHILD_NODE_ARGS: extra node flags for the measured process, e.g. `--cpu-prof` to profile it.
-  const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  // The heap cap `npm start` runs with (package.json); BENCH_CHILD_NODE_ARGS comes after, so it wins.
+  const nodeArgs = ['--max-old-space-size=1024', ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)]
   const child = spawn(
     process.execPath,
     [...nodeArgs, '--import', 'tsx', 'cli/main.ts', 'start', '--no-demo'],
