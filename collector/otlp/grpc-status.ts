@@ -1,3 +1,5 @@
+import { bytesField, varintField } from './protobuf-writer.ts'
+
 /*
  * The rich gRPC status for a retryable refusal, sent as the `grpc-status-details-bin` trailer. OTLP
  * exporters retry RESOURCE_EXHAUSTED only when the status carries google.rpc.RetryInfo (the
@@ -12,25 +14,6 @@
  */
 
 const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo'
-
-function varint(n: number): number[] {
-  const out: number[] = []
-  let v = n
-  while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80)
-    v = Math.floor(v / 128)
-  }
-  out.push(v)
-  return out
-}
-
-/** A non-negative varint field (wire type 0); omitted when zero. */
-const varintField = (field: number, n: number): Buffer =>
-  n === 0 ? Buffer.alloc(0) : Buffer.from([field << 3, ...varint(n)])
-
-/** A length-delimited field (wire type 2): a string, bytes or an embedded message. */
-const bytesField = (field: number, bytes: Buffer): Buffer =>
-  Buffer.concat([Buffer.from([(field << 3) | 2, ...varint(bytes.length)]), bytes])
 
 function duration(seconds: number): Buffer {
   const nanos = Math.round(Math.max(0, seconds) * 1e9)
