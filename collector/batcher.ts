@@ -60,7 +60,7 @@ const STORE_BACKOFF_MS = 1000
  * (32 senders of 8,192 spans filled the queue with 13 s of work before the first write ended), so
  * little is admitted until the rate is known.
  */
-const INITIAL_ROWS_PER_SECOND = 5_000
+const INITIAL_ROWS_PER_SECOND = 10_000
 /** Weight of the newest write in the rows-per-second estimate the wait is predicted from. */
 const RATE_WEIGHT = 0.3
 
