@@ -21,7 +21,10 @@ export interface ChildSignalbox {
 export function startChildSignalbox(env: Record<string, string>): Promise<ChildSignalbox> {
   // BENCH_CHILD_NODE_ARGS: extra node flags for the measured process, e.g. `--cpu-prof` to profile it.
   // The heap cap `npm start` runs with (package.json); BENCH_CHILD_NODE_ARGS comes after, so it wins.
-  const nodeArgs = ['--max-old-space-size=1024', ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)]
+  const nodeArgs = [
+    '--max-old-space-size=1024',
+    ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ]
   const child = spawn(
     process.execPath,
     [...nodeArgs, '--import', 'tsx', 'cli/main.ts', 'start', '--no-demo'],
