@@ -64,18 +64,21 @@ const INITIAL_ROWS_PER_SECOND = 10_000
 /** Weight of the newest write in the rows-per-second estimate the wait is predicted from. */
 const RATE_WEIGHT = 0.3
 
-/** Whether any key is already stored, earlier in the batch, or twice in this request. */
-function hasRepeat(
-  keys: readonly RowKey[],
-  existing: ReadonlySet<string>,
-  seen: ReadonlySet<string>,
-): boolean {
-  const mine = new Set<string>()
-  for (const { id } of keys) {
-    if (existing.has(id) || seen.has(id) || mine.has(id)) return true
-    mine.add(id)
+/**
+ * Claims a request's keys for this batch (adds them to `seen`) when none is already stored, earlier
+ * in the batch or twice in the request — the common case, one set insert a row. Otherwise leaves
+ * `seen` as it was and says no: the request then goes row by row.
+ */
+function claimAll(keys: readonly RowKey[], existing: ReadonlySet<string>, seen: Set<string>): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    const { id } = keys[i] as RowKey
+    if (existing.has(id) || seen.has(id)) {
+      for (let j = 0; j < i; j++) seen.delete((keys[j] as RowKey).id)
+      return false
+    }
+    seen.add(id)
   }
-  return false
+  return true
 }
 
 /**
@@ -277,13 +280,13 @@ export class TableBatcher {
       const keys = p.keys
       let kept = p.text
       let written = p.rows
-      if (keys && hasRepeat(keys, existing, seen)) {
+      if (keys && !claimAll(keys, existing, seen)) {
         // A retry: drop its rows already stored (rows are lines: JSON escapes every newline).
         const lines = p.text.slice(0, -1).split('\n')
         const fresh = lines.filter((_, i) => this.isNew((keys[i] as RowKey).id, existing, seen))
         kept = fresh.length > 0 ? `${fresh.join('\n')}\n` : ''
         written = fresh.length
-      } else for (const k of keys ?? []) seen.add(k.id)
+      }
       if (written > 0) chunks.push(kept)
       rows += written
       outcomes.push({ written, duplicates: p.rows - written })

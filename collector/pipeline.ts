@@ -32,6 +32,10 @@ const MAX_FUTURE_NS = NS_PER_DAY
 
 const KEY_SEPARATOR = '\u0000'
 
+/** The non-empty parts of a message to the sender, joined; undefined when there are none. */
+const sentences = (...parts: Array<string | undefined>): string | undefined =>
+  parts.filter(Boolean).join('; ') || undefined
+
 /**
  * Only JSON can carry a lone surrogate (`"\ud800"`); protobuf strings are decoded from UTF-8, where
  * invalid bytes already became U+FFFD. Scanning every protobuf row would cost a tenth of ingest.
@@ -163,32 +167,29 @@ export class IngestPipeline {
     const outcome = await this.spansBatcher.enqueue(lines, kept.map(spanKey))
     this.metrics.accepted.inc({ signal: 'spans' }, kept.length)
     this.metrics.duplicateSpans.inc(outcome.duplicates)
-    const messages = [
-      rejected > 0
-        ? `${rejected} span(s) start outside the retained window (${this.config.retentionDays.spans} days back, 1 day ahead) and were not stored`
-        : '',
-      repaired,
-    ].filter(Boolean)
     return {
       accepted: kept.length,
       rejected,
       duplicates: outcome.duplicates,
-      message: messages.length > 0 ? messages.join('; ') : undefined,
+      message: sentences(
+        rejected > 0
+          ? `${rejected} span(s) start outside the retained window (${this.config.retentionDays.spans} days back, 1 day ahead) and were not stored`
+          : '',
+        repaired,
+      ),
     }
   }
 
   /** Counts repairs and says them in the sender's partial-success message (rejected stays 0 for them). */
-  private countRepairs(signal: 'spans' | 'logs', surrogates: number, truncated: number): string {
+  private countRepairs(signal: 'spans' | 'logs', surrogates: number, truncated: number): string | undefined {
     if (surrogates > 0) this.metrics.repaired.inc({ signal, kind: 'lone_surrogate' }, surrogates)
     if (truncated > 0) this.metrics.repaired.inc({ signal, kind: 'truncated' }, truncated)
-    return [
+    return sentences(
       surrogates > 0 ? `${surrogates} lone UTF-16 surrogate(s) replaced by U+FFFD` : '',
       truncated > 0
         ? `${truncated} value(s) longer than ${this.config.ingest.maxAttributeLength} characters truncated`
         : '',
-    ]
-      .filter(Boolean)
-      .join('; ')
+    )
   }
 
   async logs(records: LogRecord[], protocol: Protocol, sources?: readonly string[]): Promise<IngestResult> {
@@ -215,11 +216,14 @@ export class IngestPipeline {
     const repaired = this.countRepairs('logs', repairIfJson(protocol, lines), truncator.truncated)
     await this.logsBatcher.enqueue(lines)
     this.metrics.accepted.inc({ signal: 'logs' }, kept.length)
-    const messages = [
-      rejected > 0 ? `${rejected} log record(s) are outside the retained window and were not stored` : '',
-      repaired,
-    ].filter(Boolean)
-    return { accepted: kept.length, rejected, message: messages.length > 0 ? messages.join('; ') : undefined }
+    return {
+      accepted: kept.length,
+      rejected,
+      message: sentences(
+        rejected > 0 ? `${rejected} log record(s) are outside the retained window and were not stored` : '',
+        repaired,
+      ),
+    }
   }
 
   /** Events are all-or-nothing: a business event is never silently dropped, so one out of range fails the request. */

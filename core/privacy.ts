@@ -197,7 +197,7 @@ export class Redactor {
   }
 
   /** One value under one key. */
-  value(key: string, value: string, hashes = new HashBudget()): string {
+  value(key: string, value: string, hashes?: HashBudget): string {
     const rule = this.ruleFor(key)
     if (rule === 'keep' || value.startsWith('hmac:') || value.startsWith('[redacted')) return value
     if (rule === 'hash') {
@@ -212,12 +212,13 @@ export class Redactor {
   }
 
   /** Patterns in free text (a log body, a status message, an unknown attribute). */
-  text(value: string, hashes = new HashBudget()): string {
+  text(value: string, hashes?: HashBudget): string {
     let out = value
     if (this.patterns.has('email') && out.includes('@')) {
+      const budget = hashes ?? new HashBudget() // per value, unless a document shares one
       out = replaceEmails(out, (m) => {
         this.count('email')
-        return hashes.take() ? this.hash(m) : '[redacted:email]'
+        return budget.take() ? this.hash(m) : '[redacted:email]'
       })
     }
     if (this.patterns.has('phone') && out.includes('+'))

@@ -69,16 +69,18 @@ export async function openStore(config: StoreOptions): Promise<Store> {
   } else {
     const path = join(config.dataDir, 'clickhouse')
     mkdirSync(path, { recursive: true })
-    // Payloads of inserts that never ran (a crash between staging and insert) were never acknowledged.
-    stagingDir = join(config.dataDir, 'staging')
-    rmSync(stagingDir, { recursive: true, force: true })
-    mkdirSync(stagingDir, { recursive: true })
     const connection = createChdbConnection({ path })
     // chdb bundles its own copy of the client-common types; the runtime contract is the same.
     client = createClient({
       connection: connection as unknown as ClickHouseClientConfigOptions['connection'],
     })
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
+    // Payloads of inserts that never ran (a crash between staging and insert) were never acknowledged.
+    // Cleared only now that this process holds the engine: a second process on the same data dir
+    // (a CLI command while `start` runs) fails above and must not take the running one's files.
+    stagingDir = join(config.dataDir, 'staging')
+    rmSync(stagingDir, { recursive: true, force: true })
+    mkdirSync(stagingDir, { recursive: true })
     // The embedded engine is one session for the process: selecting the database once binds every
     // query, and settings made once hold for every query. Per-query settings would each be a `SET`
     // statement before the query there (about 0.3 ms apiece, measured), unlike HTTP parameters.

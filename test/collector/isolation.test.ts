@@ -157,6 +157,33 @@ describe('a poison request among bystanders', () => {
   })
 })
 
+describe('long values', () => {
+  it('truncates attribute values past the limit, never inside a surrogate pair, and says so', async () => {
+    // 16,383 characters, then an emoji (a surrogate pair) across the 16,384 limit, then more.
+    const long = `${'a'.repeat(16_383)}\u{1F600}${'b'.repeat(4_000)}`
+    const span = readableSpan({
+      traceId: 'dddddddddddddddddddddddddddddddd',
+      spanId: 'dddddddd00000001',
+      name: 'long',
+      startMs: Date.now(),
+      durationMs: 1,
+      attributes: { note: long },
+    })
+    const res = await post(
+      '/v1/traces',
+      ProtobufTraceSerializer.serializeRequest([span]) as Uint8Array,
+      'application/x-protobuf',
+    )
+    expect(res.status).toBe(200)
+    const [stored] = await sb.rows<{ n: string; last: string }>(
+      sql`SELECT length(attributes['note']) AS n, substring(attributes['note'], -1) AS last FROM ${table(TABLES.spans)} WHERE span_id = 'dddddddd00000001'`,
+    )
+    expect(stored).toEqual({ n: '16383', last: 'a' })
+    const metrics = await (await fetch(`${sb.collectorUrl}/metrics`)).text()
+    expect(metrics).toMatch(/signalbox_collector_repaired_total\{signal="spans",kind="truncated"\} 1\b/)
+  })
+})
+
 describe('deep or malformed values', () => {
   it('refuses attribute values nested deeper than the cap (JSON)', async () => {
     const depth = 3000
