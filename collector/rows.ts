@@ -11,8 +11,12 @@ import type { LogRecord, Resource, SpanRecord } from './otlp/model.ts'
  * where a quoted one goes through a date parser (`"0"` is refused, `"5"` is 5 January).
  */
 
-const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']
-const STATUS_CODES = ['unset', 'ok', 'error']
+/** Enum8 names of `kind` and `status_code`, indexed by their OTLP number (which is their Enum8 value). */
+export const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const
+export const STATUS_CODES = ['unset', 'ok', 'error'] as const
+
+/** Nanoseconds from start to end; 0 when the end is unset or before the start. */
+export const spanDuration = (s: SpanRecord): bigint => (s.endNs > s.startNs ? s.endNs - s.startNs : 0n)
 
 export const SPAN_COLUMNS = [
   'timestamp',
@@ -105,7 +109,7 @@ export function spanRows(spans: readonly SpanRecord[], aliases: EntityKeyAliases
   for (let i = 0; i < spans.length; i++) {
     const s = spans[i] as SpanRecord
     const ctx = keys.find(s.attributes, s.resource.attributes)
-    const duration = s.endNs > s.startNs ? s.endNs - s.startNs : 0n
+    const duration = spanDuration(s)
     const events =
       s.events.length === 0
         ? '[]'

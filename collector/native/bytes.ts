@@ -1,0 +1,122 @@
+/**
+ * A growable byte buffer with the primitives of ClickHouse's Native format: little-endian numbers,
+ * LEB128 lengths and length-prefixed UTF-8 strings. Values are written straight into one Buffer that
+ * doubles when full, so a block of thousands of rows costs a few allocations, not one per value.
+ */
+export class Bytes {
+  private buf: Buffer
+  private len = 0
+
+  constructor(capacity = 1024) {
+    this.buf = Buffer.allocUnsafe(capacity)
+  }
+
+  /** Makes room for `n` more bytes. */
+  private reserve(n: number): void {
+    const need = this.len + n
+    if (need <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < need) size *= 2
+    const grown = Buffer.allocUnsafe(size)
+    this.buf.copy(grown, 0, 0, this.len)
+    this.buf = grown
+  }
+
+  /** Empties the buffer, keeping its memory for the next use. */
+  clear(): void {
+    this.len = 0
+  }
+
+  /** The bytes written so far: a view, valid until the next write. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.len)
+  }
+
+  /** A copy of the bytes written so far. */
+  copy(): Buffer {
+    return Buffer.from(this.view())
+  }
+
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length)
+    this.buf.set(b, this.len)
+    this.len += b.length
+  }
+
+  /** UInt8, or Int8/Enum8 values from 0 to 127. */
+  uint8(v: number): void {
+    this.reserve(1)
+    this.buf[this.len++] = v
+  }
+
+  uint32(v: number): void {
+    this.reserve(4)
+    this.len = this.buf.writeUInt32LE(v, this.len)
+  }
+
+  /** UInt64 from a JS number: enough for counts and offsets. */
+  uint64(v: number): void {
+    this.reserve(8)
+    this.buf.writeUInt32LE(v % 0x1_0000_0000, this.len)
+    this.len = this.buf.writeUInt32LE(Math.floor(v / 0x1_0000_0000), this.len + 4)
+  }
+
+  /**
+   * Int64 (DateTime64 ticks). An OTLP time is a UInt64: one past 2262 (never a real one) wraps
+   * rather than throwing, so it cannot fail the whole block.
+   */
+  int64(v: bigint): void {
+    this.reserve(8)
+    this.len = this.buf.writeBigInt64LE(BigInt.asIntN(64, v), this.len)
+  }
+
+  /** UInt64 from a bigint; out-of-range values wrap rather than throw, like int64. */
+  bigUint64(v: bigint): void {
+    this.reserve(8)
+    this.len = this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.len)
+  }
+
+  /** LEB128, as Native writes lengths and counts; `v` below 2^32. */
+  varint(v: number): void {
+    this.reserve(5)
+    const buf = this.buf
+    let p = this.len
+    while (v >= 0x80) {
+      buf[p++] = (v & 0x7f) | 0x80
+      v >>>= 7
+    }
+    buf[p++] = v
+    this.len = p
+  }
+
+  /**
+   * A String value: its UTF-8 length, then the bytes. Lone surrogates become U+FFFD, as OTLP asks
+   * receivers to repair invalid text. Most values are short ASCII (ids, names, enum-like
+   * attributes): those are copied by hand, which is cheaper than a call into Buffer.write each.
+   */
+  string(s: string): void {
+    const n = s.length
+    // At most 42 UTF-16 units are at most 126 bytes: the length is one byte, written after the text.
+    if (n <= 42) {
+      this.reserve(1 + 3 * n)
+      const buf = this.buf
+      const start = this.len + 1
+      let p = start
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) {
+          p = start + buf.write(s, start)
+          break
+        }
+        buf[p++] = c
+      }
+      buf[this.len] = p - start
+      this.len = p
+      return
+    }
+    const size = Buffer.byteLength(s)
+    this.varint(size)
+    this.reserve(size)
+    this.len += this.buf.write(s, this.len)
+  }
+}

@@ -1,0 +1,265 @@
+import type { EntityKeyAliases } from '../../core/entity-keys.ts'
+import { type BusinessContext, BusinessKeyFinder } from '../keys.ts'
+import type { Attributes, Resource, SpanRecord } from '../otlp/model.ts'
+import { SPAN_COLUMNS, SPAN_KINDS, STATUS_CODES, spanDuration } from '../rows.ts'
+import { Bytes } from './bytes.ts'
+
+/*
+ * Spans → one block of ClickHouse's Native format: the same column values as `spanRows`, column after
+ * column in the engine's own layout, so the engine copies them instead of parsing JSON text. Measured
+ * on 20,000 realistic spans (medians, runs interleaved, on a shared machine): 4–5 µs a span to encode
+ * against 13–20 for the rows with their surrogate repair and join, and the insert with the spans'
+ * materialized views in about 0.6 of the time (151–301 against 278–483 ms).
+ *
+ * A block is a varint column count and row count, then per column its name, its type name and its
+ * data. A Native file has no per-column serialization flag (the engine writes none in one and reads
+ * none; that byte belongs to the TCP protocol). LowCardinality columns, and the LowCardinality keys of
+ * maps, are sent as String: the engine converts on insert (`input_format_native_allow_types_conversion`,
+ * on by default). Measured, sending the exact types saves the engine little (a few ms on 20,000 spans,
+ * within noise), not worth a dictionary per column here. Nested data is stream after stream: an Array
+ * or Map is its cumulative UInt64 offsets for the whole column, then each element (a Tuple member, Map
+ * keys, Map values) as a column of its own.
+ */
+
+type SpanColumn = (typeof SPAN_COLUMNS)[number]
+
+const enum8 = (names: readonly string[]) => `Enum8(${names.map((n, i) => `'${n}' = ${i}`).join(', ')})`
+
+const MAP = 'Map(String, String)'
+
+/** Map streams (offsets, keys, values) under construction; `count` is the running offset. */
+class MapStreams {
+  readonly offsets = new Bytes()
+  readonly keys = new Bytes()
+  readonly values = new Bytes()
+  count = 0
+
+  clear(): void {
+    this.offsets.clear()
+    this.keys.clear()
+    this.values.clear()
+    this.count = 0
+  }
+
+  add(attrs: Attributes): void {
+    for (const k in attrs) {
+      this.keys.string(k)
+      this.values.string(attrs[k] as string)
+      this.count++
+    }
+    this.offsets.uint64(this.count)
+  }
+
+  writeTo(out: Bytes): void {
+    appendAll(out, [this.offsets, this.keys, this.values])
+  }
+}
+
+/*
+ * The streams of nested columns, written side by side and then appended to the block. Shared by
+ * every call (spanBlock is synchronous): fresh buffers would be megabytes of external memory a block,
+ * and V8 answers external memory with a full mark-compact every few blocks (seen with --trace-gc).
+ */
+const scratch = [new Bytes(), new Bytes(), new Bytes(), new Bytes()] as const
+const scratchMap = new MapStreams()
+
+/** The scratch streams, emptied. */
+function streams(): typeof scratch {
+  for (const b of scratch) b.clear()
+  return scratch
+}
+
+function appendAll(out: Bytes, parts: readonly Bytes[]): void {
+  for (const p of parts) out.bytes(p.view())
+}
+
+/** A resource's attributes, encoded once for every span under it (like `ResourceJson` for rows). */
+interface EncodedMap {
+  readonly count: number
+  readonly keys: Buffer
+  readonly values: Buffer
+}
+
+class EncodedResources {
+  private readonly cache = new Map<Resource, EncodedMap>()
+  get(resource: Resource): EncodedMap {
+    let found = this.cache.get(resource)
+    if (found === undefined) {
+      const m = new MapStreams()
+      m.add(resource.attributes)
+      found = { count: m.count, keys: m.keys.copy(), values: m.values.copy() }
+      this.cache.set(resource, found)
+    }
+    return found
+  }
+}
+
+interface Rows {
+  readonly spans: readonly SpanRecord[]
+  readonly ctx: readonly BusinessContext[]
+}
+
+const strings = (out: Bytes, { spans }: Rows, value: (s: SpanRecord) => string) => {
+  for (const s of spans) out.string(value(s))
+}
+
+const contextStrings = (out: Bytes, { ctx }: Rows, value: (c: BusinessContext) => string) => {
+  for (const c of ctx) out.string(value(c))
+}
+
+/** Every span column: its type as sent and how its data is written. Keyed by SPAN_COLUMNS, so none is missed. */
+const COLUMNS: Record<SpanColumn, readonly [type: string, write: (out: Bytes, rows: Rows) => void]> = {
+  timestamp: [
+    'DateTime64(9)',
+    (out, { spans }) => {
+      for (const s of spans) out.int64(s.startNs)
+    },
+  ],
+  trace_id: ['String', (out, rows) => strings(out, rows, (s) => s.traceId)],
+  span_id: ['String', (out, rows) => strings(out, rows, (s) => s.spanId)],
+  parent_span_id: ['String', (out, rows) => strings(out, rows, (s) => s.parentSpanId)],
+  trace_state: ['String', (out, rows) => strings(out, rows, (s) => s.traceState)],
+  flags: [
+    'UInt32',
+    (out, { spans }) => {
+      for (const s of spans) out.uint32(s.flags)
+    },
+  ],
+  name: ['String', (out, rows) => strings(out, rows, (s) => s.name)],
+  // OTLP numbers are the Enum8 values (decoders map unknown ones to 0), sent as the table's own type.
+  kind: [
+    enum8(SPAN_KINDS),
+    (out, { spans }) => {
+      for (const s of spans) out.uint8(s.kind)
+    },
+  ],
+  service_name: ['String', (out, rows) => strings(out, rows, (s) => s.resource.serviceName)],
+  scope_name: ['String', (out, rows) => strings(out, rows, (s) => s.scope.name)],
+  scope_version: ['String', (out, rows) => strings(out, rows, (s) => s.scope.version)],
+  duration_ns: [
+    'UInt64',
+    (out, { spans }) => {
+      for (const s of spans) out.bigUint64(spanDuration(s))
+    },
+  ],
+  status_code: [
+    enum8(STATUS_CODES),
+    (out, { spans }) => {
+      for (const s of spans) out.uint8(s.statusCode)
+    },
+  ],
+  status_message: ['String', (out, rows) => strings(out, rows, (s) => s.statusMessage)],
+  connector: ['String', (out, rows) => contextStrings(out, rows, (c) => c.connector)],
+  flow: ['String', (out, rows) => contextStrings(out, rows, (c) => c.flow)],
+  system: ['String', (out, rows) => contextStrings(out, rows, (c) => c.system)],
+  stage: ['String', (out, rows) => contextStrings(out, rows, (c) => c.stage)],
+  location: ['String', (out, rows) => contextStrings(out, rows, (c) => c.location)],
+  entities: [
+    'Array(Tuple(String, String))',
+    (out, { ctx }) => {
+      const [offsets, types, ids] = streams()
+      let count = 0
+      for (const c of ctx) {
+        for (const [type, id] of c.entities) {
+          types.string(type)
+          ids.string(id)
+        }
+        count += c.entities.length
+        offsets.uint64(count)
+      }
+      appendAll(out, [offsets, types, ids])
+    },
+  ],
+  resource_attributes: [
+    MAP,
+    (out, { spans }) => {
+      const resources = new EncodedResources()
+      const [offsets, keys, values] = streams()
+      let count = 0
+      for (const s of spans) {
+        const m = resources.get(s.resource)
+        keys.bytes(m.keys)
+        values.bytes(m.values)
+        count += m.count
+        offsets.uint64(count)
+      }
+      appendAll(out, [offsets, keys, values])
+    },
+  ],
+  attributes: [
+    MAP,
+    (out, { spans }) => {
+      const m = scratchMap
+      m.clear()
+      for (const s of spans) m.add(s.attributes)
+      m.writeTo(out)
+    },
+  ],
+  events: [
+    `Array(Tuple(DateTime64(9), String, ${MAP}))`,
+    (out, { spans }) => {
+      const [offsets, times, names] = streams()
+      const attributes = scratchMap
+      attributes.clear()
+      let count = 0
+      for (const s of spans) {
+        for (const e of s.events) {
+          times.int64(e.timeNs)
+          names.string(e.name)
+          attributes.add(e.attributes)
+        }
+        count += s.events.length
+        offsets.uint64(count)
+      }
+      appendAll(out, [offsets, times, names])
+      attributes.writeTo(out)
+    },
+  ],
+  links: [
+    `Array(Tuple(String, String, String, ${MAP}))`,
+    (out, { spans }) => {
+      const [offsets, traceIds, spanIds, traceStates] = streams()
+      const attributes = scratchMap
+      attributes.clear()
+      let count = 0
+      for (const s of spans) {
+        for (const l of s.links) {
+          traceIds.string(l.traceId)
+          spanIds.string(l.spanId)
+          traceStates.string(l.traceState)
+          attributes.add(l.attributes)
+        }
+        count += s.links.length
+        offsets.uint64(count)
+      }
+      appendAll(out, [offsets, traceIds, spanIds, traceStates])
+      attributes.writeTo(out)
+    },
+  ],
+}
+
+/**
+ * The spans (those `keep` accepts, by index) as one Native block with the columns of SPAN_COLUMNS, in
+ * that order: `INSERT INTO spans (SPAN_COLUMNS) FORMAT Native`.
+ */
+export function spanBlock(
+  all: readonly SpanRecord[],
+  aliases: EntityKeyAliases,
+  keep?: (i: number) => boolean,
+): Buffer {
+  const spans = keep ? all.filter((_, i) => keep(i)) : all
+  const keys = new BusinessKeyFinder(aliases)
+  const rows: Rows = { spans, ctx: spans.map((s) => keys.find(s.attributes, s.resource.attributes)) }
+  // Realistic spans take about 750 bytes: one allocation, rarely a second.
+  const out = new Bytes(1024 + spans.length * 1024)
+  out.varint(SPAN_COLUMNS.length)
+  out.varint(spans.length)
+  for (const name of SPAN_COLUMNS) {
+    const [type, write] = COLUMNS[name]
+    out.string(name)
+    out.string(type)
+    write(out, rows)
+  }
+  // A view, not a copy: the block is sent once and dropped, slack capacity with it.
+  return out.view()
+}
