@@ -19,6 +19,7 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
   }
   return {
     [TABLES.spans]: `toDateTime(timestamp) + INTERVAL ${d(days.spans)} DAY`,
+    [TABLES.spanKeys]: `toDateTime(timestamp) + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.traceIndex]: `toDateTime(start) + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.logs]: `toDateTime(timestamp) + INTERVAL ${d(days.logs)} DAY`,
     [TABLES.events]: `toDateTime(time) + INTERVAL ${d(days.events)} DAY`,

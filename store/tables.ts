@@ -5,6 +5,7 @@
 export const TABLES = {
   migrations: 'signalbox_migrations',
   spans: 'spans',
+  spanKeys: 'span_keys',
   traceIndex: 'trace_index',
   logs: 'logs',
   events: 'business_events',
@@ -41,4 +42,5 @@ export const VIEWS = {
   entityProgressFromEvents: 'entity_progress_mv',
   flowMinutesFromSpans: 'flow_minutes_mv',
   sliMinutesFromSpans: 'sli_minutes_mv',
+  spanKeysFromSpans: 'span_keys_mv',
 } as const

@@ -14,6 +14,7 @@ import { flowState } from './0013_flow_state.ts'
 import { tokenLastUsed } from './0014_token_last_used.ts'
 import { sliMinutes } from './0015_sli_minutes.ts'
 import { spansByTrace } from './0016_spans_by_trace.ts'
+import { spanKeys } from './0017_span_keys.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly Migration[] = [
   tokenLastUsed,
   sliMinutes,
   spansByTrace,
+  spanKeys,
 ]

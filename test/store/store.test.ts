@@ -47,6 +47,7 @@ describe('migrations', () => {
       'token_last_used',
       'sli_minutes',
       'spans_by_trace',
+      'span_keys',
     ])
   })
 
