@@ -4,17 +4,20 @@ import type { Store } from '../store/client.ts'
 import { isDataError } from '../store/errors.ts'
 import type { TableName } from '../store/tables.ts'
 import type { CollectorMetrics } from './metrics.ts'
+import type { RowFormat } from './row-format.ts'
 
-export interface BatcherOptions {
+export interface BatcherOptions<P> {
   readonly table: TableName
   readonly columns: readonly string[]
+  /** How a request's rows wait and are written (collector/row-format.ts). */
+  readonly format: RowFormat<P>
   /** Write once this many rows wait… */
   readonly maxRows: number
   /** …or once the oldest has waited this long. */
   readonly maxWaitMs: number
   /** Refuse (429) beyond this many rows queued or in flight… */
   readonly maxQueuedRows: number
-  /** …or this many characters of row text: memory stays bounded whatever the row size. */
+  /** …or this many bytes of payload: memory stays bounded whatever the row size. */
   readonly maxQueuedBytes: number
   /**
    * Refuse (429) a request that would wait longer than this for its write, at the rate writes are
@@ -39,13 +42,9 @@ export interface WriteOutcome {
   readonly duplicates: number
 }
 
-interface Pending {
-  /**
-   * The request's rows joined into one newline-terminated text at once: a flat string of one byte
-   * per character, where the row lines built by concatenation weighed twice that and more on the
-   * heap while they waited (the JS heap reached 900 MB under 32 × 8,192-span senders).
-   */
-  readonly text: string
+interface Pending<P> {
+  /** The request's rows, in the table's format. */
+  readonly payload: P
   readonly rows: number
   readonly keys?: readonly RowKey[]
   readonly bytes: number
@@ -91,8 +90,8 @@ function claimAll(keys: readonly RowKey[], existing: ReadonlySet<string>, seen: 
  * the request(s) responsible are found; they get 400, the rest are written. Only a store that fails
  * whatever it is sent makes every sender retry (503).
  */
-export class TableBatcher {
-  private pending: Pending[] = []
+export class TableBatcher<P> {
+  private pending: Array<Pending<P>> = []
   private pendingRows = 0
   private pendingBytes = 0
   private inFlightRows = 0
@@ -109,7 +108,7 @@ export class TableBatcher {
 
   constructor(
     private readonly store: Store,
-    private readonly options: BatcherOptions,
+    private readonly options: BatcherOptions<P>,
     private readonly metrics: CollectorMetrics,
     private readonly log: Logger,
   ) {}
@@ -127,11 +126,11 @@ export class TableBatcher {
     return this.pendingBytes + this.inFlightBytes
   }
 
-  enqueue(lines: readonly string[], keys?: readonly RowKey[]): Promise<WriteOutcome> {
-    if (lines.length === 0) return Promise.resolve({ written: 0, duplicates: 0 })
-    this.admit(lines.length)
-    const text = `${lines.join('\n')}\n`
-    const bytes = text.length
+  /** Queues a request's `rows` rows; `keys`, when given, are theirs in order. */
+  enqueue(payload: P, rows: number, keys?: readonly RowKey[]): Promise<WriteOutcome> {
+    if (rows === 0) return Promise.resolve({ written: 0, duplicates: 0 })
+    this.admit(rows)
+    const bytes = this.options.format.size(payload)
     if (this.queuedBytes + bytes > this.options.maxQueuedBytes)
       throw new RetryableError(
         'queue_full',
@@ -139,8 +138,8 @@ export class TableBatcher {
         1,
       )
     return new Promise<WriteOutcome>((resolve, reject) => {
-      this.pending.push({ text, rows: lines.length, keys, bytes, resolve, reject })
-      this.pendingRows += lines.length
+      this.pending.push({ payload, rows, keys, bytes, resolve, reject })
+      this.pendingRows += rows
       this.pendingBytes += bytes
       this.metrics.queued.set({ table: this.options.table }, this.queuedRows)
       this.schedule()
@@ -177,16 +176,16 @@ export class TableBatcher {
     }
   }
 
-  private takeBatch(): Pending[] {
-    const batch: Pending[] = []
+  private takeBatch(): Array<Pending<P>> {
+    const batch: Array<Pending<P>> = []
     let rows = 0
     let bytes = 0
     // Whole requests only: a request is acknowledged by exactly one write.
     while (
       this.pending.length > 0 &&
-      (batch.length === 0 || rows + (this.pending[0] as Pending).rows <= this.options.maxRows)
+      (batch.length === 0 || rows + (this.pending[0] as Pending<P>).rows <= this.options.maxRows)
     ) {
-      const p = this.pending.shift() as Pending
+      const p = this.pending.shift() as Pending<P>
       rows += p.rows
       bytes += p.bytes
       batch.push(p)
@@ -230,7 +229,7 @@ export class TableBatcher {
   }
 
   /** Writes a batch and settles every request in it; on a refusal for data, splits to find whose. */
-  private async settle(batch: Pending[]): Promise<void> {
+  private async settle(batch: Array<Pending<P>>): Promise<void> {
     const { table } = this.options
     try {
       const outcomes = await this.write(batch)
@@ -254,7 +253,7 @@ export class TableBatcher {
         const why = String((err as Error).message)
           .split('\n')[0]
           ?.slice(0, 300)
-        ;(batch[0] as Pending).reject(
+        ;(batch[0] as Pending<P>).reject(
           new BadRequestError('refused_by_store', `the store could not take this request's data: ${why}`),
         )
         return
@@ -266,32 +265,35 @@ export class TableBatcher {
     }
   }
 
-  private async write(batch: Pending[]): Promise<WriteOutcome[]> {
+  private async write(batch: Array<Pending<P>>): Promise<WriteOutcome[]> {
     let existing: ReadonlySet<string> = new Set()
     if (this.options.dropExisting) {
       existing = await this.options.dropExisting(batch.flatMap((p) => p.keys ?? []))
     }
     const seen = new Set<string>()
     const outcomes: WriteOutcome[] = []
-    // One text chunk per request: the store writes them out without joining the whole batch.
-    const chunks: string[] = []
+    // One payload per request: the store writes them out one after another, never joined.
+    const payloads: P[] = []
     let rows = 0
     for (const p of batch) {
       const keys = p.keys
-      let kept = p.text
+      let kept = p.payload
       let written = p.rows
       if (keys && !claimAll(keys, existing, seen)) {
-        // A retry: drop its rows already stored (rows are lines: JSON escapes every newline).
-        const lines = p.text.slice(0, -1).split('\n')
-        const fresh = lines.filter((_, i) => this.isNew((keys[i] as RowKey).id, existing, seen))
-        kept = fresh.length > 0 ? `${fresh.join('\n')}\n` : ''
-        written = fresh.length
+        // A retry: drop its rows already stored.
+        written = 0
+        kept = this.options.format.keep(p.payload, (i) => {
+          const fresh = this.isNew((keys[i] as RowKey).id, existing, seen)
+          if (fresh) written++
+          return fresh
+        })
       }
-      if (written > 0) chunks.push(kept)
+      if (written > 0) payloads.push(kept)
       rows += written
       outcomes.push({ written, duplicates: p.rows - written })
     }
-    if (chunks.length > 0) await this.store.insertRows(this.options.table, this.options.columns, chunks)
+    const { table, columns, format } = this.options
+    if (payloads.length > 0) await format.insert(this.store, table, columns, payloads)
     this.metrics.flushed.inc({ table: this.options.table }, rows)
     return outcomes
   }

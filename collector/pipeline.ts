@@ -11,10 +11,12 @@ import { Admission } from './admission.ts'
 import { type RowKey, TableBatcher } from './batcher.ts'
 import type { BusinessEvent } from './cloudevents.ts'
 import type { CollectorMetrics } from './metrics.ts'
-import type { LogRecord, SpanRecord } from './otlp/model.ts'
-import { EVENT_COLUMNS, eventRow, LOG_COLUMNS, logRows, SPAN_COLUMNS, spanRows } from './rows.ts'
+import { spanBlock } from './native/spans.ts'
+import type { LogRecord, Resource, SpanRecord } from './otlp/model.ts'
+import { joinRows, jsonRows, nativeBlocks } from './row-format.ts'
+import { EVENT_COLUMNS, eventRow, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
 import { Truncator } from './truncate.ts'
-import { repairLines, wellFormed } from './well-formed.ts'
+import { illFormedSpanStrings, repairLines, wellFormed } from './well-formed.ts'
 
 export type Protocol = 'http/protobuf' | 'http/json' | 'grpc' | 'cloudevents'
 
@@ -58,9 +60,9 @@ const spanKey = (s: SpanRecord): RowKey => ({
  * success, so the sender knows.
  */
 export class IngestPipeline {
-  private readonly spansBatcher: TableBatcher
-  private readonly logsBatcher: TableBatcher
-  private readonly eventsBatcher: TableBatcher
+  private readonly spansBatcher: TableBatcher<Buffer>
+  private readonly logsBatcher: TableBatcher<string>
+  private readonly eventsBatcher: TableBatcher<string>
   private readonly admission: Admission
 
   constructor(
@@ -89,6 +91,7 @@ export class IngestPipeline {
         ...common,
         table: TABLES.spans,
         columns: SPAN_COLUMNS,
+        format: nativeBlocks,
         dropExisting: (keys) => this.storedSpanKeys(keys),
       },
       metrics,
@@ -96,7 +99,7 @@ export class IngestPipeline {
     )
     this.logsBatcher = new TableBatcher(
       store,
-      { ...common, table: TABLES.logs, columns: LOG_COLUMNS },
+      { ...common, table: TABLES.logs, columns: LOG_COLUMNS, format: jsonRows },
       metrics,
       log,
     )
@@ -106,6 +109,7 @@ export class IngestPipeline {
         ...common,
         table: TABLES.events,
         columns: EVENT_COLUMNS,
+        format: jsonRows,
         dropExisting: (keys) => this.storedEventKeys(keys),
       },
       metrics,
@@ -118,16 +122,29 @@ export class IngestPipeline {
     return { oldest: now - BigInt(days) * NS_PER_DAY, newest: now + MAX_FUTURE_NS }
   }
 
-  private redactSpan(s: SpanRecord): SpanRecord {
-    const p = (this.privacy as Redactor).forSource(s.resource.serviceName)
-    return {
-      ...s,
-      resource: { ...s.resource, attributes: p.attributes(s.resource.attributes) },
-      attributes: p.attributes(s.attributes),
-      statusMessage: p.text(s.statusMessage),
-      events: s.events.map((e) => ({ ...e, attributes: p.attributes(e.attributes) })),
-      links: s.links.map((l) => ({ ...l, attributes: p.attributes(l.attributes) })),
-    }
+  /**
+   * Spans with personal data removed. A resource is shared by every span under it and is redacted once
+   * (a copy per span would also cost the block encoder its per-resource cache).
+   */
+  private redactSpans(spans: readonly SpanRecord[]): SpanRecord[] {
+    const resources = new Map<Resource, Resource>()
+    return spans.map((s) => {
+      const p = (this.privacy as Redactor).forSource(s.resource.serviceName)
+      let resource = resources.get(s.resource)
+      if (resource === undefined) {
+        const attributes = p.attributes(s.resource.attributes)
+        resource = attributes === s.resource.attributes ? s.resource : { ...s.resource, attributes }
+        resources.set(s.resource, resource)
+      }
+      return {
+        ...s,
+        resource,
+        attributes: p.attributes(s.attributes),
+        statusMessage: p.text(s.statusMessage),
+        events: s.events.map((e) => ({ ...e, attributes: p.attributes(e.attributes) })),
+        links: s.links.map((l) => ({ ...l, attributes: p.attributes(l.attributes) })),
+      }
+    })
   }
 
   private redactLog(l: LogRecord): LogRecord {
@@ -162,9 +179,15 @@ export class IngestPipeline {
       .map((s) => truncator.span(s))
     const rejected = records.length - kept.length
     if (rejected > 0) this.metrics.rejected.inc({ signal: 'spans', reason: 'outside_retention' }, rejected)
-    const lines = spanRows(this.privacy ? kept.map((r) => this.redactSpan(r)) : kept, this.aliases)
-    const repaired = this.countRepairs('spans', repairIfJson(protocol, lines), truncator.truncated)
-    const outcome = await this.spansBatcher.enqueue(lines, kept.map(spanKey))
+    const stored = this.privacy ? this.redactSpans(kept) : kept
+    // Only JSON can carry a lone surrogate (see well-formed.ts); the block's encoder repairs them.
+    const surrogates = protocol === 'http/json' ? illFormedSpanStrings(stored) : 0
+    const repaired = this.countRepairs('spans', surrogates, truncator.truncated)
+    const outcome = await this.spansBatcher.enqueue(
+      spanBlock(stored, this.aliases),
+      stored.length,
+      kept.map(spanKey),
+    )
     this.metrics.accepted.inc({ signal: 'spans' }, kept.length)
     this.metrics.duplicateSpans.inc(outcome.duplicates)
     return {
@@ -185,7 +208,7 @@ export class IngestPipeline {
     if (surrogates > 0) this.metrics.repaired.inc({ signal, kind: 'lone_surrogate' }, surrogates)
     if (truncated > 0) this.metrics.repaired.inc({ signal, kind: 'truncated' }, truncated)
     return sentences(
-      surrogates > 0 ? `${surrogates} lone UTF-16 surrogate(s) replaced by U+FFFD` : '',
+      surrogates > 0 ? `lone UTF-16 surrogates replaced by U+FFFD (${surrogates})` : '',
       truncated > 0
         ? `${truncated} value(s) longer than ${this.config.ingest.maxAttributeLength} characters truncated`
         : '',
@@ -214,7 +237,7 @@ export class IngestPipeline {
       receivedNs,
     )
     const repaired = this.countRepairs('logs', repairIfJson(protocol, lines), truncator.truncated)
-    await this.logsBatcher.enqueue(lines)
+    await this.logsBatcher.enqueue(joinRows(lines), lines.length)
     this.metrics.accepted.inc({ signal: 'logs' }, kept.length)
     return {
       accepted: kept.length,
@@ -246,7 +269,8 @@ export class IngestPipeline {
     // Attributes were repaired at parse; the entity keys taken from them are repaired here.
     repairLines(lines)
     const outcome = await this.eventsBatcher.enqueue(
-      lines,
+      joinRows(lines),
+      lines.length,
       events.map((e) => ({ id: e.source + KEY_SEPARATOR + e.id, timeNs: e.timeNs })),
     )
     this.metrics.accepted.inc({ signal: 'events' }, outcome.written)
@@ -272,9 +296,9 @@ export class IngestPipeline {
 
   /**
    * The spans of this batch already stored: a retried export (after a timeout, a 503, a restart)
-   * carries the same spans, and the views on the spans table would count them again. Spans are
-   * ordered by (hour, trace id), so the batch's hours and trace ids are one primary-key read; the
-   * span id and service are matched here.
+   * carries the same spans, and the views on the spans table would count them again. The key table
+   * (store/migrations/0017_span_keys.ts) is ordered by trace and partitioned by day, so the batch's
+   * trace ids and times are one primary-key read; the span id and service are matched here.
    */
   private async storedSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
     if (keys.length === 0) return new Set()
@@ -287,7 +311,7 @@ export class IngestPipeline {
       traces.add(k.id.slice(0, 32))
     }
     const rows = await this.store.query<{ k: string }>(
-      sql`SELECT concat(trace_id, span_id, service_name) AS k FROM ${table(TABLES.spans)}
+      sql`SELECT concat(trace_id, span_id, service_name) AS k FROM ${table(TABLES.spanKeys)}
           WHERE timestamp >= ${nanos(from)} AND timestamp <= ${nanos(to)}
             AND trace_id IN ${[...traces]}`,
     )

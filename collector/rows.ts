@@ -9,6 +9,9 @@ import type { LogRecord, Resource, SpanRecord } from './otlp/model.ts'
  * and times are digits, so they are written without escaping; every other string goes through
  * JSON.stringify. Times are bare JSON numbers: the engine reads an integer as nanoseconds exactly,
  * where a quoted one goes through a date parser (`"0"` is refused, `"5"` is 5 January).
+ *
+ * Spans, the bulk of ingest, are written as Native blocks instead (collector/native/spans.ts); their
+ * column list and the values shared with that encoder stay here beside the others.
  */
 
 /** Enum8 names of `kind` and `status_code`, indexed by their OTLP number (which is their Enum8 value). */
@@ -100,30 +103,6 @@ class ResourceJson {
     }
     return json
   }
-}
-
-export function spanRows(spans: readonly SpanRecord[], aliases: EntityKeyAliases): string[] {
-  const resources = new ResourceJson()
-  const keys = new BusinessKeyFinder(aliases)
-  const out: string[] = new Array(spans.length)
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i] as SpanRecord
-    const ctx = keys.find(s.attributes, s.resource.attributes)
-    const duration = spanDuration(s)
-    const events =
-      s.events.length === 0
-        ? '[]'
-        : `[${s.events.map((e) => `[${e.timeNs},${q(e.name)},${q(e.attributes)}]`).join(',')}]`
-    const links =
-      s.links.length === 0 ? '[]' : q(s.links.map((l) => [l.traceId, l.spanId, l.traceState, l.attributes]))
-    out[i] =
-      `[${s.startNs},"${s.traceId}","${s.spanId}","${s.parentSpanId}",${q(s.traceState)},${s.flags},${q(s.name)},` +
-      `"${SPAN_KINDS[s.kind]}",${q(s.resource.serviceName)},${q(s.scope.name)},${q(s.scope.version)},"${duration}",` +
-      `"${STATUS_CODES[s.statusCode]}",${q(s.statusMessage)},${q(ctx.connector)},${q(ctx.flow)},${q(ctx.system)},` +
-      `${q(ctx.stage)},${q(ctx.location)},${q(ctx.entities)},${resources.get(s.resource)},${q(s.attributes)},` +
-      `${events},${links}]`
-  }
-  return out
 }
 
 export function logRows(logs: readonly LogRecord[], aliases: EntityKeyAliases, receivedNs: bigint): string[] {

@@ -1,3 +1,5 @@
+import type { Attributes, Resource, SpanRecord } from './otlp/model.ts'
+
 /*
  * A string decoded from JSON may hold a lone UTF-16 surrogate (`"\ud800"` is valid JSON). Written
  * on, JSON.stringify escapes it as `\ud800` and the engine refuses the whole insert ("missing second
@@ -55,4 +57,33 @@ interface WellFormedMethods {
 export function wellFormed(s: string): string {
   const m = s as unknown as WellFormedMethods
   return m.isWellFormed() ? s : m.toWellFormed()
+}
+
+const isWellFormed = (s: string) => (s as unknown as WellFormedMethods).isWellFormed()
+
+function illFormedIn(attrs: Attributes): number {
+  let n = 0
+  for (const k in attrs) n += (isWellFormed(k) ? 0 : 1) + (isWellFormed(attrs[k] as string) ? 0 : 1)
+  return n
+}
+
+/**
+ * How many of the spans' strings hold a lone surrogate. Spans are written as Native blocks, whose
+ * UTF-8 encoder repairs each to U+FFFD by itself; this counts them, to say so to the sender.
+ */
+export function illFormedSpanStrings(spans: readonly SpanRecord[]): number {
+  let n = 0
+  const resources = new Set<Resource>()
+  for (const s of spans) {
+    if (!resources.has(s.resource)) {
+      resources.add(s.resource)
+      n += illFormedIn(s.resource.attributes)
+    }
+    for (const text of [s.name, s.statusMessage, s.traceState, s.scope.name, s.scope.version])
+      n += isWellFormed(text) ? 0 : 1
+    n += illFormedIn(s.attributes)
+    for (const e of s.events) n += (isWellFormed(e.name) ? 0 : 1) + illFormedIn(e.attributes)
+    for (const l of s.links) n += (isWellFormed(l.traceState) ? 0 : 1) + illFormedIn(l.attributes)
+  }
+  return n
 }

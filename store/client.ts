@@ -27,8 +27,8 @@ export interface Store {
    * ClickHouse has written them.
    */
   insertRows(table: TableName, columns: readonly string[], chunks: readonly string[]): Promise<void>
-  /** Inserts one block of ClickHouse's Native format (collector/native); resolves once written. */
-  insertNative(table: TableName, columns: readonly string[], block: Buffer): Promise<void>
+  /** Inserts blocks of ClickHouse's Native format (collector/native), one after another; resolves once written. */
+  insertNative(table: TableName, columns: readonly string[], blocks: readonly Buffer[]): Promise<void>
   engineVersion(): Promise<string>
   close(): Promise<void>
 }
@@ -146,16 +146,19 @@ export async function openStore(config: StoreOptions): Promise<Store> {
       // query data.
       await insertStaged(insert, 'JSONCompactEachRow', chunks)
     },
-    async insertNative(table, columns, block) {
+    async insertNative(table, columns, blocks) {
       const insert = `INSERT INTO ${table} (${columns.join(', ')})`
       if (url) {
-        const result = await client.exec({ query: `${insert} FORMAT Native`, values: Readable.from([block]) })
+        const result = await client.exec({
+          query: `${insert} FORMAT Native`,
+          values: Readable.from(blocks, { objectMode: false }),
+        })
         result.stream.resume()
         return
       }
       // Embedded: staged like insertRows, and necessarily: the embedded connection decodes inline
       // data as UTF-8 text after the statement, which would mangle a binary block.
-      await insertStaged(insert, 'Native', [block])
+      await insertStaged(insert, 'Native', blocks)
     },
     async engineVersion() {
       const [row] = await store.query<{ v: string }>({ query: 'SELECT version() AS v', query_params: {} })

@@ -85,7 +85,8 @@ class EncodedResources {
   get(resource: Resource): EncodedMap {
     let found = this.cache.get(resource)
     if (found === undefined) {
-      const m = new MapStreams()
+      const m = resourceScratch
+      m.clear()
       m.add(resource.attributes)
       found = { count: m.count, keys: m.keys.copy(), values: m.values.copy() }
       this.cache.set(resource, found)
@@ -93,6 +94,7 @@ class EncodedResources {
     return found
   }
 }
+const resourceScratch = new MapStreams()
 
 interface Rows {
   readonly spans: readonly SpanRecord[]
@@ -239,15 +241,11 @@ const COLUMNS: Record<SpanColumn, readonly [type: string, write: (out: Bytes, ro
 }
 
 /**
- * The spans (those `keep` accepts, by index) as one Native block with the columns of SPAN_COLUMNS, in
- * that order: `INSERT INTO spans (SPAN_COLUMNS) FORMAT Native`.
+ * The spans as one Native block with the columns of SPAN_COLUMNS, in that order:
+ * `INSERT INTO spans (SPAN_COLUMNS) FORMAT Native`. A copy of exactly its size: the block waits in the
+ * write queue, where slack capacity would be memory the queue's byte bound does not see.
  */
-export function spanBlock(
-  all: readonly SpanRecord[],
-  aliases: EntityKeyAliases,
-  keep?: (i: number) => boolean,
-): Buffer {
-  const spans = keep ? all.filter((_, i) => keep(i)) : all
+export function spanBlock(spans: readonly SpanRecord[], aliases: EntityKeyAliases): Buffer {
   const keys = new BusinessKeyFinder(aliases)
   const rows: Rows = { spans, ctx: spans.map((s) => keys.find(s.attributes, s.resource.attributes)) }
   // Realistic spans take about 750 bytes: one allocation, rarely a second.
@@ -260,6 +258,5 @@ export function spanBlock(
     out.string(type)
     write(out, rows)
   }
-  // A view, not a copy: the block is sent once and dropped, slack capacity with it.
-  return out.view()
+  return out.copy()
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TableBatcher } from '../../collector/batcher.ts'
 import { CollectorMetrics } from '../../collector/metrics.ts'
+import { joinRows, jsonRows } from '../../collector/row-format.ts'
 import { LOG_COLUMNS, logRows } from '../../collector/rows.ts'
 import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
 import { createLogger } from '../../core/logger.ts'
@@ -43,12 +44,15 @@ const lines = (body: string, n = 3) =>
     nowNs,
   )
 
+const send = (b: TableBatcher<string>, rows: readonly string[]) => b.enqueue(joinRows(rows), rows.length)
+
 function batcher(metrics: CollectorMetrics) {
   return new TableBatcher(
     sb.store,
     {
       table: TABLES.logs,
       columns: LOG_COLUMNS,
+      format: jsonRows,
       maxRows: 10_000,
       maxWaitMs: 50,
       maxQueuedRows: 10_000,
@@ -67,11 +71,11 @@ describe('a batch the store refuses', () => {
     // A lone-surrogate escape: the engine refuses the whole insert it is in.
     const bad = lines('poison').map((l) => l.replace('"poison"', '"x\\ud800"'))
     const outcomes = await Promise.allSettled([
-      b.enqueue(lines('good 1')),
-      b.enqueue(lines('good 2')),
-      b.enqueue(bad),
-      b.enqueue(lines('good 3')),
-      b.enqueue(lines('good 4')),
+      send(b, lines('good 1')),
+      send(b, lines('good 2')),
+      send(b, bad),
+      send(b, lines('good 3')),
+      send(b, lines('good 4')),
     ])
     expect(outcomes.map((o) => o.status)).toEqual([
       'fulfilled',
@@ -86,7 +90,7 @@ describe('a batch the store refuses', () => {
     expect((await metrics.flushFailures.get()).values).toEqual([])
     expect((await metrics.dataRefusals.get()).values[0]?.value).toBe(1)
     // Nothing closed: the next request is written at once.
-    await b.enqueue(lines('after', 1))
+    await send(b, lines('after', 1))
     expect(await sb.count(TABLES.logs)).toBe(13)
     await b.close()
   })
@@ -96,7 +100,7 @@ describe('a batch the store refuses', () => {
     const b = batcher(metrics)
     await sb.store.command(`DETACH TABLE ${TABLES.logs}`)
     try {
-      const outcomes = await Promise.allSettled([b.enqueue(lines('a')), b.enqueue(lines('b'))])
+      const outcomes = await Promise.allSettled([send(b, lines('a')), send(b, lines('b'))])
       expect(
         outcomes.map((o) => (o.status === 'rejected' ? (o.reason as { status: number }).status : 200)),
       ).toEqual([503, 503])

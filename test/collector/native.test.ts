@@ -4,16 +4,18 @@ import { join } from 'node:path'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { orderTrace } from '../../bench/retail-traces.ts'
+import { filterBlock } from '../../collector/native/filter.ts'
 import { spanBlock } from '../../collector/native/spans.ts'
 import { decodeTraceRequest } from '../../collector/otlp/decode-proto.ts'
 import type { Resource, SpanRecord } from '../../collector/otlp/model.ts'
-import { SPAN_COLUMNS, spanRows } from '../../collector/rows.ts'
+import { SPAN_COLUMNS } from '../../collector/rows.ts'
 import { repairLines } from '../../collector/well-formed.ts'
 import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { migrate } from '../../store/migrate.ts'
 import { MIGRATIONS } from '../../store/migrations/index.ts'
 import { TABLES, type TableName } from '../../store/tables.ts'
+import { spanRows } from '../support/span-rows.ts'
 
 /*
  * Differential test of the Native encoder: the same spans written once as JSONCompactEachRow (the
@@ -184,8 +186,13 @@ beforeAll(async () => {
   const lines = spanRows(spans, aliases)
   repairLines(lines)
   await store.insertRows(TABLES.spans, SPAN_COLUMNS, [`${lines.join('\n')}\n`])
-  // The store writes by table name; a qualified name points it at the second database.
-  await store.insertNative(`${NATIVE}.${TABLES.spans}` as TableName, SPAN_COLUMNS, spanBlock(spans, aliases))
+  // The store writes by table name; a qualified name points it at the second database. Two blocks
+  // in one insert, as the collector sends a batch of requests.
+  const half = Math.floor(spans.length / 2)
+  await store.insertNative(`${NATIVE}.${TABLES.spans}` as TableName, SPAN_COLUMNS, [
+    spanBlock(spans.slice(0, half), aliases),
+    spanBlock(spans.slice(half), aliases),
+  ])
 })
 
 afterAll(async () => {
@@ -208,9 +215,19 @@ describe('Native span blocks', () => {
     expect(row?.status_message).toBe('before \ufffd after')
   })
 
-  it('write only the rows `keep` accepts', () => {
-    const spans = edgeSpans().slice(0, 3)
-    const kept = spanBlock(spans, aliases, (i) => i !== 1)
-    expect(kept).toEqual(spanBlock([spans[0], spans[2]] as SpanRecord[], aliases))
+  it.each([
+    ['every other row', (i: number) => i % 2 === 0],
+    ['all but the first and last', (i: number, n: number) => i > 0 && i < n - 1],
+    ['none', () => false],
+    ['all', () => true],
+  ])('keep %s when filtered, byte for byte as if encoded without the others', (_, keep) => {
+    // Edge spans: nested events and links, empty nested values between full ones, long and odd strings.
+    const spans = [...edgeSpans(), ...realisticSpans(3)]
+    const kept = spans.filter((_, i) => keep(i, spans.length))
+    const filtered = filterBlock(spanBlock(spans, aliases), (i) => keep(i, spans.length))
+    const expected = spanBlock(kept, aliases)
+    // Buffer.equals: a deep comparison of megabytes byte by byte takes vitest seconds.
+    expect(filtered.length).toBe(expected.length)
+    expect(filtered.equals(expected)).toBe(true)
   })
 })
