@@ -5,6 +5,7 @@ import { isDataError } from '../store/errors.ts'
 import type { TableName } from '../store/tables.ts'
 import type { CollectorMetrics } from './metrics.ts'
 import type { RowFormat } from './row-format.ts'
+import type { RowKey, StoredKeyLookup, StoredKeys } from './stored-keys.ts'
 
 export interface BatcherOptions<P> {
   readonly table: TableName
@@ -25,16 +26,10 @@ export interface BatcherOptions<P> {
    */
   readonly maxAckWaitMs: number
   /**
-   * Runs just before a write, with the keys of the batch's rows; returns which are already stored.
-   * Flushes are serial, so it sees everything earlier flushes wrote.
+   * Exactly-once: which of a request's keys are already stored, looked up when it is queued. Rows
+   * whose key is stored, or repeated earlier in the batch, are not written.
    */
-  readonly dropExisting?: (keys: readonly RowKey[]) => Promise<ReadonlySet<string>>
-}
-
-/** A row's identity for exactly-once (`id`), and its time, which narrows the lookup. */
-export interface RowKey {
-  readonly id: string
-  readonly timeNs: bigint
+  readonly storedKeys?: StoredKeyLookup
 }
 
 export interface WriteOutcome {
@@ -47,6 +42,8 @@ interface Pending<P> {
   readonly payload: P
   readonly rows: number
   readonly keys?: readonly RowKey[]
+  /** The lookup of `keys`, running while the request waits. */
+  readonly stored?: Promise<StoredKeys>
   readonly bytes: number
   readonly resolve: (o: WriteOutcome) => void
   readonly reject: (e: Error) => void
@@ -68,10 +65,10 @@ const RATE_WEIGHT = 0.3
  * in the batch or twice in the request — the common case, one set insert a row. Otherwise leaves
  * `seen` as it was and says no: the request then goes row by row.
  */
-function claimAll(keys: readonly RowKey[], existing: ReadonlySet<string>, seen: Set<string>): boolean {
+function claimAll(keys: readonly RowKey[], stored: StoredKeys, seen: Set<string>): boolean {
   for (let i = 0; i < keys.length; i++) {
     const { id } = keys[i] as RowKey
-    if (existing.has(id) || seen.has(id)) {
+    if (stored.has(id) || seen.has(id)) {
       for (let j = 0; j < i; j++) seen.delete((keys[j] as RowKey).id)
       return false
     }
@@ -137,8 +134,11 @@ export class TableBatcher<P> {
         `the ${this.options.table} write queue is full; retry shortly`,
         1,
       )
+    const stored = keys && this.options.storedKeys?.lookup(keys)
+    // Awaited at write time; a failed lookup fails that write (503), never the process.
+    stored?.catch(() => {})
     return new Promise<WriteOutcome>((resolve, reject) => {
-      this.pending.push({ payload, rows, keys, bytes, resolve, reject })
+      this.pending.push({ payload, rows, keys, stored, bytes, resolve, reject })
       this.pendingRows += rows
       this.pendingBytes += bytes
       this.metrics.queued.set({ table: this.options.table }, this.queuedRows)
@@ -212,6 +212,11 @@ export class TableBatcher<P> {
     const since = this.backToBackSince ?? started
     try {
       await this.settle(batch)
+      for (const p of batch)
+        p.stored?.then(
+          (s) => s.release(),
+          () => {},
+        )
       const ended = performance.now()
       this.metrics.flushLatency.observe({ table }, (ended - started) / 1000)
       const rate = (this.inFlightRows * 1000) / Math.max(ended - since, 1)
@@ -266,24 +271,22 @@ export class TableBatcher<P> {
   }
 
   private async write(batch: Array<Pending<P>>): Promise<WriteOutcome[]> {
-    let existing: ReadonlySet<string> = new Set()
-    if (this.options.dropExisting) {
-      existing = await this.options.dropExisting(batch.flatMap((p) => p.keys ?? []))
-    }
+    const lookups = await Promise.all(batch.map((p) => p.stored))
     const seen = new Set<string>()
     const outcomes: WriteOutcome[] = []
     // One payload per request: the store writes them out one after another, never joined.
     const payloads: P[] = []
     let rows = 0
-    for (const p of batch) {
+    for (const [n, p] of batch.entries()) {
       const keys = p.keys
+      const stored = lookups[n]
       let kept = p.payload
       let written = p.rows
-      if (keys && !claimAll(keys, existing, seen)) {
+      if (keys && stored && !claimAll(keys, stored, seen)) {
         // A retry: drop its rows already stored.
         written = 0
         kept = this.options.format.keep(p.payload, (i) => {
-          const fresh = this.isNew((keys[i] as RowKey).id, existing, seen)
+          const fresh = this.isNew((keys[i] as RowKey).id, stored, seen)
           if (fresh) written++
           return fresh
         })
@@ -294,13 +297,14 @@ export class TableBatcher<P> {
     }
     const { table, columns, format } = this.options
     if (payloads.length > 0) await format.insert(this.store, table, columns, payloads)
+    this.options.storedKeys?.recordWritten(seen)
     this.metrics.flushed.inc({ table: this.options.table }, rows)
     return outcomes
   }
 
   /** First sighting of a key in this batch, and not already stored. */
-  private isNew(key: string, existing: ReadonlySet<string>, seen: Set<string>): boolean {
-    if (existing.has(key) || seen.has(key)) return false
+  private isNew(key: string, stored: StoredKeys, seen: Set<string>): boolean {
+    if (stored.has(key) || seen.has(key)) return false
     seen.add(key)
     return true
   }

@@ -8,13 +8,14 @@ import type { Store } from '../store/client.ts'
 import { nanos, sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
 import { Admission } from './admission.ts'
-import { type RowKey, TableBatcher } from './batcher.ts'
+import { TableBatcher } from './batcher.ts'
 import type { BusinessEvent } from './cloudevents.ts'
 import type { CollectorMetrics } from './metrics.ts'
 import { spanBlock } from './native/spans.ts'
 import type { LogRecord, Resource, SpanRecord } from './otlp/model.ts'
 import { joinRows, jsonRows, nativeBlocks } from './row-format.ts'
 import { EVENT_COLUMNS, eventRow, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
+import { type RowKey, StoredKeyLookup } from './stored-keys.ts'
 import { Truncator } from './truncate.ts'
 import { illFormedSpanStrings, repairLines, wellFormed } from './well-formed.ts'
 
@@ -92,7 +93,7 @@ export class IngestPipeline {
         table: TABLES.spans,
         columns: SPAN_COLUMNS,
         format: nativeBlocks,
-        dropExisting: (keys) => this.storedSpanKeys(keys),
+        storedKeys: new StoredKeyLookup((keys) => this.storedSpanKeys(keys)),
       },
       metrics,
       log,
@@ -110,7 +111,7 @@ export class IngestPipeline {
         table: TABLES.events,
         columns: EVENT_COLUMNS,
         format: jsonRows,
-        dropExisting: (keys) => this.storedEventKeys(keys),
+        storedKeys: new StoredKeyLookup((keys) => this.storedEventKeys(keys)),
       },
       metrics,
       log,

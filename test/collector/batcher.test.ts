@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TableBatcher } from '../../collector/batcher.ts'
 import { CollectorMetrics } from '../../collector/metrics.ts'
-import { joinRows, jsonRows } from '../../collector/row-format.ts'
-import { LOG_COLUMNS, logRows } from '../../collector/rows.ts'
+import { spanBlock } from '../../collector/native/spans.ts'
+import type { SpanRecord } from '../../collector/otlp/model.ts'
+import { joinRows, jsonRows, nativeBlocks } from '../../collector/row-format.ts'
+import { LOG_COLUMNS, logRows, SPAN_COLUMNS } from '../../collector/rows.ts'
+import { StoredKeyLookup } from '../../collector/stored-keys.ts'
 import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
 import { createLogger } from '../../core/logger.ts'
+import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
@@ -108,6 +112,71 @@ describe('a batch the store refuses', () => {
     } finally {
       await sb.store.command(`ATTACH TABLE ${TABLES.logs}`)
     }
+    await b.close()
+  })
+})
+
+describe('exactly once across batches', () => {
+  it('drops a retry queued while the first copy is still being written, in a batch of its own', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const traceId = 'c3'.repeat(16)
+    const spans: SpanRecord[] = [1, 2, 3].map((n) => ({
+      resource,
+      scope: { name: '', version: '' },
+      traceId,
+      spanId: String(n).padStart(16, '0'),
+      parentSpanId: '',
+      traceState: '',
+      flags: 0,
+      name: `retried ${n}`,
+      kind: 1,
+      startNs: nowNs,
+      endNs: nowNs + 1000n,
+      attributes: {},
+      events: [],
+      links: [],
+      statusCode: 0,
+      statusMessage: '',
+    }))
+    const keys = spans.map((s) => ({ id: s.traceId + s.spanId + s.resource.serviceName, timeNs: s.startNs }))
+    let reads = 0
+    const b = new TableBatcher(
+      sb.store,
+      {
+        table: TABLES.spans,
+        columns: SPAN_COLUMNS,
+        format: nativeBlocks,
+        // One request a batch: each copy is written by a write of its own, one after the other.
+        maxRows: 3,
+        maxWaitMs: 0,
+        maxQueuedRows: 10_000,
+        maxQueuedBytes: 1 << 20,
+        maxAckWaitMs: 60_000,
+        storedKeys: new StoredKeyLookup(async (ks) => {
+          reads++
+          const rows = await sb.store.query<{ k: string }>(
+            sql`SELECT concat(trace_id, span_id, service_name) AS k FROM ${table(TABLES.spanKeys)}
+                WHERE trace_id IN ${[...new Set(ks.map((k) => k.id.slice(0, 32)))]}`,
+          )
+          return new Set(rows.map((r) => r.k))
+        }),
+      },
+      metrics,
+      createLogger('silent'),
+    )
+    const block = spanBlock(spans, aliases)
+    // All three copies look the store up before the first is written: none is stored yet.
+    const outcomes = await Promise.all([0, 1, 2].map(() => b.enqueue(block, spans.length, keys)))
+    expect(reads).toBeGreaterThan(0)
+    expect(outcomes).toEqual([
+      { written: 3, duplicates: 0 },
+      { written: 0, duplicates: 3 },
+      { written: 0, duplicates: 3 },
+    ])
+    const [stored] = await sb.rows<{ n: string }>(
+      sql`SELECT count() AS n FROM ${table(TABLES.spans)} WHERE trace_id = ${traceId}`,
+    )
+    expect(Number(stored?.n)).toBe(3)
     await b.close()
   })
 })
