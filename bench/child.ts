@@ -17,8 +17,14 @@ export interface ChildSignalbox {
   stop(): Promise<void>
 }
 
-/** `signalbox start --no-demo` as its own process, as a user runs it, on free ports. */
-export function startChildSignalbox(env: Record<string, string>): Promise<ChildSignalbox> {
+/**
+ * `signalbox start` as its own process, as a user runs it, on free ports: without the demo estate
+ * unless `demo` is set.
+ */
+export function startChildSignalbox(
+  env: Record<string, string>,
+  { demo = false }: { demo?: boolean } = {},
+): Promise<ChildSignalbox> {
   // BENCH_CHILD_NODE_ARGS: extra node flags for the measured process, e.g. `--cpu-prof` to profile it.
   // The heap cap `npm start` runs with (package.json); BENCH_CHILD_NODE_ARGS comes after, so it wins.
   const nodeArgs = [
@@ -27,7 +33,7 @@ export function startChildSignalbox(env: Record<string, string>): Promise<ChildS
   ]
   const child = spawn(
     process.execPath,
-    [...nodeArgs, '--import', 'tsx', 'cli/main.ts', 'start', '--no-demo'],
+    [...nodeArgs, '--import', 'tsx', 'cli/main.ts', 'start', ...(demo ? [] : ['--no-demo'])],
     {
       cwd: root,
       env: {
