@@ -8,10 +8,10 @@ const RATE_WEIGHT = 0.2
  * it in time: an exporter whose request waits past its own timeout (10 s by default) sends it again,
  * so holding it only doubles the work. The predicted wait adds up two queues:
  *
- * - the requests already admitted and not yet queued for writing: decoding runs on the one JS
- *   thread, so a burst of large batches waits there before any write queue sees it (32 senders ×
- *   8,192 spans kept the event loop busy for seconds); their bytes are also bounded outright, which
- *   bounds the memory they take;
+ * - the requests already admitted and not yet queued for writing: decoding runs on a few threads
+ *   (trace requests on collector/spans/workers.ts), so a burst of large batches waits there before
+ *   any write queue sees it (32 senders × 8,192 spans kept one thread busy for seconds); their bytes
+ *   are also bounded outright, which bounds the memory they take;
  * - the write backlog: how long the rows already queued take to write at the rate writes go.
  *
  * The refusal is a 429 with Retry-After (gRPC RESOURCE_EXHAUSTED with RetryInfo), counted in /metrics.
@@ -26,11 +26,13 @@ export class Admission {
     private readonly maxWaitMs: number,
     /** The longest predicted wait, in ms, of the write queues. */
     private readonly backlogMs: () => number,
+    /** Requests decoded at once (decoding threads). */
+    private readonly lanes = 1,
   ) {}
 
   /** How long a request admitted now would wait before its write is done, as far as is known. */
   predictedWaitMs(): number {
-    const decoding = this.bytesPerMs > 0 ? this.decodingBytes / this.bytesPerMs : 0
+    const decoding = this.bytesPerMs > 0 ? this.decodingBytes / (this.bytesPerMs * this.lanes) : 0
     return decoding + this.backlogMs()
   }
 

@@ -4,7 +4,7 @@ import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { CollectorMetrics, Signal } from './metrics.ts'
-import { decodeLogsRequest, decodeTraceRequest } from './otlp/decode-proto.ts'
+import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { retryStatusDetails } from './otlp/grpc-status.ts'
 import { protobufResponse } from './otlp/response.ts'
 import type { IngestPipeline, IngestResult } from './pipeline.ts'
@@ -77,7 +77,12 @@ const AUTH_REASONS = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limi
 
 function handler(
   signal: Signal,
-  ingest: (body: Buffer, sources: readonly string[] | undefined) => Promise<IngestResult>,
+  /** Decodes and queues a request; tells `queued` when its rows are queued (admission's place back). */
+  ingest: (
+    body: Buffer,
+    sources: readonly string[] | undefined,
+    queued: (workMs?: number) => void,
+  ) => Promise<IngestResult>,
   admit: (bytes: number) => (workMs?: number) => void,
   metrics: CollectorMetrics,
   log: Logger,
@@ -108,16 +113,11 @@ function handler(
             AUTH_REASONS[refused.status],
           )
         // The message is already in memory (grpc-js reads it whole); admission still keeps decoding
-        // from piling up on the one JS thread, and refuses what could not be written in time.
+        // from piling up on the decoding threads, and refuses what could not be written in time.
         const leave = admit(call.request.length)
-        let queued: Promise<IngestResult>
-        const started = performance.now()
-        try {
-          queued = ingest(call.request, sources)
-        } finally {
-          leave(performance.now() - started)
-        }
-        return queued.then((result) => callback(null, protobufResponse(result)))
+        return ingest(call.request, sources, leave)
+          .finally(() => leave()) // once only: a no-op when the rows were queued
+          .then((result) => callback(null, protobufResponse(result)))
       })
       .catch((err) => refuse(toStatus(err, log), err instanceof SignalboxError ? err.code : 'internal'))
   }
@@ -138,7 +138,8 @@ export async function startGrpcCollector(
   server.addService(traceService, {
     Export: handler(
       'spans',
-      async (body, sources) => pipeline.spans(decodeTraceRequest(body), 'grpc', sources),
+      (body, sources, queued) =>
+        pipeline.spans({ body, encoding: 'protobuf', sources, nowMs: Date.now() }, 'grpc', queued),
       (bytes) => pipeline.admit(bytes),
       pipeline.metrics,
       log,
@@ -148,7 +149,12 @@ export async function startGrpcCollector(
   server.addService(logsService, {
     Export: handler(
       'logs',
-      async (body, sources) => pipeline.logs(decodeLogsRequest(body), 'grpc', sources),
+      async (body, sources, queued) => {
+        const started = performance.now()
+        return pipeline.logs(decodeLogsRequest(body), 'grpc', sources, () =>
+          queued(performance.now() - started),
+        )
+      },
       (bytes) => pipeline.admit(bytes),
       pipeline.metrics,
       log,

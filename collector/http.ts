@@ -7,10 +7,10 @@ import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { mediaType, readBody } from './body.ts'
 import { parseCloudEvents } from './cloudevents.ts'
-import { decodeLogsJson, decodeTraceJson } from './otlp/decode-json.ts'
-import { decodeLogsRequest, decodeTraceRequest } from './otlp/decode-proto.ts'
+import { decodeLogsJson } from './otlp/decode-json.ts'
+import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { jsonResponse, protobufResponse } from './otlp/response.ts'
-import type { IngestPipeline, IngestResult, Protocol } from './pipeline.ts'
+import type { IngestPipeline, IngestResult } from './pipeline.ts'
 
 const PROTOBUF = 'application/x-protobuf'
 const JSON_TYPE = 'application/json'
@@ -24,11 +24,14 @@ const SIGNAL_OF_PATH: Record<string, string> = {
   '/v1/events': 'events',
 }
 
-/** One OTLP signal over HTTP: how to decode each encoding, where the records go, what a refusal counts. */
-interface OtlpSignal<R> {
-  readonly decodeProtobuf: (body: Buffer) => R[]
-  readonly decodeJson: (body: Buffer) => R[]
-  readonly ingest: (records: R[], protocol: Protocol, sources?: readonly string[]) => Promise<IngestResult>
+/** One OTLP signal over HTTP: where a body goes in each encoding, what a refusal counts. */
+interface OtlpSignal {
+  readonly ingest: (
+    body: Buffer,
+    encoding: 'protobuf' | 'json',
+    sources: readonly string[] | undefined,
+    queued: (workMs?: number) => void,
+  ) => Promise<IngestResult>
   readonly rejectedField: 'rejectedSpans' | 'rejectedLogRecords'
 }
 
@@ -54,42 +57,42 @@ export function collectorApp(
 
   /**
    * Reads a body and hands it to `work` (decode, then queue) inside the request's admission: refused
-   * before reading when the collector could not acknowledge it in time; the place is given back once
-   * `work` has queued the rows (its synchronous part), not when they are written.
+   * before reading when the collector could not acknowledge it in time. `work` gives the place back
+   * through `queued` once its rows are queued, not when they are written (told how long decoding
+   * took); a request that fails before gives it back here.
    */
-  async function admitted<T>(c: Context, work: (body: Buffer) => Promise<T>): Promise<T> {
+  async function admitted<T>(
+    c: Context,
+    work: (body: Buffer, queued: (workMs?: number) => void) => Promise<T>,
+  ): Promise<T> {
     const declared = Number(c.req.header('content-length'))
     const leave = pipeline.admit(declared > 0 ? Math.min(declared, limit) : UNDECLARED_LENGTH)
-    let queued: Promise<T>
-    let workMs: number | undefined
     try {
-      const body = await readBody(c.req.raw, limit)
-      const started = performance.now()
-      queued = work(body)
-      workMs = performance.now() - started
+      return await work(await readBody(c.req.raw, limit), leave)
     } finally {
-      leave(workMs)
+      leave() // once only: a no-op when `work` has given the place back
     }
-    return queued
   }
 
-  /** Answers in the request's own encoding, as OTLP/HTTP requires. */
-  const otlpHandler =
-    <R>(signal: OtlpSignal<R>) =>
-    async (c: Context) => {
-      const type = mediaType(c.req.raw)
-      if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
-      const protobuf = type === PROTOBUF
-      const result = await admitted(c, (body) =>
-        signal.ingest(
-          protobuf ? signal.decodeProtobuf(body) : signal.decodeJson(body),
-          protobuf ? 'http/protobuf' : 'http/json',
-          sourcesOf.get(c.req.raw),
-        ),
-      )
-      if (protobuf) return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
-      return c.json(jsonResponse(result, signal.rejectedField))
+  /** Decoded on this thread (logs, events): queued by the time the synchronous part returns. */
+  const timed =
+    <T>(work: (body: Buffer, queued: () => void) => Promise<T>) =>
+    (body: Buffer, queued: (workMs?: number) => void) => {
+      const started = performance.now()
+      return work(body, () => queued(performance.now() - started))
     }
+
+  /** Answers in the request's own encoding, as OTLP/HTTP requires. */
+  const otlpHandler = (signal: OtlpSignal) => async (c: Context) => {
+    const type = mediaType(c.req.raw)
+    if (!OTLP_TYPES.includes(type)) throw new UnsupportedMediaTypeError(type, OTLP_TYPES)
+    const protobuf = type === PROTOBUF
+    const result = await admitted(c, (body, queued) =>
+      signal.ingest(body, protobuf ? 'protobuf' : 'json', sourcesOf.get(c.req.raw), queued),
+    )
+    if (protobuf) return c.body(new Uint8Array(protobufResponse(result)), 200, { 'content-type': PROTOBUF })
+    return c.json(jsonResponse(result, signal.rejectedField))
+  }
 
   return (
     new Hono()
@@ -112,18 +115,27 @@ export function collectorApp(
       .post(
         '/v1/traces',
         otlpHandler({
-          decodeProtobuf: decodeTraceRequest,
-          decodeJson: decodeTraceJson,
-          ingest: (records, protocol, sources) => pipeline.spans(records, protocol, sources),
+          ingest: (body, encoding, sources, queued) =>
+            pipeline.spans(
+              { body, encoding, sources, nowMs: Date.now() },
+              encoding === 'protobuf' ? 'http/protobuf' : 'http/json',
+              queued,
+            ),
           rejectedField: 'rejectedSpans',
         }),
       )
       .post(
         '/v1/logs',
         otlpHandler({
-          decodeProtobuf: decodeLogsRequest,
-          decodeJson: decodeLogsJson,
-          ingest: (records, protocol, sources) => pipeline.logs(records, protocol, sources),
+          ingest: (body, encoding, sources, queued) =>
+            timed((b, logsQueued) =>
+              pipeline.logs(
+                encoding === 'protobuf' ? decodeLogsRequest(b) : decodeLogsJson(b),
+                encoding === 'protobuf' ? 'http/protobuf' : 'http/json',
+                sources,
+                logsQueued,
+              ),
+            )(body, queued),
           rejectedField: 'rejectedLogRecords',
         }),
       )
@@ -136,8 +148,11 @@ export function collectorApp(
             'any type with ce-* headers (binary mode)',
           ])
         }
-        const result = await admitted(c, (body) =>
-          pipeline.events(parseCloudEvents(c.req.header(), body), sourcesOf.get(c.req.raw)),
+        const result = await admitted(
+          c,
+          timed((body, queued) =>
+            pipeline.events(parseCloudEvents(c.req.header(), body), sourcesOf.get(c.req.raw), queued),
+          ),
         )
         return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
       })

@@ -10,6 +10,8 @@ import { startGrpcCollector } from './grpc.ts'
 import { collectorApp } from './http.ts'
 import { CollectorMetrics } from './metrics.ts'
 import { IngestPipeline } from './pipeline.ts'
+import { prepareContext } from './spans/prepare.ts'
+import { inlinePreparer, WorkerPreparer } from './spans/workers.ts'
 
 export interface RunningCollector {
   readonly httpPort: number
@@ -21,12 +23,30 @@ export interface RunningCollector {
 
 export async function startCollector(store: Store, config: Config, log: Logger): Promise<RunningCollector> {
   const metrics = new CollectorMetrics()
+  const aliases = loadEntityKeyAliases(config.configDir)
+  const spanSettings = {
+    retentionDays: config.retentionDays.spans,
+    maxAttributeLength: config.ingest.maxAttributeLength,
+  }
+  const spanPreparer =
+    config.ingest.threads > 0
+      ? await WorkerPreparer.start(
+          config.ingest.threads,
+          { ...spanSettings, configDir: config.configDir, hashKey: config.hashKey },
+          log,
+        )
+      : inlinePreparer(
+          prepareContext({ ...spanSettings, aliases }, (count) =>
+            loadRedaction(config.configDir, config.hashKey, count),
+          ),
+        )
   const pipeline = new IngestPipeline(
     store,
     config,
-    loadEntityKeyAliases(config.configDir),
+    aliases,
     metrics,
     log,
+    spanPreparer,
     loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
   )
   const check = collectorCheck(config.auth, store, config.rateLimits.ingestPerMinute)

@@ -8,16 +8,17 @@ import type { Store } from '../store/client.ts'
 import { nanos, sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
 import { Admission } from './admission.ts'
-import { TableBatcher } from './batcher.ts'
+import { TableBatcher, type WriteOutcome } from './batcher.ts'
 import type { BusinessEvent } from './cloudevents.ts'
 import type { CollectorMetrics } from './metrics.ts'
-import { spanBlock } from './native/spans.ts'
-import type { LogRecord, Resource, SpanRecord } from './otlp/model.ts'
+import type { LogRecord } from './otlp/model.ts'
 import { joinRows, jsonRows, nativeBlocks } from './row-format.ts'
 import { EVENT_COLUMNS, eventRow, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
+import type { PreparedSpans, SpanRequest } from './spans/prepare.ts'
+import type { SpanPreparer } from './spans/workers.ts'
 import { type RowKey, StoredKeyLookup } from './stored-keys.ts'
 import { Truncator } from './truncate.ts'
-import { illFormedSpanStrings, repairLines, wellFormed } from './well-formed.ts'
+import { repairLines } from './well-formed.ts'
 
 export type Protocol = 'http/protobuf' | 'http/json' | 'grpc' | 'cloudevents'
 
@@ -47,15 +48,6 @@ const repairIfJson = (protocol: Protocol, lines: string[]) =>
   protocol === 'http/json' ? repairLines(lines) : 0
 
 /**
- * A span's identity: trace id, span id (fixed-length hex) and the service that sent it, as stored
- * (lone surrogates repaired). A retry repeats all three and the start time, which narrows the read.
- */
-const spanKey = (s: SpanRecord): RowKey => ({
-  id: s.traceId + s.spanId + wellFormed(s.resource.serviceName),
-  timeNs: s.startNs,
-})
-
-/**
  * Records → rows → batched, acknowledged writes, per table. Items whose time is outside the retained
  * window would be dropped by TTL at once; they are refused up front and reported as OTLP partial
  * success, so the sender knows.
@@ -72,12 +64,17 @@ export class IngestPipeline {
     private readonly aliases: EntityKeyAliases,
     readonly metrics: CollectorMetrics,
     log: Logger,
-    /** Removes personal data before anything is stored (core/privacy.ts). */
+    /** Trace requests → blocks, on decoding threads (collector/spans/workers.ts). */
+    private readonly spanPreparer: SpanPreparer,
+    /** Removes personal data from logs and events before anything is stored (core/privacy.ts). */
     private readonly privacy?: Redactor,
   ) {
     // Request bodies being read and decoded: a quarter of what the write queues may hold.
-    this.admission = new Admission(config.ingest.queueMaxBytes / 4, config.ingest.maxWaitMs, () =>
-      this.backlogMs(),
+    this.admission = new Admission(
+      config.ingest.queueMaxBytes / 4,
+      config.ingest.maxWaitMs,
+      () => this.backlogMs(),
+      spanPreparer.lanes,
     )
     const common = {
       maxRows: config.ingest.batchMaxRows,
@@ -123,31 +120,6 @@ export class IngestPipeline {
     return { oldest: now - BigInt(days) * NS_PER_DAY, newest: now + MAX_FUTURE_NS }
   }
 
-  /**
-   * Spans with personal data removed. A resource is shared by every span under it and is redacted once
-   * (a copy per span would also cost the block encoder its per-resource cache).
-   */
-  private redactSpans(spans: readonly SpanRecord[]): SpanRecord[] {
-    const resources = new Map<Resource, Resource>()
-    return spans.map((s) => {
-      const p = (this.privacy as Redactor).forSource(s.resource.serviceName)
-      let resource = resources.get(s.resource)
-      if (resource === undefined) {
-        const attributes = p.attributes(s.resource.attributes)
-        resource = attributes === s.resource.attributes ? s.resource : { ...s.resource, attributes }
-        resources.set(s.resource, resource)
-      }
-      return {
-        ...s,
-        resource,
-        attributes: p.attributes(s.attributes),
-        statusMessage: p.text(s.statusMessage),
-        events: s.events.map((e) => ({ ...e, attributes: p.attributes(e.attributes) })),
-        links: s.links.map((l) => ({ ...l, attributes: p.attributes(l.attributes) })),
-      }
-    })
-  }
-
   private redactLog(l: LogRecord): LogRecord {
     const p = (this.privacy as Redactor).forSource(l.resource.serviceName)
     return {
@@ -164,37 +136,43 @@ export class IngestPipeline {
   }
 
   /**
-   * `sources`: what the sender's ingestion key may write for (undefined: anything). A batch naming
-   * any other source is refused whole, before anything is queued.
+   * A trace request: prepared (decoded, checked against the sender's sources, redacted, encoded) on a
+   * decoding thread, then queued. `queued` is told once its rows are queued (or it failed before),
+   * with how long preparing took, so admission gives its place back and learns the decoding rate.
    */
-  async spans(records: SpanRecord[], protocol: Protocol, sources?: readonly string[]): Promise<IngestResult> {
-    requireSources(
-      sources,
-      records.map((r) => r.resource.serviceName),
-    )
-    this.metrics.received.inc({ signal: 'spans', protocol }, records.length)
-    const { oldest, newest } = this.window(this.config.retentionDays.spans)
-    const truncator = new Truncator(this.config.ingest.maxAttributeLength)
-    const kept = records
-      .filter((s) => s.startNs >= oldest && s.startNs <= newest)
-      .map((s) => truncator.span(s))
-    const rejected = records.length - kept.length
+  async spans(
+    request: SpanRequest,
+    protocol: Protocol,
+    queued: (workMs?: number) => void = () => {},
+  ): Promise<IngestResult> {
+    let outcome: Promise<WriteOutcome>
+    let prepared: PreparedSpans
+    let workMs: number | undefined
+    try {
+      prepared = await this.spanPreparer.prepare(request)
+      workMs = prepared.workMs
+      this.metrics.received.inc({ signal: 'spans', protocol }, prepared.received)
+      const keys = prepared.keyIds.map((id, i) => ({ id, timeNs: prepared.keyTimes[i] as bigint }))
+      const { block } = prepared
+      outcome = this.spansBatcher.enqueue(
+        Buffer.from(block.buffer, block.byteOffset, block.byteLength),
+        prepared.kept,
+        keys,
+      )
+    } finally {
+      queued(workMs)
+    }
+    const rejected = prepared.outsideRetention
     if (rejected > 0) this.metrics.rejected.inc({ signal: 'spans', reason: 'outside_retention' }, rejected)
-    const stored = this.privacy ? this.redactSpans(kept) : kept
-    // Only JSON can carry a lone surrogate (see well-formed.ts); the block's encoder repairs them.
-    const surrogates = protocol === 'http/json' ? illFormedSpanStrings(stored) : 0
-    const repaired = this.countRepairs('spans', surrogates, truncator.truncated)
-    const outcome = await this.spansBatcher.enqueue(
-      spanBlock(stored, this.aliases),
-      stored.length,
-      kept.map(spanKey),
-    )
-    this.metrics.accepted.inc({ signal: 'spans' }, kept.length)
-    this.metrics.duplicateSpans.inc(outcome.duplicates)
+    for (const [kind, n] of Object.entries(prepared.redactions)) this.metrics.redactions.inc({ kind }, n)
+    const repaired = this.countRepairs('spans', prepared.surrogates, prepared.truncated)
+    const { duplicates } = await outcome
+    this.metrics.accepted.inc({ signal: 'spans' }, prepared.kept)
+    this.metrics.duplicateSpans.inc(duplicates)
     return {
-      accepted: kept.length,
+      accepted: prepared.kept,
       rejected,
-      duplicates: outcome.duplicates,
+      duplicates,
       message: sentences(
         rejected > 0
           ? `${rejected} span(s) start outside the retained window (${this.config.retentionDays.spans} days back, 1 day ahead) and were not stored`
@@ -216,7 +194,12 @@ export class IngestPipeline {
     )
   }
 
-  async logs(records: LogRecord[], protocol: Protocol, sources?: readonly string[]): Promise<IngestResult> {
+  async logs(
+    records: LogRecord[],
+    protocol: Protocol,
+    sources?: readonly string[],
+    queued: () => void = () => {},
+  ): Promise<IngestResult> {
     requireSources(
       sources,
       records.map((r) => r.resource.serviceName),
@@ -238,7 +221,9 @@ export class IngestPipeline {
       receivedNs,
     )
     const repaired = this.countRepairs('logs', repairIfJson(protocol, lines), truncator.truncated)
-    await this.logsBatcher.enqueue(joinRows(lines), lines.length)
+    const written = this.logsBatcher.enqueue(joinRows(lines), lines.length)
+    queued()
+    await written
     this.metrics.accepted.inc({ signal: 'logs' }, kept.length)
     return {
       accepted: kept.length,
@@ -251,7 +236,11 @@ export class IngestPipeline {
   }
 
   /** Events are all-or-nothing: a business event is never silently dropped, so one out of range fails the request. */
-  async events(events: BusinessEvent[], sources?: readonly string[]): Promise<IngestResult> {
+  async events(
+    events: BusinessEvent[],
+    sources?: readonly string[],
+    queued: () => void = () => {},
+  ): Promise<IngestResult> {
     requireSources(
       sources,
       events.map((e) => e.source),
@@ -269,11 +258,13 @@ export class IngestPipeline {
     const lines = (this.privacy ? events.map((e) => this.redactEvent(e)) : events).map(eventRow)
     // Attributes were repaired at parse; the entity keys taken from them are repaired here.
     repairLines(lines)
-    const outcome = await this.eventsBatcher.enqueue(
+    const written = this.eventsBatcher.enqueue(
       joinRows(lines),
       lines.length,
       events.map((e) => ({ id: e.source + KEY_SEPARATOR + e.id, timeNs: e.timeNs })),
     )
+    queued()
+    const outcome = await written
     this.metrics.accepted.inc({ signal: 'events' }, outcome.written)
     this.metrics.duplicates.inc(outcome.duplicates)
     return { accepted: outcome.written, rejected: 0, duplicates: outcome.duplicates }
@@ -338,5 +329,6 @@ export class IngestPipeline {
 
   async close(): Promise<void> {
     await Promise.all([this.spansBatcher.close(), this.logsBatcher.close(), this.eventsBatcher.close()])
+    await this.spanPreparer.close()
   }
 }

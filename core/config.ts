@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
@@ -47,6 +48,12 @@ const settingsSchema = z.object({
   SIGNALBOX_QUEUE_MAX_BYTES: positiveInt.default(128 * 1024 * 1024),
   SIGNALBOX_INGEST_MAX_WAIT_MS: positiveInt.default(4_000),
   SIGNALBOX_MAX_ATTRIBUTE_LENGTH: positiveInt.default(16 * 1024),
+  SIGNALBOX_INGEST_THREADS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(Math.max(0, availableParallelism() - 1)),
   SIGNALBOX_RETENTION_SPANS_DAYS: positiveInt.default(30),
   SIGNALBOX_RETENTION_LOGS_DAYS: positiveInt.default(30),
   SIGNALBOX_RETENTION_EVENTS_DAYS: positiveInt.default(400),
@@ -179,6 +186,8 @@ export interface Config {
     readonly maxWaitMs: number
     /** Longer attribute values, span names, status messages and log bodies are truncated. */
     readonly maxAttributeLength: number
+    /** Threads that decode trace requests (collector/spans/workers.ts); 0: the main thread does. */
+    readonly threads: number
   }
   readonly retentionDays: { readonly spans: number; readonly logs: number; readonly events: number }
   readonly query: {
@@ -257,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
       queueMaxBytes: s.SIGNALBOX_QUEUE_MAX_BYTES,
       maxWaitMs: s.SIGNALBOX_INGEST_MAX_WAIT_MS,
       maxAttributeLength: s.SIGNALBOX_MAX_ATTRIBUTE_LENGTH,
+      threads: s.SIGNALBOX_INGEST_THREADS,
     }),
     retentionDays: Object.freeze({
       spans: s.SIGNALBOX_RETENTION_SPANS_DAYS,

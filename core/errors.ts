@@ -53,7 +53,7 @@ export class UnsupportedMediaTypeError extends SignalboxError {
  */
 export class RetryableError extends SignalboxError {
   constructor(
-    code: 'queue_full' | 'store_unavailable' | 'shutting_down',
+    code: 'queue_full' | 'store_unavailable' | 'shutting_down' | 'decoder_restarted',
     message: string,
     readonly retryAfterSeconds: number,
   ) {
