@@ -13,6 +13,7 @@ export const TABLES = {
   entityIndex: 'entity_index',
   exceptions: 'exceptions',
   connectors: 'connectors',
+  connectorProbes: 'connector_probes',
   entityProgress: 'entity_progress',
   flowMinutes: 'flow_minutes',
   sliMinutes: 'sli_minutes',

@@ -15,6 +15,7 @@ import { tokenLastUsed } from './0014_token_last_used.ts'
 import { sliMinutes } from './0015_sli_minutes.ts'
 import { spansByTrace } from './0016_spans_by_trace.ts'
 import { spanKeys } from './0017_span_keys.ts'
+import { connectorProbes } from './0018_connector_probes.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -38,4 +39,5 @@ export const MIGRATIONS: readonly Migration[] = [
   sliMinutes,
   spansByTrace,
   spanKeys,
+  connectorProbes,
 ]

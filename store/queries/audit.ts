@@ -13,13 +13,15 @@ export interface AuditEntry {
   readonly status: number
   readonly remote: string
   readonly requestId: string
+  /** What the action changed, where the route and path do not say. */
+  readonly detail?: string
 }
 
 export async function appendAudit(store: Store, e: AuditEntry): Promise<void> {
   await store.command(sql`
-    INSERT INTO ${table(TABLES.auditLog)} (at, actor, role, token_id, method, route, path, status, remote, request_id)
+    INSERT INTO ${table(TABLES.auditLog)} (at, actor, role, token_id, method, route, path, status, remote, request_id, detail)
     VALUES (${new Date(e.atMs)}, ${e.actor}, ${e.role}, ${e.tokenId}, ${e.method}, ${e.route}, ${e.path}, ${e.status},
-      ${e.remote}, ${e.requestId})`)
+      ${e.remote}, ${e.requestId}, ${e.detail ?? ''})`)
 }
 
 export async function listAudit(store: Store, since: Date, limit: number) {
@@ -34,9 +36,10 @@ export async function listAudit(store: Store, since: Date, limit: number) {
     status: number
     remote: string
     request_id: string
+    detail: string
   }>(sql`
     SELECT toString(toUnixTimestamp64Milli(at)) AS at_ms, actor, role, token_id, method, route, path, status, remote,
-      request_id
+      request_id, detail
     FROM ${table(TABLES.auditLog)}
     WHERE at >= ${since}
     ORDER BY at DESC

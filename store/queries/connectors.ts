@@ -68,15 +68,64 @@ export interface RegisteredConnector {
   readonly steps: readonly ConnectorStep[]
 }
 
+/** One connector as registered, or undefined. */
+export async function registeredConnector(
+  store: Store,
+  id: string,
+): Promise<RegisteredConnector | undefined> {
+  return (await registeredConnectors(store, id))[0]
+}
+
 /** The registry alone (no health): where to call a connector back and what its steps take. */
-export async function registeredConnectors(store: Store): Promise<RegisteredConnector[]> {
+export async function registeredConnectors(store: Store, id?: string): Promise<RegisteredConnector[]> {
   const rows = await store.query<{ id: string; system: string; callback_url: string; steps: string }>(
-    sql`SELECT id, system, callback_url, steps FROM ${table(TABLES.connectors)} FINAL ORDER BY id`,
+    id === undefined
+      ? sql`SELECT id, system, callback_url, steps FROM ${table(TABLES.connectors)} FINAL ORDER BY id`
+      : sql`SELECT id, system, callback_url, steps FROM ${table(TABLES.connectors)} FINAL WHERE id = ${id}`,
   )
   return rows.map((r) => ({
     id: r.id,
     system: r.system,
     callbackUrl: r.callback_url,
     steps: JSON.parse(r.steps || '[]') as ConnectorStep[],
+  }))
+}
+
+/** A probe of a connector's callback: did it answer Signalbox's signed request, and how. */
+export interface CallbackProbe {
+  readonly id: string
+  readonly callbackUrl: string
+  readonly answered: boolean
+  readonly atMs: number
+  /** 0 when the callback could not be reached. */
+  readonly httpStatus: number
+  readonly error: string
+}
+
+export async function recordProbe(store: Store, p: CallbackProbe): Promise<void> {
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.connectorProbes)} (id, callback_url, answered, probed_at, http_status, error)
+    VALUES (${p.id}, ${p.callbackUrl}, ${p.answered}, ${new Date(p.atMs)}, ${p.httpStatus}, ${p.error})`)
+}
+
+/** The latest answered and the latest unanswered probe of each connector's callbacks. */
+export async function latestProbes(store: Store): Promise<CallbackProbe[]> {
+  const rows = await store.query<{
+    id: string
+    callback_url: string
+    answered: boolean
+    at_ms: string
+    http_status: number
+    error: string
+  }>(sql`
+    SELECT id, callback_url, answered, toString(toUnixTimestamp64Milli(probed_at)) AS at_ms, http_status, error
+    FROM ${table(TABLES.connectorProbes)} FINAL`)
+  return rows.map((r) => ({
+    id: r.id,
+    callbackUrl: r.callback_url,
+    answered: Boolean(r.answered),
+    atMs: Number(r.at_ms),
+    httpStatus: Number(r.http_status),
+    error: r.error,
   }))
 }
