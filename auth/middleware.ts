@@ -63,6 +63,17 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const audited = (method: string, needed: Permission | undefined) =>
   method !== 'GET' && method !== 'HEAD' && (needed === 'operator' || needed === 'admin')
 
+/** What a route said an action changed, for the audit log (see `auditChange`). */
+const changes = new WeakMap<Request, string>()
+
+/**
+ * Keeps this request in the audit log, whoever may call its route, with what it changed: for an
+ * action that matters beyond its caller's role (a connector taking over another's callback).
+ */
+export function auditChange(req: Request, detail: string): void {
+  changes.set(req, detail.slice(0, 2000))
+}
+
 function remoteOf(c: Context): string {
   try {
     return getConnInfo(c).remote.address ?? ''
@@ -112,7 +123,8 @@ export function authorize(mode: AuthMode, store: Store, log: Logger, perMinute =
       }
     }
     await next()
-    if (!audited(c.req.method, needed)) return
+    const detail = changes.get(c.req.raw)
+    if (!audited(c.req.method, needed) && detail === undefined) return
     await appendAudit(store, {
       atMs: Date.now(),
       actor: actorOf(c.req.raw) || 'local',
@@ -124,6 +136,7 @@ export function authorize(mode: AuthMode, store: Store, log: Logger, perMinute =
       status: c.res.status,
       remote: remoteOf(c),
       requestId: c.res.headers.get('x-request-id') ?? '',
+      detail,
     }).catch((err) => log.error({ err }, 'audit log write failed'))
   }
 }

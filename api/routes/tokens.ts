@@ -101,6 +101,8 @@ export function tokenRoutes(store: Store) {
             status: r.status,
             remote: r.remote || null,
             requestId: r.request_id || null,
+            /** What the action changed, where the route and path do not say (a callback taken over). */
+            detail: r.detail || null,
           })),
         })
       },
