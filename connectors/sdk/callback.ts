@@ -23,13 +23,23 @@ export const callbackRequest = z
   })
 export type CallbackRequest = z.infer<typeof callbackRequest>
 
+/**
+ * What Signalbox POSTs, signed like a replay, to check that the callback is there and accepts its
+ * signature. Answered with 2xx and the connector's id; nothing runs.
+ */
+export const probeRequest = z.object({ kind: z.literal('probe'), connector: z.string().optional() })
+
+function probeAnswer(connector: Connector) {
+  return { status: 'answering' as const, connector: connector.options.id, flows: connector.flows }
+}
+
 export interface CallbackOutcome extends RunOutcome {
   readonly replayId: string
 }
 
 /**
  * The connector's callback endpoint. A request must carry a valid Standard Webhooks signature (401
- * and nothing runs otherwise). The `webhook-id` is the replay id and the idempotency key: a delivery
+ * and nothing runs otherwise). A probe (`{"kind":"probe"}`) is answered with the connector's id. The `webhook-id` is the replay id and the idempotency key: a delivery
  * of an id already completed answers the earlier outcome without running again; one still running
  * answers 409. The step runs through the same code as normal operation, its trace linked to the
  * original.
@@ -49,18 +59,20 @@ export function callbackApp(connector: Connector, secrets: readonly string[]) {
       const message = err instanceof WebhookVerificationError ? err.message : 'invalid signature'
       return c.json({ error: { code: 'invalid_signature', message } }, 401)
     }
-    const replayId = c.req.header('webhook-id') as string
-    const earlier = completed.get(replayId)
-    if (earlier) return c.json({ ...earlier, repeated: true })
-    if (running.has(replayId))
-      return c.json({ error: { code: 'in_progress', message: `replay ${replayId} is running` } }, 409)
-
     let parsed: unknown
     try {
       parsed = JSON.parse(body)
     } catch {
       return c.json({ error: { code: 'invalid_json', message: 'the body is not JSON' } }, 400)
     }
+    // Signalbox's health probe: a signed request answered with who is here, nothing run or kept.
+    if (probeRequest.safeParse(parsed).success) return c.json(probeAnswer(connector))
+    const replayId = c.req.header('webhook-id') as string
+    const earlier = completed.get(replayId)
+    if (earlier) return c.json({ ...earlier, repeated: true })
+    if (running.has(replayId))
+      return c.json({ error: { code: 'in_progress', message: `replay ${replayId} is running` } }, 409)
+
     const request = callbackRequest.safeParse(parsed)
     if (!request.success) {
       return c.json(

@@ -279,8 +279,15 @@ export class Connector {
     return openFields(payload, this.options.payloadKey)
   }
 
-  /** Announces the connector to Signalbox: id, system, flows, callback URL. */
-  async register(callbackUrl: string): Promise<void> {
+  /**
+   * Announces the connector to Signalbox: id, system, flows, callback URL. The id is this
+   * connector's own: when another callback that still answers holds it, Signalbox refuses (409) and
+   * this throws, unless `replace` says to take it over (Signalbox keeps that in its audit log).
+   */
+  async register(
+    callbackUrl: string,
+    { replace = false }: { readonly replace?: boolean } = {},
+  ): Promise<void> {
     const res = await fetch(`${this.options.apiUrl}/api/connectors`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...this.authHeaders },
@@ -296,9 +303,31 @@ export class Connector {
           schema: s.schema ? z.toJSONSchema(s.schema, { unrepresentable: 'any' }) : null,
           resync: Boolean(s.load),
         })),
+        ...(replace ? { replace } : {}),
       }),
     })
-    if (!res.ok) throw new Error(`registration refused: ${res.status} ${await res.text()}`)
+    if (!res.ok) {
+      const text = await res.text()
+      let message = text
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text
+      } catch {
+        // not JSON: the text as it came
+      }
+      throw new RegistrationRefusedError(this.options.id, res.status, message)
+    }
+  }
+}
+
+/** Signalbox refused a connector's registration: `status` 409 when another live callback holds the id. */
+export class RegistrationRefusedError extends Error {
+  constructor(
+    readonly connectorId: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(`Signalbox refused to register connector '${connectorId}' (${status}): ${message}`)
+    this.name = 'RegistrationRefusedError'
   }
 }
 

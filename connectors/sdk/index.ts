@@ -1,7 +1,14 @@
-export { type CallbackOutcome, type CallbackRequest, callbackApp, callbackRequest } from './callback.ts'
+export {
+  type CallbackOutcome,
+  type CallbackRequest,
+  callbackApp,
+  callbackRequest,
+  probeRequest,
+} from './callback.ts'
 export {
   Connector,
   type ConnectorOptions,
+  RegistrationRefusedError,
   type RunOptions,
   type RunOutcome,
   type StepContext,
