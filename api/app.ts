@@ -12,6 +12,7 @@ import type { Logger } from '../core/logger.ts'
 import { type PayloadVault, vaultFor } from '../core/payload-vault.ts'
 import { loadRedaction } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
+import { CallbackProber } from './connector-probes.ts'
 import { referencePage } from './reference.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { connectorRoutes } from './routes/connectors.ts'
@@ -68,6 +69,7 @@ export function apiApp(
   >,
   log: Logger,
   vault: PayloadVault = vaultFor(config),
+  prober: CallbackProber = new CallbackProber(store, config.replay.callbackSecret, log),
 ) {
   const flows = loadFlows(config.configDir)
   const slos = loadSlos(config.configDir, flows)
@@ -77,7 +79,7 @@ export function apiApp(
     .route('/', traceRoutes(store))
     .route('/', eventRoutes(store, config))
     .route('/', exceptionRoutes(store, privacy, vault))
-    .route('/', connectorRoutes(store))
+    .route('/', connectorRoutes(store, prober))
     .route('/', lifecycleRoutes(store, flows, config))
     .route('/', flowRoutes(store, flows, config))
     .route('/', searchRoutes(store, flows, config, privacy))

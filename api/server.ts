@@ -7,6 +7,7 @@ import { vaultFor } from '../core/payload-vault.ts'
 import type { Store } from '../store/client.ts'
 import { scheduleRollups } from '../store/rollups.ts'
 import { apiApp } from './app.ts'
+import { CallbackProber } from './connector-probes.ts'
 import { startReplayJobs } from './replay/jobs.ts'
 
 export interface RunningApi {
@@ -17,7 +18,8 @@ export interface RunningApi {
 export async function startApi(store: Store, config: Config, log: Logger): Promise<RunningApi> {
   const vault = vaultFor(config)
   log.info({ payloadKey: vault.currentKeyId }, 'sensitive exception payload fields are encrypted at rest')
-  const app = apiApp(store, config, log, vault)
+  const prober = new CallbackProber(store, config.replay.callbackSecret, log)
+  const app = apiApp(store, config, log, vault, prober)
   const listening = await new Promise<{ port: number; close: () => Promise<void> }>((resolve, reject) => {
     const options = {
       fetch: app.fetch,
@@ -46,12 +48,16 @@ export async function startApi(store: Store, config: Config, log: Logger): Promi
     { store, vault, callbackSecret: config.replay.callbackSecret, limit: config.replay.limit },
     log,
   )
+  // Each registered connector's callback is asked, signed like a replay, whether it still answers.
+  const stopProbes = prober.start(config.replay.probeEveryMs)
   return {
     port: listening.port,
     close: async () => {
       await stopRollups()
       await stopReplays()
       await listening.close()
+      // After the listener: a registration's last probe is settled before the store closes.
+      await stopProbes()
     },
   }
 }

@@ -59,6 +59,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/exceptions/replay': 'operator',
   'POST /api/entities/:type/:id/resync': 'operator',
   'POST /api/replay-jobs/:id/:action': 'operator',
+  'POST /api/connectors/:id/probe': 'operator',
   'POST /api/alerts/:id/ack': 'operator',
   'POST /api/silences': 'operator',
   'DELETE /api/silences/:id': 'operator',

@@ -83,7 +83,11 @@ try {
     {
       query: { timeoutSeconds: 30, maxRangeDays: 31, rollupEveryMs: 30_000 },
       configDir: CONFIG_DIR,
-      replay: { callbackSecret: `whsec_${Buffer.alloc(32).toString('base64')}`, limit: 5 },
+      replay: {
+        callbackSecret: `whsec_${Buffer.alloc(32).toString('base64')}`,
+        limit: 5,
+        probeEveryMs: 30_000,
+      },
       auth: 'none',
       rateLimits: { apiPerMinute: 1_000_000, ingestPerMinute: 1_000_000 },
       hashKey: 'bench-hash-key-0123456789abcdef0123',

@@ -70,6 +70,7 @@ const settingsSchema = z.object({
       .optional(),
   ),
   SIGNALBOX_REPLAY_LIMIT: positiveInt.default(5),
+  SIGNALBOX_CALLBACK_PROBE_SECONDS: positiveInt.default(30),
   SIGNALBOX_PAYLOAD_KEYS: optionalString,
   SIGNALBOX_HASH_KEY: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
   SIGNALBOX_RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
@@ -220,6 +221,8 @@ export interface Config {
     readonly callbackSecret: string
     /** The loop guard: an exception is replayed at most this many times. */
     readonly limit: number
+    /** How often each registered connector's callback is probed (a signed request it must answer). */
+    readonly probeEveryMs: number
   }
 }
 
@@ -291,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
     replay: Object.freeze({
       callbackSecret: s.SIGNALBOX_CALLBACK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`,
       limit: s.SIGNALBOX_REPLAY_LIMIT,
+      probeEveryMs: s.SIGNALBOX_CALLBACK_PROBE_SECONDS * 1000,
     }),
     publicUrl: (s.SIGNALBOX_PUBLIC_URL ?? `http://${s.SIGNALBOX_HOST}:${s.SIGNALBOX_HTTP_PORT}`).replace(
       /\/$/,

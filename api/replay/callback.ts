@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
 
 /** What Signalbox POSTs to a connector's callback (the connector SDK's `callbackRequest`). */
@@ -60,4 +61,82 @@ export async function callConnector(
       error: `the callback could not be reached: ${err instanceof Error ? err.message : 'network error'}`,
     }
   }
+}
+
+/** What a connector's callback said to a probe. */
+export interface ProbeAnswer {
+  readonly answered: boolean
+  /** 0 when the callback could not be reached. */
+  readonly httpStatus: number
+  /** Why it did not count as an answer, in words an operator can act on; empty when it answered. */
+  readonly error: string
+}
+
+/**
+ * Asks a connector's callback whether it is there: a `{"kind":"probe"}` request signed exactly like a
+ * replay, so an answer proves both that replays reach it and that it accepts Signalbox's signature.
+ * It answers with 2xx (the SDK's callback says which connector it serves, which must be this one).
+ */
+export async function probeCallback(
+  url: string,
+  secret: string,
+  connectorId: string,
+  timeoutMs = 5_000,
+): Promise<ProbeAnswer> {
+  const id = `prb_${randomUUID()}`
+  const text = JSON.stringify({ kind: 'probe', connector: connectorId })
+  const at = new Date()
+  let res: Response
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': new Webhook(secret).sign(id, at, text),
+      },
+      body: text,
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+  } catch (err) {
+    const timedOut = err instanceof Error && err.name === 'TimeoutError'
+    return {
+      answered: false,
+      httpStatus: 0,
+      error: timedOut
+        ? `the callback did not answer within ${timeoutMs / 1000} s`
+        : `the callback could not be reached: ${reason(err)}`,
+    }
+  }
+  const answer = (await res.json().catch(() => null)) as {
+    connector?: unknown
+    error?: { message?: string }
+  } | null
+  if (res.status === 401)
+    return {
+      answered: false,
+      httpStatus: 401,
+      error: `the callback refused Signalbox's signature (${answer?.error?.message ?? '401'}): it verifies with another secret than SIGNALBOX_CALLBACK_SECRET`,
+    }
+  if (!res.ok)
+    return {
+      answered: false,
+      httpStatus: res.status,
+      error: `the callback answered ${res.status}${answer?.error?.message ? `: ${answer.error.message}` : ''}`,
+    }
+  if (typeof answer?.connector === 'string' && answer.connector !== connectorId)
+    return {
+      answered: false,
+      httpStatus: res.status,
+      error: `the callback serves connector '${answer.connector}', not '${connectorId}'`,
+    }
+  return { answered: true, httpStatus: res.status, error: '' }
+}
+
+/** Node's fetch hides the network error in `cause` (ECONNREFUSED …). */
+function reason(err: unknown): string {
+  if (!(err instanceof Error)) return 'network error'
+  const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause
+  return cause?.code ?? cause?.message ?? err.message
 }

@@ -1,11 +1,14 @@
 import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
-import { scopeOf } from '../../auth/middleware.ts'
+import { auditChange, scopeOf } from '../../auth/middleware.ts'
 import { requireSources, within } from '../../auth/scope.ts'
-import { BadRequestError } from '../../core/errors.ts'
+import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
-import { listConnectors, registerConnector } from '../../store/queries/connectors.ts'
+import { listConnectors, registerConnector, registeredConnector } from '../../store/queries/connectors.ts'
+import { type CallbackProber, callbackHealth, callbackKey, probesByCallback } from '../connector-probes.ts'
+import { params } from '../params.ts'
+import { ConflictError } from '../replay/replay.ts'
 
 const registration = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'lower-case letters, digits, dot, dash, underscore'),
@@ -25,12 +28,21 @@ const registration = z.object({
     )
     .max(200)
     .default([]),
+  /**
+   * Take the id over from another callback that still answers. Without it, a different callback for
+   * a live id is refused (409); with it, the change is kept in the audit log.
+   */
+  replace: z.boolean().default(false),
 })
 
 const utc = (s: string) => `${s.replace(' ', 'T')}Z`
 
-/** The connector registry: connectors announce themselves at start; health comes from their spans. */
-export function connectorRoutes(store: Store) {
+/**
+ * The connector registry: connectors announce themselves at start. A connector owns its id: another
+ * callback asking for an id whose callback still answers is refused unless it says `replace`. Health
+ * comes from the connectors' own spans and from probing each callback (connector-probes.ts).
+ */
+export function connectorRoutes(store: Store, prober: CallbackProber) {
   return new Hono()
     .post(
       '/connectors',
@@ -46,9 +58,31 @@ export function connectorRoutes(store: Store) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
           throw new BadRequestError('invalid_registration', problems.join('; '), { problems })
         }
-        requireSources(scopeOf(c.req.raw).sources, [parsed.data.id])
-        await registerConnector(store, parsed.data)
-        return c.json({ registered: parsed.data.id }, 201)
+        const { replace, ...announced } = parsed.data
+        const { id, callbackUrl } = announced
+        requireSources(scopeOf(c.req.raw).sources, [id])
+        const current = await registeredConnector(store, id)
+        const previous = current && current.callbackUrl !== callbackUrl ? current.callbackUrl : undefined
+        if (previous !== undefined) {
+          // Live means its callback answers a signed probe now (not some time ago: a connector that
+          // restarted on a new port must get its id back at once).
+          const answer = replace ? undefined : await prober.probe({ id, callbackUrl: previous })
+          if (answer?.answered)
+            throw new ConflictError(
+              'connector_registered',
+              `connector '${id}' is registered with the callback ${previous}, which answered Signalbox's probe just now, so replays go there. ` +
+                'Register this instance under an id of its own, or send "replace": true to take the registration over (the audit log keeps who did)',
+            )
+          auditChange(
+            c.req.raw,
+            answer
+              ? `connector ${id}: callback ${previous} → ${callbackUrl}; the previous callback did not answer (${answer.error})`
+              : `connector ${id}: callback ${previous} → ${callbackUrl}, replaced on request ("replace": true)`,
+          )
+        }
+        await registerConnector(store, announced)
+        prober.probeSoon({ id, callbackUrl })
+        return c.json({ registered: id, callbackUrl, replaced: previous ?? null }, 201)
       },
     )
     .get(
@@ -59,7 +93,10 @@ export function connectorRoutes(store: Store) {
         responses: { 200: { description: 'Connectors' } },
       }),
       async (c) => {
-        const rows = await listConnectors(store, new Date(Date.now() - 86_400_000))
+        const [rows, probes] = await Promise.all([
+          listConnectors(store, new Date(Date.now() - 86_400_000)),
+          probesByCallback(store),
+        ])
         const { systems } = scopeOf(c.req.raw)
         return c.json({
           connectors: rows
@@ -71,12 +108,36 @@ export function connectorRoutes(store: Store) {
               callbackUrl: r.callback_url,
               registeredAt: utc(r.registered_at),
               lastSeen: utc(r.last_seen),
+              /** Whether the callback answers Signalbox's signed probe: where replays go. */
+              callback: callbackHealth(probes.get(callbackKey(r.id, r.callback_url)) ?? []),
               last24h: {
                 runs: Number(r.runs),
                 failures: Number(r.failures),
                 lastRun: r.last_run ? utc(r.last_run) : null,
               },
             })),
+        })
+      },
+    )
+    .post(
+      '/connectors/:id/probe',
+      describeRoute({
+        tags: ['connectors'],
+        summary: "Probe a connector's callback now (a signed request it must answer) and say how it answered",
+        responses: { 200: { description: 'The callback status' }, 404: { description: 'No such connector' } },
+      }),
+      params(z.object({ id: z.string().min(1).max(100) })),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        const connector = await registeredConnector(store, id)
+        if (!connector || !within(scopeOf(c.req.raw).systems, connector.system))
+          throw new NotFoundError(`no connector '${id}' is registered`)
+        await prober.probe(connector)
+        const probes = await probesByCallback(store)
+        return c.json({
+          id,
+          callbackUrl: connector.callbackUrl,
+          callback: callbackHealth(probes.get(callbackKey(id, connector.callbackUrl)) ?? []),
         })
       },
     )

@@ -1,0 +1,122 @@
+import type { Logger } from '../core/logger.ts'
+import type { Store } from '../store/client.ts'
+import {
+  type CallbackProbe,
+  latestProbes,
+  recordProbe,
+  registeredConnectors,
+} from '../store/queries/connectors.ts'
+import { isoFromMs } from './params.ts'
+import { type ProbeAnswer, probeCallback } from './replay/callback.ts'
+
+/** Whether a connector's registered callback answers Signalbox's signed probe. */
+export type CallbackStatus = 'answering' | 'not_answering' | 'never_probed'
+
+export interface CallbackHealth {
+  /** The latest probe's outcome: `answering` only when it answered, signature accepted. */
+  readonly status: CallbackStatus
+  readonly lastProbedAt: string | null
+  readonly lastAnsweredAt: string | null
+  /** Why the latest probe did not count as an answer; null when it did. */
+  readonly error: string | null
+}
+
+/** A callback's health from its probes (of this callback URL only: a new URL starts unprobed). */
+export function callbackHealth(probes: readonly CallbackProbe[]): CallbackHealth {
+  const answered = probes.filter((p) => p.answered).sort((a, b) => b.atMs - a.atMs)[0]
+  const refused = probes.filter((p) => !p.answered).sort((a, b) => b.atMs - a.atMs)[0]
+  const latest = [answered, refused].filter((p) => p !== undefined).sort((a, b) => b.atMs - a.atMs)[0]
+  return {
+    status: !latest ? 'never_probed' : latest.answered ? 'answering' : 'not_answering',
+    lastProbedAt: latest ? isoFromMs(latest.atMs) : null,
+    lastAnsweredAt: answered ? isoFromMs(answered.atMs) : null,
+    error: latest && !latest.answered ? latest.error : null,
+  }
+}
+
+/** Every probe kept, by connector and callback URL, for `callbackHealth`. */
+export async function probesByCallback(store: Store): Promise<Map<string, CallbackProbe[]>> {
+  const byCallback = new Map<string, CallbackProbe[]>()
+  for (const p of await latestProbes(store)) {
+    const key = callbackKey(p.id, p.callbackUrl)
+    byCallback.set(key, [...(byCallback.get(key) ?? []), p])
+  }
+  return byCallback
+}
+
+export const callbackKey = (id: string, callbackUrl: string) => `${id}\n${callbackUrl}`
+
+/**
+ * Probes connectors' callbacks and records what they said: on a timer, on demand, and when another
+ * callback asks for a registered id. Probes in flight are awaited by `stop`, so none writes to a
+ * closed store.
+ */
+export class CallbackProber {
+  private readonly inFlight = new Set<Promise<unknown>>()
+
+  constructor(
+    private readonly store: Store,
+    private readonly callbackSecret: string,
+    private readonly log: Logger,
+    private readonly timeoutMs = 5_000,
+  ) {}
+
+  /** Probes one callback now and records the outcome. */
+  probe(connector: { readonly id: string; readonly callbackUrl: string }): Promise<ProbeAnswer> {
+    const probing = (async () => {
+      const atMs = Date.now()
+      const answer = await probeCallback(
+        connector.callbackUrl,
+        this.callbackSecret,
+        connector.id,
+        this.timeoutMs,
+      )
+      await recordProbe(this.store, { ...connector, ...answer, atMs })
+      return answer
+    })()
+    this.inFlight.add(probing)
+    void probing.finally(() => this.inFlight.delete(probing)).catch(() => undefined)
+    return probing
+  }
+
+  /** Probes without waiting (after a registration); a failure is logged, never thrown. */
+  probeSoon(connector: { readonly id: string; readonly callbackUrl: string }): void {
+    this.probe(connector).catch((err) =>
+      this.log.warn({ err, connector: connector.id }, 'callback probe failed'),
+    )
+  }
+
+  /** Probes every registered connector, a few at a time, until `stopped` says otherwise. */
+  async probeAll(stopped: () => boolean = () => false): Promise<void> {
+    const connectors = await registeredConnectors(this.store)
+    for (let i = 0; i < connectors.length && !stopped(); i += 8)
+      await Promise.all(connectors.slice(i, i + 8).map((c) => this.probe(c)))
+  }
+
+  /** Probes every registered connector now and then every `everyMs`; the returned function stops it. */
+  start(everyMs: number): () => Promise<void> {
+    let running: Promise<void> | undefined
+    let stopped = false
+    const tick = () => {
+      running ??= this.probeAll(() => stopped)
+        .catch((err) => this.log.warn({ err }, 'callback probes failed; trying again next round'))
+        .finally(() => {
+          running = undefined
+        })
+    }
+    tick()
+    const timer = setInterval(tick, everyMs)
+    timer.unref()
+    return async () => {
+      stopped = true
+      clearInterval(timer)
+      await running
+      await this.settle()
+    }
+  }
+
+  /** Waits for every probe in flight. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+  }
+}
