@@ -19,6 +19,11 @@ export interface DemoOptions {
   readonly retry?: RetryPolicy
   /** Signalbox's ingestion key, when it requires one (SIGNALBOX_AUTH=tokens). */
   readonly ingestKey?: string
+  /**
+   * Appended to each connector's id (`-load`: `order-to-cash-load`), so a second estate beside a
+   * running demo registers connectors of its own instead of asking for the demo's.
+   */
+  readonly connectorIdSuffix?: string
 }
 
 export interface Demo {
@@ -47,8 +52,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const estate = await startEstate(options.seed ?? 1, options.collectorUrl, options.ingestKey)
   estate.erp.faults = { errorRate: 0.02, throttleRate: 0.05, outage: false }
   estate.payment.faults = { errorRate: 0.01, throttleRate: 0, outage: false }
+  const suffix = options.connectorIdSuffix ?? ''
   const secrets = options.callbackSecrets ?? [`whsec_${randomBytes(32).toString('base64')}`]
   const inventorySync = inventorySyncConnector({
+    id: `inventory-sync${suffix}`,
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     erpUrl: estate.urls.erp,
@@ -57,6 +64,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     ingestKey: options.ingestKey,
   })
   const fulfilment = fulfilmentConnector({
+    id: `fulfilment${suffix}`,
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     urls: estate.urls,
@@ -64,6 +72,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     ingestKey: options.ingestKey,
   })
   const returnToRefund = returnToRefundConnector({
+    id: `return-to-refund${suffix}`,
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     urls: estate.urls,
@@ -71,6 +80,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     ingestKey: options.ingestKey,
   })
   const orderToCash = orderToCashConnector({
+    id: `order-to-cash${suffix}`,
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     urls: estate.urls,
@@ -89,7 +99,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   // Each connector serves its own signed callback endpoint and announces it to Signalbox.
   const connectors = [orderToCash, inventorySync, fulfilment, returnToRefund]
   const callbackUrls = await Promise.all(connectors.map((c) => serve(callbackApp(c, secrets), '/callbacks')))
-  await Promise.all(connectors.map((c, i) => c.register(callbackUrls[i] as string)))
+  try {
+    await Promise.all(connectors.map((c, i) => c.register(callbackUrls[i] as string)))
+  } catch (err) {
+    // Refused (another live callback holds an id): nothing of this estate is left running.
+    await Promise.all(servers.map((s) => s.close()))
+    await Promise.all(connectors.map((c) => c.telemetry.shutdown()))
+    await estate.close()
+    throw err
+  }
   const callbackUrl = callbackUrls[0] as string
   const webhookUrl = await serve(orderWebhookApp(orderToCash), '/webhooks/orders')
   const returnsUrl = await serve(returnWebhookApp(returnToRefund), '/webhooks/returns')

@@ -2,6 +2,8 @@ import type { WarehouseEvent } from '../estate/wms.ts'
 import { Connector, followFeed, type RetryPolicy } from '../sdk/index.ts'
 
 export interface FulfilmentOptions {
+  /** The connector's id in Signalbox (default `fulfilment`); a second instance needs its own. */
+  readonly id?: string
   readonly collectorUrl: string
   readonly apiUrl: string
   readonly urls: {
@@ -28,7 +30,7 @@ const shipment = (e: WarehouseEvent) => ({ shipmentid: e.shipmentId, system: 'wm
 export function fulfilmentConnector(options: FulfilmentOptions): Connector {
   const { urls } = options
   return new Connector({
-    id: 'fulfilment',
+    id: options.id ?? 'fulfilment',
     system: 'wms',
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,

@@ -3,6 +3,8 @@ import { SALES_CHANNELS, type SalesChannel } from '../estate/index.ts'
 import { Connector, followFeed, type RetryPolicy } from '../sdk/index.ts'
 
 export interface InventorySyncOptions {
+  /** The connector's id in Signalbox (default `inventory-sync`); a second instance needs its own. */
+  readonly id?: string
   readonly collectorUrl: string
   readonly apiUrl: string
   readonly erpUrl: string
@@ -31,7 +33,7 @@ const extensions = (c: StockChange, system: string) => ({
  */
 export function inventorySyncConnector(options: InventorySyncOptions): Connector {
   const connector = new Connector({
-    id: 'inventory-sync',
+    id: options.id ?? 'inventory-sync',
     system: 'erp',
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,

@@ -52,6 +52,8 @@ export async function runLoad(
     apiUrl: options.apiUrl,
     ordersPerMinute: 0,
     seed: options.seed,
+    // Connectors of its own: the running demo's keep their registrations (and their replays).
+    connectorIdSuffix: '-load',
   })
   const eventsBefore = await collectorCounter(
     options.collectorUrl,

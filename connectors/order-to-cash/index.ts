@@ -2,6 +2,8 @@ import { Connector, type RetryPolicy, webhookIntake } from '../sdk/index.ts'
 import { type Order, orderSchema, orderTotal } from './order.ts'
 
 export interface OrderToCashOptions {
+  /** The connector's id in Signalbox (default `order-to-cash`); a second instance needs its own. */
+  readonly id?: string
   readonly collectorUrl: string
   readonly apiUrl: string
   readonly urls: {
@@ -34,7 +36,7 @@ const sensitive = ['customer.name', 'customer.email', 'customer.phone', 'custome
 export function orderToCashConnector(options: OrderToCashOptions): Connector {
   const { urls } = options
   return new Connector({
-    id: 'order-to-cash',
+    id: options.id ?? 'order-to-cash',
     system: 'storefront',
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,

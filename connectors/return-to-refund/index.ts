@@ -21,6 +21,8 @@ export const returnSchema = z.object({
 export type Return = z.infer<typeof returnSchema>
 
 export interface ReturnToRefundOptions {
+  /** The connector's id in Signalbox (default `return-to-refund`); a second instance needs its own. */
+  readonly id?: string
   readonly collectorUrl: string
   readonly apiUrl: string
   readonly urls: { readonly payment: string; readonly erp: string; readonly wms: string }
@@ -41,7 +43,7 @@ const amount = (r: Return) => Math.round(r.lines.reduce((s, l) => s + l.refundAm
 export function returnToRefundConnector(options: ReturnToRefundOptions): Connector {
   const { urls } = options
   return new Connector({
-    id: 'return-to-refund',
+    id: options.id ?? 'return-to-refund',
     system: 'pos',
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
