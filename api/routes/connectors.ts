@@ -50,7 +50,13 @@ export function connectorRoutes(store: Store, prober: CallbackProber) {
         tags: ['connectors'],
         summary: 'Register a connector and its callback URL (connectors call this at start)',
         requestBody: { content: { 'application/json': { schema: resolver(registration) } } },
-        responses: { 201: { description: 'Registered' }, 400: { description: 'Invalid registration' } },
+        responses: {
+          201: { description: 'Registered' },
+          400: { description: 'Invalid registration' },
+          409: {
+            description: 'Another callback that answers holds the id; send "replace": true to take it over',
+          },
+        },
       }),
       async (c) => {
         const parsed = registration.safeParse(await c.req.json().catch(() => undefined))
