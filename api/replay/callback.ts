@@ -138,5 +138,7 @@ export async function probeCallback(
 function reason(err: unknown): string {
   if (!(err instanceof Error)) return 'network error'
   const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause
+  // The Fetch standard's blocked ports (9, 6000, …): Node's fetch never calls them.
+  if (cause?.message === 'bad port') return 'its port is one fetch refuses to call (a blocked port)'
   return cause?.code ?? cause?.message ?? err.message
 }
