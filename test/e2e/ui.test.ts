@@ -279,6 +279,39 @@ describe('the web UI in a real browser', () => {
     expect(await row.textContent()).toContain('succeeded')
   })
 
+  it("shows whether each connector's callback answers, and never calls a dead one healthy", async () => {
+    // A connector whose callback is gone (nothing listens on port 9).
+    const registered = await fetch(`${sb.apiUrl}/api/connectors`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'gone-connector',
+        system: 'erp',
+        flows: [],
+        callbackUrl: 'http://127.0.0.1:9/callbacks',
+      }),
+    })
+    expect(registered.status).toBe(201)
+    await page.goto(`${sb.apiUrl}/#/connectors`)
+    const live = page.locator('[data-testid="connectors"] tr[data-connector="order-to-cash"]')
+    await live.waitFor()
+    expect(await live.getByTestId('callback').getAttribute('data-status')).toBe('answering')
+    expect(await live.textContent()).toContain('✓ answering')
+    // Probed now from the page: the dead one says why, and its health says so whatever its runs.
+    const gone = page.locator('[data-testid="connectors"] tr[data-connector="gone-connector"]')
+    await gone.getByRole('button', { name: 'Probe now' }).click()
+    await expect.poll(() => gone.getByTestId('callback').getAttribute('data-status')).toBe('not_answering')
+    expect(await gone.textContent()).toContain('could not be reached')
+    expect(await gone.textContent()).toContain('✕ callback down')
+    expect(await gone.textContent()).not.toContain('healthy')
+    expect(await page.getByRole('status').textContent()).toContain('gone-connector: ✕ not answering')
+    const { scroll, client } = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+    }))
+    expect(scroll).toBeLessThanOrEqual(client)
+  })
+
   it('fits every page at 1280 px without horizontal scrolling, and reaches search and navigation by keyboard', async () => {
     const pages = [
       '',
