@@ -48,6 +48,7 @@ describe('migrations', () => {
       'sli_minutes',
       'spans_by_trace',
       'span_keys',
+      'connector_probes',
     ])
   })
 
