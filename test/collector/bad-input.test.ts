@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TABLES } from '../../store/tables.ts'
+import { expectProductError } from '../support/errors.ts'
 import { readableSpan } from '../support/readable-span.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
@@ -215,6 +216,55 @@ describe('malformed CloudEvents', () => {
     expect((await post('/v1/events', '{"specversion":', structured)).status).toBe(400)
     const long = await post('/v1/events', JSON.stringify({ ...event, id: 'x'.repeat(10_000) }), structured)
     expect(long.status).toBe(400)
+  })
+
+  // A structured or batch content type with ce-* headers as well: the content type decides the
+  // mode (CloudEvents HTTP binding, 3.1), so the body is what is judged, never the SDK's guess.
+  const ceHeaders = { 'ce-specversion': '1.0', 'ce-id': 'h-1', 'ce-source': 'urn:x', 'ce-type': 'retail.x' }
+  const batch = { 'content-type': 'application/cloudevents-batch+json' }
+
+  it.each([
+    ['a batch that is an object', '{}', { ...batch, ...ceHeaders }, /array/],
+    ['a batch that is null', 'null', batch, /array/],
+    ['a batch of null', '[null]', batch, /events\[0\]: must be a JSON object/],
+    ['a structured event that is null', 'null', { ...structured, ...ceHeaders }, /JSON object/],
+    ['a structured event that is an array', '[]', { ...structured, ...ceHeaders }, /JSON object/],
+    ['a structured event that is a number', '42', structured, /JSON object/],
+    ['structured JSON cut short', '{"specversion":', { ...structured, ...ceHeaders }, /not valid JSON/],
+    ['a batch that is not JSON', '[{', batch, /not valid JSON/],
+    ['an object subject', JSON.stringify({ ...event, subject: {} }), structured, /event\.subject/],
+    ['a number as time', JSON.stringify({ ...event, time: 1700000000 }), structured, /event\.time/],
+    ['a time that is not a time', JSON.stringify({ ...event, time: 'yesterday' }), structured, /event\.time/],
+    ['a number as data_base64', JSON.stringify({ ...event, data_base64: 7 }), structured, /data_base64/],
+    [
+      'an array as datacontenttype',
+      JSON.stringify({ ...event, datacontenttype: [] }),
+      structured,
+      /datacontenttype/,
+    ],
+    [
+      'a bad time in the second event of a batch',
+      JSON.stringify([event, { ...event, id: 'e-2', time: 'soon' }]),
+      batch,
+      /events\[1\]\.time/,
+    ],
+    [
+      'binary JSON data that is not JSON',
+      '{"total":',
+      { ...json, ...ceHeaders },
+      /event\.data: .*not valid JSON/,
+    ],
+    ['binary mode without ce-id', '{}', { ...json, 'ce-specversion': '1.0', 'ce-source': 'urn:x' }, /'id'/],
+    [
+      'a structured media type that is not JSON',
+      '<event/>',
+      { 'content-type': 'application/cloudevents+xml', ...ceHeaders },
+      /application\/cloudevents\+json/,
+    ],
+  ])('refuses %s with its own message', async (_, body, headers, message) => {
+    const r = await post('/v1/events', body, headers as Record<string, string>)
+    expectProductError(r.status, r.body)
+    expect(r.body.error.message).toMatch(message)
   })
 })
 

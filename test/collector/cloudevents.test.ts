@@ -182,4 +182,22 @@ describe('CloudEvents through the official SDK', () => {
     }
     expect(body.events[0]?.data).toBe('picked up at till 3')
   })
+
+  it('reads the mode from the media type alone: any case, with parameters, whatever ce-* headers say', async () => {
+    const send = (contentType: string, id: string, extra: Record<string, string> = {}) =>
+      fetch(`${sb.collectorUrl}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, ...extra },
+        body: JSON.stringify(orderCreated(id, `SO-50${id.slice(-2)}`).toJSON()),
+      })
+    expect((await send('Application/CloudEvents+JSON', 'case-01')).status).toBe(200)
+    expect((await send('application/cloudevents+json; charset=UTF-8', 'case-02')).status).toBe(200)
+    // Structured mode with stray ce-* headers: the body is the event (HTTP binding 3.1).
+    const stray = { 'ce-specversion': '1.0', 'ce-id': 'header-id', 'ce-source': 'urn:x', 'ce-type': 'x.y' }
+    expect((await send('application/cloudevents+json', 'case-03', stray)).status).toBe(200)
+    const rows = await sb.rows<{ id: string }>(
+      sql`SELECT id FROM ${table(TABLES.events)} WHERE id LIKE 'case-%' OR id = 'header-id' ORDER BY id`,
+    )
+    expect(rows.map((r) => r.id)).toEqual(['case-01', 'case-02', 'case-03'])
+  })
 })
