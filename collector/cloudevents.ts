@@ -1,5 +1,5 @@
-import { type CloudEvent, HTTP } from 'cloudevents'
-import { BadRequestError } from '../core/errors.ts'
+import { CloudEvent, type CloudEventV1, HTTP, ValidationError } from 'cloudevents'
+import { BadRequestError, UnsupportedMediaTypeError } from '../core/errors.ts'
 import {
   type EntityType,
   EVENT_TYPE_PREFIX_ENTITY,
@@ -101,7 +101,7 @@ function eventContext(e: CloudEvent<unknown>, extensions: Record<string, string>
 /**
  * What the producer actually sent. The SDK invents a missing id, rounds time to milliseconds and, for
  * a single event, lets a missing source or type through; exactly-once and the entity keys need the
- * producer's own values, so the required attributes are checked here.
+ * producer's own values, so the attributes are checked here, each error naming where it is.
  */
 interface RawAttributes {
   readonly specversion?: unknown
@@ -109,50 +109,78 @@ interface RawAttributes {
   readonly source?: unknown
   readonly type?: unknown
   readonly time?: unknown
+  readonly [attribute: string]: unknown
 }
 
 const REQUIRED = ['specversion', 'id', 'source', 'type'] as const
+/** Optional attributes that are strings when present (extensions may be any JSON value). */
+const OPTIONAL_STRINGS = ['subject', 'time', 'datacontenttype', 'dataschema', 'data_base64'] as const
 const SPEC_VERSION = '1.0'
 /** Event data is a business document: deeper than attribute values, still nowhere near thousands. */
 const MAX_DATA_DEPTH = 2 * MAX_NESTING_DEPTH
 
-function rawAttributes(headers: Record<string, string>, body: Buffer): RawAttributes[] {
-  const contentType = headers['content-type'] ?? ''
-  if (headers['ce-specversion'] === undefined && contentType.startsWith('application/cloudevents')) {
-    const parsed: unknown = JSON.parse(body.toString('utf8'))
-    const batch = contentType.startsWith('application/cloudevents-batch')
-    if (batch !== Array.isArray(parsed))
-      throw new BadRequestError(
-        'invalid_cloudevent',
-        batch
-          ? 'a batch (application/cloudevents-batch+json) must be a JSON array of events'
-          : 'a structured event (application/cloudevents+json) must be a JSON object; send an array as application/cloudevents-batch+json',
-      )
-    return (batch ? parsed : [parsed]) as RawAttributes[]
-  }
-  const h = (name: string) => headers[`ce-${name}`]
-  return [
-    { specversion: h('specversion'), id: h('id'), source: h('source'), type: h('type'), time: h('time') },
-  ]
+export type CloudEventsMode = 'binary' | 'structured' | 'batch'
+const STRUCTURED = 'application/cloudevents+json'
+const BATCH = 'application/cloudevents-batch+json'
+
+/**
+ * The HTTP binding's mode, decided once from the media type (HTTP binding 3.1: a structured content
+ * type wins over ce-* headers); undefined when the request is no CloudEvent the collector reads.
+ */
+export function cloudEventsMode(
+  mediaType: string,
+  hasSpecVersionHeader: boolean,
+): CloudEventsMode | undefined {
+  if (mediaType === STRUCTURED) return 'structured'
+  if (mediaType === BATCH) return 'batch'
+  if (mediaType.startsWith('application/cloudevents')) return undefined // another event format
+  return hasSpecVersionHeader ? 'binary' : undefined
 }
 
-function checkRequired(raw: RawAttributes, path: string): void {
-  if (raw === null || typeof raw !== 'object')
-    throw new BadRequestError('invalid_cloudevent', `${path}: must be a JSON object`)
+const invalid = (message: string) => new BadRequestError('invalid_cloudevent', message)
+
+function parseJsonBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'))
+  } catch (err) {
+    throw new BadRequestError('invalid_json', `the body is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+function rawAttributes(mode: CloudEventsMode, headers: Record<string, string>, parsed: unknown): unknown[] {
+  if (mode === 'binary') {
+    const h = (name: string) => headers[`ce-${name}`]
+    const attributes = ['specversion', 'id', 'source', 'type', ...OPTIONAL_STRINGS]
+    return [Object.fromEntries(attributes.map((a) => [a, h(a)]))]
+  }
+  if ((mode === 'batch') !== Array.isArray(parsed))
+    throw invalid(
+      mode === 'batch'
+        ? `a batch (${BATCH}) must be a JSON array of events`
+        : `a structured event (${STRUCTURED}) must be a JSON object; send an array as ${BATCH}`,
+    )
+  return mode === 'batch' ? (parsed as unknown[]) : [parsed]
+}
+
+function checkAttributes(value: unknown, path: string): asserts value is RawAttributes {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalid(`${path}: must be a JSON object`)
+  const raw = value as RawAttributes
   for (const attr of REQUIRED) {
     const v = raw[attr]
-    if (typeof v !== 'string' || v === '') {
-      throw new BadRequestError(
-        'invalid_cloudevent',
-        `${path}: required attribute '${attr}' is missing or empty`,
-      )
-    }
+    if (typeof v !== 'string' || v === '')
+      throw invalid(`${path}: required attribute '${attr}' is missing or empty`)
   }
   if (raw.specversion !== SPEC_VERSION)
-    throw new BadRequestError(
-      'invalid_cloudevent',
+    throw invalid(
       `${path}.specversion: '${String(raw.specversion).slice(0, 16)}' is not supported; send CloudEvents ${SPEC_VERSION}`,
     )
+  for (const attr of OPTIONAL_STRINGS) {
+    const v = raw[attr]
+    if (v !== undefined && v !== null && typeof v !== 'string')
+      throw invalid(`${path}.${attr}: must be a string, not ${Array.isArray(v) ? 'an array' : typeof v}`)
+  }
+  if (typeof raw.time === 'string') rfc3339ToNanos(raw.time, path)
 }
 
 /** How deep event data nests, without recursion: a deep document must not cost the stack. */
@@ -212,45 +240,62 @@ function toBusinessEvent(
 }
 
 /**
- * Parses a CloudEvents HTTP request in structured, binary or batch mode with the CloudEvents SDK,
- * which enforces the required attributes (id, source, type, specversion).
+ * Parses a CloudEvents HTTP request in structured, binary or batch mode. Every attribute is checked
+ * here first, so the CloudEvents SDK, which then reads the HTTP binding, only ever meets the mode this
+ * code decided and events it can hold; whatever it still refuses is said in the product's words.
  */
 export function parseCloudEvents(
   headers: Record<string, string>,
   body: Buffer,
   receivedAtMs = Date.now(),
 ): BusinessEvent[] {
-  const invalid = (err: unknown) =>
-    err instanceof BadRequestError
-      ? err
-      : new BadRequestError('invalid_cloudevent', `not a valid CloudEvent: ${describe(err)}`)
-  let raw: RawAttributes[]
-  try {
-    raw = rawAttributes(headers, body)
-  } catch (err) {
-    throw invalid(err)
-  }
-  const batch = (headers['content-type'] ?? '').startsWith('application/cloudevents-batch')
-  const path = (i: number) => (batch ? `events[${i}]` : 'event')
-  if (raw.length === 0) throw new BadRequestError('invalid_cloudevent', 'the batch holds no events')
+  const media = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  const mode = cloudEventsMode(media, headers['ce-specversion'] !== undefined)
+  if (!mode)
+    throw new UnsupportedMediaTypeError(media, [
+      STRUCTURED,
+      BATCH,
+      'any type with ce-* headers (binary mode)',
+    ])
+  const raw = rawAttributes(mode, headers, mode === 'binary' ? undefined : parseJsonBody(body))
+  const path = (i: number) => (mode === 'batch' ? `events[${i}]` : 'event')
+  if (raw.length === 0) throw invalid('the batch holds no events')
   // Validate all before converting any: a bad event anywhere refuses the whole request.
-  for (const [i, r] of raw.entries()) checkRequired(r, path(i))
-  let events: CloudEvent<unknown>[]
-  try {
-    const parsed = HTTP.toEvent<unknown>({ headers, body: body.toString('utf8') }) as
-      | CloudEvent<unknown>
-      | CloudEvent<unknown>[]
-    events = Array.isArray(parsed) ? parsed : [parsed]
-  } catch (err) {
-    throw invalid(err)
-  }
-  return events.map((e, i) => toBusinessEvent(e, raw[i] ?? {}, receivedAtMs, path(i)))
+  raw.forEach((r, i) => {
+    checkAttributes(r, path(i))
+  })
+  const checked = raw as RawAttributes[]
+  const events = checked.map((r, i) => {
+    try {
+      // The batch binding is the strict constructor per element; here each keeps its index.
+      if (mode === 'batch') return new CloudEvent<unknown>(r as CloudEventV1<unknown>)
+      // The SDK reads the mode from the content type: give it the one decided here.
+      const sdkHeaders = mode === 'binary' ? headers : { ...headers, 'content-type': media }
+      return HTTP.toEvent<unknown>({
+        headers: sdkHeaders,
+        body: body.toString('utf8'),
+      }) as CloudEvent<unknown>
+    } catch (err) {
+      throw sdkRefusal(err, path(i), mode, headers['content-type'] ?? '')
+    }
+  })
+  return events.map((e, i) => toBusinessEvent(e, checked[i] ?? {}, receivedAtMs, path(i)))
 }
 
-/** The SDK's validation errors carry JSON-schema details; say them plainly. */
-function describe(err: unknown): string {
-  const errors = (err as { errors?: Array<{ message?: string; instancePath?: string }> }).errors
-  const details = (errors ?? []).map((e) => `${e.instancePath || 'event'} ${e.message ?? ''}`.trim())
-  const message = ((err as { message?: string }).message ?? String(err)).split('\n')[0] ?? ''
-  return details.length > 0 ? `${message}: ${details.join('; ')}` : message
+/** What the SDK refused, in the product's words: its schema errors by attribute, never its internals. */
+function sdkRefusal(err: unknown, path: string, mode: CloudEventsMode, contentType: string): BadRequestError {
+  if (mode === 'binary' && err instanceof SyntaxError)
+    return invalid(
+      `${path}.data: the body is not valid JSON, as its content type '${contentType.slice(0, 100)}' says`,
+    )
+  if (err instanceof ValidationError) {
+    const details = (err.errors ?? []) as Array<{ message?: string; instancePath?: string } | string>
+    const said = details
+      .filter((d): d is { message?: string; instancePath?: string } => typeof d === 'object' && d !== null)
+      .map((d) => `${path}${(d.instancePath ?? '').replaceAll('/', '.')}: ${d.message ?? 'is not valid'}`)
+    if (said.length > 0) return invalid(said.join('; '))
+    const first = (err.message.split('\n')[0] ?? '').slice(0, 200)
+    return invalid(`${path}: ${first || 'is not a valid CloudEvent'}`)
+  }
+  return invalid(`${path}: is not a CloudEvent ${SPEC_VERSION} the collector can read`)
 }

@@ -6,7 +6,7 @@ import { SignalboxError, UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { mediaType, readBody } from './body.ts'
-import { parseCloudEvents } from './cloudevents.ts'
+import { cloudEventsMode, parseCloudEvents } from './cloudevents.ts'
 import { decodeLogsJson } from './otlp/decode-json.ts'
 import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { jsonResponse, protobufResponse } from './otlp/response.ts'
@@ -141,8 +141,8 @@ export function collectorApp(
       )
       .post('/v1/events', async (c) => {
         const type = mediaType(c.req.raw)
-        const binaryMode = c.req.header('ce-specversion') !== undefined
-        if (!binaryMode && !CLOUDEVENTS_TYPES.includes(type)) {
+        // Refused before the body is read; parseCloudEvents decides the mode the same way.
+        if (!cloudEventsMode(type, c.req.header('ce-specversion') !== undefined)) {
           throw new UnsupportedMediaTypeError(type, [
             ...CLOUDEVENTS_TYPES,
             'any type with ce-* headers (binary mode)',
