@@ -21,3 +21,18 @@ export function mapAtPaths(
   }
   return copy
 }
+
+/**
+ * Whether a parsed JSON value nests deeper than `limit` arrays or objects. Walked without recursion:
+ * a deep document must not cost the stack here, and is refused before code that recurses sees it.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number]
+    if (v === null || typeof v !== 'object') continue
+    if (depth >= limit) return true
+    for (const child of Object.values(v)) stack.push([child, depth + 1])
+  }
+  return false
+}

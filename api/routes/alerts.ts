@@ -15,7 +15,7 @@ import {
   listTransitions,
   saveSilence,
 } from '../../store/queries/alerts.ts'
-import { actingUser, body, isoFromMs, params, query } from '../params.ts'
+import { actingUser, body, instant, isoFromMs, params, query, wholeNumber } from '../params.ts'
 import { alertView } from '../slo-view.ts'
 
 const DAY_MS = 86_400_000
@@ -46,7 +46,7 @@ export function alertRoutes(store: Store) {
       query(
         z.object({
           state: z.enum(['normal', 'pending', 'firing', 'resolved', 'nodata', 'error']).optional(),
-          days: z.coerce.number().int().min(1).max(90).default(7).describe('History to include'),
+          days: wholeNumber(1, 90).default(7).describe('History to include'),
         }),
       ),
       async (c) => {
@@ -178,8 +178,8 @@ export function alertRoutes(store: Store) {
             .min(1)
             .max(20)
             .describe('Alertmanager matchers: "slo = order_reaches_erp"'),
-          startsAt: z.iso.datetime({ offset: true }).optional(),
-          endsAt: z.iso.datetime({ offset: true }),
+          startsAt: instant.optional(),
+          endsAt: instant,
           createdBy: who.optional(),
           comment: z.string().trim().min(1, 'say why').max(2000),
         }),
@@ -230,8 +230,8 @@ export function alertRoutes(store: Store) {
       }),
       query(
         z.object({
-          days: z.coerce.number().int().min(1).max(90).default(7),
-          limit: z.coerce.number().int().min(1).max(1000).default(200),
+          days: wholeNumber(1, 90).default(7),
+          limit: wholeNumber(1, 1000).default(200),
         }),
       ),
       async (c) => {

@@ -4,15 +4,15 @@ import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
 import type { Store } from '../../store/client.ts'
 import { listEvents } from '../../store/queries/events.ts'
-import { boundedRange, DAY_MS, isoFromNanos, query } from '../params.ts'
+import { DAY_MS, instant, isoFromNanos, query, requestedRange, wholeNumber } from '../params.ts'
 
 export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
   const schema = z.object({
     type: z.string().max(256).optional().describe('An event type; a trailing `*` matches a prefix'),
     subject: z.string().max(1024).optional().describe('The entity id the event is about'),
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    from: instant.optional(),
+    to: instant.optional(),
+    limit: wholeNumber(1, 1000).default(100),
   })
   const describe = describeRoute({
     tags: ['events'],
@@ -21,12 +21,10 @@ export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
   })
   return new Hono().get('/events', describe, query(schema), async (c) => {
     const q = c.req.valid('query')
-    const to = q.to ? new Date(q.to) : new Date(Date.now() + DAY_MS)
-    const { from } = boundedRange(
-      q.from ? new Date(q.from) : new Date(to.getTime() - config.query.maxRangeDays * DAY_MS),
-      to,
-      config,
-    )
+    const { from, to } = requestedRange(q, config, {
+      toMs: Date.now() + DAY_MS,
+      spanMs: config.query.maxRangeDays * DAY_MS,
+    })
     const rows = await listEvents(store, { type: q.type, subject: q.subject, from, to, limit: q.limit })
     return c.json({
       from: from.toISOString(),

@@ -12,11 +12,20 @@ import { entitiesAtStage, failures, progress, stageLatencies } from '../../store
 import { flowSnapshot } from '../../store/queries/flow-state.ts'
 import { stuckEntities } from '../../store/queries/stuck.ts'
 import { flowMetricsView } from '../flow-metrics.ts'
-import { lookback, params, query, rangeQuery, resolveRange, timeRange } from '../params.ts'
+import {
+  EARLIEST,
+  lookback,
+  params,
+  query,
+  rangeQuery,
+  resolveRange,
+  timeRange,
+  wholeNumber,
+} from '../params.ts'
 
 const flowParams = z.object({ flow: z.string().max(100).describe('A flow name from flows.yaml') })
 const stuckQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many entities'),
+  limit: wholeNumber(1, 1000).default(100).describe('At most this many entities'),
   channel: z.string().max(200).optional().describe('Only entities that came in through this channel'),
   system: z.string().max(200).optional().describe('Only entities this system touched'),
   stage: z.string().max(200).optional().describe('Only entities overdue at this stage'),
@@ -32,7 +41,7 @@ const entitiesQuery = timeRange.extend({
     .describe(
       'true: entities whose last stage this is now (the backlog), not those that reached it in the range',
     ),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: wholeNumber(1, 1000).default(100),
 })
 
 /** The 0-based position of a stage named in a query, or a 400 naming the stages there are. */
@@ -48,7 +57,9 @@ function stageNamed(flow: FlowDefinition, stage: string): number {
 
 /** How far before `from` an entity's earlier stages may lie: the flow's longest stage delay. */
 const earliestStage = (flow: FlowDefinition, from: Date) =>
-  new Date(from.getTime() - Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0)))
+  new Date(
+    Math.max(EARLIEST.getTime(), from.getTime() - Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))),
+  )
 
 /** A filter the caller asked for, narrowed to the token's scope: the scope alone when not asked. */
 function narrowed(asked: string | undefined, scope: readonly string[] | undefined) {

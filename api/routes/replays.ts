@@ -11,7 +11,7 @@ import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { listJobs, listReplays, type ReplayJob, type ReplayRow } from '../../store/queries/replays.ts'
-import { actingUser, body, isoFromMs, params, query } from '../params.ts'
+import { actingUser, body, instant, isoFromMs, params, query, wholeNumber } from '../params.ts'
 import { payloadView } from '../payload-view.ts'
 import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
 import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
@@ -26,8 +26,8 @@ const filterSchema = z.object({
   stage: z.string().max(200).optional(),
   step: z.string().max(200).optional(),
   errorClass: z.string().max(200).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
 })
 
 const replayView = (r: ReplayRow) => ({
@@ -287,8 +287,8 @@ export function replayRoutes(
         z.object({
           exception: z.string().max(200).optional(),
           job: z.string().max(200).optional(),
-          days: z.coerce.number().int().min(1).max(400).default(30),
-          limit: z.coerce.number().int().min(1).max(1000).default(200),
+          days: wholeNumber(1, 400).default(30),
+          limit: wholeNumber(1, 1000).default(200),
         }),
       ),
       async (c) => {

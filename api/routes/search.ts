@@ -9,7 +9,7 @@ import type { Redactor } from '../../core/privacy.ts'
 import type { Store } from '../../store/client.ts'
 import { searchCustomer, searchEntities } from '../../store/queries/search.ts'
 import { traceWindow } from '../../store/queries/traces.ts'
-import { isoFromNanos, lookback, query } from '../params.ts'
+import { isoFromNanos, lookback, query, wholeNumber } from '../params.ts'
 
 const TRACE_ID = /^[0-9a-f]{32}$/i
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
@@ -28,7 +28,7 @@ export function searchRoutes(
   }
   const schema = z.object({
     q: z.string().trim().min(2, 'type at least 2 characters').max(256).describe('An id, or its beginning'),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+    limit: wholeNumber(1, 100).default(20),
   })
   const describe = describeRoute({
     tags: ['search'],

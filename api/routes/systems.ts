@@ -6,13 +6,13 @@ import { OutOfScopeError, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import type { Store } from '../../store/client.ts'
 import { failingCalls, services, systemEdges } from '../../store/queries/system-map.ts'
-import { isoFromNanos, query, resolveRange, timeRange } from '../params.ts'
+import { isoFromNanos, query, resolveRange, timeRange, wholeNumber } from '../params.ts'
 
 const service = z.string().min(1).max(200)
 const edgeQuery = timeRange.extend({
   source: service.describe('Calling service'),
   target: service.describe('Called service'),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: wholeNumber(1, 500).default(50),
 })
 
 const ms = (ns: number) => Math.round(ns / 1e3) / 1e3

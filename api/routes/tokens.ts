@@ -8,7 +8,7 @@ import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listAudit } from '../../store/queries/audit.ts'
 import { listTokens, type TokenRow } from '../../store/queries/tokens.ts'
-import { body, isoFromMs, params, query } from '../params.ts'
+import { body, isoFromMs, params, query, wholeNumber } from '../params.ts'
 
 const view = (t: TokenRow) => ({
   id: t.id,
@@ -82,8 +82,8 @@ export function tokenRoutes(store: Store) {
       }),
       query(
         z.object({
-          days: z.coerce.number().int().min(1).max(400).default(30),
-          limit: z.coerce.number().int().min(1).max(1000).default(200),
+          days: wholeNumber(1, 400).default(30),
+          limit: wholeNumber(1, 1000).default(200),
         }),
       ),
       async (c) => {
