@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { generateSpecs } from 'hono-openapi'
@@ -6,6 +7,7 @@ import { loadSlos } from '../alerts/spec.ts'
 import { authorize } from '../auth/middleware.ts'
 import { OidcLogin } from '../auth/oidc.ts'
 import type { Config } from '../core/config.ts'
+import { PayloadTooLargeError } from '../core/errors.ts'
 import { loadFlows } from '../core/flows.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
@@ -50,6 +52,21 @@ const securityHeaders = secureHeaders({
   referrerPolicy: 'strict-origin-when-cross-origin',
 })
 
+/**
+ * The most any api request may send: the largest body a route takes (an exception report with its
+ * payload, 256 KiB) with room to spare. Larger bodies are refused (413) before they are read.
+ */
+export const API_MAX_BODY_BYTES = 1024 * 1024
+const apiBodyLimit = bodyLimit({
+  maxSize: API_MAX_BODY_BYTES,
+  onError: () => {
+    throw new PayloadTooLargeError(
+      API_MAX_BODY_BYTES,
+      `a request to the api may send at most ${API_MAX_BODY_BYTES} bytes`,
+    )
+  },
+})
+
 /** The api (port 8080): everything under `/api`, JSON. */
 export function apiApp(
   store: Store,
@@ -92,6 +109,7 @@ export function apiApp(
   const app = new Hono()
     .use(requestId())
     .use(securityHeaders)
+    .use('/api/*', apiBodyLimit)
     .use(authorize(config.auth, store, log, config.rateLimits.apiPerMinute))
     .route('/api', api)
     .route(

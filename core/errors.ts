@@ -28,12 +28,11 @@ export class NotFoundError extends SignalboxError {
 }
 
 export class PayloadTooLargeError extends SignalboxError {
-  constructor(limitBytes: number) {
-    super(
-      'payload_too_large',
-      `request body exceeds the limit of ${limitBytes} bytes (after decompression)`,
-      413,
-    )
+  constructor(
+    limitBytes: number,
+    message = `request body exceeds the limit of ${limitBytes} bytes (after decompression)`,
+  ) {
+    super('payload_too_large', message, 413)
   }
 }
 

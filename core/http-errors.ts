@@ -4,6 +4,11 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { RetryableError, SignalboxError } from './errors.ts'
 import type { Logger } from './logger.ts'
 
+/** Hono's own refusals (its validator reading a JSON body), in the product's words. */
+const HONO_REFUSALS: Record<string, [code: string, message: string]> = {
+  'Malformed JSON in request body': ['invalid_json', 'the body is not valid JSON'],
+}
+
 /**
  * The one error renderer for every Signalbox HTTP surface: `{ error: { code, message, requestId } }`.
  * Domain errors keep their status and message; anything unexpected is a 500 that says nothing of
@@ -20,7 +25,8 @@ export function errorHandler(log: Logger) {
       return c.json({ error: body }, err.status as ContentfulStatusCode)
     }
     if (err instanceof HTTPException) {
-      return c.json({ error: { code: 'http_error', message: err.message, requestId } }, err.status)
+      const [code, message] = HONO_REFUSALS[err.message] ?? ['http_error', err.message || 'bad request']
+      return c.json({ error: { code, message, requestId } }, err.status)
     }
     log.error({ err, requestId, path: c.req.path }, 'unhandled error')
     return c.json({ error: { code: 'internal', message: 'internal error', requestId } }, 500)

@@ -7,7 +7,7 @@ import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listConnectors, registerConnector, registeredConnector } from '../../store/queries/connectors.ts'
 import { type CallbackProber, callbackHealth, callbackKey, probesByCallback } from '../connector-probes.ts'
-import { params } from '../params.ts'
+import { params, requireShallow } from '../params.ts'
 import { ConflictError } from '../replay/replay.ts'
 
 const registration = z.object({
@@ -59,7 +59,11 @@ export function connectorRoutes(store: Store, prober: CallbackProber) {
         },
       }),
       async (c) => {
-        const parsed = registration.safeParse(await c.req.json().catch(() => undefined))
+        const json = await c.req.json().catch(() => {
+          throw new BadRequestError('invalid_json', 'the body is not valid JSON')
+        })
+        requireShallow(json)
+        const parsed = registration.safeParse(json)
         if (!parsed.success) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
           throw new BadRequestError('invalid_registration', problems.join('; '), { problems })

@@ -3,7 +3,7 @@ import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
 import { scopeOf } from '../../auth/middleware.ts'
 import { exceptionScope, isScoped, OutOfScopeError, requireSources, within } from '../../auth/scope.ts'
-import { BadRequestError } from '../../core/errors.ts'
+import { BadRequestError, PayloadTooLargeError } from '../../core/errors.ts'
 import { encryptedPaths, maskEncrypted, type PayloadVault } from '../../core/payload-vault.ts'
 import type { Redactor } from '../../core/privacy.ts'
 import { ENTITY_TYPES } from '../../core/vocabulary.ts'
@@ -15,7 +15,7 @@ import {
   listExceptions,
   recordException,
 } from '../../store/queries/exceptions.ts'
-import { query } from '../params.ts'
+import { query, requireShallow, wholeNumber } from '../params.ts'
 import { type PayloadView, payloadView } from '../payload-view.ts'
 
 const name = z.string().min(1).max(200)
@@ -85,7 +85,7 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
     stage: z.string().max(200).optional(),
     step: z.string().max(200).optional(),
     errorClass: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    limit: wholeNumber(1, 1000).default(100),
   })
   return new Hono()
     .post(
@@ -103,18 +103,18 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
       }),
       async (c) => {
         const text = await c.req.text()
-        if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
-          throw new BadRequestError(
-            'payload_too_large',
+        if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES)
+          throw new PayloadTooLargeError(
+            MAX_PAYLOAD_BYTES,
             `an exception report may hold at most ${MAX_PAYLOAD_BYTES} bytes`,
           )
-        }
         let body: unknown
         try {
           body = JSON.parse(text)
         } catch {
-          throw new BadRequestError('invalid_json', 'the body is not JSON')
+          throw new BadRequestError('invalid_json', 'the body is not valid JSON')
         }
+        requireShallow(body)
         const report = exceptionReport.safeParse(body)
         if (!report.success) {
           const problems = report.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
