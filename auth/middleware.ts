@@ -42,14 +42,17 @@ export function readsPersonalData(req: Request): boolean {
   return !identity || identity.role === 'operator' || identity.role === 'admin'
 }
 
-const tooMany = (retryAfterSeconds: number, message: string) =>
-  new Response(JSON.stringify({ error: { code: 'rate_limited', message } }), {
+/** The request id the api's other errors carry (hono/request-id), so a refusal can be found in the log. */
+const requestIdOf = (c: Context) => (c.get('requestId' as never) as string | undefined) ?? ''
+
+const tooMany = (c: Context, retryAfterSeconds: number, message: string) =>
+  new Response(JSON.stringify({ error: { code: 'rate_limited', message, requestId: requestIdOf(c) } }), {
     status: 429,
     headers: { 'content-type': 'application/json', 'retry-after': String(retryAfterSeconds) },
   })
 
-const refuse = (status: 401 | 403, code: string, message: string) =>
-  new Response(JSON.stringify({ error: { code, message } }), {
+const refuse = (c: Context, status: 401 | 403, code: string, message: string) =>
+  new Response(JSON.stringify({ error: { code, message, requestId: requestIdOf(c) } }), {
     status,
     headers: {
       'content-type': 'application/json',
@@ -95,29 +98,31 @@ export function authorize(mode: AuthMode, store: Store, log: Logger, perMinute =
     let identity: Identity | undefined
     if (mode === 'tokens') {
       if (needed === undefined)
-        return refuse(403, 'forbidden', `no permission is declared for ${c.req.method} ${c.req.path}`)
+        return refuse(c, 403, 'forbidden', `no permission is declared for ${c.req.method} ${c.req.path}`)
       if (needed !== 'public') {
         // A bearer token when one is sent; otherwise the browser's single sign-on session, whose
         // changes must carry its CSRF token (a cookie is sent by the browser to any page's request).
         const bearer = c.req.header('authorization')
         const cookie = bearer ? undefined : getCookie(c, SESSION_COOKIE)
         const found = cookie ? await verifySession(store, cookie) : await verifyToken(store, bearer)
-        if (typeof found === 'string') return refuse(401, 'unauthenticated', found)
+        if (typeof found === 'string') return refuse(c, 401, 'unauthenticated', found)
         if (cookie && !SAFE_METHODS.has(c.req.method) && !csrfMatches(cookie, c.req.header(CSRF_HEADER)))
           return refuse(
+            c,
             403,
             'csrf',
             `a change from a signed-in browser needs the session's ${CSRF_HEADER} header`,
           )
         if (!allowed(found.role, needed))
           return refuse(
+            c,
             403,
             'forbidden',
             `the ${found.role} role may not ${c.req.method} ${c.req.path} (needs ${needed})`,
           )
         const wait = limiter.take(found.tokenId)
         if (wait !== undefined)
-          return tooMany(wait, `token ${found.tokenId} made more than ${perMinute} requests this minute`)
+          return tooMany(c, wait, `token ${found.tokenId} made more than ${perMinute} requests this minute`)
         identity = found
         identities.set(c.req.raw, found)
       }

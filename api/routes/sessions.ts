@@ -129,7 +129,16 @@ export function sessionRoutes(
       async (c) => {
         const cookie = getCookie(c, SESSION_COOKIE)
         if (cookie && !csrfMatches(cookie, c.req.header(CSRF_HEADER)))
-          return c.json({ error: { code: 'csrf', message: `send the session's ${CSRF_HEADER}` } }, 403)
+          return c.json(
+            {
+              error: {
+                code: 'csrf',
+                message: `send the session's ${CSRF_HEADER}`,
+                requestId: (c.get('requestId' as never) as string | undefined) ?? '',
+              },
+            },
+            403,
+          )
         if (cookie) await endSession(store, cookie)
         deleteCookie(c, SESSION_COOKIE, cookieOptions)
         return c.body(null, 204)
