@@ -20,7 +20,8 @@ const program = new Command()
   .showHelpAfterError()
 
 async function serveParts(parts: Part[], { serverOnly = false } = {}): Promise<void> {
-  const config = loadConfig()
+  // With the demo estate, the demo's flows (config/demo) unless SIGNALBOX_CONFIG_DIR names others.
+  const config = loadConfig(process.env, { demo: parts.includes('demo') })
   if (serverOnly && !config.clickhouse.url) {
     // The embedded engine lives inside one process; running parts apart needs a shared server.
     throw new ConfigError([

@@ -20,7 +20,8 @@ const settingsSchema = z.object({
   SIGNALBOX_OTLP_HTTP_PORT: port.default(4318),
   SIGNALBOX_OTLP_GRPC_PORT: port.default(4317),
   SIGNALBOX_DATA_DIR: z.string().min(1).default('./data'),
-  SIGNALBOX_CONFIG_DIR: z.string().min(1).default('./config'),
+  /** Unset: `./config`, or `./config/demo` when the demo estate runs (its flows' delays scaled to minutes). */
+  SIGNALBOX_CONFIG_DIR: optionalString,
   SIGNALBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CLICKHOUSE_URL: optionalString.pipe(z.url().optional()),
   CLICKHOUSE_USER: optionalString,
@@ -231,7 +232,10 @@ export interface Config {
  * one restart fixes them all. A `.env` file in the working directory is read first; real environment
  * variables win over it.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = true } = {}): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  { readDotEnv = true, demo = false } = {},
+): Config {
   if (readDotEnv && env === process.env && existsSync('.env')) process.loadEnvFile('.env')
   const parsed = settingsSchema.safeParse(env)
   if (!parsed.success) {
@@ -251,7 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { readDotEnv = 
     otlpHttpPort: s.SIGNALBOX_OTLP_HTTP_PORT,
     otlpGrpcPort: s.SIGNALBOX_OTLP_GRPC_PORT,
     dataDir: resolve(s.SIGNALBOX_DATA_DIR),
-    configDir: resolve(s.SIGNALBOX_CONFIG_DIR),
+    configDir: resolve(s.SIGNALBOX_CONFIG_DIR ?? (demo ? './config/demo' : './config')),
     logLevel: s.SIGNALBOX_LOG_LEVEL,
     clickhouse: Object.freeze({
       url: s.CLICKHOUSE_URL,
