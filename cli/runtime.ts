@@ -63,7 +63,12 @@ export async function run(
       : undefined
   if (demo)
     log.info(
-      { ordersPerMinute: config.demo.ordersPerMinute, erp: demo.estate.urls.erp },
+      {
+        ordersPerMinute: config.demo.ordersPerMinute,
+        run: demo.estate.run,
+        configDir: config.configDir,
+        erp: demo.estate.urls.erp,
+      },
       'demo estate running (turn it off with --no-demo)',
     )
   let stopping: Promise<void> | undefined

@@ -53,6 +53,11 @@ export class ErpSimulator {
   faults: Faults = { ...NO_FAULTS }
   private readonly orders = new Map<string, SalesOrder>()
   private readonly stockChanges: StockChange[] = []
+  /**
+   * Change ids go on from the time the ERP started, in milliseconds: a real ERP's change feed never
+   * reuses an id, and the simulator, which forgets its changes when it stops, must not either.
+   */
+  private readonly firstChangeId = Date.now()
   /** Fulfilments, invoices and credit memos, by idempotency key. */
   readonly documents = new Map<string, { kind: string; number: string; orderId: string }>()
 
@@ -93,7 +98,7 @@ export class ErpSimulator {
   /** Records a stock adjustment (a goods receipt, a count, a write-off) in the change feed. */
   adjustStock(sku: string, location: string, onHand: number, reserved = 0): StockChange {
     const change = {
-      id: this.stockChanges.length + 1,
+      id: this.firstChangeId + this.stockChanges.length,
       sku,
       location,
       onHand,

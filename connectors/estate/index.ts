@@ -7,6 +7,7 @@ import { ErpSimulator } from './erp.ts'
 import { NotificationSimulator } from './notification.ts'
 import { OmsSimulator } from './oms.ts'
 import { PaymentSimulator } from './payment.ts'
+import { newRunId } from './run.ts'
 import { type Served, serveOnLoopback } from './serve.ts'
 import { StorefrontSimulator } from './storefront.ts'
 import { serverSpans } from './telemetry.ts'
@@ -15,7 +16,14 @@ import { WmsSimulator } from './wms.ts'
 export const SALES_CHANNELS = ['storefront', 'marketplace', 'pos'] as const
 export type SalesChannel = (typeof SALES_CHANNELS)[number]
 
+export interface EstateOptions {
+  /** Marks every id the estate makes (estate/run.ts); a new one when not given. */
+  readonly run?: string
+}
+
 export interface Estate {
+  /** The run its ids carry. */
+  readonly run: string
   readonly storefront: StorefrontSimulator
   readonly payment: PaymentSimulator
   readonly oms: OmsSimulator
@@ -43,7 +51,13 @@ export interface Estate {
  * The simulated retail systems, each an HTTP service on loopback. Deterministic for a seed. With a
  * collector URL, each traces the requests it answers under its own service name.
  */
-export async function startEstate(seed = 1, collectorUrl?: string, ingestKey?: string): Promise<Estate> {
+export async function startEstate(
+  seed = 1,
+  collectorUrl?: string,
+  ingestKey?: string,
+  options: EstateOptions = {},
+): Promise<Estate> {
+  const run = options.run ?? newRunId()
   const payment = new PaymentSimulator(seed + 1)
   const oms = new OmsSimulator(seed + 2)
   const erp = new ErpSimulator(seed + 3)
@@ -76,7 +90,7 @@ export async function startEstate(seed = 1, collectorUrl?: string, ingestKey?: s
     served.push(s)
     return s.url
   }
-  const storefront = new StorefrontSimulator(seed + 5)
+  const storefront = new StorefrontSimulator(seed + 5, { run })
   const urls = {
     orders: await serveApp(storefront.app, 'storefront'),
     payment: await serveApp(payment.app, 'payment'),
@@ -92,6 +106,7 @@ export async function startEstate(seed = 1, collectorUrl?: string, ingestKey?: s
     },
   }
   return {
+    run,
     storefront,
     payment,
     oms,

@@ -3,15 +3,25 @@ import type { Order } from '../order-to-cash/order.ts'
 import type { Return } from '../return-to-refund/index.ts'
 import { customer } from './customers.ts'
 import { seededRandom } from './faults.ts'
+import { newRunId } from './run.ts'
 
 const CHANNELS: Order['channel'][] = ['web', 'web', 'app', 'marketplace', 'pos']
 const STORES = ['STORE-LDN-01', 'STORE-MAN-02', 'STORE-LDS-03']
 
-/** The storefront (and marketplace and POS) as a source of orders, delivered by webhook. */
+export interface StorefrontOptions {
+  /** Marks every id this run makes (estate/run.ts); a new one when not given. */
+  readonly run?: string
+}
+
+/**
+ * The storefront (and marketplace and POS) as a source of orders, delivered by webhook. The orders
+ * are deterministic for the seed; their ids carry the run, so no two runs share one.
+ */
 export class StorefrontSimulator {
   private n = 0
   private readonly random: () => number
   private readonly orders = new Map<string, Order>()
+  readonly run: string
 
   /** The storefront's order API: what a connector reads to re-sync an order from its source. */
   readonly app = new Hono().get('/api/orders/:id', (c) => {
@@ -19,11 +29,9 @@ export class StorefrontSimulator {
     return order ? c.json(order) : c.json({ error: { code: 'NOT_FOUND', message: 'no such order' } }, 404)
   })
 
-  constructor(
-    private readonly seed = 5,
-    private readonly prefix = 'SO',
-  ) {
+  constructor(seed = 5, options: StorefrontOptions = {}) {
     this.random = seededRandom(seed)
+    this.run = options.run ?? newRunId()
   }
 
   nextOrder(): Order {
@@ -32,7 +40,7 @@ export class StorefrontSimulator {
     const pickup = channel !== 'marketplace' && this.random() < 0.25
     const lineCount = 1 + Math.floor(this.random() * 3)
     return {
-      orderId: `${this.prefix}-${this.seed}${String(100_000 + n)}`,
+      orderId: `SO-${this.run}-${String(n).padStart(5, '0')}`,
       channel,
       fulfilment: pickup ? 'pickup' : 'ship',
       storeId: pickup || channel === 'pos' ? STORES[n % STORES.length] : undefined,
