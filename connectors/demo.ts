@@ -24,7 +24,20 @@ export interface DemoOptions {
    * running demo registers connectors of its own instead of asking for the demo's.
    */
   readonly connectorIdSuffix?: string
+  /**
+   * The estate's troubles (estate/incidents.ts), and, on the timers, the ERP's maintenance windows and
+   * the marketplace's listing reviews (DEMO_SCHEDULE). On unless turned off.
+   */
+  readonly incidents?: boolean
 }
+
+/** When the estate's scheduled troubles come, from the demo's start, while orders flow. */
+export const DEMO_SCHEDULE = {
+  /** The ERP's planned maintenance: a burst of exceptions, fixed by a bulk replay once it is over. */
+  erpMaintenance: { firstAfterMs: 60_000, everyMs: 8 * 60_000, forMs: 30_000 },
+  /** The marketplace reviews the bestseller's listing: its stock updates are refused (drift). */
+  listingReview: { firstAfterMs: 30_000, everyMs: 20 * 60_000, forMs: 6 * 60_000 },
+} as const
 
 export interface Demo {
   readonly estate: Estate
@@ -36,8 +49,8 @@ export interface Demo {
   readonly webhookUrl: string
   readonly callbackUrl: string
   readonly callbackSecrets: readonly string[]
-  /** Places one order now (scenarios and tests); the timer places the steady flow. */
-  placeOrder(): ReturnType<Estate['storefront']['placeOrder']>
+  /** Places one order now, the next one or the one given (scenarios, tests); the timer places the steady flow. */
+  placeOrder(order?: Order): ReturnType<Estate['storefront']['placeOrder']>
   /** Returns (part of) an order now. */
   placeReturn(order: Order, reason?: Return['reason']): Promise<{ ret: Return; status: number }>
   close(): Promise<void>
@@ -45,11 +58,15 @@ export interface Demo {
 
 /**
  * The simulated retail estate and its connectors, talking to Signalbox only over OTLP, CloudEvents
- * and HTTP like any outside connector: a steady flow of orders with small, realistic fault rates, so
- * a newcomer sees orders, stages, some failures and exceptions within a minute.
+ * and HTTP like any outside connector: a steady flow of orders with small, realistic fault rates and
+ * the troubles a support team meets, so that within three minutes a newcomer sees exceptions to fix
+ * by an edited or a bulk replay, a stuck order, stock drifting on a channel and an SLO paging.
  */
 export async function startDemo(options: DemoOptions): Promise<Demo> {
-  const estate = await startEstate(options.seed ?? 1, options.collectorUrl, options.ingestKey)
+  const withIncidents = options.incidents ?? true
+  const estate = await startEstate(options.seed ?? 1, options.collectorUrl, options.ingestKey, {
+    incidents: withIncidents,
+  })
   estate.erp.faults = { errorRate: 0.02, throttleRate: 0.05, outage: false }
   estate.payment.faults = { errorRate: 0.01, throttleRate: 0, outage: false }
   const suffix = options.connectorIdSuffix ?? ''
@@ -127,8 +144,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   ]
   // About one order in eight comes back a while later.
   const placed: Order[] = []
-  const placeOrder = async () => {
-    const result = await estate.storefront.placeOrder(webhookUrl)
+  const placeOrder = async (order?: Order) => {
+    const result = await estate.storefront.placeOrder(webhookUrl, order)
     placed.push(result.order)
     if (placed.length >= 8) await placeReturn(placed.splice(0, 8)[3] as Order)
     return result
@@ -148,6 +165,16 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       // The warehouse and the carriers move released orders on every few seconds.
       setInterval(() => estate.wms.advance(), 5_000),
     )
+    if (estate.incidents) {
+      const { bestseller } = estate.incidents
+      const { erpMaintenance, listingReview } = DEMO_SCHEDULE
+      repeat(timers, erpMaintenance, () => {
+        estate.erp.faults.maintenanceUntil = Date.now() + erpMaintenance.forMs
+      })
+      repeat(timers, listingReview, () => {
+        estate.channels.marketplace.suppressedListings.set(bestseller, Date.now() + listingReview.forMs)
+      })
+    }
   }
   for (const t of timers) t.unref()
   return {
@@ -170,4 +197,20 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await estate.close()
     },
   }
+}
+
+/** Runs `start` after `firstAfterMs`, then every `everyMs`; the timers join `timers` (cleared on close). */
+function repeat(
+  timers: NodeJS.Timeout[],
+  when: { readonly firstAfterMs: number; readonly everyMs: number },
+  start: () => void,
+): void {
+  const first = setTimeout(() => {
+    start()
+    const again = setInterval(start, when.everyMs)
+    again.unref()
+    timers.push(again)
+  }, when.firstAfterMs)
+  first.unref()
+  timers.push(first)
 }

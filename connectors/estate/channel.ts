@@ -11,6 +11,11 @@ const stockUpdate = z.object({ location: z.string().min(1), quantity: z.number()
 export class ChannelSimulator {
   faults: Faults = { ...NO_FAULTS }
   readonly stock = new Map<string, number>()
+  /**
+   * Listings the channel has suppressed pending review, by SKU, until then (epoch ms): their stock
+   * updates are refused (422), so the channel goes on showing the last quantity it was told.
+   */
+  readonly suppressedListings = new Map<string, number>()
   readonly random: () => number
   readonly app: Hono
 
@@ -27,8 +32,14 @@ export class ChannelSimulator {
           400,
         )
       }
-      this.stock.set(`${c.req.param('sku')}@${parsed.data.location}`, parsed.data.quantity)
-      return c.json({ sku: c.req.param('sku'), ...parsed.data })
+      const sku = c.req.param('sku')
+      if ((this.suppressedListings.get(sku) ?? 0) > Date.now())
+        return c.json(
+          { error: `listing ${sku} is suppressed pending review: stock updates are refused` },
+          422,
+        )
+      this.stock.set(`${sku}@${parsed.data.location}`, parsed.data.quantity)
+      return c.json({ sku, ...parsed.data })
     })
   }
 

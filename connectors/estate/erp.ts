@@ -5,7 +5,8 @@ import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.t
 /**
  * A cloud ERP's sales-order API in the shapes that matter: an `Idempotency-Key` header is required
  * and a repeated key returns the order already created (never a second one), validation errors are
- * 422 with field details, throttling is 429 with Retry-After, outages are 503.
+ * 422 with field details — a trade account on credit hold, an item code the item master replaced —
+ * throttling is 429 with Retry-After, outages and maintenance windows are 503.
  */
 const salesOrderRequest = z.object({
   orderId: z.string().min(1),
@@ -28,6 +29,9 @@ const salesOrderRequest = z.object({
       }),
     )
     .min(1),
+  /** The trade account billed; required on account. */
+  account: z.string().min(1).optional(),
+  paymentTerms: z.enum(['prepaid', 'on_account']).default('prepaid'),
 })
 export type SalesOrderRequest = z.infer<typeof salesOrderRequest>
 
@@ -49,8 +53,14 @@ export interface StockChange {
   readonly at: string
 }
 
+type FieldError = { field: string; message: string }
+
 export class ErpSimulator {
   faults: Faults = { ...NO_FAULTS }
+  /** Trade accounts credit control has put on hold: no sales order on account for them. */
+  readonly creditHolds = new Set<string>()
+  /** Item codes the item master replaced, old → new: the old code is unknown to the ERP. */
+  readonly supersededItems = new Map<string, string>()
   private readonly orders = new Map<string, SalesOrder>()
   private readonly stockChanges: StockChange[] = []
   /**
@@ -115,6 +125,24 @@ export class ErpSimulator {
     this.random = seededRandom(seed)
   }
 
+  /** What the ERP's own rules refuse in a well-formed sales order: credit control, the item master. */
+  private businessRules(so: SalesOrderRequest): FieldError[] {
+    const problems: FieldError[] = []
+    so.lines.forEach((line, i) => {
+      const replacement = this.supersededItems.get(line.sku)
+      if (replacement)
+        problems.push({ field: `lines.${i}.sku`, message: `item ${line.sku} was replaced by ${replacement}` })
+    })
+    if (so.paymentTerms === 'on_account' && !so.account)
+      problems.push({ field: 'account', message: 'an order on account names the trade account' })
+    if (so.paymentTerms === 'on_account' && so.account && this.creditHolds.has(so.account))
+      problems.push({
+        field: 'paymentTerms',
+        message: `account ${so.account} is on credit hold: take payment (prepaid) or release the hold`,
+      })
+    return problems
+  }
+
   /** Sales orders created for one order: exactly-once means this is 1. */
   salesOrdersFor(orderId: string): SalesOrder[] {
     return [...this.orders.values()].filter((o) => o.orderId === orderId)
@@ -139,6 +167,20 @@ export class ErpSimulator {
               code: 'VALIDATION_FAILED',
               message: 'the sales order is invalid',
               fields: parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+            },
+          },
+          422,
+        )
+      }
+      const refused = this.businessRules(parsed.data)
+      if (refused.length > 0) {
+        const credit = refused.some((f) => f.field === 'paymentTerms')
+        return c.json(
+          {
+            error: {
+              code: credit ? 'CREDIT_HOLD' : 'ITEM_NOT_FOUND',
+              message: refused.map((f) => f.message).join('; '),
+              fields: refused,
             },
           },
           422,

@@ -8,6 +8,11 @@ export interface Faults {
   throttleRate: number
   /** While true, every call is answered 503. */
   outage: boolean
+  /**
+   * A planned maintenance window, until this time (epoch ms): every call is answered 503 with a
+   * Retry-After of the time left, as cloud ERPs announce theirs.
+   */
+  maintenanceUntil?: number
   /** The next this-many calls are answered 429, whatever the rates: deterministic throttling. */
   throttleNext?: number
   /** Added to every answer, in milliseconds. */
@@ -33,6 +38,13 @@ export type FaultAnswer = { status: 503 | 429 | 500; retryAfter?: number; messag
 
 export function injectFault(faults: Faults, random: () => number, system: string): FaultAnswer {
   if (faults.outage) return { status: 503, retryAfter: 1, message: `${system} is unavailable (outage)` }
+  const maintenanceLeft = (faults.maintenanceUntil ?? 0) - Date.now()
+  if (maintenanceLeft > 0)
+    return {
+      status: 503,
+      retryAfter: Math.ceil(maintenanceLeft / 1000),
+      message: `${system} is down for planned maintenance until ${new Date(faults.maintenanceUntil as number).toISOString()}`,
+    }
   if (faults.throttleNext && faults.throttleNext > 0) {
     faults.throttleNext--
     return { status: 429, retryAfter: 1, message: `${system} API rate limit exceeded` }

@@ -4,6 +4,7 @@ import { type ConnectorTelemetry, serviceTelemetry } from '../sdk/index.ts'
 import { ChannelSimulator } from './channel.ts'
 import { CrmSimulator } from './crm.ts'
 import { ErpSimulator } from './erp.ts'
+import { type Incidents, incidentsFor } from './incidents.ts'
 import { NotificationSimulator } from './notification.ts'
 import { OmsSimulator } from './oms.ts'
 import { PaymentSimulator } from './payment.ts'
@@ -19,11 +20,15 @@ export type SalesChannel = (typeof SALES_CHANNELS)[number]
 export interface EstateOptions {
   /** Marks every id the estate makes (estate/run.ts); a new one when not given. */
   readonly run?: string
+  /** Sets up the troubles of incidents.ts (credit hold, replaced item code, empty pick face). */
+  readonly incidents?: boolean
 }
 
 export interface Estate {
   /** The run its ids carry. */
   readonly run: string
+  /** The troubles it was set up with, if any. */
+  readonly incidents: Incidents | undefined
   readonly storefront: StorefrontSimulator
   readonly payment: PaymentSimulator
   readonly oms: OmsSimulator
@@ -58,6 +63,7 @@ export async function startEstate(
   options: EstateOptions = {},
 ): Promise<Estate> {
   const run = options.run ?? newRunId()
+  const incidents = options.incidents ? incidentsFor(seed) : undefined
   const payment = new PaymentSimulator(seed + 1)
   const oms = new OmsSimulator(seed + 2)
   const erp = new ErpSimulator(seed + 3)
@@ -90,7 +96,12 @@ export async function startEstate(
     served.push(s)
     return s.url
   }
-  const storefront = new StorefrontSimulator(seed + 5, { run })
+  const storefront = new StorefrontSimulator(seed + 5, { run, incidents })
+  if (incidents) {
+    erp.creditHolds.add(incidents.creditHoldAccount)
+    erp.supersededItems.set(...incidents.superseded)
+    wms.emptyPickFaces.add(incidents.awaitingReplenishment)
+  }
   const urls = {
     orders: await serveApp(storefront.app, 'storefront'),
     payment: await serveApp(payment.app, 'payment'),
@@ -107,6 +118,7 @@ export async function startEstate(
   }
   return {
     run,
+    incidents,
     storefront,
     payment,
     oms,

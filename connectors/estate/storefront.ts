@@ -3,6 +3,7 @@ import type { Order } from '../order-to-cash/order.ts'
 import type { Return } from '../return-to-refund/index.ts'
 import { customer } from './customers.ts'
 import { seededRandom } from './faults.ts'
+import { type Incidents, meets, TRADE_ACCOUNTS } from './incidents.ts'
 import { newRunId } from './run.ts'
 
 const CHANNELS: Order['channel'][] = ['web', 'web', 'app', 'marketplace', 'pos']
@@ -11,6 +12,8 @@ const STORES = ['STORE-LDN-01', 'STORE-MAN-02', 'STORE-LDS-03']
 export interface StorefrontOptions {
   /** Marks every id this run makes (estate/run.ts); a new one when not given. */
   readonly run?: string
+  /** The troubles its orders meet, on their cadence; none when not given. */
+  readonly incidents?: Incidents
 }
 
 /**
@@ -19,9 +22,13 @@ export interface StorefrontOptions {
  */
 export class StorefrontSimulator {
   private n = 0
+  private stockChanges = 0
+  /** What the bestseller has on hand at DC-NORTH: it sells down, then is restocked. */
+  private bestsellerOnHand = 240
   private readonly random: () => number
   private readonly orders = new Map<string, Order>()
   readonly run: string
+  readonly incidents: Incidents | undefined
 
   /** The storefront's order API: what a connector reads to re-sync an order from its source. */
   readonly app = new Hono().get('/api/orders/:id', (c) => {
@@ -32,6 +39,7 @@ export class StorefrontSimulator {
   constructor(seed = 5, options: StorefrontOptions = {}) {
     this.random = seededRandom(seed)
     this.run = options.run ?? newRunId()
+    this.incidents = options.incidents
   }
 
   nextOrder(): Order {
@@ -39,7 +47,7 @@ export class StorefrontSimulator {
     const channel = CHANNELS[Math.floor(this.random() * CHANNELS.length)] as Order['channel']
     const pickup = channel !== 'marketplace' && this.random() < 0.25
     const lineCount = 1 + Math.floor(this.random() * 3)
-    return {
+    const order: Order = {
       orderId: `SO-${this.run}-${String(n).padStart(5, '0')}`,
       channel,
       fulfilment: pickup ? 'pickup' : 'ship',
@@ -51,10 +59,17 @@ export class StorefrontSimulator {
         unitPrice: Math.round(this.random() * 12_000) / 100,
       })),
     }
+    return this.incidents ? withIncidents(order, n, this.incidents) : order
   }
 
   /** A plausible stock movement at the source of truth: [sku, location, on hand, reserved]. */
   nextStockChange(): [string, string, number, number] {
+    // One change in four is the bestseller selling down at the distribution centre.
+    if (this.incidents && this.stockChanges++ % 4 === 0) {
+      const onHand = this.bestsellerOnHand
+      this.bestsellerOnHand = onHand < 60 ? 240 : onHand - 20 - Math.floor(this.random() * 30)
+      return [this.incidents.bestseller, 'DC-NORTH', onHand, Math.floor(onHand * 0.1)]
+    }
     const sku = `SKU-${10_000 + Math.floor(this.random() * 500)}`
     const location = ['DC-NORTH', 'DC-SOUTH', ...STORES][Math.floor(this.random() * 5)] as string
     const onHand = Math.floor(this.random() * 400)
@@ -87,4 +102,31 @@ export class StorefrontSimulator {
     await res.arrayBuffer()
     return { order, status: res.status }
   }
+}
+
+/**
+ * An order as the estate's troubles shape it: now and then a trade customer buying on account (one
+ * account in five is on credit hold at the ERP), a line under a SKU code the ERP has replaced, a line
+ * of the SKU whose pick face is empty. The rest of the order is as drawn.
+ */
+function withIncidents(order: Order, n: number, incidents: Incidents): Order {
+  let o = order
+  if (meets(n, incidents.trade)) {
+    const account = TRADE_ACCOUNTS[Math.floor(n / incidents.trade.every) % TRADE_ACCOUNTS.length] as string
+    // Trade customers order online and have their goods delivered.
+    o = {
+      ...o,
+      channel: 'web',
+      fulfilment: 'ship',
+      storeId: undefined,
+      tradeAccount: account,
+      paymentTerms: 'on_account',
+    }
+  }
+  const first = o.lines[0] as Order['lines'][number]
+  if (meets(n, incidents.supersededLine))
+    o = { ...o, lines: [{ ...first, sku: incidents.superseded[0] }, ...o.lines.slice(1)] }
+  if (meets(n, incidents.replenishmentLine))
+    o = { ...o, lines: [...o.lines, { sku: incidents.awaitingReplenishment, quantity: 1, unitPrice: 24.99 }] }
+  return o
 }

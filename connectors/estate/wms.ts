@@ -15,6 +15,8 @@ interface Release {
   readonly orderId: string
   readonly fulfilment: 'ship' | 'pickup'
   state: ReleaseState
+  /** Waiting for a pick face to be replenished until then (epoch ms): the order does not move. */
+  readonly heldUntil?: number
 }
 
 /** One step of a release, as the warehouse's event feed lists it. */
@@ -40,6 +42,12 @@ export class WmsSimulator {
   faults: Faults = { ...NO_FAULTS }
   readonly releases = new Map<string, Release>()
   readonly dispositions = new Map<string, 'restock' | 'dispose'>()
+  /**
+   * SKUs whose pick face is empty: a release with one of them is accepted, then waits this long for
+   * replenishment before anyone picks it — the warehouse sits on the order.
+   */
+  readonly emptyPickFaces = new Set<string>()
+  replenishmentMs = 10 * 60_000
   private readonly events: WarehouseEvent[] = []
   readonly random: () => number
 
@@ -50,9 +58,10 @@ export class WmsSimulator {
   /** Moves every open release one step on (the demo calls it on a timer, tests directly). */
   advance(): WarehouseEvent[] {
     const moved: WarehouseEvent[] = []
+    const now = Date.now()
     for (const r of this.releases.values()) {
       const kind = NEXT[r.fulfilment][r.state]
-      if (!kind) continue
+      if (!kind || (r.heldUntil ?? 0) > now) continue
       r.state = kind
       const event = {
         id: this.events.length + 1,
@@ -80,6 +89,9 @@ export class WmsSimulator {
         orderId: parsed.data.orderId,
         fulfilment: parsed.data.fulfilment,
         state: 'released',
+        ...(parsed.data.lines.some((l) => this.emptyPickFaces.has(l.sku))
+          ? { heldUntil: Date.now() + this.replenishmentMs }
+          : {}),
       }
       this.releases.set(parsed.data.orderId, release)
       return c.json(release, 201)

@@ -54,6 +54,8 @@ export async function runLoad(
     seed: options.seed,
     // Connectors of its own: the running demo's keep their registrations (and their replays).
     connectorIdSuffix: '-load',
+    // A scenario is the conditions it names: the demo's standing troubles stay out of it.
+    incidents: false,
   })
   const eventsBefore = await collectorCounter(
     options.collectorUrl,

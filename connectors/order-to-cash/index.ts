@@ -132,7 +132,14 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
           method: 'POST',
           url: `${urls.erp}/api/salesorders`,
           route: '/api/salesorders',
-          body: { orderId: o.orderId, channel: o.channel, customer: o.customer, lines: o.lines },
+          body: {
+            orderId: o.orderId,
+            channel: o.channel,
+            customer: o.customer,
+            lines: o.lines,
+            ...(o.tradeAccount ? { account: o.tradeAccount } : {}),
+            paymentTerms: o.paymentTerms ?? 'prepaid',
+          },
         })
         await ctx.emit({
           type: 'retail.order.erp_posted',

@@ -6,6 +6,10 @@ export const orderSchema = z.object({
   channel: z.enum(['web', 'app', 'marketplace', 'pos']),
   fulfilment: z.enum(['ship', 'pickup']),
   storeId: z.string().optional(),
+  /** A trade customer's account at the ERP (trade prices; may buy on account). */
+  tradeAccount: z.string().min(1).max(40).optional(),
+  /** `on_account`: invoiced to the trade account, within its credit limit. Prepaid when absent. */
+  paymentTerms: z.enum(['prepaid', 'on_account']).optional(),
   customer: z.object({
     name: z.string().min(1),
     email: z.string().min(3),

@@ -25,6 +25,7 @@ async function start() {
     ordersPerMinute: 0,
     callbackSecrets: [sb.config.replay.callbackSecret],
     retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+    incidents: false,
   })
   const { erp, payment, oms, wms, notification, crm, channels } = demo.estate
   for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])

@@ -10,10 +10,11 @@ export interface DemoFixture {
 
 /**
  * Signalbox plus the simulated estate and its connectors for one test file, with no random faults
- * (tests set the faults they mean) and fast retries. Read the fixture inside tests, after beforeAll.
+ * and, unless asked for, none of the estate's standing troubles (tests set the faults they mean), and
+ * fast retries. Read the fixture inside tests, after beforeAll.
  */
 export function useDemo(
-  options: { callbackSecrets?: readonly string[]; env?: Record<string, string> } = {},
+  options: { callbackSecrets?: readonly string[]; env?: Record<string, string>; incidents?: boolean } = {},
 ): DemoFixture {
   const fixture = {} as { sb: TestSignalbox; demo: Demo }
   beforeAll(async () => {
@@ -28,6 +29,7 @@ export function useDemo(
       ordersPerMinute: 0,
       callbackSecrets: options.callbackSecrets ?? [fixture.sb.config.replay.callbackSecret],
       retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+      incidents: options.incidents ?? false,
     })
     const { erp, payment, oms, wms, notification, crm, channels } = fixture.demo.estate
     for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])
