@@ -43,6 +43,29 @@ describe('signalbox load', () => {
     expect(shown).toContain('marketplace-retry-storm')
   })
 
+  it('runs again with the same seed as new orders: no event is dropped as a duplicate', async () => {
+    const steady = () =>
+      runLoad(
+        {
+          scenario: 'steady',
+          collectorUrl: sb.collectorUrl,
+          apiUrl: sb.apiUrl,
+          seconds: 2,
+          ordersPerMinute: 60,
+          seed: 42,
+        },
+        new PassThrough(),
+      )
+    const first = await steady()
+    const second = await steady()
+    for (const report of [first, second]) {
+      expect(report.orderWebhooks).toEqual({ sent: 2, accepted: 2 })
+      expect(report.businessEvents.sent).toBeGreaterThan(0)
+      expect(report.businessEvents.duplicatesDropped).toBe(0)
+      expect(report.businessEvents.acknowledgedBySignalbox).toBe(report.businessEvents.sent)
+    }
+  })
+
   it('refuses an unknown scenario', async () => {
     await expect(
       runLoad({
