@@ -70,10 +70,20 @@ export function loadKeyRing(fromEnv: string | undefined, file: string): PayloadK
 }
 
 export class PayloadVault {
-  private readonly byId: Map<string, Buffer>
+  private keys: readonly PayloadKey[] = []
+  private byId = new Map<string, Buffer>()
 
-  constructor(private readonly keys: readonly PayloadKey[]) {
+  constructor(keys: readonly PayloadKey[]) {
+    this.useKeys(keys)
+  }
+
+  /**
+   * Takes a new key ring in place, so a running api encrypts with a key added to the key file
+   * (`signalbox payload-keys rotate` through the admin socket) and opens what was re-encrypted with it.
+   */
+  useKeys(keys: readonly PayloadKey[]): void {
     if (keys.length === 0) throw new Error('a payload vault needs at least one key')
+    this.keys = keys
     this.byId = new Map(keys.map((k) => [k.id, k.key]))
   }
 
