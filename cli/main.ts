@@ -10,6 +10,7 @@ import { addKeyToFile, keyFileOf, newKey, vaultFor } from '../core/payload-vault
 import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { rewriteExceptionPayloads } from '../store/queries/exceptions.ts'
+import { CliError, describeFailure, isEngineLocked } from './failure.ts'
 import { type Part, run, stopOnSignals } from './runtime.ts'
 
 const program = new Command()
@@ -17,6 +18,7 @@ const program = new Command()
   .description(
     'Integration observability and control plane for retail: order, inventory and return lifecycles.',
   )
+  .option('--verbose', 'on an error, show its stack trace and causes')
   .showHelpAfterError()
 
 async function serveParts(parts: Part[], { serverOnly = false } = {}): Promise<void> {
@@ -28,7 +30,17 @@ async function serveParts(parts: Part[], { serverOnly = false } = {}): Promise<v
       'CLICKHOUSE_URL: required to run a part on its own; use `signalbox start` for the embedded all-in-one',
     ])
   }
-  stopOnSignals(await run(parts, config))
+  try {
+    stopOnSignals(await run(parts, config))
+  } catch (err) {
+    if (isEngineLocked(err))
+      throw new CliError(
+        `the embedded store in ${config.dataDir} is in use by another process`,
+        'is Signalbox already running there? Stop it, or give this one its own SIGNALBOX_DATA_DIR',
+        { cause: err },
+      )
+    throw err
+  }
 }
 
 program
@@ -242,10 +254,7 @@ program
   })
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`signalbox: ${err.message}\n`)
-    process.exit(2)
-  }
-  process.stderr.write(`signalbox: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
-  process.exit(1)
+  const { text, exitCode } = describeFailure(err, { verbose: Boolean(program.opts().verbose) })
+  process.stderr.write(`signalbox: ${text}\n`)
+  process.exit(exitCode)
 })
