@@ -15,8 +15,12 @@ export interface RunningApi {
   close(): Promise<void>
 }
 
-export async function startApi(store: Store, config: Config, log: Logger): Promise<RunningApi> {
-  const vault = vaultFor(config)
+export async function startApi(
+  store: Store,
+  config: Config,
+  log: Logger,
+  vault = vaultFor(config),
+): Promise<RunningApi> {
   log.info({ payloadKey: vault.currentKeyId }, 'sensitive exception payload fields are encrypted at rest')
   const prober = new CallbackProber(store, config.replay.callbackSecret, log)
   const app = apiApp(store, config, log, vault, prober)

@@ -1,15 +1,12 @@
 import { Command } from 'commander'
-import type { Role } from '../auth/permissions.ts'
-import { createToken, revokeToken, type TokenKind } from '../auth/tokens.ts'
 import { runLoad } from '../connectors/load/run.ts'
 import { SCENARIOS } from '../connectors/load/scenarios.ts'
-import { type Config, loadConfig } from '../core/config.ts'
+import { loadConfig } from '../core/config.ts'
 import { ConfigError } from '../core/errors.ts'
 import { createLogger } from '../core/logger.ts'
-import { addKeyToFile, keyFileOf, newKey, vaultFor } from '../core/payload-vault.ts'
-import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
-import { rewriteExceptionPayloads } from '../store/queries/exceptions.ts'
+import { addAdminCommands } from './admin/commands.ts'
+import { openStoreForCli } from './admin/reach.ts'
 import { CliError, describeFailure, isEngineLocked } from './failure.ts'
 import { type Part, run, stopOnSignals } from './runtime.ts'
 
@@ -109,137 +106,7 @@ program
     },
   )
 
-const list = (v: string) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-
-const token = program
-  .command('token')
-  .description('API tokens and ingestion keys (in embedded mode, run while Signalbox is stopped)')
-
-token
-  .command('create')
-  .description('create a token and print it once; only its hash is stored')
-  .requiredOption('--name <name>', 'who or what holds it')
-  .option('--role <role>', 'viewer, support, operator or admin', 'viewer')
-  .option(
-    '--kind <kind>',
-    'personal, service or ingest (an ingestion key: writes telemetry only)',
-    'personal',
-  )
-  .option('--expires-days <n>', 'days until it expires (never, if not given)', (v) => Number.parseInt(v, 10))
-  .option('--flows <names>', 'limit it to these flows (comma-separated)', list)
-  .option('--channels <names>', 'limit it to these channels (comma-separated)', list)
-  .option('--systems <names>', 'limit it to these systems (comma-separated)', list)
-  .option(
-    '--sources <names>',
-    'an ingestion key: the sources it may write for (service.name, CloudEvents source, connector)',
-    list,
-  )
-  .action(
-    async (o: {
-      name: string
-      role: string
-      kind: string
-      expiresDays?: number
-      flows?: string[]
-      channels?: string[]
-      systems?: string[]
-      sources?: string[]
-    }) => {
-      if (!['viewer', 'support', 'operator', 'admin'].includes(o.role))
-        throw new ConfigError([`--role: '${o.role}' is not one of viewer, support, operator, admin`])
-      if (!['personal', 'service', 'ingest'].includes(o.kind))
-        throw new ConfigError([`--kind: '${o.kind}' is not one of personal, service, ingest`])
-      if (o.expiresDays !== undefined && !(o.expiresDays >= 1 && o.expiresDays <= 3650))
-        throw new ConfigError(['--expires-days: between 1 and 3650'])
-      await withStore(async (store) => {
-        const created = await createToken(store, {
-          name: o.name,
-          kind: o.kind as TokenKind,
-          role: o.role as Role,
-          createdBy: 'signalbox token create',
-          expiresInDays: o.expiresDays,
-          scope: { flows: o.flows, channels: o.channels, systems: o.systems, sources: o.sources },
-        })
-        process.stderr.write(
-          `token ${created.id} (${o.kind === 'ingest' ? 'ingest' : o.role}) created; it is shown once:\n`,
-        )
-        process.stdout.write(`${created.token}\n`)
-      })
-    },
-  )
-
-token
-  .command('revoke <id>')
-  .description('revoke a token: refused from the next request on')
-  .action((id: string) =>
-    withStore(async (store) => {
-      if (!(await revokeToken(store, id))) throw new ConfigError([`no token '${id}'`])
-      process.stderr.write(`token ${id} revoked\n`)
-    }),
-  )
-
-const payloadKeys = program
-  .command('payload-keys')
-  .description(
-    'the key ring that encrypts sensitive exception payload fields at rest (in embedded mode, run while Signalbox is stopped)',
-  )
-
-payloadKeys
-  .command('new')
-  .description('print a new key (id:base64) to put first in SIGNALBOX_PAYLOAD_KEYS')
-  .action(() => {
-    process.stdout.write(`${newKey()}\n`)
-  })
-
-payloadKeys
-  .command('reencrypt')
-  .description('re-encrypt every stored payload with the first key of the ring; then older keys can go')
-  .action(() =>
-    withStore(async (store, config) => {
-      const { n, keyId } = await reencrypt(store, config)
-      process.stderr.write(`${n} exception payloads re-encrypted with key ${keyId}\n`)
-    }),
-  )
-
-payloadKeys
-  .command('rotate')
-  .description('with the key file in the data dir: add a new key first, then re-encrypt every stored payload')
-  .action(() =>
-    withStore(async (store, config) => {
-      if (config.payloadKeys)
-        throw new ConfigError([
-          'SIGNALBOX_PAYLOAD_KEYS is set: put a new key first in it (`signalbox payload-keys new`), then run `signalbox payload-keys reencrypt`',
-        ])
-      const file = keyFileOf(config.dataDir)
-      addKeyToFile(file)
-      const { n, keyId } = await reencrypt(store, config)
-      process.stderr.write(`key ${keyId} added to ${file}; ${n} exception payloads re-encrypted with it\n`)
-    }),
-  )
-
-/** Every stored payload re-encrypted with the first key of the configured ring. */
-async function reencrypt(store: Store, config: Config) {
-  const vault = vaultFor(config)
-  const n = await rewriteExceptionPayloads(store, (payload, id) => vault.rotate(payload, id))
-  return { n, keyId: vault.currentKeyId }
-}
-
-/** Opens the store (and brings the schema up to date) for a one-off command. */
-async function withStore(run: (store: Store, config: Config) => Promise<void>): Promise<void> {
-  const config = loadConfig()
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
-  const store = await openStore(config)
-  try {
-    await migrate(store, config.retentionDays, log)
-    await run(store, config)
-  } finally {
-    await store.close()
-  }
-}
+addAdminCommands(program)
 
 program
   .command('migrate')
@@ -247,7 +114,7 @@ program
   .action(async () => {
     const config = loadConfig()
     const log = createLogger(config.logLevel)
-    const store = await openStore(config)
+    const store = await openStoreForCli(config)
     const applied = await migrate(store, config.retentionDays, log)
     log.info({ applied }, applied.length ? 'migrations applied' : 'schema already up to date')
     await store.close()

@@ -6,8 +6,10 @@ import { startDemo } from '../connectors/demo.ts'
 import { type Config, loadConfig } from '../core/config.ts'
 import { ConfigError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
+import { vaultFor } from '../core/payload-vault.ts'
 import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
+import { type AdminSocket, serveAdminSocket } from './admin/socket.ts'
 
 export type Part = 'collector' | 'api' | 'alerts' | 'demo'
 
@@ -17,6 +19,8 @@ export interface Running {
   readonly log: Logger
   readonly collector?: Awaited<ReturnType<typeof startCollector>>
   readonly api?: Awaited<ReturnType<typeof startApi>>
+  /** Embedded mode: where `signalbox token …` and `payload-keys …` reach this process (cli/admin/). */
+  readonly adminSocket?: AdminSocket
   stop(): Promise<void>
 }
 
@@ -36,8 +40,14 @@ export async function run(
     { mode: store.mode, version: await store.engineVersion(), database: config.clickhouse.database },
     'store ready',
   )
+  // One vault for the api and the admin socket: a key rotation through the socket is taken at once.
+  const vault = parts.includes('api') || store.mode === 'embedded' ? vaultFor(config) : undefined
+  // The embedded engine locks its data dir, so the CLI's admin commands go through this process. A
+  // ClickHouse server has no such lock: there the CLI opens the store itself.
+  const adminSocket =
+    store.mode === 'embedded' && vault ? await serveAdminSocket({ store, config, vault }, log) : undefined
   const collector = parts.includes('collector') ? await startCollector(store, config, log) : undefined
-  const api = parts.includes('api') ? await startApi(store, config, log) : undefined
+  const api = parts.includes('api') && vault ? await startApi(store, config, log, vault) : undefined
   const stopAlerts = parts.includes('alerts') ? startAlerts(store, config, log) : undefined
   // The demo estate talks to Signalbox over HTTP like any outside connector would, with its own
   // ingestion key when Signalbox requires one (revoked again at stop).
@@ -78,8 +88,10 @@ export async function run(
     log,
     collector,
     api,
+    adminSocket,
     stop() {
       stopping ??= (async () => {
+        await adminSocket?.close()
         await demo?.close()
         await stopAlerts?.()
         if (demoKey) await revokeToken(store, demoKey.id)
@@ -112,7 +124,7 @@ function requireAuthOffLoopback(config: Config, log: Logger): void {
 }
 
 /** Where local clients reach a listener bound to `host` (a wildcard bind is reached on loopback). */
-function loopback(host: string): string {
+export function loopback(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
   return host.includes(':') ? `[${host}]` : host
 }

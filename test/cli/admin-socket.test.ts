@@ -1,0 +1,94 @@
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ChildSignalbox, startChildSignalbox } from '../../bench/child.ts'
+import { adminSocketPath } from '../../cli/admin/socket.ts'
+import { signalbox } from '../support/cli.ts'
+
+// `signalbox start` in its own process, as a user runs it: its embedded engine locks the data dir,
+// so the CLI's admin commands must reach it through the admin socket.
+const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-cli-'))
+const socket = adminSocketPath(dataDir)
+const env = { SIGNALBOX_DATA_DIR: dataDir, SIGNALBOX_AUTH: 'tokens' }
+let child: ChildSignalbox | undefined
+
+const start = async () => {
+  child = await startChildSignalbox({ ...env, SIGNALBOX_BATCH_MAX_WAIT_MS: '20' })
+  return child
+}
+/** As a crash or `kill -9` would: the socket file stays behind. */
+const kill = async () => {
+  const running = child
+  if (!running || running.process.exitCode !== null || running.process.signalCode !== null) return
+  const exited = new Promise((resolve) => running.process.once('exit', resolve))
+  running.process.kill('SIGKILL')
+  await exited
+}
+
+beforeAll(start)
+afterAll(async () => {
+  await kill()
+  rmSync(dataDir, { recursive: true, force: true })
+})
+
+const tokens = async (apiUrl: string, token?: string) =>
+  fetch(`${apiUrl}/api/tokens`, { headers: token ? { authorization: `Bearer ${token}` } : {} })
+
+describe('signalbox token while signalbox start runs (embedded)', () => {
+  it('serves the admin socket 0600 in a data dir only its owner may write to', () => {
+    expect(statSync(socket).isSocket()).toBe(true)
+    expect(statSync(socket).mode & 0o777).toBe(0o600)
+    expect(statSync(dataDir).mode & 0o022).toBe(0)
+  })
+
+  it('creates a token through the running Signalbox, which then lets it in, and revokes it', async () => {
+    const api = (child as ChildSignalbox).apiUrl
+    const created = await signalbox(['token', 'create', '--name', 'ana', '--role', 'admin'], { env })
+    expect(created.stderr).toContain('through the running Signalbox')
+    expect(created.code).toBe(0)
+    const token = created.stdout.trim()
+    expect(token).toMatch(/^sbx_[0-9a-f]{16}\./)
+    expect((await tokens(api)).status).toBe(401)
+    const listed = await tokens(api, token)
+    expect(listed.status).toBe(200)
+    expect(((await listed.json()) as { tokens: { name: string }[] }).tokens.map((t) => t.name)).toContain(
+      'ana',
+    )
+
+    const id = token.slice(4, 20)
+    const list = await signalbox(['token', 'list'], { env })
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(new RegExp(`${id}\\s+ana\\s+personal\\s+admin`))
+
+    const revoked = await signalbox(['token', 'revoke', id], { env })
+    expect(revoked.code).toBe(0)
+    expect((await tokens(api, token)).status).toBe(401)
+
+    const unknown = await signalbox(['token', 'revoke', 'feedfeedfeedfeed'], { env })
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain("no token 'feedfeedfeedfeed': see the ids with `signalbox token list`")
+    expect(unknown.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('recovers a stale socket: a new start serves it again; with none running the CLI opens the store and removes it', async () => {
+    await kill()
+    expect(existsSync(socket)).toBe(true)
+
+    await start()
+    const viaNew = await signalbox(['token', 'create', '--name', 'ci', '--kind', 'ingest'], { env })
+    expect(viaNew.stderr).toContain('through the running Signalbox')
+    expect(viaNew.code).toBe(0)
+
+    await kill()
+    expect(existsSync(socket)).toBe(true)
+    const direct = await signalbox(['token', 'list', '--json'], { env })
+    expect(direct.stderr).toContain('no Signalbox is running')
+    expect(direct.stderr).toContain('removed the stale admin socket')
+    expect(direct.code).toBe(0)
+    const listed = JSON.parse(direct.stdout) as { name: string; revokedAt: string | null }[]
+    expect(listed.map((t) => t.name).sort()).toEqual(['ana', 'ci'])
+    expect(listed.find((t) => t.name === 'ana')?.revokedAt).not.toBeNull()
+    expect(existsSync(socket)).toBe(false)
+  })
+})
