@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { ConfigError } from '../core/errors.ts'
 
 /**
@@ -31,9 +33,29 @@ export function fetchFailure(err: unknown): string | undefined {
   return cause.code ? `${cause.code}${where}` : (cause.message ?? 'the request failed')
 }
 
-/** The embedded engine refuses a second process on the same data dir (chdb's `status` file lock). */
-export const isEngineLocked = (err: unknown): boolean =>
-  err instanceof Error && /Cannot lock file .*status/i.test(err.message)
+/**
+ * The process whose embedded engine holds the data dir, when that is why opening the store failed.
+ * The engine locks `clickhouse/status` and writes its pid there; chdb prints the lock error itself
+ * and throws only "Failed to create connection", so the pid is read back and checked to be alive.
+ */
+export function engineHolder(err: unknown, dataDir: string): number | undefined {
+  if (!(err instanceof Error) || !/Failed to create connection|Cannot lock file/i.test(err.message))
+    return undefined
+  let pid: number
+  try {
+    pid = Number(/PID:\s*(\d+)/.exec(readFileSync(join(dataDir, 'clickhouse', 'status'), 'utf8'))?.[1])
+  } catch {
+    return undefined
+  }
+  if (!pid || pid === process.pid) return undefined
+  try {
+    process.kill(pid, 0)
+    return pid
+  } catch (e) {
+    // EPERM: alive, but another user's.
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined
+  }
+}
 
 /**
  * A failure as the lines a person reads, and the exit code: 2 for a setting to change, 1 otherwise.

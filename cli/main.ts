@@ -7,7 +7,7 @@ import { createLogger } from '../core/logger.ts'
 import { migrate } from '../store/migrate.ts'
 import { addAdminCommands } from './admin/commands.ts'
 import { openStoreForCli } from './admin/reach.ts'
-import { CliError, describeFailure, isEngineLocked } from './failure.ts'
+import { CliError, describeFailure, engineHolder } from './failure.ts'
 import { type Part, run, stopOnSignals } from './runtime.ts'
 
 const program = new Command()
@@ -30,9 +30,10 @@ async function serveParts(parts: Part[], { serverOnly = false } = {}): Promise<v
   try {
     stopOnSignals(await run(parts, config))
   } catch (err) {
-    if (isEngineLocked(err))
+    const holder = engineHolder(err, config.dataDir)
+    if (holder)
       throw new CliError(
-        `the embedded store in ${config.dataDir} is in use by another process`,
+        `the embedded store in ${config.dataDir} is in use by process ${holder}`,
         'is Signalbox already running there? Stop it, or give this one its own SIGNALBOX_DATA_DIR',
         { cause: err },
       )

@@ -2,7 +2,12 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client'
+import {
+  type ClickHouseClient,
+  type ClickHouseClientConfigOptions,
+  ClickHouseLogLevel,
+  createClient,
+} from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { Config } from '../core/config.ts'
 import type { Target } from './ddl.ts'
@@ -49,12 +54,15 @@ const READ_SETTINGS = {
 
 export interface StoreOptions extends Pick<Config, 'dataDir' | 'clickhouse'> {
   readonly query?: Pick<Config['query'], 'timeoutSeconds'>
+  /** A one-off command tells its own failures: the client's log of them (with stacks) is turned off. */
+  readonly quiet?: boolean
 }
 
 export async function openStore(config: StoreOptions): Promise<Store> {
   const { url, user, password, database, cluster } = config.clickhouse
   const target: Target = { database, cluster }
   const defaultTimeout = config.query?.timeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS
+  const log = config.quiet ? { level: ClickHouseLogLevel.OFF } : undefined
 
   let client: ClickHouseClient
   /** Embedded mode: where insert payloads are staged for the engine to read (see insertRows). */
@@ -62,12 +70,12 @@ export async function openStore(config: StoreOptions): Promise<Store> {
   let staged = 0
   if (url) {
     // The database may not exist yet: connect without it, create it, then reconnect bound to it.
-    const bootstrap = createClient({ url, username: user, password })
+    const bootstrap = createClient({ url, username: user, password, log })
     await bootstrap.command({
       query: `CREATE DATABASE IF NOT EXISTS ${database}${cluster ? ` ON CLUSTER ${cluster}` : ''}`,
     })
     await bootstrap.close()
-    client = createClient({ url, username: user, password, database, request_timeout: 60_000 })
+    client = createClient({ url, username: user, password, database, request_timeout: 60_000, log })
   } else {
     const path = join(config.dataDir, 'clickhouse')
     mkdirSync(path, { recursive: true })
@@ -75,6 +83,7 @@ export async function openStore(config: StoreOptions): Promise<Store> {
     // chdb bundles its own copy of the client-common types; the runtime contract is the same.
     client = createClient({
       connection: connection as unknown as ClickHouseClientConfigOptions['connection'],
+      log,
     })
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
     // Payloads of inserts that never ran (a crash between staging and insert) were never acknowledged.

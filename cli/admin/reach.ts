@@ -4,7 +4,7 @@ import { createLogger } from '../../core/logger.ts'
 import { type PayloadVault, vaultFor } from '../../core/payload-vault.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { migrate } from '../../store/migrate.ts'
-import { CliError, isEngineLocked } from '../failure.ts'
+import { CliError, engineHolder } from '../failure.ts'
 import { adminRequest } from './client.ts'
 import {
   type AdminContext,
@@ -121,12 +121,13 @@ export async function openStoreForCli(
   socket = adminSocketPath(config.dataDir),
 ): Promise<Store> {
   try {
-    return await openStore(config)
+    return await openStore({ ...config, quiet: true })
   } catch (err) {
-    if (isEngineLocked(err))
+    const holder = engineHolder(err, config.dataDir)
+    if (holder)
       throw new CliError(
-        `the embedded store in ${config.dataDir} is in use by another process, and no Signalbox answers on ${socket}`,
-        'stop that process, or run this as the user that runs Signalbox, with the same SIGNALBOX_DATA_DIR (its log says whether it serves the admin socket)',
+        `the embedded store in ${config.dataDir} is held by process ${holder}, and no Signalbox answers on ${socket}`,
+        'run this as the user that runs Signalbox, with the same SIGNALBOX_DATA_DIR; if that process is Signalbox, its log says why it serves no admin socket (restart it to serve one), or stop it',
         { cause: err },
       )
     const code = (err as NodeJS.ErrnoException).code
