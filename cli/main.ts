@@ -8,6 +8,7 @@ import { migrate } from '../store/migrate.ts'
 import { addAdminCommands } from './admin/commands.ts'
 import { openStoreForCli } from './admin/reach.ts'
 import { CliError, describeFailure, engineHolder } from './failure.ts'
+import { loadTarget } from './load-target.ts'
 import { type Part, run, stopOnSignals } from './runtime.ts'
 
 const program = new Command()
@@ -76,16 +77,22 @@ program
   .requiredOption('--scenario <name>', `one of: ${Object.keys(SCENARIOS).join(', ')}`)
   .option('--seconds <n>', 'how long to run', (v) => Number.parseInt(v, 10), 60)
   .option('--rate <orders-per-minute>', 'base order rate', (v) => Number.parseFloat(v), 60)
-  .option('--collector <url>', 'the collector (OTLP/HTTP and CloudEvents)', 'http://127.0.0.1:4318')
-  .option('--api <url>', 'the api', 'http://127.0.0.1:8080')
+  .option(
+    '--collector <url>',
+    'the collector (OTLP/HTTP and CloudEvents); default: where `start` listens, from SIGNALBOX_HOST and SIGNALBOX_OTLP_HTTP_PORT',
+  )
+  .option(
+    '--api <url>',
+    'the api; default: where `start` listens, from SIGNALBOX_HOST and SIGNALBOX_HTTP_PORT',
+  )
   .option('--seed <n>', 'seed of the simulated estate', (v) => Number.parseInt(v, 10), 42)
   .action(
     async (o: {
       scenario: string
       seconds: number
       rate: number
-      collector: string
-      api: string
+      collector?: string
+      api?: string
       seed: number
     }) => {
       if (!SCENARIOS[o.scenario])
@@ -95,10 +102,11 @@ program
       if (!(o.seconds > 0 && o.seconds <= 3600)) throw new ConfigError(['--seconds: between 1 and 3600'])
       if (!(o.rate >= 0 && o.rate <= 60_000))
         throw new ConfigError(['--rate: between 0 and 60000 orders a minute'])
+      const { collectorUrl, apiUrl } = await loadTarget(loadConfig(), o)
       const report = await runLoad({
         scenario: o.scenario,
-        collectorUrl: o.collector,
-        apiUrl: o.api,
+        collectorUrl,
+        apiUrl,
         seconds: o.seconds,
         ordersPerMinute: o.rate,
         seed: o.seed,
