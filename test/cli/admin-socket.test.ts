@@ -42,28 +42,66 @@ describe('signalbox token while signalbox start runs (embedded)', () => {
     expect(statSync(dataDir).mode & 0o022).toBe(0)
   })
 
-  it('creates a token through the running Signalbox, which then lets it in, and revokes it', async () => {
+  let admin = ''
+  it('creates a token through the running Signalbox, which then lets it in', async () => {
     const api = (child as ChildSignalbox).apiUrl
     const created = await signalbox(['token', 'create', '--name', 'ana', '--role', 'admin'], { env })
     expect(created.stderr).toContain('through the running Signalbox')
     expect(created.code).toBe(0)
-    const token = created.stdout.trim()
-    expect(token).toMatch(/^sbx_[0-9a-f]{16}\./)
+    admin = created.stdout.trim()
+    expect(admin).toMatch(/^sbx_[0-9a-f]{16}\./)
     expect((await tokens(api)).status).toBe(401)
-    const listed = await tokens(api, token)
+    const listed = await tokens(api, admin)
     expect(listed.status).toBe(200)
     expect(((await listed.json()) as { tokens: { name: string }[] }).tokens.map((t) => t.name)).toContain(
       'ana',
     )
 
-    const id = token.slice(4, 20)
     const list = await signalbox(['token', 'list'], { env })
     expect(list.code).toBe(0)
-    expect(list.stdout).toMatch(new RegExp(`${id}\\s+ana\\s+personal\\s+admin`))
+    expect(list.stdout).toMatch(new RegExp(`${admin.slice(4, 20)}\\s+ana\\s+personal\\s+admin`))
+  })
 
-    const revoked = await signalbox(['token', 'revoke', id], { env })
+  it('rotates the payload key inside the running Signalbox, whose api then reads what was re-encrypted', async () => {
+    const api = (child as ChildSignalbox).apiUrl
+    const ingest = await signalbox(['token', 'create', '--name', 'erp-sync', '--kind', 'ingest'], { env })
+    expect(ingest.code).toBe(0)
+    const customer = { name: 'Siobhan Park', email: 'siobhan@example.com' }
+    const reported = await fetch(`${api}/api/exceptions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ingest.stdout.trim()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        connector: 'order-to-cash',
+        flow: 'order_to_cash',
+        step: 'post_sales_order',
+        entity: { type: 'order', id: 'SO-CLI-1' },
+        payload: { orderId: 'SO-CLI-1', customer },
+        sensitive: ['customer.name', 'customer.email'],
+        error: { class: 'erp.http_503', message: 'ERP unavailable' },
+        attempts: 3,
+        traceId: 'a'.repeat(32),
+        spanId: 'b'.repeat(16),
+      }),
+    })
+    expect(reported.status).toBe(201)
+
+    const rotated = await signalbox(['payload-keys', 'rotate'], { env })
+    expect(rotated.code).toBe(0)
+    expect(rotated.stderr).toMatch(
+      /key \S+ added to .*payload-keys; 1 exception payloads re-encrypted with it/,
+    )
+    const res = await fetch(`${api}/api/exceptions?connector=order-to-cash`, {
+      headers: { authorization: `Bearer ${admin}` },
+    })
+    const body = (await res.json()) as { exceptions: { payload: { customer: typeof customer } }[] }
+    expect(body.exceptions[0]?.payload.customer).toEqual(customer)
+  })
+
+  it('revokes a token through the running Signalbox, refused from the next request on', async () => {
+    const api = (child as ChildSignalbox).apiUrl
+    const revoked = await signalbox(['token', 'revoke', admin.slice(4, 20)], { env })
     expect(revoked.code).toBe(0)
-    expect((await tokens(api, token)).status).toBe(401)
+    expect((await tokens(api, admin)).status).toBe(401)
 
     const unknown = await signalbox(['token', 'revoke', 'feedfeedfeedfeed'], { env })
     expect(unknown.code).toBe(1)
@@ -87,7 +125,7 @@ describe('signalbox token while signalbox start runs (embedded)', () => {
     expect(direct.stderr).toContain('removed the stale admin socket')
     expect(direct.code).toBe(0)
     const listed = JSON.parse(direct.stdout) as { name: string; revokedAt: string | null }[]
-    expect(listed.map((t) => t.name).sort()).toEqual(['ana', 'ci'])
+    expect(listed.map((t) => t.name).sort()).toEqual(['ana', 'ci', 'erp-sync'])
     expect(listed.find((t) => t.name === 'ana')?.revokedAt).not.toBeNull()
     expect(existsSync(socket)).toBe(false)
   })
