@@ -48,6 +48,8 @@ const inlineCommands = (markdown: string) =>
 
 const commands = [...shellCommands(readme), ...inlineCommands(readme)]
 const curls = commands.filter((c) => c.startsWith('curl '))
+/** The CLI's commands, but those with a placeholder to fill in (`<id>`). */
+const cli = commands.filter((c) => c.startsWith('npx signalbox ') && !/<\w+>/.test(c))
 const npms = commands.filter((c) => c.startsWith('npm '))
 
 describe('README commands and links', () => {
@@ -67,6 +69,7 @@ describe('README commands and links', () => {
   it('shows commands at all (the parser found them)', () => {
     expect(npms.length).toBeGreaterThanOrEqual(3)
     expect(curls.length).toBeGreaterThanOrEqual(3)
+    expect(cli.length).toBeGreaterThanOrEqual(3)
   })
 
   it('links only to files that exist', () => {
@@ -108,6 +111,13 @@ describe('the README and docs/connectors.md against the all-in-one with its demo
   beforeAll(async () => {
     child = await startChildSignalbox({ SIGNALBOX_DATA_DIR: dataDir }, { demo: true })
   }, 120_000)
+  /** The settings `start` was given, as a user's shell would have them for the CLI. */
+  const settings = () => ({
+    ...process.env,
+    SIGNALBOX_DATA_DIR: dataDir,
+    SIGNALBOX_HTTP_PORT: new URL(child?.apiUrl as string).port,
+    SIGNALBOX_OTLP_HTTP_PORT: new URL(child?.collectorUrl as string).port,
+  })
   afterAll(async () => {
     await child?.stop()
     rmSync(dataDir, { recursive: true, force: true })
@@ -141,4 +151,19 @@ describe('the README and docs/connectors.md against the all-in-one with its demo
     })
     if (stdout.trim()) expect(() => JSON.parse(stdout)).not.toThrow()
   })
+
+  it.each(cli)(
+    'README: %s runs beside the running all-in-one',
+    async (command) => {
+      // A load runs for seconds here, not a minute.
+      const local = command.replace(/--seconds \d+/, '--seconds 3').replace(/\s+#.*$/, '')
+      const { stdout, stderr } = await run('sh', ['-c', local], { cwd: root, env: settings() }).catch(
+        (err: { stdout?: string; stderr?: string; code?: number }) => {
+          throw new Error(`${command}\n→ exit ${err.code}: ${err.stderr ?? ''}${err.stdout ?? ''}`)
+        },
+      )
+      expect(`${stdout}${stderr}`).not.toMatch(/\bat .*\.ts:\d+/) // no stack trace
+    },
+    120_000,
+  )
 })
