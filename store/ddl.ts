@@ -1,8 +1,8 @@
 /**
- * Renders table and materialized-view definitions as DDL for one node or for a cluster. On a cluster
- * (`CLICKHOUSE_CLUSTER`) each table becomes a `Replicated*MergeTree` `<name>_local` on every node plus
- * a `Distributed` table under the logical name, so queries and inserts use the same names both ways;
- * views read and write the local tables, so each shard indexes its own rows.
+ * DDL the running code issues itself (not the migrations, which render theirs with the frozen
+ * store/migrations/frozen-ddl.ts). On a cluster (`CLICKHOUSE_CLUSTER`) each table is a `<name>_local`
+ * table on every node behind a `Distributed` table under the logical name; settings such as TTL
+ * belong to the local tables.
  */
 
 export interface Target {
@@ -10,118 +10,8 @@ export interface Target {
   readonly cluster?: string
 }
 
-export interface TableSpec {
-  readonly name: string
-  readonly columns: readonly string[]
-  readonly engine: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree'
-  /** Arguments of the engine, e.g. the version column of a ReplacingMergeTree. */
-  readonly engineArgs?: string
-  readonly orderBy: string
-  readonly partitionBy?: string
-  /** A TTL expression without the `TTL` keyword. */
-  readonly ttl?: string
-  readonly settings?: Readonly<Record<string, string | number>>
-  /** Distributed sharding key on a cluster. */
-  readonly shardBy: string
-}
-
-export interface ViewSpec {
-  readonly name: string
-  readonly from: string
-  readonly to: string
-  /** The SELECT, given the source table's qualified name. */
-  readonly select: (from: string) => string
-}
-
-const onCluster = (t: Target) => (t.cluster ? ` ON CLUSTER ${t.cluster}` : '')
-const localName = (name: string, t: Target) => (t.cluster ? `${name}_local` : name)
-export const qualified = (name: string, t: Target) => `${t.database}.${localName(name, t)}`
-
-function engineClause(spec: TableSpec, t: Target): string {
-  const args = spec.engineArgs ? [spec.engineArgs] : []
-  if (!t.cluster) return `${spec.engine}(${args.join(', ')})`
-  const zkPath = `'/clickhouse/tables/{shard}/${t.database}/${localName(spec.name, t)}'`
-  return `Replicated${spec.engine}(${[zkPath, "'{replica}'", ...args].join(', ')})`
-}
-
-/** ENGINE, PARTITION BY, ORDER BY, TTL and SETTINGS of a table, one clause a line. */
-function storageClauses(spec: TableSpec, t: Target): string[] {
-  const settings = Object.entries(spec.settings ?? {}).map(([k, v]) => `${k} = ${v}`)
-  return [
-    `ENGINE = ${engineClause(spec, t)}`,
-    spec.partitionBy ? `PARTITION BY ${spec.partitionBy}` : '',
-    `ORDER BY ${spec.orderBy}`,
-    spec.ttl ? `TTL ${spec.ttl}` : '',
-    settings.length ? `SETTINGS ${settings.join(', ')}` : '',
-  ].filter(Boolean)
-}
-
-const distributedTable = (spec: TableSpec, t: Target & { cluster: string }) =>
-  `CREATE TABLE IF NOT EXISTS ${t.database}.${spec.name}${onCluster(t)} AS ${qualified(spec.name, t)}\n` +
-  `ENGINE = Distributed(${t.cluster}, ${t.database}, ${localName(spec.name, t)}, ${spec.shardBy})`
-
-export function createTable(spec: TableSpec, t: Target): string[] {
-  const local = [
-    `CREATE TABLE IF NOT EXISTS ${qualified(spec.name, t)}${onCluster(t)} (\n  ${spec.columns.join(',\n  ')}\n)`,
-    ...storageClauses(spec, t),
-  ].join('\n')
-  return t.cluster ? [local, distributedTable(spec, { ...t, cluster: t.cluster })] : [local]
-}
-
-/**
- * A table given new storage (a sort key cannot be altered): the same columns under `spec`'s engine
- * clauses in a table named with `suffix`, filled from the table, swapped in by name, and the old one
- * dropped. Views follow the name, so they feed the new table. Re-runnable: a leftover copy is dropped
- * first, and after the swap a re-run copies the new table onto itself. `changes` are ALTERs (without
- * the table name) applied to the empty copy. Migrations run before the collector takes data.
- */
-export function rebuildTable(
-  spec: TableSpec,
-  suffix: string,
-  changes: readonly string[],
-  t: Target,
-): string[] {
-  const copy = { ...spec, name: `${spec.name}${suffix}` }
-  const drop = (name: string) => `DROP TABLE IF EXISTS ${name}${onCluster(t)} SYNC`
-  const dropCopy = t.cluster
-    ? [drop(`${t.database}.${copy.name}`), drop(qualified(copy.name, t))]
-    : [drop(qualified(copy.name, t))]
-  return [
-    ...dropCopy,
-    [
-      `CREATE TABLE ${qualified(copy.name, t)}${onCluster(t)} AS ${qualified(spec.name, t)}`,
-      ...storageClauses(copy, t),
-    ].join('\n'),
-    ...(t.cluster ? [distributedTable(copy, { ...t, cluster: t.cluster })] : []),
-    ...changes.map((change) => `ALTER TABLE ${qualified(copy.name, t)}${onCluster(t)} ${change}`),
-    // Logical names: on a cluster, the Distributed tables read and write every shard.
-    `INSERT INTO ${t.database}.${copy.name} SELECT * FROM ${t.database}.${spec.name}`,
-    `EXCHANGE TABLES ${qualified(spec.name, t)} AND ${qualified(copy.name, t)}${onCluster(t)}`,
-    ...dropCopy,
-  ]
-}
-
-export function createView(spec: ViewSpec, t: Target): string[] {
-  return [
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${t.database}.${spec.name}${onCluster(t)} TO ${qualified(spec.to, t)}\n` +
-      `AS ${spec.select(qualified(spec.from, t))}`,
-  ]
-}
-
 /** Retention is a setting, so it is re-applied at every start; on a cluster it applies to the local tables. */
 export function modifyTtl(name: string, ttl: string, t: Target): string {
-  return `ALTER TABLE ${qualified(name, t)}${onCluster(t)} MODIFY TTL ${ttl}`
-}
-
-/** A later migration's new column: on a cluster, on the local tables and the Distributed ones. */
-export function addColumn(table: string, column: string, t: Target): string[] {
-  const alter = (name: string) => `ALTER TABLE ${name}${onCluster(t)} ADD COLUMN IF NOT EXISTS ${column}`
-  return t.cluster
-    ? [alter(qualified(table, t)), alter(`${t.database}.${table}`)]
-    : [alter(qualified(table, t))]
-}
-
-/** A view whose SELECT changed: dropped and created again, before the collector accepts any data. */
-export function replaceView(spec: ViewSpec, t: Target): string[] {
-  return [`DROP VIEW IF EXISTS ${t.database}.${spec.name}${onCluster(t)}`, ...createView(spec, t)]
+  const local = t.cluster ? `${name}_local` : name
+  return `ALTER TABLE ${t.database}.${local}${t.cluster ? ` ON CLUSTER ${t.cluster}` : ''} MODIFY TTL ${ttl}`
 }

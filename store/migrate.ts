@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.ts'
 import type { Store } from './client.ts'
-import { createTable } from './ddl.ts'
+import { createTable } from './migrations/frozen-ddl.ts'
 import { MIGRATIONS, type Migration } from './migrations/index.ts'
 import { type RetentionDays, retentionStatements } from './retention.ts'
 import { sql, table } from './sql.ts'

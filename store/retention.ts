@@ -44,5 +44,3 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
 export function retentionStatements(days: RetentionDays, t: Target): string[] {
   return Object.entries(ttlExpressions(days)).map(([table, ttl]) => modifyTtl(table, ttl, t))
 }
-
-export const TTL_SETTINGS = { ttl_only_drop_parts: 1 } as const

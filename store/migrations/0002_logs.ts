@@ -1,6 +1,4 @@
-import { createTable } from '../ddl.ts'
-import { TTL_SETTINGS, ttlExpressions } from '../retention.ts'
-import { TABLES } from '../tables.ts'
+import { createTable, days } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 export const logs: Migration = {
@@ -10,7 +8,7 @@ export const logs: Migration = {
   statements: (t, retention) =>
     createTable(
       {
-        name: TABLES.logs,
+        name: 'logs',
         columns: [
           'timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1))',
           'observed_timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1))',
@@ -35,8 +33,8 @@ export const logs: Migration = {
         engine: 'MergeTree',
         partitionBy: 'toDate(timestamp)',
         orderBy: '(service_name, timestamp)',
-        ttl: ttlExpressions(retention)[TABLES.logs],
-        settings: TTL_SETTINGS,
+        ttl: `toDateTime(timestamp) + INTERVAL ${days(retention.logs)} DAY`,
+        settings: { ttl_only_drop_parts: 1 },
         shardBy: 'cityHash64(trace_id)',
       },
       t,

@@ -1,6 +1,4 @@
-import { createTable, createView } from '../ddl.ts'
-import { TTL_SETTINGS, ttlExpressions } from '../retention.ts'
-import { TABLES, VIEWS } from '../tables.ts'
+import { createTable, createView, days } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 export const entityIndex: Migration = {
@@ -10,7 +8,7 @@ export const entityIndex: Migration = {
   statements: (t, retention) => [
     ...createTable(
       {
-        name: TABLES.entityIndex,
+        name: 'entity_index',
         columns: [
           'entity_type LowCardinality(String)',
           'entity_id String CODEC(ZSTD(1))',
@@ -35,17 +33,17 @@ export const entityIndex: Migration = {
         // Monthly partitions: an entity lookup spans weeks, and few parts keep that read narrow.
         partitionBy: 'toYYYYMM(time)',
         orderBy: '(entity_type, entity_id, time)',
-        ttl: ttlExpressions(retention)[TABLES.entityIndex],
-        settings: TTL_SETTINGS,
+        ttl: `toDateTime(time) + INTERVAL ${days(Math.max(retention.events, retention.spans))} DAY`,
+        settings: { ttl_only_drop_parts: 1 },
         shardBy: 'cityHash64(entity_id)',
       },
       t,
     ),
     ...createView(
       {
-        name: VIEWS.entityIndexFromSpans,
-        from: TABLES.spans,
-        to: TABLES.entityIndex,
+        name: 'entity_index_spans_mv',
+        from: 'spans',
+        to: 'entity_index',
         // One row per entity, trace and stage (per insert block), not per span: a lifecycle needs the
         // traces that touched an entity and the stages they completed; the spans themselves are one
         // trace read away. This keeps the index (and ingest's write cost) a fraction of the spans.
@@ -61,9 +59,9 @@ export const entityIndex: Migration = {
     ),
     ...createView(
       {
-        name: VIEWS.entityIndexFromEvents,
-        from: TABLES.events,
-        to: TABLES.entityIndex,
+        name: 'entity_index_events_mv',
+        from: 'business_events',
+        to: 'entity_index',
         select: (from) =>
           `SELECT e.1 AS entity_type, e.2 AS entity_id, time, 'event' AS kind, type AS name, system, ` +
           `connector, flow, '' AS stage, '' AS status, location, trace_id, span_id, ` +

@@ -1,6 +1,4 @@
-import { createTable } from '../ddl.ts'
-import { ttlExpressions } from '../retention.ts'
-import { TABLES } from '../tables.ts'
+import { createTable, days } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 export const controlPlane: Migration = {
@@ -10,7 +8,7 @@ export const controlPlane: Migration = {
   statements: (t, retention) => [
     ...createTable(
       {
-        name: TABLES.exceptions,
+        name: 'exceptions',
         columns: [
           'id String',
           'version UInt64',
@@ -34,14 +32,14 @@ export const controlPlane: Migration = {
         engine: 'ReplacingMergeTree',
         engineArgs: 'version',
         orderBy: 'id',
-        ttl: ttlExpressions(retention)[TABLES.exceptions],
+        ttl: `toDateTime(last_seen) + INTERVAL ${days(retention.events)} DAY`,
         shardBy: 'cityHash64(id)',
       },
       t,
     ),
     ...createTable(
       {
-        name: TABLES.connectors,
+        name: 'connectors',
         columns: [
           'id String',
           'system LowCardinality(String)',

@@ -1,6 +1,4 @@
-import { createTable, createView } from '../ddl.ts'
-import { ttlExpressions } from '../retention.ts'
-import { TABLES, VIEWS } from '../tables.ts'
+import { createTable, createView, days } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 export const entityProgress: Migration = {
@@ -10,7 +8,7 @@ export const entityProgress: Migration = {
   statements: (t, retention) => [
     ...createTable(
       {
-        name: TABLES.entityProgress,
+        name: 'entity_progress',
         columns: [
           'entity_type LowCardinality(String)',
           'entity_id String',
@@ -23,7 +21,7 @@ export const entityProgress: Migration = {
         // Monthly partitions keep an entity's rows together while TTL can still drop old months.
         partitionBy: 'toYYYYMM(first_time)',
         orderBy: '(entity_type, entity_id, name)',
-        ttl: ttlExpressions(retention)[TABLES.entityProgress],
+        ttl: `toDateTime(first_time) + INTERVAL ${days(retention.events)} DAY`,
         shardBy: 'cityHash64(entity_id)',
       },
       t,
@@ -31,9 +29,9 @@ export const entityProgress: Migration = {
     // Flows are configuration: the table keeps event types, the query maps them to a flow's stages.
     ...createView(
       {
-        name: VIEWS.entityProgressFromEvents,
-        from: TABLES.events,
-        to: TABLES.entityProgress,
+        name: 'entity_progress_mv',
+        from: 'business_events',
+        to: 'entity_progress',
         select: (from) =>
           `SELECT e.1 AS entity_type, e.2 AS entity_id, type AS name, min(time) AS first_time, max(time) AS last_time, ` +
           `count() AS events FROM ${from} ARRAY JOIN entities AS e GROUP BY entity_type, entity_id, name`,

@@ -1,6 +1,4 @@
-import { createTable } from '../ddl.ts'
-import { ttlExpressions } from '../retention.ts'
-import { TABLES } from '../tables.ts'
+import { createTable, days } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 export const tokens: Migration = {
@@ -10,7 +8,7 @@ export const tokens: Migration = {
   statements: (t, retention) => [
     ...createTable(
       {
-        name: TABLES.apiTokens,
+        name: 'api_tokens',
         columns: [
           'id String',
           'version UInt64',
@@ -34,7 +32,7 @@ export const tokens: Migration = {
     // Append-only: every state-changing request by an operator or an admin (who, what, when, from where).
     ...createTable(
       {
-        name: TABLES.auditLog,
+        name: 'audit_log',
         columns: [
           'at DateTime64(3)',
           'actor String',
@@ -50,7 +48,7 @@ export const tokens: Migration = {
         engine: 'MergeTree',
         partitionBy: 'toYYYYMM(at)',
         orderBy: '(at, actor)',
-        ttl: ttlExpressions(retention)[TABLES.auditLog],
+        ttl: `toDateTime(at) + INTERVAL ${days(retention.events)} DAY`,
         shardBy: 'cityHash64(actor)',
       },
       t,

@@ -1,6 +1,4 @@
-import { REPLAY_EXTENSION } from '../../core/vocabulary.ts'
-import { addColumn, replaceView } from '../ddl.ts'
-import { TABLES, VIEWS } from '../tables.ts'
+import { addColumn, replaceView } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 export const entityLinks: Migration = {
@@ -9,20 +7,20 @@ export const entityLinks: Migration = {
   why: "Each event row of the entity index keeps the event's other entities: a lifecycle's links without another read.",
   statements: (t) => [
     ...addColumn(
-      TABLES.entityIndex,
+      'entity_index',
       'related Array(Tuple(LowCardinality(String), String)) DEFAULT [] CODEC(ZSTD(1))',
       t,
     ),
     ...replaceView(
       {
-        name: VIEWS.entityIndexFromEvents,
-        from: TABLES.events,
-        to: TABLES.entityIndex,
+        name: 'entity_index_events_mv',
+        from: 'business_events',
+        to: 'entity_index',
         select: (from) =>
           `SELECT e.1 AS entity_type, e.2 AS entity_id, time, 'event' AS kind, type AS name, system, ` +
           `connector, flow, '' AS stage, '' AS status, location, trace_id, span_id, ` +
           `source AS event_source, id AS event_id, 0 AS span_count, 0 AS error_count, ` +
-          `extensions['${REPLAY_EXTENSION}'] AS replay_id, entities AS related FROM ${from} ARRAY JOIN entities AS e`,
+          `extensions['replayid'] AS replay_id, entities AS related FROM ${from} ARRAY JOIN entities AS e`,
       },
       t,
     ),

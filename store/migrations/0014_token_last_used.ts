@@ -1,5 +1,4 @@
-import { createTable } from '../ddl.ts'
-import { TABLES } from '../tables.ts'
+import { createTable } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 export const tokenLastUsed: Migration = {
@@ -9,7 +8,7 @@ export const tokenLastUsed: Migration = {
   statements: (t) => [
     ...createTable(
       {
-        name: TABLES.tokenUses,
+        name: 'api_token_uses',
         columns: ['id String', 'used_at DateTime64(3)'],
         engine: 'ReplacingMergeTree',
         engineArgs: 'used_at',

@@ -1,6 +1,4 @@
-import { rebuildTable } from '../ddl.ts'
-import { TTL_SETTINGS, ttlExpressions } from '../retention.ts'
-import { TABLES } from '../tables.ts'
+import { days, rebuildTable } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 /**
@@ -18,13 +16,13 @@ export const spansByTrace: Migration = {
   statements: (t, retention) =>
     rebuildTable(
       {
-        name: TABLES.spans,
+        name: 'spans',
         columns: [],
         engine: 'MergeTree',
         partitionBy: 'toDate(timestamp)',
         orderBy: '(toStartOfHour(timestamp), trace_id)',
-        ttl: ttlExpressions(retention)[TABLES.spans],
-        settings: { ...TTL_SETTINGS, index_granularity: 8192 },
+        ttl: `toDateTime(timestamp) + INTERVAL ${days(retention.spans)} DAY`,
+        settings: { ttl_only_drop_parts: 1, index_granularity: 8192 },
         shardBy: 'cityHash64(trace_id)',
       },
       '_m16',

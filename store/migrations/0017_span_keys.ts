@@ -1,6 +1,4 @@
-import { createTable, createView } from '../ddl.ts'
-import { TTL_SETTINGS, ttlExpressions } from '../retention.ts'
-import { TABLES, VIEWS } from '../tables.ts'
+import { createTable, createView, days } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 const KEY_COLUMNS = 'trace_id, span_id, service_name, timestamp'
@@ -20,7 +18,7 @@ export const spanKeys: Migration = {
   statements: (t, retention) => [
     ...createTable(
       {
-        name: TABLES.spanKeys,
+        name: 'span_keys',
         columns: [
           'trace_id String CODEC(ZSTD(1))',
           'span_id String CODEC(ZSTD(1))',
@@ -30,22 +28,22 @@ export const spanKeys: Migration = {
         engine: 'MergeTree',
         partitionBy: 'toDate(timestamp)',
         orderBy: '(trace_id, span_id)',
-        ttl: ttlExpressions(retention)[TABLES.spanKeys],
+        ttl: `toDateTime(timestamp) + INTERVAL ${days(retention.spans)} DAY`,
         // A trace's spans in one granule of 1,024 rows, not one of 8,192: an eighth of the read.
-        settings: { ...TTL_SETTINGS, index_granularity: 1024 },
+        settings: { ttl_only_drop_parts: 1, index_granularity: 1024 },
         shardBy: 'cityHash64(trace_id)',
       },
       t,
     ),
     // The spans stored before this migration, once: only while the table is empty, so a re-run after an
     // interruption adds nothing. Migrations finish before the collector takes data.
-    `INSERT INTO ${t.database}.${TABLES.spanKeys} SELECT ${KEY_COLUMNS} FROM ${t.database}.${TABLES.spans} ` +
-      `WHERE (SELECT count() FROM ${t.database}.${TABLES.spanKeys}) = 0`,
+    `INSERT INTO ${t.database}.span_keys SELECT ${KEY_COLUMNS} FROM ${t.database}.spans ` +
+      `WHERE (SELECT count() FROM ${t.database}.span_keys) = 0`,
     ...createView(
       {
-        name: VIEWS.spanKeysFromSpans,
-        from: TABLES.spans,
-        to: TABLES.spanKeys,
+        name: 'span_keys_mv',
+        from: 'spans',
+        to: 'span_keys',
         select: (from) => `SELECT ${KEY_COLUMNS} FROM ${from}`,
       },
       t,

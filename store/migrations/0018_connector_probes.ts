@@ -1,5 +1,4 @@
-import { addColumn, createTable } from '../ddl.ts'
-import { TABLES } from '../tables.ts'
+import { addColumn, createTable } from './frozen-ddl.ts'
 import type { Migration } from './types.ts'
 
 /**
@@ -16,7 +15,7 @@ export const connectorProbes: Migration = {
   statements: (t) => [
     ...createTable(
       {
-        name: TABLES.connectorProbes,
+        name: 'connector_probes',
         columns: [
           'id String',
           'callback_url String',
@@ -33,6 +32,6 @@ export const connectorProbes: Migration = {
       t,
     ),
     // What an audited action changed, where the route and path do not say (a callback taken over).
-    ...addColumn(TABLES.auditLog, "detail String DEFAULT ''", t),
+    ...addColumn('audit_log', "detail String DEFAULT ''", t),
   ],
 }

@@ -1,5 +1,5 @@
-import type { Target } from '../ddl.ts'
 import type { RetentionDays } from '../retention.ts'
+import type { Target } from './frozen-ddl.ts'
 
 /** A numbered schema change. Statements are idempotent (`IF NOT EXISTS`) so a re-run is harmless. */
 export interface Migration {

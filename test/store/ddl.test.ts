@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createTable, createView } from '../../store/ddl.ts'
+import { createTable, createView } from '../../store/migrations/frozen-ddl.ts'
 import { MIGRATIONS } from '../../store/migrations/index.ts'
 import { retentionStatements } from '../../store/retention.ts'
 

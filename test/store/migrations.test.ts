@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { MIGRATIONS } from '../../store/migrations/index.ts'
 
@@ -44,6 +46,25 @@ describe('shipped migrations', () => {
       digest(m.statements(cluster, retention)),
     ])
     expect(now.slice(0, SHIPPED.length)).toEqual(SHIPPED)
+  })
+
+  it('import nothing that can change: only the frozen DDL helpers and the Migration type', () => {
+    const dir = join(import.meta.dirname, '../../store/migrations')
+    const imports = (file: string) =>
+      [...readFileSync(join(dir, file), 'utf8').matchAll(/\b(?:from|import)\s*\(?'([^']+)'/g)].map(
+        (m) => m[1],
+      )
+    const shipped = readdirSync(dir).filter((f) => /^\d{4}_\w+\.ts$/.test(f))
+    expect(shipped).toHaveLength(MIGRATIONS.length)
+    for (const file of shipped)
+      expect({
+        file,
+        imports: imports(file).filter((i) => i !== './frozen-ddl.ts' && i !== './types.ts'),
+      }).toEqual({
+        file,
+        imports: [],
+      })
+    expect(imports('frozen-ddl.ts')).toEqual([])
   })
 
   it('are numbered in order from 1, one each', () => {
