@@ -1,5 +1,4 @@
 import type { Store } from '../store/client.ts'
-import { sliCounts } from '../store/queries/sli.ts'
 import {
   ALERT_WINDOWS_MS,
   type Budget,
@@ -9,6 +8,7 @@ import {
   period,
   type TierResult,
 } from './burn-rate.ts'
+import { sliCounts } from './sli-kinds.ts'
 import type { SloDefinition } from './spec.ts'
 
 const HOUR_MS = 3_600_000

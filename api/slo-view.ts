@@ -1,4 +1,5 @@
 import { TIERS, threshold } from '../alerts/burn-rate.ts'
+import { kindOf } from '../alerts/sli-kinds.ts'
 import type { SloStatus } from '../alerts/slo-status.ts'
 import type { SloDefinition } from '../alerts/spec.ts'
 import type { AlertInstance } from '../store/queries/alerts.ts'
@@ -32,19 +33,14 @@ export function alertView(a: AlertInstance) {
 
 function definitionView(slo: SloDefinition) {
   const sli = slo.sli
-  const { kind } = sli
-  const scope =
-    'flow' in sli
-      ? { flow: sli.flow.name, ...('fromStage' in sli ? { from: sli.fromStage, to: sli.toStage } : {}) }
-      : kind === 'connector_success'
-        ? { connector: sli.connector ?? null, system: sli.system ?? null }
-        : kind === 'freshness'
-          ? { channels: sli.channels }
-          : { source: sli.source ?? null, system: sli.system ?? null, location: sli.location ?? null }
   return {
     id: slo.id,
     description: slo.description,
-    indicator: { kind, withinMs: 'withinMs' in sli ? sli.withinMs : null, ...scope },
+    indicator: {
+      kind: sli.kind,
+      withinMs: 'withinMs' in sli ? sli.withinMs : null,
+      ...kindOf(sli).view(sli),
+    },
     objective: slo.objective,
     window:
       slo.window.kind === 'rolling'

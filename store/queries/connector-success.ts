@@ -2,18 +2,22 @@ import { DATA_ERROR_STATUSES, ERROR_KIND_ATTRIBUTE, RETRIED_ATTRIBUTE } from '..
 import type { Store } from '../client.ts'
 import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import type { SliBucket, WindowCounts } from './sli.ts'
+import {
+  badOf,
+  inRange,
+  type Sli,
+  type SliBucket,
+  type SliQuery,
+  seriesOf,
+  type WindowCounts,
+} from './sli.ts'
 
 /**
  * The `connector_success` SLI. Whole minutes come from the per-minute rollup (migration 15), so an
  * SLO evaluation reads a month as 43,200 small rows instead of every span; the parts of minutes a
  * window only partly covers are read from the spans, so counts stay exact to the millisecond.
  */
-export interface ConnectorSli {
-  readonly kind: 'connector_success'
-  readonly connector?: string
-  readonly system?: string
-}
+type ConnectorSli = Sli<'connector_success'>
 
 const MINUTE_MS = 60_000
 const floorMinute = (ms: number) => Math.floor(ms / MINUTE_MS) * MINUTE_MS
@@ -25,7 +29,7 @@ const ceilMinute = (ms: number) => Math.ceil(ms / MINUTE_MS) * MINUTE_MS
  * caused by the data sent (a 422 from the ERP) are the data's problem, not the integration's, and
  * are left out. The rollup's view applies the same rules (store/migrations/0015_sli_minutes.ts).
  */
-export function connectorEvents(sli: ConnectorSli, time: Fragment): Fragment {
+function connectorEvents(sli: ConnectorSli, time: Fragment): Fragment {
   const scope = sli.connector
     ? sql`kind = 'consumer' AND startsWith(name, 'sync ') AND connector = ${sli.connector}
         AND NOT (status_code = 'error' AND attributes[${ERROR_KIND_ATTRIBUTE}] = 'data')`
@@ -67,7 +71,7 @@ function minuteRows(sli: ConnectorSli, wholeFrom: number, wholeTo: number, parti
 }
 
 /** Good and total events in each window ending at `now`. */
-export async function connectorCounts(
+async function connectorCounts(
   store: Store,
   sli: ConnectorSli,
   windowsMs: readonly number[],
@@ -96,7 +100,7 @@ export async function connectorCounts(
 }
 
 /** Good and total events per step (a whole number of minutes), oldest first. */
-export function connectorSeries(
+function connectorSeries(
   store: Store,
   sli: ConnectorSli,
   since: Date,
@@ -121,7 +125,7 @@ export function connectorSeries(
  * last can hold failures outside the range, so `limit` + 2 of them suffice; a month is not scanned
  * for the list of what burned the budget.
  */
-export async function connectorFailures(
+async function connectorFailures(
   store: Store,
   sli: ConnectorSli,
   since: Date,
@@ -144,4 +148,17 @@ export async function connectorFailures(
     sli,
     sql`timestamp >= ${since} AND timestamp < ${until} AND (${ranges.length ? join(ranges, ' OR ') : sql`0`})`,
   )
+}
+
+export const connectorSuccess: SliQuery<'connector_success'> = {
+  events: async (_store, sli, since, until) =>
+    inRange(connectorEvents(sli, sql`timestamp >= ${since} AND timestamp < ${until}`), since, until),
+  counts: connectorCounts,
+  series: async (store, sli, since, until, stepMs) =>
+    // Whole minutes from the rollup fall into one bucket only when steps are whole minutes.
+    stepMs % MINUTE_MS === 0
+      ? connectorSeries(store, sli, since, until, stepMs)
+      : seriesOf(store, await connectorSuccess.events(store, sli, since, until), stepMs),
+  bad: async (store, sli, since, until, limit) =>
+    badOf(store, await connectorFailures(store, sli, since, until, limit), limit),
 }
