@@ -4,6 +4,7 @@ import { DURATION, durationMs } from '../core/duration.ts'
 import type { FlowDefinition } from '../core/flows.ts'
 import { readYamlConfig } from '../core/yaml-config.ts'
 import { type Matcher, matcherSchema } from './matchers.ts'
+import { checkRule, type RuleOfKind, ruleOfKind, ruleSchema } from './rules.ts'
 
 const duration = z.string().regex(DURATION, 'a duration such as 30s, 5m or 4h').transform(durationMs)
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
@@ -63,17 +64,6 @@ const routeSchema: z.ZodType<RouteConfig, unknown> = z.lazy(() =>
     .strict(),
 )
 
-const ruleSchema = z.union([
-  z.object({ stuck: z.object({ flow: z.string(), above: z.number().int().min(0) }).strict() }).strict(),
-  z.object({ exceptions: z.object({ above: z.number().int().min(0) }).strict() }).strict(),
-  z.object({ drift: z.object({ above: z.number().int().min(0) }).strict() }).strict(),
-  z
-    .object({
-      connector_down: z.object({ within: duration, min_runs: z.number().int().min(1).default(3) }).strict(),
-    })
-    .strict(),
-])
-
 const fileSchema = z
   .object({
     evaluation: z
@@ -114,7 +104,8 @@ export interface Route {
   readonly routes: readonly Route[]
 }
 
-export type ThresholdRule = z.output<typeof ruleSchema> & {
+/** A threshold rule: one of the kinds in alerts/rules.ts, with its settings. */
+export type ThresholdRule = RuleOfKind & {
   readonly name: string
   readonly severity: Severity
   readonly for: number
@@ -166,18 +157,23 @@ export function loadAlerting(configDir: string, flows: ReadonlyMap<string, FlowD
     const problems = routeProblems(f.route, receivers, ['route'])
     if (!f.route.receiver)
       problems.push({ path: ['route', 'receiver'], message: 'the root route needs a receiver' })
-    for (const [name, rule] of Object.entries(f.rules))
-      if ('stuck' in rule && !flows.has(rule.stuck.flow))
-        problems.push({
-          path: ['rules', name, 'stuck', 'flow'],
-          message: `no flow '${rule.stuck.flow}' in flows.yaml`,
-        })
+    for (const [name, rule] of Object.entries(f.rules)) {
+      const ofKind = ruleOfKind(rule)
+      for (const p of checkRule(ofKind, flows))
+        problems.push({ path: ['rules', name, ofKind.kind, ...p.path], message: p.message })
+    }
     return problems
   })
   return {
     intervalMs: parsed.evaluation.interval,
     route: resolveRoute(parsed.route, undefined, 'root'),
     receivers: new Map(Object.entries(parsed.receivers)),
-    rules: Object.entries(parsed.rules).map(([name, rule]) => ({ ...rule, name })),
+    rules: Object.entries(parsed.rules).map(([name, rule]) => ({
+      ...ruleOfKind(rule),
+      name,
+      severity: rule.severity,
+      for: rule.for,
+      labels: rule.labels,
+    })),
   }
 }

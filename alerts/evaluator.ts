@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto'
 import type { FlowDefinition } from '../core/flows.ts'
-import { flowShape } from '../core/flows.ts'
-import {
-  connectorRuns,
-  openExceptionsPerConnector,
-  oversellRiskPerChannel,
-  stuckPerStage,
-} from '../store/queries/alert-signals.ts'
 import {
   type AlertInstance,
   appendTransitions,
@@ -15,13 +8,11 @@ import {
   saveInstances,
   type TransitionRecord,
 } from '../store/queries/alerts.ts'
-import type { ThresholdRule } from './config.ts'
 import { type NotifyDeps, notify } from './notify.ts'
+import { inhibitsDependents, ruleValues } from './rules.ts'
 import { sloStatus } from './slo-status.ts'
 import { type SloDefinition, sloLabels } from './spec.ts'
 import { INITIAL, type InstanceState, type Observation, step } from './state.ts'
-
-const DAY_MS = 86_400_000
 
 export interface EvaluatorDeps extends NotifyDeps {
   readonly slos: readonly SloDefinition[]
@@ -81,54 +72,6 @@ async function sloObservations(deps: EvaluatorDeps, nowMs: number): Promise<Seen
       }),
     )
   ).flat()
-}
-
-/** A threshold rule's current values by label set; label sets no longer over the threshold resolve. */
-async function ruleValues(
-  deps: EvaluatorDeps,
-  rule: ThresholdRule,
-  now: Date,
-): Promise<Array<{ labels: Record<string, string>; value: number; over: boolean; reason: string }>> {
-  if ('stuck' in rule) {
-    const flow = deps.flows.get(rule.stuck.flow) as FlowDefinition
-    const rows = await stuckPerStage(deps.store, {
-      flow: flowShape(flow),
-      maxDelayMs: flow.stages.map((s) => s.maxDelayMs ?? 0),
-      since: new Date(now.getTime() - 30 * DAY_MS),
-      now,
-    })
-    return rows.map((r) => {
-      const stage = flow.stages[r.stage - 1]?.name ?? String(r.stage)
-      const n = Number(r.n)
-      return {
-        labels: { flow: flow.name, stage },
-        value: n,
-        over: n > rule.stuck.above,
-        reason: `${n} ${flow.entity}s overdue at ${stage} (threshold ${rule.stuck.above})`,
-      }
-    })
-  }
-  if ('exceptions' in rule)
-    return (await openExceptionsPerConnector(deps.store)).map((r) => ({
-      labels: { connector: r.connector },
-      value: Number(r.n),
-      over: Number(r.n) > rule.exceptions.above,
-      reason: `${r.n} open exceptions at ${r.connector} (threshold ${rule.exceptions.above})`,
-    }))
-  if ('drift' in rule)
-    return (await oversellRiskPerChannel(deps.store, new Date(now.getTime() - 7 * DAY_MS), now)).map((r) => ({
-      labels: { channel: r.channel },
-      value: Number(r.n),
-      over: Number(r.n) > rule.drift.above,
-      reason: `${r.n} SKU locations promised above available stock on ${r.channel} (threshold ${rule.drift.above})`,
-    }))
-  const { within, min_runs } = rule.connector_down
-  return (await connectorRuns(deps.store, new Date(now.getTime() - within), now)).map((r) => ({
-    labels: { connector: r.connector },
-    value: Number(r.ok),
-    over: Number(r.runs) >= min_runs && Number(r.ok) === 0,
-    reason: `${r.ok} of ${r.runs} sync runs succeeded in the last ${within / 60_000}m`,
-  }))
 }
 
 async function ruleObservations(
@@ -195,7 +138,7 @@ function suppressor(deps: EvaluatorDeps, a: AlertInstance, all: readonly AlertIn
       (x) =>
         x.labels.connector &&
         slo.dependsOn.includes(x.labels.connector) &&
-        deps.alerting.rules.some((r) => r.name === x.rule && 'connector_down' in r),
+        deps.alerting.rules.some((r) => r.name === x.rule && inhibitsDependents(r)),
     )
     if (down) return down.id
   }

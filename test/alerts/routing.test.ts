@@ -1,4 +1,13 @@
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import {
+  RULE_KINDS,
+  type RuleKind,
+  type RuleOfKind,
+  type RuleSettings,
+  ruleValues,
+} from '../../alerts/rules.ts'
+import { loadFlows } from '../../core/flows.ts'
 import { createLogger } from '../../core/logger.ts'
 import { recordException } from '../../store/queries/exceptions.ts'
 import { configDir, DAY, evaluator, HOUR, MINUTE, seedRuns, useAlerting } from '../support/alerting.ts'
@@ -293,5 +302,23 @@ receivers:
         'PLANTEDSLACKTOKEN',
       ])
         expect(text).not.toContain(secret)
+  })
+})
+
+describe('threshold rule kinds', () => {
+  it('every kind in the registry reads its values from the store', async () => {
+    const flows = loadFlows(join(import.meta.dirname, '../../config'))
+    // One example per kind: the compiler asks for a new kind's.
+    const examples: { [K in RuleKind]: RuleSettings<K> } = {
+      stuck: { flow: 'order_to_cash', above: 0 },
+      exceptions: { above: 0 },
+      drift: { above: 0 },
+      connector_down: { within: 10 * MINUTE, min_runs: 1 },
+    }
+    for (const kind of Object.keys(RULE_KINDS) as RuleKind[]) {
+      const rule = { kind, settings: examples[kind] } as RuleOfKind
+      const values = await ruleValues({ store: fx.sb.store, flows }, rule, new Date(fx.t0))
+      for (const v of values) expect(typeof v.reason, kind).toBe('string')
+    }
   })
 })

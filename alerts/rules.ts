@@ -1,0 +1,137 @@
+import { z } from 'zod'
+import { DURATION, durationMs } from '../core/duration.ts'
+import { type FlowDefinition, flowShape } from '../core/flows.ts'
+import type { Store } from '../store/client.ts'
+import {
+  connectorRuns,
+  openExceptionsPerConnector,
+  oversellRiskPerChannel,
+  stuckPerStage,
+} from '../store/queries/alert-signals.ts'
+
+const DAY_MS = 86_400_000
+
+type Flows = ReadonlyMap<string, FlowDefinition>
+
+export interface RuleContext {
+  readonly store: Store
+  readonly flows: Flows
+}
+
+/** One label set's current value under a threshold rule; label sets no longer reported resolve. */
+export interface RuleValue {
+  readonly labels: Record<string, string>
+  readonly value: number
+  readonly over: boolean
+  readonly reason: string
+}
+
+/** One kind of threshold rule: its settings in `alerts.yaml` and what it observes. */
+interface RuleKindSpec<S extends z.ZodType> {
+  /** The settings under the kind's key in `alerts.yaml`. */
+  readonly schema: S
+  /** References in the parsed settings checked against flows.yaml (paths under the kind's key). */
+  readonly check?: (settings: z.output<S>, flows: Flows) => Array<{ path: string[]; message: string }>
+  readonly values: (ctx: RuleContext, settings: z.output<S>, now: Date) => Promise<RuleValue[]>
+  /**
+   * Its firing alerts say a connector is down: they suppress the alerts of SLOs that depend on that
+   * connector (the cause pages, not every symptom).
+   */
+  readonly inhibitsDependents?: boolean
+}
+
+const ruleKind = <S extends z.ZodType>(spec: RuleKindSpec<S>) => spec
+const above = z.number().int().min(0)
+const duration = z.string().regex(DURATION, 'a duration such as 30s, 5m or 4h').transform(durationMs)
+
+/** Every kind of threshold rule, by its key in `alerts.yaml`: the registry is the list of kinds. */
+export const RULE_KINDS = {
+  stuck: ruleKind({
+    schema: z.object({ flow: z.string(), above }).strict(),
+    check: (s, flows) =>
+      flows.has(s.flow) ? [] : [{ path: ['flow'], message: `no flow '${s.flow}' in flows.yaml` }],
+    values: async ({ store, flows }, s, now) => {
+      const flow = flows.get(s.flow) as FlowDefinition
+      const rows = await stuckPerStage(store, {
+        flow: flowShape(flow),
+        maxDelayMs: flow.stages.map((stage) => stage.maxDelayMs ?? 0),
+        since: new Date(now.getTime() - 30 * DAY_MS),
+        now,
+      })
+      return rows.map((r) => {
+        const stage = flow.stages[r.stage - 1]?.name ?? String(r.stage)
+        const n = Number(r.n)
+        return {
+          labels: { flow: flow.name, stage },
+          value: n,
+          over: n > s.above,
+          reason: `${n} ${flow.entity}s overdue at ${stage} (threshold ${s.above})`,
+        }
+      })
+    },
+  }),
+  exceptions: ruleKind({
+    schema: z.object({ above }).strict(),
+    values: async ({ store }, s) =>
+      (await openExceptionsPerConnector(store)).map((r) => ({
+        labels: { connector: r.connector },
+        value: Number(r.n),
+        over: Number(r.n) > s.above,
+        reason: `${r.n} open exceptions at ${r.connector} (threshold ${s.above})`,
+      })),
+  }),
+  drift: ruleKind({
+    schema: z.object({ above }).strict(),
+    values: async ({ store }, s, now) =>
+      (await oversellRiskPerChannel(store, new Date(now.getTime() - 7 * DAY_MS), now)).map((r) => ({
+        labels: { channel: r.channel },
+        value: Number(r.n),
+        over: Number(r.n) > s.above,
+        reason: `${r.n} SKU locations promised above available stock on ${r.channel} (threshold ${s.above})`,
+      })),
+  }),
+  connector_down: ruleKind({
+    schema: z.object({ within: duration, min_runs: z.number().int().min(1).default(3) }).strict(),
+    values: async ({ store }, { within, min_runs }, now) =>
+      (await connectorRuns(store, new Date(now.getTime() - within), now)).map((r) => ({
+        labels: { connector: r.connector },
+        value: Number(r.ok),
+        over: Number(r.runs) >= min_runs && Number(r.ok) === 0,
+        reason: `${r.ok} of ${r.runs} sync runs succeeded in the last ${within / 60_000}m`,
+      })),
+    inhibitsDependents: true,
+  }),
+}
+
+export type RuleKind = keyof typeof RULE_KINDS
+export type RuleSettings<K extends RuleKind> = z.output<(typeof RULE_KINDS)[K]['schema']>
+
+/** A rule's kind and its settings, as one of the registry's kinds. */
+export type RuleOfKind = {
+  [K in RuleKind]: { readonly kind: K; readonly settings: RuleSettings<K> }
+}[RuleKind]
+
+/** `{ <kind>: <settings> }`: one key, a kind of the registry. */
+export const ruleSchema = z.union(
+  (Object.keys(RULE_KINDS) as RuleKind[]).map((kind) =>
+    z.object({ [kind]: RULE_KINDS[kind].schema }).strict(),
+  ),
+)
+
+const spec = <K extends RuleKind>(kind: K) => RULE_KINDS[kind] as unknown as RuleKindSpec<z.ZodType>
+
+/** The kind of a parsed rule (the one registry key it holds) and its settings. */
+export function ruleOfKind(parsed: Readonly<Record<string, unknown>>): RuleOfKind {
+  const kind = (Object.keys(RULE_KINDS) as RuleKind[]).find((k) => k in parsed) as RuleKind
+  return { kind, settings: parsed[kind] } as RuleOfKind
+}
+
+export const checkRule = (rule: RuleOfKind, flows: Flows) =>
+  spec(rule.kind).check?.(rule.settings, flows) ?? []
+
+/** A threshold rule's current values by label set. */
+export const ruleValues = (ctx: RuleContext, rule: RuleOfKind, now: Date): Promise<RuleValue[]> =>
+  spec(rule.kind).values(ctx, rule.settings, now)
+
+/** Whether a rule's firing alerts suppress the alerts of the SLOs that depend on their connector. */
+export const inhibitsDependents = (rule: RuleOfKind): boolean => spec(rule.kind).inhibitsDependents ?? false
