@@ -1,8 +1,5 @@
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../core/duration.ts'
 import type { SloWindow } from './spec.ts'
-
-const MINUTE = 60_000
-const HOUR = 60 * MINUTE
-const DAY = 24 * HOUR
 
 export type Severity = 'page' | 'ticket'
 
@@ -20,12 +17,12 @@ export interface WindowPair {
  */
 export const TIERS: Readonly<Record<Severity, readonly WindowPair[]>> = {
   page: [
-    { longMs: HOUR, shortMs: 5 * MINUTE, budget: 0.02 },
-    { longMs: 6 * HOUR, shortMs: 30 * MINUTE, budget: 0.05 },
+    { longMs: HOUR_MS, shortMs: 5 * MINUTE_MS, budget: 0.02 },
+    { longMs: 6 * HOUR_MS, shortMs: 30 * MINUTE_MS, budget: 0.05 },
   ],
   ticket: [
-    { longMs: DAY, shortMs: 2 * HOUR, budget: 0.1 },
-    { longMs: 3 * DAY, shortMs: 6 * HOUR, budget: 0.1 },
+    { longMs: DAY_MS, shortMs: 2 * HOUR_MS, budget: 0.1 },
+    { longMs: 3 * DAY_MS, shortMs: 6 * HOUR_MS, budget: 0.1 },
   ],
 }
 
@@ -99,7 +96,8 @@ export interface TierResult {
   }>
 }
 
-const human = (ms: number) => (ms >= DAY ? `${ms / DAY}d` : ms >= HOUR ? `${ms / HOUR}h` : `${ms / MINUTE}m`)
+const human = (ms: number) =>
+  ms >= DAY_MS ? `${ms / DAY_MS}d` : ms >= HOUR_MS ? `${ms / HOUR_MS}h` : `${ms / MINUTE_MS}m`
 const fixed = (n: number | null) => (n === null ? 'no data' : n.toFixed(2))
 
 /**

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { z } from 'zod'
-import { DURATION, durationMs } from '../core/duration.ts'
+import { DURATION, durationMs, HOUR_MS, MINUTE_MS } from '../core/duration.ts'
 import type { FlowDefinition } from '../core/flows.ts'
 import { readYamlConfig } from '../core/yaml-config.ts'
 import { type Matcher, matcherSchema } from './matchers.ts'
@@ -122,8 +122,8 @@ export interface AlertingConfig {
 const ROOT_DEFAULTS = {
   group_by: ['slo', 'rule', 'severity'],
   group_wait: 30_000,
-  group_interval: 5 * 60_000,
-  repeat_interval: 4 * 3_600_000,
+  group_interval: 5 * MINUTE_MS,
+  repeat_interval: 4 * HOUR_MS,
 }
 
 function resolveRoute(r: RouteConfig, parent: Route | undefined, id: string): Route {

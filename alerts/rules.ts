@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DURATION, durationMs } from '../core/duration.ts'
+import { DAY_MS, DURATION, durationMs, MINUTE_MS } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
 import type { Store } from '../store/client.ts'
 import {
@@ -8,8 +8,6 @@ import {
   oversellRiskPerChannel,
   stuckPerStage,
 } from '../store/queries/alert-signals.ts'
-
-const DAY_MS = 86_400_000
 
 type Flows = ReadonlyMap<string, FlowDefinition>
 
@@ -97,7 +95,7 @@ export const RULE_KINDS = {
         labels: { connector: r.connector },
         value: Number(r.ok),
         over: Number(r.runs) >= min_runs && Number(r.ok) === 0,
-        reason: `${r.ok} of ${r.runs} sync runs succeeded in the last ${within / 60_000}m`,
+        reason: `${r.ok} of ${r.runs} sync runs succeeded in the last ${within / MINUTE_MS}m`,
       })),
     inhibitsDependents: true,
   }),

@@ -1,3 +1,4 @@
+import { HOUR_MS } from '../core/duration.ts'
 import type { Store } from '../store/client.ts'
 import {
   ALERT_WINDOWS_MS,
@@ -10,8 +11,6 @@ import {
 } from './burn-rate.ts'
 import { sliCounts } from './sli-kinds.ts'
 import type { SloDefinition } from './spec.ts'
-
-const HOUR_MS = 3_600_000
 
 export interface SloStatus {
   readonly slo: SloDefinition

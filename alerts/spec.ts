@@ -1,12 +1,11 @@
 import { join } from 'node:path'
 import { z } from 'zod'
-import { durationMs } from '../core/duration.ts'
+import { DAY_MS, durationMs } from '../core/duration.ts'
 import type { FlowDefinition } from '../core/flows.ts'
 import { readYamlConfig } from '../core/yaml-config.ts'
 import type { Sli, SliKind } from '../store/queries/sli.ts'
 import { kindOf, SLI_KINDS } from './sli-kinds.ts'
 
-const DAY_MS = 86_400_000
 const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and underscores')
 const labels = z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/), z.string()).default({})
 

@@ -3,7 +3,7 @@ import { validator } from 'hono-openapi'
 import { z } from 'zod'
 import { actorOf, IDENTITY_HEADER } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
-import { durationMs } from '../core/duration.ts'
+import { DAY_MS, durationMs } from '../core/duration.ts'
 import { BadRequestError } from '../core/errors.ts'
 import { nestsDeeperThan } from '../core/json-paths.ts'
 
@@ -80,8 +80,6 @@ export function isoFromNanos(nanos: string | bigint): string {
   const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0')
   return `${iso.slice(0, 19)}.${fraction}Z`
 }
-
-export const DAY_MS = 86_400_000
 
 /**
  * The range a lookup without its own range reads: as far back as a read may reach, and a day ahead

@@ -2,6 +2,7 @@ import { TIERS, threshold } from '../alerts/burn-rate.ts'
 import { kindOf } from '../alerts/sli-kinds.ts'
 import type { SloStatus } from '../alerts/slo-status.ts'
 import type { SloDefinition } from '../alerts/spec.ts'
+import { DAY_MS } from '../core/duration.ts'
 import type { AlertInstance } from '../store/queries/alerts.ts'
 import type { SliBucket } from '../store/queries/sli.ts'
 import { isoFromMs } from './params.ts'
@@ -44,7 +45,7 @@ function definitionView(slo: SloDefinition) {
     objective: slo.objective,
     window:
       slo.window.kind === 'rolling'
-        ? { rollingDays: slo.window.ms / 86_400_000 }
+        ? { rollingDays: slo.window.ms / DAY_MS }
         : { calendarMonth: slo.window.timeZone },
     unit: slo.unit,
     dependsOn: slo.dependsOn,

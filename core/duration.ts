@@ -1,4 +1,10 @@
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+/** Lengths of time in milliseconds: the one place they are written. */
+export const SECOND_MS = 1000
+export const MINUTE_MS = 60 * SECOND_MS
+export const HOUR_MS = 60 * MINUTE_MS
+export const DAY_MS = 24 * HOUR_MS
+
+const UNIT_MS = { s: SECOND_MS, m: MINUTE_MS, h: HOUR_MS, d: DAY_MS } as const
 
 /** A duration as configuration and query strings write it: a whole number and s, m, h or d. */
 export const DURATION = /^\d+(s|m|h|d)$/

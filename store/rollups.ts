@@ -1,3 +1,4 @@
+import { MINUTE_MS } from '../core/duration.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from './client.ts'
 import type { FlowShape } from './queries/flow-stages.ts'
@@ -5,7 +6,6 @@ import { refreshFlowState } from './queries/flow-state.ts'
 import { sql, table } from './sql.ts'
 import { TABLES } from './tables.ts'
 
-const MINUTE_MS = 60_000
 /** How far back a parent may have started before its child: parents outlive their children. */
 const PARENT_SLACK_MS = 60 * MINUTE_MS
 

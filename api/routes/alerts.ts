@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { matcherSchema } from '../../alerts/matchers.ts'
 import { scopeOf } from '../../auth/middleware.ts'
 import { labelsInScope, OutOfScopeError } from '../../auth/scope.ts'
+import { DAY_MS } from '../../core/duration.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import {
@@ -18,7 +19,6 @@ import {
 import { actingUser, body, instant, isoFromMs, params, query, wholeNumber } from '../params.ts'
 import { alertView } from '../slo-view.ts'
 
-const DAY_MS = 86_400_000
 const who = z.string().trim().min(1).max(200)
 const idParam = z.object({ id: z.string().max(100) })
 

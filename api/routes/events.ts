@@ -2,9 +2,10 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
+import { DAY_MS } from '../../core/duration.ts'
 import type { Store } from '../../store/client.ts'
 import { listEvents } from '../../store/queries/events.ts'
-import { DAY_MS, instant, isoFromNanos, query, requestedRange, wholeNumber } from '../params.ts'
+import { instant, isoFromNanos, query, requestedRange, wholeNumber } from '../params.ts'
 
 export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
   const schema = z.object({

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { scopeOf } from '../../auth/middleware.ts'
 import { OutOfScopeError, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
+import { DAY_MS } from '../../core/duration.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import type { PayloadVault } from '../../core/payload-vault.ts'
@@ -17,7 +18,6 @@ import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus 
 import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
 import { present, requireExceptionInScope, scopedExceptions } from './exceptions.ts'
 
-const DAY_MS = 86_400_000
 const text = z.string().trim().max(2000)
 const idParam = z.object({ id: z.string().max(200) })
 const filterSchema = z.object({

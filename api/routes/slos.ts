@@ -6,14 +6,14 @@ import { sloStatus } from '../../alerts/slo-status.ts'
 import { type SloDefinition, sloLabels } from '../../alerts/spec.ts'
 import { scopeOf } from '../../auth/middleware.ts'
 import { labelsInScope, OutOfScopeError } from '../../auth/scope.ts'
+import { DAY_MS, MINUTE_MS } from '../../core/duration.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listInstances } from '../../store/queries/alerts.ts'
 import { params } from '../params.ts'
 import { sloHistory, sloSummary } from '../slo-view.ts'
 
-const DAY_MS = 86_400_000
-const FINE_STEP_MS = 5 * 60_000
+const FINE_STEP_MS = 5 * MINUTE_MS
 
 /** SLOs: where each stands now, and one SLO's budget and burn over time with what burned it. */
 export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {

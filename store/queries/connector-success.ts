@@ -1,3 +1,4 @@
+import { MINUTE_MS } from '../../core/duration.ts'
 import { DATA_ERROR_STATUSES, ERROR_KIND_ATTRIBUTE, RETRIED_ATTRIBUTE } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
 import { type Fragment, join, sql, table, typed } from '../sql.ts'
@@ -19,7 +20,6 @@ import {
  */
 type ConnectorSli = Sli<'connector_success'>
 
-const MINUTE_MS = 60_000
 const floorMinute = (ms: number) => Math.floor(ms / MINUTE_MS) * MINUTE_MS
 const ceilMinute = (ms: number) => Math.ceil(ms / MINUTE_MS) * MINUTE_MS
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { DAY_MS } from '../../core/duration.ts'
 import type { Store } from '../client.ts'
 import { join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
@@ -172,7 +173,7 @@ export async function listExceptions(
  */
 export async function resolveSuperseded(
   store: Store,
-  horizon = new Date(Date.now() - 7 * 86_400_000),
+  horizon = new Date(Date.now() - 7 * DAY_MS),
 ): Promise<void> {
   // Runs every few seconds: with nothing open it costs one small read, and spans are only scanned
   // from the oldest open failure on.

@@ -1,3 +1,4 @@
+import { MINUTE_MS } from '../../core/duration.ts'
 import { type Fragment, join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import { flowEntitiesAsOf } from './flow-state.ts'
@@ -9,8 +10,6 @@ import { eventSli, type SliQuery } from './sli.ts'
  * whole history, where the range decides what counts, so an SLO evaluation does not regroup a month
  * of progress each tick.
  */
-
-const MINUTE_MS = 60_000
 
 /**
  * An entity that should reach `b` within `withinMs` of `a` counts when it does (good) or at its
