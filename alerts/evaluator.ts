@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { runEvery } from '../core/background.ts'
 import type { FlowDefinition } from '../core/flows.ts'
 import {
   type AlertInstance,
@@ -218,20 +219,9 @@ export async function evaluate(deps: EvaluatorDeps, leaseMs: number): Promise<Ti
 export function startEvaluator(deps: EvaluatorDeps): () => Promise<void> {
   const intervalMs = deps.alerting.intervalMs
   const leaseMs = Math.max(3 * intervalMs, 30_000)
-  let running: Promise<unknown> | undefined
-  const tick = () => {
-    if (running) return
-    running = evaluate(deps, leaseMs)
-      .catch((err) => deps.log.warn({ err }, 'alert evaluation failed; retrying at the next tick'))
-      .finally(() => {
-        running = undefined
-      })
-  }
-  tick()
-  const timer = setInterval(tick, intervalMs)
-  timer.unref()
-  return async () => {
-    clearInterval(timer)
-    await running
-  }
+  return runEvery(() => evaluate(deps, leaseMs), {
+    everyMs: intervalMs,
+    log: deps.log,
+    failure: 'alert evaluation failed; retrying at the next tick',
+  })
 }

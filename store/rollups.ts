@@ -1,3 +1,4 @@
+import { runEvery } from '../core/background.ts'
 import { MINUTE_MS } from '../core/duration.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from './client.ts'
@@ -48,21 +49,9 @@ async function rollupOnce(store: Store, schedule: RollupSchedule, now: number): 
 
 /** Runs the rollups on a timer; a failure is logged and the next tick tries again. */
 export function scheduleRollups(store: Store, log: Logger, schedule: RollupSchedule): () => Promise<void> {
-  let running: Promise<void> | undefined
-  const tick = () => {
-    if (running) return
-    const now = Date.now()
-    running = rollupOnce(store, schedule, now)
-      .catch((err) => log.warn({ err }, 'rollup failed; retrying at the next tick'))
-      .finally(() => {
-        running = undefined
-      })
-  }
-  tick()
-  const timer = setInterval(tick, schedule.everyMs)
-  timer.unref()
-  return async () => {
-    clearInterval(timer)
-    await running
-  }
+  return runEvery(() => rollupOnce(store, schedule, Date.now()), {
+    everyMs: schedule.everyMs,
+    log,
+    failure: 'rollup failed; retrying at the next tick',
+  })
 }

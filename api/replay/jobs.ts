@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { runEvery } from '../../core/background.ts'
+import { MINUTE_MS } from '../../core/duration.ts'
 import type { Logger } from '../../core/logger.ts'
 import {
   type ExceptionFilter,
@@ -64,7 +66,7 @@ export async function setJobStatus(deps: ReplayDeps, id: string, status: JobStat
 }
 
 /** How long a connector has to report a failure itself before its spans speak for it. */
-const REPORT_GRACE_MS = 60_000
+const REPORT_GRACE_MS = MINUTE_MS
 
 /**
  * Exceptions kept true to the spans: failures no connector reported become exceptions, and
@@ -72,7 +74,7 @@ const REPORT_GRACE_MS = 60_000
  */
 async function exceptionMaintenance(deps: ReplayDeps) {
   const now = Date.now()
-  await exceptionsFromSpans(deps.store, new Date(now - 15 * 60_000), new Date(now - REPORT_GRACE_MS))
+  await exceptionsFromSpans(deps.store, new Date(now - 15 * MINUTE_MS), new Date(now - REPORT_GRACE_MS))
   await resolveSuperseded(deps.store)
 }
 
@@ -111,12 +113,10 @@ export async function jobProgress(deps: ReplayDeps, job: ReplayJob): Promise<Job
  */
 export function startReplayJobs(deps: ReplayDeps, log: Logger, { tickMs = 250 } = {}): () => Promise<void> {
   const nextAt = new Map<string, number>()
-  let running: Promise<void> | undefined
-  let stopped = false
 
-  const work = async () => {
+  const work = async (stopped: AbortSignal) => {
     for (const job of await listJobs(deps.store, { statuses: ['running'] })) {
-      if (stopped) return
+      if (stopped.aborted) return
       if ((nextAt.get(job.id) ?? 0) > Date.now()) continue
       const states = await jobReplayStates(deps.store, job.id)
       const next = job.exceptionIds.find((id) => {
@@ -128,7 +128,7 @@ export function startReplayJobs(deps: ReplayDeps, log: Logger, { tickMs = 250 } 
         log.info({ job: job.id }, 'bulk replay done')
         continue
       }
-      nextAt.set(job.id, Date.now() + 60_000 / job.perMinute)
+      nextAt.set(job.id, Date.now() + MINUTE_MS / job.perMinute)
       const replayId = `rpl_${job.id.slice(4)}_${next}`
       const e = await getException(deps.store, next)
       // Resolved meanwhile (a later run succeeded), ignored, or stopped by the loop guard: skipped.
@@ -164,23 +164,16 @@ export function startReplayJobs(deps: ReplayDeps, log: Logger, { tickMs = 250 } 
     }
   }
   let ticks = 0
-  const tick = () => {
-    if (running || stopped) return
+  const tick = (stopped: AbortSignal) => {
     // Every few seconds, exceptions a later successful run superseded are resolved.
     const maintenance =
       ticks++ % Math.max(1, Math.round(5_000 / tickMs)) === 0 ? exceptionMaintenance(deps) : undefined
-    running = Promise.all([maintenance, work()])
-      .then(() => undefined)
-      .catch((err) => log.warn({ err }, 'replay jobs: tick failed; retrying'))
-      .finally(() => {
-        running = undefined
-      })
+    return Promise.all([maintenance, work(stopped)])
   }
-  const timer = setInterval(tick, tickMs)
-  timer.unref()
-  return async () => {
-    stopped = true
-    clearInterval(timer)
-    await running
-  }
+  return runEvery(tick, {
+    everyMs: tickMs,
+    log,
+    failure: 'replay jobs: tick failed; retrying',
+    immediately: false,
+  })
 }
