@@ -1,5 +1,6 @@
 import nodemailer from 'nodemailer'
 import { Webhook } from 'standardwebhooks'
+import { retryAfterMs } from '../core/retry.ts'
 import type { ChannelConfig } from './config.ts'
 
 /** What a notification says, whatever the channel: Alertmanager's webhook shape, close enough to map. */
@@ -49,11 +50,7 @@ async function post(url: string, body: string, headers: Record<string, string> =
     signal: AbortSignal.timeout(10_000),
   })
   await res.arrayBuffer()
-  const retryAfter = Number(res.headers.get('retry-after'))
-  return {
-    status: res.status,
-    retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
-  }
+  return { status: res.status, retryAfterMs: retryAfterMs(res.headers.get('retry-after')) }
 }
 
 /** Slack incoming webhook: `text` as the fallback, Block Kit for the message. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '../core/logger.ts'
+import { isTransient, type RetryPolicy, retryDelayMs } from '../core/retry.ts'
 import type { Store } from '../store/client.ts'
 import {
   type AlertInstance,
@@ -13,13 +14,13 @@ import { type Delivery, deliveries, type Notification, type NotificationAlert } 
 import type { AlertingConfig, Route } from './config.ts'
 import { alertLabels, groupKey, routesFor, silencedBy } from './routing.ts'
 
-export interface RetryPolicy {
-  readonly attempts: number
-  readonly baseDelayMs: number
-  readonly maxDelayMs: number
+/** Without jitter: the delivery log shows the same waits every time (1, 2, 4, 8 s). */
+export const DELIVERY_RETRY: RetryPolicy = {
+  attempts: 5,
+  baseDelayMs: 1_000,
+  maxDelayMs: 60_000,
+  jitter: 'none',
 }
-
-export const DELIVERY_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000 }
 
 export interface NotifyDeps {
   readonly store: Store
@@ -60,15 +61,13 @@ async function deliver(
       error = err instanceof Error ? err.message.slice(0, 300) : 'delivery failed'
     }
     if (status >= 200 && status < 300) return record(attempt, 'delivered', status, '')
-    const transient = status === 0 || status === 429 || status >= 500
-    const last = attempt === deps.retry.attempts || !transient
+    const last = attempt === deps.retry.attempts || !isTransient(status)
     await record(attempt, last ? 'failed' : 'retrying', status, error || `HTTP ${status}`)
     if (last) {
       deps.log.warn({ channel: d.channel, status, attempt }, 'notification delivery failed')
       return
     }
-    const backoff = Math.min(deps.retry.maxDelayMs, deps.retry.baseDelayMs * 2 ** (attempt - 1))
-    await sleep(Math.min(deps.retry.maxDelayMs, retryAfterMs ?? backoff))
+    await sleep(retryDelayMs(deps.retry, attempt, retryAfterMs))
   }
 }
 

@@ -1,5 +1,6 @@
 import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { isTransient, type RetryPolicy, retryAfterMs, retryDelayMs } from '../../core/retry.ts'
 import { INTEGRATION_ATTRIBUTES, RETRIED_ATTRIBUTE } from '../../core/vocabulary.ts'
 
 /** An answer the connector will not retry: a caller error (4xx other than 429) or retries spent. */
@@ -21,23 +22,12 @@ export class SystemCallError extends Error {
   }
 }
 
-export interface RetryPolicy {
-  readonly attempts: number
-  readonly baseDelayMs: number
-  readonly maxDelayMs: number
-}
+export type { RetryPolicy }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 }
 
 const propagator = new W3CTraceContextPropagator()
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Full jitter: a random wait up to the exponential bound spreads retries from many workers apart. */
-function backoff(policy: RetryPolicy, attempt: number, retryAfter: string | null): number {
-  const seconds = retryAfter === null ? Number.NaN : Number(retryAfter)
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, policy.maxDelayMs)
-  return Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt)
-}
 
 /** Caps calls in flight to one system: ERPs throttle, and a burst of retries must not make it worse. */
 class Budget {
@@ -138,8 +128,7 @@ export class SystemClient {
       } finally {
         release()
       }
-      const transient = status === 0 || status === 429 || status >= 500
-      const retrying = transient && attempt + 1 < this.retry.attempts
+      const retrying = isTransient(status) && attempt + 1 < this.retry.attempts
       // A failed attempt that will be retried is not the call's outcome; the last attempt is.
       if (retrying) span.setAttribute(RETRIED_ATTRIBUTE, true)
       fail(span, `${this.system} answered ${status || 'no response'}${detail ? `: ${detail}` : ''}`)
@@ -151,7 +140,8 @@ export class SystemClient {
           attempt + 1,
         )
       }
-      await sleep(backoff(this.retry, attempt, retryAfter))
+      // Full jitter by default: a random wait up to the exponential bound spreads many workers' retries apart.
+      await sleep(retryDelayMs(this.retry, attempt + 1, retryAfterMs(retryAfter)))
     }
   }
 }
