@@ -1,3 +1,4 @@
+import { INVENTORY_EVENTS } from '../core/vocabulary.ts'
 import type { InventoryEventRow } from '../store/queries/inventory.ts'
 
 interface Adjusted {
@@ -26,7 +27,7 @@ const iso = (ms: number) => new Date(ms).toISOString()
 export function inventoryView(location: string, rows: readonly InventoryEventRow[], now: number) {
   const here = rows.filter((r) => r.location === location)
   const changes: Adjusted[] = here
-    .filter((r) => r.type === 'retail.inventory.adjusted')
+    .filter((r) => r.type === INVENTORY_EVENTS.adjusted)
     .map((r) => {
       const d = json(r.data)
       return {
@@ -38,7 +39,7 @@ export function inventoryView(location: string, rows: readonly InventoryEventRow
     })
   const latest = changes[changes.length - 1]
   const published = here
-    .filter((r) => r.type === 'retail.inventory.published')
+    .filter((r) => r.type === INVENTORY_EVENTS.published)
     .map((r) => {
       const d = json(r.data)
       return {
@@ -54,7 +55,7 @@ export function inventoryView(location: string, rows: readonly InventoryEventRow
     sourceOfTruth: latest ? { available: latest.available, onHand: latest.onHand, at: iso(latest.at) } : null,
     changes: changes.map((c) => ({ at: iso(c.at), onHand: c.onHand, available: c.available })),
     reservations: here
-      .filter((r) => r.type === 'retail.inventory.reserved' || r.type === 'retail.inventory.released')
+      .filter((r) => r.type === INVENTORY_EVENTS.reserved || r.type === INVENTORY_EVENTS.released)
       .map((r) => ({ at: iso(Number(r.time_ms)), kind: r.type.split('.').pop(), ...json(r.data) })),
     channels: channels.map((channel) => {
       const told = published.filter((p) => p.channel === channel)

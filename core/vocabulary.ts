@@ -56,6 +56,19 @@ export const EVENT_TYPE_PREFIX_ENTITY: ReadonlyArray<readonly [prefix: string, e
   ['retail.shipment.', 'shipment'],
 ]
 
+/**
+ * The inventory events by what they mean, for the code that reads them by meaning (the inventory view,
+ * the freshness SLI, the oversell alert signal) and the connector that sends them.
+ */
+export const INVENTORY_EVENTS = {
+  /** The source of truth changed: data has `sku`, `location`, `on_hand`, `available`. */
+  adjusted: 'retail.inventory.adjusted',
+  reserved: 'retail.inventory.reserved',
+  released: 'retail.inventory.released',
+  /** A channel was told a quantity: data has `channel`, `quantity`. */
+  published: 'retail.inventory.published',
+} as const
+
 export const EVENT_TYPES = {
   order: [
     'created',
@@ -72,7 +85,7 @@ export const EVENT_TYPES = {
   return: ['received', 'refund_issued', 'credit_posted', 'restocked', 'disposed'].map(
     (s) => `retail.return.${s}`,
   ),
-  inventory: ['adjusted', 'reserved', 'released', 'published'].map((s) => `retail.inventory.${s}`),
+  inventory: Object.values(INVENTORY_EVENTS),
 } as const
 
 /** One business key found on a span, log or event. */

@@ -1,3 +1,4 @@
+import { INVENTORY_EVENTS } from '../../core/vocabulary.ts'
 import type { StockChange } from '../estate/erp.ts'
 import { SALES_CHANNELS, type SalesChannel } from '../estate/index.ts'
 import { Connector, followFeed, type RetryPolicy } from '../sdk/index.ts'
@@ -48,7 +49,7 @@ export function inventorySyncConnector(options: InventorySyncOptions): Connector
     next: SALES_CHANNELS.map((c) => `publish_${c}`),
     run: async (c, ctx) => {
       await ctx.emit({
-        type: 'retail.inventory.adjusted',
+        type: INVENTORY_EVENTS.adjusted,
         subject: c.sku,
         data: { sku: c.sku, location: c.location, on_hand: c.onHand, available: c.available, change: c.id },
         extensions: extensions(c, 'erp'),
@@ -69,7 +70,7 @@ export function inventorySyncConnector(options: InventorySyncOptions): Connector
           body: { location: c.location, quantity: c.available },
         })
         await ctx.emit({
-          type: 'retail.inventory.published',
+          type: INVENTORY_EVENTS.published,
           subject: c.sku,
           data: { sku: c.sku, location: c.location, channel, quantity: c.available, change: c.id },
           extensions: extensions(c, channel),

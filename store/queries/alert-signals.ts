@@ -1,4 +1,4 @@
-import { ERROR_KIND_ATTRIBUTE } from '../../core/vocabulary.ts'
+import { ERROR_KIND_ATTRIBUTE, INVENTORY_EVENTS } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
 import { sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
@@ -43,13 +43,13 @@ export async function oversellRiskPerChannel(store: Store, since: Date, now: Dat
       SELECT subject AS sku, location AS loc, JSONExtractString(argMax(data, time), 'channel') AS channel_name,
         JSONExtractFloat(argMax(data, time), 'quantity') AS quantity, channel_name AS channel
       FROM ${table(TABLES.events)}
-      WHERE type = 'retail.inventory.published' AND time >= ${since} AND time < ${now}
+      WHERE type = ${INVENTORY_EVENTS.published} AND time >= ${since} AND time < ${now}
       GROUP BY sku, loc, JSONExtractString(data, 'channel')
     ) AS p
     INNER JOIN (
       SELECT subject AS sku, location AS loc, JSONExtractFloat(argMax(data, time), 'available') AS available
       FROM ${table(TABLES.events)}
-      WHERE type = 'retail.inventory.adjusted' AND time >= ${since} AND time < ${now}
+      WHERE type = ${INVENTORY_EVENTS.adjusted} AND time >= ${since} AND time < ${now}
       GROUP BY sku, loc
     ) AS a ON p.sku = a.sku AND p.loc = a.loc
     GROUP BY channel`)

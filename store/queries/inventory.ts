@@ -1,3 +1,4 @@
+import { INVENTORY_EVENTS } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
@@ -9,12 +10,7 @@ export interface InventoryEventRow {
   readonly data: string
 }
 
-const INVENTORY_TYPES = [
-  'retail.inventory.adjusted',
-  'retail.inventory.reserved',
-  'retail.inventory.released',
-  'retail.inventory.published',
-]
+const INVENTORY_TYPES = Object.values(INVENTORY_EVENTS)
 
 /** A SKU's stock events, oldest first: a range read per event type on the events' sort key. */
 export async function inventoryEvents(
@@ -28,7 +24,7 @@ export async function inventoryEvents(
   return store.query<InventoryEventRow>(sql`
     SELECT type, toUnixTimestamp64Milli(time) AS time_ms, location, data
     FROM ${table(TABLES.events)} FINAL
-    WHERE type IN ${INVENTORY_TYPES} AND subject = ${sku} AND time >= ${from} AND time < ${to} ${where}
+    WHERE type IN ${[...INVENTORY_TYPES]} AND subject = ${sku} AND time >= ${from} AND time < ${to} ${where}
     ORDER BY time
     LIMIT 10000`)
 }

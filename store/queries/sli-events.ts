@@ -1,4 +1,5 @@
 import { MINUTE_MS } from '../../core/duration.ts'
+import { INVENTORY_EVENTS } from '../../core/vocabulary.ts'
 import { type Fragment, join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import { flowEntitiesAsOf } from './flow-state.ts'
@@ -73,13 +74,13 @@ export const freshness: SliQuery<'freshness'> = eventSli(
         SELECT subject AS sku, location AS loc, JSONExtractRaw(data, 'change') AS change_id,
           toUnixTimestamp64Milli(time) AS a_ms, arrayJoin(${[...sli.channels]}) AS ch
         FROM ${table(TABLES.events)}
-        WHERE type = 'retail.inventory.adjusted' AND time >= ${from} AND time < ${until}
+        WHERE type = ${INVENTORY_EVENTS.adjusted} AND time >= ${from} AND time < ${until}
       ) AS a
       LEFT JOIN (
         SELECT subject AS sku, location AS loc, JSONExtractRaw(data, 'change') AS change_id,
           JSONExtractString(data, 'channel') AS ch, min(toUnixTimestamp64Milli(time)) AS p_ms
         FROM ${table(TABLES.events)}
-        WHERE type = 'retail.inventory.published' AND time >= ${from} AND time < ${until}
+        WHERE type = ${INVENTORY_EVENTS.published} AND time >= ${from} AND time < ${until}
         GROUP BY sku, loc, change_id, ch
       ) AS p ON a.sku = p.sku AND a.loc = p.loc AND a.change_id = p.change_id AND a.ch = p.ch
     )`,
