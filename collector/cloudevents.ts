@@ -1,11 +1,7 @@
 import { CloudEvent, type CloudEventV1, HTTP, ValidationError } from 'cloudevents'
 import { BadRequestError, UnsupportedMediaTypeError } from '../core/errors.ts'
-import {
-  type EntityType,
-  EVENT_TYPE_PREFIX_ENTITY,
-  KEY_EXTENSIONS,
-  LOCATION_EXTENSION,
-} from '../core/vocabulary.ts'
+import { builtInEventEntityOf } from '../core/flows.ts'
+import { type EntityType, KEY_EXTENSIONS, LOCATION_EXTENSION } from '../core/vocabulary.ts'
 import type { BusinessContext } from './keys.ts'
 import { MAX_NESTING_DEPTH, tooDeep } from './otlp/limits.ts'
 import { wellFormed } from './well-formed.ts'
@@ -77,13 +73,20 @@ function dataField(e: CloudEvent<unknown>, key: string): string {
   return ''
 }
 
-/** The entity an event is about: its type prefix names the kind, its subject (or an extension) the id. */
-function eventContext(e: CloudEvent<unknown>, extensions: Record<string, string>): BusinessContext {
-  const entities: Array<[EntityType, string]> = []
-  const add = (type: EntityType, id: string | undefined) => {
+/** Which entity an event type is about (core/flows.ts `eventEntityOf`), undefined for none. */
+export type EventEntityOf = (type: string) => string | undefined
+
+/** The entity an event is about: its type names the kind, its subject (or an extension) the id. */
+function eventContext(
+  e: CloudEvent<unknown>,
+  extensions: Record<string, string>,
+  entityOf: EventEntityOf,
+): BusinessContext {
+  const entities: Array<[string, string]> = []
+  const add = (type: string, id: string | undefined) => {
     if (id && !entities.some(([t, i]) => t === type && i === id)) entities.push([type, id])
   }
-  const byPrefix = EVENT_TYPE_PREFIX_ENTITY.find(([prefix]) => e.type.startsWith(prefix))?.[1]
+  const byPrefix = entityOf(e.type)
   if (byPrefix && e.subject) add(byPrefix, e.subject)
   for (const [type, ext] of Object.entries(KEY_EXTENSIONS) as Array<[EntityType, string]>)
     add(type, extensions[ext])
@@ -202,6 +205,7 @@ function toBusinessEvent(
   raw: RawAttributes,
   receivedAtMs: number,
   path: string,
+  entityOf: EventEntityOf,
 ): BusinessEvent {
   for (const attr of ['id', 'source', 'type', 'subject'] as const) {
     const v = e[attr]
@@ -235,7 +239,7 @@ function toBusinessEvent(
     extensions,
     traceId: tp?.[1] ?? '',
     spanId: tp?.[2] ?? '',
-    context: eventContext(e, extensions),
+    context: eventContext(e, extensions, entityOf),
   }
 }
 
@@ -248,6 +252,7 @@ export function parseCloudEvents(
   headers: Record<string, string>,
   body: Buffer,
   receivedAtMs = Date.now(),
+  entityOf: EventEntityOf = builtInEventEntityOf,
 ): BusinessEvent[] {
   const media = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   const mode = cloudEventsMode(media, headers['ce-specversion'] !== undefined)
@@ -279,7 +284,7 @@ export function parseCloudEvents(
       throw sdkRefusal(err, path(i), mode, headers['content-type'] ?? '')
     }
   })
-  return events.map((e, i) => toBusinessEvent(e, checked[i] ?? {}, receivedAtMs, path(i)))
+  return events.map((e, i) => toBusinessEvent(e, checked[i] ?? {}, receivedAtMs, path(i), entityOf))
 }
 
 /** What the SDK refused, in the product's words: its schema errors by attribute, never its internals. */

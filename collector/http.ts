@@ -6,7 +6,7 @@ import { SignalboxError, UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { mediaType, readBody } from './body.ts'
-import { cloudEventsMode, parseCloudEvents } from './cloudevents.ts'
+import { cloudEventsMode, type EventEntityOf, parseCloudEvents } from './cloudevents.ts'
 import { decodeLogsJson } from './otlp/decode-json.ts'
 import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { jsonResponse, protobufResponse } from './otlp/response.ts'
@@ -41,6 +41,8 @@ export function collectorApp(
   config: Pick<Config, 'ingest'>,
   log: Logger,
   check: CollectorCheck = async () => ({}),
+  /** Which entity an event type is about: the configured flows' (core/flows.ts `eventEntityOf`). */
+  entityOf?: EventEntityOf,
 ) {
   const limit = config.ingest.maxBodyBytes
   const renderError = errorHandler(log)
@@ -151,7 +153,11 @@ export function collectorApp(
         const result = await admitted(
           c,
           timed((body, queued) =>
-            pipeline.events(parseCloudEvents(c.req.header(), body), sourcesOf.get(c.req.raw), queued),
+            pipeline.events(
+              parseCloudEvents(c.req.header(), body, Date.now(), entityOf),
+              sourcesOf.get(c.req.raw),
+              queued,
+            ),
           ),
         )
         return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })

@@ -3,6 +3,7 @@ import { collectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import { listenError } from '../core/errors.ts'
+import { eventEntityOf, loadFlows } from '../core/flows.ts'
 import type { Logger } from '../core/logger.ts'
 import { loadRedaction } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
@@ -50,7 +51,8 @@ export async function startCollector(store: Store, config: Config, log: Logger):
     loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
   )
   const check = collectorCheck(config.auth, store, config.rateLimits.ingestPerMinute)
-  const app = collectorApp(pipeline, config, log, check)
+  // Events of a flow configured with an entity type of its own are keyed by it, like the built-in ones.
+  const app = collectorApp(pipeline, config, log, check, eventEntityOf(loadFlows(config.configDir)))
   const { server, port: httpPort } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
     (resolve, reject) => {
       const s = serve(

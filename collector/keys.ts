@@ -1,11 +1,11 @@
 import type { EntityKeyAliases } from '../core/entity-keys.ts'
-import { ENTITY_TYPES, type EntityType, INTEGRATION_ATTRIBUTES } from '../core/vocabulary.ts'
+import { INTEGRATION_ATTRIBUTES } from '../core/vocabulary.ts'
 import type { Attributes } from './otlp/model.ts'
 
 /** Business keys and integration context found on one span, log record or event. */
 export interface BusinessContext {
   /** [entity type, id] pairs: the rows this item adds to the entity index. */
-  readonly entities: Array<[EntityType, string]>
+  readonly entities: Array<[string, string]>
   readonly location: string
   readonly connector: string
   readonly flow: string
@@ -14,7 +14,7 @@ export interface BusinessContext {
 }
 
 /** An attribute holding several keys (an order's SKUs) arrives as a JSON array string. */
-function addIds(into: Array<[EntityType, string]>, type: EntityType, value: string): void {
+function addIds(into: Array<[string, string]>, type: string, value: string): void {
   if (value.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(value)
@@ -38,12 +38,10 @@ function first(names: readonly string[], attrs: Attributes): string | undefined 
   return undefined
 }
 
-type KeySlot = EntityType | 'location'
-const SLOTS: readonly KeySlot[] = [...ENTITY_TYPES, 'location']
-
 /** What a resource contributes, worked out once per resource rather than once per span. */
 interface ResourceKeys {
-  readonly keys: Partial<Record<KeySlot, string>>
+  /** By entity type, and `location`. */
+  readonly keys: Partial<Record<string, string>>
   readonly connector: string
   readonly flow: string
   readonly system: string
@@ -56,15 +54,21 @@ interface ResourceKeys {
  */
 export class BusinessKeyFinder {
   private readonly resources = new Map<Attributes, ResourceKeys>()
+  /** The built-in entity types, then those entity-keys.yaml adds. */
+  private readonly entityTypes: readonly string[]
+  private readonly slots: readonly string[]
 
-  constructor(private readonly aliases: EntityKeyAliases) {}
+  constructor(private readonly aliases: EntityKeyAliases) {
+    this.entityTypes = Object.keys(aliases).filter((k) => k !== 'location')
+    this.slots = [...this.entityTypes, 'location']
+  }
 
   private resourceKeys(resource: Attributes): ResourceKeys {
     let found = this.resources.get(resource)
     if (!found) {
-      const keys: Partial<Record<KeySlot, string>> = {}
-      for (const slot of SLOTS) {
-        const v = first(this.aliases[slot], resource)
+      const keys: Partial<Record<string, string>> = {}
+      for (const slot of this.slots) {
+        const v = first(this.aliases[slot] ?? [], resource)
         if (v !== undefined) keys[slot] = v
       }
       found = {
@@ -80,9 +84,9 @@ export class BusinessKeyFinder {
 
   find(attrs: Attributes, resource: Attributes): BusinessContext {
     const res = this.resourceKeys(resource)
-    const entities: Array<[EntityType, string]> = []
-    for (const type of ENTITY_TYPES) {
-      const value = first(this.aliases[type], attrs) ?? res.keys[type]
+    const entities: Array<[string, string]> = []
+    for (const type of this.entityTypes) {
+      const value = first(this.aliases[type] ?? [], attrs) ?? res.keys[type]
       if (value !== undefined) addIds(entities, type, value)
     }
     return {

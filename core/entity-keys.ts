@@ -3,10 +3,20 @@ import { join } from 'node:path'
 import { parseDocument } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
-import { ENTITY_TYPES, type EntityType, KEY_ATTRIBUTES, LOCATION_ATTRIBUTE } from './vocabulary.ts'
+import {
+  ENTITY_TYPE_NAME,
+  ENTITY_TYPES,
+  type EntityType,
+  KEY_ATTRIBUTES,
+  LOCATION_ATTRIBUTE,
+} from './vocabulary.ts'
 
-/** Attribute names (canonical first, then aliases) that carry each business key. */
-export type EntityKeyAliases = Readonly<Record<EntityType | 'location', readonly string[]>>
+/**
+ * Attribute names (canonical first, then aliases) that carry each business key: the built-in entity
+ * types and `location` always, and any entity type entity-keys.yaml adds (a configured flow's).
+ */
+export type EntityKeyAliases = Readonly<Record<EntityType | 'location', readonly string[]>> &
+  Readonly<Record<string, readonly string[]>>
 
 export const DEFAULT_ENTITY_KEY_ALIASES: EntityKeyAliases = Object.freeze({
   ...Object.fromEntries(ENTITY_TYPES.map((t) => [t, [KEY_ATTRIBUTES[t]]])),
@@ -14,16 +24,10 @@ export const DEFAULT_ENTITY_KEY_ALIASES: EntityKeyAliases = Object.freeze({
 }) as unknown as EntityKeyAliases
 
 const aliasList = z.array(z.string().min(1)).min(1)
-const fileSchema = z
-  .object({
-    order: aliasList,
-    return: aliasList,
-    sku: aliasList,
-    shipment: aliasList,
-    location: aliasList,
-  })
-  .partial()
-  .strict()
+const fileSchema = z.record(
+  z.string().regex(ENTITY_TYPE_NAME, 'an entity type: lower-case letters, digits and underscores'),
+  aliasList,
+)
 
 /**
  * Reads `entity-keys.yaml` from the config dir. A missing file means the canonical names only; a bad
@@ -47,9 +51,11 @@ export function loadEntityKeyAliases(configDir: string): EntityKeyAliases {
   }
   const merged: Record<string, readonly string[]> = {}
   for (const [key, canonical] of Object.entries(DEFAULT_ENTITY_KEY_ALIASES)) {
-    const configured = parsed.data[key as keyof typeof parsed.data] ?? []
+    const configured = parsed.data[key] ?? []
     // The canonical name always counts, whatever the file says, so DESIGN.md's contract holds.
     merged[key] = [...new Set([...canonical, ...configured])]
   }
+  // An entity type of a configured flow (`purchase_order: [retail.purchase_order.id]`).
+  for (const [key, names] of Object.entries(parsed.data)) merged[key] ??= [...new Set(names)]
   return Object.freeze(merged) as EntityKeyAliases
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { z } from 'zod'
 import { DURATION, durationMs } from './duration.ts'
-import { ENTITY_TYPES, type EntityType } from './vocabulary.ts'
+import { ENTITY_TYPE_NAME, EVENT_TYPE_PREFIX_ENTITY } from './vocabulary.ts'
 import { readYamlConfig } from './yaml-config.ts'
 
 export interface StageDefinition {
@@ -14,19 +14,20 @@ export interface StageDefinition {
 
 export interface FlowDefinition {
   readonly name: string
-  readonly entity: EntityType
+  /** A built-in entity type (`order`) or one the flow brings (`purchase_order`). */
+  readonly entity: string
   readonly stages: readonly StageDefinition[]
   readonly terminal: readonly StageDefinition[]
 }
 
 const duration = z.string().regex(DURATION, 'a duration such as 90s, 15m, 48h or 7d').transform(durationMs)
-const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and underscores')
+const name = z.string().regex(ENTITY_TYPE_NAME, 'lower-case letters, digits and underscores')
 const stage = z
   .object({ name, events: z.array(z.string().min(1)).default([]), max_delay: duration.optional() })
   .strict()
 const flowSchema = z
   .object({
-    entity: z.enum(ENTITY_TYPES),
+    entity: name,
     stages: z.array(stage).min(1),
     terminal: z.array(stage).default([]),
   })
@@ -67,3 +68,26 @@ export function flowShape(flow: FlowDefinition) {
     terminalEvents: flow.terminal.flatMap((t) => t.events),
   }
 }
+
+/**
+ * Which entity a business event is about, by its type: the built-in prefixes first (`retail.order.`),
+ * then the event types the configured flows list, then `retail.<entity>.` for each entity type a flow
+ * follows. So a flow added to flows.yaml, with an entity type of its own, is keyed with no code change.
+ */
+export function eventEntityOf(
+  flows: ReadonlyMap<string, FlowDefinition>,
+): (type: string) => string | undefined {
+  const listed = new Map<string, string>()
+  for (const f of flows.values())
+    for (const s of [...f.stages, ...f.terminal])
+      for (const e of s.events) if (!listed.has(e)) listed.set(e, f.entity)
+  const configured = [...new Set([...flows.values()].map((f) => f.entity))].map(
+    (e) => [`retail.${e}.`, e] as const,
+  )
+  const byPrefix = (rules: ReadonlyArray<readonly [string, string]>, type: string) =>
+    rules.find(([prefix]) => type.startsWith(prefix))?.[1]
+  return (type) => byPrefix(EVENT_TYPE_PREFIX_ENTITY, type) ?? listed.get(type) ?? byPrefix(configured, type)
+}
+
+/** The entity of an event by the built-in prefixes alone (no flows configured). */
+export const builtInEventEntityOf = eventEntityOf(new Map())

@@ -4,8 +4,16 @@
  * (DESIGN.md, "Business keys and events").
  */
 
+/**
+ * The entity types Signalbox knows by itself: their key attributes and CloudEvents extensions are
+ * below. A flow in `flows.yaml` may follow another (`purchase_order`): its events name it by type
+ * and subject, and `entity-keys.yaml` may list the span attributes that carry its id.
+ */
 export const ENTITY_TYPES = ['order', 'return', 'sku', 'shipment'] as const
 export type EntityType = (typeof ENTITY_TYPES)[number]
+
+/** How an entity type is spelled, built in or configured: lower-case letters, digits and underscores. */
+export const ENTITY_TYPE_NAME = /^[a-z][a-z0-9_]*$/
 
 /** Canonical span attribute names. Aliases for them are configured in `config/entity-keys.yaml`. */
 export const KEY_ATTRIBUTES = {
@@ -48,7 +56,11 @@ export const RETRIED_ATTRIBUTE = 'signalbox.call.retried'
 /** HTTP answers that say the request's data was wrong (not auth, timeouts or throttling). */
 export const DATA_ERROR_STATUSES = ['400', '404', '409', '410', '422']
 
-/** `retail.order.*` events have the order id as subject; likewise returns; inventory events are keyed by SKU. */
+/**
+ * `retail.order.*` events have the order id as subject; likewise returns; inventory events are keyed
+ * by SKU. Configured entity types follow the same pattern (`retail.purchase_order.*`): see
+ * `eventEntityOf` in core/flows.ts.
+ */
 export const EVENT_TYPE_PREFIX_ENTITY: ReadonlyArray<readonly [prefix: string, entity: EntityType]> = [
   ['retail.order.', 'order'],
   ['retail.return.', 'return'],

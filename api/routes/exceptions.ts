@@ -6,7 +6,7 @@ import { exceptionScope, isScoped, OutOfScopeError, requireSources, within } fro
 import { BadRequestError, PayloadTooLargeError } from '../../core/errors.ts'
 import { encryptedPaths, maskEncrypted, type PayloadVault } from '../../core/payload-vault.ts'
 import type { Redactor } from '../../core/privacy.ts'
-import { ENTITY_TYPES } from '../../core/vocabulary.ts'
+import { ENTITY_TYPE_NAME } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { registeredConnectors } from '../../store/queries/connectors.ts'
 import {
@@ -24,7 +24,7 @@ const exceptionReport = z.object({
   flow: name,
   step: name,
   stage: z.string().max(200).default(''),
-  entity: z.object({ type: z.enum(ENTITY_TYPES), id: z.string().min(1).max(1024) }),
+  entity: z.object({ type: z.string().regex(ENTITY_TYPE_NAME), id: z.string().min(1).max(1024) }),
   payload: z.unknown(),
   /** Dot paths of personal data in the payload (`customer.email`): encrypted at rest. */
   sensitive: z.array(z.string().min(1).max(200)).max(100).default([]),

@@ -8,7 +8,7 @@ import { DAY_MS } from '../../core/duration.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import type { PayloadVault } from '../../core/payload-vault.ts'
-import { ENTITY_TYPES } from '../../core/vocabulary.ts'
+import { ENTITY_TYPE_NAME } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { listJobs, listReplays, type ReplayJob, type ReplayRow } from '../../store/queries/replays.ts'
@@ -205,7 +205,7 @@ export function replayRoutes(
           409: { description: 'No registered connector can re-sync this entity' },
         },
       }),
-      params(z.object({ type: z.enum(ENTITY_TYPES), id: z.string().min(1).max(1024) })),
+      params(z.object({ type: z.string().regex(ENTITY_TYPE_NAME), id: z.string().min(1).max(1024) })),
       body(
         z.object({
           by: z.string().optional(),

@@ -6,6 +6,7 @@ import { type Scope, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import type { Redactor } from '../../core/privacy.ts'
+import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { searchCustomer, searchEntities } from '../../store/queries/search.ts'
 import { traceWindow } from '../../store/queries/traces.ts'
@@ -26,6 +27,8 @@ export function searchRoutes(
     const own = [...flows.values()].filter((f) => f.entity === kind)
     return own.length === 0 || own.some((f) => within(scope.flows, f.name))
   }
+  /** The built-in entity types and those the configured flows follow. */
+  const entityTypes = [...new Set([...ENTITY_TYPES, ...[...flows.values()].map((f) => f.entity)])]
   const schema = z.object({
     q: z.string().trim().min(2, 'type at least 2 characters').max(256).describe('An id, or its beginning'),
     limit: wholeNumber(1, 100).default(20),
@@ -54,7 +57,7 @@ export function searchRoutes(
     // An e-mail is looked up by its keyed hash: Signalbox never stored the address itself.
     const matches = EMAIL.test(q)
       ? await searchCustomer(store, privacy.hash(q), since, limit)
-      : await searchEntities(store, q, since, limit)
+      : await searchEntities(store, entityTypes, q, since, limit)
     for (const m of matches) {
       results.push({
         kind: m.entity_type,

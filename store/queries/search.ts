@@ -1,4 +1,3 @@
-import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
@@ -11,11 +10,13 @@ export interface EntityMatch {
 }
 
 /**
- * Entities whose id starts with the text typed, across orders, returns, SKUs and shipments: a prefix
- * on the second key of the entity index, so each type is one range read. Exact matches come first.
+ * Entities of the given types (orders, returns, SKUs, shipments and the configured flows' own) whose
+ * id starts with the text typed: a prefix on the second key of the entity index, so each type is one
+ * range read. Exact matches come first.
  */
 export async function searchEntities(
   store: Store,
+  entityTypes: readonly string[],
   text: string,
   since: Date,
   limit: number,
@@ -23,7 +24,7 @@ export async function searchEntities(
   return store.query<EntityMatch>(sql`
     SELECT entity_type, entity_id, toUnixTimestamp64Milli(max(time)) AS last_ms, count() AS items
     FROM ${table(TABLES.entityIndex)}
-    WHERE entity_type IN ${[...ENTITY_TYPES]} AND startsWith(entity_id, ${text}) AND time >= ${since}
+    WHERE entity_type IN ${[...entityTypes]} AND startsWith(entity_id, ${text}) AND time >= ${since}
     GROUP BY entity_type, entity_id
     ORDER BY entity_id = ${text} DESC, last_ms DESC
     LIMIT ${limit}`)

@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadFlows } from '../../core/flows.ts'
+import { BusinessKeyFinder } from '../../collector/keys.ts'
+import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
+import { eventEntityOf, loadFlows } from '../../core/flows.ts'
 
 function flowsFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'signalbox-flows-'))
@@ -35,12 +37,12 @@ describe('flows.yaml', () => {
 
   it('names the file, the line and the problem for each mistake', () => {
     const dir = flowsFile(
-      'order_to_cash:\n  entity: parcel\n  stages:\n    - name: captured\n      max_delay: soon\n    - name: captured\n',
+      'order_to_cash:\n  entity: Parcel\n  stages:\n    - name: captured\n      max_delay: soon\n    - name: captured\n',
     )
     expect(() => loadFlows(dir)).toThrow(
       expect.objectContaining({
         problems: expect.arrayContaining([
-          `${join(dir, 'flows.yaml')}:2: order_to_cash.entity: Invalid option: expected one of "order"|"return"|"sku"|"shipment"`,
+          `${join(dir, 'flows.yaml')}:2: order_to_cash.entity: lower-case letters, digits and underscores`,
           `${join(dir, 'flows.yaml')}:5: order_to_cash.stages.0.max_delay: a duration such as 90s, 15m, 48h or 7d`,
         ]),
       }),
@@ -59,5 +61,31 @@ describe('flows.yaml', () => {
   it('reports YAML syntax errors with their line', () => {
     const dir = flowsFile('order_to_cash:\n  entity: order\n  stages: [\n')
     expect(() => loadFlows(dir)).toThrow(/flows\.yaml:\d+:/)
+  })
+
+  it('takes a flow that follows an entity type of its own, and keys its events and spans by it', () => {
+    const dir = flowsFile(
+      [
+        'order_to_cash:\n  entity: order\n  stages:\n    - name: captured\n      events: [retail.order.created]\n',
+        'procure_to_receive:\n  entity: purchase_order\n  stages:\n',
+        '    - name: created\n      events: [retail.purchase_order.created]\n',
+        '    - name: booked\n      events: [acme.po.booked]\n',
+      ].join(''),
+    )
+    writeFileSync(join(dir, 'entity-keys.yaml'), 'purchase_order: [retail.purchase_order.id, po.number]\n')
+    const flows = loadFlows(dir)
+    expect(flows.get('procure_to_receive')?.entity).toBe('purchase_order')
+    const entityOf = eventEntityOf(flows)
+    // Built-in prefixes, the types a flow lists, then retail.<entity>. for the configured entity.
+    expect(entityOf('retail.order.created')).toBe('order')
+    expect(entityOf('retail.inventory.published')).toBe('sku')
+    expect(entityOf('acme.po.booked')).toBe('purchase_order')
+    expect(entityOf('retail.purchase_order.closed')).toBe('purchase_order')
+    expect(entityOf('retail.parcel.sent')).toBeUndefined()
+    const keys = new BusinessKeyFinder(loadEntityKeyAliases(dir))
+    expect(keys.find({ 'po.number': 'PO-7', 'retail.order.id': 'SO-1' }, {}).entities).toEqual([
+      ['order', 'SO-1'],
+      ['purchase_order', 'PO-7'],
+    ])
   })
 })
