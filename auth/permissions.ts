@@ -43,6 +43,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/connectors': 'viewer',
   // Single entities: orders, returns, traces, events, search, exceptions and the replay trail.
   'GET /api/flows/:flow/entities': 'support',
+  'GET /api/entities/:type/:id/lifecycle': 'support',
   'GET /api/orders/:id/lifecycle': 'support',
   'GET /api/returns/:id/lifecycle': 'support',
   'GET /api/traces/:traceId': 'support',

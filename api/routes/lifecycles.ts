@@ -6,7 +6,6 @@ import { OutOfScopeError, requireFlow, type Scope, within } from '../../auth/sco
 import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
-import type { EntityType } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { entityHistory, entryChannel, linkedEntities } from '../../store/queries/entities.ts'
 import { listExceptions } from '../../store/queries/exceptions.ts'
@@ -14,8 +13,14 @@ import { listReplays } from '../../store/queries/replays.ts'
 import { buildLifecycle, type TimelineEntry } from '../lifecycle.ts'
 import { lookback, params } from '../params.ts'
 
-const idParams = z.object({
-  id: z.string().min(1).max(1024).describe('The entity id as the systems know it'),
+const id = z.string().min(1).max(1024).describe('The entity id as the systems know it')
+const idParams = z.object({ id })
+const entityParams = z.object({
+  type: z
+    .string()
+    .max(100)
+    .describe('An entity type a configured flow follows: order, return, sku, purchase_order…'),
+  id,
 })
 
 /**
@@ -40,17 +45,23 @@ async function checkScope(
   }
 }
 
-/** `GET /orders/:id/lifecycle`, `GET /returns/:id/lifecycle`: where an entity is in its flow, and why. */
+/**
+ * `GET /entities/:type/:id/lifecycle`: where an entity of any configured flow is in it, and why;
+ * `GET /orders/:id/lifecycle` and `GET /returns/:id/lifecycle` answer the same for orders and returns.
+ */
 export function lifecycleRoutes(
   store: Store,
   flows: ReadonlyMap<string, FlowDefinition>,
   config: Pick<Config, 'query'>,
 ) {
-  const flowFor = (entity: EntityType) => [...flows.values()].find((f) => f.entity === entity)
+  const flowFor = (entity: string) => [...flows.values()].find((f) => f.entity === entity)
 
-  const lifecycle = async (entity: EntityType, id: string, scope: Scope) => {
+  const lifecycle = async (entity: string, id: string, scope: Scope) => {
     const flow = flowFor(entity)
-    if (!flow) throw new NotFoundError(`no flow is configured for ${entity}s`)
+    if (!flow)
+      throw new NotFoundError(
+        `no flow is configured for ${entity.slice(0, 100)}s; flows follow ${[...new Set([...flows.values()].map((f) => f.entity))].join(', ')}`,
+      )
     requireFlow(scope, flow.name)
     const now = Date.now()
     // Every read carries a time range: the entity's history over the widest range a read may ask for.
@@ -104,22 +115,32 @@ export function lifecycleRoutes(
     }
   }
 
-  const describe = (entity: string) =>
+  const describe = (entity: string, sameAs?: string) =>
     describeRoute({
       tags: ['lifecycles'],
-      summary: `Where ${entity} is in its flow, and why`,
+      summary: `Where ${entity} is in its flow, and why${sameAs ? ` (the same as ${sameAs})` : ''}`,
       description:
         'Overall status; each stage (done, pending, late, failed, skipped) with when and by which system it was reached, the delay from the stage before, whether it came out of order, twice, or by a replay; the merged timeline of events, spans, exceptions and replays; the open exceptions.',
       responses: {
         200: { description: 'The lifecycle' },
-        404: { description: 'Nothing is known of the id' },
+        404: { description: 'Nothing is known of the id, or no flow follows the entity type' },
       },
     })
   return new Hono()
-    .get('/orders/:id/lifecycle', describe('an order'), params(idParams), async (c) =>
-      c.json(await lifecycle('order', c.req.valid('param').id, scopeOf(c.req.raw))),
+    .get('/entities/:type/:id/lifecycle', describe('an entity'), params(entityParams), async (c) => {
+      const { type, id } = c.req.valid('param')
+      return c.json(await lifecycle(type, id, scopeOf(c.req.raw)))
+    })
+    .get(
+      '/orders/:id/lifecycle',
+      describe('an order', '/entities/order/:id/lifecycle'),
+      params(idParams),
+      async (c) => c.json(await lifecycle('order', c.req.valid('param').id, scopeOf(c.req.raw))),
     )
-    .get('/returns/:id/lifecycle', describe('a return'), params(idParams), async (c) =>
-      c.json(await lifecycle('return', c.req.valid('param').id, scopeOf(c.req.raw))),
+    .get(
+      '/returns/:id/lifecycle',
+      describe('a return', '/entities/return/:id/lifecycle'),
+      params(idParams),
+      async (c) => c.json(await lifecycle('return', c.req.valid('param').id, scopeOf(c.req.raw))),
     )
 }

@@ -214,6 +214,24 @@ describe('return lifecycles', () => {
       { type: 'sku', id: 'SKU-RET-9' },
     ])
   })
+
+  it('answers the same through the route for any entity type as through the order and return routes', async () => {
+    const generic = async (type: string, id: string) => {
+      const res = await fetch(`${sb.apiUrl}/api/entities/${type}/${encodeURIComponent(id)}/lifecycle`)
+      expect(res.status).toBe(200)
+      return (await res.json()) as Lifecycle
+    }
+    expect(await generic('return', 'RT-SO-RET-1')).toEqual(await lifecycle('returns', 'RT-SO-RET-1'))
+    expect(await generic('order', 'SO-RET-1')).toEqual(await lifecycle('orders', 'SO-RET-1'))
+    // A SKU in inventory_sync, through the same route.
+    const sku = await generic('sku', 'SKU-RET-9')
+    expect(sku.flow).toBe('inventory_sync')
+    const none = await fetch(`${sb.apiUrl}/api/entities/parcel/P-1/lifecycle`)
+    expect(none.status).toBe(404)
+    expect(((await none.json()) as { error: { message: string } }).error.message).toBe(
+      'no flow is configured for parcels; flows follow order, return, sku',
+    )
+  })
 })
 
 describe('search', () => {

@@ -150,6 +150,7 @@ describe('tokens scoped to flows, channels and systems', () => {
     expect(await stuckIds(token, '?channel=marketplace')).toEqual([])
     expect((await as(token, '/api/orders/SO-SCOPE-WEB/lifecycle')).status).toBe(200)
     expect((await as(token, '/api/orders/SO-SCOPE-MKT/lifecycle')).status).toBe(403)
+    expect((await as(token, '/api/entities/order/SO-SCOPE-MKT/lifecycle')).status).toBe(403)
   })
 
   it('keep a system-scoped token to its systems: connectors, exceptions, orders', async () => {
