@@ -1,4 +1,5 @@
-import { hc, type InferResponseType } from 'hono/client'
+import { type ClientResponse, hc, type InferResponseType } from 'hono/client'
+import type { SuccessStatusCode } from 'hono/utils/http-status'
 import type { AppType } from '../../../api/app.ts'
 import { currentToken, session } from './session.svelte.ts'
 
@@ -27,7 +28,18 @@ export class ApiError extends Error {
   }
 }
 
-export async function read<T>(response: Promise<Response>): Promise<T> {
+/** A response from the typed client: its JSON body's type is the route's. */
+export type ApiResponse = ClientResponse<unknown, number, 'json'>
+
+/** What a route answers when it succeeds, as the route itself declares it. */
+export type Success<R> =
+  R extends ClientResponse<infer T, infer S, 'json'> ? (S extends SuccessStatusCode ? T : never) : never
+
+/**
+ * A call's JSON answer, typed by the route that answers it (never by the caller); a refusal throws
+ * an ApiError with the api's message, and a 401 asks for sign-in.
+ */
+export async function read<R extends ApiResponse>(response: Promise<R>): Promise<Success<R>> {
   const res = await response
   if (!res.ok) {
     const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null
@@ -37,10 +49,11 @@ export async function read<T>(response: Promise<Response>): Promise<T> {
     }
     throw new ApiError(res.status, body?.error?.message ?? `${res.status} ${res.statusText}`)
   }
-  return (await res.json()) as T
+  return (await res.json()) as Success<R>
 }
 
-export type Lifecycle = InferResponseType<(typeof api.orders)[':id']['lifecycle']['$get'], 200>
+export type Lifecycle = InferResponseType<(typeof api.entities)[':type'][':id']['lifecycle']['$get'], 200>
+export type Flows = InferResponseType<typeof api.flows.$get, 200>
 export type Trace = InferResponseType<(typeof api.traces)[':traceId']['$get'], 200>
 export type FlowMetrics = InferResponseType<(typeof api.flows)[':flow']['metrics']['$get'], 200>
 export type Stuck = InferResponseType<(typeof api.flows)[':flow']['stuck']['$get'], 200>
