@@ -71,3 +71,24 @@ export function budgetLeft(remaining: number | null): string {
 export function burn(rate: number | null | undefined): string {
   return rate === null || rate === undefined ? '—' : `${rate < 10 ? rate.toFixed(2) : rate.toFixed(1)}×`
 }
+
+/** Entity types that read as initials. */
+const INITIALS = new Set(['sku'])
+
+/** An entity type as people say it in a sentence: `purchase_order` → "purchase order", `sku` → "SKU". */
+export function entityNoun(type: string, plural = false): string {
+  const words = INITIALS.has(type) ? type.toUpperCase() : type.replaceAll('_', ' ')
+  return plural ? `${words}s` : words
+}
+
+/** The same at the start of a title: "Purchase order", "SKUs". */
+export function entityLabel(type: string, plural = false): string {
+  const noun = entityNoun(type, plural)
+  return `${noun.charAt(0).toUpperCase()}${noun.slice(1)}`
+}
+
+/** A flow's name as a title: `order_to_cash` → "Order to cash". */
+export function flowTitle(name: string): string {
+  const words = name.replaceAll('_', ' ')
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)}`
+}

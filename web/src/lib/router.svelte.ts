@@ -1,3 +1,5 @@
+import { configuredFlows } from './flows.svelte.ts'
+
 /**
  * Hash routes (`#/orders/SO-1`): every page is a shareable URL, and the api needs no SPA fallback.
  */
@@ -27,14 +29,18 @@ export function go(...parts: string[]): void {
 }
 
 /** A page with filters in its URL (`#/drill/order_to_cash/captured?channel=web`). */
-export function goWith(parts: string[], query: Record<string, string | undefined>): void {
+export function hrefWith(parts: string[], query: Record<string, string | undefined>): string {
   const search = new URLSearchParams(
     Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
   )
-  location.hash = `${href(...parts)}${search.size ? `?${search}` : ''}`
+  return `${href(...parts)}${search.size ? `?${search}` : ''}`
 }
 
-/** The page that shows each kind of thing the api names (shipments have none yet). */
+export function goWith(parts: string[], query: Record<string, string | undefined>): void {
+  location.hash = hrefWith(parts, query)
+}
+
+/** Pages of their own for some kinds of thing the api names (orders and returns keep their short URLs). */
 const PAGES: Record<string, string> = {
   order: 'orders',
   return: 'returns',
@@ -44,8 +50,13 @@ const PAGES: Record<string, string> = {
   slo: 'slos',
 }
 
-/** The page's path parts for an order, return, SKU or trace, or undefined for kinds without a page. */
+/**
+ * The page's path parts for a thing the api names: its own page (an order, a SKU, a trace), the
+ * entity page of a type a configured flow follows (`#/entities/purchase_order/PO-1`), or undefined
+ * for kinds without a page (shipments).
+ */
 export function pageOf(kind: string, id: string, ...more: string[]): string[] | undefined {
   const page = PAGES[kind]
-  return page ? [page, id, ...more] : undefined
+  if (page) return [page, id, ...more]
+  return configuredFlows.of(kind) ? ['entities', kind, id, ...more] : undefined
 }
