@@ -52,7 +52,7 @@ export function loadEntityKeyAliases(configDir: string): EntityKeyAliases {
   const merged: Record<string, readonly string[]> = {}
   for (const [key, canonical] of Object.entries(DEFAULT_ENTITY_KEY_ALIASES)) {
     const configured = parsed.data[key] ?? []
-    // The canonical name always counts, whatever the file says, so DESIGN.md's contract holds.
+    // The canonical name always counts, whatever the file says, so the documented contract holds (docs/telemetry.md).
     merged[key] = [...new Set([...canonical, ...configured])]
   }
   // An entity type of a configured flow (`purchase_order: [retail.purchase_order.id]`).

@@ -1,7 +1,7 @@
 /**
  * The business vocabulary every part of Signalbox shares: entity types, the span attributes that carry
  * business keys and integration context, and the CloudEvents types of the default flows
- * (DESIGN.md, "Business keys and events").
+ * (docs/telemetry.md, "Business keys").
  */
 
 /**

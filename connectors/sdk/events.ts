@@ -2,7 +2,7 @@ import type { Span } from '@opentelemetry/api'
 import { CloudEvent, emitterFor, type Message, Mode } from 'cloudevents'
 
 export interface BusinessEventSpec {
-  /** `retail.order.erp_posted`… (DESIGN.md, "Event types"). */
+  /** `retail.order.erp_posted`… (docs/telemetry.md). */
   readonly type: string
   /** The order, return or SKU id. */
   readonly subject: string
