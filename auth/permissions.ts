@@ -50,6 +50,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/events': 'support',
   'GET /api/search': 'support',
   'GET /api/inventory/:sku': 'support',
+  'GET /api/prices/conflicts': 'support',
+  'GET /api/prices/:sku': 'support',
   'GET /api/exceptions': 'support',
   'GET /api/replays': 'support',
   'GET /api/replay-jobs': 'support',

@@ -65,6 +65,8 @@ export const EVENT_TYPE_PREFIX_ENTITY: ReadonlyArray<readonly [prefix: string, e
   ['retail.order.', 'order'],
   ['retail.return.', 'return'],
   ['retail.inventory.', 'sku'],
+  ['retail.price.', 'sku'],
+  ['retail.promotion.', 'sku'],
   ['retail.shipment.', 'shipment'],
 ]
 
@@ -98,6 +100,12 @@ export const EVENT_TYPES = {
     (s) => `retail.return.${s}`,
   ),
   inventory: Object.values(INVENTORY_EVENTS),
+  price: [
+    'retail.price.changed',
+    'retail.price.published',
+    'retail.promotion.started',
+    'retail.promotion.ended',
+  ],
 } as const
 
 /** One business key found on a span, log or event. */

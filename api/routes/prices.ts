@@ -1,0 +1,129 @@
+import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
+import { z } from 'zod'
+import { scopeOf } from '../../auth/middleware.ts'
+import { OutOfScopeError, within } from '../../auth/scope.ts'
+import type { Config } from '../../core/config.ts'
+import { NotFoundError } from '../../core/errors.ts'
+import type { FlowDefinition } from '../../core/flows.ts'
+import { PRICE_FLOW, priceConflicts, priceDeadlineMs } from '../../core/prices.ts'
+import type { Store } from '../../store/client.ts'
+import { latestPriceRows, priceEvents, unitsSold } from '../../store/queries/prices.ts'
+import { lookback, params, query, wholeNumber } from '../params.ts'
+import { conflictView, priceStates, priceView } from '../prices.ts'
+
+/**
+ * `GET /prices/conflicts`: every SKU whose channels disagree with the source of truth past the
+ * deadline; `GET /prices/:sku?priceList=`: one SKU's price and promotions as each channel was told them.
+ */
+export function priceRoutes(
+  store: Store,
+  flows: ReadonlyMap<string, FlowDefinition>,
+  config: Pick<Config, 'query'>,
+) {
+  const deadlineMs = priceDeadlineMs(flows)
+  const inScope = (req: Request) => {
+    const scope = scopeOf(req)
+    if (scope.flows && !within(scope.flows, PRICE_FLOW))
+      throw new OutOfScopeError(`the ${PRICE_FLOW} flow is not within this token's scope`)
+    return scope
+  }
+  const skuParams = z.object({ sku: z.string().min(1).max(200) })
+  const skuQuery = z.object({
+    priceList: z.string().min(1).max(200).optional().describe('One price list only'),
+  })
+  const listQuery = z.object({
+    channel: z.string().min(1).max(200).optional().describe('One channel only'),
+    limit: wholeNumber(1, 1000)
+      .optional()
+      .describe('At most this many conflicts, oldest first (default 200)'),
+  })
+  return new Hono()
+    .get(
+      '/prices/conflicts',
+      describeRoute({
+        tags: ['prices'],
+        summary: 'Price and promotion conflicts across SKUs',
+        description:
+          'Channels showing another price than the effective one past the deadline, promotions live at the source of truth but missing from a channel they target, and channels still discounting after a promotion ended; oldest first, with the revenue at risk.',
+        responses: { 200: { description: 'The conflicts' } },
+      }),
+      query(listQuery),
+      async (c) => {
+        const { channel, limit = 200 } = c.req.valid('query')
+        const scope = inScope(c.req.raw)
+        const now = Date.now()
+        const { from } = lookback(config, now)
+        const states = priceStates(await latestPriceRows(store, from, new Date(now)))
+        const all = states
+          .flatMap((s) => priceConflicts(s, now, deadlineMs))
+          .filter((x) => (!channel || x.channel === channel) && within(scope.channels, x.channel))
+          .sort((a, b) => a.since - b.since)
+        const shown = all.slice(0, limit)
+        const earliest = Math.min(now, ...shown.map((x) => x.since))
+        const sold = await unitsSold(
+          store,
+          [...new Set(shown.map((x) => x.sku))],
+          new Date(earliest),
+          new Date(now),
+        )
+        return c.json({
+          deadlineMs,
+          total: all.length,
+          byKind: Object.fromEntries(
+            ['price_mismatch', 'promotion_missing', 'promotion_not_ended'].map((k) => [
+              k,
+              all.filter((x) => x.kind === k).length,
+            ]),
+          ),
+          conflicts: shown.map((x) => conflictView(x, sold)),
+        })
+      },
+    )
+    .get(
+      '/prices/:sku',
+      describeRoute({
+        tags: ['prices'],
+        summary: 'A SKU’s price and promotions at the source of truth and as each channel was told them',
+        description:
+          'Per price list: price changes and promotions over time, what each channel was last told and when, the publication lag of the price expected now, and each channel’s conflict with the revenue at risk.',
+        responses: {
+          200: { description: 'The SKU per price list' },
+          404: { description: 'No price events' },
+        },
+      }),
+      params(skuParams),
+      query(skuQuery),
+      async (c) => {
+        const { priceList } = c.req.valid('query')
+        const sku = c.req.valid('param').sku
+        const scope = inScope(c.req.raw)
+        const now = Date.now()
+        const { from, to } = lookback(config, now)
+        const states = priceStates(await priceEvents(store, sku, from, to)).filter(
+          (s) => s.sku === sku && (!priceList || s.priceList === priceList),
+        )
+        if (states.length === 0)
+          throw new NotFoundError(
+            `no price events for SKU ${sku}${priceList ? ` on price list ${priceList}` : ''}`,
+          )
+        const conflicts = states.flatMap((s) => priceConflicts(s, now, deadlineMs))
+        const earliest = Math.min(now, ...conflicts.map((x) => x.since))
+        const sold =
+          conflicts.length > 0 ? await unitsSold(store, [sku], new Date(earliest), new Date(now)) : []
+        // A token scoped to channels sees what those channels were told, and the source of truth.
+        return c.json({
+          sku,
+          deadlineMs,
+          priceLists: states.map((s) => {
+            const v = priceView(s, now, deadlineMs, sold)
+            return {
+              ...v,
+              channels: v.channels.filter((ch) => within(scope.channels, ch.channel)),
+              publications: v.publications.filter((p) => within(scope.channels, p.channel)),
+            }
+          }),
+        })
+      },
+    )
+}
