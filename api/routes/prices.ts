@@ -6,11 +6,12 @@ import { OutOfScopeError, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
+import { priceStates } from '../../core/price-states.ts'
 import { PRICE_FLOW, priceConflicts, priceDeadlineMs } from '../../core/prices.ts'
 import type { Store } from '../../store/client.ts'
 import { latestPriceRows, priceEvents, unitsSold } from '../../store/queries/prices.ts'
 import { lookback, params, query, wholeNumber } from '../params.ts'
-import { conflictView, priceStates, priceView } from '../prices.ts'
+import { conflictView, priceView } from '../prices.ts'
 
 /**
  * `GET /prices/conflicts`: every SKU whose channels disagree with the source of truth past the

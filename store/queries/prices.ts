@@ -1,16 +1,10 @@
+import type { PriceEventRecord } from '../../core/price-states.ts'
 import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
-export interface PriceEventRow {
-  readonly type: string
-  readonly time_ms: string
-  /** The SKU the row is about (a promotion event naming many SKUs gives one row per SKU). */
-  readonly sku: string
-  /** The `channel` extension (publications). */
-  readonly channel: string
-  readonly data: string
-}
+/** A price or promotion event about one SKU (a promotion event naming many SKUs gives one row per SKU). */
+export type PriceEventRow = PriceEventRecord
 
 const SKU_TYPES = ['retail.price.changed', 'retail.price.published']
 const PROMOTION_TYPES = ['retail.promotion.started', 'retail.promotion.ended']
