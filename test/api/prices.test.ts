@@ -1,4 +1,7 @@
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RuleOfKind, ruleValues } from '../../alerts/rules.ts'
+import { loadFlows } from '../../core/flows.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 let sb: TestSignalbox
@@ -233,5 +236,25 @@ describe('GET /api/prices/conflicts', () => {
       conflicts: Conflict[]
     }
     expect(marketplace.conflicts.map((c) => c.sku)).toEqual(['SKU-P-STALE', 'SKU-P-ENDED'])
+  })
+})
+
+describe('the price_conflicts alert rule', () => {
+  it('counts the same conflicts per channel and kind, over the threshold', async () => {
+    const flows = loadFlows(join(import.meta.dirname, '../../config'))
+    const rule = { kind: 'price_conflicts', settings: { above: 0 } } as RuleOfKind
+    const values = await ruleValues({ store: sb.store, flows }, rule, new Date())
+    expect(values.map((v) => [v.labels.channel, v.labels.conflict, v.value, v.over]).sort()).toEqual([
+      ['marketplace', 'price_mismatch', 1, true],
+      ['marketplace', 'promotion_not_ended', 1, true],
+      ['pos', 'promotion_missing', 1, true],
+    ])
+    const onlyMissing = {
+      kind: 'price_conflicts',
+      settings: { above: 0, kinds: ['promotion_missing'] },
+    } as RuleOfKind
+    expect(
+      (await ruleValues({ store: sb.store, flows }, onlyMissing, new Date())).map((v) => v.labels.channel),
+    ).toEqual(['pos'])
   })
 })
