@@ -101,11 +101,19 @@ export class PricingSimulator {
     const due = [...this.promotions.values()].filter(
       (p) => !this.ended.has(p.promotionId) && Date.parse(p.endsAt) <= now,
     )
-    for (const p of due) {
-      this.ended.add(p.promotionId)
-      this.record({ kind: 'promotion_ended', promotion: p })
-    }
+    for (const p of due) this.endPromotion(p.promotionId)
     return due
+  }
+
+  /** Ends a promotion now, before its planned end (recorded once). */
+  endPromotion(promotionId: string): void {
+    const p = this.promotions.get(promotionId)
+    if (!p || this.ended.has(promotionId)) return
+    this.ended.add(promotionId)
+    const now = new Date().toISOString()
+    const ended = now < p.endsAt ? { ...p, endsAt: now } : p
+    this.promotions.set(promotionId, ended)
+    this.record({ kind: 'promotion_ended', promotion: ended })
   }
 
   /** SKUs with a price on the list. */
