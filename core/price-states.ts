@@ -1,10 +1,5 @@
-import {
-  PRICE_EVENTS,
-  PROMOTION_KINDS,
-  type PriceState,
-  type Promotion,
-  type PromotionKind,
-} from './prices.ts'
+import { PROMOTION_KINDS, type PriceState, type Promotion, type PromotionKind } from './prices.ts'
+import { PRICE_EVENTS } from './vocabulary.ts'
 
 /** A price or promotion event as read from the store, about one SKU (promotion events: one row per SKU named). */
 export interface PriceEventRecord {

@@ -7,13 +7,6 @@ import type { FlowDefinition } from './flows.ts'
  * last told. The rules live here once, so the api's views and the alert rule agree.
  */
 
-export const PRICE_EVENTS = {
-  changed: 'retail.price.changed',
-  published: 'retail.price.published',
-  promotionStarted: 'retail.promotion.started',
-  promotionEnded: 'retail.promotion.ended',
-} as const
-
 export const PRICE_FLOW = 'price_sync'
 /** The CloudEvents extension naming the channel a price was published to. */
 export const CHANNEL_EXTENSION = 'channel'

@@ -83,6 +83,20 @@ export const INVENTORY_EVENTS = {
   published: 'retail.inventory.published',
 } as const
 
+/**
+ * The price and promotion events by what they mean (docs/telemetry.md, "Prices and promotions"), for
+ * the price views, the conflicts alert rule and the connector that sends them. All carry extension `sku`.
+ */
+export const PRICE_EVENTS = {
+  /** The source of truth changed a price: data has `sku`, `priceList`, `price`, `currency`, `effectiveAt`. */
+  changed: 'retail.price.changed',
+  /** A channel was told a price (extension `channel`): data has `sku`, `priceList`, `price`, `promotionId?`. */
+  published: 'retail.price.published',
+  /** data has `promotionId`, `skus`, `channels`, `kind`, `value`, `startsAt`, `endsAt`. */
+  promotionStarted: 'retail.promotion.started',
+  promotionEnded: 'retail.promotion.ended',
+} as const
+
 export const EVENT_TYPES = {
   order: [
     'created',
@@ -100,12 +114,7 @@ export const EVENT_TYPES = {
     (s) => `retail.return.${s}`,
   ),
   inventory: Object.values(INVENTORY_EVENTS),
-  price: [
-    'retail.price.changed',
-    'retail.price.published',
-    'retail.promotion.started',
-    'retail.promotion.ended',
-  ],
+  price: Object.values(PRICE_EVENTS),
 } as const
 
 /** One business key found on a span, log or event. */

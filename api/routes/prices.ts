@@ -7,7 +7,7 @@ import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import { priceStates } from '../../core/price-states.ts'
-import { PRICE_FLOW, priceConflicts, priceDeadlineMs } from '../../core/prices.ts'
+import { CONFLICT_KINDS, PRICE_FLOW, priceConflicts, priceDeadlineMs } from '../../core/prices.ts'
 import type { Store } from '../../store/client.ts'
 import { latestPriceRows, priceEvents, unitsSold } from '../../store/queries/prices.ts'
 import { lookback, params, query, wholeNumber } from '../params.ts'
@@ -71,12 +71,7 @@ export function priceRoutes(
         return c.json({
           deadlineMs,
           total: all.length,
-          byKind: Object.fromEntries(
-            ['price_mismatch', 'promotion_missing', 'promotion_not_ended'].map((k) => [
-              k,
-              all.filter((x) => x.kind === k).length,
-            ]),
-          ),
+          byKind: Object.fromEntries(CONFLICT_KINDS.map((k) => [k, all.filter((x) => x.kind === k).length])),
           conflicts: shown.map((x) => conflictView(x, sold)),
         })
       },

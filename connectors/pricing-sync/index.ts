@@ -1,3 +1,4 @@
+import { PRICE_EVENTS } from '../../core/vocabulary.ts'
 import { SALES_CHANNELS, type SalesChannel } from '../estate/index.ts'
 import { PRICE_LIST, type PricingChange } from '../estate/pricing.ts'
 import { Connector, followFeed, type RetryPolicy } from '../sdk/index.ts'
@@ -43,12 +44,13 @@ export function priceWork(change: PricingChange): PriceWork[] {
         sku,
         priceList,
         channels: SALES_CHANNELS,
-        event: { type: 'retail.price.changed', data: { sku, priceList, price, currency, effectiveAt } },
+        event: { type: PRICE_EVENTS.changed, data: { sku, priceList, price, currency, effectiveAt } },
       },
     ]
   }
   const p = change.promotion
-  const type = change.kind === 'promotion_started' ? 'retail.promotion.started' : 'retail.promotion.ended'
+  const type =
+    change.kind === 'promotion_started' ? PRICE_EVENTS.promotionStarted : PRICE_EVENTS.promotionEnded
   const channels = p.channels.length > 0 ? p.channels : SALES_CHANNELS
   return p.skus.map((sku) => ({
     change: change.id,
@@ -122,7 +124,7 @@ export function pricingSyncConnector(options: PricingSyncOptions): Connector {
           body: { priceList: w.priceList, price: shown.price, promotionId: shown.promotionId },
         })
         await ctx.emit({
-          type: 'retail.price.published',
+          type: PRICE_EVENTS.published,
           subject: w.sku,
           data: {
             sku: w.sku,

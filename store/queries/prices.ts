@@ -1,4 +1,5 @@
 import type { PriceEventRecord } from '../../core/price-states.ts'
+import { PRICE_EVENTS } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
@@ -6,8 +7,8 @@ import { TABLES } from '../tables.ts'
 /** A price or promotion event about one SKU (a promotion event naming many SKUs gives one row per SKU). */
 export type PriceEventRow = PriceEventRecord
 
-const SKU_TYPES = ['retail.price.changed', 'retail.price.published']
-const PROMOTION_TYPES = ['retail.promotion.started', 'retail.promotion.ended']
+const SKU_TYPES = [PRICE_EVENTS.changed, PRICE_EVENTS.published]
+const PROMOTION_TYPES = [PRICE_EVENTS.promotionStarted, PRICE_EVENTS.promotionEnded]
 /** A promotion event names its SKUs in `data.skus`; one without them is about its subject. */
 const PROMOTION_SKUS = sql`if(empty(JSONExtract(data, 'skus', 'Array(String)')), [subject], JSONExtract(data, 'skus', 'Array(String)'))`
 
@@ -32,18 +33,18 @@ export async function latestPriceRows(store: Store, from: Date, now: Date): Prom
     store.query<PriceEventRow>(sql`
       SELECT type, toUnixTimestamp64Milli(time) AS time_ms, subject AS sku, '' AS channel, data
       FROM ${table(TABLES.events)}
-      WHERE type = 'retail.price.changed' AND time >= ${from} AND time <= ${now}
+      WHERE type = ${PRICE_EVENTS.changed} AND time >= ${from} AND time <= ${now}
         AND parseDateTime64BestEffortOrZero(JSONExtractString(data, 'effectiveAt'), 3) <= ${now}
       ORDER BY parseDateTime64BestEffortOrZero(JSONExtractString(data, 'effectiveAt'), 3) DESC, time DESC
       LIMIT 1 BY subject, JSONExtractString(data, 'priceList')`),
     store.query<PriceEventRow>(sql`
-      SELECT 'retail.price.published' AS type, toUnixTimestamp64Milli(max(time)) AS time_ms, sku, channel,
+      SELECT ${PRICE_EVENTS.published} AS type, toUnixTimestamp64Milli(max(time)) AS time_ms, sku, channel,
         argMax(body, time) AS data
       FROM (
         SELECT time, subject AS sku, extensions['channel'] AS channel, data AS body,
           JSONExtractString(data, 'priceList') AS price_list
         FROM ${table(TABLES.events)}
-        WHERE type = 'retail.price.published' AND time >= ${from} AND time <= ${now}
+        WHERE type = ${PRICE_EVENTS.published} AND time >= ${from} AND time <= ${now}
       )
       GROUP BY sku, price_list, channel`),
     store.query<PriceEventRow>(sql`
