@@ -16,6 +16,9 @@ const AUDIENCES: readonly (readonly string[])[] = [[], ['storefront', 'marketpla
  */
 export class PricingActivity {
   private readonly random: () => number
+  private repricings = 0
+  private promotions = 0
+  private ends = 0
 
   constructor(
     private readonly pricing: PricingSimulator,
@@ -43,7 +46,8 @@ export class PricingActivity {
 
   reprice(): void {
     const [sku, price] = this.pricing.nextPriceChange()
-    if (this.oneIn(12))
+    // The third repricing always meets the trouble, so a demo shows one within minutes.
+    if ((this.troubles && ++this.repricings === 3) || this.oneIn(12))
       this.channels.marketplace.priceLocks.set(sku, {
         until: Date.now() + 15 * MIN,
         reason: 'listing under price-parity review: the last accepted price stays live',
@@ -57,8 +61,10 @@ export class PricingActivity {
     const skus = [
       ...new Set(Array.from({ length: 3 + Math.floor(this.random() * 3) }, () => this.pick(priced))),
     ]
-    const channels = this.pick(AUDIENCES)
-    if ((channels.length === 0 || channels.includes('pos')) && this.oneIn(3))
+    // The first promotion runs everywhere and the tills miss it, so a demo shows one within minutes.
+    const first = this.troubles && this.promotions++ === 0
+    const channels = first ? [] : this.pick(AUDIENCES)
+    if (first || ((channels.length === 0 || channels.includes('pos')) && this.oneIn(3)))
       this.channels.pos.priceLocks.set(this.pick(skus), {
         until: Date.now() + durationMs + MIN,
         reason: 'the store tills have not loaded this promotion',
@@ -73,7 +79,8 @@ export class PricingActivity {
   /** Ends the promotions whose time is up. */
   tick(): void {
     for (const p of this.pricing.endDuePromotions()) {
-      if (!this.oneIn(3)) continue
+      // The first end always meets the trouble, so a demo shows one within minutes.
+      if (!((this.troubles && ++this.ends === 1) || this.oneIn(3))) continue
       const channel =
         p.channels.length === 0 || p.channels.includes('marketplace') ? 'marketplace' : 'storefront'
       this.channels[channel].priceLocks.set(this.pick(p.skus), {
