@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { DAY_MS, DURATION, durationMs, MINUTE_MS } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
 import { priceStates } from '../core/price-states.ts'
-import { CONFLICT_KINDS, priceConflicts, priceDeadlineMs } from '../core/prices.ts'
+import { CONFLICT_KINDS, listedChannels, priceConflicts, priceDeadlineMs } from '../core/prices.ts'
 import type { Store } from '../store/client.ts'
 import {
   connectorRuns,
@@ -97,7 +97,11 @@ export const RULE_KINDS = {
       // The same rules as GET /api/prices/conflicts: past the price_sync flow's publication limit.
       const states = priceStates(await latestPriceRows(store, new Date(now.getTime() - 7 * DAY_MS), now))
       const counts = new Map<string, { channel: string; conflict: string; n: number }>()
-      for (const c of states.flatMap((st) => priceConflicts(st, now.getTime(), priceDeadlineMs(flows)))) {
+      const listed = listedChannels(states)
+      const conflicts = states.flatMap((st) =>
+        priceConflicts(st, now.getTime(), priceDeadlineMs(flows), listed.get(st.priceList)),
+      )
+      for (const c of conflicts) {
         if (s.kinds && !s.kinds.includes(c.kind)) continue
         const key = `${c.channel}\u0000${c.kind}`
         const entry = counts.get(key) ?? { channel: c.channel, conflict: c.kind, n: 0 }

@@ -35,7 +35,7 @@ export function conflictView(c: PriceConflict, sold: readonly UnitsSoldRow[] | u
     promotionId: c.promotionId,
     perUnit: c.perUnit,
     unitsSold: units ?? null,
-    revenueAtRisk: units === undefined ? null : round2(units * c.perUnit),
+    revenueAtRisk: units === undefined || c.perUnit === null ? null : round2(units * c.perUnit),
   }
 }
 
@@ -43,7 +43,13 @@ export function conflictView(c: PriceConflict, sold: readonly UnitsSoldRow[] | u
  * One SKU on one price list: the price and promotions at the source of truth over time, what each
  * channel was last told and when, the publication lag of the price expected now, and its conflict.
  */
-export function priceView(state: PriceState, now: number, deadlineMs: number, sold: readonly UnitsSoldRow[]) {
+export function priceView(
+  state: PriceState,
+  now: number,
+  deadlineMs: number,
+  sold: readonly UnitsSoldRow[],
+  listed: readonly string[] = [],
+) {
   const base = basePriceAt(state.changes, now)
   return {
     priceList: state.priceList,
@@ -70,7 +76,7 @@ export function priceView(state: PriceState, now: number, deadlineMs: number, so
       endsAt: p.endsAt === null ? null : iso(p.endsAt),
       live: isLive(p, now),
     })),
-    channels: channelsOf(state).map((channel) => {
+    channels: channelsOf(state, listed).map((channel) => {
       const told = lastTold(state, channel)
       const expected = expectedPrice(state, channel, now)
       const conflict = channelConflict(state, channel, now, deadlineMs)

@@ -68,8 +68,8 @@ export interface PriceConflict {
   readonly expectedPrice: number
   readonly currency: string
   readonly promotionId: string | null
-  /** What each unit sold on the channel meanwhile is off by. */
-  readonly perUnit: number
+  /** What each unit sold on the channel meanwhile is off by; null when the channel was never told. */
+  readonly perUnit: number | null
 }
 
 const cents = (n: number) => Math.round(n * 100)
@@ -126,11 +126,29 @@ export function expectedPrice(state: PriceState, channel: string, t: number) {
   return { price, currency: base.currency, promotion, since }
 }
 
-/** The channels a state concerns: those told a price, and those its promotions name. */
-export function channelsOf(state: PriceState): string[] {
+/**
+ * The channels a state concerns: those told a price, those its promotions name, and those the price
+ * list is published to (`listed`: a channel never told this SKU's price has not shown it).
+ */
+export function channelsOf(state: PriceState, listed: readonly string[] = []): string[] {
   return [
-    ...new Set([...state.publications.map((p) => p.channel), ...state.promotions.flatMap((p) => p.channels)]),
+    ...new Set([
+      ...listed,
+      ...state.publications.map((p) => p.channel),
+      ...state.promotions.flatMap((p) => p.channels),
+    ]),
   ].sort()
+}
+
+/** Per price list, the channels any SKU's price on it was published to. */
+export function listedChannels(states: readonly PriceState[]): Map<string, string[]> {
+  const byList = new Map<string, Set<string>>()
+  for (const s of states) {
+    const channels = byList.get(s.priceList) ?? new Set<string>()
+    for (const p of s.publications) channels.add(p.channel)
+    byList.set(s.priceList, channels)
+  }
+  return new Map([...byList].map(([list, channels]) => [list, [...channels]]))
 }
 
 export const lastTold = (state: PriceState, channel: string) =>
@@ -160,7 +178,7 @@ export function channelConflict(
     expectedPrice: expected.price,
     currency: expected.currency,
     promotionId,
-    perUnit: told ? round2(Math.abs(told.price - expected.price)) : 0,
+    perUnit: told ? round2(Math.abs(told.price - expected.price)) : null,
   })
   const live = expected.promotion
   if (live && told?.promotionId !== live.promotionId) {
@@ -175,14 +193,19 @@ export function channelConflict(
         ? conflict('promotion_not_ended', Math.max(ended.endsAt, told.at), ended.promotionId)
         : undefined
   }
-  if (told && !samePrice(told.price, expected.price) && now - expected.since > deadlineMs)
-    return conflict('price_mismatch', Math.max(expected.since, told.at), null)
+  if ((!told || !samePrice(told.price, expected.price)) && now - expected.since > deadlineMs)
+    return conflict('price_mismatch', Math.max(expected.since, told?.at ?? 0), null)
   return undefined
 }
 
 /** Every channel's conflict at `now`. */
-export function priceConflicts(state: PriceState, now: number, deadlineMs: number): PriceConflict[] {
-  return channelsOf(state).flatMap((c) => channelConflict(state, c, now, deadlineMs) ?? [])
+export function priceConflicts(
+  state: PriceState,
+  now: number,
+  deadlineMs: number,
+  listed: readonly string[] = [],
+): PriceConflict[] {
+  return channelsOf(state, listed).flatMap((c) => channelConflict(state, c, now, deadlineMs) ?? [])
 }
 
 /**

@@ -7,9 +7,15 @@ import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import { priceStates } from '../../core/price-states.ts'
-import { CONFLICT_KINDS, PRICE_FLOW, priceConflicts, priceDeadlineMs } from '../../core/prices.ts'
+import {
+  CONFLICT_KINDS,
+  listedChannels,
+  PRICE_FLOW,
+  priceConflicts,
+  priceDeadlineMs,
+} from '../../core/prices.ts'
 import type { Store } from '../../store/client.ts'
-import { latestPriceRows, priceEvents, unitsSold } from '../../store/queries/prices.ts'
+import { latestPriceRows, priceEvents, publishedChannels, unitsSold } from '../../store/queries/prices.ts'
 import { lookback, params, query, wholeNumber } from '../params.ts'
 import { conflictView, priceView } from '../prices.ts'
 
@@ -56,8 +62,9 @@ export function priceRoutes(
         const now = Date.now()
         const { from } = lookback(config, now)
         const states = priceStates(await latestPriceRows(store, from, new Date(now)))
+        const listed = listedChannels(states)
         const all = states
-          .flatMap((s) => priceConflicts(s, now, deadlineMs))
+          .flatMap((s) => priceConflicts(s, now, deadlineMs, listed.get(s.priceList)))
           .filter((x) => (!channel || x.channel === channel) && within(scope.channels, x.channel))
           .sort((a, b) => a.since - b.since)
         const shown = all.slice(0, limit)
@@ -103,7 +110,10 @@ export function priceRoutes(
           throw new NotFoundError(
             `no price events for SKU ${sku}${priceList ? ` on price list ${priceList}` : ''}`,
           )
-        const conflicts = states.flatMap((s) => priceConflicts(s, now, deadlineMs))
+        const listed = new Map<string, string[]>()
+        for (const r of await publishedChannels(store, from, to))
+          listed.set(r.price_list, [...(listed.get(r.price_list) ?? []), r.channel])
+        const conflicts = states.flatMap((s) => priceConflicts(s, now, deadlineMs, listed.get(s.priceList)))
         const earliest = Math.min(now, ...conflicts.map((x) => x.since))
         const sold =
           conflicts.length > 0 ? await unitsSold(store, [sku], new Date(earliest), new Date(now)) : []
@@ -112,7 +122,7 @@ export function priceRoutes(
           sku,
           deadlineMs,
           priceLists: states.map((s) => {
-            const v = priceView(s, now, deadlineMs, sold)
+            const v = priceView(s, now, deadlineMs, sold, listed.get(s.priceList))
             return {
               ...v,
               channels: v.channels.filter((ch) => within(scope.channels, ch.channel)),

@@ -79,3 +79,12 @@ export async function unitsSold(
     WHERE type = 'retail.order.created' AND time >= ${from} AND time < ${now} AND line.1 IN ${skus}
     LIMIT 100000`)
 }
+
+/** Per price list, the channels prices on it were published to in [from, to). */
+export async function publishedChannels(store: Store, from: Date, to: Date) {
+  return store.query<{ price_list: string; channel: string }>(sql`
+    SELECT DISTINCT JSONExtractString(data, 'priceList') AS price_list, extensions['channel'] AS channel
+    FROM ${table(TABLES.events)}
+    WHERE type = ${PRICE_EVENTS.published} AND time >= ${from} AND time < ${to}
+    LIMIT 1000`)
+}

@@ -94,6 +94,10 @@ function events() {
     // Every channel shows the price in force.
     changed('SKU-P-HEALTHY', 0, 100),
     ...toAll('SKU-P-HEALTHY', 1_000, 100),
+    // The POS was never told this SKU's price.
+    changed('SKU-P-NEVER', 0, 70),
+    published('SKU-P-NEVER', 'storefront', 1_000, 70),
+    published('SKU-P-NEVER', 'marketplace', 1_000, 70),
     // The marketplace keeps last week's price; three units sell there at it.
     changed('SKU-P-STALE', 0, 50),
     ...toAll('SKU-P-STALE', 1_000, 50),
@@ -135,6 +139,7 @@ interface Conflict {
 interface Channel {
   channel: string
   price: number | null
+  toldAt: string | null
   upToDate: boolean
   lagMs: number | null
   conflict: Conflict | null
@@ -209,6 +214,19 @@ describe('GET /api/prices/:sku', () => {
     })
   })
 
+  it('finds a channel the price list is published to that was never told the SKU’s price', async () => {
+    const p = await prices('SKU-P-NEVER')
+    expect(p.by.pos).toMatchObject({ price: null, toldAt: null, upToDate: false })
+    expect(p.by.pos?.conflict).toMatchObject({
+      kind: 'price_mismatch',
+      since: at(0),
+      shownPrice: null,
+      expectedPrice: 70,
+      perUnit: null,
+      revenueAtRisk: null,
+    })
+  })
+
   it('answers 404 for a SKU with no price events', async () => {
     expect((await fetch(`${sb.apiUrl}/api/prices/SKU-NONE`)).status).toBe(404)
   })
@@ -224,12 +242,13 @@ describe('GET /api/prices/conflicts', () => {
       conflicts: Conflict[]
     }
     expect(body.conflicts.map((c) => [c.sku, c.channel, c.kind])).toEqual([
+      ['SKU-P-NEVER', 'pos', 'price_mismatch'],
       ['SKU-P-PROMO', 'pos', 'promotion_missing'],
       ['SKU-P-STALE', 'marketplace', 'price_mismatch'],
       ['SKU-P-ENDED', 'marketplace', 'promotion_not_ended'],
     ])
-    expect(body.byKind).toEqual({ price_mismatch: 1, promotion_missing: 1, promotion_not_ended: 1 })
-    expect(body.conflicts[1]).toMatchObject({ revenueAtRisk: 15 })
+    expect(body.byKind).toEqual({ price_mismatch: 2, promotion_missing: 1, promotion_not_ended: 1 })
+    expect(body.conflicts[2]).toMatchObject({ revenueAtRisk: 15 })
     const marketplace = (await (
       await fetch(`${sb.apiUrl}/api/prices/conflicts?channel=marketplace`)
     ).json()) as {
@@ -247,6 +266,7 @@ describe('the price_conflicts alert rule', () => {
     expect(values.map((v) => [v.labels.channel, v.labels.conflict, v.value, v.over]).sort()).toEqual([
       ['marketplace', 'price_mismatch', 1, true],
       ['marketplace', 'promotion_not_ended', 1, true],
+      ['pos', 'price_mismatch', 1, true],
       ['pos', 'promotion_missing', 1, true],
     ])
     const onlyMissing = {
