@@ -7,6 +7,7 @@ import {
   grantOf,
   type Policy,
   policy,
+  scoped,
   visibilityFor,
 } from '../../api/policy.ts'
 import { authenticate } from '../../auth/middleware.ts'
@@ -87,6 +88,33 @@ describe('route policies', () => {
     expect(refused.status).toBe(403)
     expect(await refused.text()).not.toContain('leaked')
     expect((await app.request('/nowhere')).status).toBe(404)
+  })
+
+  it('fail a scoped request whose handler forgot to narrow, rather than answer it unnarrowed', async () => {
+    const scopedToken = (
+      await createToken(sb.store, {
+        name: 'scoped viewer',
+        kind: 'personal',
+        role: 'viewer',
+        createdBy: 'test',
+        scope: { channels: ['web'] },
+      })
+    ).token
+    const app = new Hono<ApiEnv>()
+      .use(authenticate({ mode: 'tokens', store: sb.store, log: sb.log, grantOf }))
+      .use(visibilityFor({ store: sb.store, flows: new Map(), slos: [], config: sb.config }))
+      .get('/forgot', policy({ role: 'viewer', scope: 'narrowed' }), (c) => c.text('everything'))
+      .get('/narrows', policy({ role: 'viewer', scope: 'narrowed' }), (c) =>
+        c.text(scoped(c).channel('pos') ? 'everything' : 'web only'),
+      )
+      .onError((_err, c) => c.text('internal error', 500))
+    const as = (path: string, token: string) =>
+      app.request(path, { headers: { authorization: `Bearer ${token}` } })
+    const forgot = await as('/forgot', scopedToken)
+    expect(forgot.status).toBe(500)
+    expect(await forgot.text()).not.toContain('everything')
+    expect((await as('/forgot', tokens.viewer)).status).toBe(200)
+    expect(await (await as('/narrows', scopedToken)).text()).toBe('web only')
   })
 
   it('let each role call exactly the routes its declarations give it', async () => {

@@ -76,6 +76,9 @@ let admin: string
 const tokens = {} as Record<Who, string>
 /** Each token's own bulk replay job (made through the api, so it carries the token's scope). */
 const jobs = {} as Record<Who, string>
+/** Seeded exception ids by entity id, and the job made without a scope. */
+const exceptions = new Map<string, string>()
+let adminJob = ''
 
 const call = (token: string, path: string, json?: unknown) =>
   fetch(`${sb.apiUrl}${path}`, {
@@ -218,6 +221,7 @@ async function seed() {
     })
     expect(reported.status).toBe(201)
     const exception = ((await reported.json()) as { id: string }).id
+    exceptions.set(entity.id, exception)
     await appendReplay(sb.store, {
       atMs: Date.now() - HOUR,
       id: `rpl-${i + 1}`,
@@ -319,7 +323,7 @@ async function seed() {
     reason: 'job-admin',
   })
   expect(job.status).toBe(201)
-  const adminJob = ((await job.json()) as { job: { id: string } }).job.id
+  adminJob = ((await job.json()) as { job: { id: string } }).job.id
   await call(admin, `/api/replay-jobs/${adminJob}/cancel`, {})
   OUTSIDE.channel.push(adminJob)
   OUTSIDE.flow.push(adminJob)
@@ -548,4 +552,57 @@ describe('every read route, with tokens scoped by channel, by flow and by system
       expect(problems).toEqual([])
     },
   )
+})
+
+describe('actions by scoped tokens', () => {
+  const endsAt = () => new Date(Date.now() + HOUR).toISOString()
+  const del = (token: string, path: string) =>
+    fetch(`${sb.apiUrl}${path}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
+
+  it('are refused on what lies outside the scope, before anything is done', async () => {
+    const web = tokens.channel
+    const kioskException = exceptions.get('SO-KIOSK-1')
+    const refused = [
+      await call(web, `/api/exceptions/${kioskException}/replay`, { reason: 'not mine' }),
+      await call(web, `/api/exceptions/${kioskException}/ignore`, { reason: 'not mine' }),
+      await call(web, '/api/entities/order/SO-KIOSK-1/resync', { reason: 'not mine' }),
+      await call(web, '/api/alerts/alert-kiosk/ack', { comment: 'not mine' }),
+      await call(web, `/api/replay-jobs/${adminJob}/cancel`, {}),
+      await del(web, '/api/silences/silence-kiosk'),
+      // A silence that is not pinned to the token's channel would silence other channels too.
+      await del(web, '/api/silences/silence-orders'),
+      await call(web, '/api/silences', { matchers: ['severity = page'], endsAt: endsAt(), comment: 'all' }),
+      await call(tokens.system, '/api/connectors/stock-conn/probe', {}),
+      await call(tokens.flow, `/api/exceptions/${exceptions.get('RT-KIOSK-1')}/ignore`, {
+        reason: 'not mine',
+      }),
+    ]
+    expect(refused.map((r) => r.status)).toEqual(refused.map(() => 403))
+    const exception = (await (await call(admin, '/api/exceptions')).json()) as {
+      exceptions: Array<{ id: string; status: string }>
+    }
+    expect(exception.exceptions.find((e) => e.id === kioskException)?.status).toBe('open')
+    const silences = (await (await call(admin, '/api/silences')).json()) as {
+      silences: Array<{ id: string }>
+    }
+    expect(silences.silences.map((s) => s.id)).toEqual(
+      expect.arrayContaining(['silence-kiosk', 'silence-orders']),
+    )
+  })
+
+  it('go ahead within the scope', async () => {
+    const made = await call(tokens.channel, '/api/silences', {
+      matchers: ['channel = web'],
+      endsAt: endsAt(),
+      comment: 'web only',
+    })
+    expect(made.status).toBe(201)
+    const { silence } = (await made.json()) as { silence: { id: string } }
+    expect((await del(tokens.channel, `/api/silences/${silence.id}`)).status).toBe(200)
+    expect((await call(tokens.system, '/api/connectors/web-conn/probe', {})).status).toBe(200)
+    const ignored = await call(tokens.channel, `/api/exceptions/${exceptions.get('SO-WEB-1')}/ignore`, {
+      reason: 'walk',
+    })
+    expect(ignored.status).toBe(200)
+  })
 })
