@@ -191,5 +191,5 @@ export function describeScope(rule: ScopeRule): string {
       : `the ${rule.entity}`
     return `\`:${rule.id}\` names ${type}, checked${then}`
   }
-  return `\`:${rule.param}\` names a ${rule.names}, checked${then}`
+  return `\`:${rule.param}\` names ${/^[aeiou]/.test(rule.names) ? 'an' : 'a'} ${rule.names}, checked${then}`
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiApp } from '../../api/app.ts'
@@ -10,6 +11,7 @@ import {
   scoped,
   visibilityFor,
 } from '../../api/policy.ts'
+import { ROUTES_FILE, routeTable } from '../../api/route-table.ts'
 import { authenticate } from '../../auth/middleware.ts'
 import { allowed, type Role } from '../../auth/permissions.ts'
 import { createToken } from '../../auth/tokens.ts'
@@ -71,6 +73,10 @@ describe('route policies', () => {
     expect([...declarations().keys()]).toEqual(
       expect.arrayContaining(['GET /api/flows/:flow/stuck', 'POST /api/exceptions/:id/replay', 'GET /']),
     )
+  })
+
+  it('are listed in docs/routes.md as declared (npm run docs:routes writes it)', () => {
+    expect(readFileSync(ROUTES_FILE, 'utf8')).toBe(routeTable(apiApp(sb.store, sb.config, sb.log)))
   })
 
   it('find a route without a declaration, and refuse it at run time, whoever asks', async () => {
