@@ -442,6 +442,20 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
       refused: ['channel', 'system'],
     },
   ],
+  'GET /api/entities/:type/:id/lifecycle': () => [
+    { path: '/api/entities/order/SO-WEB-1/lifecycle', finds: each(['SO-WEB-1']) },
+    {
+      path: '/api/entities/order/SO-KIOSK-1/lifecycle',
+      finds: { flow: ['SO-KIOSK-1'] },
+      refused: ['channel', 'system'],
+    },
+    { path: '/api/entities/return/RT-KIOSK-1/lifecycle', refused: ALL },
+    {
+      path: '/api/entities/sku/SKU-ERP-1/lifecycle',
+      finds: { channel: ['SKU-ERP-1'] },
+      refused: ['flow', 'system'],
+    },
+  ],
   'GET /api/returns/:id/lifecycle': () => [{ path: '/api/returns/RT-KIOSK-1/lifecycle', refused: ALL }],
   'GET /api/inventory/:sku': () => [
     {
