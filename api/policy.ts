@@ -9,7 +9,7 @@ import { listInstances, listSilences } from '../store/queries/alerts.ts'
 import { registeredConnector } from '../store/queries/connectors.ts'
 import { getException } from '../store/queries/exceptions.ts'
 import { listJobs, type ReplayJob } from '../store/queries/replays.ts'
-import { traceSpans, traceWindow } from '../store/queries/traces.ts'
+import { traceWindow } from '../store/queries/traces.ts'
 import { Visibility, type VisibilityDeps } from './visibility.ts'
 
 /**
@@ -99,8 +99,7 @@ const CHECKS: { [K in ParamKind]: (v: Visibility, id: string) => Promise<boolean
   },
   trace: async (v, id) => {
     const traceId = id.toLowerCase()
-    const window = await traceWindow(v.deps.store, traceId)
-    return !window || v.trace(await traceSpans(v.deps.store, traceId, window))
+    return !(await traceWindow(v.deps.store, traceId)) || v.trace(traceId)
   },
   silence: async (v, id) => {
     const silence = (await listSilences(v.deps.store, Date.now())).find((s) => s.id === id)

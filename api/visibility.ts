@@ -5,7 +5,7 @@ import type { FlowDefinition } from '../core/flows.ts'
 import type { Store } from '../store/client.ts'
 import { registeredConnectors } from '../store/queries/connectors.ts'
 import { entitiesTouchedBy, entityChannels } from '../store/queries/entities.ts'
-import { type SpanRow, traceSpans, traceWindow } from '../store/queries/traces.ts'
+import { type TraceFacts, traceFacts } from '../store/queries/traces.ts'
 import { lookback } from './params.ts'
 
 export interface VisibilityDeps {
@@ -224,36 +224,36 @@ export class Visibility {
   }
 
   /**
-   * A trace: with systems limited, one of them took part; every flow its spans name is in scope;
-   * every entity they name is in scope by flow and channel; and with flows or channels limited, the
-   * trace must name something that ties it to them (an entity, or a flow).
+   * Which of these traces the scope sees (one read for all): with systems limited, one of them took
+   * part; every flow the spans name is in scope; every entity they name is in scope by flow and
+   * channel; and with flows or channels limited, the trace must name something that ties it to them
+   * (an entity, or a flow). A trace not found is not seen.
    */
-  async trace(spans: readonly Pick<SpanRow, 'system' | 'service_name' | 'flow' | 'entities'>[]) {
-    if (!this.limited) return true
+  async traceIds(ids: Iterable<string>): Promise<Set<string>> {
+    const unique = [...new Set(ids)]
+    if (!this.limited) return new Set(unique)
+    const facts = await traceFacts(this.deps.store, unique)
+    const named = (f: TraceFacts) => f.entities.map(([type, id]) => ({ type, id }))
+    const visible = await this.entities([...facts.values()].flatMap(named), ['flows', 'channels'])
     const { flows, channels, systems } = this.scope
-    if (systems && !spans.some((s) => within(systems, s.system) || within(systems, s.service_name)))
-      return false
-    const named = spans.flatMap((s) => s.entities.map(([type, id]) => ({ type, id })))
-    const spanFlows = spans.map((s) => s.flow).filter((f) => f !== '')
-    if (flows && !spanFlows.every((f) => within(flows, f))) return false
-    if (flows && named.length === 0 && spanFlows.length === 0) return false
-    if (channels && named.length === 0) return false
-    const visible = await this.entities(named, ['flows', 'channels'])
-    return named.every(visible)
+    const seen = (f: TraceFacts) => {
+      const spanFlows = f.flows.filter((x) => x !== '')
+      if (
+        systems &&
+        !f.systems.some((x) => within(systems, x)) &&
+        !f.services.some((x) => within(systems, x))
+      )
+        return false
+      if (flows && !spanFlows.every((x) => within(flows, x))) return false
+      if (flows && f.entities.length === 0 && spanFlows.length === 0) return false
+      if (channels && f.entities.length === 0) return false
+      return named(f).every(visible)
+    }
+    return new Set(unique.filter((id) => facts.has(id) && seen(facts.get(id) as TraceFacts)))
   }
 
-  /** Which of these trace ids the scope sees (each read from the store: keep the list short). */
-  async traceIds(ids: Iterable<string>): Promise<Set<string>> {
-    const seen = new Set<string>()
-    for (const id of new Set(ids)) {
-      if (!this.limited) {
-        seen.add(id)
-        continue
-      }
-      const window = await traceWindow(this.deps.store, id)
-      if (window && (await this.trace(await traceSpans(this.deps.store, id, window)))) seen.add(id)
-    }
-    return seen
+  async trace(id: string): Promise<boolean> {
+    return (await this.traceIds([id])).has(id)
   }
 
   /** An exception: its flow, its connector's system, and its entity by channel. */

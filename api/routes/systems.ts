@@ -81,7 +81,10 @@ export function systemRoutes(store: Store, config: Pick<Config, 'query'>) {
         if (!visible.system(q.source) && !visible.system(q.target))
           throw new OutOfScopeError(`neither ${q.source} nor ${q.target} is within this token's systems`)
         const { from, to } = resolveRange(q, config)
-        const rows = await failingCalls(store, { source: q.source, target: q.target }, from, to, q.limit)
+        const all = await failingCalls(store, { source: q.source, target: q.target }, from, to, q.limit)
+        // Each call is shown when its trace is: a call in an order's trace is as much about the order.
+        const traces = await visible.traceIds(all.map((r) => r.trace_id))
+        const rows = all.filter((r) => traces.has(r.trace_id))
         return c.json({
           source: q.source,
           target: q.target,

@@ -179,6 +179,26 @@ async function seed() {
           'integration.flow': 'order_to_cash',
           'integration.system': 'instore',
         }),
+        // The kiosk order's call from instore to erp failed: a row of the map's failed calls.
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'erp' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: T.kiosk,
+                  spanId: 'e5'.repeat(8),
+                  parentSpanId: T.kiosk.slice(0, 16),
+                  name: 'post order',
+                  kind: 2,
+                  startTimeUnixNano: `${BigInt(Date.now() - HOUR) * 1_000_000n + 1_000_000n}`,
+                  endTimeUnixNano: `${BigInt(Date.now() - HOUR) * 1_000_000n + 2_000_000n}`,
+                  status: { code: 2, message: 'refused' },
+                },
+              ],
+            },
+          ],
+        },
         span(T.sku, 'erp', {
           'retail.sku': 'SKU-ERP-1',
           'integration.flow': 'inventory_sync',
@@ -520,7 +540,7 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
   'GET /api/systems/map': () => [{ path: '/api/systems/map', finds: each(['storefront']) }],
   'GET /api/systems/calls': () => [
     { path: '/api/systems/calls?source=storefront&target=erp', finds: each(['storefront']) },
-    { path: '/api/systems/calls?source=instore&target=erp', refused: ['system'] },
+    { path: '/api/systems/calls?source=instore&target=erp', finds: { flow: [T.kiosk] }, refused: ['system'] },
   ],
 }
 /** Reads sent as a POST: a bulk replay's dry run says which exceptions it would take. */
