@@ -263,10 +263,8 @@ export class Visibility {
     if (!this.limited) return [...rows]
     const connectors = await this.connectorIds()
     const inScope = rows.filter((e) => this.flow(e.flow) && within(connectors, e.connector))
-    return this.keepEntities(inScope, (e) => [{ type: e.entity_type, id: e.entity_id }], [
-      'flows',
-      'channels',
-    ])
+    // Its own flow says which flow it belongs to: the entity is judged by channel alone.
+    return this.keepEntities(inScope, (e) => [{ type: e.entity_type, id: e.entity_id }], ['channels'])
   }
 
   /** A replay or re-sync: its connector's system, and its entity by flow and channel. */
