@@ -1,5 +1,5 @@
 import { type SloDefinition, sloLabels } from '../alerts/spec.ts'
-import { labelsInScope, OutOfScopeError, requireSources, type Scope, within } from '../auth/scope.ts'
+import { labelsInScope, requireSources, type Scope, within } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import type { FlowDefinition } from '../core/flows.ts'
 import type { Store } from '../store/client.ts'
@@ -94,11 +94,6 @@ export class Visibility {
 
   channel(name: string): boolean {
     return within(this.scope.channels, name)
-  }
-
-  /** Refuses a flow outside the scope. */
-  requireFlow(name: string): void {
-    if (!this.flow(name)) throw new OutOfScopeError(`this token is not scoped to flow ${name.slice(0, 100)}`)
   }
 
   /** Refuses a write naming a source an ingestion key may not write for. */
