@@ -4,7 +4,7 @@ import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { generateSpecs } from 'hono-openapi'
 import { loadSlos } from '../alerts/spec.ts'
-import { authorize } from '../auth/middleware.ts'
+import { authenticate } from '../auth/middleware.ts'
 import { OidcLogin } from '../auth/oidc.ts'
 import type { Config } from '../core/config.ts'
 import { PayloadTooLargeError } from '../core/errors.ts'
@@ -15,6 +15,7 @@ import { type PayloadVault, vaultFor } from '../core/payload-vault.ts'
 import { loadRedaction } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
 import { CallbackProber } from './connector-probes.ts'
+import { type ApiEnv, grantOf, policy, visibilityFor } from './policy.ts'
 import { referencePage } from './reference.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { connectorRoutes } from './routes/connectors.ts'
@@ -92,7 +93,7 @@ export function apiApp(
   const flows = loadFlows(config.configDir)
   const slos = loadSlos(config.configDir, flows)
   const privacy = loadRedaction(config.configDir, config.hashKey)
-  const api = new Hono()
+  const api = new Hono<ApiEnv>()
     .route('/', healthRoutes(store))
     .route('/', traceRoutes(store))
     .route('/', eventRoutes(store, config))
@@ -101,18 +102,28 @@ export function apiApp(
     .route('/', lifecycleRoutes(store, flows, config))
     .route('/', flowRoutes(store, flows, config))
     .route('/', searchRoutes(store, flows, config, privacy))
-    .route('/', inventoryRoutes(store, flows, config))
+    .route('/', inventoryRoutes(store, config))
     .route('/', priceRoutes(store, flows, config))
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos))
     .route('/', alertRoutes(store))
     .route('/', replayRoutes(store, flows, config, vault))
     .route('/', tokenRoutes(store))
-  const app = new Hono()
+  const app = new Hono<ApiEnv>()
     .use(requestId())
     .use(securityHeaders)
     .use('/api/*', apiBodyLimit)
-    .use(authorize(config.auth, store, log, config.rateLimits.apiPerMinute))
+    // Who is asking, checked against the role the route declares (its `policy`), then what they may see.
+    .use(
+      authenticate({
+        mode: config.auth,
+        store,
+        log,
+        grantOf,
+        perMinute: config.rateLimits.apiPerMinute,
+      }),
+    )
+    .use(visibilityFor({ store, flows, slos, config }))
     .route('/api', api)
     .route(
       '/auth',
@@ -142,9 +153,10 @@ export function apiApp(
     })
     return spec
   }
+  const reference = policy({ role: 'viewer', scope: 'none' })
   return app
-    .get('/api/openapi.json', async (c) => c.json(await openapi()))
-    .get('/api/reference', async (c) => c.html(referencePage(await openapi())))
+    .get('/api/openapi.json', reference, async (c) => c.json(await openapi()))
+    .get('/api/reference', reference, async (c) => c.html(referencePage(await openapi())))
     .route('/', webRoutes())
     .notFound(notFoundHandler)
     .onError(errorHandler(log))

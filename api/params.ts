@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { validator } from 'hono-openapi'
 import { z } from 'zod'
-import { actorOf, IDENTITY_HEADER } from '../auth/middleware.ts'
+import { type AuthContext, actorOf, IDENTITY_HEADER } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { DAY_MS, durationMs } from '../core/duration.ts'
 import { BadRequestError } from '../core/errors.ts'
@@ -188,8 +188,8 @@ export function resolveRange(
  * Who is acting (see `actorOf`): the signed-in user or token, or the name the caller gives without
  * authentication. An action must say; `field` names where the name was expected.
  */
-export function actingUser(req: Request, claimed: string | undefined, field = 'by'): string {
-  const who = actorOf(req, claimed)
+export function actingUser(c: AuthContext, claimed: string | undefined, field = 'by'): string {
+  const who = actorOf(c, claimed)
   if (!who)
     throw new BadRequestError('invalid_parameter', `${field}: say who is acting (or send ${IDENTITY_HEADER})`)
   return who

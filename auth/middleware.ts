@@ -1,10 +1,11 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
+import { createMiddleware } from 'hono/factory'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import { appendAudit } from '../store/queries/audit.ts'
-import { allowed, type Permission, routeFor } from './permissions.ts'
+import { allowed, type Permission } from './permissions.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { type Scope, UNSCOPED } from './scope.ts'
 import { CSRF_HEADER, csrfMatches, SESSION_COOKIE, verifySession } from './sessions.ts'
@@ -12,24 +13,49 @@ import { type Identity, verifyToken } from './tokens.ts'
 
 export type AuthMode = 'none' | 'tokens'
 
-/** Who made a request, once the middleware let it through (none without authentication). */
-const identities = new WeakMap<Request, Identity>()
-
 /** The header callers name themselves with when Signalbox has no authentication. */
 export const IDENTITY_HEADER = 'x-signalbox-user'
 
 /**
- * Who is acting, for audit trails: the token's name when authentication is on, whatever the caller
- * claims; otherwise the name the caller gives (`by` in a body) or the `x-signalbox-user` header.
- * Empty when nobody said.
+ * What the auth middleware leaves in the context (`c.var`) for every route after it, as Hono's own
+ * middleware does (`requestId`, `jwtPayload`).
  */
-export function actorOf(req: Request, claimed?: string): string {
-  return (identities.get(req)?.name ?? claimed ?? req.headers.get(IDENTITY_HEADER) ?? '').trim().slice(0, 200)
+export interface AuthVariables {
+  /** Who made the request: undefined without authentication (loopback only) or on a public route. */
+  identity: Identity | undefined
+  /** The flows, channels and systems the request is limited to (unlimited without authentication). */
+  scope: Scope
+  /**
+   * Who is acting, for audit trails: the token's name when authentication is on, otherwise the
+   * `x-signalbox-user` header; empty when nobody said (see `actingUser` for a name in the body).
+   */
+  actor: string
+  /** What an action changed beyond what its route and path say, for the audit log (`auditChange`). */
+  auditDetail: string | undefined
 }
 
-/** The flows, channels and systems this request is limited to (unlimited without authentication). */
-export function scopeOf(req: Request): Scope {
-  return identities.get(req)?.scope ?? UNSCOPED
+export type AuthEnv = { Variables: AuthVariables }
+
+/** Any route's context, whatever else its environment holds: what the helpers below read. */
+export interface AuthContext {
+  readonly var: Readonly<AuthVariables>
+}
+
+/** A route as the auth middleware needs to know it: its name for the audit log and who may call it. */
+export interface RouteGrant {
+  /** `METHOD /path/:param`, as declared. */
+  readonly key: string
+  readonly permission: Permission
+}
+
+const clip = (name: string) => name.trim().slice(0, 200)
+
+/**
+ * Who is acting: the token's name when authentication is on, whatever the caller claims; otherwise
+ * the name the caller gives (`by` in a body) or the `x-signalbox-user` header. Empty when nobody said.
+ */
+export function actorOf(c: AuthContext, claimed?: string): string {
+  return c.var.identity ? c.var.actor : clip(claimed ?? c.var.actor)
 }
 
 /**
@@ -37,9 +63,17 @@ export function scopeOf(req: Request): Scope {
  * admins may: they replay with it. Support and viewers see it masked. Without authentication
  * (loopback only) the one local user may.
  */
-export function readsPersonalData(req: Request): boolean {
-  const identity = identities.get(req)
+export function readsPersonalData(c: AuthContext): boolean {
+  const identity = c.var.identity
   return !identity || identity.role === 'operator' || identity.role === 'admin'
+}
+
+/**
+ * Keeps this request in the audit log, whoever may call its route, with what it changed: for an
+ * action that matters beyond its caller's role (a connector taking over another's callback).
+ */
+export function auditChange(c: { set(key: 'auditDetail', value: string): void }, detail: string): void {
+  c.set('auditDetail', detail.slice(0, 2000))
 }
 
 /** The request id the api's other errors carry (hono/request-id), so a refusal can be found in the log. */
@@ -66,17 +100,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const audited = (method: string, needed: Permission | undefined) =>
   method !== 'GET' && method !== 'HEAD' && (needed === 'operator' || needed === 'admin')
 
-/** What a route said an action changed, for the audit log (see `auditChange`). */
-const changes = new WeakMap<Request, string>()
-
-/**
- * Keeps this request in the audit log, whoever may call its route, with what it changed: for an
- * action that matters beyond its caller's role (a connector taking over another's callback).
- */
-export function auditChange(req: Request, detail: string): void {
-  changes.set(req, detail.slice(0, 2000))
-}
-
 function remoteOf(c: Context): string {
   try {
     return getConnInfo(c).remote.address ?? ''
@@ -85,67 +108,83 @@ function remoteOf(c: Context): string {
   }
 }
 
+export interface AuthenticateOptions {
+  readonly mode: AuthMode
+  readonly store: Store
+  readonly log: Logger
+  /**
+   * The route a request reached and who may call it (api/policy.ts reads each route's declaration);
+   * `'undeclared'` for a route that declared nothing (refused to everyone), undefined for no route.
+   */
+  readonly grantOf: (c: Context) => RouteGrant | 'undeclared' | undefined
+  readonly perMinute?: number
+}
+
 /**
- * One check in front of every route: the route's permission from the table, the caller's token, its
- * role. Without authentication configured (loopback only, see cli/runtime.ts) everything passes.
- * Operator and admin actions are written to the audit log with who, what, when and from where.
+ * One check in front of every route: the permission the route declares, the caller's token or
+ * session, its role. Without authentication configured (loopback only, see cli/runtime.ts) every
+ * declared route passes. Puts the identity, its scope and the actor in `c.var`. Operator and admin
+ * actions are written to the audit log with who, what, when and from where.
  */
-export function authorize(mode: AuthMode, store: Store, log: Logger, perMinute = 1200): MiddlewareHandler {
+export function authenticate({ mode, store, log, grantOf, perMinute = 1200 }: AuthenticateOptions) {
   const limiter = new RateLimiter(perMinute)
-  return async (c, next) => {
-    const route = routeFor(c.req.method, c.req.path)
-    const needed = route?.permission
+  return createMiddleware<AuthEnv>(async function authenticate(c, next) {
+    c.set('identity', undefined)
+    c.set('scope', UNSCOPED)
+    c.set('actor', clip(c.req.header(IDENTITY_HEADER) ?? ''))
+    c.set('auditDetail', undefined)
+    const grant = grantOf(c)
+    if (grant === 'undeclared')
+      return refuse(c, 403, 'forbidden', `no permission is declared for ${c.req.method} ${c.req.path}`)
+    const needed = grant?.permission
     let identity: Identity | undefined
-    if (mode === 'tokens') {
-      if (needed === undefined)
-        return refuse(c, 403, 'forbidden', `no permission is declared for ${c.req.method} ${c.req.path}`)
-      if (needed !== 'public') {
-        // A bearer token when one is sent; otherwise the browser's single sign-on session, whose
-        // changes must carry its CSRF token (a cookie is sent by the browser to any page's request).
-        const bearer = c.req.header('authorization')
-        const cookie = bearer ? undefined : getCookie(c, SESSION_COOKIE)
-        const found = cookie ? await verifySession(store, cookie) : await verifyToken(store, bearer)
-        if (typeof found === 'string') return refuse(c, 401, 'unauthenticated', found)
-        if (cookie && !SAFE_METHODS.has(c.req.method) && !csrfMatches(cookie, c.req.header(CSRF_HEADER)))
-          return refuse(
-            c,
-            403,
-            'csrf',
-            `a change from a signed-in browser needs the session's ${CSRF_HEADER} header`,
-          )
-        if (!allowed(found.role, needed))
-          return refuse(
-            c,
-            403,
-            'forbidden',
-            `the ${found.role} role may not ${c.req.method} ${c.req.path} (needs ${needed})`,
-          )
-        const wait = limiter.take(found.tokenId)
-        if (wait !== undefined)
-          return tooMany(c, wait, `token ${found.tokenId} made more than ${perMinute} requests this minute`)
-        identity = found
-        identities.set(c.req.raw, found)
-      }
+    if (mode === 'tokens' && needed !== undefined && needed !== 'public') {
+      // A bearer token when one is sent; otherwise the browser's single sign-on session, whose
+      // changes must carry its CSRF token (a cookie is sent by the browser to any page's request).
+      const bearer = c.req.header('authorization')
+      const cookie = bearer ? undefined : getCookie(c, SESSION_COOKIE)
+      const found = cookie ? await verifySession(store, cookie) : await verifyToken(store, bearer)
+      if (typeof found === 'string') return refuse(c, 401, 'unauthenticated', found)
+      if (cookie && !SAFE_METHODS.has(c.req.method) && !csrfMatches(cookie, c.req.header(CSRF_HEADER)))
+        return refuse(
+          c,
+          403,
+          'csrf',
+          `a change from a signed-in browser needs the session's ${CSRF_HEADER} header`,
+        )
+      if (!allowed(found.role, needed))
+        return refuse(
+          c,
+          403,
+          'forbidden',
+          `the ${found.role} role may not ${c.req.method} ${c.req.path} (needs ${needed})`,
+        )
+      const wait = limiter.take(found.tokenId)
+      if (wait !== undefined)
+        return tooMany(c, wait, `token ${found.tokenId} made more than ${perMinute} requests this minute`)
+      identity = found
+      c.set('identity', found)
+      c.set('scope', found.scope)
+      c.set('actor', clip(found.name))
     }
     await next()
-    const detail = changes.get(c.req.raw)
+    const detail = c.var.auditDetail
     if (!audited(c.req.method, needed) && detail === undefined) return
     await appendAudit(store, {
       atMs: Date.now(),
-      actor: actorOf(c.req.raw) || 'local',
+      actor: c.var.actor || 'local',
       role: identity?.role ?? 'none (no authentication)',
       tokenId: identity?.tokenId ?? '',
       method: c.req.method,
-      route: route?.key ?? '',
+      route: grant?.key ?? '',
       path: c.req.path.slice(0, 500),
       status: c.res.status,
       remote: remoteOf(c),
       requestId: c.res.headers.get('x-request-id') ?? '',
       detail,
     }).catch((err) => log.error({ err }, 'audit log write failed'))
-  }
+  })
 }
-
 export interface CollectorRefusal {
   readonly status: 401 | 403 | 429
   readonly message: string

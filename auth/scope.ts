@@ -5,8 +5,8 @@ const names = z.array(z.string().min(1).max(200)).min(1).max(100)
 
 /**
  * What a token is limited to: some flows, channels and systems. An absent dimension is unlimited.
- * Enforced by the routes that read or act on those (see README, Security): out-of-scope flows are
- * refused, lists are filtered to the scope.
+ * What each dimension lets a request see, on every route, is api/visibility.ts; each route declares
+ * how it keeps to it (api/policy.ts).
  */
 export const scopeSchema = z
   .object({
@@ -49,25 +49,6 @@ export const within = (allowed: readonly string[] | undefined, value: string) =>
 export class OutOfScopeError extends SignalboxError {
   constructor(message: string) {
     super('out_of_scope', message, 403)
-  }
-}
-
-/** Refuses a flow outside the scope. */
-export function requireFlow(scope: Scope, flow: string): void {
-  if (!within(scope.flows, flow)) throw new OutOfScopeError(`this token is not scoped to flow ${flow}`)
-}
-
-/**
- * The exceptions a scope may see: of its flows, and of the connectors of its systems (`system` per
- * connector from the registry). Unlimited dimensions stay undefined.
- */
-export function exceptionScope(
-  scope: Scope,
-  connectors: readonly { id: string; system: string }[],
-): { flows?: readonly string[]; connectors?: readonly string[] } {
-  return {
-    flows: scope.flows,
-    connectors: scope.systems && connectors.filter((c) => within(scope.systems, c.system)).map((c) => c.id),
   }
 }
 

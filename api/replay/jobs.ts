@@ -27,12 +27,16 @@ export async function matchingExceptions(deps: ReplayDeps, filter: ExceptionFilt
   return listExceptions(deps.store, { ...filter, statuses: REPLAYABLE, limit: MAX_JOB_SIZE + 1 })
 }
 
+/**
+ * A job over the exceptions a filter matched (`matchingExceptions`, narrowed to the caller's scope);
+ * the filter is kept with it to say what was asked.
+ */
 export async function createJob(
   deps: ReplayDeps,
-  filter: ExceptionFilter,
+  filter: object,
+  matched: readonly { readonly id: string }[],
   request: { by: string; reason: string; perMinute: number },
 ): Promise<ReplayJob> {
-  const matched = await matchingExceptions(deps, filter)
   const now = Date.now()
   const job: ReplayJob = {
     id: `job_${randomUUID()}`,

@@ -201,9 +201,19 @@ export async function resyncEntity(
   deps: ReplayDeps,
   entity: { type: string; id: string },
   flowsOfType: ReadonlySet<string>,
-  request: { by: string; reason: string; connector?: string; step?: string },
+  request: {
+    by: string
+    reason: string
+    connector?: string
+    step?: string
+    /** Only through these connectors (a scope's; undefined: any). */
+    connectors?: readonly string[]
+  },
 ) {
-  const connectors = await registeredConnectors(deps.store)
+  const allowed = request.connectors
+  const connectors = (await registeredConnectors(deps.store)).filter(
+    (c) => !allowed || allowed.includes(c.id),
+  )
   const candidates = connectors.flatMap((c) =>
     c.steps
       .filter((s) => s.resync && flowsOfType.has(s.flow))

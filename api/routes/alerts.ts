@@ -3,8 +3,7 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { matcherSchema } from '../../alerts/matchers.ts'
-import { scopeOf } from '../../auth/middleware.ts'
-import { labelsInScope, OutOfScopeError } from '../../auth/scope.ts'
+import { OutOfScopeError } from '../../auth/scope.ts'
 import { DAY_MS } from '../../core/duration.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
@@ -17,7 +16,9 @@ import {
   saveSilence,
 } from '../../store/queries/alerts.ts'
 import { actingUser, body, instant, isoFromMs, params, query, wholeNumber } from '../params.ts'
+import { type ApiEnv, policy, scoped } from '../policy.ts'
 import { alertView } from '../slo-view.ts'
+import { SCOPED_READ_ROWS } from '../visibility.ts'
 
 const who = z.string().trim().min(1).max(200)
 const idParam = z.object({ id: z.string().max(100) })
@@ -27,15 +28,14 @@ const idParam = z.object({ id: z.string().max(100) })
  * exists (the security issue) the person acting is named in the request body.
  */
 export function alertRoutes(store: Store) {
-  /** One alert; outside the caller's scope (its flow, system or channel labels) it is refused. */
-  const one = async (id: string, req: Request) => {
+  /** One alert (the policy refused it already when outside the caller's scope). */
+  const one = async (id: string) => {
     const [a] = await listInstances(store, { id })
     if (!a) throw new NotFoundError(`no alert '${id.slice(0, 100)}'`)
-    if (!labelsInScope(scopeOf(req), a.labels))
-      throw new OutOfScopeError(`alert ${a.id} is outside this token's scope`)
     return a
   }
-  return new Hono()
+  const oneAlert = { param: 'id', names: 'alert' } as const
+  return new Hono<ApiEnv>()
     .get(
       '/alerts',
       describeRoute({
@@ -43,6 +43,7 @@ export function alertRoutes(store: Store) {
         summary: 'Alert instances (firing first) and recent state changes',
         responses: { 200: { description: 'Alerts and their history' } },
       }),
+      policy({ role: 'viewer', scope: 'narrowed' }),
       query(
         z.object({
           state: z.enum(['normal', 'pending', 'firing', 'resolved', 'nodata', 'error']).optional(),
@@ -51,13 +52,13 @@ export function alertRoutes(store: Store) {
       ),
       async (c) => {
         const q = c.req.valid('query')
-        const scope = scopeOf(c.req.raw)
+        const visible = scoped(c)
         const [all, allHistory] = await Promise.all([
           listInstances(store, q.state ? { states: [q.state] } : {}),
           listTransitions(store, { since: new Date(Date.now() - q.days * DAY_MS), limit: 500 }),
         ])
-        const alerts = all.filter((a) => labelsInScope(scope, a.labels))
-        const history = allHistory.filter((t) => labelsInScope(scope, t.labels))
+        const alerts = all.filter((a) => visible.alert(a))
+        const history = allHistory.filter((t) => visible.alert(t))
         const order = ['firing', 'pending', 'error', 'nodata', 'resolved', 'normal']
         alerts.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state) || a.rule.localeCompare(b.rule))
         return c.json({
@@ -83,9 +84,10 @@ export function alertRoutes(store: Store) {
         summary: 'One alert with its transitions and the notifications sent for it',
         responses: { 200: { description: 'The alert' }, 404: { description: 'No such alert' } },
       }),
+      policy({ role: 'viewer', scope: oneAlert }),
       params(idParam),
       async (c) => {
-        const a = await one(c.req.valid('param').id, c.req.raw)
+        const a = await one(c.req.valid('param').id)
         const since = new Date(Date.now() - 90 * DAY_MS)
         const [history, notifications] = await Promise.all([
           listTransitions(store, { id: a.id, since, limit: 200 }),
@@ -124,10 +126,11 @@ export function alertRoutes(store: Store) {
           409: { description: 'Not firing' },
         },
       }),
+      policy({ role: 'operator', scope: oneAlert }),
       params(idParam),
       body(z.object({ by: who.optional(), comment: z.string().max(2000).default('') })),
       async (c) => {
-        const a = await one(c.req.valid('param').id, c.req.raw)
+        const a = await one(c.req.valid('param').id)
         if (a.state !== 'firing')
           throw new BadRequestError(
             'not_firing',
@@ -135,7 +138,7 @@ export function alertRoutes(store: Store) {
           )
         const { comment } = c.req.valid('json')
         // With authentication, the token's name is who acted, whatever the body says.
-        const by = actingUser(c.req.raw, c.req.valid('json').by)
+        const by = actingUser(c, c.req.valid('json').by)
         const now = Date.now()
         await appendTransitions(store, [
           {
@@ -151,7 +154,7 @@ export function alertRoutes(store: Store) {
             actor: by,
           },
         ])
-        return c.json({ alert: alertView(await one(a.id, c.req.raw)) })
+        return c.json({ alert: alertView(await one(a.id)) })
       },
     )
     .get(
@@ -161,7 +164,14 @@ export function alertRoutes(store: Store) {
         summary: 'Silences that are active or scheduled',
         responses: { 200: { description: 'Silences' } },
       }),
-      async (c) => c.json({ silences: (await listSilences(store, Date.now())).map(silenceView) }),
+      policy({ role: 'viewer', scope: 'narrowed' }),
+      async (c) => {
+        const visible = scoped(c)
+        const silences = (await listSilences(store, Date.now())).filter(
+          (s) => visible.silence(s.matchers).visible,
+        )
+        return c.json({ silences: silences.map(silenceView) })
+      },
     )
     .post(
       '/silences',
@@ -171,6 +181,7 @@ export function alertRoutes(store: Store) {
           'Silence alerts matching label matchers until an expiry (they keep their state, nobody is notified)',
         responses: { 201: { description: 'The silence' }, 400: { description: 'Invalid silence' } },
       }),
+      policy({ role: 'operator', scope: 'narrowed' }),
       body(
         z.object({
           matchers: z
@@ -191,12 +202,17 @@ export function alertRoutes(store: Store) {
         const endsAtMs = Date.parse(b.endsAt)
         if (endsAtMs <= Math.max(now, startsAtMs))
           throw new BadRequestError('invalid_parameter', 'endsAt: must be in the future and after startsAt')
+        // A scoped caller silences only within its scope: each dimension it is limited in pinned by `=`.
+        if (!scoped(c).silence(b.matchers).confined)
+          throw new OutOfScopeError(
+            "matchers: a scoped token's silence must pin each flow, channel or system it is limited to (flow = …), within its scope",
+          )
         const silence = {
           id: randomUUID(),
           matchers: b.matchers,
           startsAtMs,
           endsAtMs,
-          createdBy: actingUser(c.req.raw, b.createdBy, 'createdBy'),
+          createdBy: actingUser(c, b.createdBy, 'createdBy'),
           comment: b.comment,
           createdAtMs: now,
         }
@@ -211,6 +227,7 @@ export function alertRoutes(store: Store) {
         summary: 'Expire a silence now',
         responses: { 200: { description: 'Expired' }, 404: { description: 'No such active silence' } },
       }),
+      policy({ role: 'operator', scope: { param: 'id', names: 'silence' } }),
       params(idParam),
       async (c) => {
         const now = Date.now()
@@ -228,6 +245,7 @@ export function alertRoutes(store: Store) {
         summary: 'The notification log: every delivery attempt, newest first',
         responses: { 200: { description: 'Attempts' } },
       }),
+      policy({ role: 'viewer', scope: 'narrowed' }),
       query(
         z.object({
           days: wholeNumber(1, 90).default(7),
@@ -236,10 +254,20 @@ export function alertRoutes(store: Store) {
       ),
       async (c) => {
         const q = c.req.valid('query')
-        const rows = await listDeliveries(store, {
+        const visible = scoped(c)
+        const all = await listDeliveries(store, {
           since: new Date(Date.now() - q.days * DAY_MS),
-          limit: q.limit,
+          limit: visible.limited ? Math.max(q.limit, SCOPED_READ_ROWS) : q.limit,
         })
+        // A notification is shown when every alert it was about is.
+        const alerts = visible.limited
+          ? new Map((await listInstances(store)).map((a) => [a.id, a]))
+          : undefined
+        const shown = (id: string) => {
+          const a = alerts?.get(id)
+          return !alerts || (a !== undefined && visible.alert(a))
+        }
+        const rows = all.filter((d) => d.alert_ids.every(shown)).slice(0, q.limit)
         return c.json({
           notifications: rows.map((d) => ({
             at: isoFromMs(d.at_ms),

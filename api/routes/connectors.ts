@@ -1,13 +1,13 @@
 import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
-import { auditChange, scopeOf } from '../../auth/middleware.ts'
-import { requireSources, within } from '../../auth/scope.ts'
+import { auditChange } from '../../auth/middleware.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listConnectors, registerConnector, registeredConnector } from '../../store/queries/connectors.ts'
 import { type CallbackProber, callbackHealth, callbackKey, probesByCallback } from '../connector-probes.ts'
 import { params, requireShallow } from '../params.ts'
+import { type ApiEnv, policy, scoped } from '../policy.ts'
 import { ConflictError } from '../replay/replay.ts'
 
 const registration = z.object({
@@ -43,7 +43,7 @@ const utc = (s: string) => `${s.replace(' ', 'T')}Z`
  * comes from the connectors' own spans and from probing each callback (connector-probes.ts).
  */
 export function connectorRoutes(store: Store, prober: CallbackProber) {
-  return new Hono()
+  return new Hono<ApiEnv>()
     .post(
       '/connectors',
       describeRoute({
@@ -58,6 +58,8 @@ export function connectorRoutes(store: Store, prober: CallbackProber) {
           },
         },
       }),
+      // Connectors register with their ingestion keys, narrowed to the sources a key may write for.
+      policy({ role: 'ingest', scope: 'narrowed' }),
       async (c) => {
         const json = await c.req.json().catch(() => {
           throw new BadRequestError('invalid_json', 'the body is not valid JSON')
@@ -70,7 +72,7 @@ export function connectorRoutes(store: Store, prober: CallbackProber) {
         }
         const { replace, ...announced } = parsed.data
         const { id, callbackUrl } = announced
-        requireSources(scopeOf(c.req.raw).sources, [id])
+        scoped(c).requireSources([id])
         const current = await registeredConnector(store, id)
         const previous = current && current.callbackUrl !== callbackUrl ? current.callbackUrl : undefined
         if (previous !== undefined) {
@@ -84,7 +86,7 @@ export function connectorRoutes(store: Store, prober: CallbackProber) {
                 'Register this instance under an id of its own, or send "replace": true to take the registration over (the audit log keeps who did)',
             )
           auditChange(
-            c.req.raw,
+            c,
             answer
               ? `connector ${id}: callback ${previous} → ${callbackUrl}; the previous callback did not answer (${answer.error})`
               : `connector ${id}: callback ${previous} → ${callbackUrl}, replaced on request ("replace": true)`,
@@ -102,15 +104,16 @@ export function connectorRoutes(store: Store, prober: CallbackProber) {
         summary: 'Registered connectors with runs and failures in the last 24 hours',
         responses: { 200: { description: 'Connectors' } },
       }),
+      policy({ role: 'viewer', scope: 'narrowed' }),
       async (c) => {
         const [rows, probes] = await Promise.all([
           listConnectors(store, new Date(Date.now() - 86_400_000)),
           probesByCallback(store),
         ])
-        const { systems } = scopeOf(c.req.raw)
+        const visible = scoped(c)
         return c.json({
           connectors: rows
-            .filter((r) => within(systems, r.system))
+            .filter((r) => visible.connector(r))
             .map((r) => ({
               id: r.id,
               system: r.system,
@@ -136,12 +139,12 @@ export function connectorRoutes(store: Store, prober: CallbackProber) {
         summary: "Probe a connector's callback now (a signed request it must answer) and say how it answered",
         responses: { 200: { description: 'The callback status' }, 404: { description: 'No such connector' } },
       }),
+      policy({ role: 'operator', scope: { param: 'id', names: 'connector' } }),
       params(z.object({ id: z.string().min(1).max(100) })),
       async (c) => {
         const { id } = c.req.valid('param')
         const connector = await registeredConnector(store, id)
-        if (!connector || !within(scopeOf(c.req.raw).systems, connector.system))
-          throw new NotFoundError(`no connector '${id}' is registered`)
+        if (!connector) throw new NotFoundError(`no connector '${id}' is registered`)
         await prober.probe(connector)
         const probes = await probesByCallback(store)
         return c.json({

@@ -6,6 +6,8 @@ import { DAY_MS } from '../../core/duration.ts'
 import type { Store } from '../../store/client.ts'
 import { listEvents } from '../../store/queries/events.ts'
 import { instant, isoFromNanos, query, requestedRange, wholeNumber } from '../params.ts'
+import { type ApiEnv, policy, scoped } from '../policy.ts'
+import { SCOPED_READ_ROWS } from '../visibility.ts'
 
 export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
   const schema = z.object({
@@ -20,13 +22,18 @@ export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
     summary: 'Business events (CloudEvents) as stored, newest first',
     responses: { 200: { description: 'Events in the range' } },
   })
-  return new Hono().get('/events', describe, query(schema), async (c) => {
+  const declared = policy({ role: 'support', scope: 'narrowed' })
+  return new Hono<ApiEnv>().get('/events', describe, declared, query(schema), async (c) => {
     const q = c.req.valid('query')
     const { from, to } = requestedRange(q, config, {
       toMs: Date.now() + DAY_MS,
       spanMs: config.query.maxRangeDays * DAY_MS,
     })
-    const rows = await listEvents(store, { type: q.type, subject: q.subject, from, to, limit: q.limit })
+    const visible = scoped(c)
+    // A scoped read looks further to fill its page with what the scope sees.
+    const read = visible.limited ? Math.max(q.limit, SCOPED_READ_ROWS) : q.limit
+    const all = await listEvents(store, { type: q.type, subject: q.subject, from, to, limit: read })
+    const rows = (await visible.events(all)).slice(0, q.limit)
     return c.json({
       from: from.toISOString(),
       to: to.toISOString(),

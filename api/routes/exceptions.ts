@@ -1,14 +1,11 @@
 import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
-import { scopeOf } from '../../auth/middleware.ts'
-import { exceptionScope, isScoped, OutOfScopeError, requireSources, within } from '../../auth/scope.ts'
 import { BadRequestError, PayloadTooLargeError } from '../../core/errors.ts'
 import { encryptedPaths, maskEncrypted, type PayloadVault } from '../../core/payload-vault.ts'
 import type { Redactor } from '../../core/privacy.ts'
 import { ENTITY_TYPE_NAME } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
-import { registeredConnectors } from '../../store/queries/connectors.ts'
 import {
   type ExceptionRow,
   exceptionId,
@@ -17,6 +14,8 @@ import {
 } from '../../store/queries/exceptions.ts'
 import { query, requireShallow, wholeNumber } from '../params.ts'
 import { type PayloadView, payloadView } from '../payload-view.ts'
+import { type ApiEnv, policy, scoped } from '../policy.ts'
+import { SCOPED_READ_ROWS } from '../visibility.ts'
 
 const name = z.string().min(1).max(200)
 const exceptionReport = z.object({
@@ -63,19 +62,6 @@ export function present(r: ExceptionRow, view: PayloadView) {
   }
 }
 
-/** The part of the exceptions this request's token is scoped to, as a filter ({} when unscoped). */
-export async function scopedExceptions(store: Store, req: Request) {
-  const scope = scopeOf(req)
-  return isScoped(scope) ? exceptionScope(scope, await registeredConnectors(store)) : {}
-}
-
-/** One exception, refused (403) when it lies outside the token's scope. */
-export async function requireExceptionInScope(store: Store, req: Request, e: ExceptionRow) {
-  const { flows, connectors } = await scopedExceptions(store, req)
-  if (!within(flows, e.flow) || !within(connectors, e.connector))
-    throw new OutOfScopeError(`exception ${e.id} is outside this token's flows and systems`)
-}
-
 /** Exceptions: reported by connectors when a sync fails for good, listed for the people who fix them. */
 export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadVault) {
   const listQuery = z.object({
@@ -87,7 +73,7 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
     errorClass: z.string().max(200).optional(),
     limit: wholeNumber(1, 1000).default(100),
   })
-  return new Hono()
+  return new Hono<ApiEnv>()
     .post(
       '/exceptions',
       describeRoute({
@@ -101,6 +87,8 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
           400: { description: 'Invalid report' },
         },
       }),
+      // Written by connectors' ingestion keys, narrowed to the sources a key may write for.
+      policy({ role: 'ingest', scope: 'narrowed' }),
       async (c) => {
         const text = await c.req.text()
         if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES)
@@ -122,7 +110,7 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
         }
         // Fields the connector marks sensitive are encrypted; other personal data is redacted.
         const { sensitive, ...r } = report.data
-        requireSources(scopeOf(c.req.raw).sources, [r.connector])
+        scoped(c).requireSources([r.connector])
         const encrypted = vault.encryptFields(r.payload, sensitive, exceptionId(r))
         const rules = privacy.forSource(r.connector)
         const clean = {
@@ -140,13 +128,18 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
         summary: 'Exceptions, most recent first',
         responses: { 200: { description: 'Exceptions' } },
       }),
+      policy({ role: 'support', scope: 'narrowed' }),
       query(listQuery),
       async (c) => {
-        const view = payloadView(vault, c.req.raw)
-        const rows = await listExceptions(store, {
-          ...c.req.valid('query'),
-          ...(await scopedExceptions(store, c.req.raw)),
+        const view = payloadView(vault, c)
+        const q = c.req.valid('query')
+        const visible = scoped(c)
+        const all = await listExceptions(store, {
+          ...q,
+          ...(await visible.exceptionFilter()),
+          limit: visible.limited ? Math.max(q.limit, SCOPED_READ_ROWS) : q.limit,
         })
+        const rows = (await visible.exceptions(all)).slice(0, q.limit)
         return c.json({ exceptions: rows.map((r) => present(r, view)) })
       },
     )

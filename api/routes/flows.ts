@@ -1,8 +1,6 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import { scopeOf } from '../../auth/middleware.ts'
-import { requireFlow, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
@@ -22,6 +20,7 @@ import {
   timeRange,
   wholeNumber,
 } from '../params.ts'
+import { type ApiEnv, policy, scoped } from '../policy.ts'
 
 const flowParams = z.object({ flow: z.string().max(100).describe('A flow name from flows.yaml') })
 const stuckQuery = z.object({
@@ -61,12 +60,6 @@ const earliestStage = (flow: FlowDefinition, from: Date) =>
     Math.max(EARLIEST.getTime(), from.getTime() - Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))),
   )
 
-/** A filter the caller asked for, narrowed to the token's scope: the scope alone when not asked. */
-function narrowed(asked: string | undefined, scope: readonly string[] | undefined) {
-  if (asked === undefined) return scope
-  return within(scope, asked) ? [asked] : []
-}
-
 /** Per-flow reads: what is stuck now, and how the flow performed over a range. */
 export function flowRoutes(
   store: Store,
@@ -79,15 +72,10 @@ export function flowRoutes(
       throw new NotFoundError(`no flow '${name.slice(0, 100)}'; configured: ${[...flows.keys()].join(', ')}`)
     return flow
   }
-  /** The flow named in the path, refused when outside the caller's scope. */
-  const scopedFlow = (req: Request, name: string) => {
-    const flow = flowNamed(name)
-    const scope = scopeOf(req)
-    requireFlow(scope, flow.name)
-    return { flow, scope }
-  }
+  /** The flow in the path is checked by the policy; the handler narrows to channels and systems. */
+  const inFlow = { param: 'flow', names: 'flow', narrowed: true } as const
 
-  return new Hono()
+  return new Hono<ApiEnv>()
     .get(
       '/flows',
       describeRoute({
@@ -95,10 +83,11 @@ export function flowRoutes(
         summary: 'The configured flows and their stages',
         responses: { 200: { description: 'Flows from flows.yaml' } },
       }),
+      policy({ role: 'viewer', scope: 'narrowed' }),
       (c) =>
         c.json({
-          flows: [...flows.values()]
-            .filter((f) => within(scopeOf(c.req.raw).flows, f.name))
+          flows: scoped(c)
+            .flows()
             .map((f) => ({
               name: f.name,
               entity: f.entity,
@@ -118,10 +107,12 @@ export function flowRoutes(
         summary: 'Entities overdue at their next stage, most overdue first',
         responses: { 200: { description: 'The stuck list' }, 404: { description: 'No such flow' } },
       }),
+      policy({ role: 'viewer', scope: inFlow }),
       params(flowParams),
       query(stuckQuery),
       async (c) => {
-        const { flow, scope } = scopedFlow(c.req.raw, c.req.valid('param').flow)
+        const flow = flowNamed(c.req.valid('param').flow)
+        const visible = scoped(c)
         const { limit, channel, system, stage } = c.req.valid('query')
         const stageIndex = stage === undefined ? undefined : stageNamed(flow, stage)
         const now = new Date()
@@ -134,8 +125,8 @@ export function flowRoutes(
           until: range.to,
           now,
           limit,
-          channels: narrowed(channel, scope.channels),
-          systems: narrowed(system, scope.systems),
+          channels: visible.narrowed('channels', channel),
+          systems: visible.narrowed('systems', system),
           overdueStage: stageIndex === undefined ? undefined : stageIndex + 1,
         })
         const systems = await entitySystems(
@@ -172,10 +163,12 @@ export function flowRoutes(
           'Entities that reached a stage in the range (optionally through one channel or touched by one system), or those waiting after it now: what a click on a throughput bar, a latency point, a funnel step or a backlog bar drills into. Newest first.',
         responses: { 200: { description: 'Entities' }, 404: { description: 'No such flow' } },
       }),
+      policy({ role: 'support', scope: inFlow }),
       params(flowParams),
       query(entitiesQuery),
       async (c) => {
-        const { flow, scope } = scopedFlow(c.req.raw, c.req.valid('param').flow)
+        const flow = flowNamed(c.req.valid('param').flow)
+        const visible = scoped(c)
         const q = c.req.valid('query')
         const stageIndex = stageNamed(flow, q.stage)
         const range = resolveRange(q, config)
@@ -189,8 +182,8 @@ export function flowRoutes(
           to: read.to,
           since: read.from,
           waiting,
-          channels: narrowed(q.channel, scope.channels),
-          systems: narrowed(q.system, scope.systems),
+          channels: visible.narrowed('channels', q.channel),
+          systems: visible.narrowed('systems', q.system),
           limit: q.limit,
         })
         const systems = await entitySystems(
@@ -227,16 +220,20 @@ export function flowRoutes(
           'Throughput by channel, stage-to-stage latency percentiles (per bucket and overall), the funnel and completion ratio of the entities that entered in the range, failures by connector and system, and the backlog now.',
         responses: { 200: { description: 'Flow metrics' }, 404: { description: 'No such flow' } },
       }),
+      policy({ role: 'viewer', scope: inFlow }),
       params(flowParams),
       query(rangeQuery),
       async (c) => {
-        const { flow, scope } = scopedFlow(c.req.raw, c.req.valid('param').flow)
+        const flow = flowNamed(c.req.valid('param').flow)
+        const visible = scoped(c)
         const range = resolveRange(c.req.valid('query'), config)
         const shape = flowShape(flow)
         const r = {
           ...range,
           lookbackFrom: earliestStage(flow, range.from),
           snapshot: await flowSnapshot(store, shape),
+          // Latencies, the funnel and the backlog count the entities of the scoped channels and systems.
+          only: { channels: visible.scope.channels, systems: visible.scope.systems },
         }
         const now = new Date()
         const current = lookback(config, now.getTime())
@@ -250,10 +247,10 @@ export function flowRoutes(
             flow,
             range,
             {
-              throughput: funnel.throughput.filter((t) => within(scope.channels, t.channel)),
+              throughput: funnel.throughput.filter((t) => visible.channel(t.channel)),
               latencies,
               progress: funnel.progress,
-              failures: fails.filter((f) => within(scope.systems, f.system)),
+              failures: fails.filter((f) => visible.system(f.system)),
             },
             now,
           ),

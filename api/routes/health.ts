@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import type { Store } from '../../store/client.ts'
+import { type ApiEnv, policy } from '../policy.ts'
 
 export function healthRoutes(store: Store, startedAt = new Date()) {
   const describe = describeRoute({
@@ -8,7 +9,7 @@ export function healthRoutes(store: Store, startedAt = new Date()) {
     summary: 'Whether the api and its store answer',
     responses: { 200: { description: 'Healthy' }, 503: { description: 'The store does not answer' } },
   })
-  return new Hono().get('/health', describe, async (c) => {
+  return new Hono<ApiEnv>().get('/health', describe, policy({ role: 'public', scope: 'none' }), async (c) => {
     try {
       const engineVersion = await store.engineVersion()
       return c.json({

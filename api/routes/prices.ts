@@ -1,8 +1,6 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import { scopeOf } from '../../auth/middleware.ts'
-import { OutOfScopeError, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
@@ -17,6 +15,7 @@ import {
 import type { Store } from '../../store/client.ts'
 import { latestPriceRows, priceEvents, publishedChannels, unitsSold } from '../../store/queries/prices.ts'
 import { lookback, params, query, wholeNumber } from '../params.ts'
+import { type ApiEnv, policy, scoped } from '../policy.ts'
 import { conflictView, priceView } from '../prices.ts'
 
 /**
@@ -29,12 +28,6 @@ export function priceRoutes(
   config: Pick<Config, 'query'>,
 ) {
   const deadlineMs = priceDeadlineMs(flows)
-  const inScope = (req: Request) => {
-    const scope = scopeOf(req)
-    if (scope.flows && !within(scope.flows, PRICE_FLOW))
-      throw new OutOfScopeError(`the ${PRICE_FLOW} flow is not within this token's scope`)
-    return scope
-  }
   const skuParams = z.object({ sku: z.string().min(1).max(200) })
   const skuQuery = z.object({
     priceList: z.string().min(1).max(200).optional().describe('One price list only'),
@@ -45,7 +38,7 @@ export function priceRoutes(
       .optional()
       .describe('At most this many conflicts, oldest first (default 200)'),
   })
-  return new Hono()
+  return new Hono<ApiEnv>()
     .get(
       '/prices/conflicts',
       describeRoute({
@@ -55,17 +48,22 @@ export function priceRoutes(
           'Channels showing another price than the effective one past the deadline, promotions live at the source of truth but missing from a channel they target, and channels still discounting after a promotion ended; oldest first, with the revenue at risk.',
         responses: { 200: { description: 'The conflicts' } },
       }),
+      // Narrowed to the SKUs the scope sees and the channels it covers.
+      policy({ role: 'support', scope: 'narrowed' }),
       query(listQuery),
       async (c) => {
         const { channel, limit = 200 } = c.req.valid('query')
-        const scope = inScope(c.req.raw)
+        const visible = scoped(c)
         const now = Date.now()
         const { from } = lookback(config, now)
         const states = priceStates(await latestPriceRows(store, from, new Date(now)))
         const listed = listedChannels(states)
-        const all = states
+        const found = states
           .flatMap((s) => priceConflicts(s, now, deadlineMs, listed.get(s.priceList)))
-          .filter((x) => (!channel || x.channel === channel) && within(scope.channels, x.channel))
+          .filter((x) => (!channel || x.channel === channel) && visible.channel(x.channel))
+        const seen = await visible.entities(found.map((x) => ({ type: 'sku', id: x.sku })))
+        const all = found
+          .filter((x) => visible.flow(PRICE_FLOW) && seen({ type: 'sku', id: x.sku }))
           .sort((a, b) => a.since - b.since)
         const shown = all.slice(0, limit)
         const earliest = Math.min(now, ...shown.map((x) => x.since))
@@ -95,12 +93,15 @@ export function priceRoutes(
           404: { description: 'No price events' },
         },
       }),
+      // The SKU is checked against the scope first; a token scoped to channels then sees the source
+      // of truth and what its channels were told.
+      policy({ role: 'support', scope: { entity: 'sku', id: 'sku', narrowed: true } }),
       params(skuParams),
       query(skuQuery),
       async (c) => {
         const { priceList } = c.req.valid('query')
         const sku = c.req.valid('param').sku
-        const scope = inScope(c.req.raw)
+        const visible = scoped(c)
         const now = Date.now()
         const { from, to } = lookback(config, now)
         const states = priceStates(await priceEvents(store, sku, from, to)).filter(
@@ -117,7 +118,6 @@ export function priceRoutes(
         const earliest = Math.min(now, ...conflicts.map((x) => x.since))
         const sold =
           conflicts.length > 0 ? await unitsSold(store, [sku], new Date(earliest), new Date(now)) : []
-        // A token scoped to channels sees what those channels were told, and the source of truth.
         return c.json({
           sku,
           deadlineMs,
@@ -125,8 +125,8 @@ export function priceRoutes(
             const v = priceView(s, now, deadlineMs, sold, listed.get(s.priceList))
             return {
               ...v,
-              channels: v.channels.filter((ch) => within(scope.channels, ch.channel)),
-              publications: v.publications.filter((p) => within(scope.channels, p.channel)),
+              channels: v.channels.filter((ch) => visible.channel(ch.channel)),
+              publications: v.publications.filter((p) => visible.channel(p.channel)),
             }
           }),
         })

@@ -1,8 +1,7 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import { scopeOf } from '../../auth/middleware.ts'
-import { OutOfScopeError, within } from '../../auth/scope.ts'
+import { OutOfScopeError } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import { DAY_MS } from '../../core/duration.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
@@ -14,9 +13,11 @@ import { getException, setExceptionStatus } from '../../store/queries/exceptions
 import { listJobs, listReplays, type ReplayJob, type ReplayRow } from '../../store/queries/replays.ts'
 import { actingUser, body, instant, isoFromMs, params, query, wholeNumber } from '../params.ts'
 import { payloadView } from '../payload-view.ts'
+import { type ApiEnv, jobScope, policy, scoped } from '../policy.ts'
 import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
 import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
-import { present, requireExceptionInScope, scopedExceptions } from './exceptions.ts'
+import { SCOPED_READ_ROWS } from '../visibility.ts'
+import { present } from './exceptions.ts'
 
 const text = z.string().trim().max(2000)
 const idParam = z.object({ id: z.string().max(200) })
@@ -81,18 +82,16 @@ export function replayRoutes(
     updatedAt: isoFromMs(job.updatedAtMs),
     progress: await jobProgress(deps, job),
   })
-  /** An exception outside the token's scope is refused; one that does not exist is left to the action. */
-  const inScope = async (req: Request, id: string) => {
-    const e = await getException(store, id)
-    if (e) await requireExceptionInScope(store, req, e)
-  }
   const jobNamed = async (id: string) => {
     const [job] = await listJobs(store, { id })
     if (!job) throw new NotFoundError(`no replay job '${id.slice(0, 100)}'`)
     return job
   }
 
-  return new Hono()
+  /** The exception in the path is checked against the scope by the policy (api/policy.ts). */
+  const oneException = { param: 'id', names: 'exception' } as const
+
+  return new Hono<ApiEnv>()
     .post(
       '/exceptions/:id/replay',
       describeRoute({
@@ -107,6 +106,7 @@ export function replayRoutes(
           },
         },
       }),
+      policy({ role: 'operator', scope: oneException }),
       params(idParam),
       body(
         z.object({
@@ -118,15 +118,14 @@ export function replayRoutes(
       ),
       async (c) => {
         const b = c.req.valid('json')
-        await inScope(c.req.raw, c.req.valid('param').id)
         const replay = await replayException(deps, c.req.valid('param').id, {
-          by: actingUser(c.req.raw, b.by),
+          by: actingUser(c, b.by),
           reason: b.reason,
           payload: b.payload,
           approvedBy: b.approvedBy,
         })
         const exception = await getException(store, c.req.valid('param').id)
-        return c.json({ replay, exception: exception && present(exception, payloadView(vault, c.req.raw)) })
+        return c.json({ replay, exception: exception && present(exception, payloadView(vault, c)) })
       },
     )
     .post(
@@ -137,18 +136,18 @@ export function replayRoutes(
           'Ignore an exception, saying who and why (it leaves the open list; a new failure reopens it)',
         responses: { 200: { description: 'The exception' }, 404: { description: 'No such exception' } },
       }),
+      policy({ role: 'operator', scope: oneException }),
       params(idParam),
       body(z.object({ by: z.string().optional(), reason: text.min(1, 'say why') })),
       async (c) => {
         const b = c.req.valid('json')
-        await inScope(c.req.raw, c.req.valid('param').id)
         const updated = await setExceptionStatus(store, c.req.valid('param').id, {
           status: 'ignored',
-          by: actingUser(c.req.raw, b.by),
+          by: actingUser(c, b.by),
           reason: b.reason,
         })
         if (!updated) throw new NotFoundError(`no exception '${c.req.valid('param').id.slice(0, 100)}'`)
-        return c.json({ exception: present(updated, payloadView(vault, c.req.raw)) })
+        return c.json({ exception: present(updated, payloadView(vault, c)) })
       },
     )
     .post(
@@ -158,6 +157,7 @@ export function replayRoutes(
         summary: 'Bulk replay: the open exceptions matching a filter, as a rate-limited job (or a dry run)',
         responses: { 200: { description: 'Dry run: how many and which' }, 201: { description: 'The job' } },
       }),
+      policy({ role: 'operator', scope: 'narrowed' }),
       body(
         z.object({
           filter: filterSchema,
@@ -169,9 +169,11 @@ export function replayRoutes(
       ),
       async (c) => {
         const b = c.req.valid('json')
-        const filter = { ...toFilter(b.filter), ...(await scopedExceptions(store, c.req.raw)) }
+        const visible = scoped(c)
+        const filter = { ...toFilter(b.filter), ...(await visible.exceptionFilter()) }
+        // The exceptions the filter matches that the scope sees (their entities' channels too).
+        const matched = await visible.exceptions(await matchingExceptions(deps, filter))
         if (b.dryRun) {
-          const matched = await matchingExceptions(deps, filter)
           return c.json({
             dryRun: true,
             count: Math.min(matched.length, MAX_JOB_SIZE),
@@ -187,11 +189,17 @@ export function replayRoutes(
           })
         }
         if (!b.reason) throw new BadRequestError('invalid_parameter', 'reason: say why')
-        const job = await createJob(deps, filter, {
-          by: actingUser(c.req.raw, b.by),
-          reason: b.reason,
-          perMinute: b.perMinute,
-        })
+        // A job made by a scoped caller keeps its scope: only callers whose scope contains it see it.
+        const job = await createJob(
+          deps,
+          visible.limited ? { ...filter, scope: visible.scope } : filter,
+          matched,
+          {
+            by: actingUser(c, b.by),
+            reason: b.reason,
+            perMinute: b.perMinute,
+          },
+        )
         return c.json({ job: await jobView(job) }, 201)
       },
     )
@@ -205,6 +213,7 @@ export function replayRoutes(
           409: { description: 'No registered connector can re-sync this entity' },
         },
       }),
+      policy({ role: 'operator', scope: { entity: ':type', id: 'id', narrowed: true } }),
       params(z.object({ type: z.string().regex(ENTITY_TYPE_NAME), id: z.string().min(1).max(1024) })),
       body(
         z.object({
@@ -217,19 +226,19 @@ export function replayRoutes(
       async (c) => {
         const { type, id } = c.req.valid('param')
         const b = c.req.valid('json')
-        const scope = scopeOf(c.req.raw)
+        const visible = scoped(c)
         const flowsOfType = new Set(
-          [...flows.values()]
-            .filter((f) => f.entity === type && within(scope.flows, f.name))
-            .map((f) => f.name),
+          [...flows.values()].filter((f) => f.entity === type && visible.flow(f.name)).map((f) => f.name),
         )
-        if (flowsOfType.size === 0 && scope.flows)
+        if (flowsOfType.size === 0 && visible.scope.flows)
           throw new OutOfScopeError(`no flow of ${type}s is within this token's scope`)
         const resync = await resyncEntity(deps, { type, id }, flowsOfType, {
-          by: actingUser(c.req.raw, b.by),
+          by: actingUser(c, b.by),
           reason: b.reason,
           connector: b.connector,
           step: b.step,
+          // Through a connector of the scoped systems only.
+          connectors: await visible.connectorIds(),
         })
         return c.json({ resync })
       },
@@ -241,7 +250,12 @@ export function replayRoutes(
         summary: 'Bulk replay jobs with their progress',
         responses: { 200: { description: 'Jobs' } },
       }),
-      async (c) => c.json({ jobs: await Promise.all((await listJobs(store)).map(jobView)) }),
+      policy({ role: 'support', scope: 'narrowed' }),
+      async (c) => {
+        const visible = scoped(c)
+        const jobs = (await listJobs(store)).filter((job) => visible.contains(jobScope(job)))
+        return c.json({ jobs: await Promise.all(jobs.map(jobView)) })
+      },
     )
     .get(
       '/replay-jobs/:id',
@@ -250,6 +264,7 @@ export function replayRoutes(
         summary: 'One job: progress (done, failed, remaining)',
         responses: { 200: { description: 'The job' }, 404: { description: 'No such job' } },
       }),
+      policy({ role: 'support', scope: { param: 'id', names: 'job' } }),
       params(idParam),
       async (c) => c.json({ job: await jobView(await jobNamed(c.req.valid('param').id)) }),
     )
@@ -264,11 +279,12 @@ export function replayRoutes(
           409: { description: 'Not possible in its state' },
         },
       }),
+      policy({ role: 'operator', scope: { param: 'id', names: 'job' } }),
       params(z.object({ id: z.string().max(200), action: z.enum(['pause', 'resume', 'cancel']) })),
       body(z.object({ by: z.string().optional() })),
       async (c) => {
         const { id, action } = c.req.valid('param')
-        actingUser(c.req.raw, c.req.valid('json').by)
+        actingUser(c, c.req.valid('json').by)
         const status = ({ pause: 'paused', resume: 'running', cancel: 'cancelled' } as const)[action]
         const result = await setJobStatus(deps, (await jobNamed(id)).id, status)
         if (result?.refused) throw new ConflictError('invalid_transition', result.refused)
@@ -283,6 +299,7 @@ export function replayRoutes(
           'The replay audit trail: who, when, why, what changed, the outcome, the original and new traces',
         responses: { 200: { description: 'Replays, newest first' } },
       }),
+      policy({ role: 'support', scope: 'narrowed' }),
       query(
         z.object({
           exception: z.string().max(200).optional(),
@@ -293,12 +310,14 @@ export function replayRoutes(
       ),
       async (c) => {
         const q = c.req.valid('query')
-        const rows = await listReplays(store, {
+        const visible = scoped(c)
+        const all = await listReplays(store, {
           exceptionId: q.exception,
           jobId: q.job,
           since: new Date(Date.now() - q.days * DAY_MS),
-          limit: q.limit,
+          limit: visible.limited ? Math.max(q.limit, SCOPED_READ_ROWS) : q.limit,
         })
+        const rows = (await visible.replays(all)).slice(0, q.limit)
         return c.json({ replays: rows.map(replayView) })
       },
     )

@@ -1,8 +1,6 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import { scopeOf } from '../../auth/middleware.ts'
-import { type Scope, within } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import type { Redactor } from '../../core/privacy.ts'
@@ -11,6 +9,7 @@ import type { Store } from '../../store/client.ts'
 import { searchCustomer, searchEntities } from '../../store/queries/search.ts'
 import { traceWindow } from '../../store/queries/traces.ts'
 import { isoFromNanos, lookback, query, wholeNumber } from '../params.ts'
+import { type ApiEnv, policy, scoped } from '../policy.ts'
 
 const TRACE_ID = /^[0-9a-f]{32}$/i
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
@@ -22,11 +21,6 @@ export function searchRoutes(
   config: Pick<Config, 'query'>,
   privacy: Redactor,
 ) {
-  /** An entity kind is found when one of its flows is within the caller's scope (kinds without a flow always). */
-  const kindInScope = (kind: string, scope: Scope) => {
-    const own = [...flows.values()].filter((f) => f.entity === kind)
-    return own.length === 0 || own.some((f) => within(scope.flows, f.name))
-  }
   /** The built-in entity types and those the configured flows follow. */
   const entityTypes = [...new Set([...ENTITY_TYPES, ...[...flows.values()].map((f) => f.entity)])]
   const schema = z.object({
@@ -40,12 +34,15 @@ export function searchRoutes(
       "Ids that start with `q`, exact matches first; a 32-hex-digit `q` also finds the trace; an e-mail finds the customer's orders and returns by its keyed hash.",
     responses: { 200: { description: 'Matches, best first' } },
   })
-  return new Hono().get('/search', describe, query(schema), async (c) => {
+  // Entities and the trace found are narrowed to what the caller's scope sees.
+  const declared = policy({ role: 'support', scope: 'narrowed' })
+  return new Hono<ApiEnv>().get('/search', describe, declared, query(schema), async (c) => {
     const { q, limit } = c.req.valid('query')
+    const visible = scoped(c)
     const results: Array<{ kind: string; id: string; lastSeen: string; items?: number }> = []
     if (TRACE_ID.test(q)) {
       const window = await traceWindow(store, q.toLowerCase())
-      if (window)
+      if (window && (await visible.traceIds([q.toLowerCase()])).size === 1)
         results.push({
           kind: 'trace',
           id: q.toLowerCase(),
@@ -54,10 +51,13 @@ export function searchRoutes(
         })
     }
     const since = lookback(config).from
+    // A scoped search looks further to fill its page with what the scope sees.
+    const read = visible.limited ? Math.max(limit, 500) : limit
     // An e-mail is looked up by its keyed hash: Signalbox never stored the address itself.
-    const matches = EMAIL.test(q)
-      ? await searchCustomer(store, privacy.hash(q), since, limit)
-      : await searchEntities(store, entityTypes, q, since, limit)
+    const found = EMAIL.test(q)
+      ? await searchCustomer(store, privacy.hash(q), since, read)
+      : await searchEntities(store, entityTypes, q, since, read)
+    const matches = await visible.keepEntities(found, (m) => [{ type: m.entity_type, id: m.entity_id }])
     for (const m of matches) {
       results.push({
         kind: m.entity_type,
@@ -66,8 +66,6 @@ export function searchRoutes(
         items: Number(m.items),
       })
     }
-    const scope = scopeOf(c.req.raw)
-    const found = results.filter((r) => r.kind === 'trace' || kindInScope(r.kind, scope))
-    return c.json({ q, results: found.slice(0, limit) })
+    return c.json({ q, results: results.slice(0, limit) })
   })
 }

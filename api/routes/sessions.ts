@@ -17,6 +17,7 @@ import {
 import type { Logger } from '../../core/logger.ts'
 import type { Store } from '../../store/client.ts'
 import { query } from '../params.ts'
+import { type ApiEnv, policy } from '../policy.ts'
 
 const PENDING_COOKIE = 'signalbox_oidc'
 /** Where a login may send the browser back to: a path on this origin, never another site. */
@@ -47,10 +48,13 @@ export function sessionRoutes(
   const pendingKey = randomBytes(32).toString('base64')
   const cookieOptions = { httpOnly: true, secure: settings.secure, sameSite: 'Lax', path: '/' } as const
 
-  return new Hono()
+  // Open to all: each checks what it needs itself (a signed login cookie, the session, its CSRF token).
+  const open = policy({ role: 'public', scope: 'none' })
+  return new Hono<ApiEnv>()
     .get(
       '/login',
       describeRoute({ tags: ['auth'], summary: 'Start single sign-on: redirects to the OpenID provider' }),
+      open,
       query(z.object({ returnTo })),
       async (c) => {
         if (!settings.oidc) return page(c, 404, 'Single sign-on is not configured', 'Sign in with a token.')
@@ -72,6 +76,7 @@ export function sessionRoutes(
     .get(
       '/callback',
       describeRoute({ tags: ['auth'], summary: "The provider's redirect back: opens a session" }),
+      open,
       async (c) => {
         if (!settings.oidc) return page(c, 404, 'Single sign-on is not configured', 'Sign in with a token.')
         const raw = await getSignedCookie(c, pendingKey, PENDING_COOKIE)
@@ -108,6 +113,7 @@ export function sessionRoutes(
         tags: ['auth'],
         summary: 'Who this browser is signed in as, and the CSRF token its changes must send',
       }),
+      open,
       async (c) => {
         const cookie = getCookie(c, SESSION_COOKIE)
         const identity = cookie ? await verifySession(store, cookie) : 'no session'
@@ -126,6 +132,7 @@ export function sessionRoutes(
     .post(
       '/logout',
       describeRoute({ tags: ['auth'], summary: 'End this browser session (needs the CSRF token)' }),
+      open,
       async (c) => {
         const cookie = getCookie(c, SESSION_COOKIE)
         if (cookie && !csrfMatches(cookie, c.req.header(CSRF_HEADER)))

@@ -3,29 +3,28 @@ import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { badEvents, sliSeries } from '../../alerts/sli-kinds.ts'
 import { sloStatus } from '../../alerts/slo-status.ts'
-import { type SloDefinition, sloLabels } from '../../alerts/spec.ts'
-import { scopeOf } from '../../auth/middleware.ts'
-import { labelsInScope, OutOfScopeError } from '../../auth/scope.ts'
+import type { SloDefinition } from '../../alerts/spec.ts'
 import { DAY_MS, MINUTE_MS } from '../../core/duration.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listInstances } from '../../store/queries/alerts.ts'
+import type { BadEvent } from '../../store/queries/sli.ts'
 import { params } from '../params.ts'
+import { type ApiEnv, policy, scoped } from '../policy.ts'
 import { sloHistory, sloSummary } from '../slo-view.ts'
+import type { Visibility } from '../visibility.ts'
 
 const FINE_STEP_MS = 5 * MINUTE_MS
 
 /** SLOs: where each stands now, and one SLO's budget and burn over time with what burned it. */
 export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
-  const named = (id: string, req: Request) => {
+  const named = (id: string) => {
     const slo = slos.find((s) => s.id === id)
     if (!slo)
       throw new NotFoundError(`no SLO '${id.slice(0, 100)}'; configured: ${slos.map((s) => s.id).join(', ')}`)
-    if (!labelsInScope(scopeOf(req), sloLabels(slo)))
-      throw new OutOfScopeError(`SLO ${slo.id} is outside this token's scope`)
     return slo
   }
-  return new Hono()
+  return new Hono<ApiEnv>()
     .get(
       '/slos',
       describeRoute({
@@ -33,17 +32,18 @@ export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
         summary: 'Every SLO with its SLI, remaining budget and burn rates, least budget first',
         responses: { 200: { description: 'SLOs from slos.yaml with their status' } },
       }),
+      policy({ role: 'viewer', scope: 'narrowed' }),
       async (c) => {
         const now = Date.now()
         const alerts = await listInstances(store)
-        const scope = scopeOf(c.req.raw)
+        const visible = scoped(c)
         const list = await Promise.all(
           slos
-            .filter((slo) => labelsInScope(scope, sloLabels(slo)))
+            .filter((slo) => visible.slo(slo))
             .map(async (slo) =>
               sloSummary(
                 await sloStatus(store, slo, now),
-                alerts.filter((a) => a.labels.slo === slo.id),
+                alerts.filter((a) => a.labels.slo === slo.id && visible.alert(a)),
               ),
             ),
         )
@@ -64,9 +64,12 @@ export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
           'One SLO: budget burndown over its period, burn rate per window pair over 3 days, the events that burned it',
         responses: { 200: { description: 'The SLO in detail' }, 404: { description: 'No such SLO' } },
       }),
+      // The SLO is checked by the policy; the entities and traces that burned its budget here.
+      policy({ role: 'viewer', scope: { param: 'id', names: 'slo', narrowed: true } }),
       params(z.object({ id: z.string().max(200).describe('An SLO id from slos.yaml') })),
       async (c) => {
-        const slo = named(c.req.valid('param').id, c.req.raw)
+        const slo = named(c.req.valid('param').id)
+        const visible = scoped(c)
         const now = Date.now()
         const status = await sloStatus(store, slo, now)
         const periodStep = Math.max(
@@ -83,14 +86,14 @@ export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
         return c.json({
           ...sloSummary(
             status,
-            alerts.filter((a) => a.labels.slo === slo.id),
+            alerts.filter((a) => a.labels.slo === slo.id && visible.alert(a)),
           ),
           history: {
             periodStepMs: periodStep,
             fineStepMs: FINE_STEP_MS,
             ...sloHistory(status, periodBuckets, fineBuckets, FINE_STEP_MS),
           },
-          badEvents: bad.map((b) => ({
+          badEvents: (await burnedInScope(visible, bad)).map((b) => ({
             subject: b.subject,
             kind: b.subject_kind || null,
             detail: b.detail || null,
@@ -100,4 +103,22 @@ export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
         })
       },
     )
+}
+
+/**
+ * The bad events a scope sees: those about an entity in scope, or a trace in scope; those about no
+ * subject (an absence SLI's silent minutes) belong to the SLO alone, which the scope already sees.
+ */
+async function burnedInScope(visible: Visibility, bad: readonly BadEvent[]): Promise<BadEvent[]> {
+  if (!visible.limited) return [...bad]
+  const entities = bad.filter((b) => b.subject !== '' && b.subject_kind !== 'trace')
+  const seen = await visible.entities(entities.map((b) => ({ type: b.subject_kind, id: b.subject })))
+  const traces = await visible.traceIds(bad.filter((b) => b.subject_kind === 'trace').map((b) => b.subject))
+  return bad.filter((b) =>
+    b.subject === ''
+      ? true
+      : b.subject_kind === 'trace'
+        ? traces.has(b.subject)
+        : seen({ type: b.subject_kind, id: b.subject }),
+  )
 }

@@ -1,12 +1,12 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import { scopeOf } from '../../auth/middleware.ts'
-import { OutOfScopeError, within } from '../../auth/scope.ts'
+import { OutOfScopeError } from '../../auth/scope.ts'
 import type { Config } from '../../core/config.ts'
 import type { Store } from '../../store/client.ts'
 import { failingCalls, services, systemEdges } from '../../store/queries/system-map.ts'
 import { isoFromNanos, query, resolveRange, timeRange, wholeNumber } from '../params.ts'
+import { type ApiEnv, policy, scoped } from '../policy.ts'
 
 const service = z.string().min(1).max(200)
 const edgeQuery = timeRange.extend({
@@ -19,7 +19,7 @@ const ms = (ns: number) => Math.round(ns / 1e3) / 1e3
 
 /** The systems graph: services as nodes, calls between them (parent → child spans) as edges. */
 export function systemRoutes(store: Store, config: Pick<Config, 'query'>) {
-  return new Hono()
+  return new Hono<ApiEnv>()
     .get(
       '/systems/map',
       describeRoute({
@@ -29,6 +29,7 @@ export function systemRoutes(store: Store, config: Pick<Config, 'query'>) {
           'Nodes are services with their span and error counts; edges are calls from a parent span in one service to a child span in another, with rate, error ratio and latency percentiles of the called side. Edges are rolled up per minute on a timer (SIGNALBOX_ROLLUP_INTERVAL_SECONDS).',
         responses: { 200: { description: 'The map' } },
       }),
+      policy({ role: 'viewer', scope: 'narrowed' }),
       query(timeRange),
       async (c) => {
         const { from, to } = resolveRange(c.req.valid('query'), config)
@@ -37,10 +38,10 @@ export function systemRoutes(store: Store, config: Pick<Config, 'query'>) {
           services(store, from, to),
         ])
         // A token scoped to systems sees the calls its systems make or take, and those systems' peers.
-        const { systems } = scopeOf(c.req.raw)
-        const edges = allEdges.filter((e) => within(systems, e.source) || within(systems, e.target))
+        const visible = scoped(c)
+        const edges = allEdges.filter((e) => visible.system(e.source) || visible.system(e.target))
         const seen = new Set(edges.flatMap((e) => [e.source, e.target]))
-        const nodes = allNodes.filter((n) => within(systems, n.service) || seen.has(n.service))
+        const nodes = allNodes.filter((n) => visible.system(n.service) || seen.has(n.service))
         const minutes = (to.getTime() - from.getTime()) / 60_000
         return c.json({
           from: from.toISOString(),
@@ -72,14 +73,18 @@ export function systemRoutes(store: Store, config: Pick<Config, 'query'>) {
         summary: 'Failed calls on one edge of the map, newest first',
         responses: { 200: { description: 'Failed calls with their traces' } },
       }),
+      policy({ role: 'viewer', scope: 'narrowed' }),
       query(edgeQuery),
       async (c) => {
         const q = c.req.valid('query')
-        const { systems } = scopeOf(c.req.raw)
-        if (!within(systems, q.source) && !within(systems, q.target))
+        const visible = scoped(c)
+        if (!visible.system(q.source) && !visible.system(q.target))
           throw new OutOfScopeError(`neither ${q.source} nor ${q.target} is within this token's systems`)
         const { from, to } = resolveRange(q, config)
-        const rows = await failingCalls(store, { source: q.source, target: q.target }, from, to, q.limit)
+        const all = await failingCalls(store, { source: q.source, target: q.target }, from, to, q.limit)
+        // Each call is shown when its trace is: a call in an order's trace is as much about the order.
+        const traces = await visible.traceIds(all.map((r) => r.trace_id))
+        const rows = all.filter((r) => traces.has(r.trace_id))
         return c.json({
           source: q.source,
           target: q.target,

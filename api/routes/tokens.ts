@@ -9,6 +9,7 @@ import type { Store } from '../../store/client.ts'
 import { listAudit } from '../../store/queries/audit.ts'
 import { listTokens, type TokenRow } from '../../store/queries/tokens.ts'
 import { body, isoFromMs, params, query, wholeNumber } from '../params.ts'
+import { type ApiEnv, policy } from '../policy.ts'
 
 const view = (t: TokenRow) => ({
   id: t.id,
@@ -24,9 +25,13 @@ const view = (t: TokenRow) => ({
   scope: parseScope(t.scope),
 })
 
-/** Personal and service tokens, ingestion keys and the audit log (admins only; see auth/permissions.ts). */
+/**
+ * Personal and service tokens, ingestion keys and the audit log: admins without a scope only (a
+ * scoped admin could otherwise make itself an unscoped token; the audit log spans every scope).
+ */
 export function tokenRoutes(store: Store) {
-  return new Hono()
+  const admin = policy({ role: 'admin', scope: 'unscoped' })
+  return new Hono<ApiEnv>()
     .get(
       '/tokens',
       describeRoute({
@@ -34,6 +39,7 @@ export function tokenRoutes(store: Store) {
         summary: 'Tokens and ingestion keys (never their secrets)',
         responses: { 200: { description: 'Tokens' } },
       }),
+      admin,
       async (c) => c.json({ tokens: (await listTokens(store)).map(view) }),
     )
     .post(
@@ -43,6 +49,7 @@ export function tokenRoutes(store: Store) {
         summary: 'Create a token; its secret is in this answer only',
         responses: { 201: { description: 'The token, shown once' } },
       }),
+      admin,
       body(
         z.object({
           name: z.string().trim().min(1).max(200),
@@ -59,7 +66,7 @@ export function tokenRoutes(store: Store) {
       ),
       async (c) => {
         const b = c.req.valid('json')
-        const created = await createToken(store, { ...b, createdBy: actorOf(c.req.raw) || 'local' })
+        const created = await createToken(store, { ...b, createdBy: actorOf(c) || 'local' })
         return c.json(
           {
             id: created.id,
@@ -80,6 +87,7 @@ export function tokenRoutes(store: Store) {
           'The audit log: every operator and admin action, who, what, when and from where (newest first)',
         responses: { 200: { description: 'Entries' } },
       }),
+      admin,
       query(
         z.object({
           days: wholeNumber(1, 400).default(30),
@@ -114,6 +122,7 @@ export function tokenRoutes(store: Store) {
         summary: 'Revoke a token: refused from the next request on',
         responses: { 200: { description: 'Revoked' }, 404: { description: 'No such token' } },
       }),
+      admin,
       params(z.object({ id: z.string().max(100) })),
       async (c) => {
         const revoked = await revokeToken(store, c.req.valid('param').id)

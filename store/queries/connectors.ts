@@ -64,6 +64,7 @@ export async function listConnectors(store: Store, since: Date): Promise<Connect
 export interface RegisteredConnector {
   readonly id: string
   readonly system: string
+  readonly flows: readonly string[]
   readonly callbackUrl: string
   readonly steps: readonly ConnectorStep[]
 }
@@ -78,14 +79,21 @@ export async function registeredConnector(
 
 /** The registry alone (no health): where to call a connector back and what its steps take. */
 export async function registeredConnectors(store: Store, id?: string): Promise<RegisteredConnector[]> {
-  const rows = await store.query<{ id: string; system: string; callback_url: string; steps: string }>(
+  const rows = await store.query<{
+    id: string
+    system: string
+    flows: string[]
+    callback_url: string
+    steps: string
+  }>(
     id === undefined
-      ? sql`SELECT id, system, callback_url, steps FROM ${table(TABLES.connectors)} FINAL ORDER BY id`
-      : sql`SELECT id, system, callback_url, steps FROM ${table(TABLES.connectors)} FINAL WHERE id = ${id}`,
+      ? sql`SELECT id, system, flows, callback_url, steps FROM ${table(TABLES.connectors)} FINAL ORDER BY id`
+      : sql`SELECT id, system, flows, callback_url, steps FROM ${table(TABLES.connectors)} FINAL WHERE id = ${id}`,
   )
   return rows.map((r) => ({
     id: r.id,
     system: r.system,
+    flows: r.flows,
     callbackUrl: r.callback_url,
     steps: JSON.parse(r.steps || '[]') as ConnectorStep[],
   }))

@@ -1,7 +1,7 @@
 import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import { CHANNEL, type FlowShape } from './flow-stages.ts'
+import { CHANNEL } from './flow-stages.ts'
 
 /** One thing that happened to an entity: a business event, or a trace's spans for one stage. */
 export interface EntityRow {
@@ -77,11 +77,36 @@ export async function entitySystems(
   )
 }
 
-/** The channel an entity came in through, from the event that started its flow (see CHANNEL). */
-export async function entryChannel(store: Store, flow: FlowShape, id: string): Promise<string> {
-  const [row] = await store.query<{ channel: string }>(sql`
-    SELECT any(${CHANNEL}) AS channel FROM ${table(TABLES.events)}
-    WHERE type IN ${[...(flow.stageEvents[0] ?? [])]} AND subject = ${id}
-    HAVING count() > 0`)
-  return row?.channel ?? 'unknown'
+/** Of these entities of one type, those one of `systems` touched in the range: one read of the index. */
+export async function entitiesTouchedBy(
+  store: Store,
+  type: string,
+  ids: readonly string[],
+  systems: readonly string[],
+  range: { from: Date; to: Date },
+): Promise<Set<string>> {
+  if (ids.length === 0 || systems.length === 0) return new Set()
+  const rows = await store.query<{ id: string }>(sql`
+    SELECT DISTINCT entity_id AS id FROM ${table(TABLES.entityIndex)}
+    WHERE entity_type = ${type} AND entity_id IN ${[...ids]} AND time >= ${range.from} AND time < ${range.to}
+      AND system IN ${[...systems]}`)
+  return new Set(rows.map((r) => r.id))
+}
+
+/**
+ * The channel each of these entities came in through: that of the event that started its flow (one
+ * of `entryTypes`, with the entity as subject; see CHANNEL). An entity without one is left out.
+ */
+export async function entityChannels(
+  store: Store,
+  entryTypes: readonly string[],
+  ids: readonly string[],
+  range: { from: Date; to: Date },
+): Promise<Map<string, string>> {
+  if (ids.length === 0 || entryTypes.length === 0) return new Map()
+  const rows = await store.query<{ id: string; channel: string }>(sql`
+    SELECT subject AS id, any(${CHANNEL}) AS channel FROM ${table(TABLES.events)}
+    WHERE type IN ${[...entryTypes]} AND subject IN ${[...ids]} AND time >= ${range.from} AND time < ${range.to}
+    GROUP BY subject`)
+  return new Map(rows.map((r) => [r.id, r.channel]))
 }

@@ -12,7 +12,13 @@ export interface MetricsRange {
   readonly lookbackFrom: Date
   /** The flow state's changes, read once for the several reads of one request. */
   readonly snapshot?: FlowSnapshot
+  /** Only the entities that came in through these channels and that these systems touched (a scope). */
+  readonly only?: { readonly channels?: readonly string[]; readonly systems?: readonly string[] }
 }
+
+/** The conditions `only` puts on the entities of a read over [since, until). */
+const onlyFilter = (flow: FlowShape, r: MetricsRange, since: Date, until: Date) =>
+  join(entityFilters(flow, r.only ?? {}, since, until), ' AND ')
 
 export interface ThroughputRow {
   readonly bucket: string
@@ -43,6 +49,7 @@ export async function stageLatencies(store: Store, flow: FlowShape, r: MetricsRa
       -- The time of the last stage reached before each stage: zeros (not reached) take the one before.
       SELECT ts, arrayConcat([0], arrayPopBack(arrayFill(x -> x > 0, ts))) AS prevs
       FROM (${await flowEntities(store, flow, r.lookbackFrom, r.to, r.snapshot)})
+      WHERE ${onlyFilter(flow, r, r.lookbackFrom, r.to)}
     )
     ARRAY JOIN arrayEnumerate(ts) AS stage_index, ts AS cur_ms, prevs AS prev_ms
     WHERE cur_ms >= ${r.from.getTime()} AND cur_ms < ${r.to.getTime()} AND prev_ms > 0
@@ -95,6 +102,7 @@ export async function progress(
         ts[1] >= ${r.from.getTime()} AND ts[1] < ${r.to.getTime()} AS in_range,
         ended = 0 AND last_stage > 0 AND last_stage < ${n} AND ts[last_stage] >= ${now.since.getTime()} AS open
       FROM (${await flowEntities(store, flow, since, until, r.snapshot)})
+      WHERE ${onlyFilter(flow, r, since, until)}
     )
     GROUP BY GROUPING SETS ((), (bucket, channel))
     ORDER BY bucket, channel`)

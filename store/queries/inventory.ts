@@ -8,6 +8,11 @@ export interface InventoryEventRow {
   readonly time_ms: string
   readonly location: string
   readonly data: string
+  /** What a scope judges the event by (api/visibility.ts). */
+  readonly extensions: Record<string, string>
+  readonly entities: Array<[string, string]>
+  readonly system: string
+  readonly flow: string
 }
 
 const INVENTORY_TYPES = Object.values(INVENTORY_EVENTS)
@@ -22,7 +27,7 @@ export async function inventoryEvents(
 ): Promise<InventoryEventRow[]> {
   const where = location ? sql`AND location = ${location}` : sql``
   return store.query<InventoryEventRow>(sql`
-    SELECT type, toUnixTimestamp64Milli(time) AS time_ms, location, data
+    SELECT type, toUnixTimestamp64Milli(time) AS time_ms, location, data, extensions, entities, system, flow
     FROM ${table(TABLES.events)} FINAL
     WHERE type IN ${[...INVENTORY_TYPES]} AND subject = ${sku} AND time >= ${from} AND time < ${to} ${where}
     ORDER BY time

@@ -61,3 +61,32 @@ export async function traceSpans(store: Store, traceId: string, window: TraceWin
     LIMIT 1 BY span_id
     LIMIT 10000`)
 }
+
+/** What a scope judges a trace by: the systems, services and flows its spans name, and their entities. */
+export interface TraceFacts {
+  readonly systems: readonly string[]
+  readonly services: readonly string[]
+  readonly flows: readonly string[]
+  readonly entities: ReadonlyArray<readonly [string, string]>
+}
+
+/**
+ * The facts of some traces (those found), in one read: the span read is bounded by the traces'
+ * windows from the narrow index.
+ */
+export async function traceFacts(
+  store: Store,
+  traceIds: readonly string[],
+): Promise<Map<string, TraceFacts>> {
+  if (traceIds.length === 0) return new Map()
+  const ids = [...traceIds]
+  const rows = await store.query<TraceFacts & { trace_id: string }>(sql`
+    SELECT trace_id, groupUniqArray(system) AS systems, groupUniqArray(service_name) AS services,
+      groupUniqArray(flow) AS flows, groupUniqArrayArray(entities) AS entities
+    FROM ${table(TABLES.spans)}
+    WHERE trace_id IN ${ids}
+      AND timestamp BETWEEN (SELECT min(start) FROM ${table(TABLES.traceIndex)} WHERE trace_id IN ${ids})
+        AND (SELECT max(end) FROM ${table(TABLES.traceIndex)} WHERE trace_id IN ${ids})
+    GROUP BY trace_id`)
+  return new Map(rows.map(({ trace_id, ...facts }) => [trace_id, facts]))
+}

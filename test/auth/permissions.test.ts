@@ -1,6 +1,19 @@
+import { readFileSync } from 'node:fs'
+import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiApp } from '../../api/app.ts'
-import { allowed, ROUTE_PERMISSIONS, type Role } from '../../auth/permissions.ts'
+import {
+  type ApiEnv,
+  declaredPolicies,
+  grantOf,
+  type Policy,
+  policy,
+  scoped,
+  visibilityFor,
+} from '../../api/policy.ts'
+import { ROUTES_FILE, routeTable } from '../../api/route-table.ts'
+import { authenticate } from '../../auth/middleware.ts'
+import { allowed, type Role } from '../../auth/permissions.ts'
 import { createToken } from '../../auth/tokens.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
@@ -49,19 +62,71 @@ async function call(key: string, token?: string) {
   return res.status
 }
 
-describe('the permission table', () => {
-  it('declares every route of the api, and nothing that is not a route', () => {
-    const app = apiApp(sb.store, sb.config, sb.log)
-    const routes = new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`))
-    const declared = new Set(Object.keys(ROUTE_PERMISSIONS))
-    expect([...routes].filter((r) => !declared.has(r))).toEqual([])
-    // Static assets are served by middleware, not a route.
-    expect([...declared].filter((d) => !routes.has(d))).toEqual(['GET /assets/*'])
+/** Every route of the api with the policy it declares, found from the app itself. */
+const declarations = () => declaredPolicies(apiApp(sb.store, sb.config, sb.log))
+
+describe('route policies', () => {
+  it('are declared by every route of the api', () => {
+    const undeclared = [...declarations()].filter(([, p]) => p === undefined).map(([route]) => route)
+    expect(undeclared).toEqual([])
+    // The walk sees the routes, a sub-app's under its mount path.
+    expect([...declarations().keys()]).toEqual(
+      expect.arrayContaining(['GET /api/flows/:flow/stuck', 'POST /api/exceptions/:id/replay', 'GET /']),
+    )
   })
 
-  it('lets each role call exactly the routes the table gives it', async () => {
+  it('are listed in docs/routes.md as declared (npm run docs:routes writes it)', () => {
+    expect(readFileSync(ROUTES_FILE, 'utf8')).toBe(routeTable(apiApp(sb.store, sb.config, sb.log)))
+  })
+
+  it('find a route without a declaration, and refuse it at run time, whoever asks', async () => {
+    const app = new Hono<ApiEnv>()
+      .use(authenticate({ mode: 'none', store: sb.store, log: sb.log, grantOf }))
+      .use(visibilityFor({ store: sb.store, flows: new Map(), slos: [], config: sb.config }))
+      .get('/declared', policy({ role: 'public', scope: 'none' }), (c) => c.text('ok'))
+      .get('/forgotten', (c) => c.text('leaked'))
+    expect([...declaredPolicies(app)]).toEqual([
+      ['GET /declared', { role: 'public', scope: 'none' }],
+      ['GET /forgotten', undefined],
+    ])
+    expect((await app.request('/declared')).status).toBe(200)
+    const refused = await app.request('/forgotten')
+    expect(refused.status).toBe(403)
+    expect(await refused.text()).not.toContain('leaked')
+    expect((await app.request('/nowhere')).status).toBe(404)
+  })
+
+  it('fail a scoped request whose handler forgot to narrow, rather than answer it unnarrowed', async () => {
+    const scopedToken = (
+      await createToken(sb.store, {
+        name: 'scoped viewer',
+        kind: 'personal',
+        role: 'viewer',
+        createdBy: 'test',
+        scope: { channels: ['web'] },
+      })
+    ).token
+    const app = new Hono<ApiEnv>()
+      .use(authenticate({ mode: 'tokens', store: sb.store, log: sb.log, grantOf }))
+      .use(visibilityFor({ store: sb.store, flows: new Map(), slos: [], config: sb.config }))
+      .get('/forgot', policy({ role: 'viewer', scope: 'narrowed' }), (c) => c.text('everything'))
+      .get('/narrows', policy({ role: 'viewer', scope: 'narrowed' }), (c) =>
+        c.text(scoped(c).channel('pos') ? 'everything' : 'web only'),
+      )
+      .onError((_err, c) => c.text('internal error', 500))
+    const as = (path: string, token: string) =>
+      app.request(path, { headers: { authorization: `Bearer ${token}` } })
+    const forgot = await as('/forgot', scopedToken)
+    expect(forgot.status).toBe(500)
+    expect(await forgot.text()).not.toContain('everything')
+    expect((await as('/forgot', tokens.viewer)).status).toBe(200)
+    expect(await (await as('/narrows', scopedToken)).text()).toBe('web only')
+  })
+
+  it('let each role call exactly the routes its declarations give it', async () => {
     const wrong: string[] = []
-    for (const [key, needed] of Object.entries(ROUTE_PERMISSIONS)) {
+    for (const [key, declared] of declarations()) {
+      const needed = (declared as Policy).role
       const anonymous = await call(key)
       if (needed === 'public' ? anonymous === 401 || anonymous === 403 : anonymous !== 401)
         wrong.push(`${key} without a token: ${anonymous}`)
@@ -75,7 +140,7 @@ describe('the permission table', () => {
     expect(wrong).toEqual([])
   })
 
-  it('refuses a route nobody declared, whoever asks', async () => {
-    expect(await call('GET /api/not-a-route', tokens.admin)).toBe(403)
+  it('answer 404 for a path that is no route, after no check', async () => {
+    expect(await call('GET /api/not-a-route', tokens.admin)).toBe(404)
   })
 })
