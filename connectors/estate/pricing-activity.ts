@@ -55,7 +55,7 @@ export class PricingActivity {
     this.pricing.setPrice(sku, price)
   }
 
-  promote(durationMs = 4 * MIN): void {
+  promote(durationMs = 6 * MIN): void {
     const priced = this.pricing.pricedSkus()
     if (priced.length === 0) return
     const skus = [
