@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { DAY_MS, DURATION, durationMs, MINUTE_MS } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
+import { priceStates } from '../core/price-states.ts'
+import { CONFLICT_KINDS, listedChannels, priceConflicts, priceDeadlineMs } from '../core/prices.ts'
 import type { Store } from '../store/client.ts'
 import {
   connectorRuns,
@@ -8,6 +10,7 @@ import {
   oversellRiskPerChannel,
   stuckPerStage,
 } from '../store/queries/alert-signals.ts'
+import { latestPriceRows } from '../store/queries/prices.ts'
 
 type Flows = ReadonlyMap<string, FlowDefinition>
 
@@ -87,6 +90,31 @@ export const RULE_KINDS = {
         over: Number(r.n) > s.above,
         reason: `${r.n} SKU locations promised above available stock on ${r.channel} (threshold ${s.above})`,
       })),
+  }),
+  price_conflicts: ruleKind({
+    schema: z.object({ above, kinds: z.array(z.enum(CONFLICT_KINDS)).min(1).optional() }).strict(),
+    values: async ({ store, flows }, s, now) => {
+      // The same rules as GET /api/prices/conflicts: past the price_sync flow's publication limit.
+      const states = priceStates(await latestPriceRows(store, new Date(now.getTime() - 7 * DAY_MS), now))
+      const counts = new Map<string, { channel: string; conflict: string; n: number }>()
+      const listed = listedChannels(states)
+      const conflicts = states.flatMap((st) =>
+        priceConflicts(st, now.getTime(), priceDeadlineMs(flows), listed.get(st.priceList)),
+      )
+      for (const c of conflicts) {
+        if (s.kinds && !s.kinds.includes(c.kind)) continue
+        const key = `${c.channel}\u0000${c.kind}`
+        const entry = counts.get(key) ?? { channel: c.channel, conflict: c.kind, n: 0 }
+        entry.n++
+        counts.set(key, entry)
+      }
+      return [...counts.values()].map(({ channel, conflict, n }) => ({
+        labels: { channel, conflict },
+        value: n,
+        over: n > s.above,
+        reason: `${n} SKUs on ${channel} with a ${conflict.replaceAll('_', ' ')} past the deadline (threshold ${s.above})`,
+      }))
+    },
   }),
   connector_down: ruleKind({
     schema: z.object({ within: duration, min_runs: z.number().int().min(1).default(3) }).strict(),

@@ -25,6 +25,7 @@ import { flowRoutes } from './routes/flows.ts'
 import { healthRoutes } from './routes/health.ts'
 import { inventoryRoutes } from './routes/inventory.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
+import { priceRoutes } from './routes/prices.ts'
 import { replayRoutes } from './routes/replays.ts'
 import { searchRoutes } from './routes/search.ts'
 import { sessionRoutes } from './routes/sessions.ts'
@@ -102,6 +103,7 @@ export function apiApp(
     .route('/', flowRoutes(store, flows, config))
     .route('/', searchRoutes(store, flows, config, privacy))
     .route('/', inventoryRoutes(store, config))
+    .route('/', priceRoutes(store, flows, config))
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos))
     .route('/', alertRoutes(store))

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { type Estate, startEstate } from './estate/index.ts'
+import { PricingActivity } from './estate/pricing-activity.ts'
 import { type Served, serveOnLoopback } from './estate/serve.ts'
 import { followWarehouse, fulfilmentConnector } from './fulfilment/index.ts'
 import { followStockChanges, inventorySyncConnector } from './inventory-sync/index.ts'
 import { orderToCashConnector, orderWebhookApp } from './order-to-cash/index.ts'
 import type { Order } from './order-to-cash/order.ts'
+import { followPriceChanges, pricingSyncConnector } from './pricing-sync/index.ts'
 import { type Return, returnToRefundConnector, returnWebhookApp } from './return-to-refund/index.ts'
 import { type Connector, callbackApp, type RetryPolicy } from './sdk/index.ts'
 
@@ -37,12 +39,16 @@ export const DEMO_SCHEDULE = {
   erpMaintenance: { firstAfterMs: 60_000, everyMs: 8 * 60_000, forMs: 30_000 },
   /** The marketplace reviews the bestseller's listing: its stock updates are refused (drift). */
   listingReview: { firstAfterMs: 30_000, everyMs: 20 * 60_000, forMs: 6 * 60_000 },
+  /** The pricing service reprices a SKU, and launches a promotion (estate/pricing-activity.ts). */
+  repricing: { firstAfterMs: 5_000, everyMs: 10_000 },
+  promotion: { firstAfterMs: 15_000, everyMs: 90_000 },
 } as const
 
 export interface Demo {
   readonly estate: Estate
   readonly orderToCash: Connector
   readonly inventorySync: Connector
+  readonly pricingSync: Connector
   readonly fulfilment: Connector
   readonly returnToRefund: Connector
   readonly returnsUrl: string
@@ -76,6 +82,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     collectorUrl: options.collectorUrl,
     apiUrl: options.apiUrl,
     erpUrl: estate.urls.erp,
+    channelUrls: estate.urls.channels,
+    retry: options.retry,
+    ingestKey: options.ingestKey,
+  })
+  const pricingSync = pricingSyncConnector({
+    id: `pricing-sync${suffix}`,
+    collectorUrl: options.collectorUrl,
+    apiUrl: options.apiUrl,
+    pricingUrl: estate.urls.pricing,
     channelUrls: estate.urls.channels,
     retry: options.retry,
     ingestKey: options.ingestKey,
@@ -114,7 +129,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     return `${served.url}${path}`
   }
   // Each connector serves its own signed callback endpoint and announces it to Signalbox.
-  const connectors = [orderToCash, inventorySync, fulfilment, returnToRefund]
+  const connectors = [orderToCash, inventorySync, fulfilment, returnToRefund, pricingSync]
   const callbackUrls = await Promise.all(connectors.map((c) => serve(callbackApp(c, secrets), '/callbacks')))
   try {
     await Promise.all(connectors.map((c, i) => c.register(callbackUrls[i] as string)))
@@ -141,6 +156,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const stopFollowing = [
     followStockChanges(inventorySync, estate.urls.erp, 1_000),
     followWarehouse(fulfilment, estate.urls.wms, 1_000),
+    followPriceChanges(pricingSync, estate.urls.pricing, 1_000),
   ]
   // About one order in eight comes back a while later.
   const placed: Order[] = []
@@ -165,6 +181,17 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       // The warehouse and the carriers move released orders on every few seconds.
       setInterval(() => estate.wms.advance(), 5_000),
     )
+    // Prices move and promotions come and go; with the incidents, a few channels fall out of step.
+    const pricing = new PricingActivity(
+      estate.pricing,
+      estate.channels,
+      (options.seed ?? 1) + 20,
+      withIncidents,
+    )
+    pricing.open()
+    repeat(timers, DEMO_SCHEDULE.repricing, () => pricing.reprice())
+    repeat(timers, DEMO_SCHEDULE.promotion, () => pricing.promote())
+    timers.push(setInterval(() => pricing.tick(), 5_000))
     if (estate.incidents) {
       const { bestseller } = estate.incidents
       const { erpMaintenance, listingReview } = DEMO_SCHEDULE
@@ -181,6 +208,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     estate,
     orderToCash,
     inventorySync,
+    pricingSync,
     fulfilment,
     returnToRefund,
     returnsUrl,

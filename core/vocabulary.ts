@@ -65,6 +65,8 @@ export const EVENT_TYPE_PREFIX_ENTITY: ReadonlyArray<readonly [prefix: string, e
   ['retail.order.', 'order'],
   ['retail.return.', 'return'],
   ['retail.inventory.', 'sku'],
+  ['retail.price.', 'sku'],
+  ['retail.promotion.', 'sku'],
   ['retail.shipment.', 'shipment'],
 ]
 
@@ -79,6 +81,20 @@ export const INVENTORY_EVENTS = {
   released: 'retail.inventory.released',
   /** A channel was told a quantity: data has `channel`, `quantity`. */
   published: 'retail.inventory.published',
+} as const
+
+/**
+ * The price and promotion events by what they mean (docs/telemetry.md, "Prices and promotions"), for
+ * the price views, the conflicts alert rule and the connector that sends them. All carry extension `sku`.
+ */
+export const PRICE_EVENTS = {
+  /** The source of truth changed a price: data has `sku`, `priceList`, `price`, `currency`, `effectiveAt`. */
+  changed: 'retail.price.changed',
+  /** A channel was told a price (extension `channel`): data has `sku`, `priceList`, `price`, `promotionId?`. */
+  published: 'retail.price.published',
+  /** data has `promotionId`, `skus`, `channels`, `kind`, `value`, `startsAt`, `endsAt`. */
+  promotionStarted: 'retail.promotion.started',
+  promotionEnded: 'retail.promotion.ended',
 } as const
 
 export const EVENT_TYPES = {
@@ -98,6 +114,7 @@ export const EVENT_TYPES = {
     (s) => `retail.return.${s}`,
   ),
   inventory: Object.values(INVENTORY_EVENTS),
+  price: Object.values(PRICE_EVENTS),
 } as const
 
 /** One business key found on a span, log or event. */

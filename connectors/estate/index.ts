@@ -8,6 +8,7 @@ import { type Incidents, incidentsFor } from './incidents.ts'
 import { NotificationSimulator } from './notification.ts'
 import { OmsSimulator } from './oms.ts'
 import { PaymentSimulator } from './payment.ts'
+import { PricingSimulator } from './pricing.ts'
 import { newRunId } from './run.ts'
 import { type Served, serveOnLoopback } from './serve.ts'
 import { StorefrontSimulator } from './storefront.ts'
@@ -36,6 +37,8 @@ export interface Estate {
   readonly wms: WmsSimulator
   readonly notification: NotificationSimulator
   readonly crm: CrmSimulator
+  /** The pricing service: prices per price list and promotions (the source of truth). */
+  readonly pricing: PricingSimulator
   /** Sales channels' stock APIs, by channel. */
   readonly channels: Readonly<Record<SalesChannel, ChannelSimulator>>
   readonly urls: {
@@ -47,6 +50,7 @@ export interface Estate {
     readonly wms: string
     readonly notification: string
     readonly crm: string
+    readonly pricing: string
     readonly channels: Readonly<Record<SalesChannel, string>>
   }
   close(): Promise<void>
@@ -70,6 +74,7 @@ export async function startEstate(
   const wms = new WmsSimulator(seed + 4)
   const notification = new NotificationSimulator(seed + 6)
   const crm = new CrmSimulator(seed + 7)
+  const pricing = new PricingSimulator(seed + 8)
   const channels = {
     storefront: new ChannelSimulator('storefront', seed + 10),
     marketplace: new ChannelSimulator('marketplace', seed + 11),
@@ -110,6 +115,7 @@ export async function startEstate(
     wms: await serveApp(wms.app, 'wms'),
     notification: await serveApp(notification.app, 'notification'),
     crm: await serveApp(crm.app, 'crm'),
+    pricing: await serveApp(pricing.app, 'pricing'),
     channels: {
       storefront: await serveApp(channels.storefront.app, 'storefront'),
       marketplace: await serveApp(channels.marketplace.app, 'marketplace'),
@@ -126,6 +132,7 @@ export async function startEstate(
     wms,
     notification,
     crm,
+    pricing,
     channels,
     urls,
     close: async () => {

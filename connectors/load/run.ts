@@ -103,8 +103,16 @@ export async function runLoad(
   bar.stop()
   // Let the last steps finish and the spans export before counting.
   await new Promise((resolve) => setTimeout(resolve, 2000))
-  const connectors = [demo.orderToCash, demo.fulfilment, demo.inventorySync, demo.returnToRefund]
-  await Promise.all(connectors.map((c) => c.telemetry.flush()))
+  const connectors = [
+    demo.orderToCash,
+    demo.fulfilment,
+    demo.inventorySync,
+    demo.returnToRefund,
+    demo.pricingSync,
+  ]
+  // Under a storm the collector may still be refusing (429/503, retryable): the spans it did not take
+  // are the exporter's to retry, not a reason to lose the report.
+  await Promise.allSettled(connectors.map((c) => c.telemetry.flush()))
   const sum = (f: (c: (typeof connectors)[number]) => number) => connectors.reduce((n, c) => n + f(c), 0)
   const exceptions = (await (
     await fetch(`${options.apiUrl}/api/exceptions?status=open&limit=1000`)

@@ -1,4 +1,5 @@
 import type { Demo } from '../demo.ts'
+import { PRICE_LIST, type Promotion } from '../estate/pricing.ts'
 import type { Order } from '../order-to-cash/order.ts'
 
 /** One tick of a scenario: how many orders to place now, and how to deliver them. */
@@ -23,6 +24,10 @@ const times = async (n: number, f: () => Promise<void>) => {
 
 /** Held POS orders while the store is offline, delivered when it comes back. */
 const heldForStore: Order[] = []
+
+/** The SKUs a price-change storm launches its promotion on, and the promotion once launched. */
+const STORM_SKUS = 1_000
+const storm: { skus: string[]; promotion?: Promotion; ended?: boolean } = { skus: [] }
 
 export const SCENARIOS: Record<string, Scenario> = {
   steady: {
@@ -77,6 +82,45 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
     async finish(_, place) {
       await Promise.all(heldForStore.splice(0).map((o) => place(o)))
+    },
+  },
+  'price-change-storm': {
+    name: 'price-change-storm',
+    description: `a promotion launch over ${STORM_SKUS} SKUs on every channel through the middle half of the run`,
+    async tick(demo, p, perSecond, place) {
+      const { pricing } = demo.estate
+      if (storm.skus.length === 0) {
+        // The range is priced first, so that the launch discounts from a price every channel shows.
+        storm.skus = Array.from({ length: STORM_SKUS }, (_, i) => `SKU-${demo.estate.run}-${20_000 + i}`)
+        for (const sku of storm.skus) pricing.setPrice(sku, 10 + (Number(sku.slice(-4)) % 90))
+      }
+      if (middle(p) && !storm.promotion)
+        storm.promotion = pricing.startPromotion(
+          { skus: storm.skus, channels: [], kind: 'percent', value: 20 },
+          60 * 60_000,
+        )
+      if (p >= 0.75 && storm.promotion && !storm.ended) {
+        pricing.endPromotion(storm.promotion.promotionId)
+        storm.ended = true
+      }
+      await times(perSecond, () => place())
+    },
+    async finish(demo) {
+      if (storm.promotion && !storm.ended) demo.estate.pricing.endPromotion(storm.promotion.promotionId)
+      // Drains the storm: every channel back at the base price (or a minute has passed).
+      const { pricing, channels } = demo.estate
+      const settled = () =>
+        storm.skus.every((sku) =>
+          Object.entries(channels).every(
+            ([name, ch]) =>
+              ch.price(sku, PRICE_LIST)?.price === pricing.channelPrice(sku, PRICE_LIST, name)?.price,
+          ),
+        )
+      for (let waited = 0; waited < 60_000 && !settled(); waited += 500)
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      storm.skus = []
+      storm.promotion = undefined
+      storm.ended = undefined
     },
   },
 }

@@ -313,6 +313,7 @@ describe('threshold rule kinds', () => {
       stuck: { flow: 'order_to_cash', above: 0 },
       exceptions: { above: 0 },
       drift: { above: 0 },
+      price_conflicts: { above: 0 },
       connector_down: { within: 10 * MINUTE, min_runs: 1 },
     }
     for (const kind of Object.keys(RULE_KINDS) as RuleKind[]) {

@@ -489,6 +489,9 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
       refused: ['flow'],
     },
   ],
+  // No prices in this estate: what matters is that no scope sees another's SKUs or channels.
+  'GET /api/prices/conflicts': () => [{ path: '/api/prices/conflicts' }],
+  'GET /api/prices/:sku': () => [{ path: '/api/prices/SKU-ERP-1', refused: ['flow', 'system'] }],
   'GET /api/exceptions': () => [{ path: '/api/exceptions', finds: each(['SO-WEB-1', 'web-conn']) }],
   'GET /api/replays': () => [{ path: '/api/replays', finds: each(['rpl-1']) }],
   'GET /api/replay-jobs': (who) => [{ path: '/api/replay-jobs', finds: { [who]: [jobs[who]] } }],

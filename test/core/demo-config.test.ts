@@ -17,7 +17,7 @@ describe('the demo’s configuration (config/demo)', () => {
       )
   })
 
-  it('has the same flows and stages, with the warehouse’s and carriers’ delays in minutes instead of days', () => {
+  it('has the same flows and stages, with the warehouse’s and carriers’ delays in minutes instead of days, and prices due on the channels in 2 minutes', () => {
     const shipped = loadFlows(config)
     const scaled = loadFlows(demo)
     const shape = (flows: typeof shipped) =>
@@ -32,6 +32,7 @@ describe('the demo’s configuration (config/demo)', () => {
       'order_to_cash.fulfilled': 2 * 60_000,
       'order_to_cash.delivered': 10 * 60_000,
       'order_to_cash.invoiced': 10 * 60_000,
+      'price_sync.published': 2 * 60_000,
     })
   })
 

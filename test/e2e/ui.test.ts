@@ -108,6 +108,41 @@ beforeAll(async () => {
       locationid: 'DC-1',
       data: { channel: 'marketplace', quantity: 40, change: 1 },
     }),
+    // A price the marketplace never took: a stale price past the deadline, beside two channels in step.
+    ev('retail.price.changed', 'SKU-E2E-PRICE', t, {
+      sku: 'SKU-E2E-PRICE',
+      data: {
+        sku: 'SKU-E2E-PRICE',
+        priceList: 'GB-RETAIL',
+        price: 30,
+        currency: 'GBP',
+        effectiveAt: new Date(t).toISOString(),
+      },
+    }),
+    ...['storefront', 'marketplace', 'pos'].map((channel) =>
+      ev('retail.price.published', 'SKU-E2E-PRICE', t + 1000, {
+        sku: 'SKU-E2E-PRICE',
+        channel,
+        data: { sku: 'SKU-E2E-PRICE', priceList: 'GB-RETAIL', price: 30 },
+      }),
+    ),
+    ev('retail.price.changed', 'SKU-E2E-PRICE', t + 60_000, {
+      sku: 'SKU-E2E-PRICE',
+      data: {
+        sku: 'SKU-E2E-PRICE',
+        priceList: 'GB-RETAIL',
+        price: 24,
+        currency: 'GBP',
+        effectiveAt: new Date(t + 60_000).toISOString(),
+      },
+    }),
+    ...['storefront', 'pos'].map((channel) =>
+      ev('retail.price.published', 'SKU-E2E-PRICE', t + 62_000, {
+        sku: 'SKU-E2E-PRICE',
+        channel,
+        data: { sku: 'SKU-E2E-PRICE', priceList: 'GB-RETAIL', price: 24 },
+      }),
+    ),
   ])
   browser = await launchBrowser()
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
@@ -205,6 +240,25 @@ describe('the web UI in a real browser', () => {
     expect(await risky.textContent()).toContain('oversell risk')
     const fine = page.locator('[data-testid="channels"] tr', { hasText: 'storefront' })
     expect(await fine.textContent()).toContain('in sync')
+  })
+
+  it('shows a SKU’s price on every channel side by side, and its conflict in the list across SKUs', async () => {
+    await page.goto(`${sb.apiUrl}/#/prices/SKU-E2E-PRICE`)
+    const stale = page.locator('[data-testid="price-channels"] tr', { hasText: 'marketplace' })
+    await stale.waitFor()
+    expect(await stale.textContent()).toContain('30.00')
+    expect(await stale.textContent()).toContain('stale price')
+    for (const channel of ['storefront', 'pos']) {
+      const row = page.locator('[data-testid="price-channels"] tr', { hasText: channel })
+      expect(await row.textContent()).toContain('in step')
+    }
+    const listed = page.locator('[data-testid="price-conflicts"] tr', { hasText: 'SKU-E2E-PRICE' })
+    await listed.waitFor()
+    expect(await listed.textContent()).toContain('marketplace')
+    await page.getByRole('link', { name: 'Prices' }).click()
+    await page.getByLabel('SKU', { exact: true }).fill('SKU-E2E-PRICE')
+    await page.getByRole('button', { name: 'Open' }).click()
+    await page.waitForURL(/#\/prices\/SKU-E2E-PRICE$/)
   })
 
   it('finds the stuck order from the flows page and opens it', async () => {

@@ -1,0 +1,90 @@
+import type { PriceEventRecord } from '../../core/price-states.ts'
+import { PRICE_EVENTS } from '../../core/vocabulary.ts'
+import type { Store } from '../client.ts'
+import { sql, table } from '../sql.ts'
+import { TABLES } from '../tables.ts'
+
+/** A price or promotion event about one SKU (a promotion event naming many SKUs gives one row per SKU). */
+export type PriceEventRow = PriceEventRecord
+
+const SKU_TYPES = [PRICE_EVENTS.changed, PRICE_EVENTS.published]
+const PROMOTION_TYPES = [PRICE_EVENTS.promotionStarted, PRICE_EVENTS.promotionEnded]
+/** A promotion event names its SKUs in `data.skus`; one without them is about its subject. */
+const PROMOTION_SKUS = sql`if(empty(JSONExtract(data, 'skus', 'Array(String)')), [subject], JSONExtract(data, 'skus', 'Array(String)'))`
+
+/** One SKU's price events and the promotions that name it, oldest first. */
+export async function priceEvents(store: Store, sku: string, from: Date, to: Date): Promise<PriceEventRow[]> {
+  return store.query<PriceEventRow>(sql`
+    SELECT type, toUnixTimestamp64Milli(time) AS time_ms, ${sku} AS sku, extensions['channel'] AS channel, data
+    FROM ${table(TABLES.events)} FINAL
+    WHERE ((type IN ${SKU_TYPES} AND subject = ${sku})
+      OR (type IN ${PROMOTION_TYPES} AND has(${PROMOTION_SKUS}, ${sku})))
+      AND time >= ${from} AND time < ${to}
+    ORDER BY time
+    LIMIT 10000`)
+}
+
+/**
+ * What every SKU's conflicts are decided on, in [from, now]: per SKU and price list the latest price
+ * in force, per SKU, price list and channel the latest publication, and every promotion per SKU.
+ */
+export async function latestPriceRows(store: Store, from: Date, now: Date): Promise<PriceEventRow[]> {
+  const [changes, published, promotions] = await Promise.all([
+    store.query<PriceEventRow>(sql`
+      SELECT type, toUnixTimestamp64Milli(time) AS time_ms, subject AS sku, '' AS channel, data
+      FROM ${table(TABLES.events)}
+      WHERE type = ${PRICE_EVENTS.changed} AND time >= ${from} AND time <= ${now}
+        AND parseDateTime64BestEffortOrZero(JSONExtractString(data, 'effectiveAt'), 3) <= ${now}
+      ORDER BY parseDateTime64BestEffortOrZero(JSONExtractString(data, 'effectiveAt'), 3) DESC, time DESC
+      LIMIT 1 BY subject, JSONExtractString(data, 'priceList')`),
+    store.query<PriceEventRow>(sql`
+      SELECT ${PRICE_EVENTS.published} AS type, toUnixTimestamp64Milli(max(time)) AS time_ms, sku, channel,
+        argMax(body, time) AS data
+      FROM (
+        SELECT time, subject AS sku, extensions['channel'] AS channel, data AS body,
+          JSONExtractString(data, 'priceList') AS price_list
+        FROM ${table(TABLES.events)}
+        WHERE type = ${PRICE_EVENTS.published} AND time >= ${from} AND time <= ${now}
+      )
+      GROUP BY sku, price_list, channel`),
+    store.query<PriceEventRow>(sql`
+      SELECT type, toUnixTimestamp64Milli(time) AS time_ms, sku, '' AS channel, data
+      FROM ${table(TABLES.events)} FINAL
+      ARRAY JOIN ${PROMOTION_SKUS} AS sku
+      WHERE type IN ${PROMOTION_TYPES} AND time >= ${from} AND time <= ${now}`),
+  ])
+  return [...changes, ...published, ...promotions].sort((a, b) => Number(a.time_ms) - Number(b.time_ms))
+}
+
+export interface UnitsSoldRow {
+  readonly time_ms: string
+  readonly channel: string
+  readonly sku: string
+  readonly quantity: number
+}
+
+/** Order lines for these SKUs captured in [from, now): what a wrong price was charged on. */
+export async function unitsSold(
+  store: Store,
+  skus: readonly string[],
+  from: Date,
+  now: Date,
+): Promise<UnitsSoldRow[]> {
+  if (skus.length === 0) return []
+  return store.query<UnitsSoldRow>(sql`
+    SELECT toUnixTimestamp64Milli(time) AS time_ms, JSONExtractString(data, 'channel') AS channel,
+      line.1 AS sku, line.2 AS quantity
+    FROM ${table(TABLES.events)} FINAL
+    ARRAY JOIN JSONExtract(data, 'lines', 'Array(Tuple(sku String, quantity Float64))') AS line
+    WHERE type = 'retail.order.created' AND time >= ${from} AND time < ${now} AND line.1 IN ${skus}
+    LIMIT 100000`)
+}
+
+/** Per price list, the channels prices on it were published to in [from, to). */
+export async function publishedChannels(store: Store, from: Date, to: Date) {
+  return store.query<{ price_list: string; channel: string }>(sql`
+    SELECT DISTINCT JSONExtractString(data, 'priceList') AS price_list, extensions['channel'] AS channel
+    FROM ${table(TABLES.events)}
+    WHERE type = ${PRICE_EVENTS.published} AND time >= ${from} AND time < ${to}
+    LIMIT 1000`)
+}
