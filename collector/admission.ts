@@ -64,3 +64,12 @@ export class Admission {
     }
   }
 }
+
+/**
+ * For work decoded on the calling thread (logs, events): `queued`, told how long the work took from
+ * now, to call once its rows are queued.
+ */
+export function timedFromNow(queued: (workMs?: number) => void): () => void {
+  const started = performance.now()
+  return () => queued(performance.now() - started)
+}

@@ -3,6 +3,7 @@ import type { CollectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { timedFromNow } from './admission.ts'
 import type { CollectorMetrics, Signal } from './metrics.ts'
 import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { retryStatusDetails } from './otlp/grpc-status.ts'
@@ -150,10 +151,8 @@ export async function startGrpcCollector(
     Export: handler(
       'logs',
       async (body, sources, queued) => {
-        const started = performance.now()
-        return pipeline.logs(decodeLogsRequest(body), 'grpc', sources, () =>
-          queued(performance.now() - started),
-        )
+        const done = timedFromNow(queued)
+        return pipeline.logs(decodeLogsRequest(body), 'grpc', sources, done)
       },
       (bytes) => pipeline.admit(bytes),
       pipeline.metrics,

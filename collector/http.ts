@@ -5,6 +5,7 @@ import type { Config } from '../core/config.ts'
 import { SignalboxError, UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { timedFromNow } from './admission.ts'
 import { mediaType, readBody } from './body.ts'
 import { cloudEventsMode, type EventEntityOf, parseCloudEvents } from './cloudevents.ts'
 import { decodeLogsJson } from './otlp/decode-json.ts'
@@ -76,14 +77,6 @@ export function collectorApp(
     }
   }
 
-  /** Decoded on this thread (logs, events): queued by the time the synchronous part returns. */
-  const timed =
-    <T>(work: (body: Buffer, queued: () => void) => Promise<T>) =>
-    (body: Buffer, queued: (workMs?: number) => void) => {
-      const started = performance.now()
-      return work(body, () => queued(performance.now() - started))
-    }
-
   /** Answers in the request's own encoding, as OTLP/HTTP requires. */
   const otlpHandler = (signal: OtlpSignal) => async (c: Context) => {
     const type = mediaType(c.req.raw)
@@ -129,15 +122,15 @@ export function collectorApp(
       .post(
         '/v1/logs',
         otlpHandler({
-          ingest: (body, encoding, sources, queued) =>
-            timed((b, logsQueued) =>
-              pipeline.logs(
-                encoding === 'protobuf' ? decodeLogsRequest(b) : decodeLogsJson(b),
-                encoding === 'protobuf' ? 'http/protobuf' : 'http/json',
-                sources,
-                logsQueued,
-              ),
-            )(body, queued),
+          ingest: (body, encoding, sources, queued) => {
+            const done = timedFromNow(queued)
+            return pipeline.logs(
+              encoding === 'protobuf' ? decodeLogsRequest(body) : decodeLogsJson(body),
+              encoding === 'protobuf' ? 'http/protobuf' : 'http/json',
+              sources,
+              done,
+            )
+          },
           rejectedField: 'rejectedLogRecords',
         }),
       )
@@ -150,16 +143,14 @@ export function collectorApp(
             'any type with ce-* headers (binary mode)',
           ])
         }
-        const result = await admitted(
-          c,
-          timed((body, queued) =>
-            pipeline.events(
-              parseCloudEvents(c.req.header(), body, Date.now(), entityOf),
-              sourcesOf.get(c.req.raw),
-              queued,
-            ),
-          ),
-        )
+        const result = await admitted(c, (body, queued) => {
+          const done = timedFromNow(queued)
+          return pipeline.events(
+            parseCloudEvents(c.req.header(), body, Date.now(), entityOf),
+            sourcesOf.get(c.req.raw),
+            done,
+          )
+        })
         return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
       })
       .get('/metrics', async (c) => {

@@ -19,6 +19,7 @@ import type { SpanPreparer } from './spans/workers.ts'
 import { type RowKey, StoredKeyLookup } from './stored-keys.ts'
 import { Truncator } from './truncate.ts'
 import { repairLines } from './well-formed.ts'
+import { retainedWindow } from './window.ts'
 
 export type Protocol = 'http/protobuf' | 'http/json' | 'grpc' | 'cloudevents'
 
@@ -29,10 +30,6 @@ export interface IngestResult {
   readonly message?: string
   readonly duplicates?: number
 }
-
-const NS_PER_DAY = 86_400_000_000_000n
-/** Clocks drift; a day ahead is a clock problem, further is bad data. */
-const MAX_FUTURE_NS = NS_PER_DAY
 
 const KEY_SEPARATOR = '\u0000'
 
@@ -113,11 +110,6 @@ export class IngestPipeline {
       metrics,
       log,
     )
-  }
-
-  private window(days: number): { oldest: bigint; newest: bigint } {
-    const now = BigInt(Date.now()) * 1_000_000n
-    return { oldest: now - BigInt(days) * NS_PER_DAY, newest: now + MAX_FUTURE_NS }
   }
 
   private redactLog(l: LogRecord): LogRecord {
@@ -205,7 +197,7 @@ export class IngestPipeline {
       records.map((r) => r.resource.serviceName),
     )
     this.metrics.received.inc({ signal: 'logs', protocol }, records.length)
-    const { oldest, newest } = this.window(this.config.retentionDays.logs)
+    const { oldest, newest } = retainedWindow(Date.now(), this.config.retentionDays.logs)
     const receivedNs = BigInt(Date.now()) * 1_000_000n
     const kept = records.filter((l) => {
       const t = l.timeNs || l.observedTimeNs || receivedNs
@@ -246,7 +238,7 @@ export class IngestPipeline {
       events.map((e) => e.source),
     )
     this.metrics.received.inc({ signal: 'events', protocol: 'cloudevents' }, events.length)
-    const { oldest, newest } = this.window(this.config.retentionDays.events)
+    const { oldest, newest } = retainedWindow(Date.now(), this.config.retentionDays.events)
     const outside = events.findIndex((e) => e.timeNs < oldest || e.timeNs > newest)
     if (outside >= 0) {
       this.metrics.rejected.inc({ signal: 'events', reason: 'outside_retention' }, events.length)

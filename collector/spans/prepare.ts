@@ -7,10 +7,7 @@ import { decodeTraceRequest } from '../otlp/decode-proto.ts'
 import type { Resource, SpanRecord } from '../otlp/model.ts'
 import { Truncator } from '../truncate.ts'
 import { illFormedSpanStrings, wellFormed } from '../well-formed.ts'
-
-const NS_PER_DAY = 86_400_000_000_000n
-/** Clocks drift; a day ahead is a clock problem, further is bad data. */
-const MAX_FUTURE_NS = NS_PER_DAY
+import { retainedWindow } from '../window.ts'
 
 /** One OTLP trace request as received. */
 export interface SpanRequest {
@@ -100,9 +97,7 @@ export function prepareSpans(request: SpanRequest, ctx: PrepareContext): Prepare
     request.sources,
     records.map((r) => r.resource.serviceName),
   )
-  const now = BigInt(request.nowMs) * 1_000_000n
-  const oldest = now - BigInt(ctx.retentionDays) * NS_PER_DAY
-  const newest = now + MAX_FUTURE_NS
+  const { oldest, newest } = retainedWindow(request.nowMs, ctx.retentionDays)
   const truncator = new Truncator(ctx.maxAttributeLength)
   const inWindow = records
     .filter((s) => s.startNs >= oldest && s.startNs <= newest)

@@ -3,7 +3,7 @@ import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
 import { SignalboxError } from '../../core/errors.ts'
 import { loadRedaction } from '../../core/privacy.ts'
 import { prepareContext, prepareSpans, type SpanRequest } from './prepare.ts'
-import type { WorkerReply, WorkerSettings } from './workers.ts'
+import { ownsItsBuffer, type WorkerReply, type WorkerSettings } from './workers.ts'
 
 /*
  * A span decoding thread (collector/spans/workers.ts): requests in, Native blocks and span keys out.
@@ -34,8 +34,7 @@ port.on('message', ({ id, request }: { id: number; request: SpanRequest }) => {
     const prepared = prepareSpans(request, ctx)
     reply = { id, prepared }
     for (const view of [prepared.block, prepared.keyTimes])
-      if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength)
-        transfer.push(view.buffer as ArrayBuffer)
+      if (ownsItsBuffer(view)) transfer.push(view.buffer as ArrayBuffer)
   } catch (err) {
     const e = err as Error
     reply = {

@@ -54,10 +54,12 @@ function revive(e: WorkerError): Error {
   return err
 }
 
-/** An ArrayBuffer that can be handed over whole: `view` is all of it. Otherwise a copy is made. */
-function ownBuffer(view: Uint8Array): Uint8Array {
-  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : view.slice()
-}
+/** Whether `view` is all of its memory, so the memory can be handed to another thread whole. */
+export const ownsItsBuffer = (view: ArrayBufferView): boolean =>
+  view.byteOffset === 0 && view.byteLength === view.buffer.byteLength
+
+/** A view that owns its memory: `view` itself, or a copy (a pooled or sliced buffer is shared). */
+const ownBuffer = (view: Uint8Array): Uint8Array => (ownsItsBuffer(view) ? view : view.slice())
 
 class PreparerThread {
   private readonly inFlight = new Map<number, InFlight>()
