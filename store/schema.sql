@@ -629,7 +629,7 @@ CREATE TABLE signalbox.span_keys
 )
 ENGINE = MergeTree
 PARTITION BY toDate(timestamp)
-ORDER BY (trace_id, span_id)
+ORDER BY trace_id
 TTL toDateTime(timestamp) + toIntervalDay(30)
 SETTINGS ttl_only_drop_parts = 1, index_granularity = 1024;
 

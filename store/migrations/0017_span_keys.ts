@@ -27,7 +27,8 @@ export const spanKeys: Migration = {
         ],
         engine: 'MergeTree',
         partitionBy: 'toDate(timestamp)',
-        orderBy: '(trace_id, span_id)',
+        // The lookup reads by trace and matches span ids itself: a shorter key, a smaller index.
+        orderBy: 'trace_id',
         ttl: `toDateTime(timestamp) + INTERVAL ${days(retention.spans)} DAY`,
         // A trace's spans in one granule of 1,024 rows, not one of 8,192: an eighth of the read.
         settings: { ttl_only_drop_parts: 1, index_granularity: 1024 },
@@ -35,10 +36,12 @@ export const spanKeys: Migration = {
       },
       t,
     ),
-    // The spans stored before this migration, once: only while the table is empty, so a re-run after an
-    // interruption adds nothing. Migrations finish before the collector takes data.
+    // The last day's spans stored before this migration, once: only while the table is empty, so a
+    // re-run after an interruption adds nothing. A day covers exporters' retries and a restart; copying
+    // a month of a busy store would hold up the first start after the upgrade. Migrations finish
+    // before the collector takes data.
     `INSERT INTO ${t.database}.span_keys SELECT ${KEY_COLUMNS} FROM ${t.database}.spans ` +
-      `WHERE (SELECT count() FROM ${t.database}.span_keys) = 0`,
+      `WHERE timestamp >= now() - INTERVAL 1 DAY AND (SELECT count() FROM ${t.database}.span_keys) = 0`,
     ...createView(
       {
         name: 'span_keys_mv',

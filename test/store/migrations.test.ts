@@ -30,7 +30,7 @@ const SHIPPED: Array<[id: number, name: string, single: string, cluster: string]
   [14, 'token_last_used', '81ab23b62f3ca766', 'f0462dc05104ee29'],
   [15, 'sli_minutes', 'f04584a90f163039', 'b0ca5ad8689428ca'],
   [16, 'spans_by_trace', '6eeca7701c7a9073', '6061bbba05a7ed41'],
-  [17, 'span_keys', 'bd931154d3157412', '8b31b9bb546a171d'],
+  [17, 'span_keys', '21d75e57ddd0d74d', 'e1f9cf26ca4edb68'],
   [18, 'connector_probes', '6f2e2418cc1d0976', 'dd0128484f9f8403'],
 ]
 
