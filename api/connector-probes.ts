@@ -1,3 +1,4 @@
+import { runEvery } from '../core/background.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import {
@@ -34,12 +35,14 @@ export function callbackHealth(probes: readonly CallbackProbe[]): CallbackHealth
   }
 }
 
-/** Every probe kept, by connector and callback URL, for `callbackHealth`. */
-export async function probesByCallback(store: Store): Promise<Map<string, CallbackProbe[]>> {
+/** The probes of the callbacks registered now (of one connector, when given), by connector and URL. */
+export async function probesByCallback(store: Store, id?: string): Promise<Map<string, CallbackProbe[]>> {
   const byCallback = new Map<string, CallbackProbe[]>()
-  for (const p of await latestProbes(store)) {
+  for (const p of await latestProbes(store, id)) {
     const key = callbackKey(p.id, p.callbackUrl)
-    byCallback.set(key, [...(byCallback.get(key) ?? []), p])
+    const probes = byCallback.get(key)
+    if (probes) probes.push(p)
+    else byCallback.set(key, [p])
   }
   return byCallback
 }
@@ -95,22 +98,13 @@ export class CallbackProber {
 
   /** Probes every registered connector now and then every `everyMs`; the returned function stops it. */
   start(everyMs: number): () => Promise<void> {
-    let running: Promise<void> | undefined
-    let stopped = false
-    const tick = () => {
-      running ??= this.probeAll(() => stopped)
-        .catch((err) => this.log.warn({ err }, 'callback probes failed; trying again next round'))
-        .finally(() => {
-          running = undefined
-        })
-    }
-    tick()
-    const timer = setInterval(tick, everyMs)
-    timer.unref()
+    const stop = runEvery((signal) => this.probeAll(() => signal.aborted), {
+      everyMs,
+      log: this.log,
+      failure: 'callback probes failed; trying again next round',
+    })
     return async () => {
-      stopped = true
-      clearInterval(timer)
-      await running
+      await stop()
       await this.settle()
     }
   }

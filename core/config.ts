@@ -71,7 +71,8 @@ const settingsSchema = z.object({
       .optional(),
   ),
   SIGNALBOX_REPLAY_LIMIT: positiveInt.default(5),
-  SIGNALBOX_CALLBACK_PROBE_SECONDS: positiveInt.default(30),
+  // A day at most: a timer longer than 2^31 ms fires at once, again and again.
+  SIGNALBOX_CALLBACK_PROBE_SECONDS: positiveInt.max(86_400).default(30),
   SIGNALBOX_PAYLOAD_KEYS: optionalString,
   SIGNALBOX_HASH_KEY: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
   SIGNALBOX_RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),

@@ -22,6 +22,37 @@ export interface CallbackAnswer {
   readonly error: string
 }
 
+/** More than a callback's answer needs: a callback that sends more is cut off there. */
+const MAX_ANSWER_BYTES = 64 * 1024
+
+/**
+ * A callback's JSON answer, read to at most MAX_ANSWER_BYTES: a callback (any URL a connector
+ * registered) that streams without end costs Signalbox nothing beyond that. Null when it is not JSON
+ * or is longer. The request's time limit covers the read too.
+ */
+async function jsonAnswer(res: Response): Promise<unknown> {
+  if (!res.body) return null
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > MAX_ANSWER_BYTES) return null
+      chunks.push(value)
+    }
+  } finally {
+    await reader.cancel().catch(() => {})
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    return null
+  }
+}
+
 /**
  * Calls a connector's callback, signed per Standard Webhooks: the replay id is the `webhook-id` and
  * so the idempotency key (a connector answers a repeated id with its earlier outcome).
@@ -44,9 +75,11 @@ export async function callConnector(
         'webhook-signature': new Webhook(secret).sign(replayId, at, text),
       },
       body: text,
+      // A redirect is an answer, not an instruction: Signalbox calls only the URL that was registered.
+      redirect: 'manual',
       signal: AbortSignal.timeout(60_000),
     })
-    const answer = (await res.json().catch(() => null)) as
+    const answer = (await jsonAnswer(res).catch(() => null)) as
       | (CallbackAnswer['outcome'] & { error?: { message?: string } })
       | null
     if (!res.ok)
@@ -97,6 +130,7 @@ export async function probeCallback(
         'webhook-signature': new Webhook(secret).sign(id, at, text),
       },
       body: text,
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     })
   } catch (err) {
@@ -109,7 +143,7 @@ export async function probeCallback(
         : `the callback could not be reached: ${reason(err)}`,
     }
   }
-  const answer = (await res.json().catch(() => null)) as {
+  const answer = (await jsonAnswer(res).catch(() => null)) as {
     connector?: unknown
     error?: { message?: string }
   } | null

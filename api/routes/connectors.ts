@@ -14,7 +14,7 @@ const registration = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'lower-case letters, digits, dot, dash, underscore'),
   system: z.string().min(1).max(100),
   flows: z.array(z.string().min(1).max(100)).max(50),
-  callbackUrl: z.url({ protocol: /^https?$/ }),
+  callbackUrl: z.url({ protocol: /^https?$/ }).max(2048),
   /** The steps a callback can run: their input schema (JSON Schema) and whether they can re-sync. */
   steps: z
     .array(
@@ -146,7 +146,7 @@ export function connectorRoutes(store: Store, prober: CallbackProber) {
         const connector = await registeredConnector(store, id)
         if (!connector) throw new NotFoundError(`no connector '${id}' is registered`)
         await prober.probe(connector)
-        const probes = await probesByCallback(store)
+        const probes = await probesByCallback(store, id)
         return c.json({
           id,
           callbackUrl: connector.callbackUrl,

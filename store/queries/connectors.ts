@@ -117,7 +117,13 @@ export async function recordProbe(store: Store, p: CallbackProbe): Promise<void>
 }
 
 /** The latest answered and the latest unanswered probe of each connector's callbacks. */
-export async function latestProbes(store: Store): Promise<CallbackProbe[]> {
+export async function latestProbes(store: Store, id?: string): Promise<CallbackProbe[]> {
+  // Only the callbacks registered now (of one connector, when given): the probes of every URL ever
+  // registered (restarts on new ports, load runs) stay in the table and would be read for nothing.
+  const registered =
+    id === undefined
+      ? sql`SELECT id, callback_url FROM ${table(TABLES.connectors)} FINAL`
+      : sql`SELECT id, callback_url FROM ${table(TABLES.connectors)} FINAL WHERE id = ${id}`
   const rows = await store.query<{
     id: string
     callback_url: string
@@ -127,7 +133,8 @@ export async function latestProbes(store: Store): Promise<CallbackProbe[]> {
     error: string
   }>(sql`
     SELECT id, callback_url, answered, toString(toUnixTimestamp64Milli(probed_at)) AS at_ms, http_status, error
-    FROM ${table(TABLES.connectorProbes)} FINAL`)
+    FROM ${table(TABLES.connectorProbes)} FINAL
+    WHERE (id, callback_url) IN (${registered})`)
   return rows.map((r) => ({
     id: r.id,
     callbackUrl: r.callback_url,
