@@ -100,6 +100,8 @@ program
           `--scenario: '${o.scenario}' is not one of ${Object.keys(SCENARIOS).join(', ')}`,
         ])
       if (!(o.seconds > 0 && o.seconds <= 3600)) throw new ConfigError(['--seconds: between 1 and 3600'])
+      // A seed that is not a number would become 0 for every simulator alike, silently.
+      if (!Number.isSafeInteger(o.seed)) throw new ConfigError(['--seed: a whole number'])
       if (!(o.rate >= 0 && o.rate <= 60_000))
         throw new ConfigError(['--rate: between 0 and 60000 orders a minute'])
       const { collectorUrl, apiUrl } = await loadTarget(loadConfig(), o)

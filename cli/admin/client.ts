@@ -3,13 +3,15 @@ import { CliError } from '../failure.ts'
 
 /**
  * One request to the admin socket of a running Signalbox (cli/admin/socket.ts), answered as JSON.
- * A refusal comes back as what was tried and what to do, and is thrown as such.
+ * A refusal comes back as what was tried and what to do, and is thrown as such. `timeoutMs`: how long
+ * to wait for the answer (none for work that may take long, like re-encrypting every payload).
  */
 export function adminRequest<T>(
   socketPath: string,
   method: string,
   path: string,
   body?: unknown,
+  timeoutMs?: number,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
@@ -62,6 +64,10 @@ export function adminRequest<T>(
         ),
       ),
     )
+    if (timeoutMs !== undefined)
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(new Error(`no answer within ${timeoutMs / 1000} s; is it stopped or hung?`)),
+      )
     req.end(payload)
   })
 }

@@ -67,7 +67,8 @@ export async function reachAdmin(config: Config): Promise<Admin> {
 async function throughSocket(socket: string): Promise<Admin> {
   const call = <T>(method: string, path: string, body?: unknown) =>
     adminRequest<T>(socket, method, path, body)
-  const { pid } = await call<{ pid: number }>('GET', '/')
+  // A process that accepts connections but never answers (stopped, hung) must not hang the CLI.
+  const { pid } = await adminRequest<{ pid: number }>(socket, 'GET', '/', undefined, 10_000)
   return {
     how: `through the running Signalbox (pid ${pid}, admin socket ${socket})`,
     createToken: (request) => call('POST', '/tokens', request),

@@ -4,6 +4,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { z } from 'zod'
 import type { Logger } from '../../core/logger.ts'
 import { CliError } from '../failure.ts'
@@ -27,6 +28,8 @@ export const adminSocketPath = (dataDir: string): string => join(dataDir, 'admin
 
 /** `sun_path` holds 108 bytes on Linux, 104 on macOS, with the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 103
+/** The largest admin request body: a token request or a key id is a few hundred bytes. */
+const MAX_ADMIN_BODY_BYTES = 64 * 1024
 
 export type SocketState = 'live' | 'stale' | 'absent'
 
@@ -66,6 +69,18 @@ export async function probeSocket(path: string): Promise<SocketState> {
 /** The routes the socket serves: the CLI's admin commands, nothing more. */
 export function adminApp(ctx: AdminContext) {
   return new Hono()
+    .use(
+      // Admin requests are a few hundred bytes; a local client sending more must not fill the heap
+      // of the process that is also taking every sender's data.
+      bodyLimit({
+        maxSize: MAX_ADMIN_BODY_BYTES,
+        onError: (c) =>
+          c.json(
+            { error: { tried: 'the admin request', todo: `send at most ${MAX_ADMIN_BODY_BYTES} bytes` } },
+            413,
+          ),
+      }),
+    )
     .get('/', (c) => c.json({ service: 'signalbox', pid: process.pid, dataDir: ctx.config.dataDir }))
     .get('/tokens', async (c) => c.json({ tokens: await listAdminTokens(ctx) }))
     .post('/tokens', async (c) =>
@@ -86,6 +101,8 @@ export function adminApp(ctx: AdminContext) {
       if (err instanceof CliError) return c.json({ error: { tried: err.tried, todo: err.todo } }, 409)
       if (err instanceof z.ZodError)
         return c.json({ error: { tried: 'the admin request', todo: z.prettifyError(err) } }, 400)
+      if (err instanceof SyntaxError)
+        return c.json({ error: { tried: 'the admin request', todo: 'send a JSON body' } }, 400)
       return c.json({ error: { tried: 'the running Signalbox', todo: `${err.message}; see its log` } }, 500)
     })
 }
@@ -151,6 +168,9 @@ export async function serveAdminSocket(ctx: AdminContext, log: Logger): Promise<
     log.info({ path }, 'removed the admin socket a stopped Signalbox left behind')
   }
   const server = createServer(getRequestListener(adminApp(ctx).fetch))
+  // A local client that sends slowly or never finishes gives up its connection after 10 s.
+  server.requestTimeout = 10_000
+  server.headersTimeout = 10_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     // The socket is bound inside listen(), synchronously: with this umask it is created 0600, never

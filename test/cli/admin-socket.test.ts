@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,7 +27,28 @@ const kill = async () => {
   await exited
 }
 
-beforeAll(start)
+beforeAll(async () => {
+  // Group-writable, as a careless umask or a shared directory leaves it: start must tighten it.
+  chmodSync(dataDir, 0o775)
+  await start()
+})
+
+/** One raw request on the admin socket, as any local client could send it. */
+const raw = (method: string, path: string, body: Buffer | string, contentType = 'application/json') =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      { socketPath: socket, method, path, headers: { 'content-type': contentType } },
+      (res) => {
+        let text = ''
+        res.on('data', (c) => {
+          text += c
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+      },
+    )
+    req.once('error', reject)
+    req.end(body)
+  })
 afterAll(async () => {
   await kill()
   rmSync(dataDir, { recursive: true, force: true })
@@ -40,6 +62,14 @@ describe('signalbox token while signalbox start runs (embedded)', () => {
     expect(statSync(socket).isSocket()).toBe(true)
     expect(statSync(socket).mode & 0o777).toBe(0o600)
     expect(statSync(dataDir).mode & 0o022).toBe(0)
+  })
+
+  it('refuses a huge or malformed request with 4xx, and keeps serving', async () => {
+    expect((await raw('POST', '/tokens', Buffer.alloc(1024 * 1024, 120))).status).toBe(413)
+    const malformed = await raw('POST', '/tokens', '{"name":')
+    expect(malformed.status).toBe(400)
+    expect(malformed.body).toMatch(/JSON/)
+    expect((await raw('GET', '/', '')).status).toBe(200)
   })
 
   let admin = ''

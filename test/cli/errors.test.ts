@@ -39,3 +39,12 @@ describe('signalbox token with a bad option', () => {
     expect(r.stderr).not.toMatch(STACK)
   })
 })
+
+describe('signalbox load with a seed that is not a number', () => {
+  it('says so and exits 2, rather than seeding every simulator with 0', async () => {
+    const r = await signalbox(['load', '--scenario', 'steady', '--seed', 'abc'], { cwd })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--seed: a whole number')
+    expect(r.stderr).not.toMatch(STACK)
+  })
+})
