@@ -1,8 +1,7 @@
 import { z } from 'zod'
 import { DAY_MS, DURATION, durationMs, MINUTE_MS } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
-import { priceStates } from '../core/price-states.ts'
-import { CONFLICT_KINDS, listedChannels, priceConflicts, priceDeadlineMs } from '../core/prices.ts'
+import { CONFLICT_KINDS, priceDeadlineMs } from '../core/prices.ts'
 import type { Store } from '../store/client.ts'
 import {
   connectorRuns,
@@ -10,7 +9,7 @@ import {
   oversellRiskPerChannel,
   stuckPerStage,
 } from '../store/queries/alert-signals.ts'
-import { latestPriceRows } from '../store/queries/prices.ts'
+import { currentPriceConflicts } from '../store/queries/prices.ts'
 
 type Flows = ReadonlyMap<string, FlowDefinition>
 
@@ -94,13 +93,9 @@ export const RULE_KINDS = {
   price_conflicts: ruleKind({
     schema: z.object({ above, kinds: z.array(z.enum(CONFLICT_KINDS)).min(1).optional() }).strict(),
     values: async ({ store, flows }, s, now) => {
-      // The same rules as GET /api/prices/conflicts: past the price_sync flow's publication limit.
-      const states = priceStates(await latestPriceRows(store, new Date(now.getTime() - 7 * DAY_MS), now))
+      // The same conflicts as GET /api/prices/conflicts, past the price_sync flow's publication limit.
+      const conflicts = await currentPriceConflicts(store, now.getTime(), priceDeadlineMs(flows))
       const counts = new Map<string, { channel: string; conflict: string; n: number }>()
-      const listed = listedChannels(states)
-      const conflicts = states.flatMap((st) =>
-        priceConflicts(st, now.getTime(), priceDeadlineMs(flows), listed.get(st.priceList)),
-      )
       for (const c of conflicts) {
         if (s.kinds && !s.kinds.includes(c.kind)) continue
         const key = `${c.channel}\u0000${c.kind}`

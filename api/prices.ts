@@ -18,11 +18,29 @@ const iso = (ms: number) => new Date(ms).toISOString()
 const salesChannel = (orderChannel: string) =>
   orderChannel === 'web' || orderChannel === 'app' ? 'storefront' : orderChannel
 
+const saleKey = (sku: string, channel: string) => `${sku}\u0000${channel}`
+
+/** Units sold, grouped once by SKU and sales channel: each conflict then reads only its own. */
+export type SoldBySkuAndChannel = ReadonlyMap<string, readonly UnitsSoldRow[]>
+
+export function soldBySkuAndChannel(sold: readonly UnitsSoldRow[]): SoldBySkuAndChannel {
+  const grouped = new Map<string, UnitsSoldRow[]>()
+  for (const s of sold) {
+    const key = saleKey(s.sku, salesChannel(s.channel))
+    const rows = grouped.get(key)
+    if (rows) rows.push(s)
+    else grouped.set(key, [s])
+  }
+  return grouped
+}
+
 /** A conflict as the api shows it, with the units sold on the channel since and the revenue at risk. */
-export function conflictView(c: PriceConflict, sold: readonly UnitsSoldRow[] | undefined) {
+export function conflictView(c: PriceConflict, sold: SoldBySkuAndChannel | undefined) {
   const units = sold
-    ?.filter((s) => s.sku === c.sku && salesChannel(s.channel) === c.channel && Number(s.time_ms) >= c.since)
-    .reduce((n, s) => n + Number(s.quantity), 0)
+    ? (sold.get(saleKey(c.sku, c.channel)) ?? [])
+        .filter((s) => Number(s.time_ms) >= c.since)
+        .reduce((n, s) => n + Number(s.quantity), 0)
+    : undefined
   return {
     sku: c.sku,
     priceList: c.priceList,
@@ -51,6 +69,7 @@ export function priceView(
   listed: readonly string[] = [],
 ) {
   const base = basePriceAt(state.changes, now)
+  const soldBy = soldBySkuAndChannel(sold)
   return {
     priceList: state.priceList,
     sourceOfTruth: base
@@ -88,7 +107,7 @@ export function priceView(
         expectedPrice: expected?.price ?? null,
         expectedPromotionId: expected?.promotion?.promotionId ?? null,
         ...publicationLag(state, channel, now),
-        conflict: conflict ? conflictView(conflict, sold) : null,
+        conflict: conflict ? conflictView(conflict, soldBy) : null,
       }
     }),
     publications: state.publications.map((p) => ({ ...p, at: iso(p.at) })),

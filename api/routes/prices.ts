@@ -5,18 +5,17 @@ import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
 import { priceStates } from '../../core/price-states.ts'
-import {
-  CONFLICT_KINDS,
-  listedChannels,
-  PRICE_FLOW,
-  priceConflicts,
-  priceDeadlineMs,
-} from '../../core/prices.ts'
+import { CONFLICT_KINDS, PRICE_FLOW, priceConflicts, priceDeadlineMs } from '../../core/prices.ts'
 import type { Store } from '../../store/client.ts'
-import { latestPriceRows, priceEvents, publishedChannels, unitsSold } from '../../store/queries/prices.ts'
+import {
+  currentPriceConflicts,
+  priceEvents,
+  publishedChannels,
+  unitsSold,
+} from '../../store/queries/prices.ts'
 import { lookback, params, query, wholeNumber } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
-import { conflictView, priceView } from '../prices.ts'
+import { conflictView, priceView, soldBySkuAndChannel } from '../prices.ts'
 
 /**
  * `GET /prices/conflicts`: every SKU whose channels disagree with the source of truth past the
@@ -55,16 +54,13 @@ export function priceRoutes(
         const { channel, limit = 200 } = c.req.valid('query')
         const visible = scoped(c)
         const now = Date.now()
-        const { from } = lookback(config, now)
-        const states = priceStates(await latestPriceRows(store, from, new Date(now)))
-        const listed = listedChannels(states)
-        const found = states
-          .flatMap((s) => priceConflicts(s, now, deadlineMs, listed.get(s.priceList)))
-          .filter((x) => (!channel || x.channel === channel) && visible.channel(x.channel))
-        const seen = await visible.entities(found.map((x) => ({ type: 'sku', id: x.sku })))
-        const all = found
-          .filter((x) => visible.flow(PRICE_FLOW) && seen({ type: 'sku', id: x.sku }))
-          .sort((a, b) => a.since - b.since)
+        const found = (await currentPriceConflicts(store, now, deadlineMs)).filter(
+          (x) => (!channel || x.channel === channel) && visible.channel(x.channel),
+        )
+        // A scope without the price flow sees none; only then are the SKUs checked one by one.
+        const inFlow = visible.flow(PRICE_FLOW) ? found : []
+        const seen = await visible.entities(inFlow.map((x) => ({ type: 'sku', id: x.sku })))
+        const all = inFlow.filter((x) => seen({ type: 'sku', id: x.sku })).sort((a, b) => a.since - b.since)
         const shown = all.slice(0, limit)
         const earliest = Math.min(now, ...shown.map((x) => x.since))
         const sold = await unitsSold(
@@ -73,11 +69,12 @@ export function priceRoutes(
           new Date(earliest),
           new Date(now),
         )
+        const soldBy = soldBySkuAndChannel(sold)
         return c.json({
           deadlineMs,
           total: all.length,
           byKind: Object.fromEntries(CONFLICT_KINDS.map((k) => [k, all.filter((x) => x.kind === k).length])),
-          conflicts: shown.map((x) => conflictView(x, sold)),
+          conflicts: shown.map((x) => conflictView(x, soldBy)),
         })
       },
     )

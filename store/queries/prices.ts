@@ -1,4 +1,6 @@
-import type { PriceEventRecord } from '../../core/price-states.ts'
+import { DAY_MS } from '../../core/duration.ts'
+import { type PriceEventRecord, priceStates } from '../../core/price-states.ts'
+import { listedChannels, type PriceConflict, priceConflicts } from '../../core/prices.ts'
 import { PRICE_EVENTS } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
@@ -87,4 +89,23 @@ export async function publishedChannels(store: Store, from: Date, to: Date) {
     FROM ${table(TABLES.events)}
     WHERE type = ${PRICE_EVENTS.published} AND time >= ${from} AND time < ${to}
     LIMIT 1000`)
+}
+
+/** How far back the events that decide today's conflicts are read: a price set weeks ago still holds. */
+const CONFLICT_LOOKBACK_MS = 31 * DAY_MS
+
+/**
+ * Every SKU's conflicts now, past `deadlineMs`: what GET /api/prices/conflicts lists and the
+ * price_conflicts alert rule counts, from the same events over the same window.
+ */
+export async function currentPriceConflicts(
+  store: Store,
+  nowMs: number,
+  deadlineMs: number,
+): Promise<PriceConflict[]> {
+  const states = priceStates(
+    await latestPriceRows(store, new Date(nowMs - CONFLICT_LOOKBACK_MS), new Date(nowMs)),
+  )
+  const listed = listedChannels(states)
+  return states.flatMap((s) => priceConflicts(s, nowMs, deadlineMs, listed.get(s.priceList)))
 }

@@ -306,7 +306,7 @@ receivers:
 })
 
 describe('threshold rule kinds', () => {
-  it('every kind in the registry reads its values from the store', async () => {
+  it('every kind in the registry runs its read against the real schema', async () => {
     const flows = loadFlows(join(import.meta.dirname, '../../config'))
     // One example per kind: the compiler asks for a new kind's.
     const examples: { [K in RuleKind]: RuleSettings<K> } = {
@@ -318,8 +318,11 @@ describe('threshold rule kinds', () => {
     }
     for (const kind of Object.keys(RULE_KINDS) as RuleKind[]) {
       const rule = { kind, settings: examples[kind] } as RuleOfKind
-      const values = await ruleValues({ store: fx.sb.store, flows }, rule, new Date(fx.t0))
-      for (const v of values) expect(typeof v.reason, kind).toBe('string')
+      // A read the engine refuses (a column renamed, a query gone stale) rejects here.
+      await expect(
+        ruleValues({ store: fx.sb.store, flows }, rule, new Date(fx.t0)),
+        kind,
+      ).resolves.toBeInstanceOf(Array)
     }
   })
 })

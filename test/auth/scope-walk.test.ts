@@ -157,6 +157,25 @@ async function seed() {
       },
     ),
     event('e7', 'retail.inventory.adjusted', 'SKU-SHOP-1', 'storefront', stock, { locationid: 'L1' }),
+    // SKU-ERP-1's price, then told to web and to the kiosk at other prices: a conflict on each channel.
+    event(
+      'e8',
+      'retail.price.changed',
+      'SKU-ERP-1',
+      'erp',
+      { sku: 'SKU-ERP-1', priceList: 'retail', price: 10, currency: 'EUR', effectiveAt: time },
+      { sku: 'SKU-ERP-1' },
+    ),
+    ...(['web', 'kiosk'] as const).map((channel, i) =>
+      event(
+        `e${9 + i}`,
+        'retail.price.published',
+        'SKU-ERP-1',
+        'erp',
+        { sku: 'SKU-ERP-1', priceList: 'retail', price: 8 + i },
+        { sku: 'SKU-ERP-1', channel },
+      ),
+    ),
   ]
   const posted = await fetch(`${sb.collectorUrl}/v1/events`, {
     method: 'POST',
@@ -489,9 +508,17 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
       refused: ['flow'],
     },
   ],
-  // No prices in this estate: what matters is that no scope sees another's SKUs or channels.
-  'GET /api/prices/conflicts': () => [{ path: '/api/prices/conflicts' }],
-  'GET /api/prices/:sku': () => [{ path: '/api/prices/SKU-ERP-1', refused: ['flow', 'system'] }],
+  // SKU-ERP-1 is told wrong prices on web and on the kiosk: the web token sees web's conflict only.
+  'GET /api/prices/conflicts': () => [
+    { path: '/api/prices/conflicts', finds: { channel: ['SKU-ERP-1', '"web"', 'price_mismatch'] } },
+  ],
+  'GET /api/prices/:sku': () => [
+    {
+      path: '/api/prices/SKU-ERP-1',
+      finds: { channel: ['SKU-ERP-1', '"web"'] },
+      refused: ['flow', 'system'],
+    },
+  ],
   'GET /api/exceptions': () => [{ path: '/api/exceptions', finds: each(['SO-WEB-1', 'web-conn']) }],
   'GET /api/replays': () => [{ path: '/api/replays', finds: each(['rpl-1']) }],
   'GET /api/replay-jobs': (who) => [{ path: '/api/replay-jobs', finds: { [who]: [jobs[who]] } }],
