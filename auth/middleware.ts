@@ -168,6 +168,13 @@ export function authenticate({ mode, store, log, grantOf, perMinute = 1200 }: Au
       c.set('actor', clip(found.name))
     }
     await next()
+    // No declared route matched: only a 404 may come back. Anything else answered it (a middleware
+    // added later with `.use` or `.all`) would have skipped the check above, so it is refused.
+    if (grant === undefined && c.res.status !== 404) {
+      c.res = undefined
+      c.res = refuse(c, 403, 'forbidden', `no permission is declared for ${c.req.method} ${c.req.path}`)
+      return
+    }
     const detail = c.var.auditDetail
     if (!audited(c.req.method, needed) && detail === undefined) return
     await appendAudit(store, {

@@ -94,6 +94,13 @@ describe('route policies', () => {
     expect(refused.status).toBe(403)
     expect(await refused.text()).not.toContain('leaked')
     expect((await app.request('/nowhere')).status).toBe(404)
+    // A middleware that answers a path no route declares (`.use` or `.all`) is refused too.
+    const answeringMiddleware = new Hono<ApiEnv>()
+      .use(authenticate({ mode: 'none', store: sb.store, log: sb.log, grantOf }))
+      .use('/side/*', async (c) => c.text('leaked'))
+    const side = await answeringMiddleware.request('/side/door')
+    expect(side.status).toBe(403)
+    expect(await side.text()).not.toContain('leaked')
   })
 
   it('fail a scoped request whose handler forgot to narrow, rather than answer it unnarrowed', async () => {
