@@ -55,7 +55,7 @@ export function channelOf(e: Pick<EventFacts, 'data' | 'extensions'>): string {
 const key = (r: EntityRef) => `${r.type}\u0000${r.id}`
 
 /** The rows a scoped read looks at to fill one page after narrowing: a bound, so a read stays cheap. */
-export const SCOPED_READ_ROWS = 2000
+const SCOPED_READ_ROWS = 2000
 
 /**
  * What one request's scope lets it see. Every answer that holds entity data is narrowed through
@@ -135,6 +135,14 @@ export class Visibility {
     return (
       this.system(c.system) && (this.scope.flows === undefined || (c.flows ?? []).some((f) => this.flow(f)))
     )
+  }
+
+  /**
+   * How many rows a list read should look at to fill a page of `limit` after narrowing: the page
+   * itself when nothing is narrowed, else at least `atLeast` (a bound, so the read stays cheap).
+   */
+  readRows(limit: number, atLeast = SCOPED_READ_ROWS): number {
+    return this.limited ? Math.max(limit, atLeast) : limit
   }
 
   /** The ids of the connectors of the scoped systems (undefined: systems are not limited). */

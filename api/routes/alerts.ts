@@ -18,7 +18,6 @@ import {
 import { actingUser, body, instant, isoFromMs, params, query, wholeNumber } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
 import { alertView } from '../slo-view.ts'
-import { SCOPED_READ_ROWS } from '../visibility.ts'
 
 const who = z.string().trim().min(1).max(200)
 const idParam = z.object({ id: z.string().max(100) })
@@ -257,7 +256,7 @@ export function alertRoutes(store: Store) {
         const visible = scoped(c)
         const all = await listDeliveries(store, {
           since: new Date(Date.now() - q.days * DAY_MS),
-          limit: visible.limited ? Math.max(q.limit, SCOPED_READ_ROWS) : q.limit,
+          limit: visible.readRows(q.limit),
         })
         // A notification is shown when every alert it was about is.
         const alerts = visible.limited

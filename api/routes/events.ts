@@ -7,7 +7,6 @@ import type { Store } from '../../store/client.ts'
 import { listEvents } from '../../store/queries/events.ts'
 import { instant, isoFromNanos, query, requestedRange, wholeNumber } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
-import { SCOPED_READ_ROWS } from '../visibility.ts'
 
 export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
   const schema = z.object({
@@ -31,7 +30,7 @@ export function eventRoutes(store: Store, config: Pick<Config, 'query'>) {
     })
     const visible = scoped(c)
     // A scoped read looks further to fill its page with what the scope sees.
-    const read = visible.limited ? Math.max(q.limit, SCOPED_READ_ROWS) : q.limit
+    const read = visible.readRows(q.limit)
     const all = await listEvents(store, { type: q.type, subject: q.subject, from, to, limit: read })
     const rows = (await visible.events(all)).slice(0, q.limit)
     return c.json({

@@ -15,7 +15,6 @@ import {
 import { query, requireShallow, wholeNumber } from '../params.ts'
 import { type PayloadView, payloadView } from '../payload-view.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
-import { SCOPED_READ_ROWS } from '../visibility.ts'
 
 const name = z.string().min(1).max(200)
 const exceptionReport = z.object({
@@ -137,7 +136,7 @@ export function exceptionRoutes(store: Store, privacy: Redactor, vault: PayloadV
         const all = await listExceptions(store, {
           ...q,
           ...(await visible.exceptionFilter()),
-          limit: visible.limited ? Math.max(q.limit, SCOPED_READ_ROWS) : q.limit,
+          limit: visible.readRows(q.limit),
         })
         const rows = (await visible.exceptions(all)).slice(0, q.limit)
         return c.json({ exceptions: rows.map((r) => present(r, view)) })

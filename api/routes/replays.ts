@@ -16,7 +16,6 @@ import { payloadView } from '../payload-view.ts'
 import { type ApiEnv, jobScope, policy, scoped } from '../policy.ts'
 import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
 import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
-import { SCOPED_READ_ROWS } from '../visibility.ts'
 import { present } from './exceptions.ts'
 
 const text = z.string().trim().max(2000)
@@ -315,7 +314,7 @@ export function replayRoutes(
           exceptionId: q.exception,
           jobId: q.job,
           since: new Date(Date.now() - q.days * DAY_MS),
-          limit: visible.limited ? Math.max(q.limit, SCOPED_READ_ROWS) : q.limit,
+          limit: visible.readRows(q.limit),
         })
         const rows = (await visible.replays(all)).slice(0, q.limit)
         return c.json({ replays: rows.map(replayView) })

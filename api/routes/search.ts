@@ -52,7 +52,7 @@ export function searchRoutes(
     }
     const since = lookback(config).from
     // A scoped search looks further to fill its page with what the scope sees.
-    const read = visible.limited ? Math.max(limit, 500) : limit
+    const read = visible.readRows(limit, 500)
     // An e-mail is looked up by its keyed hash: Signalbox never stored the address itself.
     const found = EMAIL.test(q)
       ? await searchCustomer(store, privacy.hash(q), since, read)

@@ -14,6 +14,7 @@ import {
   SESSION_COOKIE,
   verifySession,
 } from '../../auth/sessions.ts'
+import { SignalboxError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Store } from '../../store/client.ts'
 import { query } from '../params.ts'
@@ -135,17 +136,9 @@ export function sessionRoutes(
       open,
       async (c) => {
         const cookie = getCookie(c, SESSION_COOKIE)
+        // The api's one error shape, rendered by its error handler.
         if (cookie && !csrfMatches(cookie, c.req.header(CSRF_HEADER)))
-          return c.json(
-            {
-              error: {
-                code: 'csrf',
-                message: `send the session's ${CSRF_HEADER}`,
-                requestId: (c.get('requestId' as never) as string | undefined) ?? '',
-              },
-            },
-            403,
-          )
+          throw new SignalboxError('csrf', `send the session's ${CSRF_HEADER}`, 403)
         if (cookie) await endSession(store, cookie)
         deleteCookie(c, SESSION_COOKIE, cookieOptions)
         return c.body(null, 204)
