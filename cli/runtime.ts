@@ -47,7 +47,7 @@ export async function run(
   const adminSocket =
     store.mode === 'embedded' && vault ? await serveAdminSocket({ store, config, vault }, log) : undefined
   const collector = parts.includes('collector') ? await startCollector(store, config, log) : undefined
-  const api = parts.includes('api') && vault ? await startApi(store, config, log, vault) : undefined
+  const api = parts.includes('api') ? await startApi(store, config, log, vault) : undefined
   const stopAlerts = parts.includes('alerts') ? startAlerts(store, config, log) : undefined
   // The demo estate talks to Signalbox over HTTP like any outside connector would, with its own
   // ingestion key when Signalbox requires one (revoked again at stop).

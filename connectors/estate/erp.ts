@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
+import { feedPage } from './feed.ts'
 
 /**
  * A cloud ERP's sales-order API in the shapes that matter: an `Idempotency-Key` header is required
@@ -196,13 +197,8 @@ export class ErpSimulator {
       this.orders.set(key, order)
       return c.json(order, 201)
     })
-    // The change feed, paginated by cursor the way ERP APIs are: `?after=<id>&limit=`.
-    .get('/api/inventory/changes', (c) => {
-      const after = Number(c.req.query('after') ?? 0)
-      const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 500)
-      const items = this.stockChanges.filter((s) => s.id > after).slice(0, limit)
-      return c.json({ items, next: items.length === limit ? items[items.length - 1]?.id : null })
-    })
+    // The change feed, paginated by cursor (estate/feed.ts).
+    .get('/api/inventory/changes', (c) => feedPage(c, this.stockChanges))
     .post('/api/fulfilments', (c) => this.document('fulfilment', 'FUL')(c))
     .post('/api/invoices', (c) => this.document('invoice', 'INV')(c))
     .post('/api/creditmemos', (c) => this.document('credit_memo', 'CM')(c))

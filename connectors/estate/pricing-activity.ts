@@ -1,8 +1,8 @@
+import { MINUTE_MS } from '../../core/duration.ts'
 import type { ChannelSimulator } from './channel.ts'
 import { seededRandom } from './faults.ts'
 import type { PricingSimulator } from './pricing.ts'
 
-const MIN = 60_000
 type Channels = Readonly<Record<'storefront' | 'marketplace' | 'pos', ChannelSimulator>>
 
 /** Promotions target every channel, or online only, or the stores and the web shop. */
@@ -49,13 +49,13 @@ export class PricingActivity {
     // The third repricing always meets the trouble, so a demo shows one within minutes.
     if ((this.troubles && ++this.repricings === 3) || this.oneIn(12))
       this.channels.marketplace.priceLocks.set(sku, {
-        until: Date.now() + 15 * MIN,
+        until: Date.now() + 15 * MINUTE_MS,
         reason: 'listing under price-parity review: the last accepted price stays live',
       })
     this.pricing.setPrice(sku, price)
   }
 
-  promote(durationMs = 6 * MIN): void {
+  promote(durationMs = 6 * MINUTE_MS): void {
     const priced = this.pricing.pricedSkus()
     if (priced.length === 0) return
     const skus = [
@@ -66,7 +66,7 @@ export class PricingActivity {
     const channels = first ? [] : this.pick(AUDIENCES)
     if (first || ((channels.length === 0 || channels.includes('pos')) && this.oneIn(3)))
       this.channels.pos.priceLocks.set(this.pick(skus), {
-        until: Date.now() + durationMs + MIN,
+        until: Date.now() + durationMs + MINUTE_MS,
         reason: 'the store tills have not loaded this promotion',
         promotionsOnly: true,
       })
@@ -84,7 +84,7 @@ export class PricingActivity {
       const channel =
         p.channels.length === 0 || p.channels.includes('marketplace') ? 'marketplace' : 'storefront'
       this.channels[channel].priceLocks.set(this.pick(p.skus), {
-        until: Date.now() + 8 * MIN,
+        until: Date.now() + 8 * MINUTE_MS,
         reason: 'price feed rejected: the promotion price is still in the channel’s deal calendar',
       })
     }

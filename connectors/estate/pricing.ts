@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
+import { feedPage } from './feed.ts'
 
 export type PromotionKind = 'percent' | 'amount' | 'fixed_price'
 
@@ -151,12 +152,7 @@ export class PricingSimulator {
 
   readonly app = new Hono()
     .use(faultInjection(this, 'pricing'))
-    .get('/api/pricing/changes', (c) => {
-      const after = Number(c.req.query('after') ?? 0)
-      const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 500)
-      const items = this.changes.filter((s) => s.id > after).slice(0, limit)
-      return c.json({ items, next: items.length === limit ? items[items.length - 1]?.id : null })
-    })
+    .get('/api/pricing/changes', (c) => feedPage(c, this.changes))
     .get('/api/pricing/channel-prices/:sku', (c) => {
       const sku = c.req.param('sku')
       const priceList = c.req.query('priceList') ?? PRICE_LIST

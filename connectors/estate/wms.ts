@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
+import { feedPage } from './feed.ts'
 
 const releaseRequest = z.object({
   orderId: z.string().min(1),
@@ -107,10 +108,5 @@ export class WmsSimulator {
       this.dispositions.set(body.returnId, body.action)
       return c.json({ returnId: body.returnId, action: body.action })
     })
-    .get('/outbound/events', (c) => {
-      const after = Number(c.req.query('after') ?? 0)
-      const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 500)
-      const items = this.events.filter((e) => e.id > after).slice(0, limit)
-      return c.json({ items, next: items.length === limit ? items[items.length - 1]?.id : null })
-    })
+    .get('/outbound/events', (c) => feedPage(c, this.events))
 }
