@@ -1,12 +1,11 @@
 import { join } from 'node:path'
 import { z } from 'zod'
-import { DURATION, durationMs, HOUR_MS, MINUTE_MS } from '../core/duration.ts'
+import { durationSetting, HOUR_MS, MINUTE_MS } from '../core/duration.ts'
 import type { FlowDefinition } from '../core/flows.ts'
 import { readYamlConfig } from '../core/yaml-config.ts'
 import { type Matcher, matcherSchema } from './matchers.ts'
 import { checkRule, type RuleOfKind, ruleOfKind, ruleSchema } from './rules.ts'
 
-const duration = z.string().regex(DURATION, 'a duration such as 30s, 5m or 4h').transform(durationMs)
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
 const severity = z.enum(['page', 'ticket'])
 
@@ -55,9 +54,9 @@ const routeSchema: z.ZodType<RouteConfig, unknown> = z.lazy(() =>
       receiver: z.string().optional(),
       matchers: z.array(matcherSchema).optional(),
       group_by: z.array(z.string()).optional(),
-      group_wait: duration.optional(),
-      group_interval: duration.optional(),
-      repeat_interval: duration.optional(),
+      group_wait: durationSetting.optional(),
+      group_interval: durationSetting.optional(),
+      repeat_interval: durationSetting.optional(),
       continue: z.boolean().optional(),
       routes: z.array(routeSchema).optional(),
     })
@@ -67,7 +66,7 @@ const routeSchema: z.ZodType<RouteConfig, unknown> = z.lazy(() =>
 const fileSchema = z
   .object({
     evaluation: z
-      .object({ interval: duration.default(30_000) })
+      .object({ interval: durationSetting.default(30_000) })
       .strict()
       .default({ interval: 30_000 }),
     route: routeSchema,
@@ -79,7 +78,7 @@ const fileSchema = z
           ruleSchema,
           z.object({
             severity: severity.default('ticket'),
-            for: duration.default(0),
+            for: durationSetting.default(0),
             labels: z.record(z.string(), z.string()).default({}),
           }),
         ),

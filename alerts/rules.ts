@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DAY_MS, DURATION, durationMs, MINUTE_MS } from '../core/duration.ts'
+import { DAY_MS, durationSetting, MINUTE_MS } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
 import { CONFLICT_KINDS, priceDeadlineMs } from '../core/prices.ts'
 import type { Store } from '../store/client.ts'
@@ -42,7 +42,6 @@ interface RuleKindSpec<S extends z.ZodType> {
 
 const ruleKind = <S extends z.ZodType>(spec: RuleKindSpec<S>) => spec
 const above = z.number().int().min(0)
-const duration = z.string().regex(DURATION, 'a duration such as 30s, 5m or 4h').transform(durationMs)
 
 /** Every kind of threshold rule, by its key in `alerts.yaml`: the registry is the list of kinds. */
 export const RULE_KINDS = {
@@ -112,7 +111,7 @@ export const RULE_KINDS = {
     },
   }),
   connector_down: ruleKind({
-    schema: z.object({ within: duration, min_runs: z.number().int().min(1).default(3) }).strict(),
+    schema: z.object({ within: durationSetting, min_runs: z.number().int().min(1).default(3) }).strict(),
     values: async ({ store }, { within, min_runs }, now) =>
       (await connectorRuns(store, new Date(now.getTime() - within), now)).map((r) => ({
         labels: { connector: r.connector },

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DURATION, durationMs } from '../core/duration.ts'
+import { durationSetting } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
 import type { Store } from '../store/client.ts'
 import { connectorSuccess } from '../store/queries/connector-success.ts'
@@ -51,7 +51,6 @@ function sliKind<K extends SliKind, S extends z.ZodType>(spec: {
 }
 
 const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and underscores')
-const duration = z.string().regex(DURATION, 'a duration such as 90s, 15m, 48h or 7d').transform(durationMs)
 
 const unknownFlow = (flowName: string, flows: Flows): Problem[] =>
   flows.has(flowName)
@@ -61,7 +60,7 @@ const unknownFlow = (flowName: string, flows: Flows): Problem[] =>
 /** Every SLI kind, by its key in `slos.yaml`. The compiler asks for one entry per kind in `SliSettings`. */
 export const SLI_KINDS: { [K in SliKind]: SliKindSpec<K> } = {
   flow_latency: sliKind({
-    schema: z.object({ flow: name, from: name, to: name, within: duration }).strict(),
+    schema: z.object({ flow: name, from: name, to: name, within: durationSetting }).strict(),
     check: (s, flows) => {
       const flow = flows.get(s.flow)
       if (!flow) return unknownFlow(s.flow, flows)
@@ -92,7 +91,7 @@ export const SLI_KINDS: { [K in SliKind]: SliKindSpec<K> } = {
     query: flowLatency,
   }),
   flow_completion: sliKind({
-    schema: z.object({ flow: name, within: duration }).strict(),
+    schema: z.object({ flow: name, within: durationSetting }).strict(),
     check: (s, flows) => unknownFlow(s.flow, flows),
     build: (s, flows) => ({
       kind: 'flow_completion',
@@ -117,7 +116,7 @@ export const SLI_KINDS: { [K in SliKind]: SliKindSpec<K> } = {
     query: connectorSuccess,
   }),
   freshness: sliKind({
-    schema: z.object({ channels: z.array(z.string().min(1)).min(1), within: duration }).strict(),
+    schema: z.object({ channels: z.array(z.string().min(1)).min(1), within: durationSetting }).strict(),
     build: (s) => ({ kind: 'freshness', channels: s.channels, withinMs: s.within }),
     labels: () => ({}),
     view: (sli) => ({ channels: sli.channels }),
@@ -129,7 +128,7 @@ export const SLI_KINDS: { [K in SliKind]: SliKindSpec<K> } = {
         source: z.string().min(1).optional(),
         system: z.string().min(1).optional(),
         location: z.string().min(1).optional(),
-        within: duration,
+        within: durationSetting,
       })
       .strict()
       .refine((a) => a.source || a.system || a.location, 'one of source, system or location'),

@@ -1,3 +1,5 @@
+import { z } from 'zod'
+
 /** Lengths of time in milliseconds: the one place they are written. */
 export const SECOND_MS = 1000
 export const MINUTE_MS = 60 * SECOND_MS
@@ -13,3 +15,9 @@ export const DURATION = /^\d+(s|m|h|d)$/
 export function durationMs(text: string): number {
   return Number(text.slice(0, -1)) * UNIT_MS[text.slice(-1) as keyof typeof UNIT_MS]
 }
+
+/** A duration in a YAML setting (`max_delay: 15m`, `within: 4h`), read as milliseconds. */
+export const durationSetting = z
+  .string()
+  .regex(DURATION, 'a duration such as 90s, 15m, 48h or 7d')
+  .transform(durationMs)

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { z } from 'zod'
-import { DURATION, durationMs } from './duration.ts'
+import { durationSetting } from './duration.ts'
 import { ENTITY_TYPE_NAME, EVENT_TYPE_PREFIX_ENTITY } from './vocabulary.ts'
 import { readYamlConfig } from './yaml-config.ts'
 
@@ -20,10 +20,9 @@ export interface FlowDefinition {
   readonly terminal: readonly StageDefinition[]
 }
 
-const duration = z.string().regex(DURATION, 'a duration such as 90s, 15m, 48h or 7d').transform(durationMs)
 const name = z.string().regex(ENTITY_TYPE_NAME, 'lower-case letters, digits and underscores')
 const stage = z
-  .object({ name, events: z.array(z.string().min(1)).default([]), max_delay: duration.optional() })
+  .object({ name, events: z.array(z.string().min(1)).default([]), max_delay: durationSetting.optional() })
   .strict()
 const flowSchema = z
   .object({

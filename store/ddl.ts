@@ -5,10 +5,9 @@
  * belong to the local tables.
  */
 
-export interface Target {
-  readonly database: string
-  readonly cluster?: string
-}
+import type { Target } from './migrations/frozen-ddl.ts'
+
+export type { Target }
 
 /** Retention is a setting, so it is re-applied at every start; on a cluster it applies to the local tables. */
 export function modifyTtl(name: string, ttl: string, t: Target): string {

@@ -1,4 +1,5 @@
 import { modifyTtl, type Target } from './ddl.ts'
+import { days as checkedDays } from './migrations/frozen-ddl.ts'
 import { TABLES } from './tables.ts'
 
 export interface RetentionDays {
@@ -13,10 +14,7 @@ export interface RetentionDays {
  * take bound parameters).
  */
 export function ttlExpressions(days: RetentionDays): Record<string, string> {
-  const d = (n: number) => {
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`retention must be a positive integer, got ${n}`)
-    return n
-  }
+  const d = checkedDays
   return {
     [TABLES.spans]: `toDateTime(timestamp) + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.spanKeys]: `toDateTime(timestamp) + INTERVAL ${d(days.spans)} DAY`,
