@@ -54,6 +54,26 @@ async function jsonAnswer(res: Response): Promise<unknown> {
 }
 
 /**
+ * POSTs `text` to a callback signed per Standard Webhooks, `id` the `webhook-id`. A redirect is an
+ * answer, not an instruction: Signalbox calls only the URL that was registered.
+ */
+function signedPost(url: string, secret: string, id: string, text: string, timeoutMs: number) {
+  const at = new Date()
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': new Webhook(secret).sign(id, at, text),
+    },
+    body: text,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(timeoutMs),
+  })
+}
+
+/**
  * Calls a connector's callback, signed per Standard Webhooks: the replay id is the `webhook-id` and
  * so the idempotency key (a connector answers a repeated id with its earlier outcome).
  */
@@ -64,21 +84,8 @@ export async function callConnector(
   body: CallbackBody,
 ): Promise<CallbackAnswer> {
   const text = JSON.stringify(body)
-  const at = new Date()
   try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'webhook-id': replayId,
-        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-        'webhook-signature': new Webhook(secret).sign(replayId, at, text),
-      },
-      body: text,
-      // A redirect is an answer, not an instruction: Signalbox calls only the URL that was registered.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(60_000),
-    })
+    const res = await signedPost(url, secret, replayId, text, 60_000)
     const answer = (await jsonAnswer(res).catch(() => null)) as
       | (CallbackAnswer['outcome'] & { error?: { message?: string } })
       | null
@@ -118,21 +125,9 @@ export async function probeCallback(
 ): Promise<ProbeAnswer> {
   const id = `prb_${randomUUID()}`
   const text = JSON.stringify({ kind: 'probe', connector: connectorId })
-  const at = new Date()
   let res: Response
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'webhook-id': id,
-        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-        'webhook-signature': new Webhook(secret).sign(id, at, text),
-      },
-      body: text,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    })
+    res = await signedPost(url, secret, id, text, timeoutMs)
   } catch (err) {
     const timedOut = err instanceof Error && err.name === 'TimeoutError'
     return {
