@@ -8,7 +8,7 @@ import { afterAll, expect, it } from 'vitest'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 import { readableSpan } from '../support/readable-span.ts'
-import { startSignalbox } from '../support/signalbox.ts'
+import { serverMode, startSignalbox } from '../support/signalbox.ts'
 
 const root = join(import.meta.dirname, '../..')
 const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-crash-'))
@@ -24,6 +24,7 @@ function startChild(): Promise<string> {
     cwd: root,
     env: {
       ...process.env,
+      ...serverMode(dataDir),
       SIGNALBOX_DATA_DIR: dataDir,
       SIGNALBOX_HTTP_PORT: '0',
       SIGNALBOX_OTLP_HTTP_PORT: '0',

@@ -14,7 +14,8 @@ let store: Store
 beforeAll(async () => {
   store = await openStore({
     dataDir,
-    clickhouse: { database: 'signalbox_test' },
+    // In the server-mode run, the same store over the ClickHouse HTTP test double.
+    clickhouse: { database: 'signalbox_test', url: process.env.SIGNALBOX_TEST_CLICKHOUSE_URL },
     query: { timeoutSeconds: 5 },
   })
 })

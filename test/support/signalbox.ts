@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +18,18 @@ export interface TestSignalbox extends Running {
 }
 
 /**
+ * In the `server` test project (test/support/server-mode.ts), the store is a ClickHouse server's HTTP
+ * interface, and each data dir (a fresh one, or the same one again for a restart) has a database of
+ * its own there, as each has an engine of its own in embedded mode.
+ */
+export function serverMode(dataDir: string): Record<string, string> {
+  const url = process.env.SIGNALBOX_TEST_CLICKHOUSE_URL
+  if (!url) return {}
+  const database = `signalbox_${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`
+  return { CLICKHOUSE_URL: url, CLICKHOUSE_DATABASE: database }
+}
+
+/**
  * The all-in-one on a fresh embedded store in a temp dir, on free ports. `env` overrides settings
  * the way a user would, through environment variables.
  */
@@ -27,6 +40,7 @@ export async function startSignalbox(
   const dataDir = env.SIGNALBOX_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'signalbox-test-'))
   const config = loadConfig(
     {
+      ...serverMode(dataDir),
       SIGNALBOX_HTTP_PORT: '0',
       SIGNALBOX_OTLP_HTTP_PORT: '0',
       SIGNALBOX_OTLP_GRPC_PORT: '0',
