@@ -162,8 +162,12 @@ export async function evaluate(deps: EvaluatorDeps, leaseMs: number): Promise<Ti
   const term = Math.floor(nowMs / leaseMs)
   const holder = await claimLease(deps.store, 'alerts', term, deps.holder, nowMs)
   if (holder !== deps.holder) return { leader: false, instances: [], transitions: [] }
-  // The holder claims the next term now, ahead of anyone who waits for it to begin.
-  await claimLease(deps.store, 'alerts', term + 1, deps.holder, nowMs)
+  // In its term's last tick and a half the holder claims the next term, ahead of anyone who waits for
+  // it to begin, so leadership does not flap at the boundary. Not sooner: a holder that dies earlier
+  // has not claimed the next term, and a standby leads from its start. So a standby takes over at
+  // most a term and a tick and a half after the holder's last tick.
+  if ((term + 1) * leaseMs - nowMs <= 1.5 * deps.alerting.intervalMs)
+    await claimLease(deps.store, 'alerts', term + 1, deps.holder, nowMs)
 
   const existing = await listInstances(deps.store)
   const byId = new Map(existing.map((a) => [a.id, a]))

@@ -183,6 +183,32 @@ describe('notifications', () => {
     expect([ra.leader, rb.leader].filter(Boolean)).toHaveLength(1)
     expect(fx.receiver.json('/hook').filter((n) => n.groupLabels.rule === 'two_evaluators')).toHaveLength(1)
   })
+
+  it('a standby takes over within one lease term when the holder stops, and the holder keeps its lease while it runs', async () => {
+    const dir = configDir(slo('lease_takeover'), `evaluation: { interval: 5s }\n${alertsYaml()}`)
+    const env = { HOOK_URL: `${fx.receiver.url}/hook`, HOOK_SECRET: SECRET }
+    const lease = 60_000 // the helper's term
+    const start = (Math.floor(fx.t0 / lease) + 100) * lease // a term no earlier test claimed
+    const a = evaluator(fx.sb.store, dir, env, 'holder-a')
+    const b = evaluator(fx.sb.store, dir, env, 'standby-b')
+    const interval = a.deps.alerting.intervalMs
+    // Across a term boundary, ticking every interval, the holder stays the holder.
+    const leaders: string[] = []
+    for (let t = start; t < start + 2 * lease; t += interval) {
+      const [ra, rb] = await Promise.all([a.at(t), b.at(t + 1)])
+      leaders.push(ra.leader ? 'a' : rb.leader ? 'b' : '-')
+    }
+    expect(new Set(leaders)).toEqual(new Set(['a']))
+    // The holder stops mid-term: the standby leads from the next term on, not a term later.
+    const stoppedAt = start + 2 * lease + lease / 2
+    expect((await a.at(stoppedAt)).leader).toBe(true)
+    const firstLed = await (async () => {
+      for (let t = stoppedAt + interval; t < stoppedAt + 3 * lease; t += interval)
+        if ((await b.at(t)).leader) return t
+      return Number.POSITIVE_INFINITY
+    })()
+    expect(firstLed - stoppedAt).toBeLessThanOrEqual(lease / 2 + interval)
+  })
 })
 
 describe('SLO api', () => {
