@@ -131,11 +131,16 @@ export function loopback(host: string): string {
 
 /** SIGINT/SIGTERM: stop cleanly (queued rows are written); a second signal exits at once. */
 export function stopOnSignals(running: Running): void {
+  // Runs until signalled. Background loops unref their timers (so an embedding test ends when it is
+  // done); a part with no listener of its own (`signalbox alerts`) would otherwise exit after its
+  // first tick. This handle holds the process open until the signal.
+  const keepAlive = setInterval(() => {}, 2 ** 30)
   let signalled = false
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(130)
     signalled = true
     running.log.info({ signal }, 'shutting down: flushing queued rows')
+    clearInterval(keepAlive)
     running.stop().then(
       () => process.exit(0),
       (err) => {
