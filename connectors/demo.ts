@@ -75,6 +75,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   })
   estate.erp.faults = { errorRate: 0.02, throttleRate: 0.05, outage: false }
   estate.payment.faults = { errorRate: 0.01, throttleRate: 0, outage: false }
+  // The connectors register no global tracer provider and find none, so each exports through a provider
+  // of its own (connectors/sdk/telemetry.ts): one process hosts them all, each its own service. A
+  // connector deployed alone runs under its app's NodeSDK instead (docs/connectors.md).
   const suffix = options.connectorIdSuffix ?? ''
   const secrets = options.callbackSecrets ?? [`whsec_${randomBytes(32).toString('base64')}`]
   const inventorySync = inventorySyncConnector({

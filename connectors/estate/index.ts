@@ -85,6 +85,7 @@ export async function startEstate(
   const serveApp = async (app: Hono, system: string) => {
     let traced = app
     if (collectorUrl) {
+      // A provider per system, not the global one: this process hosts them all (see telemetry.ts).
       const t = serviceTelemetry(
         collectorUrl,
         {

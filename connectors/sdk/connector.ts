@@ -10,9 +10,23 @@ import {
   REPLAY_EXTENSION,
 } from '../../core/vocabulary.ts'
 import { type BusinessEventSpec, BusinessEvents } from './events.ts'
-import { DEFAULT_RETRY, type RetryPolicy, type SystemCall, SystemCallError, SystemClient } from './http.ts'
+import {
+  type ClientSpans,
+  DEFAULT_RETRY,
+  type RetryPolicy,
+  type SystemCall,
+  SystemCallError,
+  SystemClient,
+} from './http.ts'
+import { type StepScope, untraced, withStep } from './integration.ts'
 import { openFields, sealFields } from './sealing.ts'
-import { type ConnectorTelemetry, connectorTelemetry } from './telemetry.ts'
+import {
+  type ConnectorTelemetry,
+  connectorTelemetry,
+  globalTelemetry,
+  hasGlobalTracerProvider,
+  warnProcessorMissing,
+} from './telemetry.ts'
 
 /** What a sync step gets besides its input: calls to systems and business events, all traced. */
 export interface StepContext {
@@ -76,7 +90,13 @@ export interface ConnectorOptions {
   /** Signalbox api base URL, for exceptions and registration. */
   readonly apiUrl: string
   readonly retry?: RetryPolicy
+  /**
+   * Where the spans go. By default the app's global tracer provider (its `NodeSDK`) when it has
+   * registered one, otherwise a provider of the connector's own exporting to `collectorUrl`.
+   */
   readonly telemetry?: ConnectorTelemetry
+  /** Who makes the CLIENT span of each call to a system (connectors/sdk/http.ts); `auto` by default. */
+  readonly clientSpans?: ClientSpans
   /** 32 bytes, base64: seals the sensitive fields of exception payloads. Keep it out of logs. */
   readonly payloadKey?: string
   /** Signalbox's ingestion key, when it requires one: sent with telemetry, events, reports and registration. */
@@ -99,11 +119,13 @@ export class Connector {
   constructor(readonly options: ConnectorOptions) {
     this.telemetry =
       options.telemetry ??
-      connectorTelemetry({
-        connector: options.id,
-        collectorUrl: options.collectorUrl,
-        headers: this.authHeaders,
-      })
+      (hasGlobalTracerProvider()
+        ? globalTelemetry()
+        : connectorTelemetry({
+            connector: options.id,
+            collectorUrl: options.collectorUrl,
+            headers: this.authHeaders,
+          }))
     this.events = new BusinessEvents(
       options.collectorUrl,
       `urn:signalbox:connector:${options.id}`,
@@ -152,7 +174,13 @@ export class Connector {
   private client(system: string): SystemClient {
     let c = this.clients.get(system)
     if (!c) {
-      c = new SystemClient(system, this.telemetry.tracer, this.options.retry ?? DEFAULT_RETRY)
+      c = new SystemClient(
+        system,
+        this.telemetry.tracer,
+        this.options.retry ?? DEFAULT_RETRY,
+        8,
+        this.options.clientSpans,
+      )
       this.clients.set(system, c)
     }
     return c
@@ -171,18 +199,28 @@ export class Connector {
           },
         ]
       : []
-    const span = this.telemetry.tracer.startSpan(`sync ${step.flow}.${stepName}`, {
-      kind: SpanKind.CONSUMER,
-      links,
-      attributes: {
-        [INTEGRATION_ATTRIBUTES.flow]: step.flow,
-        [INTEGRATION_ATTRIBUTES.stage]: step.stage,
-        [KEY_ATTRIBUTES[entity.type]]: entity.id,
-        'signalbox.idempotency_key': idempotencyKey,
-        ...(options.replayOf ? { [REPLAY_ATTRIBUTE]: options.replayOf.replayId } : {}),
+    // Spans started inside the step (the author's, instrumentation's) carry the step's scope to the processor.
+    const scope: StepScope = { connector: this.options.id, entity, seen: false }
+    const stepContext = withStep(context.active(), scope)
+    const span = this.telemetry.tracer.startSpan(
+      `sync ${step.flow}.${stepName}`,
+      {
+        kind: SpanKind.CONSUMER,
+        links,
+        attributes: {
+          // On the span as well as the resource: under an app's NodeSDK the resource is the app's.
+          [INTEGRATION_ATTRIBUTES.connector]: this.options.id,
+          [INTEGRATION_ATTRIBUTES.flow]: step.flow,
+          [INTEGRATION_ATTRIBUTES.stage]: step.stage,
+          [KEY_ATTRIBUTES[entity.type]]: entity.id,
+          'signalbox.idempotency_key': idempotencyKey,
+          ...(options.replayOf ? { [REPLAY_ATTRIBUTE]: options.replayOf.replayId } : {}),
+        },
       },
-    })
-    const parent = trace.setSpan(context.active(), span)
+      stepContext,
+    )
+    if (!scope.seen && span.isRecording()) warnProcessorMissing()
+    const parent = trace.setSpan(stepContext, span)
     const ctx: StepContext = {
       idempotencyKey,
       call: (system, call) =>
@@ -203,7 +241,8 @@ export class Connector {
     const traceId = span.spanContext().traceId
     let succeeded = false
     try {
-      await step.run(input, ctx)
+      // Active inside the step, so the spans an author makes there nest under it.
+      await context.with(parent, () => step.run(input, ctx))
       span.setStatus({ code: SpanStatusCode.OK })
       succeeded = true
       this.runs.succeeded++
@@ -240,22 +279,24 @@ export class Connector {
     span: Span,
   ): Promise<string | undefined> {
     try {
-      const res = await fetch(`${this.options.apiUrl}/api/exceptions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...this.authHeaders },
-        body: JSON.stringify({
-          connector: this.options.id,
-          flow: step.flow,
-          step: stepName,
-          stage: step.stage,
-          entity,
-          ...this.exceptionPayload(step, input),
-          error,
-          attempts: cause instanceof SystemCallError ? cause.attempts : 1,
-          traceId: span.spanContext().traceId,
-          spanId: span.spanContext().spanId,
+      const res = await untraced(() =>
+        fetch(`${this.options.apiUrl}/api/exceptions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...this.authHeaders },
+          body: JSON.stringify({
+            connector: this.options.id,
+            flow: step.flow,
+            step: stepName,
+            stage: step.stage,
+            entity,
+            ...this.exceptionPayload(step, input),
+            error,
+            attempts: cause instanceof SystemCallError ? cause.attempts : 1,
+            traceId: span.spanContext().traceId,
+            spanId: span.spanContext().spanId,
+          }),
         }),
-      })
+      )
       if (!res.ok) return undefined
       return ((await res.json()) as { id?: string }).id
     } catch {
@@ -288,24 +329,26 @@ export class Connector {
     callbackUrl: string,
     { replace = false }: { readonly replace?: boolean } = {},
   ): Promise<void> {
-    const res = await fetch(`${this.options.apiUrl}/api/connectors`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...this.authHeaders },
-      body: JSON.stringify({
-        id: this.options.id,
-        system: this.options.system,
-        flows: this.flows,
-        callbackUrl,
-        steps: [...this.steps].map(([name, s]) => ({
-          name,
-          flow: s.flow,
-          stage: s.stage,
-          schema: s.schema ? z.toJSONSchema(s.schema, { unrepresentable: 'any' }) : null,
-          resync: Boolean(s.load),
-        })),
-        ...(replace ? { replace } : {}),
+    const res = await untraced(() =>
+      fetch(`${this.options.apiUrl}/api/connectors`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...this.authHeaders },
+        body: JSON.stringify({
+          id: this.options.id,
+          system: this.options.system,
+          flows: this.flows,
+          callbackUrl,
+          steps: [...this.steps].map(([name, s]) => ({
+            name,
+            flow: s.flow,
+            stage: s.stage,
+            schema: s.schema ? z.toJSONSchema(s.schema, { unrepresentable: 'any' }) : null,
+            resync: Boolean(s.load),
+          })),
+          ...(replace ? { replace } : {}),
+        }),
       }),
-    })
+    )
     if (!res.ok) {
       const text = await res.text()
       let message = text

@@ -1,5 +1,6 @@
 import type { Span } from '@opentelemetry/api'
 import { CloudEvent, emitterFor, type Message, Mode } from 'cloudevents'
+import { untraced } from './integration.ts'
 
 export interface BusinessEventSpec {
   /** `retail.order.erp_posted`… (docs/telemetry.md). */
@@ -25,11 +26,14 @@ export class BusinessEvents {
   ) {
     // The SDK builds the structured message; this transport posts it with the ingestion key.
     const transport = async (message: Message) => {
-      const res = await fetch(`${collectorUrl}/v1/events`, {
-        method: 'POST',
-        headers: { ...(message.headers as Record<string, string>), ...headers },
-        body: message.body as string,
-      })
+      // The event carries its span in the `traceparent` extension; the POST itself is not traced.
+      const res = await untraced(() =>
+        fetch(`${collectorUrl}/v1/events`, {
+          method: 'POST',
+          headers: { ...(message.headers as Record<string, string>), ...headers },
+          body: message.body as string,
+        }),
+      )
       await res.arrayBuffer()
       if (!res.ok) throw new Error(`the collector answered ${res.status}`)
     }

@@ -16,7 +16,20 @@ export {
 } from './connector.ts'
 export type { BusinessEventSpec } from './events.ts'
 export { followFeed } from './feed.ts'
-export { DEFAULT_RETRY, type RetryPolicy, type SystemCall, SystemCallError } from './http.ts'
+export {
+  type ClientSpans,
+  DEFAULT_RETRY,
+  type RetryPolicy,
+  type SystemCall,
+  SystemCallError,
+} from './http.ts'
 export { webhookIntake } from './intake.ts'
+export { IntegrationSpanProcessor } from './integration.ts'
 export { type CallbackHeaders, CallbackVerifier, signCallback } from './signature.ts'
-export { type ConnectorTelemetry, connectorTelemetry, serviceTelemetry } from './telemetry.ts'
+export {
+  type ConnectorTelemetry,
+  connectorTelemetry,
+  globalTelemetry,
+  hasGlobalTracerProvider,
+  serviceTelemetry,
+} from './telemetry.ts'
