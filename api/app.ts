@@ -33,6 +33,7 @@ import { sloRoutes } from './routes/slos.ts'
 import { systemRoutes } from './routes/systems.ts'
 import { tokenRoutes } from './routes/tokens.ts'
 import { traceRoutes } from './routes/traces.ts'
+import { webhookRoutes } from './routes/webhooks.ts'
 import { webRoutes } from './web.ts'
 
 /**
@@ -109,6 +110,7 @@ export function apiApp(
     .route('/', alertRoutes(store))
     .route('/', replayRoutes(store, flows, config, vault))
     .route('/', tokenRoutes(store))
+    .route('/', webhookRoutes(store, config))
   const app = new Hono<ApiEnv>()
     .use(requestId())
     .use(securityHeaders)

@@ -44,6 +44,8 @@ export function collectorApp(
   check: CollectorCheck = async () => ({}),
   /** Which entity an event type is about: the configured flows' (core/flows.ts `eventEntityOf`). */
   entityOf?: EventEntityOf,
+  /** `POST /v1/webhooks/:source` (collector/webhooks/route.ts): signed by the platform, no ingestion key. */
+  webhooks?: Hono,
 ) {
   const limit = config.ingest.maxBodyBytes
   const renderError = errorHandler(log)
@@ -92,6 +94,8 @@ export function collectorApp(
   return (
     new Hono()
       .use(requestId())
+      // Before the key check: a platform's webhook is authenticated by its signature instead.
+      .route('/v1/webhooks', webhooks ?? new Hono())
       // Ingestion keys write; reading /metrics takes a viewer token (when authentication is on).
       .use(async (c, next) => {
         const { refused, sources } = await check(

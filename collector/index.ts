@@ -6,6 +6,7 @@ import { listenError } from '../core/errors.ts'
 import { eventEntityOf, loadFlows } from '../core/flows.ts'
 import type { Logger } from '../core/logger.ts'
 import { loadRedaction } from '../core/privacy.ts'
+import { loadWebhooks } from '../core/webhooks.ts'
 import type { Store } from '../store/client.ts'
 import { startGrpcCollector } from './grpc.ts'
 import { collectorApp } from './http.ts'
@@ -13,6 +14,7 @@ import { CollectorMetrics } from './metrics.ts'
 import { IngestPipeline } from './pipeline.ts'
 import { prepareContext } from './spans/prepare.ts'
 import { inlinePreparer, WorkerPreparer } from './spans/workers.ts'
+import { webhookRoutes } from './webhooks/route.ts'
 
 export interface RunningCollector {
   readonly httpPort: number
@@ -52,7 +54,16 @@ export async function startCollector(store: Store, config: Config, log: Logger):
   )
   const check = collectorCheck(config.auth, store, config.rateLimits.ingestPerMinute)
   // Events of a flow configured with an entity type of its own are keyed by it, like the built-in ones.
-  const app = collectorApp(pipeline, config, log, check, eventEntityOf(loadFlows(config.configDir)))
+  const entityOf = eventEntityOf(loadFlows(config.configDir))
+  const webhooks = webhookRoutes({
+    config: loadWebhooks(config.configDir),
+    pipeline,
+    store,
+    log,
+    privacy: loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
+    entityOf,
+  })
+  const app = collectorApp(pipeline, config, log, check, entityOf, webhooks)
   const { server, port: httpPort } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
     (resolve, reject) => {
       const s = serve(

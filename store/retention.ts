@@ -36,6 +36,8 @@ export function ttlExpressions(days: RetentionDays): Record<string, string> {
     [TABLES.notifications]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.replays]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.auditLog]: `toDateTime(at) + INTERVAL ${d(days.events)} DAY`,
+    // A webhook no mapping could read waits for its mapping as long as the events it should have been.
+    [TABLES.unmappedWebhooks]: `toDateTime(received_at) + INTERVAL ${d(days.events)} DAY`,
   }
 }
 

@@ -732,3 +732,19 @@ AS SELECT
     toUInt32(count()) AS span_count
 FROM signalbox.spans
 GROUP BY trace_id;
+
+CREATE TABLE signalbox.unmapped_webhooks
+(
+    `received_at` DateTime64(3) CODEC(Delta(8), ZSTD(1)),
+    `source` LowCardinality(String),
+    `topic` LowCardinality(String),
+    `webhook_id` String,
+    `reason` String,
+    `payload` String CODEC(ZSTD(3)),
+    `payload_bytes` UInt32
+)
+ENGINE = ReplacingMergeTree(received_at)
+PARTITION BY toDate(received_at)
+ORDER BY (source, webhook_id)
+TTL toDateTime(received_at) + toIntervalDay(400)
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;

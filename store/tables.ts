@@ -31,6 +31,7 @@ export const TABLES = {
   apiTokens: 'api_tokens',
   tokenUses: 'api_token_uses',
   auditLog: 'audit_log',
+  unmappedWebhooks: 'unmapped_webhooks',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]
