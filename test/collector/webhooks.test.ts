@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createToken } from '../../auth/tokens.ts'
 import { signBody } from '../../collector/webhooks/signature.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 /**
  * Shopify's own webhooks, posted as Shopify posts them (raw JSON body, X-Shopify-* headers, HMAC-SHA256
  * of the body in base64), into the all-in-one on the embedded engine, with the shipped webhooks.yaml.
+ * Authentication is on: the platform carries no ingestion key, its signature stands for one.
  */
 const SECRET = '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'
 const fixture = (name: string) =>
@@ -16,11 +18,16 @@ const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)
 const recent = (body: string) => body.replaceAll(/2026-1[12]-\d\d/g, yesterday)
 
 let sb: TestSignalbox
+/** A support person's token, for the api's reads. */
+let support = ''
 beforeAll(async () => {
   process.env.SIGNALBOX_WEBHOOK_SECRET_SHOPIFY = SECRET
   // The generic source's secret is left unset: it must refuse deliveries rather than take them unsigned.
   delete process.env.SIGNALBOX_WEBHOOK_SECRET_GENERIC
-  sb = await startSignalbox()
+  sb = await startSignalbox({ SIGNALBOX_AUTH: 'tokens' })
+  support = (
+    await createToken(sb.store, { name: 'support', kind: 'personal', role: 'support', createdBy: 'test' })
+  ).token
 }, 60_000)
 afterAll(async () => {
   delete process.env.SIGNALBOX_WEBHOOK_SECRET_SHOPIFY
@@ -60,12 +67,13 @@ interface StoredEvent {
   data: Record<string, unknown>
   extensions: Record<string, string>
 }
+const read = (path: string) =>
+  fetch(`${sb.apiUrl}${path}`, { headers: { authorization: `Bearer ${support}` } })
 const events = async (subject: string) =>
-  ((await (await fetch(`${sb.apiUrl}/api/events?subject=${subject}`)).json()) as { events: StoredEvent[] })
-    .events
+  ((await (await read(`/api/events?subject=${subject}`)).json()) as { events: StoredEvent[] }).events
 const unmapped = async () =>
   (
-    (await (await fetch(`${sb.apiUrl}/api/webhooks/unmapped?source=shopify`)).json()) as {
+    (await (await read('/api/webhooks/unmapped?source=shopify')).json()) as {
       webhooks: Array<{
         topic: string
         webhookId: string
@@ -117,7 +125,7 @@ describe('POST /v1/webhooks/shopify', () => {
     expect(await again.json()).toMatchObject({ accepted: 0, duplicates: 1 })
     expect(await events('5712345678901')).toHaveLength(1)
 
-    const lifecycle = (await (await fetch(`${sb.apiUrl}/api/orders/5712345678901/lifecycle`)).json()) as {
+    const lifecycle = (await (await read('/api/orders/5712345678901/lifecycle')).json()) as {
       stages: Array<{ name: string; status: string }>
     }
     expect(lifecycle.stages[0]).toMatchObject({ name: 'captured', status: 'done' })
@@ -197,6 +205,8 @@ describe('POST /v1/webhooks/shopify', () => {
     expect(JSON.stringify(kept)).not.toContain('jon.smith@example.com')
     expect(JSON.stringify(kept)).not.toContain('123 Elm St.')
     expect(await events('misshapen-1')).toEqual([])
+    // The api's list is no open door: it takes a token like every read.
+    expect((await fetch(`${sb.apiUrl}/api/webhooks/unmapped`)).status).toBe(401)
   })
 
   it('answers 404 for a source not configured and 503 for one whose secret is not set', async () => {
