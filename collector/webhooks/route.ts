@@ -73,16 +73,18 @@ export function webhookRoutes(deps: WebhookDeps) {
       const webhookId =
         (source.idHeader ? c.req.header(source.idHeader) : undefined)?.slice(0, 256) ||
         `sha256:${createHash('sha256').update(body).digest('hex')}`
-      const unmapped = async (reason: string) => {
+      const unmapped = async (why: string) => {
+        // A JSONata message may quote a payload value: the reason is redacted like the payload.
+        const redactor = deps.privacy?.forSource(source.eventSource)
+        const reason = redactor ? redactor.text(why) : why
         const text = body.toString('utf8')
-        const redacted = deps.privacy ? deps.privacy.forSource(source.eventSource).jsonText(text) : text
         await recordUnmappedWebhook(store, {
           receivedAtMs,
           source: source.name,
           topic,
           webhookId,
           reason,
-          payload: redacted.slice(0, KEPT_PAYLOAD_CHARS),
+          payload: (redactor ? redactor.jsonText(text) : text).slice(0, KEPT_PAYLOAD_CHARS),
           payloadBytes: body.length,
         })
         log.warn({ source: source.name, topic, webhookId, reason }, 'webhook kept unmapped')
@@ -95,8 +97,9 @@ export function webhookRoutes(deps: WebhookDeps) {
       let payload: unknown
       try {
         payload = JSON.parse(body.toString('utf8'))
-      } catch (err) {
-        return await unmapped(`the body is not JSON: ${(err as Error).message}`)
+      } catch {
+        // Not the parser's message: it quotes the body.
+        return await unmapped('the body is not JSON')
       }
       const mapping = source.topics.get(topic) ?? source.topics.get('*')
       if (!mapping) return await unmapped(`no mapping for topic '${topic.slice(0, 256)}'`)
