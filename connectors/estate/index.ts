@@ -1,3 +1,4 @@
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions'
 import { Hono } from 'hono'
 import { INTEGRATION_ATTRIBUTES } from '../../core/vocabulary.ts'
 import { type ConnectorTelemetry, serviceTelemetry } from '../sdk/index.ts'
@@ -89,7 +90,7 @@ export async function startEstate(
       const t = serviceTelemetry(
         collectorUrl,
         {
-          'service.name': system,
+          [ATTR_SERVICE_NAME]: system,
           [INTEGRATION_ATTRIBUTES.system]: system,
         },
         undefined,
