@@ -16,7 +16,7 @@ import { sliMinutes } from './0015_sli_minutes.ts'
 import { spansByTrace } from './0016_spans_by_trace.ts'
 import { spanKeys } from './0017_span_keys.ts'
 import { connectorProbes } from './0018_connector_probes.ts'
-import { unmappedWebhooks } from './0027_unmapped_webhooks.ts'
+import { unmappedWebhooks } from './0019_unmapped_webhooks.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }

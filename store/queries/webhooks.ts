@@ -2,7 +2,7 @@ import type { Store } from '../client.ts'
 import { join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
-/** A signed platform webhook that no mapping turned into a business event (migration 27). */
+/** A signed platform webhook that no mapping turned into a business event (migration 19). */
 export interface UnmappedWebhook {
   readonly receivedAtMs: number
   readonly source: string

@@ -32,7 +32,7 @@ const SHIPPED: Array<[id: number, name: string, single: string, cluster: string]
   [16, 'spans_by_trace', '6eeca7701c7a9073', '6061bbba05a7ed41'],
   [17, 'span_keys', '21d75e57ddd0d74d', 'e1f9cf26ca4edb68'],
   [18, 'connector_probes', '6f2e2418cc1d0976', 'dd0128484f9f8403'],
-  [27, 'unmapped_webhooks', 'c44b45a752dcc5a5', 'd41d6ddd17afe0cd'],
+  [19, 'unmapped_webhooks', 'c44b45a752dcc5a5', 'd41d6ddd17afe0cd'],
 ]
 
 const digest = (statements: readonly string[]) =>

@@ -8,7 +8,7 @@ import type { Migration } from './types.ts'
  * that delivers the same webhook again leaves one row, the latest.
  */
 export const unmappedWebhooks: Migration = {
-  id: 27,
+  id: 19,
   name: 'unmapped_webhooks',
   why: 'Platform webhooks that were signed correctly but could not be mapped to a business event, kept and visible.',
   statements: (t, retention) =>
