@@ -1,8 +1,10 @@
 import { SpanKind } from '@opentelemetry/api'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { resourceFromAttributes } from '@opentelemetry/resources'
+import type { InferRequestType } from 'hono/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { criticalPath } from '../../api/critical-path.ts'
+import { ok, typedApi } from '../support/api-client.ts'
 import { readableSpan } from '../support/readable-span.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
@@ -41,29 +43,12 @@ async function post(path: string, contentType: string, body: BodyInit) {
   expect(res.status).toBe(200)
 }
 
-async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(`${sb.apiUrl}${path}`)
-  expect(res.status, await res.clone().text()).toBe(200)
-  return (await res.json()) as T
-}
-
-interface Metrics {
-  stepSeconds: number
-  throughput: Array<{ at: string; channel: string; entities: number }>
-  latency: {
-    overall: Array<{ stage: string; p50Ms: number; p95Ms: number; p99Ms: number; entities: number }>
-    series: Array<{ at: string; stage: string; p50Ms: number; entities: number }>
-  }
-  funnel: {
-    started: number
-    stages: Array<{ stage: string; reached: number }>
-    completed: number
-    terminated: number
-    completionRatio: number | null
-  }
-  failures: Array<{ connector: string; system: string; spans: number; errors: number; errorRatio: number }>
-  backlog: { stages: Array<{ waitingAfter: string; entities: number }> }
-}
+const api = () => typedApi(sb.apiUrl)
+const FLOW = { flow: 'order_to_cash' }
+type FlowRoutes = ReturnType<typeof api>['flows'][':flow']
+type Query<R extends 'metrics' | 'entities'> = InferRequestType<FlowRoutes[R]['$get']>['query']
+const metrics = (query: Query<'metrics'>) => ok(api().flows[':flow'].metrics.$get({ param: FLOW, query }))
+const entities = (query: Query<'entities'>) => ok(api().flows[':flow'].entities.$get({ param: FLOW, query }))
 
 describe('flow metrics', () => {
   beforeAll(async () => {
@@ -116,10 +101,10 @@ describe('flow metrics', () => {
     )
   })
 
-  const range = () => `from=${at(0)}&to=${at(2 * HOUR)}&step=1h`
+  const range = () => ({ from: at(0), to: at(2 * HOUR), step: '1h' })
 
   it('counts orders entering the flow per hour by channel', async () => {
-    const m = await getJson<Metrics>(`/api/flows/order_to_cash/metrics?${range()}`)
+    const m = await metrics(range())
     expect(m.stepSeconds).toBe(3600)
     expect(m.throughput).toEqual([
       { at: at(0), channel: 'pos', entities: 2 },
@@ -130,9 +115,7 @@ describe('flow metrics', () => {
   it('counts only the orders that entered in the range, though the pass reads every active order', async () => {
     // From minute 30 in half-hours: FM-1 to FM-3 entered in the half-hour before and are still read
     // (for the backlog now), so their half-hour must not show up as a throughput row of zero.
-    const m = await getJson<Metrics>(
-      `/api/flows/order_to_cash/metrics?from=${at(30 * MINUTE)}&to=${at(2 * HOUR)}&step=30m`,
-    )
+    const m = await metrics({ from: at(30 * MINUTE), to: at(2 * HOUR), step: '30m' })
     expect(m.throughput).toEqual([
       { at: at(30 * MINUTE), channel: 'pos', entities: 2 },
       { at: at(30 * MINUTE), channel: 'web', entities: 1 },
@@ -141,7 +124,7 @@ describe('flow metrics', () => {
   })
 
   it('gives stage-to-stage latency percentiles, overall and per bucket', async () => {
-    const m = await getJson<Metrics>(`/api/flows/order_to_cash/metrics?${range()}`)
+    const m = await metrics(range())
     const payment = m.latency.overall.find((l) => l.stage === 'payment_authorized')
     expect(payment).toEqual({
       stage: 'payment_authorized',
@@ -164,13 +147,13 @@ describe('flow metrics', () => {
   })
 
   it('gives the funnel and completion of the orders that entered in the range', async () => {
-    const m = await getJson<Metrics>(`/api/flows/order_to_cash/metrics?${range()}`)
+    const m = await metrics(range())
     expect(m.funnel).toMatchObject({ started: 6, completed: 0, terminated: 1, completionRatio: 0 })
     expect(m.funnel.stages.slice(0, 5).map((s) => s.reached)).toEqual([6, 6, 2, 2, 0])
   })
 
   it('gives failures by connector and system, and the backlog now', async () => {
-    const m = await getJson<Metrics>(`/api/flows/order_to_cash/metrics?${range()}`)
+    const m = await metrics(range())
     expect(m.failures).toEqual([{ connector: 'o2c', system: 'erp', spans: 3, errors: 1, errorRatio: 1 / 3 }])
     const waiting = Object.fromEntries(m.backlog.stages.map((s) => [s.waitingAfter, s.entities]))
     // FM-3, FM-4, FM-5 wait after payment (FM-6 was cancelled); FM-1 and FM-2 wait after the ERP.
@@ -183,22 +166,13 @@ describe('flow metrics', () => {
   })
 
   it('lists the entities behind a chart point: a channel bar, a stage in a bucket, a backlog bar', async () => {
-    type Entities = {
-      entities: Array<{ entity: { id: string }; reachedAt: string; channel: string; status: string }>
-    }
-    const ids = (e: Entities) => e.entities.map((x) => x.entity.id)
-    const pos = await getJson<Entities>(
-      `/api/flows/order_to_cash/entities?stage=captured&channel=pos&${range()}`,
-    )
+    const ids = (e: Awaited<ReturnType<typeof entities>>) => e.entities.map((x) => x.entity.id)
+    const pos = await entities({ stage: 'captured', channel: 'pos', ...range() })
     expect(ids(pos)).toEqual(['FM-6', 'FM-5'])
     expect(pos.entities[0]).toMatchObject({ reachedAt: at(50 * MINUTE), channel: 'pos', status: 'ended' })
-    const posted = await getJson<Entities>(
-      `/api/flows/order_to_cash/entities?stage=erp_posted&from=${at(0)}&to=${at(20 * MINUTE)}`,
-    )
+    const posted = await entities({ stage: 'erp_posted', from: at(0), to: at(20 * MINUTE) })
     expect(ids(posted)).toEqual(['FM-1'])
-    const waiting = await getJson<Entities>(
-      `/api/flows/order_to_cash/entities?stage=payment_authorized&waiting=true&${range()}`,
-    )
+    const waiting = await entities({ stage: 'payment_authorized', waiting: 'true', ...range() })
     expect(ids(waiting).sort()).toEqual(['FM-3', 'FM-4', 'FM-5'])
     const bad = await fetch(`${sb.apiUrl}/api/flows/order_to_cash/entities?stage=nope`)
     expect(bad.status).toBe(400)
@@ -257,24 +231,14 @@ describe('the system map', () => {
       'application/x-protobuf',
       ProtobufTraceSerializer.serializeRequest(spans) as BodyInit,
     )
-    type MapBody = {
-      nodes: Array<{ id: string; spans: number }>
-      edges: Array<{
-        source: string
-        target: string
-        calls: number
-        errors: number
-        errorRatio: number
-        p95Ms: number
-      }>
-    }
-    const range = `from=${new Date(now - HOUR).toISOString()}&to=${new Date(now + HOUR).toISOString()}`
+    const range = { from: new Date(now - HOUR).toISOString(), to: new Date(now + HOUR).toISOString() }
+    const readMap = () => ok(api().systems.map.$get({ query: range }))
     // The edges are rolled up on the api's timer (every second here): poll until they appear.
-    let map: MapBody | undefined
+    let map: Awaited<ReturnType<typeof readMap>> | undefined
     await expect
       .poll(
         async () => {
-          map = await getJson<MapBody>(`/api/systems/map?${range}`)
+          map = await readMap()
           return map.edges.find((e) => e.source === 'map-connector')?.calls
         },
         { timeout: 15_000, interval: 200 },
@@ -284,15 +248,13 @@ describe('the system map', () => {
     expect(edge).toMatchObject({ target: 'map-erp', errors: 1, errorRatio: 0.25 })
     expect(edge?.p95Ms).toBeCloseTo(40, 0)
     expect(map?.nodes.map((nd) => nd.id)).toEqual(expect.arrayContaining(['map-connector', 'map-erp']))
-    const calls = await getJson<{ calls: Array<{ traceId: string; error: string }> }>(
-      `/api/systems/calls?${range}&source=map-connector&target=map-erp`,
+    const calls = await ok(
+      api().systems.calls.$get({ query: { ...range, source: 'map-connector', target: 'map-erp' } }),
     )
     expect(calls.calls).toEqual([
       expect.objectContaining({ traceId: 'ab3'.padEnd(32, '0'), error: 'sales order rejected' }),
     ])
-    const trace = await getJson<{ spans: Array<{ spanId: string; depth: number; critical: boolean }> }>(
-      `/api/traces/${'ab0'.padEnd(32, '0')}`,
-    )
+    const trace = await ok(api().traces[':traceId'].$get({ param: { traceId: 'ab0'.padEnd(32, '0') } }))
     expect(trace.spans.map((sp) => [sp.depth, sp.critical])).toEqual([
       [0, true],
       [1, true],
@@ -324,10 +286,13 @@ describe('the trace critical path', () => {
 
 describe('the OpenAPI document and reference', () => {
   it('describes every route with its parameters, generated from the validators', async () => {
-    const doc = await getJson<{
-      openapi: string
-      paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>>
-    }>('/api/openapi.json')
+    const doc = await fetch(`${sb.apiUrl}/api/openapi.json`).then(
+      (r) =>
+        r.json() as Promise<{
+          openapi: string
+          paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>>
+        }>,
+    )
     expect(doc.openapi).toMatch(/^3\./)
     for (const path of [
       '/api/orders/{id}/lifecycle',

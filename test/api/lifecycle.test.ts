@@ -1,5 +1,6 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ok, typedApi } from '../support/api-client.ts'
 import { sendEvents } from '../support/events.ts'
 import { readableSpan } from '../support/readable-span.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
@@ -33,28 +34,11 @@ function event(type: string, subject: string, offsetMs: number, extra: Record<st
 
 const send = (events: object[]) => sendEvents(sb.collectorUrl, events)
 
-interface Lifecycle {
-  status: string
-  flow: string
-  stages: Array<{
-    name: string
-    status: string
-    at: string | null
-    system: string | null
-    outOfOrder: boolean
-    occurrences: number
-    delayMs: number | null
-    replayId: string | null
-  }>
-  timeline: Array<{ at: string; kind: string; name: string; replayId: string | null }>
-  links: Array<{ type: string; id: string }>
-}
-
-async function lifecycle(kind: 'orders' | 'returns', id: string): Promise<Lifecycle> {
-  const res = await fetch(`${sb.apiUrl}/api/${kind}/${encodeURIComponent(id)}/lifecycle`)
-  expect(res.status).toBe(200)
-  return (await res.json()) as Lifecycle
-}
+const api = () => typedApi(sb.apiUrl)
+/** The order and return routes, kept as aliases of the route for any entity type. */
+const lifecycle = (kind: 'orders' | 'returns', id: string) =>
+  ok(api()[kind][':id'].lifecycle.$get({ param: { id } }))
+type Lifecycle = Awaited<ReturnType<typeof lifecycle>>
 
 const stage = (l: Lifecycle, name: string) => l.stages.find((s) => s.name === name)
 
@@ -171,11 +155,7 @@ describe('order lifecycles', () => {
 
 describe('the stuck list', () => {
   it('lists the order overdue at the ERP, with the stage and how late, and not completed or cancelled ones', async () => {
-    const res = await fetch(`${sb.apiUrl}/api/flows/order_to_cash/stuck`)
-    expect(res.status).toBe(200)
-    const body = (await res.json()) as {
-      stuck: Array<{ entity: { id: string }; lastStage: string; overdueStage: string; overdueMs: number }>
-    }
+    const body = await ok(api().flows[':flow'].stuck.$get({ param: { flow: 'order_to_cash' }, query: {} }))
     const stuck = body.stuck.find((s) => s.entity.id === 'SO-STUCK-1')
     expect(stuck).toMatchObject({ lastStage: 'inventory_reserved', overdueStage: 'erp_posted' })
     // Reserved 2 minutes after a start 10 hours ago, with a 1-hour limit: about 8h58m late.
@@ -216,11 +196,8 @@ describe('return lifecycles', () => {
   })
 
   it('answers the same through the route for any entity type as through the order and return routes', async () => {
-    const generic = async (type: string, id: string) => {
-      const res = await fetch(`${sb.apiUrl}/api/entities/${type}/${encodeURIComponent(id)}/lifecycle`)
-      expect(res.status).toBe(200)
-      return (await res.json()) as Lifecycle
-    }
+    const generic = (type: string, id: string) =>
+      ok(api().entities[':type'][':id'].lifecycle.$get({ param: { type, id } }))
     expect(await generic('return', 'RT-SO-RET-1')).toEqual(await lifecycle('returns', 'RT-SO-RET-1'))
     expect(await generic('order', 'SO-RET-1')).toEqual(await lifecycle('orders', 'SO-RET-1'))
     // A SKU in inventory_sync, through the same route.
@@ -236,17 +213,12 @@ describe('return lifecycles', () => {
 
 describe('search', () => {
   it('finds orders and returns by id prefix, the exact match first, and a trace by id', async () => {
-    const body = (await (await fetch(`${sb.apiUrl}/api/search?q=SO-RET`)).json()) as {
-      results: Array<{ kind: string; id: string }>
-    }
+    const search = (q: string) => ok(api().search.$get({ query: { q } }))
+    const body = await search('SO-RET')
     expect(body.results).toContainEqual(expect.objectContaining({ kind: 'order', id: 'SO-RET-1' }))
-    const exact = (await (await fetch(`${sb.apiUrl}/api/search?q=RT-SO-RET-1`)).json()) as {
-      results: Array<{ kind: string; id: string }>
-    }
+    const exact = await search('RT-SO-RET-1')
     expect(exact.results[0]).toMatchObject({ kind: 'return', id: 'RT-SO-RET-1' })
-    const trace = (await (
-      await fetch(`${sb.apiUrl}/api/search?q=A1B2C3D4E5F60718293A4B5C6D7E8F90`)
-    ).json()) as { results: Array<{ kind: string }> }
+    const trace = await search('A1B2C3D4E5F60718293A4B5C6D7E8F90')
     expect(trace.results[0]).toMatchObject({ kind: 'trace', id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' })
   })
 
@@ -254,9 +226,7 @@ describe('search', () => {
     const empty = await fetch(`${sb.apiUrl}/api/search?q=`)
     expect(empty.status).toBe(400)
     expect(((await empty.json()) as { error: { message: string } }).error.message).toMatch(/^q: /)
-    const hostile = (await (
-      await fetch(`${sb.apiUrl}/api/search?q=${encodeURIComponent("' OR 1=1 --")}`)
-    ).json()) as { results: unknown[] }
+    const hostile = await ok(api().search.$get({ query: { q: "' OR 1=1 --" } }))
     expect(hostile.results).toEqual([])
   })
 })
