@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ok, typedApi } from '../support/api-client.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 let sb: TestSignalbox
@@ -51,22 +52,11 @@ describe('GET /api/inventory/:sku', () => {
     })
     expect(res.status).toBe(200)
 
-    const body = (await (await fetch(`${sb.apiUrl}/api/inventory/SKU-777?location=DC-1`)).json()) as {
-      locations: Array<{
-        sourceOfTruth: { available: number }
-        changes: unknown[]
-        channels: Array<{
-          channel: string
-          quantity: number
-          upToDate: boolean
-          lagMs: number
-          drift: number
-          oversellRisk: boolean
-        }>
-      }>
-    }
+    const body = await ok(
+      typedApi(sb.apiUrl).inventory[':sku'].$get({ param: { sku: 'SKU-777' }, query: { location: 'DC-1' } }),
+    )
     const [dc] = body.locations
-    expect(dc?.sourceOfTruth.available).toBe(100)
+    expect(dc?.sourceOfTruth?.available).toBe(100)
     expect(dc?.changes).toHaveLength(2)
     const byChannel = Object.fromEntries((dc?.channels ?? []).map((c) => [c.channel, c]))
     expect(byChannel.storefront).toMatchObject({

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RuleOfKind, ruleValues } from '../../alerts/rules.ts'
 import { loadFlows } from '../../core/flows.ts'
+import { ok, typedApi } from '../support/api-client.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 let sb: TestSignalbox
@@ -124,36 +125,9 @@ function events() {
   ]
 }
 
-interface Conflict {
-  sku: string
-  channel: string
-  kind: string
-  since: string
-  shownPrice: number | null
-  expectedPrice: number
-  promotionId: string | null
-  perUnit: number
-  unitsSold: number | null
-  revenueAtRisk: number | null
-}
-interface Channel {
-  channel: string
-  price: number | null
-  toldAt: string | null
-  upToDate: boolean
-  lagMs: number | null
-  conflict: Conflict | null
-}
+const api = () => typedApi(sb.apiUrl)
 const prices = async (sku: string) => {
-  const res = await fetch(`${sb.apiUrl}/api/prices/${sku}?priceList=${LIST}`)
-  expect(res.status).toBe(200)
-  const body = (await res.json()) as {
-    priceLists: Array<{
-      sourceOfTruth: { price: number; promotions: string[] }
-      channels: Channel[]
-      changes: unknown[]
-    }>
-  }
+  const body = await ok(api().prices[':sku'].$get({ param: { sku }, query: { priceList: LIST } }))
   const [list] = body.priceLists
   return { ...list, by: Object.fromEntries((list?.channels ?? []).map((c) => [c.channel, c])) }
 }
@@ -234,13 +208,7 @@ describe('GET /api/prices/:sku', () => {
 
 describe('GET /api/prices/conflicts', () => {
   it('lists each SKU’s conflicts across channels, oldest first, and none for the healthy SKU', async () => {
-    const res = await fetch(`${sb.apiUrl}/api/prices/conflicts`)
-    expect(res.status).toBe(200)
-    const body = (await res.json()) as {
-      total: number
-      byKind: Record<string, number>
-      conflicts: Conflict[]
-    }
+    const body = await ok(api().prices.conflicts.$get({ query: {} }))
     expect(body.conflicts.map((c) => [c.sku, c.channel, c.kind])).toEqual([
       ['SKU-P-NEVER', 'pos', 'price_mismatch'],
       ['SKU-P-PROMO', 'pos', 'promotion_missing'],
@@ -249,11 +217,7 @@ describe('GET /api/prices/conflicts', () => {
     ])
     expect(body.byKind).toEqual({ price_mismatch: 2, promotion_missing: 1, promotion_not_ended: 1 })
     expect(body.conflicts[2]).toMatchObject({ revenueAtRisk: 15 })
-    const marketplace = (await (
-      await fetch(`${sb.apiUrl}/api/prices/conflicts?channel=marketplace`)
-    ).json()) as {
-      conflicts: Conflict[]
-    }
+    const marketplace = await ok(api().prices.conflicts.$get({ query: { channel: 'marketplace' } }))
     expect(marketplace.conflicts.map((c) => c.sku)).toEqual(['SKU-P-STALE', 'SKU-P-ENDED'])
   })
 })
