@@ -2,17 +2,31 @@ import nodemailer from 'nodemailer'
 import { Webhook } from 'standardwebhooks'
 import { retryAfterMs } from '../core/retry.ts'
 import type { ChannelConfig } from './config.ts'
+import {
+  alertmanagerAlerts,
+  alertmanagerWebhook,
+  announced,
+  pagerDutyEvents,
+  slackMessage,
+  title,
+} from './payloads.ts'
 
-/** What a notification says, whatever the channel: Alertmanager's webhook shape, close enough to map. */
+/**
+ * What a notification says, whatever the channel; alerts/payloads.ts writes it in each provider's
+ * shape. `acknowledged` is an alert acknowledged in Signalbox since it was announced: only channels
+ * with an acknowledgement of their own (PagerDuty) hear of it.
+ */
 export interface NotificationAlert {
+  /** A hash of the rule and labels: Alertmanager's `fingerprint`, PagerDuty's `dedup_key`. */
   readonly id: string
-  readonly status: 'firing' | 'resolved'
+  readonly status: 'firing' | 'resolved' | 'acknowledged'
   readonly rule: string
   readonly severity: string
   readonly labels: Readonly<Record<string, string>>
   readonly summary: string
   readonly startsAt: string
   readonly endsAt: string | null
+  /** The alert in Signalbox's UI: Alertmanager's `generatorURL`. */
   readonly url: string
 }
 
@@ -24,22 +38,20 @@ export interface Notification {
   readonly groupLabels: Readonly<Record<string, string>>
   readonly alerts: readonly NotificationAlert[]
   readonly sentAt: string
+  /** Signalbox's UI as on-call engineers reach it: Alertmanager's `externalURL`. */
+  readonly externalUrl: string
+  /** How often the route repeats a firing alert (Alertmanager holds pushed alerts that long). */
+  readonly repeatIntervalMs: number
 }
+
+export type ChannelKind = 'webhook' | 'slack' | 'pagerduty' | 'email' | 'alertmanager'
 
 /** One HTTP request (or one email) a channel needs for a notification. */
 export interface Delivery {
-  readonly channel: 'webhook' | 'slack' | 'pagerduty' | 'email'
+  readonly channel: ChannelKind
   /** Why it cannot be sent (a secret's environment variable is not set), instead of sending. */
   readonly missing?: string
   send(): Promise<{ status: number; retryAfterMs?: number }>
-}
-
-const title = (n: Notification) => {
-  const firing = n.alerts.filter((a) => a.status === 'firing').length
-  const what = Object.entries(n.groupLabels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ')
-  return n.status === 'firing' ? `[FIRING:${firing}] ${what}` : `[RESOLVED] ${what}`
 }
 
 async function post(url: string, body: string, headers: Record<string, string> = {}) {
@@ -53,54 +65,6 @@ async function post(url: string, body: string, headers: Record<string, string> =
   return { status: res.status, retryAfterMs: retryAfterMs(res.headers.get('retry-after')) }
 }
 
-/** Slack incoming webhook: `text` as the fallback, Block Kit for the message. */
-export function slackMessage(n: Notification) {
-  const lines = n.alerts
-    .slice(0, 20)
-    .map(
-      (a) =>
-        `${a.status === 'firing' ? '🔴' : '✅'} *${a.rule}* (${a.severity}) — ${a.summary} <${a.url}|open>`,
-    )
-  if (n.alerts.length > 20) lines.push(`…and ${n.alerts.length - 20} more`)
-  return {
-    text: title(n),
-    blocks: [
-      { type: 'header', text: { type: 'plain_text', text: title(n).slice(0, 150) } },
-      { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `Signalbox · ${n.receiver} · ${n.sentAt}` }] },
-    ],
-  }
-}
-
-/**
- * PagerDuty Events API v2: one event per alert, keyed by the alert's id (`dedup_key`), so a trigger
- * and its resolve meet the same incident however notifications were grouped.
- */
-export function pagerDutyEvents(n: Notification, routingKey: string) {
-  return n.alerts.map((a) =>
-    a.status === 'resolved'
-      ? { routing_key: routingKey, event_action: 'resolve' as const, dedup_key: a.id }
-      : {
-          routing_key: routingKey,
-          event_action: 'trigger' as const,
-          dedup_key: a.id,
-          payload: {
-            summary: `${a.rule}: ${a.summary}`.slice(0, 1024),
-            source: 'signalbox',
-            severity: a.severity === 'page' ? ('critical' as const) : ('warning' as const),
-            timestamp: a.startsAt,
-            component: a.labels.connector ?? a.labels.system ?? a.labels.flow,
-            group: a.labels.flow ?? a.labels.team,
-            class: a.labels.sli ?? a.rule,
-            custom_details: a.labels,
-          },
-          client: 'Signalbox',
-          client_url: a.url,
-        },
-  )
-}
-
-type ChannelKind = 'webhook' | 'slack' | 'pagerduty' | 'email'
 type Settings<K extends ChannelKind> = Extract<ChannelConfig, Record<K, unknown>>[K]
 type Channel<K extends ChannelKind> = (
   cfg: Settings<K>,
@@ -121,7 +85,7 @@ async function sendMail(smtpUrl: string, cfg: Settings<'email'>, n: Notification
       from: cfg.from,
       to: [...cfg.to],
       subject: title(n),
-      text: n.alerts
+      text: announced(n)
         .map((a) => `${a.status.toUpperCase()} ${a.rule} (${a.severity})\n${a.summary}\n${a.url}\n`)
         .join('\n'),
     })
@@ -139,13 +103,15 @@ async function sendMail(smtpUrl: string, cfg: Settings<'email'>, n: Notification
 /** Every channel, by its key in `alerts.yaml`: how a notification becomes requests. */
 const CHANNELS: { [K in ChannelKind]: Channel<K> } = {
   // Signed per Standard Webhooks: the notification id is the `webhook-id` (receivers dedupe on it).
+  // Alertmanager's webhook v4 body, so receivers written for Alertmanager take it as it is.
   webhook: (cfg, n, env) => {
     const url = cfg.url ?? env[cfg.url_env ?? '']
     const secret = cfg.secret_env ? env[cfg.secret_env] : undefined
+    if (announced(n).length === 0) return []
     if (!url) return unset('webhook', cfg.url_env ?? 'url')
     if (cfg.secret_env && !secret) return unset('webhook', cfg.secret_env)
     const send = () => {
-      const body = JSON.stringify({ version: '1', ...n })
+      const body = JSON.stringify(alertmanagerWebhook(n))
       const at = new Date()
       const headers: Record<string, string> = secret
         ? {
@@ -160,6 +126,7 @@ const CHANNELS: { [K in ChannelKind]: Channel<K> } = {
   },
   slack: (cfg, n, env) => {
     const url = env[cfg.url_env]
+    if (announced(n).length === 0) return []
     if (!url) return unset('slack', cfg.url_env)
     return [{ channel: 'slack', send: () => post(url, JSON.stringify(slackMessage(n))) }]
   },
@@ -173,8 +140,17 @@ const CHANNELS: { [K in ChannelKind]: Channel<K> } = {
   },
   email: (cfg, n, env) => {
     const smtp = env[cfg.smtp_url_env]
+    if (announced(n).length === 0) return []
     if (!smtp) return unset('email', cfg.smtp_url_env)
     return [{ channel: 'email', send: () => sendMail(smtp, cfg, n) }]
+  },
+  // Alertmanager as a receiver: its own routing, silences and inhibition take over from here.
+  alertmanager: (cfg, n, env) => {
+    const base = cfg.url ?? env[cfg.url_env ?? '']
+    if (announced(n).length === 0) return []
+    if (!base) return unset('alertmanager', cfg.url_env ?? 'url')
+    const url = `${base.replace(/\/+$/, '')}/api/v2/alerts`
+    return [{ channel: 'alertmanager', send: () => post(url, JSON.stringify(alertmanagerAlerts(n))) }]
   },
 }
 

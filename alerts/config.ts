@@ -35,6 +35,15 @@ const channelSchema = z.union([
       email: z.object({ smtp_url_env: envName, from: z.email(), to: z.array(z.email()).min(1) }).strict(),
     })
     .strict(),
+  z
+    .object({
+      // An Alertmanager's base address (alerts go to its /api/v2/alerts).
+      alertmanager: z
+        .object({ url: z.url().optional(), url_env: envName.optional() })
+        .strict()
+        .refine((a) => Boolean(a.url) !== Boolean(a.url_env), 'exactly one of url or url_env'),
+    })
+    .strict(),
 ])
 
 interface RouteConfig {

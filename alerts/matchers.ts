@@ -7,7 +7,25 @@ export interface Matcher {
   readonly value: string
 }
 
+/** A matcher as Alertmanager's v2 api writes it (`amtool`, Grafana, the Alertmanager UI). */
+export interface AlertmanagerMatcher {
+  readonly name: string
+  readonly value: string
+  readonly isRegex: boolean
+  readonly isEqual: boolean
+}
+
 const MATCHER = /^\s*([a-z_][a-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$/
+
+function validRegex(value: string, ctx: z.RefinementCtx): boolean {
+  try {
+    new RegExp(value)
+    return true
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `'${value}' is not a valid regular expression` })
+    return false
+  }
+}
 
 /** Parses one matcher; an invalid regular expression is reported here, not at the first alert. */
 export const matcherSchema = z.string().transform((text, ctx): Matcher => {
@@ -20,15 +38,51 @@ export const matcherSchema = z.string().transform((text, ctx): Matcher => {
     return z.NEVER
   }
   const [, name, op, value] = m as unknown as [string, string, Matcher['op'], string]
-  if (op.endsWith('~')) {
-    try {
-      new RegExp(value)
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `'${value}' is not a valid regular expression` })
-      return z.NEVER
-    }
-  }
+  if (op.endsWith('~') && !validRegex(value, ctx)) return z.NEVER
   return { name, op, value }
+})
+
+/**
+ * Alertmanager v2's matcher object. `isEqual` is optional there (true when left out, as in
+ * Alertmanager before 0.22); label names follow Prometheus's rule.
+ */
+export const alertmanagerMatcherSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a label name such as slo or severity'),
+    value: z.string().max(1000),
+    isRegex: z.boolean(),
+    isEqual: z.boolean().default(true),
+  })
+  .strict()
+  .transform((m, ctx): Matcher => {
+    if (m.isRegex && !validRegex(m.value, ctx)) return z.NEVER
+    const op = `${m.isEqual ? '=' : '!='}${m.isRegex ? '~' : ''}`.replace('!=~', '!~') as Matcher['op']
+    return { name: m.name, op, value: m.value }
+  })
+
+/**
+ * Either form: `"slo = x"` or `{ name: slo, value: x, isRegex: false, isEqual: true }`. Chosen by the
+ * value's type rather than as a union, so a mistake is reported in the form's own words.
+ */
+export const anyMatcherSchema = z
+  .union([z.string(), z.record(z.string(), z.unknown())])
+  .transform((value, ctx): Matcher => {
+    const parsed = (typeof value === 'string' ? matcherSchema : alertmanagerMatcherSchema).safeParse(value)
+    if (parsed.success) return parsed.data
+    for (const issue of parsed.error.issues)
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path })
+    return z.NEVER
+  })
+
+export const toAlertmanagerMatcher = (m: {
+  readonly name: string
+  readonly op: string
+  readonly value: string
+}): AlertmanagerMatcher => ({
+  name: m.name,
+  value: m.value,
+  isRegex: m.op.endsWith('~'),
+  isEqual: !m.op.startsWith('!'),
 })
 
 /** Regular expressions are anchored, as in Alertmanager: `team =~ ops` does not match `devops`. */

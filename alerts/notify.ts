@@ -78,10 +78,15 @@ interface Group {
   readonly alerts: AlertInstance[]
 }
 
+/** A group's last notification as saved: firing alert ids, and `<id>~ack` for those acknowledged since. */
+const ACKED = '~ack'
+
 /**
  * Decides, per notification group, whether to notify now (group wait for a new group, group interval
- * after a change, repeat interval while unchanged and firing) and sends. Silenced, inhibited and
- * acknowledged alerts are left out; a resolved alert is announced only to a group that was told it fired.
+ * after a change, repeat interval while unchanged and firing) and sends. Silenced and inhibited alerts
+ * are left out; a resolved alert is announced only to a group that was told it fired. An alert
+ * acknowledged after it was announced is not repeated, and its acknowledgement goes out at once (to
+ * PagerDuty, the one channel with acknowledgements); its resolve is still announced.
  */
 export async function notify(deps: NotifyDeps, instances: readonly AlertInstance[], nowMs: number) {
   const silences = await listSilences(deps.store, nowMs)
@@ -89,7 +94,7 @@ export async function notify(deps: NotifyDeps, instances: readonly AlertInstance
   for (const a of instances) {
     if (a.state !== 'firing' && a.state !== 'resolved') continue
     const labels = alertLabels(a)
-    if (a.state === 'firing' && (a.suppressedBy || a.ackedBy || silencedBy(silences, labels, nowMs))) continue
+    if (a.state === 'firing' && (a.suppressedBy || silencedBy(silences, labels, nowMs))) continue
     for (const route of routesFor(deps.alerting.route, labels)) {
       const key = groupKey(route, labels)
       const group: Group = groups.get(key) ?? {
@@ -106,34 +111,48 @@ export async function notify(deps: NotifyDeps, instances: readonly AlertInstance
   const sends: Promise<void>[] = []
   for (const group of groups.values()) {
     const prev = sent.get(group.key)
-    const told = new Set(prev?.fingerprint ? prev.fingerprint.split(',') : [])
-    const firing = group.alerts.filter((a) => a.state === 'firing')
+    const entries = prev?.fingerprint ? prev.fingerprint.split(',') : []
+    const told = new Set(entries.map((e) => e.replace(ACKED, '')))
+    const toldAcked = new Set(entries.filter((e) => e.endsWith(ACKED)).map((e) => e.replace(ACKED, '')))
+    const firing = group.alerts.filter((a) => a.state === 'firing' && !a.ackedBy)
+    const acked = group.alerts.filter((a) => a.state === 'firing' && a.ackedBy && told.has(a.id))
+    const newlyAcked = acked.filter((a) => !toldAcked.has(a.id))
     const resolved = group.alerts.filter((a) => a.state === 'resolved' && told.has(a.id))
-    if (firing.length === 0 && resolved.length === 0) continue
-    const fingerprint = firing
+    if (firing.length === 0 && resolved.length === 0 && newlyAcked.length === 0) continue
+    const firingPrint = firing
       .map((a) => a.id)
       .sort()
       .join(',')
+    const prevFiringPrint = entries.filter((e) => !e.endsWith(ACKED)).join(',')
+    const fingerprint = [firingPrint, ...acked.map((a) => `${a.id}${ACKED}`).sort()].filter(Boolean).join(',')
     const since = prev ? nowMs - prev.sentAtMs : 0
+    // A group whose last notification left nothing firing starts afresh (group wait), unless it
+    // still holds acknowledged alerts whose resolve is owed.
     const due =
-      !prev || prev.firing === 0
+      !prev || (prev.firing === 0 && toldAcked.size === 0)
         ? firing.length > 0 &&
           nowMs - Math.min(...firing.map((a) => a.firedAtMs ?? nowMs)) >= group.route.groupWaitMs
-        : fingerprint !== prev.fingerprint || resolved.length > 0
+        : firingPrint !== prevFiringPrint || resolved.length > 0
           ? since >= group.route.groupIntervalMs
           : firing.length > 0 && since >= group.route.repeatIntervalMs
-    if (!due) continue
+    if (!due && newlyAcked.length === 0) continue
     // The group's state is saved before sending: a crash mid-send loses a notification's retries,
-    // never sends it twice.
+    // never sends it twice. An acknowledgement alone does not restart the group's intervals.
     const state: GroupState = {
       key: group.key,
       receiver: group.route.receiver,
-      sentAtMs: nowMs,
-      fingerprint,
-      firing: firing.length,
+      sentAtMs: due || !prev ? nowMs : prev.sentAtMs,
+      fingerprint: due
+        ? fingerprint
+        : [prevFiringPrint, ...acked.map((a) => `${a.id}${ACKED}`).sort()].filter(Boolean).join(','),
+      firing: due ? firing.length : (prev?.firing ?? 0),
     }
-    await saveGroup(deps.store, state)
-    sends.push(send(deps, group, [...firing, ...resolved], nowMs))
+    await saveGroup(deps.store, state, nowMs)
+    const alerts = [
+      ...(due ? [...firing, ...resolved] : []),
+      ...newlyAcked.map((a) => ({ ...a, state: 'acknowledged' })),
+    ]
+    sends.push(send(deps, group, alerts, nowMs))
   }
   await Promise.all(sends)
 }
@@ -143,12 +162,12 @@ async function send(deps: NotifyDeps, group: Group, alerts: readonly AlertInstan
     id: `msg_${randomUUID()}`,
     groupKey: group.key,
     receiver: group.route.receiver,
-    status: alerts.some((a) => a.state === 'firing') ? 'firing' : 'resolved',
+    status: alerts.some((a) => a.state !== 'resolved') ? 'firing' : 'resolved',
     groupLabels: group.labels,
     alerts: alerts.map(
       (a): NotificationAlert => ({
         id: a.id,
-        status: a.state === 'firing' ? 'firing' : 'resolved',
+        status: a.state as NotificationAlert['status'],
         rule: a.rule,
         severity: a.severity,
         labels: alertLabels(a),
@@ -159,6 +178,8 @@ async function send(deps: NotifyDeps, group: Group, alerts: readonly AlertInstan
       }),
     ),
     sentAt: new Date(nowMs).toISOString(),
+    externalUrl: deps.publicUrl,
+    repeatIntervalMs: group.route.repeatIntervalMs,
   }
   const channels = deps.alerting.receivers.get(group.route.receiver) ?? []
   await Promise.all(
@@ -171,7 +192,9 @@ async function send(deps: NotifyDeps, group: Group, alerts: readonly AlertInstan
             groupKey: group.key,
             receiver: group.route.receiver,
             channel: d.channel,
-            status: notification.status,
+            status: notification.alerts.every((a) => a.status === 'acknowledged')
+              ? 'acknowledged'
+              : notification.status,
             alertIds: alerts.map((a) => a.id),
             attempt,
             outcome,

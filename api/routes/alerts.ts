@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import { matcherSchema } from '../../alerts/matchers.ts'
+import { anyMatcherSchema, toAlertmanagerMatcher } from '../../alerts/matchers.ts'
 import { OutOfScopeError } from '../../auth/scope.ts'
 import { DAY_MS } from '../../core/duration.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
@@ -160,15 +160,18 @@ export function alertRoutes(store: Store) {
       '/silences',
       describeRoute({
         tags: ['alerts'],
-        summary: 'Silences that are active or scheduled',
+        summary:
+          "Silences that are active or scheduled; format=alertmanager answers Alertmanager v2's gettableSilences array",
         responses: { 200: { description: 'Silences' } },
       }),
       policy({ role: 'viewer', scope: 'narrowed' }),
+      query(z.object({ format: z.enum(['signalbox', 'alertmanager']).default('signalbox') })),
       async (c) => {
         const visible = scoped(c)
-        const silences = (await listSilences(store, Date.now())).filter(
-          (s) => visible.silence(s.matchers).visible,
-        )
+        const now = Date.now()
+        const silences = (await listSilences(store, now)).filter((s) => visible.silence(s.matchers).visible)
+        if (c.req.valid('query').format === 'alertmanager')
+          return c.json(silences.map((s) => alertmanagerSilence(s, now)))
         return c.json({ silences: silences.map(silenceView) })
       },
     )
@@ -184,10 +187,12 @@ export function alertRoutes(store: Store) {
       body(
         z.object({
           matchers: z
-            .array(matcherSchema)
+            .array(anyMatcherSchema)
             .min(1)
             .max(20)
-            .describe('Alertmanager matchers: "slo = order_reaches_erp"'),
+            .describe(
+              'Alertmanager matchers: "slo = order_reaches_erp", or v2 objects {name, value, isRegex, isEqual}',
+            ),
           startsAt: instant.optional(),
           endsAt: instant,
           createdBy: who.optional(),
@@ -286,7 +291,7 @@ export function alertRoutes(store: Store) {
     )
 }
 
-function silenceView(s: {
+interface SilenceRecord {
   id: string
   matchers: ReadonlyArray<{ name: string; op: string; value: string }>
   startsAtMs: number
@@ -294,7 +299,24 @@ function silenceView(s: {
   createdBy: string
   comment: string
   createdAtMs: number
-}) {
+}
+
+/** Alertmanager v2's `gettableSilence`, so tools written for Alertmanager read Signalbox's silences. */
+function alertmanagerSilence(s: SilenceRecord, nowMs: number) {
+  const state = nowMs < s.startsAtMs ? 'pending' : nowMs < s.endsAtMs ? 'active' : 'expired'
+  return {
+    id: s.id,
+    status: { state },
+    updatedAt: isoFromMs(s.createdAtMs),
+    matchers: s.matchers.map(toAlertmanagerMatcher),
+    startsAt: isoFromMs(s.startsAtMs),
+    endsAt: isoFromMs(s.endsAtMs),
+    createdBy: s.createdBy,
+    comment: s.comment,
+  }
+}
+
+function silenceView(s: SilenceRecord) {
   return {
     id: s.id,
     matchers: s.matchers.map((m) => `${m.name} ${m.op} ${JSON.stringify(m.value)}`),

@@ -220,10 +220,11 @@ export async function listGroups(store: Store): Promise<Map<string, GroupState>>
   )
 }
 
-export async function saveGroup(store: Store, g: GroupState) {
+/** `atMs` orders the writes (a save that keeps the group's last send time, an acknowledgement, is later). */
+export async function saveGroup(store: Store, g: GroupState, atMs = g.sentAtMs) {
   await store.command(sql`
     INSERT INTO ${table(TABLES.alertGroups)} (key, version, receiver, sent_at, fingerprint, firing)
-    VALUES (${g.key}, ${g.sentAtMs * 1000 + (g.firing % 1000)}, ${g.receiver}, ${new Date(g.sentAtMs)}, ${g.fingerprint}, ${g.firing})`)
+    VALUES (${g.key}, ${atMs * 1000 + (g.firing % 1000)}, ${g.receiver}, ${new Date(g.sentAtMs)}, ${g.fingerprint}, ${g.firing})`)
 }
 
 export interface DeliveryAttempt {
@@ -232,7 +233,7 @@ export interface DeliveryAttempt {
   readonly groupKey: string
   readonly receiver: string
   readonly channel: string
-  readonly status: 'firing' | 'resolved'
+  readonly status: 'firing' | 'resolved' | 'acknowledged'
   readonly alertIds: readonly string[]
   readonly attempt: number
   readonly outcome: 'delivered' | 'retrying' | 'failed' | 'not_configured'

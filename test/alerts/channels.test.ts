@@ -23,8 +23,22 @@ const notification: Notification = {
   receiver: 'hook',
   status: 'firing',
   groupLabels: {},
-  alerts: [],
+  alerts: [
+    {
+      id: 'a1',
+      status: 'firing',
+      rule: 'r',
+      severity: 'page',
+      labels: {},
+      summary: 's',
+      startsAt: new Date(0).toISOString(),
+      endsAt: null,
+      url: 'http://signalbox.test/#/alerts/a1',
+    },
+  ],
   sentAt: new Date(0).toISOString(),
+  externalUrl: 'http://signalbox.test',
+  repeatIntervalMs: 3_600_000,
 }
 
 const send = async () => {

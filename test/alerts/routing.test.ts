@@ -208,7 +208,7 @@ describe('routing and channels', () => {
     expect(ack.status).toBe(200)
     expect(ack.body.alert.acknowledged.by).toBe('sam@oncall')
     await at(fx.t0 + 5 * MINUTE) // past the repeat interval: acknowledged, so no repeat
-    expect(fx.receiver.json('/pd')).toHaveLength(1)
+    expect(fx.receiver.json('/pd').map((e) => e.event_action)).toEqual(['trigger', 'acknowledge'])
     const missing = await api(`/api/alerts/${page?.id}/ack`, { method: 'POST', json: {} })
     expect(missing.status).toBe(400)
     const detail = await api<{ history: Array<{ to: string; actor: string | null }> }>(
