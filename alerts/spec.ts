@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parse } from 'yaml'
 import { z } from 'zod'
 import { DAY_MS, durationMs } from '../core/duration.ts'
 import type { FlowDefinition } from '../core/flows.ts'
@@ -103,6 +105,20 @@ export function loadSlos(configDir: string, flows: ReadonlyMap<string, FlowDefin
     unit: s.unit,
     labels: s.labels,
   }))
+}
+
+/** `slos.yaml` as written (durations as the author wrote them), for OpenSLO export; `loadSlos` checks it. */
+export function readSloDocument(configDir: string): Record<string, Record<string, unknown>> {
+  return parse(readFileSync(join(configDir, 'slos.yaml'), 'utf8')) ?? {}
+}
+
+/** What keeps a `slos.yaml` document (parsed YAML) from loading, as `path: message`; none when it loads. */
+export function sloDocumentProblems(doc: unknown, flows: ReadonlyMap<string, FlowDefinition>): string[] {
+  const parsed = fileSchema.safeParse(doc)
+  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+  return Object.entries(parsed.data).flatMap(([id, slo]) =>
+    checkSli(slo.sli, flows).map((p) => `${[id, 'sli', ...p.path].join('.')}: ${p.message}`),
+  )
 }
 
 /** The labels every alert of an SLO carries, for routing and silences. */

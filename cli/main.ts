@@ -10,6 +10,7 @@ import { openStoreForCli } from './admin/reach.ts'
 import { CliError, describeFailure, engineHolder } from './failure.ts'
 import { loadTarget } from './load-target.ts'
 import { type Part, run, stopOnSignals } from './runtime.ts'
+import { addSloCommands } from './slo.ts'
 
 const program = new Command()
   .name('signalbox')
@@ -118,6 +119,7 @@ program
   )
 
 addAdminCommands(program)
+addSloCommands(program)
 
 program
   .command('migrate')

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import { exportOpenSlo } from '../../alerts/openslo/export.ts'
 import { badEvents, sliSeries } from '../../alerts/sli-kinds.ts'
 import { sloStatus } from '../../alerts/slo-status.ts'
 import type { SloDefinition } from '../../alerts/spec.ts'
@@ -9,15 +10,22 @@ import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listInstances } from '../../store/queries/alerts.ts'
 import type { BadEvent } from '../../store/queries/sli.ts'
-import { params } from '../params.ts'
+import { params, query } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
 import { sloHistory, sloSummary } from '../slo-view.ts'
 import type { Visibility } from '../visibility.ts'
 
 const FINE_STEP_MS = 5 * MINUTE_MS
 
-/** SLOs: where each stands now, and one SLO's budget and burn over time with what burned it. */
-export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
+/**
+ * SLOs: where each stands now, and one SLO's budget and burn over time with what burned it.
+ * `written` is slos.yaml as its author wrote it, for the OpenSLO export.
+ */
+export function sloRoutes(
+  store: Store,
+  slos: readonly SloDefinition[],
+  written: Readonly<Record<string, Record<string, unknown>>> = {},
+) {
   const named = (id: string) => {
     const slo = slos.find((s) => s.id === id)
     if (!slo)
@@ -29,14 +37,28 @@ export function sloRoutes(store: Store, slos: readonly SloDefinition[]) {
       '/slos',
       describeRoute({
         tags: ['slos'],
-        summary: 'Every SLO with its SLI, remaining budget and burn rates, least budget first',
-        responses: { 200: { description: 'SLOs from slos.yaml with their status' } },
+        summary:
+          'Every SLO with its SLI, remaining budget and burn rates, least budget first; format=openslo answers the SLOs as OpenSLO v1 YAML',
+        responses: {
+          200: {
+            description: 'SLOs from slos.yaml with their status, or OpenSLO v1 documents (application/yaml)',
+          },
+        },
       }),
       policy({ role: 'viewer', scope: 'narrowed' }),
+      query(z.object({ format: z.enum(['signalbox', 'openslo']).default('signalbox') })),
       async (c) => {
+        const visible = scoped(c)
+        if (c.req.valid('query').format === 'openslo') {
+          const shown = Object.fromEntries(
+            slos
+              .filter((slo) => visible.slo(slo) && written[slo.id])
+              .map((slo) => [slo.id, written[slo.id] ?? {}]),
+          )
+          return c.body(exportOpenSlo(shown), 200, { 'content-type': 'application/yaml; charset=utf-8' })
+        }
         const now = Date.now()
         const alerts = await listInstances(store)
-        const visible = scoped(c)
         const list = await Promise.all(
           slos
             .filter((slo) => visible.slo(slo))
