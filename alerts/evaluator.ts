@@ -223,7 +223,24 @@ export async function evaluate(deps: EvaluatorDeps, leaseMs: number): Promise<Ti
 export function startEvaluator(deps: EvaluatorDeps): () => Promise<void> {
   const intervalMs = deps.alerting.intervalMs
   const leaseMs = Math.max(3 * intervalMs, 30_000)
-  return runEvery(() => evaluate(deps, leaseMs), {
+  const tick = async () => {
+    const m = deps.metrics
+    const timer = m?.duration.startTimer()
+    try {
+      const result = await evaluate(deps, leaseMs)
+      m?.evaluations.inc({ outcome: result.leader ? 'leader' : 'standby' })
+      if (m && result.leader) {
+        m.alerts.reset()
+        for (const a of result.instances) m.alerts.inc({ state: a.state })
+      }
+    } catch (err) {
+      m?.evaluations.inc({ outcome: 'failed' })
+      throw err
+    } finally {
+      timer?.()
+    }
+  }
+  return runEvery(tick, {
     everyMs: intervalMs,
     log: deps.log,
     failure: 'alert evaluation failed; retrying at the next tick',

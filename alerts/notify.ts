@@ -12,6 +12,7 @@ import {
 } from '../store/queries/alerts.ts'
 import { type Delivery, deliveries, type Notification, type NotificationAlert } from './channels.ts'
 import type { AlertingConfig, Route } from './config.ts'
+import type { EvaluatorMetrics } from './evaluator-metrics.ts'
 import { alertLabels, groupKey, routesFor, silencedBy } from './routing.ts'
 
 /** Without jitter: the delivery log shows the same waits every time (1, 2, 4, 8 s). */
@@ -30,6 +31,7 @@ export interface NotifyDeps {
   readonly retry: RetryPolicy
   /** Where links in notifications point: the UI's address as on-call engineers reach it. */
   readonly publicUrl: string
+  readonly metrics?: EvaluatorMetrics
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -185,8 +187,9 @@ async function send(deps: NotifyDeps, group: Group, alerts: readonly AlertInstan
   await Promise.all(
     channels.flatMap((cfg) =>
       deliveries(cfg, notification, deps.env).map((d) =>
-        deliver(deps, d, (attempt, outcome, status, error) =>
-          appendDelivery(deps.store, {
+        deliver(deps, d, (attempt, outcome, status, error) => {
+          deps.metrics?.deliveries.inc({ channel: d.channel, outcome })
+          return appendDelivery(deps.store, {
             atMs: Date.now(),
             notificationId: notification.id,
             groupKey: group.key,
@@ -200,8 +203,8 @@ async function send(deps: NotifyDeps, group: Group, alerts: readonly AlertInstan
             outcome,
             httpStatus: status,
             error,
-          }),
-        ),
+          })
+        }),
       ),
     ),
   )

@@ -3,7 +3,9 @@ import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { generateSpecs } from 'hono-openapi'
-import { loadSlos } from '../alerts/spec.ts'
+import type { Registry } from 'prom-client'
+import { SloMetrics } from '../alerts/slo-metrics.ts'
+import { loadSlos, readSloDocument } from '../alerts/spec.ts'
 import { authenticate } from '../auth/middleware.ts'
 import { OidcLogin } from '../auth/oidc.ts'
 import type { Config } from '../core/config.ts'
@@ -13,6 +15,7 @@ import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { type PayloadVault, vaultFor } from '../core/payload-vault.ts'
 import { loadRedaction } from '../core/privacy.ts'
+import { processRegistry } from '../core/process-metrics.ts'
 import type { Store } from '../store/client.ts'
 import { CallbackProber } from './connector-probes.ts'
 import { type ApiEnv, grantOf, policy, visibilityFor } from './policy.ts'
@@ -90,9 +93,12 @@ export function apiApp(
   log: Logger,
   vault: PayloadVault = vaultFor(config),
   prober: CallbackProber = new CallbackProber(store, config.replay.callbackSecret, log),
+  /** What `/metrics` serves: this process's metrics (the evaluator's too, when it runs here); the SLOs' are added. */
+  metrics: Registry = processRegistry(),
 ) {
   const flows = loadFlows(config.configDir)
   const slos = loadSlos(config.configDir, flows)
+  new SloMetrics(store, slos, metrics, log)
   const privacy = loadRedaction(config.configDir, config.hashKey)
   const api = new Hono<ApiEnv>()
     .route('/', healthRoutes(store))
@@ -106,7 +112,7 @@ export function apiApp(
     .route('/', inventoryRoutes(store, config))
     .route('/', priceRoutes(store, flows, config))
     .route('/', systemRoutes(store, config))
-    .route('/', sloRoutes(store, slos))
+    .route('/', sloRoutes(store, slos, readSloDocument(config.configDir)))
     .route('/', alertRoutes(store))
     .route('/', replayRoutes(store, flows, config, vault))
     .route('/', tokenRoutes(store))
@@ -156,12 +162,18 @@ export function apiApp(
     return spec
   }
   const reference = policy({ role: 'viewer', scope: 'none' })
-  return app
-    .get('/api/openapi.json', reference, async (c) => c.json(await openapi()))
-    .get('/api/reference', reference, async (c) => c.html(referencePage(await openapi())))
-    .route('/', webRoutes())
-    .notFound(notFoundHandler)
-    .onError(errorHandler(log))
+  return (
+    app
+      .get('/api/openapi.json', reference, async (c) => c.json(await openapi()))
+      // Prometheus text format. Every SLO is in it, so it is for tokens without a scope (a scraper's).
+      .get('/metrics', policy({ role: 'viewer', scope: 'unscoped' }), async (c) =>
+        c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType }),
+      )
+      .get('/api/reference', reference, async (c) => c.html(referencePage(await openapi())))
+      .route('/', webRoutes())
+      .notFound(notFoundHandler)
+      .onError(errorHandler(log))
+  )
 }
 
 export type AppType = ReturnType<typeof apiApp>

@@ -1,9 +1,11 @@
 import { serve } from '@hono/node-server'
+import type { Registry } from 'prom-client'
 import type { Config } from '../core/config.ts'
 import { listenError } from '../core/errors.ts'
 import { flowShape, loadFlows } from '../core/flows.ts'
 import type { Logger } from '../core/logger.ts'
 import { vaultFor } from '../core/payload-vault.ts'
+import { processRegistry } from '../core/process-metrics.ts'
 import type { Store } from '../store/client.ts'
 import { scheduleRollups } from '../store/rollups.ts'
 import { apiApp } from './app.ts'
@@ -20,10 +22,11 @@ export async function startApi(
   config: Config,
   log: Logger,
   vault = vaultFor(config),
+  metrics: Registry = processRegistry(),
 ): Promise<RunningApi> {
   log.info({ payloadKey: vault.currentKeyId }, 'sensitive exception payload fields are encrypted at rest')
   const prober = new CallbackProber(store, config.replay.callbackSecret, log)
-  const app = apiApp(store, config, log, vault, prober)
+  const app = apiApp(store, config, log, vault, prober, metrics)
   const listening = await new Promise<{ port: number; close: () => Promise<void> }>((resolve, reject) => {
     const options = {
       fetch: app.fetch,

@@ -7,9 +7,11 @@ import { type Config, loadConfig } from '../core/config.ts'
 import { ConfigError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
 import { vaultFor } from '../core/payload-vault.ts'
+import { processRegistry } from '../core/process-metrics.ts'
 import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { type AdminSocket, serveAdminSocket } from './admin/socket.ts'
+import { serveMetrics } from './metrics-server.ts'
 
 export type Part = 'collector' | 'api' | 'alerts' | 'demo'
 
@@ -19,6 +21,8 @@ export interface Running {
   readonly log: Logger
   readonly collector?: Awaited<ReturnType<typeof startCollector>>
   readonly api?: Awaited<ReturnType<typeof startApi>>
+  /** Where an evaluator without the api serves `/metrics` (SIGNALBOX_ALERTS_METRICS_PORT). */
+  readonly alertsMetricsPort?: number
   /** Embedded mode: where `signalbox token …` and `payload-keys …` reach this process (cli/admin/). */
   readonly adminSocket?: AdminSocket
   stop(): Promise<void>
@@ -47,8 +51,12 @@ export async function run(
   const adminSocket =
     store.mode === 'embedded' && vault ? await serveAdminSocket({ store, config, vault }, log) : undefined
   const collector = parts.includes('collector') ? await startCollector(store, config, log) : undefined
-  const api = parts.includes('api') ? await startApi(store, config, log, vault) : undefined
-  const stopAlerts = parts.includes('alerts') ? startAlerts(store, config, log) : undefined
+  // One registry for this process's /metrics: the api's when it runs here, else the evaluator's own.
+  const metrics = parts.includes('api') || parts.includes('alerts') ? processRegistry() : undefined
+  const api = parts.includes('api') ? await startApi(store, config, log, vault, metrics) : undefined
+  const stopAlerts = parts.includes('alerts') ? startAlerts(store, config, log, metrics) : undefined
+  const alertsMetrics =
+    metrics && parts.includes('alerts') && !api ? await serveMetrics(metrics, store, config, log) : undefined
   // The demo estate talks to Signalbox over HTTP like any outside connector would, with its own
   // ingestion key when Signalbox requires one (revoked again at stop).
   const demoKey =
@@ -88,6 +96,7 @@ export async function run(
     log,
     collector,
     api,
+    alertsMetricsPort: alertsMetrics?.port,
     adminSocket,
     stop() {
       stopping ??= (async () => {
@@ -95,7 +104,7 @@ export async function run(
         await demo?.close()
         await stopAlerts?.()
         if (demoKey) await revokeToken(store, demoKey.id)
-        await Promise.all([collector?.close(), api?.close()])
+        await Promise.all([collector?.close(), api?.close(), alertsMetrics?.close()])
         await store.close()
         log.info('stopped')
       })()

@@ -19,6 +19,8 @@ const settingsSchema = z.object({
   SIGNALBOX_HTTP_PORT: port.default(8080),
   SIGNALBOX_OTLP_HTTP_PORT: port.default(4318),
   SIGNALBOX_OTLP_GRPC_PORT: port.default(4317),
+  /** `/metrics` of an evaluator running without the api (`signalbox alerts`); with the api, it is the api's. */
+  SIGNALBOX_ALERTS_METRICS_PORT: port.default(9465),
   SIGNALBOX_DATA_DIR: z.string().min(1).default('./data'),
   /** Unset: `./config`, or `./config/demo` when the demo estate runs (its flows' delays scaled to minutes). */
   SIGNALBOX_CONFIG_DIR: optionalString,
@@ -166,6 +168,7 @@ export interface Config {
   readonly httpPort: number
   readonly otlpHttpPort: number
   readonly otlpGrpcPort: number
+  readonly alertsMetricsPort: number
   readonly dataDir: string
   readonly configDir: string
   readonly logLevel: Settings['SIGNALBOX_LOG_LEVEL']
@@ -255,6 +258,7 @@ export function loadConfig(
     httpPort: s.SIGNALBOX_HTTP_PORT,
     otlpHttpPort: s.SIGNALBOX_OTLP_HTTP_PORT,
     otlpGrpcPort: s.SIGNALBOX_OTLP_GRPC_PORT,
+    alertsMetricsPort: s.SIGNALBOX_ALERTS_METRICS_PORT,
     dataDir: resolve(s.SIGNALBOX_DATA_DIR),
     configDir: resolve(s.SIGNALBOX_CONFIG_DIR ?? (demo ? './config/demo' : './config')),
     logLevel: s.SIGNALBOX_LOG_LEVEL,
