@@ -164,7 +164,11 @@ async function send(deps: NotifyDeps, group: Group, alerts: readonly AlertInstan
     id: `msg_${randomUUID()}`,
     groupKey: group.key,
     receiver: group.route.receiver,
-    status: alerts.some((a) => a.state !== 'resolved') ? 'firing' : 'resolved',
+    // Resolved when no alert it announces fires; an acknowledgement alone is about a firing alert.
+    status:
+      !alerts.some((a) => a.state === 'firing') && alerts.some((a) => a.state === 'resolved')
+        ? 'resolved'
+        : 'firing',
     groupLabels: group.labels,
     alerts: alerts.map(
       (a): NotificationAlert => ({

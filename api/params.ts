@@ -194,3 +194,33 @@ export function actingUser(c: AuthContext, claimed: string | undefined, field = 
     throw new BadRequestError('invalid_parameter', `${field}: say who is acting (or send ${IDENTITY_HEADER})`)
   return who
 }
+
+/**
+ * `?format=` of a route that can also answer in another tool's shape (OpenSLO, Alertmanager). Read
+ * here rather than through `query()`: the other shapes are not the route's typed answer, so the web
+ * client's types stay the default format's. Documented with `formatParameter`.
+ */
+export function formatOf<F extends string>(
+  c: { req: { queries(name: string): string[] | undefined } },
+  formats: readonly F[],
+): F {
+  const given = c.req.queries('format') ?? []
+  if (given.length > 1)
+    throw new BadRequestError('invalid_parameter', 'format: given more than once; send it once')
+  const [format = formats[0] as F] = given
+  if (!formats.includes(format as F))
+    throw new BadRequestError(
+      'invalid_parameter',
+      `format: one of ${formats.join(', ')}, not '${format.slice(0, 50)}'`,
+    )
+  return format as F
+}
+
+/** The OpenAPI description of `?format=` for `describeRoute`. */
+export const formatParameter = (formats: readonly string[], description: string) => ({
+  in: 'query' as const,
+  name: 'format',
+  required: false,
+  description,
+  schema: { type: 'string' as const, enum: [...formats], default: formats[0] },
+})

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Hono } from 'hono'
+import { createMiddleware } from 'hono/factory'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { anyMatcherSchema, toAlertmanagerMatcher } from '../../alerts/matchers.ts'
@@ -15,12 +16,23 @@ import {
   listTransitions,
   saveSilence,
 } from '../../store/queries/alerts.ts'
-import { actingUser, body, instant, isoFromMs, params, query, wholeNumber } from '../params.ts'
+import {
+  actingUser,
+  body,
+  formatOf,
+  formatParameter,
+  instant,
+  isoFromMs,
+  params,
+  query,
+  wholeNumber,
+} from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
 import { alertView } from '../slo-view.ts'
 
 const who = z.string().trim().min(1).max(200)
 const idParam = z.object({ id: z.string().max(100) })
+const SILENCE_FORMATS = ['signalbox', 'alertmanager'] as const
 
 /**
  * Alerts, their history, acknowledgements, silences and the notification log. Until authentication
@@ -162,16 +174,23 @@ export function alertRoutes(store: Store) {
         tags: ['alerts'],
         summary:
           "Silences that are active or scheduled; format=alertmanager answers Alertmanager v2's gettableSilences array",
+        parameters: [formatParameter(SILENCE_FORMATS, "alertmanager: Alertmanager v2's gettableSilences")],
         responses: { 200: { description: 'Silences' } },
       }),
       policy({ role: 'viewer', scope: 'narrowed' }),
-      query(z.object({ format: z.enum(['signalbox', 'alertmanager']).default('signalbox') })),
-      async (c) => {
+      // Another shape than the route's typed answer: answered here, so the web client's types stay.
+      createMiddleware<ApiEnv>(async function alertmanagerFormat(c, next) {
+        if (formatOf(c, SILENCE_FORMATS) !== 'alertmanager') return next()
         const visible = scoped(c)
         const now = Date.now()
         const silences = (await listSilences(store, now)).filter((s) => visible.silence(s.matchers).visible)
-        if (c.req.valid('query').format === 'alertmanager')
-          return c.json(silences.map((s) => alertmanagerSilence(s, now)))
+        return c.json(silences.map((s) => alertmanagerSilence(s, now)))
+      }),
+      async (c) => {
+        const visible = scoped(c)
+        const silences = (await listSilences(store, Date.now())).filter(
+          (s) => visible.silence(s.matchers).visible,
+        )
         return c.json({ silences: silences.map(silenceView) })
       },
     )

@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { createMiddleware } from 'hono/factory'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import { exportOpenSlo } from '../../alerts/openslo/export.ts'
@@ -10,12 +11,13 @@ import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { listInstances } from '../../store/queries/alerts.ts'
 import type { BadEvent } from '../../store/queries/sli.ts'
-import { params, query } from '../params.ts'
+import { formatOf, formatParameter, params } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
 import { sloHistory, sloSummary } from '../slo-view.ts'
 import type { Visibility } from '../visibility.ts'
 
 const FINE_STEP_MS = 5 * MINUTE_MS
+const SLO_FORMATS = ['signalbox', 'openslo'] as const
 
 /**
  * SLOs: where each stands now, and one SLO's budget and burn over time with what burned it.
@@ -39,6 +41,7 @@ export function sloRoutes(
         tags: ['slos'],
         summary:
           'Every SLO with its SLI, remaining budget and burn rates, least budget first; format=openslo answers the SLOs as OpenSLO v1 YAML',
+        parameters: [formatParameter(SLO_FORMATS, 'openslo: the SLOs as OpenSLO v1 YAML documents')],
         responses: {
           200: {
             description: 'SLOs from slos.yaml with their status, or OpenSLO v1 documents (application/yaml)',
@@ -46,17 +49,19 @@ export function sloRoutes(
         },
       }),
       policy({ role: 'viewer', scope: 'narrowed' }),
-      query(z.object({ format: z.enum(['signalbox', 'openslo']).default('signalbox') })),
+      // Another shape than the route's typed answer: answered here, so the web client's types stay.
+      createMiddleware<ApiEnv>(async function openSloFormat(c, next) {
+        if (formatOf(c, SLO_FORMATS) !== 'openslo') return next()
+        const visible = scoped(c)
+        const shown = Object.fromEntries(
+          slos
+            .filter((slo) => visible.slo(slo) && written[slo.id])
+            .map((slo) => [slo.id, written[slo.id] ?? {}]),
+        )
+        return c.body(exportOpenSlo(shown), 200, { 'content-type': 'application/yaml; charset=utf-8' })
+      }),
       async (c) => {
         const visible = scoped(c)
-        if (c.req.valid('query').format === 'openslo') {
-          const shown = Object.fromEntries(
-            slos
-              .filter((slo) => visible.slo(slo) && written[slo.id])
-              .map((slo) => [slo.id, written[slo.id] ?? {}]),
-          )
-          return c.body(exportOpenSlo(shown), 200, { 'content-type': 'application/yaml; charset=utf-8' })
-        }
         const now = Date.now()
         const alerts = await listInstances(store)
         const list = await Promise.all(
