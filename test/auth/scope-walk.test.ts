@@ -526,7 +526,10 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
     { path: `/api/replay-jobs/${jobs[who]}`, finds: { [who]: [jobs[who]] } },
     ...ALL.filter((w) => w !== who).map((w) => ({ path: `/api/replay-jobs/${jobs[w]}`, refused: [who] })),
   ],
-  'GET /api/slos': () => [{ path: '/api/slos', finds: each(['order_reaches_erp']) }],
+  'GET /api/slos': () => [
+    { path: '/api/slos', finds: each(['order_reaches_erp']) },
+    { path: '/api/slos?format=openslo', finds: each(['name: order-reaches-erp']) },
+  ],
   'GET /api/slos/:id': () => [
     { path: '/api/slos/order_reaches_erp', finds: each(['SO-WEB-1']) },
     {
@@ -564,7 +567,12 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
       refused: ['system'],
     },
   ],
-  'GET /api/silences': () => [{ path: '/api/silences', finds: each(['silence-orders']) }],
+  'GET /api/silences': () => [
+    { path: '/api/silences', finds: each(['silence-orders']) },
+    { path: '/api/silences?format=alertmanager', finds: each(['silence-orders']) },
+  ],
+  // Every SLO is in it: for tokens without a scope (a Prometheus scraper's).
+  'GET /metrics': () => [{ path: '/metrics', refused: ALL }],
   'GET /api/notifications': () => [{ path: '/api/notifications', finds: each(['ntf-alert-orders']) }],
   'GET /api/connectors': () => [{ path: '/api/connectors', finds: each(['web-conn']) }],
   'GET /api/systems/map': () => [{ path: '/api/systems/map', finds: each(['storefront']) }],
