@@ -147,7 +147,6 @@ const CHANNELS: { [K in ChannelKind]: Channel<K> } = {
   // Alertmanager as a receiver: its own routing, silences and inhibition take over from here.
   alertmanager: (cfg, n, env) => {
     const base = cfg.url ?? env[cfg.url_env ?? '']
-    if (announced(n).length === 0) return []
     if (!base) return unset('alertmanager', cfg.url_env ?? 'url')
     const url = `${base.replace(/\/+$/, '')}/api/v2/alerts`
     return [{ channel: 'alertmanager', send: () => post(url, JSON.stringify(alertmanagerAlerts(n))) }]

@@ -80,6 +80,8 @@ interface Group {
   readonly alerts: AlertInstance[]
 }
 
+const acknowledged = (a: AlertInstance): AlertInstance => ({ ...a, state: 'acknowledged' })
+
 /** A group's last notification as saved: firing alert ids, and `<id>~ack` for those acknowledged since. */
 const ACKED = '~ack'
 
@@ -87,8 +89,8 @@ const ACKED = '~ack'
  * Decides, per notification group, whether to notify now (group wait for a new group, group interval
  * after a change, repeat interval while unchanged and firing) and sends. Silenced and inhibited alerts
  * are left out; a resolved alert is announced only to a group that was told it fired. An alert
- * acknowledged after it was announced is not repeated, and its acknowledgement goes out at once (to
- * PagerDuty, the one channel with acknowledgements); its resolve is still announced.
+ * acknowledged after it was announced is not repeated to people, and its acknowledgement goes out at
+ * once (to PagerDuty, the one channel with acknowledgements); its resolve is still announced.
  */
 export async function notify(deps: NotifyDeps, instances: readonly AlertInstance[], nowMs: number) {
   const silences = await listSilences(deps.store, nowMs)
@@ -120,7 +122,7 @@ export async function notify(deps: NotifyDeps, instances: readonly AlertInstance
     const acked = group.alerts.filter((a) => a.state === 'firing' && a.ackedBy && told.has(a.id))
     const newlyAcked = acked.filter((a) => !toldAcked.has(a.id))
     const resolved = group.alerts.filter((a) => a.state === 'resolved' && told.has(a.id))
-    if (firing.length === 0 && resolved.length === 0 && newlyAcked.length === 0) continue
+    if (firing.length === 0 && resolved.length === 0 && acked.length === 0) continue
     const firingPrint = firing
       .map((a) => a.id)
       .sort()
@@ -136,7 +138,7 @@ export async function notify(deps: NotifyDeps, instances: readonly AlertInstance
           nowMs - Math.min(...firing.map((a) => a.firedAtMs ?? nowMs)) >= group.route.groupWaitMs
         : firingPrint !== prevFiringPrint || resolved.length > 0
           ? since >= group.route.groupIntervalMs
-          : firing.length > 0 && since >= group.route.repeatIntervalMs
+          : firing.length + acked.length > 0 && since >= group.route.repeatIntervalMs
     if (!due && newlyAcked.length === 0) continue
     // The group's state is saved before sending: a crash mid-send loses a notification's retries,
     // never sends it twice. An acknowledgement alone does not restart the group's intervals.
@@ -150,10 +152,9 @@ export async function notify(deps: NotifyDeps, instances: readonly AlertInstance
       firing: due ? firing.length : (prev?.firing ?? 0),
     }
     await saveGroup(deps.store, state, nowMs)
-    const alerts = [
-      ...(due ? [...firing, ...resolved] : []),
-      ...newlyAcked.map((a) => ({ ...a, state: 'acknowledged' })),
-    ]
+    // Acknowledged alerts ride along with every notification (and repeat): PagerDuty is told again
+    // that they are acknowledged, an Alertmanager that they still fire; the other channels skip them.
+    const alerts = [...(due ? [...firing, ...resolved] : []), ...(due ? acked : newlyAcked).map(acknowledged)]
     sends.push(send(deps, group, alerts, nowMs))
   }
   await Promise.all(sends)

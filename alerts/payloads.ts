@@ -51,12 +51,14 @@ export function alertmanagerWebhook(n: Notification) {
 
 /**
  * Alertmanager v2 `postableAlerts` (POST /api/v2/alerts). Alertmanager resolves an alert whose
- * `endsAt` has passed, and Signalbox repeats a firing alert every repeat interval, so a firing alert
- * is held until two repeats from now: a missed repeat does not resolve it, a stopped Signalbox does.
+ * `endsAt` has passed, and Signalbox repeats a firing alert (acknowledged or not) every repeat
+ * interval, so a firing alert is held until two repeats from now: a missed repeat does not resolve
+ * it, a stopped Signalbox does.
  */
 export function alertmanagerAlerts(n: Notification) {
   const holdUntil = new Date(Date.parse(n.sentAt) + 2 * n.repeatIntervalMs).toISOString()
-  return announced(n).map((a) => ({
+  // Acknowledged in Signalbox is still firing for Alertmanager (it has silences, not acknowledgements).
+  return n.alerts.map((a) => ({
     labels: amLabels(a),
     annotations: amAnnotations(a),
     startsAt: a.startsAt,

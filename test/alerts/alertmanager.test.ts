@@ -94,17 +94,24 @@ describe('Alertmanager- and PagerDuty-faithful notifications', () => {
     ])
     expect(providers.bodies('/v2/enqueue').map((e) => e.event_action)).toEqual(['trigger'])
 
-    // Acknowledged in Signalbox: PagerDuty hears of it at once, the others have nothing to say.
+    // Acknowledged in Signalbox: PagerDuty hears of it at once; Alertmanager, which has no
+    // acknowledgements, keeps it firing; people are not told again.
     providers.clear()
     const ack = await api(`/api/alerts/${page?.id}/ack`, { by: 'sam@oncall' })
     expect(ack.status).toBe(200)
     await at(fx.t0 + 6 * MINUTE)
-    expect(providers.requests.map((r) => [r.path, r.problems])).toEqual([['/v2/enqueue', []]])
+    expect(providers.requests.map((r) => [r.path, r.problems]).sort()).toEqual([
+      ['/api/v2/alerts', []],
+      ['/v2/enqueue', []],
+    ])
     expect(providers.bodies('/v2/enqueue')).toEqual([
       { routing_key: PD_KEY, event_action: 'acknowledge', dedup_key: page?.id },
     ])
-    await at(fx.t0 + 7 * MINUTE) // told once only
-    expect(providers.requests).toHaveLength(1)
+    expect(providers.bodies<Array<{ endsAt: string }>>('/api/v2/alerts')[0]?.[0]?.endsAt).toBe(
+      new Date(fx.t0 + 6 * MINUTE + 2 * HOUR).toISOString(),
+    )
+    await at(fx.t0 + 7 * MINUTE) // told once, until the next repeat
+    expect(providers.requests).toHaveLength(2)
 
     // Resolved: every provider hears of it, in its format.
     providers.clear()
