@@ -55,8 +55,15 @@ export async function run(
   const metrics = parts.includes('api') || parts.includes('alerts') ? processRegistry() : undefined
   const api = parts.includes('api') ? await startApi(store, config, log, vault, metrics) : undefined
   const stopAlerts = parts.includes('alerts') ? startAlerts(store, config, log, metrics) : undefined
+  // Metrics are not worth stopping evaluation for: a second evaluator on one host finds the port
+  // taken, says so and evaluates without its own /metrics.
   const alertsMetrics =
-    metrics && parts.includes('alerts') && !api ? await serveMetrics(metrics, store, config, log) : undefined
+    metrics && parts.includes('alerts') && !api
+      ? await serveMetrics(metrics, store, config, log).catch((err: Error) => {
+          log.warn({ err: err.message }, 'evaluator metrics not served; set SIGNALBOX_ALERTS_METRICS_PORT')
+          return undefined
+        })
+      : undefined
   // The demo estate talks to Signalbox over HTTP like any outside connector would, with its own
   // ingestion key when Signalbox requires one (revoked again at stop).
   const demoKey =

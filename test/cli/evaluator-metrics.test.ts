@@ -1,13 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { run } from '../../cli/runtime.ts'
 import { loadConfig } from '../../core/config.ts'
 import { createLogger } from '../../core/logger.ts'
+import { sql, table } from '../../store/sql.ts'
+import { TABLES } from '../../store/tables.ts'
 import { configDir } from '../support/alerting.ts'
 
 const log = createLogger('silent')
+/** The evaluator claims a lease term before each evaluation: a claim shows it evaluates. */
+const leaseClaims = sql`SELECT toString(count()) AS n FROM ${table(TABLES.leases)} WHERE name = 'alerts'`
 const slos = `
 metered:
   description: Metered sync runs succeed
@@ -43,6 +49,33 @@ describe('the evaluator on its own', () => {
       expect(text).toContain('# TYPE signalbox_process_resident_memory_bytes gauge')
     } finally {
       await running.stop()
+    }
+  })
+
+  it('evaluates without its /metrics when the port is taken (a second evaluator on the host)', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-evaluator-'))
+    dirs.push(dataDir)
+    const config = loadConfig(
+      {
+        SIGNALBOX_DATA_DIR: dataDir,
+        SIGNALBOX_CONFIG_DIR: configDir(slos, alerts),
+        SIGNALBOX_ALERTS_METRICS_PORT: String((taken.address() as AddressInfo).port),
+      },
+      { readDotEnv: false },
+    )
+    const running = await run(['alerts'], config, log)
+    try {
+      expect(running.alertsMetricsPort).toBeUndefined()
+      await expect
+        .poll(async () => (await running.store.query<{ n: string }>(leaseClaims)).at(0)?.n, {
+          timeout: 30_000,
+        })
+        .not.toBe('0')
+    } finally {
+      await running.stop()
+      taken.close()
     }
   })
 })
