@@ -573,6 +573,8 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
   ],
   // Every SLO is in it: for tokens without a scope (a Prometheus scraper's).
   'GET /metrics': () => [{ path: '/metrics', refused: ALL }],
+  // An unmapped webhook names no flow, channel or system a scope could hold it to: unscoped only.
+  'GET /api/webhooks/unmapped': () => [{ path: '/api/webhooks/unmapped', refused: ALL }],
   'GET /api/notifications': () => [{ path: '/api/notifications', finds: each(['ntf-alert-orders']) }],
   'GET /api/connectors': () => [{ path: '/api/connectors', finds: each(['web-conn']) }],
   'GET /api/systems/map': () => [{ path: '/api/systems/map', finds: each(['storefront']) }],

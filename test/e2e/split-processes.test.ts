@@ -78,6 +78,8 @@ beforeAll(async () => {
     SIGNALBOX_OTLP_GRPC_PORT: '0',
     SIGNALBOX_BATCH_MAX_WAIT_MS: '20',
     SIGNALBOX_LOG_LEVEL: 'info',
+    // Each evaluator serves its own /metrics: on ports of their own, two on one host.
+    SIGNALBOX_ALERTS_METRICS_PORT: '0',
   }
   // Migrations once, before the parts start (docs/operations.md, Upgrades).
   const migrate = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'migrate'], {
