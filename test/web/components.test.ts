@@ -89,6 +89,32 @@ describe('Waterfall', () => {
     expect(details?.textContent).toContain('ERP answered 503')
     expect(details?.textContent).toContain('integration.system')
   })
+
+  it('draws children under their parents whatever the order they arrive in, with a time ruler', () => {
+    mounted = mount(Waterfall, {
+      target: document.body,
+      props: {
+        totalNs: '40000000',
+        // The child began in the same nanosecond as its parent and came first from the api.
+        spans: [
+          span('child', 1, '0', '30000000', { parentSpanId: 'root' }),
+          span('late', 1, '30000000', '10000000', { parentSpanId: 'root', critical: true }),
+          span('root', 0, '0', '40000000', { critical: true }),
+          span('grandchild', 2, '1000000', '5000000', { parentSpanId: 'child' }),
+        ],
+      },
+    })
+    const rows = [...document.querySelectorAll('[data-testid="span-row"]')]
+    expect(rows.map((r) => r.textContent?.match(/op (\w+)/)?.[1])).toEqual([
+      'root',
+      'child',
+      'grandchild',
+      'late',
+    ])
+    expect(rows.map((r) => r.getAttribute('data-critical'))).toEqual(['true', 'false', 'false', 'true'])
+    const ticks = [...document.querySelectorAll('[data-testid="ruler"] .tick')].map((t) => t.textContent)
+    expect(ticks).toEqual(['0', '10 ms', '20 ms', '30 ms', '40 ms'])
+  })
 })
 
 describe('TimeRange', () => {
