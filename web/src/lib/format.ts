@@ -1,8 +1,21 @@
+// The one date format of the app: tables, tooltips and chart axes all go through these, so a time
+// reads the same wherever it appears (the viewer's locale and zone).
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' })
+const CLOCK = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+const DAY = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' })
+
 /** Times in the viewer's zone; the UTC value goes in the title (shown on hover). */
-export function localTime(iso: string | null | undefined): string {
-  if (!iso) return '—'
-  const d = new Date(iso)
-  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' })
+export function localTime(at: string | number | null | undefined): string {
+  if (at === null || at === undefined || at === '') return '—'
+  const d = new Date(at)
+  return Number.isNaN(d.getTime()) ? '—' : DATE_TIME.format(d)
+}
+
+/** A time-axis tick: the clock time, or the day at local midnight (the same short day everywhere). */
+export function axisTime(at: number | string): string {
+  const d = new Date(at)
+  if (Number.isNaN(d.getTime())) return ''
+  return d.getHours() === 0 && d.getMinutes() === 0 ? DAY.format(d) : CLOCK.format(d)
 }
 
 export function utcTitle(iso: string | null | undefined): string {
@@ -91,4 +104,22 @@ export function entityLabel(type: string, plural = false): string {
 export function flowTitle(name: string): string {
   const words = name.replaceAll('_', ' ')
   return `${words.charAt(0).toUpperCase()}${words.slice(1)}`
+}
+
+const UNITS = [
+  { unit: 'ms', ms: 1 },
+  { unit: 's', ms: 1000 },
+  { unit: 'min', ms: 60_000 },
+  { unit: 'h', ms: 3_600_000 },
+  { unit: 'd', ms: 86_400_000 },
+] as const
+
+/**
+ * The unit a duration axis counts in, from its largest value: plotted in that unit, a linear axis
+ * gets round ticks (0, 5, 10 min) instead of round milliseconds that read as "16.7 min".
+ */
+export function durationUnit(maxMs: number): { unit: string; ms: number } {
+  let chosen: { unit: string; ms: number } = UNITS[0]
+  for (const u of UNITS) if (maxMs >= 2 * u.ms) chosen = u
+  return chosen
 }

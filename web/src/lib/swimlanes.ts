@@ -1,4 +1,4 @@
-import { STATUS_ICON } from './format.ts'
+import { localTime, STATUS_ICON } from './format.ts'
 
 interface Stage {
   readonly name: string
@@ -66,14 +66,18 @@ export function swimlanes(l: { readonly stages: readonly Stage[]; readonly timel
         symbol: 'pin',
         symbolSize: 30,
         z: 3,
-        label: { show: true, position: 'top', formatter: (p: { data: { stage: string } }) => p.data.stage },
+        label: { show: true, formatter: (p: { data: { stage: string } }) => p.data.stage },
+        // Stages reached close together would print over each other ("pinyentory reserved"):
+        // labels alternate above and below their pins, and one that still collides is hidden (its
+        // stage is in the track above and in the pin's tooltip).
         labelLayout: { hideOverlap: true },
         tooltip: {
           formatter: (p: { data: { stage: string; status: string; value: [number, string] } }) =>
-            `${STATUS_ICON[p.data.status] ?? ''} ${p.data.stage}: ${p.data.status} in ${p.data.value[1]} at ${new Date(p.data.value[0]).toLocaleString()}`,
+            `${STATUS_ICON[p.data.status] ?? ''} ${p.data.stage}: ${p.data.status} in ${p.data.value[1]} at ${localTime(p.data.value[0])}`,
         },
-        data: reached.map((s) => ({
+        data: reached.map((s, i) => ({
           value: [t(s.at as string), lane(s.system)],
+          label: { position: i % 2 === 0 ? 'top' : 'bottom' },
           stage: `${s.name.replaceAll('_', ' ')}${s.replayId ? ' ↻' : ''}`,
           status: s.replayId ? 'replayed' : s.status,
           traceId: s.traceId,
@@ -99,7 +103,7 @@ export function swimlanes(l: { readonly stages: readonly Stage[]; readonly timel
         symbolSize: 9,
         tooltip: {
           formatter: (p: { data: { name: string; value: [number, string] } }) =>
-            `${KINDS[kind].label} in ${p.data.value[1]}: ${p.data.name} at ${new Date(p.data.value[0]).toLocaleString()}`,
+            `${KINDS[kind].label} in ${p.data.value[1]}: ${p.data.name} at ${localTime(p.data.value[0])}`,
         },
         data: ordered
           .filter((e) => e.kind === kind)
