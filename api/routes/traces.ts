@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { type SpanRow, traceSpans, traceWindow } from '../../store/queries/traces.ts'
-import { criticalPath } from '../critical-path.ts'
+import { criticalSegments } from '../critical-path.ts'
 import { isoFromNanos, params } from '../params.ts'
 import { type ApiEnv, policy } from '../policy.ts'
 
@@ -30,6 +30,8 @@ export interface TraceSpan {
   depth: number
   /** On the critical path: the chain of work that decided when the trace ended. */
   critical: boolean
+  /** The stretches of this span's own time on the critical path, from the trace's first span. */
+  criticalStretches: Array<{ offsetNs: string; durationNs: string }>
   status: { code: string; message: string }
   integration: { connector: string; flow: string; system: string; stage: string }
   entities: Array<{ type: string; id: string }>
@@ -61,7 +63,7 @@ export function traceRoutes(store: Store) {
     tags: ['traces'],
     summary: 'A trace, waterfall-ready',
     description:
-      'Every span with its parent, depth, offset from the trace start, duration and whether it is on the critical path; attributes, events and links.',
+      'Every span with its parent, depth, offset from the trace start, duration, whether it is on the critical path and which stretches of its own time are; attributes, events and links.',
     responses: { 200: { description: 'The trace' }, 404: { description: 'No such trace' } },
   })
   // The trace is checked against the scope before the handler runs (api/visibility.ts, `trace`).
@@ -78,7 +80,7 @@ export function traceRoutes(store: Store) {
       return e > m ? e : m
     }, start)
     const depth = depths(rows)
-    const critical = criticalPath(
+    const critical = criticalSegments(
       rows.map((r) => ({
         spanId: r.span_id,
         parentSpanId: r.parent_span_id || null,
@@ -98,6 +100,10 @@ export function traceRoutes(store: Store) {
       durationNs: String(r.duration_ns),
       depth: depth.get(r.span_id) ?? 0,
       critical: critical.has(r.span_id),
+      criticalStretches: (critical.get(r.span_id) ?? []).map(([from, to]) => ({
+        offsetNs: (from - start).toString(),
+        durationNs: (to - from).toString(),
+      })),
       status: { code: r.status_code, message: r.status_message },
       integration: { connector: r.connector, flow: r.flow, system: r.system, stage: r.stage },
       entities: r.entities.map(([type, eid]) => ({ type, id: eid })),

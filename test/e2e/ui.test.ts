@@ -6,9 +6,11 @@ import { NO_FAULTS } from '../../connectors/estate/faults.ts'
 import { evaluator } from '../support/alerting.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 import { until } from '../support/until.ts'
-import { launchBrowser } from './browser.ts'
+import { drawn, launchBrowser, screenshotDir } from './browser.ts'
 
-const SCREENSHOTS = join(import.meta.dirname, '../../docs/screenshots')
+// A scratch folder, so a test run leaves the committed README pictures alone: `npm run screenshots`
+// points this at docs/screenshots to retake them.
+const SCREENSHOTS = screenshotDir()
 const HOUR = 3_600_000
 
 let sb: TestSignalbox
@@ -154,26 +156,14 @@ afterAll(async () => {
   await sb?.close()
 })
 
-/** Pixels drawn on a panel's canvas that are not background: a chart with data, not an empty frame. */
-async function drawnPixels(testId: string): Promise<number> {
-  return page.evaluate((id) => {
-    const canvas = document.querySelector(`[data-testid="${id}"] canvas`) as HTMLCanvasElement | null
-    if (!canvas) return 0
-    const ctx = canvas.getContext('2d')
-    if (!ctx) return 0
-    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height)
-    let drawn = 0
-    for (let i = 3; i < data.length; i += 4) if ((data[i] ?? 0) > 0) drawn++
-    return drawn
-  }, testId)
-}
+const drawnPixels = (testId: string) => drawn(page, testId)
 
 describe('the web UI in a real browser', () => {
   it('loads the overview with its charts drawn from data', async () => {
     await page.goto(`${sb.apiUrl}/`)
     await page.getByRole('heading', { name: 'Overview' }).waitFor()
     for (const panel of ['panel-throughput', 'panel-funnel', 'panel-stuck']) {
-      await page.locator(`[data-testid="${panel}"] canvas`).first().waitFor({ timeout: 20_000 })
+      await page.locator(`[data-testid="${panel}"] .chart svg`).first().waitFor({ timeout: 20_000 })
       await expect.poll(() => drawnPixels(panel), { timeout: 10_000 }).toBeGreaterThan(500)
     }
     await expect.poll(() => page.locator('[data-testid="panel-throughput"] .state').count()).toBe(0)
@@ -212,7 +202,7 @@ describe('the web UI in a real browser', () => {
     await expect.poll(() => page.locator('[data-testid="timeline"] tbody tr').count()).toBeGreaterThan(4)
     expect(await page.getByTestId('headline').textContent()).toMatch(/In progress|Completed/)
     // The swimlanes: the stages across systems over time, drawn.
-    await page.locator('[data-testid="swimlanes"] canvas').first().waitFor()
+    await page.locator('[data-testid="swimlanes"] .chart svg').first().waitFor()
     await expect.poll(() => drawnPixels('swimlanes'), { timeout: 10_000 }).toBeGreaterThan(500)
     await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 20_000 }).toBe(0)
     await page.screenshot({ path: join(SCREENSHOTS, 'order.png'), fullPage: true })
@@ -291,7 +281,7 @@ describe('the web UI in a real browser', () => {
     expect(await chip.textContent()).toContain('burning')
     await chip.click()
     await page.waitForURL('**/#/slos/order_reaches_erp')
-    await page.locator('[data-testid="slo-burndown"] canvas').first().waitFor()
+    await page.locator('[data-testid="slo-burndown"] .chart svg').first().waitFor()
     await expect.poll(() => drawnPixels('slo-burndown'), { timeout: 10_000 }).toBeGreaterThan(500)
     const burned = page.locator('tr', { hasText: 'SO-E2E-STUCK' })
     await burned.waitFor()

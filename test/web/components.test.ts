@@ -98,7 +98,11 @@ describe('Waterfall', () => {
         // The child began in the same nanosecond as its parent and came first from the api.
         spans: [
           span('child', 1, '0', '30000000', { parentSpanId: 'root' }),
-          span('late', 1, '30000000', '10000000', { parentSpanId: 'root', critical: true }),
+          span('late', 1, '30000000', '10000000', {
+            parentSpanId: 'root',
+            critical: true,
+            criticalStretches: [{ offsetNs: '30000000', durationNs: '10000000' }],
+          }),
           span('root', 0, '0', '40000000', { critical: true }),
           span('grandchild', 2, '1000000', '5000000', { parentSpanId: 'child' }),
         ],
@@ -112,6 +116,11 @@ describe('Waterfall', () => {
       'late',
     ])
     expect(rows.map((r) => r.getAttribute('data-critical'))).toEqual(['true', 'false', 'false', 'true'])
+    // Only the stretch the api put on the path is solid: the last quarter, in the late span's row.
+    const stretches = [...document.querySelectorAll<HTMLElement>('.stretch')]
+    expect(
+      stretches.map((st) => [st.closest('[data-testid="span-row"]') === rows[3], st.style.left]),
+    ).toEqual([[true, '75%']])
     const ticks = [...document.querySelectorAll('[data-testid="ruler"] .tick')].map((t) => t.textContent)
     expect(ticks).toEqual(['0', '10 ms', '20 ms', '30 ms', '40 ms'])
   })

@@ -40,7 +40,9 @@ function axis(a: Obj, dim: 'x' | 'y'): Obj {
   const label = (a.axisLabel as Obj | undefined) ?? {}
   const out: Obj = { ...a, axisLabel: { hideOverlap: true, ...label } }
   if (a.type === 'time') {
-    out.axisLabel = { hideOverlap: true, formatter: axisTime, ...label }
+    // The end labels align inward: centred on the corner, the first ran into the y axis's lowest.
+    const ends = dim === 'x' ? { alignMinLabel: 'left', alignMaxLabel: 'right' } : {}
+    out.axisLabel = { hideOverlap: true, formatter: axisTime, ...ends, ...label }
     out.axisPointer = {
       ...(a.axisPointer as Obj),
       label: { formatter: (p: { value: number }) => localTime(p.value) },

@@ -48,15 +48,19 @@ export function swimlanes(l: { readonly stages: readonly Stage[]; readonly timel
   const next = l.stages.find((s) => s.at === null && s.status !== 'skipped')
   const troubled = l.stages.filter((s) => s.status === 'late' || s.status === 'failed')
   const pending = troubled.length > 0 ? troubled : next ? [next] : []
+  const end = (e: { max: number }) => (pending.length > 0 ? Math.max(e.max, now) : e.max)
   return {
     tooltip: { trigger: 'item' },
-    legend: { top: 0 },
-    grid: { left: 130, right: 30, top: 34, bottom: 30 },
+    legend: { top: 0, type: 'scroll' },
+    // Below the legend with room for the first lane's pin heads.
+    grid: { left: 130, right: 30, top: 48, bottom: 30 },
     // With a stage still to come the axis runs to now, where the dashed line names it.
     xAxis: {
       type: 'time',
       axisLabel: { hideOverlap: true },
-      max: pending.length > 0 ? (extent: { max: number }) => Math.max(extent.max, now) : undefined,
+      // Room on the right for the last stage's label, beside its pin.
+      min: (e: { min: number; max: number }) => e.min - (end(e) - e.min) * 0.03,
+      max: (e: { min: number; max: number }) => end(e) + (end(e) - e.min) * 0.2,
     },
     yAxis: { type: 'category', data: lanes, inverse: true },
     series: [
@@ -66,18 +70,22 @@ export function swimlanes(l: { readonly stages: readonly Stage[]; readonly timel
         symbol: 'pin',
         symbolSize: 30,
         z: 3,
-        label: { show: true, formatter: (p: { data: { stage: string } }) => p.data.stage },
-        // Stages reached close together would print over each other ("pinyentory reserved"):
-        // labels alternate above and below their pins, and one that still collides is hidden (its
-        // stage is in the track above and in the pin's tooltip).
+        // Beside the pin's head, inside the plot; stages reached close together would print over
+        // each other ("pinyentory reserved"), so one that collides is hidden (its stage is in the
+        // track above and in the pin's tooltip).
+        label: {
+          show: true,
+          position: 'right',
+          offset: [0, -8],
+          formatter: (p: { data: { stage: string } }) => p.data.stage,
+        },
         labelLayout: { hideOverlap: true },
         tooltip: {
           formatter: (p: { data: { stage: string; status: string; value: [number, string] } }) =>
             `${STATUS_ICON[p.data.status] ?? ''} ${p.data.stage}: ${p.data.status} in ${p.data.value[1]} at ${localTime(p.data.value[0])}`,
         },
-        data: reached.map((s, i) => ({
+        data: reached.map((s) => ({
           value: [t(s.at as string), lane(s.system)],
-          label: { position: i % 2 === 0 ? 'top' : 'bottom' },
           stage: `${s.name.replaceAll('_', ' ')}${s.replayId ? ' ↻' : ''}`,
           status: s.replayId ? 'replayed' : s.status,
           traceId: s.traceId,

@@ -1,0 +1,39 @@
+/**
+ * Each cell of a `table.compact` carries its column's heading (`data-label`), so on a phone, where
+ * app.css stacks a row's cells instead of making the reader scroll sideways, every value still says
+ * what it is ("replays: 2"). Run over the page as it changes, it covers tables added later too.
+ */
+export function labelCells(root: ParentNode): void {
+  for (const table of root.querySelectorAll<HTMLTableElement>('table.compact')) {
+    const headings = [...table.querySelectorAll('thead tr:last-child th')].map(
+      (th) => th.textContent?.trim() ?? '',
+    )
+    if (headings.length === 0) continue
+    for (const row of table.querySelectorAll('tbody tr')) {
+      let column = 0
+      for (const cell of row.children) {
+        const label = headings[column]
+        if (label && cell.getAttribute('data-label') !== label) cell.setAttribute('data-label', label)
+        column += (cell as HTMLTableCellElement).colSpan || 1
+      }
+    }
+  }
+}
+
+/** Keeps the labels as the page renders: once per frame at most, whatever the number of changes. */
+export function keepCellsLabelled(main: HTMLElement): () => void {
+  let queued = 0
+  const run = () => {
+    queued = 0
+    labelCells(main)
+  }
+  run()
+  const observer = new MutationObserver(() => {
+    queued ||= requestAnimationFrame(run)
+  })
+  observer.observe(main, { subtree: true, childList: true })
+  return () => {
+    observer.disconnect()
+    cancelAnimationFrame(queued)
+  }
+}
