@@ -334,7 +334,9 @@ describe('at a phone’s 390 px', () => {
     const fb = await failed.first().boundingBox()
     expect(fb && fb.x >= 0 && fb.x + fb.width <= PHONE.width).toBe(true)
     expect(await page.getByTestId('replay-exception').isVisible()).toBe(true)
-    await page.screenshot({ path: join(SCREENSHOTS, 'order-phone.png'), fullPage: true })
+    // The first screen, as the phone shows it: the failure, its replay and the stage track.
+    await page.evaluate(() => window.scrollTo(0, 0))
+    await page.screenshot({ path: join(SCREENSHOTS, 'order-phone.png') })
     await context.close()
   })
 

@@ -8,6 +8,8 @@ import {
   VisualMapComponent,
 } from 'echarts/components'
 import * as echarts from 'echarts/core'
+// Without it `labelLayout` (hideOverlap on stage pins, system names) is silently ignored.
+import { LabelLayout } from 'echarts/features'
 import { SVGRenderer } from 'echarts/renderers'
 
 echarts.use([
@@ -22,6 +24,7 @@ echarts.use([
   TooltipComponent,
   VisualMapComponent,
   SVGRenderer,
+  LabelLayout,
 ])
 
 export { echarts }

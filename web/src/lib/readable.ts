@@ -48,6 +48,9 @@ function axis(a: Obj, dim: 'x' | 'y'): Obj {
       label: { formatter: (p: { value: number }) => localTime(p.value) },
     }
   }
+  // The lowest y label sits above the x axis line: centred on it, it ran into the first time label.
+  if (dim === 'y' && a.type === 'value' && !a.inverse)
+    out.axisLabel = { verticalAlignMinLabel: 'bottom', ...(out.axisLabel as Obj) }
   if (!a.name || a.nameTextStyle || (a.nameLocation ?? 'end') !== 'end') return out
   // A y name at the axis end is centred on the axis line: aligned to it, it is not cut at the edge.
   // An x name at the end runs off the right edge: under the axis, centred, it has room.
