@@ -23,10 +23,12 @@ export async function launchBrowser(): Promise<Browser> {
 /**
  * Where the browser tests save screenshots: test-results/screenshots (ignored by git) unless
  * SIGNALBOX_SCREENSHOTS names another folder, as `npm run screenshots` does for docs/screenshots.
+ * Pictures only for looking at (`forReadme: false`) always go to the scratch folder.
  */
-export function screenshotDir(): string {
+export function screenshotDir({ forReadme = true } = {}): string {
   const root = join(import.meta.dirname, '../..')
-  const dir = resolve(root, process.env.SIGNALBOX_SCREENSHOTS ?? 'test-results/screenshots')
+  const chosen = forReadme ? process.env.SIGNALBOX_SCREENSHOTS : undefined
+  const dir = resolve(root, chosen ?? 'test-results/screenshots')
   mkdirSync(dir, { recursive: true })
   return dir
 }

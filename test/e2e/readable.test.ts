@@ -16,6 +16,7 @@ import { launchBrowser, screenshotDir } from './browser.ts'
  * link and the not-found page.
  */
 const SCREENSHOTS = screenshotDir()
+const SCRATCH = screenshotDir({ forReadme: false })
 const HOUR = 3_600_000
 const PHONE = { width: 390, height: 844 }
 const DESKTOP = { width: 1440, height: 900 }
@@ -307,7 +308,7 @@ describe('at a phone’s 390 px', () => {
     await page.waitForURL('**/#/slos/order_reaches_erp')
     const burned = page.getByRole('link', { name: /order SO-PHONE-STUCK/ })
     await burned.scrollIntoViewIfNeeded()
-    await page.screenshot({ path: join(SCREENSHOTS, 'slo-phone.png'), fullPage: true })
+    await page.screenshot({ path: join(SCRATCH, 'slo-phone.png'), fullPage: true })
     await burned.tap()
     await page.waitForURL('**/#/orders/SO-PHONE-STUCK')
     // The overdue stage is on the screen, not scrolled off to the right of the track.
@@ -347,7 +348,7 @@ describe('at a phone’s 390 px', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'slo-dark.png'), fullPage: true })
     await open(page, '#/map')
     await page.locator('.chart svg').first().waitFor()
-    await page.screenshot({ path: join(SCREENSHOTS, 'map-dark.png'), fullPage: true })
+    await page.screenshot({ path: join(SCRATCH, 'map-dark.png'), fullPage: true })
     await context.close()
   })
 })

@@ -2,6 +2,13 @@
 // reads the same wherever it appears (the viewer's locale and zone).
 const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' })
 const CLOCK = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+const CLOCK_S = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+const CLOCK_MS = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  fractionalSecondDigits: 3,
+})
 const DAY = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' })
 
 /** Times in the viewer's zone; the UTC value goes in the title (shown on hover). */
@@ -11,10 +18,15 @@ export function localTime(at: string | number | null | undefined): string {
   return Number.isNaN(d.getTime()) ? '—' : DATE_TIME.format(d)
 }
 
-/** A time-axis tick: the clock time, or the day at local midnight (the same short day everywhere). */
+/**
+ * A time-axis tick, as precise as the tick itself: the day at local midnight, the clock time on a
+ * minute, with seconds (or milliseconds) when the axis spans only seconds, as an order's often does.
+ */
 export function axisTime(at: number | string): string {
   const d = new Date(at)
   if (Number.isNaN(d.getTime())) return ''
+  if (d.getMilliseconds() !== 0) return CLOCK_MS.format(d)
+  if (d.getSeconds() !== 0) return CLOCK_S.format(d)
   return d.getHours() === 0 && d.getMinutes() === 0 ? DAY.format(d) : CLOCK.format(d)
 }
 
