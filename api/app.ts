@@ -29,6 +29,7 @@ import { healthRoutes } from './routes/health.ts'
 import { inventoryRoutes } from './routes/inventory.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
 import { priceRoutes } from './routes/prices.ts'
+import { purchaseOrderRoutes } from './routes/purchase-orders.ts'
 import { replayRoutes } from './routes/replays.ts'
 import { searchRoutes } from './routes/search.ts'
 import { sessionRoutes } from './routes/sessions.ts'
@@ -111,6 +112,7 @@ export function apiApp(
     .route('/', searchRoutes(store, flows, config, privacy))
     .route('/', inventoryRoutes(store, config))
     .route('/', priceRoutes(store, flows, config))
+    .route('/', purchaseOrderRoutes(store, config))
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos, readSloDocument(config.configDir)))
     .route('/', alertRoutes(store))

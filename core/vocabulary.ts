@@ -9,7 +9,7 @@
  * below. A flow in `flows.yaml` may follow another (`purchase_order`): its events name it by type
  * and subject, and `entity-keys.yaml` may list the span attributes that carry its id.
  */
-export const ENTITY_TYPES = ['order', 'return', 'sku', 'shipment'] as const
+export const ENTITY_TYPES = ['order', 'return', 'sku', 'shipment', 'purchase_order'] as const
 export type EntityType = (typeof ENTITY_TYPES)[number]
 
 /** How an entity type is spelled, built in or configured: lower-case letters, digits and underscores. */
@@ -21,6 +21,7 @@ export const KEY_ATTRIBUTES = {
   return: 'retail.return.id',
   sku: 'retail.sku',
   shipment: 'retail.shipment.id',
+  purchase_order: 'retail.purchase_order.id',
 } as const satisfies Record<EntityType, string>
 
 export const LOCATION_ATTRIBUTE = 'retail.location.id'
@@ -38,6 +39,7 @@ export const KEY_EXTENSIONS = {
   return: 'returnid',
   sku: 'sku',
   shipment: 'shipmentid',
+  purchase_order: 'purchaseorderid',
 } as const satisfies Record<EntityType, string>
 
 export const LOCATION_EXTENSION = 'locationid'
@@ -68,6 +70,7 @@ export const EVENT_TYPE_PREFIX_ENTITY: ReadonlyArray<readonly [prefix: string, e
   ['retail.price.', 'sku'],
   ['retail.promotion.', 'sku'],
   ['retail.shipment.', 'shipment'],
+  ['retail.purchase_order.', 'purchase_order'],
 ]
 
 /**
@@ -97,6 +100,31 @@ export const PRICE_EVENTS = {
   promotionEnded: 'retail.promotion.ended',
 } as const
 
+/**
+ * The purchase-order events by what they mean (docs/telemetry.md, "Purchase orders"), for the receipt
+ * views and the procure-to-receive connector. Each has the purchase order id as its subject.
+ */
+export const PURCHASE_ORDER_EVENTS = {
+  /** The ERP raised it: data has `supplier`, `location`, `lines` (`sku`, `quantity`, `unitCost`), `currency`. */
+  created: 'retail.purchase_order.created',
+  /** Sent to the supplier portal. */
+  sent: 'retail.purchase_order.sent',
+  /** The supplier confirmed it (data `promisedAt`). */
+  acknowledged: 'retail.purchase_order.acknowledged',
+  /** The supplier's advance shipping notice: data has `asn`, `lines` (`sku`, `quantity`). */
+  shipped: 'retail.purchase_order.shipped',
+  /**
+   * The warehouse's goods receipt: data has `receipt`, `supplier`, `location`, `asn` and `lines`
+   * (`sku`, `ordered`, `shipped`, `received`, `unitCost`), from which receipt discrepancies are read.
+   */
+  received: 'retail.purchase_order.received',
+  /** The ERP's three-way match of order, receipt and supplier invoice: data `invoice`, `matched`, `variance`. */
+  matched: 'retail.purchase_order.matched',
+  /** The receipt is in stock and published; the purchase order is closed. */
+  closed: 'retail.purchase_order.closed',
+  cancelled: 'retail.purchase_order.cancelled',
+} as const
+
 export const EVENT_TYPES = {
   order: [
     'created',
@@ -115,6 +143,7 @@ export const EVENT_TYPES = {
   ),
   inventory: Object.values(INVENTORY_EVENTS),
   price: Object.values(PRICE_EVENTS),
+  purchase_order: Object.values(PURCHASE_ORDER_EVENTS),
 } as const
 
 /** One business key found on a span, log or event. */

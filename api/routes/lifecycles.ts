@@ -4,13 +4,16 @@ import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { FlowDefinition } from '../../core/flows.ts'
+import { PURCHASE_ORDER_EVENTS } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
 import { entityHistory, linkedEntities } from '../../store/queries/entities.ts'
 import { listExceptions } from '../../store/queries/exceptions.ts'
+import { receiptsOf } from '../../store/queries/purchase-orders.ts'
 import { listReplays } from '../../store/queries/replays.ts'
 import { buildLifecycle, type TimelineEntry } from '../lifecycle.ts'
 import { lookback, params } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
+import { receiptView } from '../receipts.ts'
 import type { Visibility } from '../visibility.ts'
 
 const id = z.string().min(1).max(1024).describe('The entity id as the systems know it')
@@ -53,6 +56,10 @@ export function lifecycleRoutes(
         ? await listReplays(store, { entity: { type: entity, id }, since: from, limit: 100 })
         : []
     const links = await visible.keepEntities(linkedEntities({ type: entity, id }, rows), (l) => [l])
+    // A purchase order's goods receipts, read only when it has one: what was counted and what disagrees.
+    const receipts = rows.some((r) => r.kind === 'event' && r.name === PURCHASE_ORDER_EVENTS.received)
+      ? (await receiptsOf(store, id, from, to)).map(receiptView)
+      : []
     const built = buildLifecycle(flow, rows, now)
     const exceptionEntries: TimelineEntry[] = exceptions.map((e) => ({
       at: `${e.last_seen.replace(' ', 'T')}Z`,
@@ -75,6 +82,7 @@ export function lifecycleRoutes(
       ...built,
       // A return and its order, an order's returns, shipments and SKUs: named by the same events.
       links,
+      receipts,
       timeline: [...built.timeline, ...exceptionEntries, ...replayEntries].sort((a, b) =>
         a.at.localeCompare(b.at),
       ),

@@ -5,14 +5,14 @@ import { hc } from 'hono/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { AppType } from '../../api/app.ts'
-import { configWithProcureFlow, poEvent } from '../support/configured-flow.ts'
+import { configWithTransferFlow, transferEvent } from '../support/configured-flow.ts'
 import { sendEvents } from '../support/events.ts'
 import { readableSpan } from '../support/readable-span.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 /*
  * config/flows.yaml says a new flow needs no code change. Here one is added in a copy of config/
- * (procure_to_receive, following purchase orders, an entity type Signalbox does not know by itself),
+ * (store_transfer, following transfer orders, an entity type Signalbox does not know by itself),
  * Signalbox is started on it, and the flow's events and spans come back through the api.
  */
 
@@ -23,16 +23,16 @@ const HOUR = 3_600_000
 const base = Date.now() - 3 * HOUR
 
 beforeAll(async () => {
-  configDir = configWithProcureFlow()
+  configDir = configWithTransferFlow()
   sb = await startSignalbox({ SIGNALBOX_CONFIG_DIR: configDir })
   api = hc<AppType>(sb.apiUrl).api
   await sendEvents(sb.collectorUrl, [
-    poEvent('created', 'PO-1', base, { system: 'erp' }),
-    poEvent('sent', 'PO-1', base + 60_000, { system: 'supplier-portal' }),
+    transferEvent('created', 'TO-1', base, { system: 'erp' }),
+    transferEvent('sent', 'TO-1', base + 60_000, { system: 'supplier-portal' }),
     // Created three hours ago and never sent: overdue by the flow's hour.
-    poEvent('created', 'PO-2', base, { system: 'erp' }),
-    poEvent('created', 'PO-3', base, { system: 'erp' }),
-    poEvent('cancelled', 'PO-4', base, { system: 'erp' }),
+    transferEvent('created', 'TO-2', base, { system: 'erp' }),
+    transferEvent('created', 'TO-3', base, { system: 'erp' }),
+    transferEvent('cancelled', 'TO-4', base, { system: 'erp' }),
   ])
 })
 afterAll(async () => {
@@ -53,35 +53,35 @@ describe('a flow added in configuration, with no code change', () => {
     const shipped = Object.keys(
       parse(readFileSync(join(import.meta.dirname, '../../config/flows.yaml'), 'utf8')) as object,
     )
-    expect(flows.map((f) => f.name)).toEqual([...shipped, 'procure_to_receive'])
-    const procure = flows.find((f) => f.name === 'procure_to_receive')
-    expect(procure?.entity).toBe('purchase_order')
-    expect(procure?.stages.map((s) => [s.name, s.events, s.maxDelayMs])).toEqual([
-      ['created', ['retail.purchase_order.created'], null],
-      ['sent', ['retail.purchase_order.sent'], HOUR],
+    expect(flows.map((f) => f.name)).toEqual([...shipped, 'store_transfer'])
+    const transfer = flows.find((f) => f.name === 'store_transfer')
+    expect(transfer?.entity).toBe('transfer_order')
+    expect(transfer?.stages.map((s) => [s.name, s.events, s.maxDelayMs])).toEqual([
+      ['created', ['retail.transfer_order.created'], null],
+      ['sent', ['retail.transfer_order.sent'], HOUR],
     ])
-    expect(procure?.terminal.map((t) => t.name)).toEqual(['cancelled'])
+    expect(transfer?.terminal.map((t) => t.name)).toEqual(['cancelled'])
   })
 
   it("answers its entities' lifecycles through the route for any entity type", async () => {
-    const done = await lifecycle('purchase_order', 'PO-1')
-    expect(done.entity).toEqual({ type: 'purchase_order', id: 'PO-1' })
-    expect(done.flow).toBe('procure_to_receive')
+    const done = await lifecycle('transfer_order', 'TO-1')
+    expect(done.entity).toEqual({ type: 'transfer_order', id: 'TO-1' })
+    expect(done.flow).toBe('store_transfer')
     expect(done.status).toBe('completed')
     expect(done.stages.map((s) => [s.name, s.status, s.system])).toEqual([
       ['created', 'done', 'erp'],
       ['sent', 'done', 'supplier-portal'],
     ])
     expect(done.timeline.map((t) => t.name)).toEqual([
-      'retail.purchase_order.created',
-      'retail.purchase_order.sent',
+      'retail.transfer_order.created',
+      'retail.transfer_order.sent',
     ])
-    const late = await lifecycle('purchase_order', 'PO-2')
+    const late = await lifecycle('transfer_order', 'TO-2')
     expect(late.status).toBe('stuck')
     expect(late.stages.map((s) => s.status)).toEqual(['done', 'late'])
-    expect((await lifecycle('purchase_order', 'PO-4')).status).toBe('cancelled')
+    expect((await lifecycle('transfer_order', 'TO-4')).status).toBe('cancelled')
     const unknown = await api.entities[':type'][':id'].lifecycle.$get({
-      param: { type: 'purchase_order', id: 'PO-NONE' },
+      param: { type: 'transfer_order', id: 'TO-NONE' },
     })
     expect(unknown.status).toBe(404)
   })
@@ -90,11 +90,11 @@ describe('a flow added in configuration, with no code change', () => {
     const span = readableSpan({
       traceId: 'b1b2c3d4e5f60718293a4b5c6d7e8f90',
       spanId: '2a2b3c4d5e6f7081',
-      name: 'sync procure_to_receive.send_po',
+      name: 'sync store_transfer.send_transfer',
       startMs: base + 120_000,
       durationMs: 20,
       attributes: {
-        'retail.purchase_order.id': 'PO-3',
+        'retail.transfer_order.id': 'TO-3',
         'integration.stage': 'sent',
         'integration.system': 'supplier-portal',
       },
@@ -105,7 +105,7 @@ describe('a flow added in configuration, with no code change', () => {
       body: ProtobufTraceSerializer.serializeRequest([span]) as BodyInit,
     })
     expect(res.status).toBe(200)
-    const l = await lifecycle('purchase_order', 'PO-3')
+    const l = await lifecycle('transfer_order', 'TO-3')
     expect(l.stages.map((s) => [s.name, s.status])).toEqual([
       ['created', 'done'],
       ['sent', 'done'],
@@ -115,21 +115,21 @@ describe('a flow added in configuration, with no code change', () => {
 
   it('lists its overdue entities, measures it, and finds its entities by search', async () => {
     const stuck = await (
-      await api.flows[':flow'].stuck.$get({ param: { flow: 'procure_to_receive' }, query: {} })
+      await api.flows[':flow'].stuck.$get({ param: { flow: 'store_transfer' }, query: {} })
     ).json()
     const overdue = stuck.stuck.map((s) => [s.entity.type, s.entity.id, s.overdueStage])
-    expect(overdue).toContainEqual(['purchase_order', 'PO-2', 'sent'])
-    expect(overdue.map(([, id]) => id)).not.toContain('PO-1')
-    expect(overdue.map(([, id]) => id)).not.toContain('PO-4')
+    expect(overdue).toContainEqual(['transfer_order', 'TO-2', 'sent'])
+    expect(overdue.map(([, id]) => id)).not.toContain('TO-1')
+    expect(overdue.map(([, id]) => id)).not.toContain('TO-4')
     const metrics = await (
       await api.flows[':flow'].metrics.$get({
-        param: { flow: 'procure_to_receive' },
+        param: { flow: 'store_transfer' },
         query: { from: new Date(base - HOUR).toISOString(), to: new Date().toISOString() },
       })
     ).json()
     expect(metrics.funnel.stages.map((s) => s.stage)).toEqual(['created', 'sent'])
     expect(metrics.funnel.started).toBe(3)
-    const found = await (await api.search.$get({ query: { q: 'PO-1' } })).json()
-    expect(found.results[0]).toMatchObject({ kind: 'purchase_order', id: 'PO-1' })
+    const found = await (await api.search.$get({ query: { q: 'TO-1' } })).json()
+    expect(found.results[0]).toMatchObject({ kind: 'transfer_order', id: 'TO-1' })
   })
 })

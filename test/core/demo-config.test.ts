@@ -17,7 +17,7 @@ describe('the demo’s configuration (config/demo)', () => {
       )
   })
 
-  it('has the same flows and stages, with the warehouse’s and carriers’ delays in minutes instead of days, and prices due on the channels in 2 minutes', () => {
+  it('has the same flows and stages, with the warehouse’s and carriers’ delays in minutes instead of days, prices due on the channels in 2 minutes, and suppliers in minutes', () => {
     const shipped = loadFlows(config)
     const scaled = loadFlows(demo)
     const shape = (flows: typeof shipped) =>
@@ -33,6 +33,10 @@ describe('the demo’s configuration (config/demo)', () => {
       'order_to_cash.delivered': 10 * 60_000,
       'order_to_cash.invoiced': 10 * 60_000,
       'price_sync.published': 2 * 60_000,
+      'procure_to_receive.acknowledged': 2 * 60_000,
+      'procure_to_receive.shipped': 5 * 60_000,
+      'procure_to_receive.received': 5 * 60_000,
+      'procure_to_receive.matched': 5 * 60_000,
     })
   })
 

@@ -1,14 +1,14 @@
 import { rmSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { configWithProcureFlow, poEvent } from '../support/configured-flow.ts'
+import { configWithTransferFlow, transferEvent } from '../support/configured-flow.ts'
 import { sendEvents } from '../support/events.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 import { launchBrowser } from './browser.ts'
 
 /*
- * The UI is built from the configured flows: a flow added in a copy of config/ (procure_to_receive,
- * following purchase orders) is in the navigation and on the overview with its stages, and its
+ * The UI is built from the configured flows: a flow added in a copy of config/ (store_transfer,
+ * following transfer orders) is in the navigation and on the overview with its stages, and its
  * entities have a page, with no change to the web app.
  */
 
@@ -19,13 +19,13 @@ let page: Page
 const HOUR = 3_600_000
 
 beforeAll(async () => {
-  configDir = configWithProcureFlow()
+  configDir = configWithTransferFlow()
   sb = await startSignalbox({ SIGNALBOX_CONFIG_DIR: configDir })
   const t = Date.now() - 30 * 60_000
   await sendEvents(sb.collectorUrl, [
-    poEvent('created', 'PO-E2E-1', t, { system: 'erp' }),
-    poEvent('sent', 'PO-E2E-1', t + 60_000, { system: 'supplier-portal' }),
-    poEvent('created', 'PO-E2E-2', t - 2 * HOUR, { system: 'erp' }),
+    transferEvent('created', 'TO-E2E-1', t, { system: 'erp' }),
+    transferEvent('sent', 'TO-E2E-1', t + 60_000, { system: 'supplier-portal' }),
+    transferEvent('created', 'TO-E2E-2', t - 2 * HOUR, { system: 'erp' }),
   ])
   browser = await launchBrowser()
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
@@ -41,11 +41,11 @@ describe('a flow added in configuration, in a real browser', () => {
   it('shows the flow in the navigation and on the overview with its stages, and an entity page for its entities', async () => {
     await page.goto(`${sb.apiUrl}/`)
     const nav = page.getByRole('navigation', { name: 'Flows' })
-    const link = nav.getByRole('link', { name: 'Procure to receive' })
+    const link = nav.getByRole('link', { name: 'Store transfer' })
     await link.waitFor()
-    expect(await link.getAttribute('title')).toBe('Purchase orders: created → sent')
+    expect(await link.getAttribute('title')).toBe('Transfer orders: created → sent')
     // The overview: a panel of the flow, its stages with how many reached each.
-    const panel = page.getByTestId('panel-flow-procure_to_receive')
+    const panel = page.getByTestId('panel-flow-store_transfer')
     const rows = panel.locator('[data-testid="flow-stages"] tbody tr')
     await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2)
     expect(await rows.locator('td:first-child').allTextContents()).toEqual(['created', 'sent'])
@@ -53,18 +53,18 @@ describe('a flow added in configuration, in a real browser', () => {
     expect(await panel.locator('.kpi').textContent()).toContain('1 completed')
     // The flow's page, from the navigation.
     await link.click()
-    await page.waitForURL('**/#/flows/procure_to_receive')
+    await page.waitForURL('**/#/flows/store_transfer')
     await expect.poll(() => page.getByTestId('flow-stages').textContent()).toContain('created → sent')
-    const stuck = page.locator('[data-testid="stuck-list"] tr', { hasText: 'PO-E2E-2' })
+    const stuck = page.locator('[data-testid="stuck-list"] tr', { hasText: 'TO-E2E-2' })
     await stuck.waitFor()
     // The entity page: from the stuck list, and from the search box.
     await stuck.getByRole('link').click()
-    await page.waitForURL('**/#/entities/purchase_order/PO-E2E-2')
+    await page.waitForURL('**/#/entities/transfer_order/TO-E2E-2')
     await expect.poll(() => page.getByTestId('entity-status').textContent()).toContain('stuck')
-    await page.getByTestId('search-input').fill('PO-E2E-1')
+    await page.getByTestId('search-input').fill('TO-E2E-1')
     await page.getByTestId('search-input').press('Enter')
-    await page.waitForURL('**/#/entities/purchase_order/PO-E2E-1')
-    expect(await page.locator('main h1').textContent()).toBe('Purchase order PO-E2E-1')
+    await page.waitForURL('**/#/entities/transfer_order/TO-E2E-1')
+    expect(await page.locator('main h1').textContent()).toBe('Transfer order TO-E2E-1')
     await expect.poll(() => page.getByTestId('stage').count()).toBe(2)
     expect(
       await page.getByTestId('stage').evaluateAll((s) => s.map((e) => e.getAttribute('data-status'))),
