@@ -7,6 +7,8 @@ import { followStockChanges, inventorySyncConnector } from './inventory-sync/ind
 import { orderToCashConnector, orderWebhookApp } from './order-to-cash/index.ts'
 import type { Order } from './order-to-cash/order.ts'
 import { followPriceChanges, pricingSyncConnector } from './pricing-sync/index.ts'
+import { DEMO_SUPPLIERS, raisePurchaseOrder } from './procure-to-receive/demo.ts'
+import { followProcurement, procureToReceiveConnector } from './procure-to-receive/index.ts'
 import { type Return, returnToRefundConnector, returnWebhookApp } from './return-to-refund/index.ts'
 import { type Connector, callbackApp, type RetryPolicy } from './sdk/index.ts'
 
@@ -42,6 +44,8 @@ export const DEMO_SCHEDULE = {
   /** The pricing service reprices a SKU, and launches a promotion (estate/pricing-activity.ts). */
   repricing: { firstAfterMs: 5_000, everyMs: 10_000 },
   promotion: { firstAfterMs: 15_000, everyMs: 90_000 },
+  /** The ERP raises a purchase order for replenishment (procure-to-receive/demo.ts). */
+  purchaseOrder: { firstAfterMs: 10_000, everyMs: 45_000 },
 } as const
 
 export interface Demo {
@@ -51,6 +55,7 @@ export interface Demo {
   readonly pricingSync: Connector
   readonly fulfilment: Connector
   readonly returnToRefund: Connector
+  readonly procureToReceive: Connector
   readonly returnsUrl: string
   readonly webhookUrl: string
   readonly callbackUrl: string
@@ -114,6 +119,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     retry: options.retry,
     ingestKey: options.ingestKey,
   })
+  const procureToReceive = procureToReceiveConnector({
+    id: `procure-to-receive${suffix}`,
+    collectorUrl: options.collectorUrl,
+    apiUrl: options.apiUrl,
+    urls: estate.urls,
+    retry: options.retry,
+    ingestKey: options.ingestKey,
+  })
   const orderToCash = orderToCashConnector({
     id: `order-to-cash${suffix}`,
     collectorUrl: options.collectorUrl,
@@ -132,7 +145,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     return `${served.url}${path}`
   }
   // Each connector serves its own signed callback endpoint and announces it to Signalbox.
-  const connectors = [orderToCash, inventorySync, fulfilment, returnToRefund, pricingSync]
+  const connectors = [orderToCash, inventorySync, fulfilment, returnToRefund, pricingSync, procureToReceive]
   const callbackUrls = await Promise.all(connectors.map((c) => serve(callbackApp(c, secrets), '/callbacks')))
   try {
     await Promise.all(connectors.map((c, i) => c.register(callbackUrls[i] as string)))
@@ -160,6 +173,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     followStockChanges(inventorySync, estate.urls.erp, 1_000),
     followWarehouse(fulfilment, estate.urls.wms, 1_000),
     followPriceChanges(pricingSync, estate.urls.pricing, 1_000),
+    followProcurement(procureToReceive, estate.urls, 1_000),
   ]
   // About one order in eight comes back a while later.
   const placed: Order[] = []
@@ -195,6 +209,16 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     repeat(timers, DEMO_SCHEDULE.repricing, () => pricing.reprice())
     repeat(timers, DEMO_SCHEDULE.promotion, () => pricing.promote())
     timers.push(setInterval(() => pricing.tick(), 5_000))
+    // Purchase orders at a low rate; with the incidents, suppliers late, silent or miscounting.
+    if (withIncidents)
+      for (const [supplier, b] of DEMO_SUPPLIERS) estate.supplierPortal.suppliers.set(supplier, b)
+    repeat(timers, DEMO_SCHEDULE.purchaseOrder, () => raisePurchaseOrder(estate))
+    timers.push(
+      setInterval(() => {
+        estate.supplierPortal.advance()
+        estate.wms.receiveInbound()
+      }, 5_000),
+    )
     if (estate.incidents) {
       const { bestseller } = estate.incidents
       const { erpMaintenance, listingReview } = DEMO_SCHEDULE
@@ -214,6 +238,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     pricingSync,
     fulfilment,
     returnToRefund,
+    procureToReceive,
     returnsUrl,
     placeReturn,
     webhookUrl,

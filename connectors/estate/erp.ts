@@ -2,6 +2,7 @@ import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
 import { feedPage } from './feed.ts'
+import { ErpPurchasing } from './purchasing.ts'
 
 /**
  * A cloud ERP's sales-order API in the shapes that matter: an `Idempotency-Key` header is required
@@ -149,6 +150,9 @@ export class ErpSimulator {
     return [...this.orders.values()].filter((o) => o.orderId === orderId)
   }
 
+  /** Purchase orders, their three-way match and receipts into stock (estate/purchasing.ts). */
+  readonly purchasing = new ErpPurchasing((sku, location, onHand) => this.adjustStock(sku, location, onHand))
+
   readonly app = new Hono()
     .use(faultInjection(this, 'ERP', (status, message) => ({ error: { code: `E${status}`, message } })))
     .post('/api/salesorders', async (c) => {
@@ -202,6 +206,7 @@ export class ErpSimulator {
     .post('/api/fulfilments', (c) => this.document('fulfilment', 'FUL')(c))
     .post('/api/invoices', (c) => this.document('invoice', 'INV')(c))
     .post('/api/creditmemos', (c) => this.document('credit_memo', 'CM')(c))
+    .route('/', this.purchasing.app)
     .get('/api/salesorders', (c) => {
       const orderId = c.req.query('orderId')
       return c.json({ items: orderId ? this.salesOrdersFor(orderId) : [...this.orders.values()] })

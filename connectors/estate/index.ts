@@ -10,9 +10,11 @@ import { NotificationSimulator } from './notification.ts'
 import { OmsSimulator } from './oms.ts'
 import { PaymentSimulator } from './payment.ts'
 import { PricingSimulator } from './pricing.ts'
+import { ReplenishmentPlanner } from './purchasing.ts'
 import { newRunId } from './run.ts'
 import { type Served, serveOnLoopback } from './serve.ts'
 import { StorefrontSimulator } from './storefront.ts'
+import { SupplierPortalSimulator } from './supplier-portal.ts'
 import { serverSpans } from './telemetry.ts'
 import { WmsSimulator } from './wms.ts'
 
@@ -40,6 +42,10 @@ export interface Estate {
   readonly crm: CrmSimulator
   /** The pricing service: prices per price list and promotions (the source of truth). */
   readonly pricing: PricingSimulator
+  /** The suppliers' portal: purchase orders in, acknowledgements and ASNs out; deliveries go to the WMS. */
+  readonly supplierPortal: SupplierPortalSimulator
+  /** The purchase orders the ERP raises for replenishment. */
+  readonly replenishment: ReplenishmentPlanner
   /** Sales channels' stock APIs, by channel. */
   readonly channels: Readonly<Record<SalesChannel, ChannelSimulator>>
   readonly urls: {
@@ -52,6 +58,7 @@ export interface Estate {
     readonly notification: string
     readonly crm: string
     readonly pricing: string
+    readonly supplierPortal: string
     readonly channels: Readonly<Record<SalesChannel, string>>
   }
   close(): Promise<void>
@@ -76,6 +83,10 @@ export async function startEstate(
   const notification = new NotificationSimulator(seed + 6)
   const crm = new CrmSimulator(seed + 7)
   const pricing = new PricingSimulator(seed + 8)
+  const supplierPortal = new SupplierPortalSimulator(seed + 9)
+  const replenishment = new ReplenishmentPlanner(seed + 13, run)
+  // What a supplier ships arrives at the warehouse's dock, whatever its ASN said.
+  supplierPortal.onShipped = (delivery) => wms.arrive(delivery)
   const channels = {
     storefront: new ChannelSimulator('storefront', seed + 10),
     marketplace: new ChannelSimulator('marketplace', seed + 11),
@@ -118,6 +129,7 @@ export async function startEstate(
     notification: await serveApp(notification.app, 'notification'),
     crm: await serveApp(crm.app, 'crm'),
     pricing: await serveApp(pricing.app, 'pricing'),
+    supplierPortal: await serveApp(supplierPortal.app, 'supplier-portal'),
     channels: {
       storefront: await serveApp(channels.storefront.app, 'storefront'),
       marketplace: await serveApp(channels.marketplace.app, 'marketplace'),
@@ -135,6 +147,8 @@ export async function startEstate(
     notification,
     crm,
     pricing,
+    supplierPortal,
+    replenishment,
     channels,
     urls,
     close: async () => {

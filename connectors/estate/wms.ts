@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { type Faults, faultInjection, NO_FAULTS, seededRandom } from './faults.ts'
 import { feedPage } from './feed.ts'
+import type { CountedLine, Delivery } from './supplier-portal.ts'
 
 const releaseRequest = z.object({
   orderId: z.string().min(1),
@@ -29,6 +30,18 @@ export interface WarehouseEvent {
   readonly at: string
 }
 
+/** Goods in: a supplier's delivery as the warehouse counted it at the dock. */
+export interface GoodsReceipt {
+  readonly id: number
+  readonly receipt: string
+  readonly poNumber: string
+  /** The ASN the driver handed over with the delivery. */
+  readonly asn: string
+  readonly location: string
+  readonly lines: readonly CountedLine[]
+  readonly at: string
+}
+
 const NEXT: Record<'ship' | 'pickup', Partial<Record<ReleaseState, WarehouseEvent['kind']>>> = {
   ship: { released: 'shipped', shipped: 'delivered' },
   pickup: { released: 'ready_for_pickup', ready_for_pickup: 'picked_up' },
@@ -50,6 +63,10 @@ export class WmsSimulator {
   readonly emptyPickFaces = new Set<string>()
   replenishmentMs = 10 * 60_000
   private readonly events: WarehouseEvent[] = []
+  /** Deliveries at the dock, waiting to be counted. */
+  readonly dock: Delivery[] = []
+  private readonly receipts: GoodsReceipt[] = []
+  private readonly firstReceiptId = Date.now()
   readonly random: () => number
 
   constructor(seed = 4) {
@@ -75,6 +92,31 @@ export class WmsSimulator {
       moved.push(event)
     }
     return moved
+  }
+
+  /** A supplier's delivery reaches the dock. */
+  arrive(delivery: Delivery): void {
+    this.dock.push(delivery)
+  }
+
+  /** Counts every delivery at the dock (what arrived, not what the ASN said) into a goods receipt. */
+  receiveInbound(): GoodsReceipt[] {
+    const counted: GoodsReceipt[] = []
+    for (const d of this.dock.splice(0)) {
+      const earlier = this.receipts.filter((r) => r.poNumber === d.poNumber).length
+      const receipt: GoodsReceipt = {
+        id: this.firstReceiptId + this.receipts.length,
+        receipt: `GR-${d.poNumber}-${earlier + 1}`,
+        poNumber: d.poNumber,
+        asn: d.asn,
+        location: d.location,
+        lines: d.lines.filter((l) => l.quantity > 0),
+        at: new Date().toISOString(),
+      }
+      this.receipts.push(receipt)
+      counted.push(receipt)
+    }
+    return counted
   }
 
   readonly app = new Hono()
@@ -109,4 +151,5 @@ export class WmsSimulator {
       return c.json({ returnId: body.returnId, action: body.action })
     })
     .get('/outbound/events', (c) => feedPage(c, this.events))
+    .get('/inbound/receipts', (c) => feedPage(c, this.receipts))
 }

@@ -51,9 +51,10 @@ export async function latestPurchaseOrderEvents(
   to: Date,
 ): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map()
-  const rows = await store.query<{ id: string; type: string }>(sql`
-    SELECT subject AS id, argMax(type, time) AS type FROM ${table(TABLES.events)}
+  // Aliases are visible in WHERE in ClickHouse: the latest type must not be called `type`.
+  const rows = await store.query<{ id: string; latest: string }>(sql`
+    SELECT subject AS id, argMax(type, time) AS latest FROM ${table(TABLES.events)}
     WHERE type IN ${ALL_TYPES} AND subject IN ${[...new Set(ids)]} AND time >= ${from} AND time < ${to}
     GROUP BY subject`)
-  return new Map(rows.map((r) => [r.id, r.type]))
+  return new Map(rows.map((r) => [r.id, r.latest]))
 }

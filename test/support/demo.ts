@@ -31,8 +31,8 @@ export function useDemo(
       retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
       incidents: options.incidents ?? false,
     })
-    const { erp, payment, oms, wms, notification, crm, channels } = fixture.demo.estate
-    for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])
+    const { erp, payment, oms, wms, notification, crm, channels, supplierPortal } = fixture.demo.estate
+    for (const sim of [erp, payment, oms, wms, notification, crm, supplierPortal, ...Object.values(channels)])
       sim.faults = { ...NO_FAULTS }
   })
   afterAll(async () => {
