@@ -109,6 +109,7 @@ export async function runLoad(
     demo.inventorySync,
     demo.returnToRefund,
     demo.pricingSync,
+    demo.procureToReceive,
   ]
   // Under a storm the collector may still be refusing (429/503, retryable): the spans it did not take
   // are the exporter's to retry, not a reason to lose the report.

@@ -1,6 +1,7 @@
 import type { Demo } from '../demo.ts'
 import { PRICE_LIST, type Promotion } from '../estate/pricing.ts'
 import type { Order } from '../order-to-cash/order.ts'
+import { raisePurchaseOrder } from '../procure-to-receive/demo.ts'
 
 /** One tick of a scenario: how many orders to place now, and how to deliver them. */
 export interface Scenario {
@@ -28,6 +29,10 @@ const heldForStore: Order[] = []
 /** The SKUs a price-change storm launches its promotion on, and the promotion once launched. */
 const STORM_SKUS = 1_000
 const storm: { skus: string[]; promotion?: Promotion; ended?: boolean } = { skus: [] }
+
+/** The supplier that falls behind in `supplier-late`, and how many purchase orders it has been sent. */
+const LATE_SUPPLIER = 'NORTHWIND'
+const late = { raised: 0 }
 
 export const SCENARIOS: Record<string, Scenario> = {
   steady: {
@@ -121,6 +126,35 @@ export const SCENARIOS: Record<string, Scenario> = {
       storm.skus = []
       storm.promotion = undefined
       storm.ended = undefined
+    },
+  },
+  'supplier-late': {
+    name: 'supplier-late',
+    description: `a purchase order every 2 seconds; through the middle half ${LATE_SUPPLIER} acknowledges late or not at all and delivers short`,
+    async tick(demo, p, perSecond, place) {
+      const { supplierPortal, wms } = demo.estate
+      supplierPortal.suppliers.set(
+        LATE_SUPPLIER,
+        middle(p)
+          ? {
+              ackAfterMs: 0,
+              lateRate: 0.7,
+              lateByMs: 30 * 60_000,
+              missingAckRate: 0.3,
+              shipAfterMs: 2_000,
+              discrepancyRate: 0.5,
+              asnErrorRate: 0.3,
+            }
+          : { ackAfterMs: 0, shipAfterMs: 2_000, discrepancyRate: 0, asnErrorRate: 0 },
+      )
+      if (late.raised++ % 2 === 0) raisePurchaseOrder(demo.estate, LATE_SUPPLIER)
+      supplierPortal.advance()
+      wms.receiveInbound()
+      await times(perSecond, () => place())
+    },
+    async finish(demo) {
+      demo.estate.supplierPortal.suppliers.delete(LATE_SUPPLIER)
+      late.raised = 0
     },
   },
 }
