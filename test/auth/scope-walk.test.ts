@@ -33,8 +33,9 @@ const SCOPES: Record<Who, Record<string, string[]>> = {
 
 /** What must never appear in any answer to each token (matched without regard to case). */
 const OUTSIDE: Record<Who, string[]> = {
-  channel: ['kiosk', T.kiosk, T.ret, 'rpl-2', 'rpl-4', 'job-admin'],
+  channel: ['kiosk', T.kiosk, T.ret, 'rpl-2', 'rpl-4', 'job-admin', 'PO-WMS-1'],
   flow: [
+    'PO-WMS-1',
     'RT-KIOSK-1',
     'SKU-ERP-1',
     'SKU-SHOP-1',
@@ -52,6 +53,7 @@ const OUTSIDE: Record<Who, string[]> = {
     'job-admin',
   ],
   system: [
+    'PO-WMS-1',
     'SO-KIOSK-1',
     'RT-KIOSK-1',
     'SKU-ERP-1',
@@ -166,6 +168,11 @@ async function seed() {
       { sku: 'SKU-ERP-1', priceList: 'retail', price: 10, currency: 'EUR', effectiveAt: time },
       { sku: 'SKU-ERP-1' },
     ),
+    // PO-WMS-1: a goods receipt counted short at the warehouse; no channel, no scoped flow or system.
+    event('e11', 'retail.purchase_order.received', 'PO-WMS-1', 'wms', {
+      receipt: 'GR-WMS-1',
+      lines: [{ sku: 'SKU-PO-1', ordered: 10, shipped: 10, received: 7 }],
+    }),
     ...(['web', 'kiosk'] as const).map((channel, i) =>
       event(
         `e${9 + i}`,
@@ -489,6 +496,7 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
       refused: ['channel', 'system'],
     },
     { path: '/api/entities/return/RT-KIOSK-1/lifecycle', refused: ALL },
+    { path: '/api/entities/purchase_order/PO-WMS-1/lifecycle', refused: ALL },
     {
       path: '/api/entities/sku/SKU-ERP-1/lifecycle',
       finds: { channel: ['SKU-ERP-1'] },
@@ -509,6 +517,8 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
     },
   ],
   // SKU-ERP-1 is told wrong prices on web and on the kiosk: the web token sees web's conflict only.
+  // PO-WMS-1's receipt is short: no scoped token sees it (see OUTSIDE).
+  'GET /api/purchase-orders/discrepancies': () => [{ path: '/api/purchase-orders/discrepancies' }],
   'GET /api/prices/conflicts': () => [
     { path: '/api/prices/conflicts', finds: { channel: ['SKU-ERP-1', '"web"', 'price_mismatch'] } },
   ],
