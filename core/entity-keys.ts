@@ -55,7 +55,7 @@ export function loadEntityKeyAliases(configDir: string): EntityKeyAliases {
     // The canonical name always counts, whatever the file says, so the documented contract holds (docs/telemetry.md).
     merged[key] = [...new Set([...canonical, ...configured])]
   }
-  // An entity type of a configured flow (`purchase_order: [retail.purchase_order.id]`).
+  // An entity type of a configured flow (`transfer_order: [retail.transfer_order.id]`).
   for (const [key, names] of Object.entries(parsed.data)) merged[key] ??= [...new Set(names)]
   return Object.freeze(merged) as EntityKeyAliases
 }

@@ -14,7 +14,7 @@ export interface StageDefinition {
 
 export interface FlowDefinition {
   readonly name: string
-  /** A built-in entity type (`order`) or one the flow brings (`purchase_order`). */
+  /** A built-in entity type (`order`, `purchase_order`) or one the flow brings (`transfer_order`). */
   readonly entity: string
   readonly stages: readonly StageDefinition[]
   readonly terminal: readonly StageDefinition[]

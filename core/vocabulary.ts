@@ -6,7 +6,7 @@
 
 /**
  * The entity types Signalbox knows by itself: their key attributes and CloudEvents extensions are
- * below. A flow in `flows.yaml` may follow another (`purchase_order`): its events name it by type
+ * below. A flow in `flows.yaml` may follow another (`transfer_order`): its events name it by type
  * and subject, and `entity-keys.yaml` may list the span attributes that carry its id.
  */
 export const ENTITY_TYPES = ['order', 'return', 'sku', 'shipment', 'purchase_order'] as const
@@ -60,7 +60,7 @@ export const DATA_ERROR_STATUSES = ['400', '404', '409', '410', '422']
 
 /**
  * `retail.order.*` events have the order id as subject; likewise returns; inventory events are keyed
- * by SKU. Configured entity types follow the same pattern (`retail.purchase_order.*`): see
+ * by SKU. Configured entity types follow the same pattern (`retail.transfer_order.*`): see
  * `eventEntityOf` in core/flows.ts.
  */
 export const EVENT_TYPE_PREFIX_ENTITY: ReadonlyArray<readonly [prefix: string, entity: EntityType]> = [

@@ -98,7 +98,7 @@ describe('docs/connectors.md', () => {
   )
 
   it('lists, as each connector’s stages, stages of config/flows.yaml', () => {
-    expect(table.length).toBe(5)
+    expect(table.length).toBe(6)
     for (const [, connector, stages] of table)
       for (const [, stage] of (stages as string).matchAll(/`([a-z_]+)`/g))
         expect(stageNames, `${connector}: ${stage}`).toContain(stage)
