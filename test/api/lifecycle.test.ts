@@ -206,7 +206,7 @@ describe('return lifecycles', () => {
     const none = await fetch(`${sb.apiUrl}/api/entities/parcel/P-1/lifecycle`)
     expect(none.status).toBe(404)
     expect(((await none.json()) as { error: { message: string } }).error.message).toBe(
-      'no flow is configured for parcels; flows follow order, return, sku',
+      'no flow is configured for parcels; flows follow order, return, sku, purchase_order',
     )
   })
 })
