@@ -22,8 +22,18 @@ describe('slos.yaml and alerts.yaml', () => {
       'flow_latency',
       'flow_latency',
       'flow_latency',
+      'flow_latency',
+      'flow_latency',
       'freshness',
     ])
+    // Purchase orders: the supplier's acknowledgement and the three-way match, on the flow's own stages.
+    expect(slos.find((s) => s.id === 'supplier_acknowledges')?.sli).toMatchObject({
+      kind: 'flow_latency',
+      fromStage: 2,
+      toStage: 3,
+      withinMs: 24 * HOUR,
+      flow: { name: 'procure_to_receive' },
+    })
     expect(slos.find((s) => s.id === 'order_reaches_erp')).toMatchObject({
       objective: 0.995,
       window: { kind: 'rolling', ms: 30 * DAY },
