@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { DAY_MS, durationSetting, MINUTE_MS } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
 import { CONFLICT_KINDS, priceDeadlineMs } from '../core/prices.ts'
+import { DISCREPANCY_KINDS } from '../core/receipts.ts'
 import type { Store } from '../store/client.ts'
 import {
   connectorRuns,
@@ -10,6 +11,7 @@ import {
   stuckPerStage,
 } from '../store/queries/alert-signals.ts'
 import { currentPriceConflicts } from '../store/queries/prices.ts'
+import { discrepanciesPerSupplier } from './receipt-signals.ts'
 
 type Flows = ReadonlyMap<string, FlowDefinition>
 
@@ -109,6 +111,18 @@ export const RULE_KINDS = {
         reason: `${n} SKUs on ${channel} with a ${conflict.replaceAll('_', ' ')} past the deadline (threshold ${s.above})`,
       }))
     },
+  }),
+  receipt_discrepancies: ruleKind({
+    schema: z
+      .object({ within: durationSetting, above, kinds: z.array(z.enum(DISCREPANCY_KINDS)).min(1).optional() })
+      .strict(),
+    values: async ({ store }, s, now) =>
+      (await discrepanciesPerSupplier(store, new Date(now.getTime() - s.within), now, s.kinds)).map((d) => ({
+        labels: { flow: 'procure_to_receive', supplier: d.supplier, discrepancy: d.kind },
+        value: d.lines,
+        over: d.lines > s.above,
+        reason: `${d.lines} receipt lines ${d.kind.replaceAll('_', ' ')} from ${d.supplier} in the last ${s.within / MINUTE_MS}m (threshold ${s.above})`,
+      })),
   }),
   connector_down: ruleKind({
     schema: z.object({ within: durationSetting, min_runs: z.number().int().min(1).default(3) }).strict(),

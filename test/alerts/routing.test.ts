@@ -314,6 +314,7 @@ describe('threshold rule kinds', () => {
       exceptions: { above: 0 },
       drift: { above: 0 },
       price_conflicts: { above: 0 },
+      receipt_discrepancies: { within: DAY, above: 0 },
       connector_down: { within: 10 * MINUTE, min_runs: 1 },
     }
     for (const kind of Object.keys(RULE_KINDS) as RuleKind[]) {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RuleOfKind, ruleValues } from '../../alerts/rules.ts'
 import { createToken } from '../../auth/tokens.ts'
+import { loadFlows } from '../../core/flows.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 /*
@@ -157,5 +159,32 @@ describe('receipt discrepancies', () => {
       await token({ systems: ['storefront'] }),
     )
     expect((storefront.body as unknown as Discrepancies).total).toBe(0)
+  })
+})
+
+describe('the receipt_discrepancies rule', () => {
+  it('counts the same discrepancies per supplier and kind, over its threshold', async () => {
+    const rule = {
+      kind: 'receipt_discrepancies',
+      settings: { within: 24 * HOUR, above: 0, kinds: ['short', 'over', 'wrong_item'] },
+    } as RuleOfKind
+    const values = await ruleValues(
+      { store: sb.store, flows: loadFlows(sb.config.configDir) },
+      rule,
+      new Date(),
+    )
+    expect(values.map((v) => [v.labels.supplier, v.labels.discrepancy, v.value, v.over]).sort()).toEqual([
+      ['ACME-HOME', 'short', 1, true],
+      ['GLOBEX', 'over', 1, true],
+      ['GLOBEX', 'wrong_item', 1, true],
+    ])
+    expect(values[0]?.labels.flow).toBe('procure_to_receive')
+    // Outside its window, nothing is counted.
+    const earlier = await ruleValues(
+      { store: sb.store, flows: loadFlows(sb.config.configDir) },
+      { ...rule, settings: { ...rule.settings, within: HOUR } } as RuleOfKind,
+      new Date(),
+    )
+    expect(earlier).toEqual([])
   })
 })
