@@ -153,4 +153,29 @@ describe('a purchase order raised in the ERP', () => {
     expect(sent?.replayId).toBeTruthy()
     expect(portal.orders.has(po.poNumber)).toBe(true)
   })
+
+  it('is re-synced from the ERP through the same connector code: read again, then sent', async () => {
+    const portal = estate().supplierPortal
+    portal.faults = { errorRate: 0, throttleRate: 0, outage: true }
+    onTestFinished(() => {
+      portal.faults = { errorRate: 0, throttleRate: 0, outage: false }
+    })
+    const po = raisePurchaseOrder(estate(), 'NORTHWIND')
+    await expect.poll(() => stageOf(po.poNumber, 'created'), { timeout: 20_000 }).toBe('done')
+    await expect.poll(() => stageOf(po.poNumber, 'sent'), { timeout: 20_000 }).toBe('failed')
+    portal.faults.outage = false
+    const res = await fetch(`${fixture.sb.apiUrl}/api/entities/purchase_order/${po.poNumber}/resync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ by: 'test', reason: 'the supplier never got it' }),
+    })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { resync: unknown }).resync).toMatchObject({
+      status: 'succeeded',
+      step: 'record_purchase_order',
+      connector: 'procure-to-receive',
+    })
+    await expect.poll(() => portal.orders.has(po.poNumber), { timeout: 20_000 }).toBe(true)
+    await expect.poll(() => stageOf(po.poNumber, 'sent'), { timeout: 20_000 }).toBe('done')
+  })
 })
