@@ -32,7 +32,13 @@ describe('flows.yaml', () => {
       maxDelayMs: 48 * 3_600_000,
     })
     expect(order?.terminal.map((t) => t.name)).toEqual(['cancelled'])
-    expect([...flows.keys()]).toEqual(['order_to_cash', 'return_to_refund', 'inventory_sync', 'price_sync', 'procure_to_receive'])
+    expect([...flows.keys()]).toEqual([
+      'order_to_cash',
+      'return_to_refund',
+      'inventory_sync',
+      'price_sync',
+      'procure_to_receive',
+    ])
   })
 
   it('names the file, the line and the problem for each mistake', () => {
