@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { runEvery } from '../core/background.ts'
+import type { BatchConfig } from '../core/batches.ts'
 import type { FlowDefinition } from '../core/flows.ts'
 import {
   type AlertInstance,
@@ -18,6 +19,8 @@ import { INITIAL, type InstanceState, type Observation, step } from './state.ts'
 export interface EvaluatorDeps extends NotifyDeps {
   readonly slos: readonly SloDefinition[]
   readonly flows: ReadonlyMap<string, FlowDefinition>
+  /** The scheduled jobs (batches.yaml) the batch rule kinds read; none when absent. */
+  readonly batches?: BatchConfig
   /** This evaluator's name in the lease. */
   readonly holder: string
   readonly clock?: () => number

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import type { Registry } from 'prom-client'
+import { loadBatches } from '../core/batches.ts'
 import type { Config } from '../core/config.ts'
 import { loadFlows } from '../core/flows.ts'
 import type { Logger } from '../core/logger.ts'
@@ -32,6 +33,7 @@ export function startAlerts(
     store,
     slos,
     flows,
+    batches: loadBatches(config.configDir),
     alerting,
     log,
     env: process.env,

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { BatchConfig } from '../core/batches.ts'
 import { DAY_MS, durationSetting, MINUTE_MS } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
 import { CONFLICT_KINDS, priceDeadlineMs } from '../core/prices.ts'
@@ -11,6 +12,7 @@ import {
   stuckPerStage,
 } from '../store/queries/alert-signals.ts'
 import { currentPriceConflicts } from '../store/queries/prices.ts'
+import { batchRuleKinds } from './batch-rules.ts'
 import { discrepanciesPerSupplier } from './receipt-signals.ts'
 
 type Flows = ReadonlyMap<string, FlowDefinition>
@@ -18,6 +20,8 @@ type Flows = ReadonlyMap<string, FlowDefinition>
 export interface RuleContext {
   readonly store: Store
   readonly flows: Flows
+  /** The scheduled jobs and business days of batches.yaml; none declared when absent. */
+  readonly batches?: BatchConfig
 }
 
 /** One label set's current value under a threshold rule; label sets no longer reported resolve. */
@@ -29,7 +33,7 @@ export interface RuleValue {
 }
 
 /** One kind of threshold rule: its settings in `alerts.yaml` and what it observes. */
-interface RuleKindSpec<S extends z.ZodType> {
+export interface RuleKindSpec<S extends z.ZodType> {
   /** The settings under the kind's key in `alerts.yaml`. */
   readonly schema: S
   /** References in the parsed settings checked against flows.yaml (paths under the kind's key). */
@@ -135,6 +139,7 @@ export const RULE_KINDS = {
       })),
     inhibitsDependents: true,
   }),
+  ...batchRuleKinds,
 }
 
 export type RuleKind = keyof typeof RULE_KINDS

@@ -8,6 +8,7 @@ import { SloMetrics } from '../alerts/slo-metrics.ts'
 import { loadSlos, readSloDocument } from '../alerts/spec.ts'
 import { authenticate } from '../auth/middleware.ts'
 import { OidcLogin } from '../auth/oidc.ts'
+import { loadBatches } from '../core/batches.ts'
 import type { Config } from '../core/config.ts'
 import { PayloadTooLargeError } from '../core/errors.ts'
 import { loadFlows } from '../core/flows.ts'
@@ -21,6 +22,7 @@ import { CallbackProber } from './connector-probes.ts'
 import { type ApiEnv, grantOf, policy, visibilityFor } from './policy.ts'
 import { referencePage } from './reference.ts'
 import { alertRoutes } from './routes/alerts.ts'
+import { batchRoutes } from './routes/batches.ts'
 import { connectorRoutes } from './routes/connectors.ts'
 import { eventRoutes } from './routes/events.ts'
 import { exceptionRoutes } from './routes/exceptions.ts'
@@ -30,6 +32,7 @@ import { inventoryRoutes } from './routes/inventory.ts'
 import { lifecycleRoutes } from './routes/lifecycles.ts'
 import { priceRoutes } from './routes/prices.ts'
 import { purchaseOrderRoutes } from './routes/purchase-orders.ts'
+import { reconciliationRoutes } from './routes/reconciliation.ts'
 import { replayRoutes } from './routes/replays.ts'
 import { searchRoutes } from './routes/search.ts'
 import { sessionRoutes } from './routes/sessions.ts'
@@ -101,6 +104,7 @@ export function apiApp(
   const slos = loadSlos(config.configDir, flows)
   new SloMetrics(store, slos, metrics, log)
   const privacy = loadRedaction(config.configDir, config.hashKey)
+  const batches = loadBatches(config.configDir)
   const api = new Hono<ApiEnv>()
     .route('/', healthRoutes(store))
     .route('/', traceRoutes(store))
@@ -119,6 +123,8 @@ export function apiApp(
     .route('/', replayRoutes(store, flows, config, vault))
     .route('/', tokenRoutes(store))
     .route('/', webhookRoutes(store, config))
+    .route('/', batchRoutes(store, batches, config))
+    .route('/', reconciliationRoutes(store, batches))
   const app = new Hono<ApiEnv>()
     .use(requestId())
     .use(securityHeaders)

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { EstateBatches } from './estate/batches.ts'
 import { type Estate, startEstate } from './estate/index.ts'
 import { PricingActivity } from './estate/pricing-activity.ts'
 import { type Served, serveOnLoopback } from './estate/serve.ts'
@@ -46,6 +47,8 @@ export const DEMO_SCHEDULE = {
   promotion: { firstAfterMs: 15_000, everyMs: 90_000 },
   /** The ERP raises a purchase order for replenishment (procure-to-receive/demo.ts). */
   purchaseOrder: { firstAfterMs: 10_000, everyMs: 45_000 },
+  /** A store's till goes offline: its next sales posting does not run (a missed batch run). */
+  tillOffline: { firstAfterMs: 3 * 60_000, everyMs: 15 * 60_000 },
 } as const
 
 export interface Demo {
@@ -56,6 +59,8 @@ export interface Demo {
   readonly fulfilment: Connector
   readonly returnToRefund: Connector
   readonly procureToReceive: Connector
+  /** The scheduled batches: store sales postings and the ERP's daily export (estate/batches.ts). */
+  readonly batches: EstateBatches
   readonly returnsUrl: string
   readonly webhookUrl: string
   readonly callbackUrl: string
@@ -175,10 +180,17 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     followPriceChanges(pricingSync, estate.urls.pricing, 1_000),
     followProcurement(procureToReceive, estate.urls, 1_000),
   ]
+  const batches = new EstateBatches(estate.erp, options.collectorUrl, {
+    run: estate.run,
+    seed: (options.seed ?? 1) + 30,
+    ingestKey: options.ingestKey,
+  })
+  if (estate.incidents) batches.rejectedSkus = new Set([estate.incidents.superseded[0]])
   // About one order in eight comes back a while later.
   const placed: Order[] = []
   const placeOrder = async (order?: Order) => {
     const result = await estate.storefront.placeOrder(webhookUrl, order)
+    batches.recordSale(result.order)
     placed.push(result.order)
     if (placed.length >= 8) await placeReturn(placed.splice(0, 8)[3] as Order)
     return result
@@ -219,6 +231,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         estate.wms.receiveInbound()
       }, 5_000),
     )
+    // The nightly batches on the demo's compressed schedule (config/demo/batches.yaml).
+    batches.schedule()
     if (estate.incidents) {
       const { bestseller } = estate.incidents
       const { erpMaintenance, listingReview } = DEMO_SCHEDULE
@@ -228,6 +242,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       repeat(timers, listingReview, () => {
         estate.channels.marketplace.suppressedListings.set(bestseller, Date.now() + listingReview.forMs)
       })
+      // The Leeds store's till is offline now and then: its sales posting misses its run.
+      repeat(timers, DEMO_SCHEDULE.tillOffline, () =>
+        batches.skipNext.add('store-sales-posting.STORE-LDS-03'),
+      )
     }
   }
   for (const t of timers) t.unref()
@@ -239,6 +257,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     fulfilment,
     returnToRefund,
     procureToReceive,
+    batches,
     returnsUrl,
     placeReturn,
     webhookUrl,
@@ -248,6 +267,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     async close() {
       for (const t of timers) clearInterval(t)
       for (const stop of stopFollowing) stop()
+      await batches.close()
       await Promise.all(servers.map((s) => s.close()))
       await Promise.all(connectors.map((c) => c.telemetry.shutdown()))
       await estate.close()

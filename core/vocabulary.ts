@@ -125,6 +125,16 @@ export const PURCHASE_ORDER_EVENTS = {
   cancelled: 'retail.purchase_order.cancelled',
 } as const
 
+/**
+ * A scheduled batch run (docs/telemetry.md, "Batch runs"): a store's nightly sales posting, the ERP's
+ * daily export. Subject: the run id; data has `job`, `runId`, `businessDay`, `rows`, `rejected`.
+ */
+export const BATCH_EVENTS = {
+  started: 'retail.batch.started',
+  completed: 'retail.batch.completed',
+  failed: 'retail.batch.failed',
+} as const
+
 export const EVENT_TYPES = {
   order: [
     'created',
@@ -144,6 +154,7 @@ export const EVENT_TYPES = {
   inventory: Object.values(INVENTORY_EVENTS),
   price: Object.values(PRICE_EVENTS),
   purchase_order: Object.values(PURCHASE_ORDER_EVENTS),
+  batch: Object.values(BATCH_EVENTS),
 } as const
 
 /** One business key found on a span, log or event. */

@@ -7,7 +7,7 @@ import { type Incidents, meets, TRADE_ACCOUNTS } from './incidents.ts'
 import { newRunId } from './run.ts'
 
 const CHANNELS: Order['channel'][] = ['web', 'web', 'app', 'marketplace', 'pos']
-const STORES = ['STORE-LDN-01', 'STORE-MAN-02', 'STORE-LDS-03']
+export const STORES = ['STORE-LDN-01', 'STORE-MAN-02', 'STORE-LDS-03']
 
 export interface StorefrontOptions {
   /** Marks every id this run makes (estate/run.ts); a new one when not given. */

@@ -33,6 +33,9 @@ const storm: { skus: string[]; promotion?: Promotion; ended?: boolean } = { skus
 /** The supplier that falls behind in `supplier-late`, and how many purchase orders it has been sent. */
 const LATE_SUPPLIER = 'NORTHWIND'
 const late = { raised: 0 }
+/** Which of the night's batch runs have run in a nightly-batch-failure run. */
+const night = new Set<string>()
+const NIGHT_STORES = ['STORE-LDN-01', 'STORE-MAN-02'] as const
 
 export const SCENARIOS: Record<string, Scenario> = {
   steady: {
@@ -155,6 +158,34 @@ export const SCENARIOS: Record<string, Scenario> = {
     async finish(demo) {
       demo.estate.supplierPortal.suppliers.delete(LATE_SUPPLIER)
       late.raised = 0
+    },
+  },
+  'nightly-batch-failure': {
+    name: 'nightly-batch-failure',
+    description:
+      'store sales all run; the ERP goes down through the middle half: a store’s nightly posting fails and is not run again (a missed run), orders go unposted, and the daily export runs once it is back',
+    async tick(demo, p, perSecond, place) {
+      const { batches, estate } = demo
+      estate.erp.faults.outage = middle(p)
+      const once = async (key: string, f: () => Promise<unknown>) => {
+        if (night.has(key)) return
+        night.add(key)
+        await f()
+      }
+      // Till sales at two stores, as a store's POS records them through the day.
+      await times(perSecond, async () => {
+        const storeId = NIGHT_STORES[Math.floor(Math.random() * NIGHT_STORES.length)]
+        const sale = { ...estate.storefront.nextOrder(), channel: 'pos' as const, storeId }
+        batches.recordSale(sale)
+        await place(sale)
+      })
+      if (p >= 0.2) await once('man', () => batches.run(batches.job('store-sales-posting.STORE-MAN-02')))
+      if (p >= 0.5) await once('ldn', () => batches.run(batches.job('store-sales-posting.STORE-LDN-01')))
+      if (p >= 0.8) await once('export', () => batches.run(batches.job('erp-daily-export')))
+    },
+    async finish(demo) {
+      demo.estate.erp.faults.outage = false
+      night.clear()
     },
   },
 }

@@ -7,6 +7,7 @@ import {
   type RuleSettings,
   ruleValues,
 } from '../../alerts/rules.ts'
+import { loadBatches } from '../../core/batches.ts'
 import { loadFlows } from '../../core/flows.ts'
 import { createLogger } from '../../core/logger.ts'
 import { recordException } from '../../store/queries/exceptions.ts'
@@ -307,7 +308,8 @@ receivers:
 
 describe('threshold rule kinds', () => {
   it('every kind in the registry runs its read against the real schema', async () => {
-    const flows = loadFlows(join(import.meta.dirname, '../../config'))
+    const config = join(import.meta.dirname, '../../config')
+    const flows = loadFlows(config)
     // One example per kind: the compiler asks for a new kind's.
     const examples: { [K in RuleKind]: RuleSettings<K> } = {
       stuck: { flow: 'order_to_cash', above: 0 },
@@ -316,12 +318,15 @@ describe('threshold rule kinds', () => {
       price_conflicts: { above: 0 },
       receipt_discrepancies: { within: DAY, above: 0 },
       connector_down: { within: 10 * MINUTE, min_runs: 1 },
+      batch_missed: {},
+      batch_failed: { within: 2 * 24 * 60 * MINUTE, rejected_above: 0 },
+      unreconciled: { above: 0, days: 2 },
     }
     for (const kind of Object.keys(RULE_KINDS) as RuleKind[]) {
       const rule = { kind, settings: examples[kind] } as RuleOfKind
       // A read the engine refuses (a column renamed, a query gone stale) rejects here.
       await expect(
-        ruleValues({ store: fx.sb.store, flows }, rule, new Date(fx.t0)),
+        ruleValues({ store: fx.sb.store, flows, batches: loadBatches(config) }, rule, new Date(fx.t0)),
         kind,
       ).resolves.toBeInstanceOf(Array)
     }

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { DEMO_BATCH_JOBS } from '../../connectors/estate/batches.ts'
+import { loadBatches } from '../../core/batches.ts'
 import { loadConfig } from '../../core/config.ts'
 import { loadFlows } from '../../core/flows.ts'
 
@@ -9,9 +11,9 @@ const demo = join(config, 'demo')
 const yaml = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yaml'))
 
 describe('the demo’s configuration (config/demo)', () => {
-  it('is config/ file for file, but for the flows', () => {
+  it('is config/ file for file, but for the flows and the batch schedules', () => {
     expect(yaml(demo).sort()).toEqual(yaml(config).sort())
-    for (const f of yaml(config).filter((f) => f !== 'flows.yaml'))
+    for (const f of yaml(config).filter((f) => f !== 'flows.yaml' && f !== 'batches.yaml'))
       expect(readFileSync(join(demo, f), 'utf8'), `config/demo/${f}`).toBe(
         readFileSync(join(config, f), 'utf8'),
       )
@@ -38,6 +40,17 @@ describe('the demo’s configuration (config/demo)', () => {
       'procure_to_receive.received': 5 * 60_000,
       'procure_to_receive.matched': 5 * 60_000,
     })
+  })
+
+  it('has the same batch jobs, on the schedules the demo estate runs them on', () => {
+    const shipped = loadBatches(config)
+    const scaled = loadBatches(demo)
+    const shape = (b: typeof shipped) => [...b.jobs.values()].map(({ schedule: _, graceMs: __, ...j }) => j)
+    expect(shape(scaled)).toEqual(shape(shipped))
+    expect({ ...scaled, jobs: undefined }).toEqual({ ...shipped, jobs: undefined })
+    expect(Object.fromEntries([...scaled.jobs.values()].map((j) => [j.name, j.schedule]))).toEqual(
+      Object.fromEntries(DEMO_BATCH_JOBS.map((j) => [j.name, j.schedule])),
+    )
   })
 
   it('is what the all-in-one reads when the demo runs and SIGNALBOX_CONFIG_DIR is not set', () => {
