@@ -38,7 +38,7 @@ function orderFacts(w: ReconciliationWindow): Fragment {
     documents(type, w.from, w.until, sql`SELECT subject FROM ${table(TABLES.events)} WHERE ${captured}`)
   return sql`
     SELECT c.id AS id, c.channel AS channel, c.currency AS currency, c.amount AS amount,
-      toUnixTimestamp64Milli(c.time) AS at,
+      toUnixTimestamp64Milli(c.first_at) AS at,
       p.n > 0 AS posted, if(p.has_amount, p.amount, c.amount) AS posted_amount,
       if(p.currency = '', c.currency, p.currency) AS posted_currency,
       i.n > 0 AS invoiced, if(i.has_amount, i.amount, c.amount) AS invoiced_amount,
@@ -47,7 +47,7 @@ function orderFacts(w: ReconciliationWindow): Fragment {
     FROM (
       SELECT subject AS id, argMin(JSONExtractString(data, 'channel'), time) AS channel,
         argMin(JSONExtractString(data, 'currency'), time) AS currency,
-        argMin(JSONExtractFloat(data, 'total'), time) AS amount, min(time) AS time
+        argMin(JSONExtractFloat(data, 'total'), time) AS amount, min(time) AS first_at
       FROM ${table(TABLES.events)} FINAL
       WHERE ${captured}
       GROUP BY subject
@@ -64,13 +64,13 @@ function refundFacts(w: ReconciliationWindow): Fragment {
   return sql`
     SELECT r.id AS id, r.order_id AS order_id, if(o.channel = '', 'unknown', o.channel) AS channel,
       if(r.currency = '', o.currency, r.currency) AS currency, r.amount AS amount,
-      toUnixTimestamp64Milli(r.time) AS at,
+      toUnixTimestamp64Milli(r.first_at) AS at,
       m.n > 0 AS credited, if(m.has_amount, m.amount, r.amount) AS credited_amount,
       if(m.currency = '', if(r.currency = '', o.currency, r.currency), m.currency) AS credited_currency
     FROM (
       SELECT subject AS id, any(extensions['orderid']) AS order_id,
         argMin(JSONExtractString(data, 'currency'), time) AS currency,
-        argMin(JSONExtractFloat(data, 'amount'), time) AS amount, min(time) AS time
+        argMin(JSONExtractFloat(data, 'amount'), time) AS amount, min(time) AS first_at
       FROM ${table(TABLES.events)} FINAL
       WHERE ${issued}
       GROUP BY subject
@@ -106,25 +106,25 @@ export interface StageTotalRow {
 export async function reconciliationTotals(store: Store, w: ReconciliationWindow): Promise<StageTotalRow[]> {
   const [orders, refunds] = await Promise.all([
     store.query<StageTotalRow>(sql`
-      SELECT channel, s.1 AS stage, s.2 AS currency, count() AS n, sum(s.3) AS amount_minor
-      FROM (${orderFacts(w)})
-      ARRAY JOIN [
+      SELECT channel, tupleElement(s, 1) AS stage, tupleElement(s, 2) AS currency, count() AS n,
+        sum(tupleElement(s, 3)) AS amount_minor
+      FROM (SELECT channel, arrayJoin([
         ('captured', currency, toInt64(round(amount * 10000)), true),
         ('posted', posted_currency, toInt64(round(posted_amount * 10000)), posted),
         ('invoiced', invoiced_currency, toInt64(round(invoiced_amount * 10000)), invoiced),
         ('cancelled', currency, toInt64(round(amount * 10000)), cancelled)
-      ] AS s
-      WHERE s.4
+      ]) AS s FROM (${orderFacts(w)}))
+      WHERE tupleElement(s, 4)
       GROUP BY channel, stage, currency
       ORDER BY channel, stage, currency`),
     store.query<StageTotalRow>(sql`
-      SELECT channel, s.1 AS stage, s.2 AS currency, count() AS n, sum(s.3) AS amount_minor
-      FROM (${refundFacts(w)})
-      ARRAY JOIN [
+      SELECT channel, tupleElement(s, 1) AS stage, tupleElement(s, 2) AS currency, count() AS n,
+        sum(tupleElement(s, 3)) AS amount_minor
+      FROM (SELECT channel, arrayJoin([
         ('refunded', currency, toInt64(round(amount * 10000)), true),
         ('credited', credited_currency, toInt64(round(credited_amount * 10000)), credited)
-      ] AS s
-      WHERE s.4
+      ]) AS s FROM (${refundFacts(w)}))
+      WHERE tupleElement(s, 4)
       GROUP BY channel, stage, currency
       ORDER BY channel, stage, currency`),
   ])
