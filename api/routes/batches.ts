@@ -78,9 +78,8 @@ export function batchRoutes(store: Store, batches: BatchConfig, config: Pick<Con
         const runs = (await batchRuns(store, { from, to, job, limit })).map(runView)
         const visible = scoped(c)
         if ((!declared && runs.length === 0) || !sees(visible, declared?.system ?? null))
-          throw new NotFoundError(
-            `no batch job '${job}' (declared in batches.yaml or heard from in the range)`,
-          )
+          // Not named back: a job outside the scope is not confirmed to exist.
+          throw new NotFoundError('no such batch job (declared in batches.yaml or heard from in the range)')
         return c.json({
           job,
           declared: declared !== undefined,

@@ -67,17 +67,25 @@ export function reconciliationRoutes(store: Store, batches: BatchConfig) {
       const [totals, unmatched] = out
         ? [[], { rows: [], counts: [] }]
         : await Promise.all([reconciliationTotals(store, window), unmatchedEntities(store, window, limit)])
-      const shownTotals = totals.filter(
-        (t) =>
-          seesChannel(t.channel) &&
-          seesEntity(['refunded', 'credited'].includes(t.stage) ? 'return' : 'order'),
+      // Totals are per channel and flow; a scope limited to systems cannot be told apart in them, so
+      // it sees only the unmatched entities its systems touched.
+      const bySystem = visible.scope.systems !== undefined
+      const shownTotals = bySystem
+        ? []
+        : totals.filter(
+            (t) =>
+              seesChannel(t.channel) &&
+              seesEntity(['refunded', 'credited'].includes(t.stage) ? 'return' : 'order'),
+          )
+      const seen = await visible.entities(unmatched.rows.map((r) => ({ type: r.entity_type, id: r.id })))
+      const rows = unmatched.rows.filter(
+        (r) => seesChannel(r.channel) && seesEntity(r.entity_type) && seen({ type: r.entity_type, id: r.id }),
       )
-      const rows = unmatched.rows.filter((r) => seesChannel(r.channel) && seesEntity(r.entity_type))
       const counts = new Map<string, number>()
-      for (const r of unmatched.counts)
+      for (const r of bySystem ? [] : unmatched.counts)
         if (seesChannel(r.channel) && seesEntity(r.entity_type))
           counts.set(r.channel, (counts.get(r.channel) ?? 0) + Number(r.n))
-      const total = [...counts.values()].reduce((n, x) => n + x, 0)
+      const total = bySystem ? rows.length : [...counts.values()].reduce((n, x) => n + x, 0)
       return c.json({
         day,
         timezone: batches.timezone,

@@ -23,6 +23,8 @@ import { until } from '../support/until.ts'
 
 const T = { web: 'a1'.repeat(16), kiosk: 'b2'.repeat(16), sku: 'c3'.repeat(16), ret: 'd4'.repeat(16) }
 const HOUR = 3_600_000
+/** The business day (UTC) the seeded events fall on: two hours ago. */
+const SEEDED_DAY = new Date(Date.now() - 2 * HOUR).toISOString().slice(0, 10)
 
 type Who = 'channel' | 'flow' | 'system'
 const SCOPES: Record<Who, Record<string, string[]>> = {
@@ -70,6 +72,8 @@ const OUTSIDE: Record<Who, string[]> = {
     'rpl-3',
     'rpl-4',
     'job-admin',
+    'erp-daily-export',
+    'RUN-WALK-1',
   ],
 }
 
@@ -129,6 +133,14 @@ async function seed() {
   const events = [
     event('e1', 'retail.order.created', 'SO-WEB-1', 'storefront', { orderId: 'SO-WEB-1', channel: 'web' }),
     event('e2', 'retail.order.created', 'SO-KIOSK-1', 'instore', { orderId: 'SO-KIOSK-1', channel: 'kiosk' }),
+    // A run of the ERP's export (config/batches.yaml): batch jobs are seen by the system they run in.
+    event('e-batch', 'retail.batch.started', 'RUN-WALK-1', 'erp', {
+      job: 'erp-daily-export',
+      runId: 'RUN-WALK-1',
+      businessDay: time.slice(0, 10),
+      rows: 0,
+      rejected: 0,
+    }),
     event(
       'e3',
       'retail.return.received',
@@ -528,6 +540,17 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
       finds: { channel: ['SKU-ERP-1', '"web"'] },
       refused: ['flow', 'system'],
     },
+  ],
+  'GET /api/batches': () => [
+    { path: '/api/batches', finds: { channel: ['erp-daily-export'], flow: ['erp-daily-export'] } },
+  ],
+  'GET /api/batches/:job/runs': () => [
+    { path: '/api/batches/erp-daily-export/runs', finds: { channel: ['RUN-WALK-1'], flow: ['RUN-WALK-1'] } },
+  ],
+  // Both orders were captured and never posted: each token finds its own unmatched, never the other.
+  'GET /api/reconciliation': () => [
+    { path: `/api/reconciliation?day=${SEEDED_DAY}`, finds: each(['SO-WEB-1']) },
+    { path: `/api/reconciliation?day=${SEEDED_DAY}&channel=kiosk` },
   ],
   'GET /api/exceptions': () => [{ path: '/api/exceptions', finds: each(['SO-WEB-1', 'web-conn']) }],
   'GET /api/replays': () => [{ path: '/api/replays', finds: each(['rpl-1']) }],
