@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RuleOfKind, ruleValues } from '../../alerts/rules.ts'
 import { loadBatches } from '../../core/batches.ts'
 import { loadFlows } from '../../core/flows.ts'
-import { cloudEvent, configWithBatches, postEvents } from '../support/batches.ts'
+import { cloudEvent, configWithBatches } from '../support/batches.ts'
+import { sendEvents } from '../support/events.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 const MIN = 60_000
@@ -38,7 +39,7 @@ const run = (
 let sb: TestSignalbox
 beforeAll(async () => {
   sb = await startSignalbox({ SIGNALBOX_CONFIG_DIR: config })
-  await postEvents(sb.collectorUrl, [
+  await sendEvents(sb.collectorUrl, [
     ...run('posting', 'RUN-1', now - 65 * MIN, {
       type: 'retail.batch.failed',
       at: now - 64 * MIN,

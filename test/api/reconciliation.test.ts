@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RuleOfKind, ruleValues } from '../../alerts/rules.ts'
 import { loadBatches } from '../../core/batches.ts'
 import { loadFlows } from '../../core/flows.ts'
-import { cloudEvent, postEvents } from '../support/batches.ts'
+import { cloudEvent } from '../support/batches.ts'
+import { sendEvents } from '../support/events.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 const HOUR = 3_600_000
@@ -23,7 +24,7 @@ const ret = (stage: string, id: string, orderId: string, hours: number, data: Re
 let sb: TestSignalbox
 beforeAll(async () => {
   sb = await startSignalbox()
-  await postEvents(sb.collectorUrl, [
+  await sendEvents(sb.collectorUrl, [
     // web: two currencies; one order never posted.
     created('REC-1', 9, 'web', 100, 'GBP'),
     order('erp_posted', 'REC-1', 9.5, { salesOrder: 'SO-ERP-1', total: 100 }),

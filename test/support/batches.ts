@@ -30,13 +30,3 @@ export const cloudEvent = (
   data,
   ...extensions,
 })
-
-/** Posts events in one batch request; the collector answers once they are stored. */
-export async function postEvents(collectorUrl: string, events: unknown[]): Promise<void> {
-  const res = await fetch(`${collectorUrl}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify(events),
-  })
-  if (res.status !== 200) throw new Error(`the collector answered ${res.status}: ${await res.text()}`)
-}
