@@ -36,6 +36,7 @@ const late = { raised: 0 }
 /** Which of the night's batch runs have run in a nightly-batch-failure run. */
 const night = new Set<string>()
 const NIGHT_STORES = ['STORE-LDN-01', 'STORE-MAN-02'] as const
+let tillSales = 0
 
 export const SCENARIOS: Record<string, Scenario> = {
   steady: {
@@ -174,12 +175,12 @@ export const SCENARIOS: Record<string, Scenario> = {
       }
       // Till sales at two stores, as a store's POS records them through the day.
       await times(perSecond, async () => {
-        const storeId = NIGHT_STORES[Math.floor(Math.random() * NIGHT_STORES.length)]
+        const storeId = NIGHT_STORES[tillSales++ % NIGHT_STORES.length]
         const sale = { ...estate.storefront.nextOrder(), channel: 'pos' as const, storeId }
         batches.recordSale(sale)
         await place(sale)
       })
-      if (p >= 0.2) await once('man', () => batches.run(batches.job('store-sales-posting.STORE-MAN-02')))
+      if (p >= 0.1) await once('man', () => batches.run(batches.job('store-sales-posting.STORE-MAN-02')))
       if (p >= 0.5) await once('ldn', () => batches.run(batches.job('store-sales-posting.STORE-LDN-01')))
       if (p >= 0.8) await once('export', () => batches.run(batches.job('erp-daily-export')))
     },
