@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { businessDayBounds, businessDayOf, dayClosed, NO_BATCHES } from '../core/batches.ts'
 import { DAY_MS, durationSetting, MINUTE_MS } from '../core/duration.ts'
 import { batchRuns, missedBatchRuns } from '../store/queries/batches.ts'
-import { unmatchedEntities } from '../store/queries/reconciliation.ts'
+import { reconciliationTotals } from '../store/queries/reconciliation.ts'
 // Types only: rules.ts spreads these kinds into its registry, so nothing of its may run here first.
 import type { RuleContext, RuleKindSpec, RuleValue } from './rules.ts'
 
@@ -91,9 +91,10 @@ export const batchRuleKinds = {
             to: new Date(end),
             until: new Date(Math.min(end + FOLLOW_UP_MS, nowMs)),
           }
-          const { counts } = await unmatchedEntities(store, window, 0)
           const byChannel = new Map<string, number>()
-          for (const c of counts) byChannel.set(c.channel, (byChannel.get(c.channel) ?? 0) + Number(c.n))
+          for (const t of await reconciliationTotals(store, window))
+            if (t.stage === 'unmatched_orders' || t.stage === 'unmatched_refunds')
+              byChannel.set(t.channel, (byChannel.get(t.channel) ?? 0) + Number(t.n))
           return [...byChannel].map(([channel, n]) => ({
             labels: { day, channel },
             value: n,

@@ -7,8 +7,7 @@ export interface Money {
   readonly amount: number
 }
 
-const STAGES = ['captured', 'posted', 'invoiced', 'cancelled', 'refunded', 'credited'] as const
-type Stage = (typeof STAGES)[number]
+type Stage = StageTotalRow['stage']
 
 /** Ten-thousandths (summed as integers) back to units. */
 const units = (minor: string) => Number(minor) / 10_000
@@ -17,8 +16,8 @@ const units = (minor: string) => Number(minor) / 10_000
  * Per channel, each stage's count and amount per currency: a channel selling in two currencies shows
  * two lines per stage, never one sum across them.
  */
-export function channelTotals(rows: readonly StageTotalRow[], unmatched: ReadonlyMap<string, number>) {
-  const channels = [...new Set([...rows.map((r) => r.channel), ...unmatched.keys()])].sort()
+export function channelTotals(rows: readonly StageTotalRow[]) {
+  const channels = [...new Set(rows.map((r) => r.channel))].sort()
   return channels.map((channel) => {
     const of = (stage: Stage): Money[] =>
       rows
@@ -31,9 +30,10 @@ export function channelTotals(rows: readonly StageTotalRow[], unmatched: Readonl
         posted: of('posted'),
         invoiced: of('invoiced'),
         cancelled: of('cancelled'),
+        unmatched: of('unmatched_orders'),
       },
-      refunds: { issued: of('refunded'), credited: of('credited') },
-      unmatched: unmatched.get(channel) ?? 0,
+      refunds: { issued: of('refunded'), credited: of('credited'), unmatched: of('unmatched_refunds') },
+      unmatched: [...of('unmatched_orders'), ...of('unmatched_refunds')].reduce((n, m) => n + m.count, 0),
     }
   })
 }

@@ -5,11 +5,12 @@ import { type BatchConfig, businessDayBounds, businessDayOf, dayClosed } from '.
 import { DAY_MS } from '../../core/duration.ts'
 import type { Store } from '../../store/client.ts'
 import { reconciliationTotals, unmatchedEntities } from '../../store/queries/reconciliation.ts'
-import { EARLIEST, query, wholeNumber } from '../params.ts'
+import { EARLIEST, LATEST, query, wholeNumber } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
 import { channelTotals, unmatchedView } from '../reconciliation.ts'
 
 const ORDERS_FLOW = 'order_to_cash'
+const REFUND_STAGES: readonly string[] = ['refunded', 'credited', 'unmatched_refunds']
 const RETURNS_FLOW = 'return_to_refund'
 /** Postings, invoices and credit memos of a day's entities are looked for this long after it. */
 const FOLLOW_UP_MS = 31 * DAY_MS
@@ -23,7 +24,11 @@ export function reconciliationRoutes(store: Store, batches: BatchConfig) {
   const schema = z.object({
     day: z.iso
       .date({ error: 'a business day such as 2026-11-30' })
-      .refine((d) => Date.parse(d) >= EARLIEST.getTime(), 'a day after 1970')
+      // The store holds times from 1970 to 2261 only.
+      .refine(
+        (d) => Date.parse(d) >= EARLIEST.getTime() && Date.parse(d) < LATEST.getTime() - 40 * DAY_MS,
+        'a day from 1970 to 2261',
+      )
       .optional()
       .describe('The business day (YYYY-MM-DD, in the time zone of batches.yaml); default: today'),
     channel: z
@@ -65,7 +70,7 @@ export function reconciliationRoutes(store: Store, batches: BatchConfig) {
         visible.flow(type === 'order' ? ORDERS_FLOW : RETURNS_FLOW)
       const out = channel !== undefined && !visible.channel(channel)
       const [totals, unmatched] = out
-        ? [[], { rows: [], counts: [] }]
+        ? [[], []]
         : await Promise.all([reconciliationTotals(store, window), unmatchedEntities(store, window, limit)])
       // Totals are per channel and flow; a scope limited to systems cannot be told apart in them, so
       // it sees only the unmatched entities its systems touched.
@@ -73,26 +78,21 @@ export function reconciliationRoutes(store: Store, batches: BatchConfig) {
       const shownTotals = bySystem
         ? []
         : totals.filter(
-            (t) =>
-              seesChannel(t.channel) &&
-              seesEntity(['refunded', 'credited'].includes(t.stage) ? 'return' : 'order'),
+            (t) => seesChannel(t.channel) && seesEntity(REFUND_STAGES.includes(t.stage) ? 'return' : 'order'),
           )
-      const seen = await visible.entities(unmatched.rows.map((r) => ({ type: r.entity_type, id: r.id })))
-      const rows = unmatched.rows.filter(
+      const seen = await visible.entities(unmatched.map((r) => ({ type: r.entity_type, id: r.id })))
+      const rows = unmatched.filter(
         (r) => seesChannel(r.channel) && seesEntity(r.entity_type) && seen({ type: r.entity_type, id: r.id }),
       )
-      const counts = new Map<string, number>()
-      for (const r of bySystem ? [] : unmatched.counts)
-        if (seesChannel(r.channel) && seesEntity(r.entity_type))
-          counts.set(r.channel, (counts.get(r.channel) ?? 0) + Number(r.n))
-      const total = bySystem ? rows.length : [...counts.values()].reduce((n, x) => n + x, 0)
+      const channels = channelTotals(shownTotals)
+      const total = bySystem ? rows.length : channels.reduce((n, ch) => n + ch.unmatched, 0)
       return c.json({
         day,
         timezone: batches.timezone,
         from: window.from.toISOString(),
         to: window.to.toISOString(),
         closed: dayClosed(day, batches, now),
-        channels: channelTotals(shownTotals, counts),
+        channels,
         unmatchedTotal: total,
         unmatched: rows.map(unmatchedView),
       })

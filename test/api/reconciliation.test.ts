@@ -53,8 +53,8 @@ afterAll(async () => {
 type Money = { currency: string; count: number; amount: number }
 type Channel = {
   channel: string
-  orders: Record<'captured' | 'posted' | 'invoiced' | 'cancelled', Money[]>
-  refunds: Record<'issued' | 'credited', Money[]>
+  orders: Record<'captured' | 'posted' | 'invoiced' | 'cancelled' | 'unmatched', Money[]>
+  refunds: Record<'issued' | 'credited' | 'unmatched', Money[]>
   unmatched: number
 }
 type Body = {
@@ -91,6 +91,7 @@ describe('GET /api/reconciliation', () => {
       ],
       invoiced: [{ currency: 'GBP', count: 1, amount: 100 }],
       cancelled: [],
+      unmatched: [{ currency: 'GBP', count: 1, amount: 20.1 }],
     })
     expect(web?.refunds).toEqual({
       issued: [
@@ -98,6 +99,7 @@ describe('GET /api/reconciliation', () => {
         { currency: 'GBP', count: 1, amount: 40 },
       ],
       credited: [{ currency: 'GBP', count: 1, amount: 40 }],
+      unmatched: [{ currency: 'EUR', count: 1, amount: 10 }],
     })
     expect(web?.unmatched).toBe(2)
     const pos = body.channels.find((c) => c.channel === 'pos')
