@@ -60,6 +60,19 @@ const settingsSchema = z.object({
   SIGNALBOX_RETENTION_SPANS_DAYS: positiveInt.default(30),
   SIGNALBOX_RETENTION_LOGS_DAYS: positiveInt.default(30),
   SIGNALBOX_RETENTION_EVENTS_DAYS: positiveInt.default(400),
+  /** Spans, logs and the trace index of failed traces (docs/operations.md, "Retention"). */
+  SIGNALBOX_RETENTION_FAILED_DAYS: positiveInt.default(90),
+  SIGNALBOX_RETENTION_FAILED_DAYS_BY_FLOW: z
+    .string()
+    .default('')
+    .pipe(
+      z
+        .string()
+        .regex(
+          /^(\s*[a-z][a-z0-9_]*\s*=\s*[1-9][0-9]{0,4}\s*(,|$))*$/,
+          'flow=days pairs, comma-separated (order_to_cash=180,return_to_refund=120)',
+        ),
+    ),
   SIGNALBOX_QUERY_TIMEOUT_SECONDS: positiveInt.default(10),
   SIGNALBOX_MAX_QUERY_RANGE_DAYS: positiveInt.default(31),
   SIGNALBOX_ROLLUP_INTERVAL_SECONDS: positiveInt.default(30),
@@ -137,6 +150,19 @@ export interface OidcSettings {
   readonly scopeClaims: Readonly<Partial<Record<'flows' | 'channels' | 'systems', string>>>
 }
 
+/** `a=1,b=2` → { a: 1, b: 2 }, the values read by `value` (the setting's regex has checked the shape). */
+function pairs<T>(text: string, value: (v: string) => T): Record<string, T> {
+  return Object.fromEntries(
+    text
+      .split(',')
+      .filter((pair) => pair.trim())
+      .map((pair) => {
+        const [k = '', v = ''] = pair.split('=').map((x) => x.trim())
+        return [k, value(v)]
+      }),
+  )
+}
+
 function oidcSettings(s: Settings): OidcSettings | undefined {
   if (!s.SIGNALBOX_OIDC_ISSUER) return undefined
   return Object.freeze({
@@ -195,7 +221,13 @@ export interface Config {
     /** Threads that decode trace requests (collector/spans/workers.ts); 0: the main thread does. */
     readonly threads: number
   }
-  readonly retentionDays: { readonly spans: number; readonly logs: number; readonly events: number }
+  readonly retentionDays: {
+    readonly spans: number
+    readonly logs: number
+    readonly events: number
+    readonly failed: number
+    readonly failedByFlow: Readonly<Record<string, number>>
+  }
   readonly query: {
     readonly timeoutSeconds: number
     readonly maxRangeDays: number
@@ -284,6 +316,8 @@ export function loadConfig(
       spans: s.SIGNALBOX_RETENTION_SPANS_DAYS,
       logs: s.SIGNALBOX_RETENTION_LOGS_DAYS,
       events: s.SIGNALBOX_RETENTION_EVENTS_DAYS,
+      failed: s.SIGNALBOX_RETENTION_FAILED_DAYS,
+      failedByFlow: Object.freeze(pairs(s.SIGNALBOX_RETENTION_FAILED_DAYS_BY_FLOW, Number)),
     }),
     query: Object.freeze({
       timeoutSeconds: s.SIGNALBOX_QUERY_TIMEOUT_SECONDS,

@@ -155,6 +155,24 @@ ENGINE = ReplacingMergeTree(last_seen)
 ORDER BY id
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE signalbox.contract_violations
+(
+    `time` DateTime64(3) CODEC(Delta(8), ZSTD(1)),
+    `type` LowCardinality(String),
+    `version` LowCardinality(String),
+    `source` LowCardinality(String),
+    `event_id` String CODEC(ZSTD(1)),
+    `policy` LowCardinality(String),
+    `path` String CODEC(ZSTD(1)),
+    `message` String CODEC(ZSTD(1)),
+    `example` String CODEC(ZSTD(3))
+)
+ENGINE = MergeTree
+PARTITION BY toDate(time)
+ORDER BY (type, source, time)
+TTL toDateTime(time) + toIntervalDay(400)
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+
 CREATE TABLE signalbox.entity_index
 (
     `entity_type` LowCardinality(String),
@@ -345,6 +363,19 @@ AS SELECT
     time
 FROM signalbox.business_events;
 
+CREATE TABLE signalbox.event_types
+(
+    `type` LowCardinality(String),
+    `version` String,
+    `schema` String CODEC(ZSTD(3)),
+    `policy` LowCardinality(String),
+    `registered_at` DateTime64(3),
+    `registered_by` String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (type, version)
+SETTINGS index_granularity = 8192;
+
 CREATE TABLE signalbox.exceptions
 (
     `id` String,
@@ -373,6 +404,50 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY id
 TTL toDateTime(last_seen) + toIntervalDay(400)
 SETTINGS index_granularity = 8192;
+
+CREATE TABLE signalbox.failed_traces
+(
+    `trace_id` String CODEC(ZSTD(1)),
+    `time` DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    `flow` LowCardinality(String),
+    `connector` LowCardinality(String)
+)
+ENGINE = MergeTree
+PARTITION BY toDate(time)
+ORDER BY (trace_id, time)
+TTL toDateTime(time) + toIntervalDay(90)
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW signalbox.failed_traces_exceptions_mv TO signalbox.failed_traces
+(
+    `trace_id` String,
+    `time` DateTime64(9),
+    `flow` LowCardinality(String),
+    `connector` LowCardinality(String)
+)
+AS SELECT
+    trace_id,
+    toDateTime64(first_seen, 9) AS time,
+    flow,
+    connector
+FROM signalbox.exceptions
+WHERE trace_id != '';
+
+CREATE MATERIALIZED VIEW signalbox.failed_traces_spans_mv TO signalbox.failed_traces
+(
+    `trace_id` String,
+    `time` DateTime64(9),
+    `flow` String,
+    `connector` String
+)
+AS SELECT
+    trace_id,
+    min(timestamp) AS time,
+    any(flow) AS flow,
+    any(connector) AS connector
+FROM signalbox.spans
+WHERE status_code = 'error'
+GROUP BY trace_id;
 
 CREATE TABLE signalbox.flow_entities
 (
@@ -490,7 +565,11 @@ CREATE TABLE signalbox.logs
 ENGINE = MergeTree
 PARTITION BY toDate(timestamp)
 ORDER BY (service_name, timestamp)
-TTL toDateTime(timestamp) + toIntervalDay(30)
+TTL toDateTime(timestamp) + toIntervalDay(90), toDateTime(timestamp) + toIntervalDay(30) WHERE trace_id NOT IN (
+    SELECT trace_id
+    FROM signalbox.failed_traces
+    WHERE (time + toIntervalDay(90)) > now()
+)
 SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
 
 CREATE TABLE signalbox.notifications
@@ -686,7 +765,11 @@ CREATE TABLE signalbox.spans
 ENGINE = MergeTree
 PARTITION BY toDate(timestamp)
 ORDER BY (toStartOfHour(timestamp), trace_id)
-TTL toDateTime(timestamp) + toIntervalDay(30)
+TTL toDateTime(timestamp) + toIntervalDay(90), toDateTime(timestamp) + toIntervalDay(30) WHERE trace_id NOT IN (
+    SELECT trace_id
+    FROM signalbox.failed_traces
+    WHERE (time + toIntervalDay(90)) > now()
+)
 SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
 
 CREATE TABLE signalbox.system_edges
@@ -715,7 +798,11 @@ CREATE TABLE signalbox.trace_index
 ENGINE = MergeTree
 PARTITION BY toDate(start)
 ORDER BY (trace_id, start)
-TTL toDateTime(start) + toIntervalDay(30)
+TTL toDateTime(start) + toIntervalDay(90), toDateTime(start) + toIntervalDay(30) WHERE trace_id NOT IN (
+    SELECT trace_id
+    FROM signalbox.failed_traces
+    WHERE (time + toIntervalDay(90)) > now()
+)
 SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
 
 CREATE MATERIALIZED VIEW signalbox.trace_index_mv TO signalbox.trace_index

@@ -32,6 +32,9 @@ export const TABLES = {
   tokenUses: 'api_token_uses',
   auditLog: 'audit_log',
   unmappedWebhooks: 'unmapped_webhooks',
+  eventTypes: 'event_types',
+  contractViolations: 'contract_violations',
+  failedTraces: 'failed_traces',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]
@@ -45,4 +48,6 @@ export const VIEWS = {
   flowMinutesFromSpans: 'flow_minutes_mv',
   sliMinutesFromSpans: 'sli_minutes_mv',
   spanKeysFromSpans: 'span_keys_mv',
+  failedTracesFromSpans: 'failed_traces_spans_mv',
+  failedTracesFromExceptions: 'failed_traces_exceptions_mv',
 } as const

@@ -50,6 +50,8 @@ describe('migrations', () => {
       'spans_by_trace',
       'span_keys',
       'connector_probes',
+      'event_contracts',
+      'failed_traces',
     ])
   })
 
