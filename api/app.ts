@@ -11,6 +11,7 @@ import { OidcLogin } from '../auth/oidc.ts'
 import { loadBatches } from '../core/batches.ts'
 import type { Config } from '../core/config.ts'
 import { PayloadTooLargeError } from '../core/errors.ts'
+import { loadEventContracts } from '../core/event-contracts.ts'
 import { loadFlows } from '../core/flows.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
@@ -24,6 +25,7 @@ import { referencePage } from './reference.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { batchRoutes } from './routes/batches.ts'
 import { connectorRoutes } from './routes/connectors.ts'
+import { eventContractRoutes } from './routes/event-contracts.ts'
 import { eventRoutes } from './routes/events.ts'
 import { exceptionRoutes } from './routes/exceptions.ts'
 import { flowRoutes } from './routes/flows.ts'
@@ -109,6 +111,7 @@ export function apiApp(
     .route('/', healthRoutes(store))
     .route('/', traceRoutes(store))
     .route('/', eventRoutes(store, config))
+    .route('/', eventContractRoutes(store, loadEventContracts(config.configDir), config))
     .route('/', exceptionRoutes(store, privacy, vault))
     .route('/', connectorRoutes(store, prober))
     .route('/', lifecycleRoutes(store, flows, config))

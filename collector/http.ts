@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { CollectorCheck } from '../auth/middleware.ts'
+import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import { SignalboxError, UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
@@ -8,6 +9,7 @@ import type { Logger } from '../core/logger.ts'
 import { timedFromNow } from './admission.ts'
 import { mediaType, readBody } from './body.ts'
 import { cloudEventsMode, type EventEntityOf, parseCloudEvents } from './cloudevents.ts'
+import type { ContractGate } from './contracts.ts'
 import { decodeLogsJson } from './otlp/decode-json.ts'
 import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { jsonResponse, protobufResponse } from './otlp/response.ts'
@@ -46,6 +48,8 @@ export function collectorApp(
   entityOf?: EventEntityOf,
   /** `POST /v1/webhooks/:source` (collector/webhooks/route.ts): signed by the platform, no ingestion key. */
   webhooks?: Hono,
+  /** Checks event data against the event types' contracts (collector/contracts.ts). */
+  contracts?: ContractGate,
 ) {
   const limit = config.ingest.maxBodyBytes
   const renderError = errorHandler(log)
@@ -147,13 +151,20 @@ export function collectorApp(
             'any type with ce-* headers (binary mode)',
           ])
         }
-        const result = await admitted(c, (body, queued) => {
+        const result = await admitted(c, async (body, queued) => {
           const done = timedFromNow(queued)
-          return pipeline.events(
-            parseCloudEvents(c.req.header(), body, Date.now(), entityOf),
-            sourcesOf.get(c.req.raw),
-            done,
+          const events = parseCloudEvents(c.req.header(), body, Date.now(), entityOf)
+          const sources = sourcesOf.get(c.req.raw)
+          if (!contracts) return pipeline.events(events, sources, done)
+          // A sender's key is checked before its events' contracts are, so nothing is recorded for it.
+          requireSources(
+            sources,
+            events.map((e) => e.source),
           )
+          const warned = await contracts.check(events)
+          const written = await pipeline.events(events, sources, done)
+          await contracts.written(warned)
+          return written
         })
         return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
       })

@@ -3,11 +3,13 @@ import { collectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import { listenError } from '../core/errors.ts'
+import { loadEventContracts } from '../core/event-contracts.ts'
 import { eventEntityOf, loadFlows } from '../core/flows.ts'
 import type { Logger } from '../core/logger.ts'
 import { loadRedaction } from '../core/privacy.ts'
 import { loadWebhooks } from '../core/webhooks.ts'
 import type { Store } from '../store/client.ts'
+import { ContractGate } from './contracts.ts'
 import { startGrpcCollector } from './grpc.ts'
 import { collectorApp } from './http.ts'
 import { CollectorMetrics } from './metrics.ts'
@@ -20,6 +22,7 @@ export interface RunningCollector {
   readonly httpPort: number
   readonly grpcPort: number
   readonly pipeline: IngestPipeline
+  readonly contracts: ContractGate
   /** Stops listening, then writes every queued row before resolving. */
   close(): Promise<void>
 }
@@ -53,6 +56,14 @@ export async function startCollector(store: Store, config: Config, log: Logger):
     loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
   )
   const check = collectorCheck(config.auth, store, config.rateLimits.ingestPerMinute)
+  const contracts = new ContractGate(
+    loadEventContracts(config.configDir),
+    store,
+    metrics,
+    log,
+    loadRedaction(config.configDir, config.hashKey),
+  )
+  contracts.start()
   // Events of a flow configured with an entity type of its own are keyed by it, like the built-in ones.
   const entityOf = eventEntityOf(loadFlows(config.configDir))
   const webhooks = webhookRoutes({
@@ -63,7 +74,7 @@ export async function startCollector(store: Store, config: Config, log: Logger):
     privacy: loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
     entityOf,
   })
-  const app = collectorApp(pipeline, config, log, check, entityOf, webhooks)
+  const app = collectorApp(pipeline, config, log, check, entityOf, webhooks, contracts)
   const { server, port: httpPort } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
     (resolve, reject) => {
       const s = serve(
@@ -86,6 +97,7 @@ export async function startCollector(store: Store, config: Config, log: Logger):
     httpPort,
     grpcPort: grpc.port,
     pipeline,
+    contracts,
     async close() {
       // Stop accepting first; requests already in flight wait on the flush below, so the listeners
       // can only finish closing after it.
@@ -94,6 +106,7 @@ export async function startCollector(store: Store, config: Config, log: Logger):
         grpc.close(),
       ])
       await pipeline.close()
+      await contracts.close()
       if ('closeIdleConnections' in server) server.closeIdleConnections()
       await closed
     },

@@ -75,6 +75,12 @@ export class CollectorMetrics {
     labelNames: ['signal', 'kind'] as const,
     registers: [this.registry],
   })
+  readonly contractViolations = new Counter({
+    name: 'signalbox_collector_contract_violations_total',
+    help: "Business events whose data broke their type's contract (docs/event-contracts.md), by type, version, source and outcome (stored under a warn policy, rejected under reject).",
+    labelNames: ['type', 'version', 'source', 'outcome'] as const,
+    registers: [this.registry],
+  })
   readonly flushLatency = new Histogram({
     name: 'signalbox_collector_flush_duration_seconds',
     help: 'Time to write one batch to the store.',

@@ -1,0 +1,154 @@
+import { runEvery } from '../core/background.ts'
+import { ContractBook, type ContractViolation } from '../core/contract-book.ts'
+import type { JsonSchema } from '../core/contract-schema.ts'
+import { BadRequestError } from '../core/errors.ts'
+import { CONTRACT_POLICIES, type ContractPolicy, type ContractSet } from '../core/event-contracts.ts'
+import type { Logger } from '../core/logger.ts'
+import type { Redactor } from '../core/privacy.ts'
+import type { Store } from '../store/client.ts'
+import {
+  recordViolations,
+  registeredContracts,
+  type ViolationRecord,
+} from '../store/queries/event-contracts.ts'
+import type { BusinessEvent } from './cloudevents.ts'
+import type { CollectorMetrics } from './metrics.ts'
+
+/** How often contracts registered through the api are looked for (the api may run in another process). */
+const REFRESH_MS = 10_000
+/** An example kept with a violation: enough to see what broke, not a copy of every payload. */
+const MAX_EXAMPLE_CHARS = 2048
+/** Sources named in `/metrics` per type before the rest count as `other`: senders choose their source. */
+const MAX_SOURCE_LABELS = 200
+
+/** A warned event's violation, kept until the event is written. */
+export interface Warned {
+  readonly event: BusinessEvent
+  readonly violation: ContractViolation
+}
+
+/**
+ * Checks every event's data against its type's contract (docs/event-contracts.md) before it is
+ * queued. A `reject` violation refuses the whole request (400 naming the event and the JSON path) and
+ * nothing of it is written but the record of the refusal; `warn` violations are recorded once their
+ * events are written.
+ */
+export class ContractGate {
+  private readonly book: ContractBook
+  private readonly sourceLabels = new Map<string, Set<string>>()
+  private stopRefresh: (() => Promise<void>) | undefined
+
+  constructor(
+    set: ContractSet,
+    private readonly store: Store,
+    private readonly metrics: CollectorMetrics,
+    private readonly log: Logger,
+    private readonly privacy?: Redactor,
+  ) {
+    this.book = new ContractBook(set)
+  }
+
+  /** Reads the contracts registered through the api, now and every few seconds. */
+  start(): void {
+    this.stopRefresh = runEvery(() => this.refresh(), {
+      everyMs: REFRESH_MS,
+      log: this.log,
+      failure: 'reading registered event contracts failed',
+    })
+  }
+
+  async refresh(): Promise<void> {
+    for (const row of await registeredContracts(this.store)) {
+      if (this.book.contract(row.type, row.version)) continue
+      try {
+        this.book.add({
+          type: row.type,
+          version: row.version,
+          schema: JSON.parse(row.schema) as JsonSchema,
+          origin: 'api',
+        })
+        if ((CONTRACT_POLICIES as readonly string[]).includes(row.policy))
+          this.book.setPolicy(row.type, row.policy as ContractPolicy)
+      } catch (err) {
+        // The api compiled it before storing it; one that no longer compiles is skipped, not fatal.
+        this.log.warn(
+          { err, type: row.type, version: row.version },
+          'a registered event contract does not compile',
+        )
+      }
+    }
+  }
+
+  /** The warned violations of `events`; throws when one breaks a `reject` contract. */
+  async check(events: readonly BusinessEvent[]): Promise<Warned[]> {
+    const warned: Warned[] = []
+    for (const [i, event] of events.entries()) {
+      const violation = this.book.check(event)
+      if (!violation) continue
+      if (violation.policy === 'warn') {
+        warned.push({ event, violation })
+        continue
+      }
+      this.count(event, violation, 'rejected')
+      await this.record([{ event, violation }], false)
+      const at = events.length > 1 ? `events[${i}]` : 'event'
+      throw new BadRequestError(
+        'contract_violation',
+        `${at} (source '${event.source}', id '${event.id}'): data${violation.path.slice(1)} ${violation.message} ` +
+          `(contract ${violation.type} version ${violation.version})`,
+        {
+          type: violation.type,
+          version: violation.version,
+          path: violation.path,
+          message: violation.message,
+        },
+      )
+    }
+    return warned
+  }
+
+  /** Counts and records the violations of events that were written. */
+  async written(warned: readonly Warned[]): Promise<void> {
+    if (warned.length === 0) return
+    for (const w of warned) this.count(w.event, w.violation, 'stored')
+    await this.record(warned, true)
+  }
+
+  private count(event: BusinessEvent, v: ContractViolation, outcome: 'stored' | 'rejected'): void {
+    const sources = this.sourceLabels.get(v.type) ?? new Set<string>()
+    this.sourceLabels.set(v.type, sources)
+    if (!sources.has(event.source) && sources.size < MAX_SOURCE_LABELS) sources.add(event.source)
+    const source = sources.has(event.source) ? event.source : 'other'
+    this.metrics.contractViolations.inc({ type: v.type, version: v.version, source, outcome })
+  }
+
+  private async record(warned: readonly Warned[], withExample: boolean): Promise<void> {
+    const rows: ViolationRecord[] = warned.map(({ event, violation }) => ({
+      atMs: event.receivedAtMs,
+      type: violation.type,
+      version: violation.version,
+      source: event.source,
+      eventId: event.id,
+      policy: violation.policy,
+      path: violation.path,
+      message: violation.message,
+      // The stored event's data, redacted the same way; a refused event's data is kept nowhere.
+      example: withExample ? this.example(event) : '',
+    }))
+    try {
+      await recordViolations(this.store, rows)
+    } catch (err) {
+      // The events themselves are written (or refused) either way; the count is in /metrics.
+      this.log.warn({ err }, 'recording event contract violations failed')
+    }
+  }
+
+  private example(event: BusinessEvent): string {
+    const data = this.privacy ? this.privacy.forSource(event.source).jsonText(event.data) : event.data
+    return data.length > MAX_EXAMPLE_CHARS ? `${data.slice(0, MAX_EXAMPLE_CHARS)}…` : data
+  }
+
+  async close(): Promise<void> {
+    await this.stopRefresh?.()
+  }
+}
