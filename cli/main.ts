@@ -7,6 +7,7 @@ import { createLogger } from '../core/logger.ts'
 import { migrate } from '../store/migrate.ts'
 import { addAdminCommands } from './admin/commands.ts'
 import { openStoreForCli } from './admin/reach.ts'
+import { addEventCommands } from './events.ts'
 import { CliError, describeFailure, engineHolder } from './failure.ts'
 import { loadTarget } from './load-target.ts'
 import { type Part, run, stopOnSignals } from './runtime.ts'
@@ -120,6 +121,7 @@ program
 
 addAdminCommands(program)
 addSloCommands(program)
+addEventCommands(program)
 
 program
   .command('migrate')
