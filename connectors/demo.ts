@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { EstateBatches } from './estate/batches.ts'
 import { type Estate, startEstate } from './estate/index.ts'
+import { PosReservations } from './estate/pos-reservations.ts'
 import { PricingActivity } from './estate/pricing-activity.ts'
 import { type Served, serveOnLoopback } from './estate/serve.ts'
 import { followWarehouse, fulfilmentConnector } from './fulfilment/index.ts'
@@ -49,6 +50,8 @@ export const DEMO_SCHEDULE = {
   purchaseOrder: { firstAfterMs: 10_000, everyMs: 45_000 },
   /** A store's till goes offline: its next sales posting does not run (a missed batch run). */
   tillOffline: { firstAfterMs: 3 * 60_000, everyMs: 15 * 60_000 },
+  /** A store's till reserves stock; one reservation in four breaks its contract (estate/pos-reservations.ts). */
+  posReservation: { firstAfterMs: 10_000, everyMs: 15_000 },
 } as const
 
 export interface Demo {
@@ -235,7 +238,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     batches.schedule()
     if (estate.incidents) {
       const { bestseller } = estate.incidents
-      const { erpMaintenance, listingReview } = DEMO_SCHEDULE
+      const { erpMaintenance, listingReview, posReservation } = DEMO_SCHEDULE
+      const pos = new PosReservations(
+        options.collectorUrl,
+        options.ingestKey ? { authorization: `Bearer ${options.ingestKey}` } : {},
+      )
+      repeat(timers, posReservation, () => {
+        pos.reserveAny().catch(() => undefined)
+      })
       repeat(timers, erpMaintenance, () => {
         estate.erp.faults.maintenanceUntil = Date.now() + erpMaintenance.forMs
       })

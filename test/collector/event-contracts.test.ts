@@ -1,5 +1,6 @@
 import { CloudEvent, emitterFor, httpTransport, Mode } from 'cloudevents'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { POS_SOURCE, PosReservations } from '../../connectors/estate/pos-reservations.ts'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
@@ -177,5 +178,26 @@ describe('event contracts at the collector (CloudEvents SDK as the client)', () 
       changes: [{ path: '$.tier', kind: 'field_removed', breaking: true }],
     })
     expect((await fetch(`${sb.apiUrl}/api/event-types/${POINTS}/diff?from=1&to=5`)).status).toBe(404)
+  })
+
+  it('the demo’s store till now and then breaks the inventory reservation contract, and the page has it to show', async () => {
+    const pos = new PosReservations(sb.collectorUrl)
+    for (let i = 0; i < 4; i++) await pos.reserveAny()
+    const stored = await sb.rows<{ n: string }>(
+      sql`SELECT count() AS n FROM ${table(TABLES.events)} WHERE source = ${POS_SOURCE}`,
+    )
+    expect(Number(stored[0]?.n)).toBe(4)
+    const { violations } = (await (
+      await fetch(`${sb.apiUrl}/api/event-contracts/violations?source=${encodeURIComponent(POS_SOURCE)}`)
+    ).json()) as { violations: Array<Record<string, unknown>> }
+    expect(violations).toEqual([
+      expect.objectContaining({
+        type: 'retail.inventory.reserved',
+        path: '$.quantity',
+        message: 'must be integer',
+        count: 1,
+        example: expect.objectContaining({ data: expect.objectContaining({ quantity: expect.any(String) }) }),
+      }),
+    ])
   })
 })
