@@ -154,14 +154,31 @@ export function eventContractRoutes(store: Store, shipped: ContractSet, config: 
       params(z.object({ type: z.string().regex(EVENT_TYPE_NAME) })),
       query(
         z.object({
-          from: z.string().regex(CONTRACT_VERSION).describe('The version consumers are written for'),
-          to: z.string().regex(CONTRACT_VERSION).describe('The new version'),
+          from: z
+            .string()
+            .regex(CONTRACT_VERSION, 'a version such as 1, 2 or 1.1')
+            .optional()
+            .describe('The version consumers are written for; default: the one before `to`'),
+          to: z
+            .string()
+            .regex(CONTRACT_VERSION, 'a version such as 1, 2 or 1.1')
+            .optional()
+            .describe('The new version; default: the latest'),
         }),
       ),
       async (c) => {
         const { type } = c.req.valid('param')
-        const { from, to } = c.req.valid('query')
+        const q = c.req.valid('query')
         const book = await currentBook(store, shipped)
+        const versions = (book.list().find((t) => t.type === type)?.versions ?? []).map((v) => v.version)
+        const to = q.to ?? versions.at(-1) ?? ''
+        const from = q.from ?? versions[versions.indexOf(to) - 1] ?? ''
+        if (!from || !to)
+          throw new NotFoundError(
+            versions.length === 0
+              ? `${type} has no contract`
+              : `${type} has no version before ${to} to compare with`,
+          )
         const before = book.contract(type, from)
         const after = book.contract(type, to)
         if (!before || !after)
@@ -182,8 +199,8 @@ export function eventContractRoutes(store: Store, shipped: ContractSet, config: 
         z.object({
           from: instant.optional(),
           to: instant.optional(),
-          type: z.string().max(200).optional(),
-          source: z.string().max(1024).optional(),
+          type: z.string().regex(EVENT_TYPE_NAME, 'an event type such as retail.order.created').optional(),
+          source: z.string().min(1, 'a CloudEvents source').max(1024).optional(),
           limit: wholeNumber(1, 1000).default(200),
         }),
       ),
