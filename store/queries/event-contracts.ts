@@ -12,13 +12,18 @@ export interface RegisteredContractRow {
   readonly registered_by: string
 }
 
-/** Every registered contract, one row per type and version, the first registration of each. */
+/**
+ * Every registered contract, one row per type and version (its first registration), in the order
+ * they were registered: a type's policy is its latest registration's.
+ */
 export async function registeredContracts(store: Store): Promise<RegisteredContractRow[]> {
   return store.query<RegisteredContractRow>(sql`
-    SELECT type, version, schema, policy, toUnixTimestamp64Milli(registered_at) AS registered_at_ms, registered_by
-    FROM ${table(TABLES.eventTypes)}
-    ORDER BY type, version, registered_at
-    LIMIT 1 BY type, version`)
+    SELECT * FROM (
+      SELECT type, version, schema, policy, toUnixTimestamp64Milli(registered_at) AS registered_at_ms, registered_by
+      FROM ${table(TABLES.eventTypes)}
+      ORDER BY type, version, registered_at
+      LIMIT 1 BY type, version)
+    ORDER BY registered_at_ms`)
 }
 
 export async function registerContract(
