@@ -32,24 +32,30 @@ const registration = z.object({
   policy: z.enum(CONTRACT_POLICIES).optional(),
 })
 
-/** The shipped contracts and those registered through the api, as one book, read fresh. */
-async function currentBook(store: Store, shipped: ContractSet): Promise<ContractBook> {
+/**
+ * The shipped contracts and those registered through the api, as one book: each version compiled once
+ * (versions are immutable), the registered ones looked for at every read so the answer is current.
+ */
+function contractBook(store: Store, shipped: ContractSet): () => Promise<ContractBook> {
   const book = new ContractBook(shipped)
-  for (const row of await registeredContracts(store)) {
-    try {
-      book.add({
-        type: row.type,
-        version: row.version,
-        schema: JSON.parse(row.schema) as JsonSchema,
-        origin: 'api',
-      })
-      if ((CONTRACT_POLICIES as readonly string[]).includes(row.policy))
-        book.setPolicy(row.type, row.policy as ContractPolicy)
-    } catch {
-      // A row that no longer compiles is left out of the book (the collector skips it too).
+  return async () => {
+    for (const row of await registeredContracts(store)) {
+      try {
+        if (!book.contract(row.type, row.version))
+          book.add({
+            type: row.type,
+            version: row.version,
+            schema: JSON.parse(row.schema) as JsonSchema,
+            origin: 'api',
+          })
+        if ((CONTRACT_POLICIES as readonly string[]).includes(row.policy))
+          book.setPolicy(row.type, row.policy as ContractPolicy)
+      } catch {
+        // A row that no longer compiles is left out of the book (the collector skips it too).
+      }
     }
+    return book
   }
-  return book
 }
 
 /**
@@ -58,6 +64,7 @@ async function currentBook(store: Store, shipped: ContractSet): Promise<Contract
  * Contracts span every flow and source, so registering and reading violations take an unscoped caller.
  */
 export function eventContractRoutes(store: Store, shipped: ContractSet, config: Pick<Config, 'query'>) {
+  const currentBook = contractBook(store, shipped)
   return new Hono<ApiEnv>()
     .get(
       '/event-types',
@@ -68,7 +75,7 @@ export function eventContractRoutes(store: Store, shipped: ContractSet, config: 
       }),
       policy({ role: 'viewer', scope: 'none' }),
       async (c) => {
-        const book = await currentBook(store, shipped)
+        const book = await currentBook()
         return c.json({
           types: book.list().map((t) => ({
             type: t.type,
@@ -114,7 +121,7 @@ export function eventContractRoutes(store: Store, shipped: ContractSet, config: 
         } catch (err) {
           throw new BadRequestError('invalid_contract', `schema: ${(err as Error).message}`)
         }
-        const book = await currentBook(store, shipped)
+        const book = await currentBook()
         const known = book.contract(type, version)
         if (known) {
           if (JSON.stringify(known.schema) === JSON.stringify(schema))
@@ -169,7 +176,7 @@ export function eventContractRoutes(store: Store, shipped: ContractSet, config: 
       async (c) => {
         const { type } = c.req.valid('param')
         const q = c.req.valid('query')
-        const book = await currentBook(store, shipped)
+        const book = await currentBook()
         const versions = (book.list().find((t) => t.type === type)?.versions ?? []).map((v) => v.version)
         const to = q.to ?? versions.at(-1) ?? ''
         const from = q.from ?? versions[versions.indexOf(to) - 1] ?? ''
