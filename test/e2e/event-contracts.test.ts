@@ -25,10 +25,7 @@ afterAll(async () => {
 describe('the Event contracts page, in a real browser', () => {
   it('shows what broke, from which source, since when, with an example, and the contracts', async () => {
     await page.goto(`${sb.apiUrl}/`)
-    await page
-      .getByRole('navigation', { name: 'Pages' })
-      .getByRole('link', { name: 'Event contracts' })
-      .click()
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Contracts' }).click()
     await page.waitForURL('**/#/contracts')
     const row = page.locator('[data-testid="contract-violations"] tbody tr')
     await row.first().waitFor()
