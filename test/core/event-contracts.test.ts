@@ -34,6 +34,46 @@ describe('the shipped event contracts (config/events)', () => {
       customer: { email: 'a@example.com' },
     }
     expect(book.check(event('retail.order.created', created))).toBeUndefined()
+    // As the reference connectors send them (connectors/*), a change id being a number.
+    const sent: Array<[string, unknown]> = [
+      [
+        'retail.inventory.adjusted',
+        { sku: 'SKU-1', location: 'DC-NORTH', on_hand: 208, available: 188, change: 17961335 },
+      ],
+      [
+        'retail.inventory.published',
+        { sku: 'SKU-1', location: 'DC-NORTH', channel: 'pos', quantity: 188, change: 17961335 },
+      ],
+      [
+        'retail.price.changed',
+        {
+          sku: 'SKU-1',
+          priceList: 'GB',
+          price: 19.99,
+          currency: 'GBP',
+          effectiveAt: '2026-12-01T10:00:00.000Z',
+        },
+      ],
+      ['retail.price.published', { sku: 'SKU-1', priceList: 'GB', price: 17.99, promotionId: 'PROMO-1' }],
+      [
+        'retail.promotion.started',
+        {
+          promotionId: 'PROMO-1',
+          skus: ['SKU-1'],
+          channels: ['web'],
+          kind: 'percent',
+          value: 10,
+          startsAt: '2026-12-01T10:00:00Z',
+          endsAt: '2026-12-02T10:00:00Z',
+        },
+      ],
+      [
+        'retail.return.received',
+        { reason: 'wrong_size', lines: [{ sku: 'SKU-1', quantity: 1, refundAmount: 19.99 }], store: null },
+      ],
+      ['retail.order.shipped', { shipment: 'SH-1', fulfilment: 'F-1' }],
+    ]
+    for (const [type, data] of sent) expect(book.check(event(type, data)), type).toBeUndefined()
     expect(book.check(event('retail.order.created', { ...created, lines: [{ quantity: 2 }] }))).toEqual({
       type: 'retail.order.created',
       version: '1',
