@@ -19,7 +19,7 @@ describe('signalbox events diff', () => {
         location: { type: 'string', minLength: 1 },
         on_hand: { type: 'integer' },
         available: { type: 'integer' },
-        change: { type: 'string' },
+        change: { type: ['integer', 'string'] },
         reason: { type: 'string' },
       },
       required: ['sku', 'location', 'on_hand', 'available'],
