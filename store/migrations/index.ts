@@ -17,8 +17,8 @@ import { spansByTrace } from './0016_spans_by_trace.ts'
 import { spanKeys } from './0017_span_keys.ts'
 import { connectorProbes } from './0018_connector_probes.ts'
 import { unmappedWebhooks } from './0019_unmapped_webhooks.ts'
-import { eventContracts } from './0022_event_contracts.ts'
-import { failedTraces } from './0026_failed_traces.ts'
+import { eventContracts } from './0020_event_contracts.ts'
+import { failedTraces } from './0021_failed_traces.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }

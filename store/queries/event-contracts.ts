@@ -2,7 +2,7 @@ import type { Store } from '../client.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
-/** An event contract registered through the api (store/migrations/0022_event_contracts.ts). */
+/** An event contract registered through the api (store/migrations/0020_event_contracts.ts). */
 export interface RegisteredContractRow {
   readonly type: string
   readonly version: string

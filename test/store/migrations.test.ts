@@ -33,8 +33,8 @@ const SHIPPED: Array<[id: number, name: string, single: string, cluster: string]
   [17, 'span_keys', '21d75e57ddd0d74d', 'e1f9cf26ca4edb68'],
   [18, 'connector_probes', '6f2e2418cc1d0976', 'dd0128484f9f8403'],
   [19, 'unmapped_webhooks', 'c44b45a752dcc5a5', 'd41d6ddd17afe0cd'],
-  [22, 'event_contracts', 'db4864a733390044', '899f3a38b82ba10c'],
-  [26, 'failed_traces', 'f3475c075c2ea831', '8df4de6b36ba4ea0'],
+  [20, 'event_contracts', 'db4864a733390044', '899f3a38b82ba10c'],
+  [21, 'failed_traces', 'f3475c075c2ea831', '8df4de6b36ba4ea0'],
 ]
 
 const digest = (statements: readonly string[]) =>

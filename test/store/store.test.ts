@@ -50,6 +50,7 @@ describe('migrations', () => {
       'spans_by_trace',
       'span_keys',
       'connector_probes',
+      'unmapped_webhooks',
       'event_contracts',
       'failed_traces',
     ])

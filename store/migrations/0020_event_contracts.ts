@@ -8,7 +8,7 @@ import type { Migration } from './types.ts'
  * and the Event contracts page read (by type and source over a time range).
  */
 export const eventContracts: Migration = {
-  id: 22,
+  id: 20,
   name: 'event_contracts',
   why: 'Event contracts registered through the api, and the events whose data broke theirs.',
   statements: (t, retention) => [

@@ -8,7 +8,7 @@ import type { Migration } from './types.ts'
  * here past the success retention. One row per trace per insert block (the set is what is read).
  */
 export const failedTraces: Migration = {
-  id: 26,
+  id: 21,
   name: 'failed_traces',
   why: 'Which traces failed, and in which flow, so their spans, logs and index outlive the successes.',
   statements: (t, retention) => [
