@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { runEvery } from '../core/background.ts'
 import type { BatchConfig } from '../core/batches.ts'
+import { type Catalog, EMPTY_CATALOG } from '../core/catalog.ts'
 import type { FlowDefinition } from '../core/flows.ts'
 import {
   type AlertInstance,
@@ -10,6 +11,8 @@ import {
   saveInstances,
   type TransitionRecord,
 } from '../store/queries/alerts.ts'
+import { type Change, listChanges } from '../store/queries/changes.ts'
+import { ownerLabels, reasonWithChanges, relatedIntegrations } from './governance.ts'
 import { type NotifyDeps, notify } from './notify.ts'
 import { inhibitsDependents, ruleValues } from './rules.ts'
 import { sloStatus } from './slo-status.ts'
@@ -24,6 +27,8 @@ export interface EvaluatorDeps extends NotifyDeps {
   /** This evaluator's name in the lease. */
   readonly holder: string
   readonly clock?: () => number
+  /** The integration catalog: owner and tier labels, unowned integrations, changes named in reasons. */
+  readonly catalog?: Catalog
 }
 
 /** One alert instance as one evaluation sees it. */
@@ -87,6 +92,7 @@ async function ruleObservations(
   for (const rule of deps.alerting.rules) {
     const base = { rule: rule.name, severity: rule.severity, forMs: rule.for }
     const withLabels = (labels: Record<string, string>) => ({
+      ...ownerLabels(deps.catalog ?? EMPTY_CATALOG, { ...rule.labels, ...labels }),
       ...rule.labels,
       ...labels,
       severity: rule.severity,
@@ -149,6 +155,36 @@ function suppressor(deps: EvaluatorDeps, a: AlertInstance, all: readonly AlertIn
   return ''
 }
 
+/** Changes for alert reasons; a failed read leaves reasons as they are rather than fail the tick. */
+async function changesOrNone(deps: EvaluatorDeps, catalog: Catalog): Promise<Change[]> {
+  try {
+    return await listChanges(deps.store, catalog)
+  } catch (err) {
+    deps.log.warn({ err }, 'changes could not be read for alert reasons')
+    return []
+  }
+}
+
+/**
+ * A condition that holds names the changes to its integrations made within the catalog's change
+ * window before it fired (before now, when it has not fired yet).
+ */
+function withChangeNamed(
+  deps: EvaluatorDeps,
+  catalog: Catalog,
+  changes: readonly Change[],
+  o: Seen,
+  prev: AlertInstance | undefined,
+  nowMs: number,
+): Seen {
+  if (o.seen.kind !== 'true' || changes.length === 0) return o
+  const firedAtMs = prev?.state === 'firing' && prev.firedAtMs !== null ? prev.firedAtMs : nowMs
+  const dependsOn = deps.slos.find((s) => s.id === o.labels.slo)?.dependsOn ?? []
+  const related = relatedIntegrations(catalog, o.labels, dependsOn)
+  const reason = reasonWithChanges(o.seen.reason, changes, related, firedAtMs, catalog.changeWindowMs)
+  return reason === o.seen.reason ? o : { ...o, seen: { ...o.seen, reason } }
+}
+
 export interface TickResult {
   readonly leader: boolean
   readonly instances: readonly AlertInstance[]
@@ -179,9 +215,12 @@ export async function evaluate(deps: EvaluatorDeps, leaseMs: number): Promise<Ti
     ...(await ruleObservations(deps, existing, new Date(nowMs))),
   ]
   const transitions: TransitionRecord[] = []
-  const next: AlertInstance[] = observed.map((o) => {
-    const id = instanceId(o.rule, o.labels)
+  const catalog = deps.catalog ?? EMPTY_CATALOG
+  const changes = observed.some((o) => o.seen.kind === 'true') ? await changesOrNone(deps, catalog) : []
+  const next: AlertInstance[] = observed.map((observation) => {
+    const id = instanceId(observation.rule, observation.labels)
     const prev = byId.get(id)
+    const o = withChangeNamed(deps, catalog, changes, observation, prev, nowMs)
     const current: InstanceState = prev
       ? { state: prev.state as InstanceState['state'], sinceMs: prev.sinceMs, firedAtMs: prev.firedAtMs }
       : INITIAL

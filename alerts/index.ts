@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import type { Registry } from 'prom-client'
 import { loadBatches } from '../core/batches.ts'
+import { loadCatalog } from '../core/catalog.ts'
 import type { Config } from '../core/config.ts'
 import { loadFlows } from '../core/flows.ts'
 import type { Logger } from '../core/logger.ts'
@@ -22,7 +23,8 @@ export function startAlerts(
   metrics?: Registry,
 ) {
   const flows = loadFlows(config.configDir)
-  const slos = loadSlos(config.configDir, flows)
+  const catalog = loadCatalog(config.configDir, flows)
+  const slos = loadSlos(config.configDir, flows, catalog)
   const alerting = loadAlerting(config.configDir, flows)
   const holder = `${hostname()}:${process.pid}`
   log.info(
@@ -34,6 +36,7 @@ export function startAlerts(
     slos,
     flows,
     batches: loadBatches(config.configDir),
+    catalog,
     alerting,
     log,
     env: process.env,

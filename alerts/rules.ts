@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { BatchConfig } from '../core/batches.ts'
-import { DAY_MS, durationSetting, MINUTE_MS } from '../core/duration.ts'
+import { type Catalog, EMPTY_CATALOG } from '../core/catalog.ts'
+import { DAY_MS, durationSetting, HOUR_MS, MINUTE_MS } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
 import { CONFLICT_KINDS, priceDeadlineMs } from '../core/prices.ts'
 import { DISCREPANCY_KINDS } from '../core/receipts.ts'
@@ -11,6 +12,7 @@ import {
   oversellRiskPerChannel,
   stuckPerStage,
 } from '../store/queries/alert-signals.ts'
+import { unownedIntegrations } from '../store/queries/catalog.ts'
 import { currentPriceConflicts } from '../store/queries/prices.ts'
 import { batchRuleKinds } from './batch-rules.ts'
 import { discrepanciesPerSupplier } from './receipt-signals.ts'
@@ -22,6 +24,8 @@ export interface RuleContext {
   readonly flows: Flows
   /** The scheduled jobs and business days of batches.yaml; none declared when absent. */
   readonly batches?: BatchConfig
+  /** The integration catalog (catalog.yaml); empty when there is none. */
+  readonly catalog?: Catalog
 }
 
 /** One label set's current value under a threshold rule; label sets no longer reported resolve. */
@@ -140,6 +144,37 @@ export const RULE_KINDS = {
     inhibitsDependents: true,
   }),
   ...batchRuleKinds,
+  unowned: ruleKind({
+    schema: z
+      .object({
+        within: durationSetting.default(HOUR_MS),
+        above: above.default(0),
+        seen_as: z
+          .array(z.enum(['service', 'connector', 'source']))
+          .min(1)
+          .optional(),
+      })
+      .strict(),
+    values: async ({ store, catalog }, s, now) => {
+      // Integrations seen in telemetry that no catalog entry owns (GET /api/catalog lists them).
+      const found = (
+        await unownedIntegrations(store, catalog ?? EMPTY_CATALOG, new Date(now.getTime() - s.within))
+      ).filter((u) => !s.seen_as || s.seen_as.includes(u.seenAs))
+      const named = found.slice(0, 5).map((u) => `${u.seenAs} ${u.name}`)
+      const more = found.length > named.length ? ` and ${found.length - named.length} more` : ''
+      return [
+        {
+          labels: {},
+          value: found.length,
+          over: found.length > s.above,
+          reason:
+            found.length === 0
+              ? 'every integration seen is in the catalog'
+              : `${found.length} seen in the last ${s.within / MINUTE_MS}m but not in the catalog: ${named.join(', ')}${more} (threshold ${s.above})`,
+        },
+      ]
+    },
+  }),
 }
 
 export type RuleKind = keyof typeof RULE_KINDS

@@ -9,6 +9,7 @@ import { loadSlos, readSloDocument } from '../alerts/spec.ts'
 import { authenticate } from '../auth/middleware.ts'
 import { OidcLogin } from '../auth/oidc.ts'
 import { loadBatches } from '../core/batches.ts'
+import { loadCatalog } from '../core/catalog.ts'
 import type { Config } from '../core/config.ts'
 import { PayloadTooLargeError } from '../core/errors.ts'
 import { loadEventContracts } from '../core/event-contracts.ts'
@@ -24,6 +25,7 @@ import { type ApiEnv, grantOf, policy, visibilityFor } from './policy.ts'
 import { referencePage } from './reference.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { batchRoutes } from './routes/batches.ts'
+import { catalogRoutes } from './routes/catalog.ts'
 import { connectorRoutes } from './routes/connectors.ts'
 import { eventContractRoutes } from './routes/event-contracts.ts'
 import { eventRoutes } from './routes/events.ts'
@@ -103,7 +105,8 @@ export function apiApp(
   metrics: Registry = processRegistry(),
 ) {
   const flows = loadFlows(config.configDir)
-  const slos = loadSlos(config.configDir, flows)
+  const catalog = loadCatalog(config.configDir, flows)
+  const slos = loadSlos(config.configDir, flows, catalog)
   new SloMetrics(store, slos, metrics, log)
   const privacy = loadRedaction(config.configDir, config.hashKey)
   const batches = loadBatches(config.configDir)
@@ -128,6 +131,7 @@ export function apiApp(
     .route('/', webhookRoutes(store, config))
     .route('/', batchRoutes(store, batches, config))
     .route('/', reconciliationRoutes(store, batches))
+    .route('/', catalogRoutes(store, catalog, slos, config))
   const app = new Hono<ApiEnv>()
     .use(requestId())
     .use(securityHeaders)

@@ -96,6 +96,8 @@ export function ttlExpressions(
     // A webhook no mapping could read waits for its mapping as long as the events it should have been.
     [TABLES.unmappedWebhooks]: `toDateTime(received_at) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.contractViolations]: `toDateTime(time) + INTERVAL ${d(days.events)} DAY`,
+    // Versions and sightings are history: kept as long as the business events.
+    [TABLES.integrationSightings]: `hour + INTERVAL ${d(days.events)} DAY`,
   }
 }
 

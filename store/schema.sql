@@ -526,6 +526,78 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY flow
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE signalbox.integration_sightings
+(
+    `hour` DateTime CODEC(Delta(4), ZSTD(1)),
+    `kind` LowCardinality(String) COMMENT 'service, source or deploy',
+    `name` LowCardinality(String),
+    `connector` LowCardinality(String),
+    `version` LowCardinality(String),
+    `first_seen` SimpleAggregateFunction(min, DateTime64(3)),
+    `last_seen` SimpleAggregateFunction(max, DateTime64(3)),
+    `n` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toStartOfMonth(hour)
+ORDER BY (kind, name, version, connector, hour)
+TTL hour + toIntervalDay(400)
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW signalbox.integration_sightings_events_mv TO signalbox.integration_sightings
+(
+    `hour` DateTime,
+    `kind` String,
+    `name` String,
+    `connector` String,
+    `version` String,
+    `first_seen` DateTime64(3),
+    `last_seen` DateTime64(3),
+    `n` UInt64
+)
+AS SELECT
+    toStartOfHour(time) AS hour,
+    if(type = 'retail.integration.deployed', 'deploy', 'source') AS kind,
+    if(type = 'retail.integration.deployed', JSONExtractString(data, 'integration'), source) AS name,
+    if(type = 'retail.integration.deployed', source, connector) AS connector,
+    if(type = 'retail.integration.deployed', JSONExtractString(data, 'version'), '') AS version,
+    min(toDateTime64(time, 3)) AS first_seen,
+    max(toDateTime64(time, 3)) AS last_seen,
+    count() AS n
+FROM signalbox.business_events
+GROUP BY
+    hour,
+    kind,
+    name,
+    connector,
+    version;
+
+CREATE MATERIALIZED VIEW signalbox.integration_sightings_spans_mv TO signalbox.integration_sightings
+(
+    `hour` DateTime,
+    `kind` String,
+    `name` LowCardinality(String),
+    `connector` LowCardinality(String),
+    `version` String,
+    `first_seen` DateTime64(3),
+    `last_seen` DateTime64(3),
+    `n` UInt64
+)
+AS SELECT
+    toStartOfHour(timestamp) AS hour,
+    'service' AS kind,
+    service_name AS name,
+    connector,
+    resource_attributes['service.version'] AS version,
+    min(toDateTime64(timestamp, 3)) AS first_seen,
+    max(toDateTime64(timestamp, 3)) AS last_seen,
+    count() AS n
+FROM signalbox.spans
+GROUP BY
+    hour,
+    name,
+    connector,
+    version;
+
 CREATE TABLE signalbox.leases
 (
     `name` LowCardinality(String),

@@ -35,6 +35,7 @@ export const TABLES = {
   eventTypes: 'event_types',
   contractViolations: 'contract_violations',
   failedTraces: 'failed_traces',
+  integrationSightings: 'integration_sightings',
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]
@@ -50,4 +51,6 @@ export const VIEWS = {
   spanKeysFromSpans: 'span_keys_mv',
   failedTracesFromSpans: 'failed_traces_spans_mv',
   failedTracesFromExceptions: 'failed_traces_exceptions_mv',
+  sightingsFromSpans: 'integration_sightings_spans_mv',
+  sightingsFromEvents: 'integration_sightings_events_mv',
 } as const

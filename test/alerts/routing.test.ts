@@ -321,6 +321,7 @@ describe('threshold rule kinds', () => {
       batch_missed: {},
       batch_failed: { within: 2 * 24 * 60 * MINUTE, rejected_above: 0 },
       unreconciled: { above: 0, days: 2 },
+      unowned: { within: 60 * MINUTE, above: 0 },
     }
     for (const kind of Object.keys(RULE_KINDS) as RuleKind[]) {
       const rule = { kind, settings: examples[kind] } as RuleOfKind

@@ -7,6 +7,7 @@ import { afterAll, beforeAll } from 'vitest'
 import { loadAlerting } from '../../alerts/config.ts'
 import { type EvaluatorDeps, evaluate } from '../../alerts/evaluator.ts'
 import { loadSlos } from '../../alerts/spec.ts'
+import { loadCatalog } from '../../core/catalog.ts'
 import { loadFlows } from '../../core/flows.ts'
 import { createLogger } from '../../core/logger.ts'
 import type { Store } from '../../store/client.ts'
@@ -18,12 +19,13 @@ export const MINUTE = 60_000
 export const HOUR = 60 * MINUTE
 export const DAY = 24 * HOUR
 
-/** A config dir with the shipped flows and the given slos.yaml and alerts.yaml. */
-export function configDir(slos: string, alerts: string): string {
+/** A config dir with the shipped flows and the given slos.yaml and alerts.yaml (and catalog.yaml). */
+export function configDir(slos: string, alerts: string, catalog?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'signalbox-alerts-'))
   copyFileSync(join(import.meta.dirname, '../../config/flows.yaml'), join(dir, 'flows.yaml'))
   writeFileSync(join(dir, 'slos.yaml'), slos)
   writeFileSync(join(dir, 'alerts.yaml'), alerts)
+  if (catalog !== undefined) writeFileSync(join(dir, 'catalog.yaml'), catalog)
   return dir
 }
 
@@ -68,10 +70,12 @@ export function evaluator(
 ) {
   const flows = loadFlows(dir)
   const clock = { now: 0 }
+  const catalog = loadCatalog(dir, flows)
   const deps: EvaluatorDeps = {
     store,
     flows,
-    slos: loadSlos(dir, flows),
+    catalog,
+    slos: loadSlos(dir, flows, catalog),
     alerting: loadAlerting(dir, flows),
     log,
     env,
