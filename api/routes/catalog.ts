@@ -1,11 +1,12 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import type { SloDefinition } from '../../alerts/spec.ts'
+import { relatedIntegrations } from '../../alerts/governance.ts'
+import { type SloDefinition, sloLabels } from '../../alerts/spec.ts'
 import { type Catalog, type Integration, integrationOf } from '../../core/catalog.ts'
 import type { Config } from '../../core/config.ts'
 import { DAY_MS } from '../../core/duration.ts'
-import { NotFoundError } from '../../core/errors.ts'
+import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { unownedIntegrations } from '../../store/queries/catalog.ts'
 import { listChanges } from '../../store/queries/changes.ts'
@@ -24,6 +25,8 @@ const changesQuery = timeRange.extend({
     .max(200)
     .optional()
     .describe('One integration (catalog id, or the name telemetry gives)'),
+  flow: z.string().min(1).max(100).optional().describe('The integrations carrying this flow (catalog.yaml)'),
+  slo: z.string().min(1).max(100).optional().describe('The integrations this SLO belongs to or depends on'),
 })
 
 /**
@@ -47,6 +50,24 @@ export function catalogRoutes(
   slos: readonly SloDefinition[],
   config: Pick<Config, 'query'>,
 ) {
+  /** The integrations a changes query narrows to (catalog ids or telemetry names); undefined: all. */
+  const askedIntegrations = (q: { integration?: string; flow?: string; slo?: string }) => {
+    let wanted: Set<string> | undefined
+    const narrow = (ids: Set<string>) => {
+      wanted = wanted ? new Set([...wanted].filter((id) => ids.has(id))) : ids
+    }
+    // Asked by a telemetry name of a catalogued integration: its catalog id.
+    if (q.integration)
+      narrow(new Set([integrationOf(catalog, 'connector', q.integration)?.id ?? q.integration]))
+    if (q.flow)
+      narrow(new Set(catalog.integrations.filter((i) => i.flows.includes(q.flow as string)).map((i) => i.id)))
+    if (q.slo) {
+      const slo = slos.find((s) => s.id === q.slo)
+      if (!slo) throw new BadRequestError('invalid_parameter', `slo: no SLO '${q.slo.slice(0, 100)}'`)
+      narrow(relatedIntegrations(catalog, sloLabels(slo), slo.dependsOn))
+    }
+    return wanted
+  }
   const visibleList = async (v: Visibility) =>
     (await Promise.all(catalog.integrations.map(async (i) => ((await visibleTo(v, i)) ? [i] : [])))).flat()
   return new Hono<ApiEnv>()
@@ -124,14 +145,12 @@ export function catalogRoutes(
         const { from, to } = requestedRange(q, config, { toMs: Date.now(), spanMs: DAY_MS })
         const visible = scoped(c)
         const ids = new Set((await visibleList(visible)).map((i) => i.id))
-        // Asked by a telemetry name of a catalogued integration: its catalog id.
-        const asked =
-          q.integration && (integrationOf(catalog, 'connector', q.integration)?.id ?? q.integration)
+        const wanted = askedIntegrations(q)
         const changes = (await listChanges(store, catalog)).filter(
           (ch) =>
             ch.atMs >= from.getTime() &&
             ch.atMs < to.getTime() &&
-            (!asked || ch.integration === asked) &&
+            (!wanted || wanted.has(ch.integration)) &&
             (!visible.limited || ids.has(ch.integration)),
         )
         return c.json({ from: from.toISOString(), to: to.toISOString(), changes: changes.map(changeView) })

@@ -72,3 +72,5 @@ export type ReplayJobs = InferResponseType<(typeof api)['replay-jobs']['$get'], 
 export type Replays = InferResponseType<typeof api.replays.$get, 200>
 export type Tokens = InferResponseType<typeof api.tokens.$get, 200>
 export type Audit = InferResponseType<typeof api.audit.$get, 200>
+export type CatalogAnswer = InferResponseType<typeof api.catalog.$get, 200>
+export type CatalogEntry = InferResponseType<(typeof api.catalog)[':id']['$get'], 200>
