@@ -1,9 +1,5 @@
-import { SpanKind } from '@opentelemetry/api'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
-import { resourceFromAttributes } from '@opentelemetry/resources'
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { CloudEvent, emitterFor, httpTransport, Mode } from 'cloudevents'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedGovernance } from '../support/catalog.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 // The shipped configuration: config/catalog.yaml names the reference connectors and the systems.
@@ -12,69 +8,11 @@ const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 40 * 60_000
 
 beforeAll(async () => {
   sb = await startSignalbox()
-  // The order-to-cash connector, first at 1.0.0, then at 1.1.0 ten minutes later.
-  await exportSpans(
-    {
-      'service.name': 'connector-order-to-cash',
-      'integration.connector': 'order-to-cash',
-      'service.version': '1.0.0',
-    },
-    t0,
-    'sync order_to_cash.capture',
-  )
-  await exportSpans(
-    {
-      'service.name': 'connector-order-to-cash',
-      'integration.connector': 'order-to-cash',
-      'service.version': '1.1.0',
-    },
-    t0 + 10 * 60_000,
-    'sync order_to_cash.capture',
-  )
-  // A service nobody catalogued, and the ERP, which the catalog knows as a system.
-  await exportSpans(
-    { 'service.name': 'loyalty-export', 'service.version': '0.3.0' },
-    t0 + 60_000,
-    'export points',
-  )
-  await exportSpans({ 'service.name': 'erp' }, t0 + 60_000, 'POST /orders')
-  // A deploy pipeline announces return-to-refund 1.8.0.
-  await emitterFor(httpTransport(`${sb.collectorUrl}/v1/events`), { mode: Mode.STRUCTURED })(
-    new CloudEvent({
-      specversion: '1.0',
-      id: 'deploy-1',
-      source: 'urn:ci:deploy-pipeline',
-      type: 'retail.integration.deployed',
-      subject: 'return-to-refund',
-      time: new Date(t0 + 20 * 60_000).toISOString(),
-      datacontenttype: 'application/json',
-      data: { integration: 'return-to-refund', version: '1.8.0' },
-    }),
-  )
+  await seedGovernance(sb.collectorUrl, t0)
 })
 afterAll(async () => {
   await sb?.close()
 })
-
-async function exportSpans(attributes: Record<string, string>, atMs: number, name: string) {
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes(attributes),
-    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${sb.collectorUrl}/v1/traces` }))],
-  })
-  const kind = name.startsWith('sync ') ? SpanKind.CONSUMER : SpanKind.SERVER
-  provider
-    .getTracer('test')
-    .startSpan(name, {
-      kind,
-      startTime: atMs,
-      attributes: attributes['integration.connector']
-        ? { 'integration.connector': attributes['integration.connector'] }
-        : {},
-    })
-    .end(atMs + 5)
-  await provider.forceFlush()
-  await provider.shutdown()
-}
 
 async function get<T>(path: string): Promise<{ status: number; body: T }> {
   const res = await fetch(`${sb.apiUrl}${path}`)
@@ -182,11 +120,23 @@ describe('GET /api/changes', () => {
       `/api/changes?to=${encodeURIComponent(new Date(t0 + 5 * 60_000).toISOString())}`,
     )
     expect(before.body.changes).toEqual([])
+    // By flow (the catalog's entries carrying it) and by SLO (the integrations it depends on).
+    const byFlow = await get<{ changes: Array<{ integration: string }> }>(
+      '/api/changes?flow=return_to_refund',
+    )
+    expect(byFlow.body.changes.map((c) => c.integration)).toEqual(['return-to-refund'])
+    const bySlo = await get<{ changes: Array<{ integration: string }> }>(
+      '/api/changes?slo=order_sync_success',
+    )
+    expect(bySlo.body.changes.map((c) => c.integration)).toEqual(['order-to-cash'])
   })
 
   it('refuses a bad range with a 400 that names it', async () => {
     const bad = await get<{ error: { message: string } }>('/api/changes?from=yesterday')
     expect(bad.status).toBe(400)
     expect(bad.body.error.message).toMatch(/^from:/)
+    const slo = await get<{ error: { message: string } }>('/api/changes?slo=nope')
+    expect(slo.status).toBe(400)
+    expect(slo.body.error.message).toBe("slo: no SLO 'nope'")
   })
 })

@@ -1,0 +1,63 @@
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedGovernance } from '../support/catalog.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import { launchBrowser } from './browser.ts'
+
+/*
+ * The Catalog page on the shipped catalog.yaml: each integration with its owner, tier and last
+ * change, and a service nobody catalogued listed as unowned.
+ */
+
+let sb: TestSignalbox
+let browser: Browser
+let page: Page
+
+beforeAll(async () => {
+  sb = await startSignalbox()
+  await seedGovernance(sb.collectorUrl, Math.floor(Date.now() / 60_000) * 60_000 - 40 * 60_000)
+  browser = await launchBrowser()
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await sb?.close()
+})
+
+describe('the Catalog page, in a real browser', () => {
+  it('shows each integration with owner, tier and last change, the unowned ones, and an entry’s changes', async () => {
+    await page.goto(`${sb.apiUrl}/`)
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Catalog' }).click()
+    await page.waitForURL('**/#/catalog')
+    const row = page.locator('[data-testid="catalog"] tr[data-integration="order-to-cash"]')
+    await row.waitFor()
+    const cells = await row.locator('td').allTextContents()
+    expect(cells.slice(0, 6)).toEqual([
+      'Order to cash',
+      'commerce',
+      'order',
+      '1',
+      'real time',
+      'orchestration',
+    ])
+    expect(await row.getByTestId('last-change').textContent()).toMatch(/^1\.1\.0 at /)
+    expect(await row.getByTestId('volume').textContent()).toMatch(/^2 \/ 1,?800 sync runs/)
+    expect(await page.locator('[data-testid="catalog"] tbody tr').count()).toBe(5)
+    // What telemetry shows but nobody owns; the ERP is a known system, so it is not listed.
+    const unowned = page.getByTestId('unowned')
+    expect(await unowned.locator('tr[data-unowned="loyalty-export"] td').first().textContent()).toBe(
+      'service',
+    )
+    expect(await unowned.locator('tr[data-unowned="erp"]').count()).toBe(0)
+    // One entry: what a failure costs, and its changes.
+    await row.getByRole('link', { name: 'Order to cash' }).click()
+    await page.waitForURL('**/#/catalog/order-to-cash')
+    const detail = page.getByTestId('catalog-detail')
+    await detail.waitFor()
+    expect(await detail.textContent()).toContain('revenue is not booked')
+    expect(await detail.locator('[data-testid="catalog-changes"] tbody td').allTextContents()).toEqual(
+      expect.arrayContaining(['1.1.0', '1.0.0', 'service.version']),
+    )
+  })
+})
