@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { EstateBatches } from './estate/batches.ts'
+import { GovernanceActivity } from './estate/governance.ts'
 import { type Estate, startEstate } from './estate/index.ts'
 import { PosReservations } from './estate/pos-reservations.ts'
 import { PricingActivity } from './estate/pricing-activity.ts'
@@ -52,6 +53,9 @@ export const DEMO_SCHEDULE = {
   tillOffline: { firstAfterMs: 3 * 60_000, everyMs: 15 * 60_000 },
   /** A store's till reserves stock; one reservation in four breaks its contract (estate/pos-reservations.ts). */
   posReservation: { firstAfterMs: 10_000, everyMs: 15_000 },
+  /** A deploy pipeline ships a connector's next version; a service nobody catalogued runs (estate/governance.ts). */
+  deploy: { firstAfterMs: 90_000, everyMs: 12 * 60_000 },
+  unownedExport: { firstAfterMs: 10_000, everyMs: 20_000 },
 } as const
 
 export interface Demo {
@@ -199,6 +203,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     return result
   }
   const timers: NodeJS.Timeout[] = []
+  const governance = new GovernanceActivity(
+    options.collectorUrl,
+    options.ingestKey ? { authorization: `Bearer ${options.ingestKey}` } : {},
+    suffix,
+  )
   if (options.ordersPerMinute > 0) {
     timers.push(
       setInterval(() => {
@@ -236,6 +245,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     )
     // The nightly batches on the demo's compressed schedule (config/demo/batches.yaml).
     batches.schedule()
+    repeat(timers, DEMO_SCHEDULE.deploy, () => void governance.deploy())
+    repeat(timers, DEMO_SCHEDULE.unownedExport, () => governance.exportPoints())
     if (estate.incidents) {
       const { bestseller } = estate.incidents
       const { erpMaintenance, listingReview, posReservation } = DEMO_SCHEDULE
@@ -280,6 +291,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await batches.close()
       await Promise.all(servers.map((s) => s.close()))
       await Promise.all(connectors.map((c) => c.telemetry.shutdown()))
+      await governance.close()
       await estate.close()
     },
   }
