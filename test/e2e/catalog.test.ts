@@ -60,4 +60,11 @@ describe('the Catalog page, in a real browser', () => {
       expect.arrayContaining(['1.1.0', '1.0.0', 'service.version']),
     )
   })
+
+  it('draws the change on the charts of an SLO that depends on the integration', async () => {
+    await page.goto(`${sb.apiUrl}/#/slos/order_sync_success`)
+    const change = page.getByTestId('slo-burndown').getByTestId('chart-change')
+    await expect.poll(() => change.count(), { timeout: 20_000 }).toBe(1)
+    expect(await change.locator('td').nth(2).textContent()).toBe('order-to-cash 1.1.0')
+  })
 })
