@@ -87,7 +87,15 @@ export function catalogRoutes(
         const changes = await listChanges(store, catalog)
         const now = Date.now()
         const [integrations, unowned] = await Promise.all([
-          catalogEntries(store, catalog, slos, changes, list, now),
+          // Each entry's SLOs as the caller may see them.
+          catalogEntries(
+            store,
+            catalog,
+            slos.filter((s) => visible.slo(s)),
+            changes,
+            list,
+            now,
+          ),
           // What no entry names spans every scope: only unlimited callers see it.
           visible.limited ? [] : unownedIntegrations(store, catalog, new Date(now - UNOWNED_LOOKBACK_MS)),
         ])
@@ -116,10 +124,17 @@ export function catalogRoutes(
         const { id } = c.req.valid('param')
         const entry = catalog.integrations.find((i) => i.id === id)
         // Out of scope answers as not found: whether it exists is not the caller's to know.
-        if (!entry || !(await visibleTo(scoped(c), entry)))
+        const visible = scoped(c)
+        if (!entry || !(await visibleTo(visible, entry)))
           throw new NotFoundError(`no integration '${id.slice(0, 100)}' in the catalog`)
         const changes = await listChanges(store, catalog)
-        const [integration] = await catalogEntries(store, catalog, slos, changes, [entry])
+        const [integration] = await catalogEntries(
+          store,
+          catalog,
+          slos.filter((s) => visible.slo(s)),
+          changes,
+          [entry],
+        )
         return c.json({
           integration,
           changes: changes

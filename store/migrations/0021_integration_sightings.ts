@@ -51,10 +51,10 @@ export const integrationSightings: Migration = {
       t,
     ),
     // What was stored before, once: only while the table is empty, so a re-run counts nothing twice.
-    `INSERT INTO ${t.database}.integration_sightings ${fromSpans(`${t.database}.spans`)} ` +
-      `HAVING (SELECT count() FROM ${t.database}.integration_sightings) = 0`,
-    `INSERT INTO ${t.database}.integration_sightings ${fromEvents(`${t.database}.business_events`)} ` +
-      `HAVING (SELECT countIf(kind != 'service') FROM ${t.database}.integration_sightings) = 0`,
+    // Logical names: on a cluster, the Distributed tables read and write every shard.
+    `INSERT INTO ${t.database}.integration_sightings SELECT * FROM (${fromSpans(`${t.database}.spans`)} ` +
+      `UNION ALL ${fromEvents(`${t.database}.business_events`)}) ` +
+      `WHERE (SELECT count() FROM ${t.database}.integration_sightings) = 0`,
     ...createView(
       {
         name: 'integration_sightings_spans_mv',

@@ -610,6 +610,16 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
   'GET /api/webhooks/unmapped': () => [{ path: '/api/webhooks/unmapped', refused: ALL }],
   'GET /api/notifications': () => [{ path: '/api/notifications', finds: each(['ntf-alert-orders']) }],
   'GET /api/connectors': () => [{ path: '/api/connectors', finds: each(['web-conn']) }],
+  // The shipped catalog: a flow sees the integrations carrying it; the channel dimension does not
+  // apply to integrations; the storefront system runs none of the catalog's connectors here.
+  'GET /api/catalog': () => [
+    { path: '/api/catalog', finds: { channel: ['order-to-cash'], flow: ['order-to-cash'] } },
+  ],
+  'GET /api/catalog/:id': () => [
+    { path: '/api/catalog/order-to-cash', finds: { channel: ['order-to-cash'], flow: ['order-to-cash'] } },
+    { path: '/api/catalog/return-to-refund', finds: { channel: ['return-to-refund'] } },
+  ],
+  'GET /api/changes': () => [{ path: '/api/changes' }, { path: '/api/changes?flow=return_to_refund' }],
   'GET /api/systems/map': () => [{ path: '/api/systems/map', finds: each(['storefront']) }],
   'GET /api/systems/calls': () => [
     { path: '/api/systems/calls?source=storefront&target=erp', finds: each(['storefront']) },

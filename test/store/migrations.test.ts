@@ -35,7 +35,7 @@ const SHIPPED: Array<[id: number, name: string, single: string, cluster: string]
   [19, 'unmapped_webhooks', 'c44b45a752dcc5a5', 'd41d6ddd17afe0cd'],
   [20, 'event_contracts', 'db4864a733390044', '899f3a38b82ba10c'],
   [21, 'failed_traces', 'f3475c075c2ea831', '8df4de6b36ba4ea0'],
-  [21, 'integration_sightings', '3ba7586a86d25b9e', '8a70d13a28389db7'],
+  [22, 'integration_sightings', '649000b88cf486fd', '2faaad7a7426f2c2'],
 ]
 
 const digest = (statements: readonly string[]) =>
