@@ -58,7 +58,7 @@ describe('GET /api/catalog', () => {
       domain: 'order',
       latency: { class: 'real-time' },
       pattern: 'orchestration',
-      expectedVolume: { perHour: 1800 },
+      expectedVolume: { perHour: 9000 },
       lastChange: { version: '1.1.0', previous: '1.0.0', source: 'telemetry' },
     })
     expect(otc.tierMeaning).toMatch(/page at any hour/)
