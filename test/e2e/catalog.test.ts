@@ -1,3 +1,4 @@
+import { AxeBuilder } from '@axe-core/playwright'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seedGovernance } from '../support/catalog.ts'
@@ -17,7 +18,8 @@ beforeAll(async () => {
   sb = await startSignalbox()
   await seedGovernance(sb.collectorUrl, Math.floor(Date.now() / 60_000) * 60_000 - 40 * 60_000)
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  // A context of its own: the accessibility check needs one.
+  page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage()
 })
 
 afterAll(async () => {
@@ -50,6 +52,11 @@ describe('the Catalog page, in a real browser', () => {
       'service',
     )
     expect(await unowned.locator('tr[data-unowned="erp"]').count()).toBe(0)
+    // Readable by everyone: no serious or critical accessibility violation on the page.
+    const axe = await new AxeBuilder({ page: page as never }).analyze()
+    expect(
+      axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id),
+    ).toEqual([])
     // One entry: what a failure costs, and its changes.
     await row.getByRole('link', { name: 'Order to cash' }).click()
     await page.waitForURL('**/#/catalog/order-to-cash')
