@@ -1,14 +1,12 @@
-import { sloStatus } from '../alerts/slo-status.ts'
 import type { SloDefinition } from '../alerts/spec.ts'
 import { type Catalog, type Integration, tierOf } from '../core/catalog.ts'
 import { HOUR_MS } from '../core/duration.ts'
 import type { Store } from '../store/client.ts'
 import { openExceptionsPerConnector } from '../store/queries/alert-signals.ts'
-import { listInstances } from '../store/queries/alerts.ts'
+import { type AlertInstance, listInstances } from '../store/queries/alerts.ts'
 import { connectorActivity, sightingsSince } from '../store/queries/catalog.ts'
 import type { Change } from '../store/queries/changes.ts'
 import { isoFromMs } from './params.ts'
-import { sloState } from './slo-view.ts'
 
 /** A change as the api shows it. */
 export const changeView = (c: Change) => ({
@@ -27,6 +25,18 @@ export const slosOf = (i: Integration, slos: readonly SloDefinition[]) =>
       s.integration?.id === i.id ||
       s.dependsOn.some((connector) => i.telemetry.connectors.includes(connector)),
   )
+
+/**
+ * An SLO's state as its last evaluation left its alerts: `burning` (one fires), `no_data`, `ok`, or
+ * `not_evaluated` (the evaluator has not looked at it yet). Read from the alert state rather than
+ * computed again, so the catalog stays one cheap read per source; the SLO page has the budget.
+ */
+function sloStateFromAlerts(alerts: readonly AlertInstance[]) {
+  if (alerts.length === 0) return 'not_evaluated' as const
+  if (alerts.some((a) => a.state === 'firing')) return 'burning' as const
+  if (alerts.every((a) => a.state === 'nodata')) return 'no_data' as const
+  return 'ok' as const
+}
 
 /**
  * `healthy` (at least 99% of the last hour's runs succeeded), `degraded` (90%), `failing` (less, or
@@ -60,16 +70,6 @@ export async function catalogEntries(
     openExceptionsPerConnector(store),
     listInstances(store),
   ])
-  const wanted = [...new Set(list.flatMap((i) => slosOf(i, slos)))]
-  const statuses = new Map(
-    await Promise.all(
-      wanted.map(async (slo) => {
-        const status = await sloStatus(store, slo, nowMs).catch(() => null)
-        const firing = alerts.filter((a) => a.labels.slo === slo.id)
-        return [slo.id, status ? sloState(status, firing) : 'no_data'] as const
-      }),
-    ),
-  )
   const exceptionsBy = new Map(exceptions.map((e) => [e.connector, Number(e.n)]))
   return list.map((i) => {
     const runs = i.telemetry.connectors.map((c) => activity.get(c) ?? { runs: 0, ok: 0, lastMs: 0 })
@@ -106,7 +106,7 @@ export async function catalogEntries(
       ),
       slos: slosOf(i, slos).map((s) => ({
         id: s.id,
-        state: statuses.get(s.id) ?? 'no_data',
+        state: sloStateFromAlerts(alerts.filter((a) => a.labels.slo === s.id)),
         objective: s.objective,
         objectiveFrom: s.objectiveFrom,
       })),
