@@ -19,7 +19,7 @@ import { connectorProbes } from './0018_connector_probes.ts'
 import { unmappedWebhooks } from './0019_unmapped_webhooks.ts'
 import { eventContracts } from './0020_event_contracts.ts'
 import { failedTraces } from './0021_failed_traces.ts'
-import { integrationSightings } from './0021_integration_sightings.ts'
+import { integrationSightings } from './0022_integration_sightings.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }

@@ -4,7 +4,7 @@ import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
 /**
- * Reads of `integration_sightings` (migration 21): what telemetry shows of each integration. The
+ * Reads of `integration_sightings` (migration 22): what telemetry shows of each integration. The
  * table is small (a row per name, version and hour), so these read it whole for the window asked.
  */
 

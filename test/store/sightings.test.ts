@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { integrationSightings } from '../../store/migrations/0021_integration_sightings.ts'
+import { integrationSightings } from '../../store/migrations/0022_integration_sightings.ts'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 import { exportSpan, sendDeployed } from '../support/catalog.ts'
@@ -18,7 +18,7 @@ const rows = () =>
     SELECT kind, name, version, sum(n) AS n FROM ${table(TABLES.integrationSightings)}
     GROUP BY kind, name, version ORDER BY kind, name, version`)
 
-describe('integration_sightings (migration 21)', () => {
+describe('integration_sightings (migration 22)', () => {
   it('records services with their version and deployments as they arrive, and backfills an empty table once', async () => {
     const at = Date.now() - 10 * 60_000
     await exportSpan(sb.collectorUrl, { 'service.name': 'svc-a', 'service.version': '2.0.0' }, at, 'GET /a')

@@ -53,6 +53,7 @@ describe('migrations', () => {
       'unmapped_webhooks',
       'event_contracts',
       'failed_traces',
+      'integration_sightings',
     ])
   })
 

@@ -23,7 +23,7 @@ const fromEvents = (from: string) =>
   'GROUP BY hour, kind, name, connector, version'
 
 export const integrationSightings: Migration = {
-  id: 21,
+  id: 22,
   name: 'integration_sightings',
   why: 'Every service, event source and deployed version seen, by hour: unowned integrations, volume and changes.',
   statements: (t, retention) => [
