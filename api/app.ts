@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { generateSpecs } from 'hono-openapi'
 import type { Registry } from 'prom-client'
+import { configuredReceivers } from '../alerts/channel-status.ts'
 import { SloMetrics } from '../alerts/slo-metrics.ts'
 import { loadSlos, readSloDocument } from '../alerts/spec.ts'
 import { authenticate } from '../auth/middleware.ts'
@@ -125,7 +126,7 @@ export function apiApp(
     .route('/', purchaseOrderRoutes(store, config))
     .route('/', systemRoutes(store, config))
     .route('/', sloRoutes(store, slos, readSloDocument(config.configDir)))
-    .route('/', alertRoutes(store))
+    .route('/', alertRoutes(store, configuredReceivers(config.configDir, flows)))
     .route('/', replayRoutes(store, flows, config, vault))
     .route('/', tokenRoutes(store))
     .route('/', webhookRoutes(store, config))

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { runEvery } from '../../core/background.ts'
 import { MINUTE_MS } from '../../core/duration.ts'
+import { SignalboxError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
 import {
   type ExceptionFilter,
@@ -82,33 +83,6 @@ async function exceptionMaintenance(deps: ReplayDeps) {
   await resolveSuperseded(deps.store)
 }
 
-export interface JobProgress {
-  readonly total: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly skipped: number
-  readonly remaining: number
-}
-
-export async function jobProgress(deps: ReplayDeps, job: ReplayJob): Promise<JobProgress> {
-  const states = await jobReplayStates(deps.store, job.id)
-  let succeeded = 0
-  let failed = 0
-  let skipped = 0
-  for (const s of states.values()) {
-    if (s === 'succeeded') succeeded++
-    else if (s === 'failed' || s === 'error') failed++
-    else if (s === 'skipped') skipped++
-  }
-  return {
-    total: job.exceptionIds.length,
-    succeeded,
-    failed,
-    skipped,
-    remaining: job.exceptionIds.length - succeeded - failed - skipped,
-  }
-}
-
 /**
  * Works through running jobs, one exception at a time per job at the job's rate (the target
  * system's budget). State lives in the store — the job and the trail of its replays — so a restart
@@ -135,10 +109,9 @@ export function startReplayJobs(deps: ReplayDeps, log: Logger, { tickMs = 250 } 
       nextAt.set(job.id, Date.now() + MINUTE_MS / job.perMinute)
       const replayId = `rpl_${job.id.slice(4)}_${next}`
       const e = await getException(deps.store, next)
-      // Resolved meanwhile (a later run succeeded), ignored, or stopped by the loop guard: skipped.
-      const refused = e ? notReplayable(e, deps.limit) : 'the exception no longer exists'
-      if (refused && states.get(next) !== 'running') {
-        await appendReplay(deps.store, {
+      /** An item that did not reach the connector, with why: the job moves on and says so. */
+      const recordNotSent = (status: 'skipped' | 'error', error: string) =>
+        appendReplay(deps.store, {
           atMs: Date.now(),
           id: replayId,
           kind: 'replay',
@@ -147,24 +120,36 @@ export function startReplayJobs(deps: ReplayDeps, log: Logger, { tickMs = 250 } 
           connector: e?.connector ?? '',
           step: e?.step ?? '',
           entity: { type: e?.entity_type ?? '', id: e?.entity_id ?? '' },
-          status: 'skipped',
+          status,
           requestedBy: job.requestedBy,
           reason: job.reason,
           payloadDiff: '[]',
           approvedBy: '',
           httpStatus: 0,
-          error: refused,
+          error,
           originalTraceId: e?.trace_id ?? '',
           traceId: '',
         })
+      // Resolved meanwhile (a later run succeeded), ignored, or stopped by the loop guard: skipped.
+      const refused = e ? notReplayable(e, deps.limit) : 'the exception no longer exists'
+      if (refused && states.get(next) !== 'running') {
+        await recordNotSent('skipped', refused)
         continue
       }
-      await replayException(deps, next, {
-        by: job.requestedBy,
-        reason: job.reason,
-        jobId: job.id,
-        replayId,
-      }).catch((err) => log.warn({ err, job: job.id, exception: next }, 'bulk replay item failed'))
+      try {
+        await replayException(deps, next, {
+          by: job.requestedBy,
+          reason: job.reason,
+          jobId: job.id,
+          replayId,
+        })
+      } catch (err) {
+        // Refused for a reason of its own (no callback URL, no payload): recorded against the item,
+        // or the job would try the same exception forever and never say why. Anything else (the
+        // store failing) is tried again on the next tick.
+        if (err instanceof SignalboxError && err.status < 500) await recordNotSent('error', err.message)
+        else log.warn({ err, job: job.id, exception: next }, 'bulk replay item failed')
+      }
     }
   }
   let ticks = 0

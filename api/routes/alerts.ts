@@ -3,6 +3,8 @@ import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import { channelStatus } from '../../alerts/channel-status.ts'
+import type { ChannelConfig } from '../../alerts/config.ts'
 import { anyMatcherSchema, toAlertmanagerMatcher } from '../../alerts/matchers.ts'
 import { OutOfScopeError } from '../../auth/scope.ts'
 import { DAY_MS } from '../../core/duration.ts'
@@ -38,7 +40,10 @@ const SILENCE_FORMATS = ['signalbox', 'alertmanager'] as const
  * Alerts, their history, acknowledgements, silences and the notification log. Until authentication
  * exists (the security issue) the person acting is named in the request body.
  */
-export function alertRoutes(store: Store) {
+export function alertRoutes(
+  store: Store,
+  receivers: ReadonlyMap<string, readonly ChannelConfig[]> = new Map(),
+) {
   /** One alert (the policy refused it already when outside the caller's scope). */
   const one = async (id: string) => {
     const [a] = await listInstances(store, { id })
@@ -47,6 +52,26 @@ export function alertRoutes(store: Store) {
   }
   const oneAlert = { param: 'id', names: 'alert' } as const
   return new Hono<ApiEnv>()
+    .get(
+      '/notification-channels',
+      describeRoute({
+        tags: ['alerts'],
+        summary:
+          "Each receiver's channels (alerts.yaml) and whether it can send: a channel whose secret's variable is not set would record not_configured instead",
+        responses: { 200: { description: 'Channels, and how many cannot send' } },
+      }),
+      // Names of receivers and of environment variables only: no entity data, no secret values.
+      policy({ role: 'viewer', scope: 'none' }),
+      (c) => {
+        const channels = channelStatus(receivers)
+        return c.json({
+          channels,
+          unconfigured: channels.filter((ch) => !ch.configured).length,
+          // No channel at all can send: every alert stays inside Signalbox.
+          nobodyNotified: channels.every((ch) => !ch.configured),
+        })
+      },
+    )
     .get(
       '/alerts',
       describeRoute({

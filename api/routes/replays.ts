@@ -14,13 +14,20 @@ import { listJobs, listReplays, type ReplayJob, type ReplayRow } from '../../sto
 import { actingUser, body, instant, isoFromMs, params, query, wholeNumber } from '../params.ts'
 import { payloadView } from '../payload-view.ts'
 import { type ApiEnv, jobScope, policy, scoped } from '../policy.ts'
-import { createJob, jobProgress, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
+import { jobOutcome } from '../replay/job-outcome.ts'
+import { createJob, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
 import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
 import { present } from './exceptions.ts'
 
 const text = z.string().trim().max(2000)
 const idParam = z.object({ id: z.string().max(200) })
+/**
+ * What a bulk replay takes: the dry run answers it back as it read it, and the launch sends that
+ * answer, so what was confirmed is what runs. `status` narrows the replayable ones (open, failed
+ * again); any other status matches nothing, as the exceptions list filtered by it would show.
+ */
 const filterSchema = z.object({
+  status: z.enum(['open', 'failed-again', 'replaying', 'resolved', 'ignored']).optional(),
   connector: z.string().max(200).optional(),
   flow: z.string().max(200).optional(),
   stage: z.string().max(200).optional(),
@@ -71,6 +78,7 @@ export function replayRoutes(
     limit: config.replay.limit,
   }
   const jobView = async (job: ReplayJob) => ({
+    ...(await jobOutcome(deps, job)),
     id: job.id,
     status: job.status,
     filter: JSON.parse(job.filter) as unknown,
@@ -79,7 +87,6 @@ export function replayRoutes(
     reason: job.reason,
     createdAt: isoFromMs(job.createdAtMs),
     updatedAt: isoFromMs(job.updatedAtMs),
-    progress: await jobProgress(deps, job),
   })
   const jobNamed = async (id: string) => {
     const [job] = await listJobs(store, { id })
@@ -154,7 +161,13 @@ export function replayRoutes(
       describeRoute({
         tags: ['replays'],
         summary: 'Bulk replay: the open exceptions matching a filter, as a rate-limited job (or a dry run)',
-        responses: { 200: { description: 'Dry run: how many and which' }, 201: { description: 'The job' } },
+        responses: {
+          200: {
+            description: 'Dry run: how many and which, and the filter as read (send it with the launch)',
+          },
+          201: { description: 'The job' },
+          409: { description: 'The filter no longer matches the count the dry run confirmed' },
+        },
       }),
       policy({ role: 'operator', scope: 'narrowed' }),
       body(
@@ -164,6 +177,14 @@ export function replayRoutes(
           perMinute: z.number().int().min(1).max(60_000).default(60).describe("The target system's budget"),
           by: z.string().optional(),
           reason: text.default(''),
+          confirmedCount: z
+            .number()
+            .int()
+            .min(0)
+            .optional()
+            .describe(
+              "The dry run's count: the launch is refused (409) if the filter now matches another number",
+            ),
         }),
       ),
       async (c) => {
@@ -175,6 +196,7 @@ export function replayRoutes(
         if (b.dryRun) {
           return c.json({
             dryRun: true,
+            filter: b.filter,
             count: Math.min(matched.length, MAX_JOB_SIZE),
             tooMany: matched.length > MAX_JOB_SIZE,
             exceptions: matched.slice(0, 100).map((e) => ({
@@ -188,6 +210,12 @@ export function replayRoutes(
           })
         }
         if (!b.reason) throw new BadRequestError('invalid_parameter', 'reason: say why')
+        const count = Math.min(matched.length, MAX_JOB_SIZE)
+        if (b.confirmedCount !== undefined && b.confirmedCount !== count)
+          throw new ConflictError(
+            'stale_dry_run',
+            `the filter matches ${count} exception${count === 1 ? '' : 's'} now, not the ${b.confirmedCount} confirmed: run the dry run again`,
+          )
         // A job made by a scoped caller keeps its scope: only callers whose scope contains it see it.
         const job = await createJob(
           deps,

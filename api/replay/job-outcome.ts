@@ -1,0 +1,71 @@
+import { listReplays, type ReplayJob } from '../../store/queries/replays.ts'
+import type { ReplayDeps } from './replay.ts'
+
+export interface JobProgress {
+  readonly total: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly skipped: number
+  readonly remaining: number
+}
+
+/** One exception of a job that was not replayed successfully, and why. */
+export interface JobItemFailure {
+  readonly exceptionId: string
+  readonly replayId: string
+  readonly entity: { readonly type: string; readonly id: string }
+  /** `failed`: the step ran and failed; `error`: it could not run; `skipped`: not sent at all. */
+  readonly status: 'failed' | 'error' | 'skipped'
+  readonly error: string
+}
+
+/**
+ * How a finished job ended, so a job where nothing worked never reads like one where everything did:
+ * `succeeded` (every exception replayed), `failed` (none), `partly_failed` (some). Null while it runs,
+ * is paused, or was cancelled before it finished.
+ */
+export type JobOutcome = 'succeeded' | 'partly_failed' | 'failed' | null
+
+/** The most failed items a job's view lists; the counts still cover all of them. */
+const FAILURES_SHOWN = 100
+
+/** A job's progress, its outcome once done, and the reason for each exception that did not replay. */
+export async function jobOutcome(deps: ReplayDeps, job: ReplayJob) {
+  // A job's replays were all requested after it was made; the minute covers clock skew between nodes.
+  const replays = await listReplays(deps.store, {
+    jobId: job.id,
+    since: new Date(job.createdAtMs - 60_000),
+    limit: job.exceptionIds.length + 1,
+  })
+  let succeeded = 0
+  const failures: JobItemFailure[] = []
+  for (const r of replays) {
+    if (r.status === 'succeeded') succeeded++
+    else if (r.status === 'failed' || r.status === 'error' || r.status === 'skipped')
+      failures.push({
+        exceptionId: r.exception_id,
+        replayId: r.id,
+        entity: { type: r.entity_type, id: r.entity_id },
+        status: r.status,
+        error: r.error || (r.status === 'failed' ? 'the step failed again' : 'no reason recorded'),
+      })
+  }
+  const count = (s: JobItemFailure['status']) => failures.filter((f) => f.status === s).length
+  const total = job.exceptionIds.length
+  const progress: JobProgress = {
+    total,
+    succeeded,
+    failed: count('failed') + count('error'),
+    skipped: count('skipped'),
+    remaining: total - succeeded - failures.length,
+  }
+  const outcome: JobOutcome =
+    job.status !== 'done'
+      ? null
+      : succeeded === total
+        ? 'succeeded'
+        : succeeded === 0
+          ? 'failed'
+          : 'partly_failed'
+  return { progress, outcome, failures: failures.slice(0, FAILURES_SHOWN) }
+}
