@@ -39,9 +39,20 @@ export async function jobOutcome(deps: ReplayDeps, job: ReplayJob) {
   })
   let succeeded = 0
   const failures: JobItemFailure[] = []
+  // What the job changed, for the page to say in words ("7 orders posted through post_sales_order").
+  const replayed = new Map<string, { entityType: string; connector: string; step: string; count: number }>()
   for (const r of replays) {
-    if (r.status === 'succeeded') succeeded++
-    else if (r.status === 'failed' || r.status === 'error' || r.status === 'skipped')
+    if (r.status === 'succeeded') {
+      succeeded++
+      const key = `${r.entity_type}\u0000${r.connector}\u0000${r.step}`
+      const seen = replayed.get(key) ?? {
+        entityType: r.entity_type,
+        connector: r.connector,
+        step: r.step,
+        count: 0,
+      }
+      replayed.set(key, { ...seen, count: seen.count + 1 })
+    } else if (r.status === 'failed' || r.status === 'error' || r.status === 'skipped')
       failures.push({
         exceptionId: r.exception_id,
         replayId: r.id,
@@ -67,5 +78,5 @@ export async function jobOutcome(deps: ReplayDeps, job: ReplayJob) {
         : succeeded === 0
           ? 'failed'
           : 'partly_failed'
-  return { progress, outcome, failures: failures.slice(0, FAILURES_SHOWN) }
+  return { progress, outcome, failures: failures.slice(0, FAILURES_SHOWN), replayed: [...replayed.values()] }
 }

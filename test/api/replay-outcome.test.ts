@@ -61,6 +61,7 @@ interface Job {
   outcome: string | null
   progress: { total: number; succeeded: number; failed: number; remaining: number }
   failures: Array<{ exceptionId: string; entity: { id: string }; status: string; error: string }>
+  replayed: Array<{ entityType: string; connector: string; step: string; count: number }>
 }
 
 const launch = async (filter: object, reason: string) => {
@@ -119,6 +120,10 @@ describe('a bulk replay says how it ended', () => {
     await failWhileErpDown(['RO-301'])
     const job = await launch({ connector: 'order-to-cash', from }, 'after the fix')
     expect(job).toMatchObject({ outcome: 'succeeded', failures: [], progress: { succeeded: 1, failed: 0 } })
+    // What it changed, for the page to say in words.
+    expect(job.replayed).toEqual([
+      { entityType: 'order', connector: 'order-to-cash', step: 'post_sales_order', count: 1 },
+    ])
   })
 })
 

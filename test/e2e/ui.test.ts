@@ -310,7 +310,7 @@ describe('the web UI in a real browser', () => {
     await page.getByTestId('replay-exception').click()
     await expect
       .poll(() => page.getByTestId('replay-message').textContent(), { timeout: 20_000 })
-      .toContain('✓ Replayed')
+      .toContain('✓ Succeeded: replayed')
     await expect.poll(() => erp.getAttribute('data-status')).toBe('done')
     expect(await erp.textContent()).toContain('by replay')
     await page.screenshot({ path: join(SCREENSHOTS, 'replayed.png'), fullPage: true })
