@@ -14,15 +14,19 @@ export interface JobItemFailure {
   readonly exceptionId: string
   readonly replayId: string
   readonly entity: { readonly type: string; readonly id: string }
-  /** `failed`: the step ran and failed; `error`: it could not run; `skipped`: not sent at all. */
+  /**
+   * `failed`: the step ran and failed; `error`: it could not run (the callback failed, or it was
+   * refused: no callback, the loop guard); `skipped`: resolved or ignored meanwhile, not sent.
+   */
   readonly status: 'failed' | 'error' | 'skipped'
   readonly error: string
 }
 
 /**
  * How a finished job ended, so a job where nothing worked never reads like one where everything did:
- * `succeeded` (every exception replayed), `failed` (none), `partly_failed` (some). Null while it runs,
- * is paused, or was cancelled before it finished.
+ * `succeeded` (nothing failed; exceptions resolved or ignored meanwhile were skipped), `failed`
+ * (nothing was replayed and something failed), `partly_failed` (the rest). Null while it runs, is
+ * paused, or was cancelled before it finished.
  */
 export type JobOutcome = 'succeeded' | 'partly_failed' | 'failed' | null
 
@@ -73,9 +77,9 @@ export async function jobOutcome(deps: ReplayDeps, job: ReplayJob) {
   const outcome: JobOutcome =
     job.status !== 'done'
       ? null
-      : succeeded === total
+      : progress.failed === 0
         ? 'succeeded'
-        : succeeded === 0
+        : succeeded + progress.skipped === 0
           ? 'failed'
           : 'partly_failed'
   return { progress, outcome, failures: failures.slice(0, FAILURES_SHOWN), replayed: [...replayed.values()] }

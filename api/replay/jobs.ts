@@ -130,10 +130,12 @@ export function startReplayJobs(deps: ReplayDeps, log: Logger, { tickMs = 250 } 
           originalTraceId: e?.trace_id ?? '',
           traceId: '',
         })
-      // Resolved meanwhile (a later run succeeded), ignored, or stopped by the loop guard: skipped.
+      // Resolved meanwhile (a later run succeeded) or ignored: skipped, nothing is left to do. Stopped
+      // by the loop guard or gone: not run, which the job counts as a failure.
       const refused = e ? notReplayable(e, deps.limit) : 'the exception no longer exists'
       if (refused && states.get(next) !== 'running') {
-        await recordNotSent('skipped', refused)
+        const settled = e?.status === 'resolved' || e?.status === 'ignored'
+        await recordNotSent(settled ? 'skipped' : 'error', refused)
         continue
       }
       try {
