@@ -74,3 +74,4 @@ export type Tokens = InferResponseType<typeof api.tokens.$get, 200>
 export type Audit = InferResponseType<typeof api.audit.$get, 200>
 export type CatalogAnswer = InferResponseType<typeof api.catalog.$get, 200>
 export type CatalogEntry = InferResponseType<(typeof api.catalog)[':id']['$get'], 200>
+export type NotificationChannels = InferResponseType<(typeof api)['notification-channels']['$get'], 200>
