@@ -158,6 +158,7 @@ export function apiApp(
           issuer: config.oidc?.issuer,
           sessionHours: config.sessionHours,
           secure: config.publicUrl.startsWith('https:'),
+          authentication: config.auth,
         },
         log,
       ),

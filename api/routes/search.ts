@@ -6,7 +6,7 @@ import type { FlowDefinition } from '../../core/flows.ts'
 import type { Redactor } from '../../core/privacy.ts'
 import { ENTITY_TYPES } from '../../core/vocabulary.ts'
 import type { Store } from '../../store/client.ts'
-import { searchCustomer, searchEntities } from '../../store/queries/search.ts'
+import { searchCustomer, searchEntities, searchEntitiesByNumber } from '../../store/queries/search.ts'
 import { traceWindow } from '../../store/queries/traces.ts'
 import { isoFromNanos, lookback, query, wholeNumber } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
@@ -31,9 +31,21 @@ export function searchRoutes(
     tags: ['search'],
     summary: "One box for orders, returns, shipments, SKUs, traces and a customer's e-mail",
     description:
-      "Ids that start with `q`, exact matches first; a 32-hex-digit `q` also finds the trace; an e-mail finds the customer's orders and returns by its keyed hash.",
+      "Ids that start with `q`, exact matches first (in capitals when `q` as typed finds none); a bare number finds the ids ending in it (`1042`: SO-1042); a 32-hex-digit `q` also finds the trace; an e-mail finds the customer's orders and returns by its keyed hash.",
     responses: { 200: { description: 'Matches, best first' } },
   })
+  /**
+   * Ids as typed; else in capitals (ids are upper case, people type "so-1042"); else, for a bare
+   * number, the ids that end in it ("1042" for SO-1042).
+   */
+  const searchIds = async (q: string, since: Date, limit: number) => {
+    const asTyped = await searchEntities(store, entityTypes, q, since, limit)
+    if (asTyped.length > 0) return asTyped
+    const upper = q.toUpperCase()
+    const capitals = upper === q ? [] : await searchEntities(store, entityTypes, upper, since, limit)
+    if (capitals.length > 0 || !/^[0-9]+$/.test(q)) return capitals
+    return searchEntitiesByNumber(store, entityTypes, q, since, limit)
+  }
   // Entities and the trace found are narrowed to what the caller's scope sees.
   const declared = policy({ role: 'support', scope: 'narrowed' })
   return new Hono<ApiEnv>().get('/search', describe, declared, query(schema), async (c) => {
@@ -56,7 +68,7 @@ export function searchRoutes(
     // An e-mail is looked up by its keyed hash: Signalbox never stored the address itself.
     const found = EMAIL.test(q)
       ? await searchCustomer(store, privacy.hash(q), since, read)
-      : await searchEntities(store, entityTypes, q, since, read)
+      : await searchIds(q, since, read)
     const matches = await visible.keepEntities(found, (m) => [{ type: m.entity_type, id: m.entity_id }])
     for (const m of matches) {
       results.push({

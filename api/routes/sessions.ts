@@ -42,7 +42,14 @@ const page = (c: Context, status: 401 | 403 | 404 | 502, title: string, message:
  */
 export function sessionRoutes(
   store: Store,
-  settings: { oidc?: OidcLogin; sessionHours: number; secure: boolean; issuer?: string },
+  settings: {
+    oidc?: OidcLogin
+    sessionHours: number
+    secure: boolean
+    issuer?: string
+    /** Whether the api asks who is calling (SIGNALBOX_AUTH=tokens); off, anyone who reaches it acts. */
+    authentication?: 'none' | 'tokens'
+  },
   log: Logger,
 ) {
   // Signs the short-lived cookie of a login in progress; a restart only cancels logins under way.
@@ -112,17 +119,21 @@ export function sessionRoutes(
       '/session',
       describeRoute({
         tags: ['auth'],
-        summary: 'Who this browser is signed in as, and the CSRF token its changes must send',
+        summary:
+          'Who this browser is signed in as, the CSRF token its changes must send, and whether authentication is on',
       }),
       open,
       async (c) => {
         const cookie = getCookie(c, SESSION_COOKIE)
         const identity = cookie ? await verifySession(store, cookie) : 'no session'
+        // Said so the UI can warn an admin that anyone who reaches this address acts unchecked.
+        const authentication = settings.authentication ?? 'tokens'
         if (typeof identity === 'string' || !cookie)
-          return c.json({ authenticated: false as const, sso: Boolean(settings.oidc) })
+          return c.json({ authenticated: false as const, sso: Boolean(settings.oidc), authentication })
         return c.json({
           authenticated: true as const,
           sso: Boolean(settings.oidc),
+          authentication,
           name: identity.name,
           role: identity.role,
           scope: identity.scope,

@@ -31,6 +31,30 @@ export async function searchEntities(
 }
 
 /**
+ * Entities whose id ends in a number as people say it ("1042" finds SO-1042 and SO-001042, not
+ * SO-21042): for a bare number typed in the search box. It reads every id in the window, so it is
+ * only asked when the prefix search found nothing.
+ */
+export async function searchEntitiesByNumber(
+  store: Store,
+  entityTypes: readonly string[],
+  digits: string,
+  since: Date,
+  limit: number,
+): Promise<EntityMatch[]> {
+  const number = digits.replace(/^0+/, '')
+  if (!/^[0-9]+$/.test(number)) return []
+  return store.query<EntityMatch>(sql`
+    SELECT entity_type, entity_id, toUnixTimestamp64Milli(max(time)) AS last_ms, count() AS items
+    FROM ${table(TABLES.entityIndex)}
+    WHERE entity_type IN ${[...entityTypes]} AND endsWith(entity_id, ${number}) AND time >= ${since}
+      AND match(entity_id, ${`(^|[^0-9])0*${number}$`})
+    GROUP BY entity_type, entity_id
+    ORDER BY last_ms DESC
+    LIMIT ${limit}`)
+}
+
+/**
  * The entities whose business events mention a customer identifier's keyed hash (the collector stores
  * e-mails only as such hashes): the customer's orders and returns, newest first.
  */

@@ -92,6 +92,24 @@ export function budgetLeft(remaining: number | null): string {
   return remaining >= 0 ? `${percent(remaining)} left` : `overspent: ${burn(1 - remaining)} the budget spent`
 }
 
+/**
+ * When the budget runs out at the current burn, in words that agree with the budget beside it: an
+ * overspent budget has run out already, and one with no traffic yet has nothing to burn.
+ */
+export function runsOut(
+  budget: { remaining: number | null; exhaustedInMs: number | null },
+  total: number,
+): string {
+  if (total === 0 || budget.remaining === null) return 'no traffic yet'
+  if (budget.remaining < 0) return 'already overspent'
+  return budget.exhaustedInMs === null ? 'not at this burn' : `in ${duration(budget.exhaustedInMs)}`
+}
+
+/** A delay from the stage before: "+4.9 s", or "−4.9 s" when it came before it (out of order). */
+export function signedDuration(ms: number): string {
+  return ms < 0 ? `−${duration(-ms)}` : `+${duration(ms)}`
+}
+
 /** A burn rate: how many times faster than the budget allows. */
 export function burn(rate: number | null | undefined): string {
   return rate === null || rate === undefined ? '—' : `${rate < 10 ? rate.toFixed(2) : rate.toFixed(1)}×`

@@ -6,7 +6,15 @@ const KEY = 'signalbox.token'
  * read; `user` and the CSRF token come from `/auth/session`). `needed` turns on when the
  * api answers 401, and the app asks the person to sign in.
  */
-export const session = $state({ needed: false, message: '', sso: false, user: '', csrf: '' })
+export const session = $state({
+  needed: false,
+  message: '',
+  sso: false,
+  user: '',
+  csrf: '',
+  /** `none`: the api asks nobody who they are (SIGNALBOX_AUTH unset, loopback only). */
+  authentication: '' as '' | 'none' | 'tokens',
+})
 
 export const currentToken = (): string => sessionStorage.getItem(KEY) ?? ''
 

@@ -8,6 +8,7 @@ export async function loadSession(): Promise<void> {
   if (!res.ok) return
   const s = await res.json()
   session.sso = s.sso
+  session.authentication = s.authentication
   if (!s.authenticated) return
   session.user = s.name
   session.csrf = s.csrfToken
