@@ -108,17 +108,6 @@ describe('actions that tell the truth', () => {
     await panel.getByRole('button', { name: `Replay ${expected}` }).click()
     await panel.waitFor({ state: 'detached' })
     const job = page.getByTestId('replay-job').filter({ hasText: 'ERP back? (it is not)' })
-    await new Promise((r) => setTimeout(r, 15000))
-    console.log(JSON.stringify(await (await fetch(`${sb.apiUrl}/api/replay-jobs`)).json(), null, 1))
-    console.log(
-      JSON.stringify(
-        (
-          (await (await fetch(`${sb.apiUrl}/api/exceptions?connector=order-to-cash`)).json()) as {
-            exceptions: Array<{ step: string; entity: { id: string }; status: string; statusReason: string }>
-          }
-        ).exceptions.map((e) => [e.step, e.entity.id, e.status, e.statusReason]),
-      ),
-    )
     await expect.poll(() => job.getAttribute('data-status'), { timeout: 120_000 }).toBe('done')
     expect(await job.getAttribute('data-outcome')).toBe('failed')
     const outcome = job.locator('[data-outcome="failed"]').first()
