@@ -609,6 +609,8 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
   // An unmapped webhook names no flow, channel or system a scope could hold it to: unscoped only.
   'GET /api/webhooks/unmapped': () => [{ path: '/api/webhooks/unmapped', refused: ALL }],
   'GET /api/notifications': () => [{ path: '/api/notifications', finds: each(['ntf-alert-orders']) }],
+  // Receiver and variable names from alerts.yaml only: nothing of any flow, channel or system.
+  'GET /api/notification-channels': () => [{ path: '/api/notification-channels' }],
   'GET /api/connectors': () => [{ path: '/api/connectors', finds: each(['web-conn']) }],
   // The shipped catalog: a flow sees the integrations carrying it; the channel dimension does not
   // apply to integrations; the storefront system runs none of the catalog's connectors here.
