@@ -274,14 +274,16 @@ export function replayRoutes(
       '/replay-jobs',
       describeRoute({
         tags: ['replays'],
-        summary: 'Bulk replay jobs with their progress',
+        summary: 'Bulk replay jobs with their progress, newest first',
         responses: { 200: { description: 'Jobs' } },
       }),
       policy({ role: 'support', scope: 'narrowed' }),
+      // Each job's progress is a read of its replays: a page that polls asks for the few it shows.
+      query(z.object({ limit: wholeNumber(1, 200).default(50) })),
       async (c) => {
         const visible = scoped(c)
         const jobs = (await listJobs(store)).filter((job) => visible.contains(jobScope(job)))
-        return c.json({ jobs: await Promise.all(jobs.map(jobView)) })
+        return c.json({ jobs: await Promise.all(jobs.slice(0, c.req.valid('query').limit).map(jobView)) })
       },
     )
     .get(
