@@ -41,6 +41,12 @@ const entitiesQuery = timeRange.extend({
       'true: entities whose last stage this is now (the backlog), not those that reached it in the range',
     ),
   limit: wholeNumber(1, 1000).default(100),
+  order: z
+    .enum(['newest', 'slowest'])
+    .default('newest')
+    .describe(
+      'newest: latest to reach the stage first; slowest: the longest wait from the stage before first',
+    ),
 })
 
 /** The 0-based position of a stage named in a query, or a 400 naming the stages there are. */
@@ -160,7 +166,7 @@ export function flowRoutes(
         tags: ['flows'],
         summary: 'The entities behind a point of a flow chart',
         description:
-          'Entities that reached a stage in the range (optionally through one channel or touched by one system), or those waiting after it now: what a click on a throughput bar, a latency point, a funnel step or a backlog bar drills into. Newest first.',
+          'Entities that reached a stage in the range (optionally through one channel or touched by one system), or those waiting after it now: what a click on a throughput bar, a latency point, a funnel step or a backlog bar drills into; each with how long it took from the stage before. Newest first, or slowest first (order=slowest: what a latency point drills into).',
         responses: { 200: { description: 'Entities' }, 404: { description: 'No such flow' } },
       }),
       policy({ role: 'support', scope: inFlow }),
@@ -185,6 +191,7 @@ export function flowRoutes(
           channels: visible.narrowed('channels', q.channel),
           systems: visible.narrowed('systems', q.system),
           limit: q.limit,
+          order: q.order,
         })
         const systems = await entitySystems(
           store,
@@ -199,9 +206,12 @@ export function flowRoutes(
           to: range.to.toISOString(),
           entities: rows.map((r) => {
             const last = Number(r.last_stage)
+            const prev = Number(r.prev_ms)
             return {
               entity: { type: flow.entity, id: r.entity_id },
               reachedAt: new Date(Number(r.at_ms)).toISOString(),
+              /** How long it took from the stage before (null for the first stage, or a skipped one before). */
+              delayMs: prev > 0 && !waiting ? Number(r.at_ms) - prev : null,
               lastStage: flow.stages[last - 1]?.name ?? '',
               status: r.terminated ? 'ended' : last === flow.stages.length ? 'completed' : 'in_progress',
               channel: r.channel,

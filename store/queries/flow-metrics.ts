@@ -143,6 +143,8 @@ export interface EntityAtStage {
   readonly last_stage: string
   readonly terminated: number
   readonly channel: string
+  /** When it reached the stage before (0 where there is none, or it was skipped). */
+  readonly prev_ms: string
 }
 
 /**
@@ -164,16 +166,22 @@ export async function entitiesAtStage(
     readonly channels?: readonly string[]
     readonly systems?: readonly string[]
     readonly limit: number
+    /** Newest first, or slowest first: the longest wait from the stage before (a latency point's drill). */
+    readonly order?: 'newest' | 'slowest'
   },
 ): Promise<EntityAtStage[]> {
   const filters = entityFilters(q.flow, q, q.since, q.to)
+  // The stage before, 1-based; the first stage has none (its delay reads as 0).
+  const prev = Math.max(q.stage - 1, 1)
+  const delay = sql`if(${q.stage} > 1 AND ts[${prev}] > 0, ts[${q.stage}] - ts[${prev}], 0)`
   const at = q.waiting
     ? sql`last_stage = ${q.stage} AND terminated = 0 AND ts[${q.stage}] >= ${q.since.getTime()}`
     : sql`ts[${q.stage}] >= ${q.from.getTime()} AND ts[${q.stage}] < ${q.to.getTime()}`
   return store.query<EntityAtStage>(sql`
-    SELECT entity_id, ts[${q.stage}] AS at_ms, last_stage, terminated, channel
+    SELECT entity_id, ts[${q.stage}] AS at_ms, last_stage, terminated, channel,
+      if(${q.stage} > 1, ts[${prev}], 0) AS prev_ms
     FROM (${await flowEntities(store, q.flow, q.since, q.to)})
     WHERE ${at} AND ${join(filters, ' AND ')}
-    ORDER BY at_ms DESC
+    ORDER BY ${q.order === 'slowest' ? sql`${delay} DESC, at_ms DESC` : sql`at_ms DESC`}
     LIMIT ${q.limit}`)
 }

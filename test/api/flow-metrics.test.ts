@@ -172,6 +172,15 @@ describe('flow metrics', () => {
     expect(pos.entities[0]).toMatchObject({ reachedAt: at(50 * MINUTE), channel: 'pos', status: 'ended' })
     const posted = await entities({ stage: 'erp_posted', from: at(0), to: at(20 * MINUTE) })
     expect(ids(posted)).toEqual(['FM-1'])
+    // A latency point's drill: each entity with how long it took from the stage before, slowest first.
+    const paid = await entities({ stage: 'payment_authorized', order: 'slowest', ...range() })
+    expect(paid.entities.map((x) => x.delayMs)).toEqual(Array(6).fill(MINUTE))
+    const posted2 = await entities({ stage: 'erp_posted', order: 'slowest', ...range() })
+    expect(posted2.entities.map((x) => [x.entity.id, x.delayMs])).toEqual([
+      ['FM-2', 10 * MINUTE],
+      ['FM-1', 10 * MINUTE],
+    ])
+    expect(pos.entities.every((x) => x.delayMs === null)).toBe(true)
     const waiting = await entities({ stage: 'payment_authorized', waiting: 'true', ...range() })
     expect(ids(waiting).sort()).toEqual(['FM-3', 'FM-4', 'FM-5'])
     const bad = await fetch(`${sb.apiUrl}/api/flows/order_to_cash/entities?stage=nope`)

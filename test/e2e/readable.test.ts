@@ -127,6 +127,11 @@ const pages = () => [
   '#/replays',
   '#/admin',
   '#/search/SO-PHONE',
+  '#/purchase-orders',
+  '#/batches',
+  '#/reconciliation',
+  '#/catalog',
+  '#/contracts',
 ]
 
 async function open(page: Page, hash: string): Promise<void> {

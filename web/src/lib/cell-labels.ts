@@ -5,9 +5,7 @@
  */
 export function labelCells(root: ParentNode): void {
   for (const table of root.querySelectorAll<HTMLTableElement>('table.compact')) {
-    const headings = [...table.querySelectorAll('thead tr:last-child th')].map(
-      (th) => th.textContent?.trim() ?? '',
-    )
+    const headings = [...table.querySelectorAll('thead tr:last-child th')].map(heading)
     if (headings.length === 0) continue
     for (const row of table.querySelectorAll('tbody tr')) {
       let column = 0
@@ -18,6 +16,19 @@ export function labelCells(root: ParentNode): void {
       }
     }
   }
+}
+
+/** A heading's words as a reader hears them: a sort arrow (`aria-hidden`) is not part of its name. */
+function heading(th: Element): string {
+  let text = ''
+  const walk = (node: Node) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) text += child.textContent ?? ''
+      else if (child instanceof Element && child.getAttribute('aria-hidden') !== 'true') walk(child)
+    }
+  }
+  walk(th)
+  return text.trim()
 }
 
 /** Keeps the labels as the page renders: once per frame at most, whatever the number of changes. */
