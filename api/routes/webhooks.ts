@@ -14,7 +14,12 @@ import { type ApiEnv, policy } from '../policy.ts'
  */
 export function webhookRoutes(store: Store, config: Pick<Config, 'query'>) {
   const schema = z.object({
-    source: z.string().max(64).optional().describe('A webhook source of webhooks.yaml, e.g. `shopify`'),
+    source: z
+      .string()
+      .min(1, 'a webhook source of webhooks.yaml')
+      .max(64)
+      .optional()
+      .describe('A webhook source of webhooks.yaml, e.g. `shopify`'),
     topic: z.string().max(256).optional().describe('The platform’s topic, e.g. `orders/create`'),
     from: instant.optional(),
     to: instant.optional(),

@@ -606,6 +606,13 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
   ],
   // Every SLO is in it: for tokens without a scope (a Prometheus scraper's).
   'GET /metrics': () => [{ path: '/metrics', refused: ALL }],
+  // Contracts are schemas, no business data: any token reads them. Violations carry examples of
+  // events from any source, so only unscoped tokens read those.
+  'GET /api/event-types': () => [{ path: '/api/event-types', finds: each(['retail.order.created']) }],
+  'GET /api/event-types/:type/diff': () => [
+    { path: '/api/event-types/retail.order.created/diff?from=1&to=1', finds: each(['retail.order.created']) },
+  ],
+  'GET /api/event-contracts/violations': () => [{ path: '/api/event-contracts/violations', refused: ALL }],
   // An unmapped webhook names no flow, channel or system a scope could hold it to: unscoped only.
   'GET /api/webhooks/unmapped': () => [{ path: '/api/webhooks/unmapped', refused: ALL }],
   'GET /api/notifications': () => [{ path: '/api/notifications', finds: each(['ntf-alert-orders']) }],
