@@ -135,14 +135,16 @@ describe('notifications', () => {
     ])
     const verifier = new Webhook(SECRET)
     for (const h of hooks) {
+      // Alertmanager's webhook body (version 4), signed per Standard Webhooks with the notification id.
       const payload = verifier.verify(h.body, h.headers as Record<string, string>) as {
-        id: string
-        alerts: Array<{ rule: string; url: string }>
+        version: string
+        alerts: Array<{ labels: Record<string, string>; generatorURL: string }>
       }
-      expect(h.headers['webhook-id']).toBe(payload.id)
+      expect(h.headers['webhook-id']).toMatch(/^msg_/)
+      expect(payload.version).toBe('4')
       expect(payload.alerts[0]).toMatchObject({
-        rule: 'signed',
-        url: expect.stringMatching(/^http:\/\/signalbox\.test\/#\/alerts\//),
+        labels: expect.objectContaining({ alertname: 'signed' }),
+        generatorURL: expect.stringMatching(/^http:\/\/signalbox\.test\/#\/alerts\//),
       })
     }
     expect(() => verifier.verify(`${hooks[0]?.body} `, hooks[0]?.headers as Record<string, string>)).toThrow()

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -32,6 +32,8 @@ describe('OpenSLO round trip', () => {
     expect(imported.slos).toEqual(shipped)
     const dir = mkdtempSync(join(tmpdir(), 'signalbox-openslo-'))
     writeFileSync(join(dir, 'slos.yaml'), slosYaml(imported, 'export.yaml'))
+    // Loaded beside the same catalog: an SLO's integration, owner and tier come from catalog.yaml.
+    copyFileSync(join(CONFIG, 'catalog.yaml'), join(dir, 'catalog.yaml'))
     expect(loadSlos(dir, flows)).toEqual(loadSlos(CONFIG, flows))
   })
 
