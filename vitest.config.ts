@@ -7,6 +7,7 @@ const SERVER_MODE_EXCLUDED = [
   'test/store/imports.test.ts', // reads source files, not a store
   'test/store/ddl.test.ts', // generated text, no store
   'test/store/schema.test.ts', // store/schema.sql is rendered by an embedded engine
+  'test/store/cluster-ddl.test.ts', // the embedded engine's parser reads the cluster DDL
   'test/collector/native.test.ts', // checks Native blocks against a second embedded engine
 ]
 

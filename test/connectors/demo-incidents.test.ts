@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -24,7 +24,8 @@ const orders: { creditHold?: Order; superseded?: Order; awaitingReplenishment?: 
 function fastDemoConfig(): string {
   const dir = mkdtempSync(join(tmpdir(), 'signalbox-demo-config-'))
   const demoDir = join(import.meta.dirname, '../../config/demo')
-  for (const f of readdirSync(demoDir)) copyFileSync(join(demoDir, f), join(dir, f))
+  // The demo's files, and its event contracts (a link to the shipped ones), copied as they are read.
+  cpSync(demoDir, dir, { recursive: true, dereference: true })
   const flows = readFileSync(join(dir, 'flows.yaml'), 'utf8')
   const faster = flows.replace(/(- name: fulfilled\n\s+events: .*\n\s+max_delay:) 2m/, '$1 2s')
   expect(faster).not.toBe(flows)

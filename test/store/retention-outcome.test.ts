@@ -26,7 +26,8 @@ let store: Store
 beforeAll(async () => {
   store = await openStore({
     dataDir,
-    clickhouse: { database: 'signalbox_retention' },
+    // In the server-mode run, the same store over the ClickHouse HTTP test double.
+    clickhouse: { database: 'signalbox_retention', url: process.env.SIGNALBOX_TEST_CLICKHOUSE_URL },
     query: { timeoutSeconds: 30 },
   })
   await migrate(store, retentionDays)
