@@ -42,6 +42,15 @@ function orderColumns(shape: SeedShape) {
     cityHash64(o) % 100 AS fate`
 }
 
+/**
+ * The generator's numbers in ranges of whole orders (a multiple of 35 and of 8): at 100 M spans one
+ * INSERT … SELECT runs past any sensible statement time limit, and a part of a day is better kept
+ * than none when a run is stopped.
+ */
+function* chunks(total: number, size = 8_400_000): Generator<[number, number]> {
+  for (let from = 0; from < total; from += size) yield [from, Math.min(size, total - from)]
+}
+
 export async function seedOrders(
   store: Store,
   flow: FlowDefinition,
@@ -56,7 +65,8 @@ export async function seedOrders(
   if (stages.length !== STEPS.length)
     throw new Error(`the seed models ${STEPS.length} stages; ${flow.name} has ${stages.length}`)
   const t0 = performance.now()
-  await store.command(sql`
+  for (const [from, count] of chunks(shape.orders * SPANS_PER_ORDER))
+    await store.command(sql`
     INSERT INTO ${table(TABLES.spans)} (timestamp, trace_id, span_id, parent_span_id, name, kind, service_name,
       scope_name, duration_ns, status_code, status_message, connector, flow, system, stage, entities, attributes)
     SELECT timestamp, trace_id, span_id, parent_span_id, name, kind, service_name, 'signalbox-seed', duration_ns,
@@ -82,13 +92,14 @@ export async function seedOrders(
         if(failed AND role IN (0, 1, 2), 'ERP answered 503', '') AS status_message,
         if(role IN (0, 1, 4), [('order', order_id)], CAST([], 'Array(Tuple(String, String))')) AS entities,
         map('http.response.status_code', if(failed, '503', '200')) AS attributes
-      FROM numbers(${shape.orders * SPANS_PER_ORDER})
+      FROM numbers(${from}, ${count})
       WHERE timestamp < ${shape.end} AND (s <= 4 OR fate >= 2) AND (s = 1 OR fate != 99)
     )
     SETTINGS max_insert_block_size = 1048576, min_insert_block_size_rows = 1048576`)
   log(`spans seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
   const t1 = performance.now()
-  await store.command(sql`
+  for (const [from, count] of chunks(shape.orders * 8))
+    await store.command(sql`
     INSERT INTO ${table(TABLES.events)} (time, received_at, type, subject, source, id, specversion, datacontenttype,
       data, trace_id, span_id, connector, flow, system, entities)
     SELECT time, time, type, order_id, 'urn:signalbox:seed', concat(order_id, ':', type), '1.0', 'application/json',
@@ -99,7 +110,7 @@ export async function seedOrders(
       SELECT intDiv(number, 8) AS o, number % 8 + 1 AS s, ${orderColumns(shape)},
         if(s = 8, ${cancelled}, arrayElement(${events}, s)) AS type,
         captured_at + toIntervalSecond(if(s = 8, 600, arrayElement(${OFFSETS}, s))) + toIntervalMillisecond(40) AS time
-      FROM numbers(${shape.orders * 8})
+      FROM numbers(${from}, ${count})
       WHERE time < ${shape.end} AND if(s = 8, fate = 99, (s <= 3 OR fate >= 2) AND (s = 1 OR fate != 99))
     )
     SETTINGS max_insert_block_size = 1048576, min_insert_block_size_rows = 1048576`)

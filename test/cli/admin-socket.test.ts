@@ -56,6 +56,7 @@ const raw = (method: string, path: string, body: Buffer | string, contentType = 
  */
 const huge = () =>
   new Promise<number>((resolve, reject) => {
+    let answered = false
     const req = request(
       {
         socketPath: socket,
@@ -64,12 +65,13 @@ const huge = () =>
         headers: { 'content-type': 'application/json', 'content-length': String(1024 * 1024) },
       },
       (res) => {
+        answered = true
         resolve(res.statusCode ?? 0)
         req.destroy()
       },
     )
     req.on('error', (error) => {
-      if (!req.destroyed || !req.res) reject(error)
+      if (!answered) reject(error)
     })
     req.write(Buffer.alloc(16 * 1024, 120))
   })
