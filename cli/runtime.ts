@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { startAlerts } from '../alerts/index.ts'
 import { startApi } from '../api/server.ts'
 import { createToken, revokeToken } from '../auth/tokens.ts'
@@ -14,6 +15,9 @@ import { type AdminSocket, serveAdminSocket } from './admin/socket.ts'
 import { serveMetrics } from './metrics-server.ts'
 
 export type Part = 'collector' | 'api' | 'alerts' | 'demo'
+
+/** The `carrier` webhook source's secret (config/webhooks.yaml), shared by the collector and the demo's carrier. */
+const DEMO_CARRIER_SECRET_ENV = 'SIGNALBOX_WEBHOOK_SECRET_CARRIER'
 
 export interface Running {
   readonly config: Config
@@ -50,6 +54,10 @@ export async function run(
   // ClickHouse server has no such lock: there the CLI opens the store itself.
   const adminSocket =
     store.mode === 'embedded' && vault ? await serveAdminSocket({ store, config, vault }, log) : undefined
+  // The demo's carrier signs its tracking webhooks: with no secret configured for the `carrier` source,
+  // one for this process, set before the collector reads its webhook sources.
+  if (parts.includes('demo') && !process.env[DEMO_CARRIER_SECRET_ENV])
+    process.env[DEMO_CARRIER_SECRET_ENV] = randomBytes(32).toString('base64')
   const collector = parts.includes('collector') ? await startCollector(store, config, log) : undefined
   // One registry for this process's /metrics: the api's when it runs here, else the evaluator's own.
   const metrics = parts.includes('api') || parts.includes('alerts') ? processRegistry() : undefined
@@ -84,6 +92,7 @@ export async function run(
           // The demo's connectors verify the callbacks Signalbox signs for replays.
           callbackSecrets: [config.replay.callbackSecret],
           ingestKey: demoKey?.token,
+          carrierWebhookSecret: process.env[DEMO_CARRIER_SECRET_ENV],
         })
       : undefined
   if (demo)

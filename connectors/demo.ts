@@ -36,6 +36,12 @@ export interface DemoOptions {
    * the marketplace's listing reviews (DEMO_SCHEDULE). On unless turned off.
    */
   readonly incidents?: boolean
+  /**
+   * Signs the carrier's tracking webhooks to Signalbox's `/v1/webhooks/carrier`: the secret the
+   * collector knows as SIGNALBOX_WEBHOOK_SECRET_CARRIER (read from the environment when not given).
+   * Without one the carrier sends no tracking, and shipped orders are never delivered.
+   */
+  readonly carrierWebhookSecret?: string
 }
 
 /** When the estate's scheduled troubles come, from the demo's start, while orders flow. */
@@ -56,6 +62,22 @@ export const DEMO_SCHEDULE = {
   /** A deploy pipeline ships a connector's next version; a service nobody catalogued runs (estate/governance.ts). */
   deploy: { firstAfterMs: 90_000, everyMs: 12 * 60_000 },
   unownedExport: { firstAfterMs: 10_000, everyMs: 20_000 },
+  /** The loyalty system goes down for a while: points owed pile up as exceptions, orders go on. */
+  loyaltyOutage: { firstAfterMs: 4 * 60_000, everyMs: 17 * 60_000, forMs: 45_000 },
+  /** The carrier's tracking feed falls behind: its webhooks arrive minutes after the fact. */
+  lateTracking: { firstAfterMs: 6 * 60_000, everyMs: 23 * 60_000, forMs: 3 * 60_000, delayMs: 2 * 60_000 },
+} as const
+
+/**
+ * The tax engine, carrier and loyalty system's everyday fault rates in the demo: low, so the system
+ * map shows each with the odd failure, and now and then a blocked capture, a delivery never confirmed
+ * or a failed delivery attempt (incidents.ts aside).
+ */
+export const DEMO_ESTATE_FAULTS = {
+  tax: { errorRate: 0.005, throttleRate: 0, outage: false },
+  carrier: { errorRate: 0.005, throttleRate: 0.01, outage: false },
+  tracking: { missedConfirmationRate: 0.03, exceptionRate: 0.03, delayMs: 0 },
+  loyalty: { errorRate: 0.01, throttleRate: 0, outage: false },
 } as const
 
 export interface Demo {
@@ -92,6 +114,17 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   })
   estate.erp.faults = { errorRate: 0.02, throttleRate: 0.05, outage: false }
   estate.payment.faults = { errorRate: 0.01, throttleRate: 0, outage: false }
+  estate.tax.faults = { ...DEMO_ESTATE_FAULTS.tax }
+  estate.carrier.faults = { ...DEMO_ESTATE_FAULTS.carrier }
+  estate.carrier.tracking = { ...DEMO_ESTATE_FAULTS.tracking }
+  estate.loyalty.faults = { ...DEMO_ESTATE_FAULTS.loyalty }
+  // The carrier posts its tracking to Signalbox's webhook intake, as a real carrier's subscription would.
+  const carrierSecret = options.carrierWebhookSecret ?? process.env.SIGNALBOX_WEBHOOK_SECRET_CARRIER
+  if (carrierSecret)
+    estate.carrier.subscription = {
+      url: `${options.collectorUrl}/v1/webhooks/carrier`,
+      secret: carrierSecret,
+    }
   // The connectors register no global tracer provider and find none, so each exports through a provider
   // of its own (connectors/sdk/telemetry.ts): one process hosts them all, each its own service. A
   // connector deployed alone runs under its app's NodeSDK instead (docs/connectors.md).
@@ -219,8 +252,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         () => estate.erp.adjustStock(...estate.storefront.nextStockChange()),
         (5 * 60_000) / options.ordersPerMinute,
       ),
-      // The warehouse and the carriers move released orders on every few seconds.
+      // The warehouse and the carrier move released orders on every few seconds.
       setInterval(() => estate.wms.advance(), 5_000),
+      setInterval(() => void estate.carrier.advance().catch(() => undefined), 5_000),
     )
     // Prices move and promotions come and go; with the incidents, a few channels fall out of step.
     const pricing = new PricingActivity(
@@ -263,6 +297,19 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       repeat(timers, listingReview, () => {
         estate.channels.marketplace.suppressedListings.set(bestseller, Date.now() + listingReview.forMs)
       })
+      const { loyaltyOutage, lateTracking } = DEMO_SCHEDULE
+      repeat(timers, loyaltyOutage, () => {
+        estate.loyalty.faults.outage = true
+        later(timers, loyaltyOutage.forMs, () => {
+          estate.loyalty.faults.outage = false
+        })
+      })
+      repeat(timers, lateTracking, () => {
+        estate.carrier.tracking.delayMs = lateTracking.delayMs
+        later(timers, lateTracking.forMs, () => {
+          estate.carrier.tracking.delayMs = 0
+        })
+      })
       // The Leeds store's till is offline now and then: its sales posting misses its run.
       repeat(timers, DEMO_SCHEDULE.tillOffline, () =>
         batches.skipNext.add('store-sales-posting.STORE-LDS-03'),
@@ -295,6 +342,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await estate.close()
     },
   }
+}
+
+/** Runs `then` once after `ms`; the timer joins `timers` (cleared on close). */
+function later(timers: NodeJS.Timeout[], ms: number, then: () => void): void {
+  const t = setTimeout(then, ms)
+  t.unref()
+  timers.push(t)
 }
 
 /** Runs `start` after `firstAfterMs`, then every `everyMs`; the timers join `timers` (cleared on close). */

@@ -135,9 +135,22 @@ export const BATCH_EVENTS = {
   failed: 'retail.batch.failed',
 } as const
 
+/**
+ * A parcel's tracking (docs/telemetry.md, "Tax, carrier and loyalty"), as the carrier's webhooks are
+ * mapped (config/webhooks.yaml, source `carrier`): subject the shipment id, extension `orderid`. Its
+ * delivery is the order's own `retail.order.delivered`.
+ */
+export const SHIPMENT_EVENTS = {
+  inTransit: 'retail.shipment.in_transit',
+  outForDelivery: 'retail.shipment.out_for_delivery',
+  /** A delivery step went wrong: data `detail` says what. */
+  exception: 'retail.shipment.exception',
+} as const
+
 export const EVENT_TYPES = {
   order: [
     'created',
+    'tax_calculated',
     'payment_authorized',
     'inventory_reserved',
     'erp_posted',
@@ -146,11 +159,13 @@ export const EVENT_TYPES = {
     'delivered',
     'picked_up',
     'invoiced',
+    'loyalty_accrued',
     'cancelled',
   ].map((s) => `retail.order.${s}`),
-  return: ['received', 'refund_issued', 'credit_posted', 'restocked', 'disposed'].map(
+  return: ['received', 'refund_issued', 'loyalty_reversed', 'credit_posted', 'restocked', 'disposed'].map(
     (s) => `retail.return.${s}`,
   ),
+  shipment: Object.values(SHIPMENT_EVENTS),
   inventory: Object.values(INVENTORY_EVENTS),
   price: Object.values(PRICE_EVENTS),
   purchase_order: Object.values(PURCHASE_ORDER_EVENTS),

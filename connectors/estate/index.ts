@@ -2,10 +2,12 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions'
 import { Hono } from 'hono'
 import { INTEGRATION_ATTRIBUTES } from '../../core/vocabulary.ts'
 import { type ConnectorTelemetry, serviceTelemetry } from '../sdk/index.ts'
+import { CarrierSimulator } from './carrier.ts'
 import { ChannelSimulator } from './channel.ts'
 import { CrmSimulator } from './crm.ts'
 import { ErpSimulator } from './erp.ts'
 import { type Incidents, incidentsFor } from './incidents.ts'
+import { LoyaltySimulator } from './loyalty.ts'
 import { NotificationSimulator } from './notification.ts'
 import { OmsSimulator } from './oms.ts'
 import { PaymentSimulator } from './payment.ts'
@@ -15,6 +17,7 @@ import { newRunId } from './run.ts'
 import { type Served, serveOnLoopback } from './serve.ts'
 import { StorefrontSimulator } from './storefront.ts'
 import { SupplierPortalSimulator } from './supplier-portal.ts'
+import { TaxSimulator } from './tax.ts'
 import { serverSpans } from './telemetry.ts'
 import { WmsSimulator } from './wms.ts'
 
@@ -40,6 +43,12 @@ export interface Estate {
   readonly wms: WmsSimulator
   readonly notification: NotificationSimulator
   readonly crm: CrmSimulator
+  /** The tax engine, called at capture: an order cannot be taken without its tax. */
+  readonly tax: TaxSimulator
+  /** The parcel carrier: labels at fulfilment, tracking webhooks until delivered. */
+  readonly carrier: CarrierSimulator
+  /** The loyalty system: points accrued at invoice, reversed at refund. */
+  readonly loyalty: LoyaltySimulator
   /** The pricing service: prices per price list and promotions (the source of truth). */
   readonly pricing: PricingSimulator
   /** The suppliers' portal: purchase orders in, acknowledgements and ASNs out; deliveries go to the WMS. */
@@ -57,6 +66,9 @@ export interface Estate {
     readonly wms: string
     readonly notification: string
     readonly crm: string
+    readonly tax: string
+    readonly carrier: string
+    readonly loyalty: string
     readonly pricing: string
     readonly supplierPortal: string
     readonly channels: Readonly<Record<SalesChannel, string>>
@@ -85,6 +97,9 @@ export async function startEstate(
   const pricing = new PricingSimulator(seed + 8)
   const supplierPortal = new SupplierPortalSimulator(seed + 9)
   const replenishment = new ReplenishmentPlanner(seed + 13, run)
+  const tax = new TaxSimulator(seed + 14)
+  const carrier = new CarrierSimulator(seed + 15)
+  const loyalty = new LoyaltySimulator(seed + 16)
   // What a supplier ships arrives at the warehouse's dock, whatever its ASN said.
   supplierPortal.onShipped = (delivery) => wms.arrive(delivery)
   const channels = {
@@ -128,6 +143,9 @@ export async function startEstate(
     wms: await serveApp(wms.app, 'wms'),
     notification: await serveApp(notification.app, 'notification'),
     crm: await serveApp(crm.app, 'crm'),
+    tax: await serveApp(tax.app, 'tax'),
+    carrier: await serveApp(carrier.app, 'carrier'),
+    loyalty: await serveApp(loyalty.app, 'loyalty'),
     pricing: await serveApp(pricing.app, 'pricing'),
     supplierPortal: await serveApp(supplierPortal.app, 'supplier-portal'),
     channels: {
@@ -146,6 +164,9 @@ export async function startEstate(
     wms,
     notification,
     crm,
+    tax,
+    carrier,
+    loyalty,
     pricing,
     supplierPortal,
     replenishment,

@@ -42,15 +42,16 @@ export interface GoodsReceipt {
   readonly at: string
 }
 
+// A shipped order is the carrier's from there (estate/carrier.ts): its delivery comes as tracking.
 const NEXT: Record<'ship' | 'pickup', Partial<Record<ReleaseState, WarehouseEvent['kind']>>> = {
-  ship: { released: 'shipped', shipped: 'delivered' },
+  ship: { released: 'shipped' },
   pickup: { released: 'ready_for_pickup', ready_for_pickup: 'picked_up' },
 }
 
 /**
  * The warehouse (and the stores, for pickup): accepts an order released for picking, once per
- * order, then moves it on — shipped then delivered, or ready for pickup then picked up — and lists
- * each move in a cursor-paginated event feed.
+ * order, then moves it on — shipped (the carrier delivers it), or ready for pickup then picked up —
+ * and lists each move in a cursor-paginated event feed.
  */
 export class WmsSimulator {
   faults: Faults = { ...NO_FAULTS }

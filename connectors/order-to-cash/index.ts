@@ -10,6 +10,8 @@ export interface OrderToCashOptions {
     /** The storefront's order API, read for a re-sync. */
     readonly orders: string
     readonly payment: string
+    /** The tax engine, called at capture: an order is not taken without its tax. */
+    readonly tax: string
     readonly oms: string
     readonly erp: string
     readonly wms: string
@@ -27,8 +29,8 @@ const entity = (o: Order) => ({ type: 'order' as const, id: o.orderId })
 const sensitive = ['customer.name', 'customer.email', 'customer.phone', 'customer.address']
 
 /**
- * Order to cash, the sync itself: an order captured from the storefront, marketplace or POS is
- * checked with the payment gateway, reserved in the OMS, posted to the ERP as a sales order and
+ * Order to cash, the sync itself: an order captured from the storefront, marketplace or POS (its tax
+ * calculated by the tax engine) is checked with the payment gateway, reserved in the OMS, posted to the ERP as a sales order and
  * released to the warehouse (or the store, for pickup). Each step is its own traced run that, on
  * success, hands the order to the next; a step that fails for good becomes an exception that a replay
  * resumes from.
@@ -59,7 +61,26 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
         return orderSchema.parse(await res.json())
       },
       next: 'authorize_payment',
+      // The tax engine first: without the tax the order cannot be taken, so its failure fails the
+      // capture (an exception whose replay takes the order once the engine is back).
       run: async (o, ctx) => {
+        const tax = await ctx.call<{ id: string; tax: number }>('tax', {
+          method: 'POST',
+          url: `${urls.tax}/v1/transactions`,
+          route: '/v1/transactions',
+          body: {
+            orderId: o.orderId,
+            currency: 'GBP',
+            shipTo: { postalCode: o.customer.address.postalCode },
+            lines: o.lines,
+          },
+        })
+        await ctx.emit({
+          type: 'retail.order.tax_calculated',
+          subject: o.orderId,
+          data: { transaction: tax.id, tax: tax.tax, currency: 'GBP' },
+          extensions: { system: 'tax', flow: FLOW },
+        })
         await ctx.emit({
           type: 'retail.order.created',
           subject: o.orderId,
@@ -67,6 +88,7 @@ export function orderToCashConnector(options: OrderToCashOptions): Connector {
             channel: o.channel,
             fulfilment: o.fulfilment,
             total: orderTotal(o),
+            tax: tax.tax,
             currency: 'GBP',
             lines: o.lines,
             // Stored only as a keyed hash (config/privacy.yaml): support finds the order by e-mail.

@@ -25,7 +25,13 @@ export interface ReturnToRefundOptions {
   readonly id?: string
   readonly collectorUrl: string
   readonly apiUrl: string
-  readonly urls: { readonly payment: string; readonly erp: string; readonly wms: string }
+  readonly urls: {
+    readonly payment: string
+    readonly erp: string
+    readonly wms: string
+    /** The loyalty system: the points an order earned are taken back when its return is refunded. */
+    readonly loyalty: string
+  }
   readonly retry?: RetryPolicy
   /** Signalbox's ingestion key, when it requires one. */
   readonly ingestKey?: string
@@ -38,92 +44,116 @@ const amount = (r: Return) => Math.round(r.lines.reduce((s, l) => s + l.refundAm
 
 /**
  * Return to refund: a return received in store or online is refunded through the payment gateway,
- * credited in the ERP (credit memo), and its goods restocked — or disposed of when damaged.
+ * its loyalty points reversed, credited in the ERP (credit memo), and its goods restocked — or
+ * disposed of when damaged.
  */
 export function returnToRefundConnector(options: ReturnToRefundOptions): Connector {
   const { urls } = options
-  return new Connector({
-    id: options.id ?? 'return-to-refund',
-    system: 'pos',
-    collectorUrl: options.collectorUrl,
-    apiUrl: options.apiUrl,
-    retry: options.retry,
-    ingestKey: options.ingestKey,
-  })
-    .step<Return>('receive', {
-      flow: FLOW,
-      stage: 'received',
-      entity,
-      next: 'refund',
-      run: async (r, ctx) => {
-        await ctx.emit({
-          type: 'retail.return.received',
-          subject: r.returnId,
-          data: { reason: r.reason, lines: r.lines, store: r.storeId ?? null },
-          extensions: ext(r, r.channel === 'pos' ? 'pos' : 'storefront'),
-        })
-      },
+  return (
+    new Connector({
+      id: options.id ?? 'return-to-refund',
+      system: 'pos',
+      collectorUrl: options.collectorUrl,
+      apiUrl: options.apiUrl,
+      retry: options.retry,
+      ingestKey: options.ingestKey,
     })
-    .step<Return>('refund', {
-      flow: FLOW,
-      stage: 'refund_issued',
-      entity,
-      next: 'credit_memo',
-      run: async (r, ctx) => {
-        const refund = await ctx.call<{ id: string }>('payment', {
-          method: 'POST',
-          url: `${urls.payment}/v1/refunds`,
-          route: '/v1/refunds',
-          body: { returnId: r.returnId, amount: amount(r) },
-        })
-        await ctx.emit({
-          type: 'retail.return.refund_issued',
-          subject: r.returnId,
-          data: { refund: refund.id, amount: amount(r) },
-          extensions: ext(r, 'payment'),
-        })
-      },
-    })
-    .step<Return>('credit_memo', {
-      flow: FLOW,
-      stage: 'credit_posted',
-      entity,
-      next: 'disposition',
-      run: async (r, ctx) => {
-        const memo = await ctx.call<{ number: string }>('erp', {
-          method: 'POST',
-          url: `${urls.erp}/api/creditmemos`,
-          route: '/api/creditmemos',
-          body: { orderId: r.orderId, returnId: r.returnId },
-        })
-        await ctx.emit({
-          type: 'retail.return.credit_posted',
-          subject: r.returnId,
-          data: { creditMemo: memo.number, amount: amount(r) },
-          extensions: ext(r, 'erp'),
-        })
-      },
-    })
-    .step<Return>('disposition', {
-      flow: FLOW,
-      stage: 'restocked',
-      entity,
-      run: async (r, ctx) => {
-        const action = r.reason === 'damaged' ? 'dispose' : 'restock'
-        await ctx.call('wms', {
-          method: 'POST',
-          url: `${urls.wms}/returns/dispositions`,
-          route: '/returns/dispositions',
-          body: { returnId: r.returnId, action },
-        })
-        await ctx.emit({
-          type: action === 'dispose' ? 'retail.return.disposed' : 'retail.return.restocked',
-          subject: r.returnId,
-          data: { lines: r.lines },
-          extensions: ext(r, 'wms'),
-        })
-      },
-    })
+      .step<Return>('receive', {
+        flow: FLOW,
+        stage: 'received',
+        entity,
+        next: 'refund',
+        run: async (r, ctx) => {
+          await ctx.emit({
+            type: 'retail.return.received',
+            subject: r.returnId,
+            data: { reason: r.reason, lines: r.lines, store: r.storeId ?? null },
+            extensions: ext(r, r.channel === 'pos' ? 'pos' : 'storefront'),
+          })
+        },
+      })
+      .step<Return>('refund', {
+        flow: FLOW,
+        stage: 'refund_issued',
+        entity,
+        next: ['credit_memo', 'reverse_loyalty'],
+        run: async (r, ctx) => {
+          const refund = await ctx.call<{ id: string }>('payment', {
+            method: 'POST',
+            url: `${urls.payment}/v1/refunds`,
+            route: '/v1/refunds',
+            body: { returnId: r.returnId, amount: amount(r) },
+          })
+          await ctx.emit({
+            type: 'retail.return.refund_issued',
+            subject: r.returnId,
+            data: { refund: refund.id, amount: amount(r) },
+            extensions: ext(r, 'payment'),
+          })
+        },
+      })
+      // The points the refunded amount earned, taken back. No stage waits on it: a loyalty outage leaves
+      // points to reverse (an exception to replay), not a refund held up.
+      .step<Return>('reverse_loyalty', {
+        flow: FLOW,
+        stage: '',
+        entity,
+        run: async (r, ctx) => {
+          const reversal = await ctx.call<{ id: string; points: number }>('loyalty', {
+            method: 'POST',
+            url: `${urls.loyalty}/v1/reversals`,
+            route: '/v1/reversals',
+            body: { orderId: r.orderId, returnId: r.returnId, amount: amount(r) },
+          })
+          await ctx.emit({
+            type: 'retail.return.loyalty_reversed',
+            subject: r.returnId,
+            data: { reversal: reversal.id, points: reversal.points, amount: amount(r), currency: 'GBP' },
+            extensions: ext(r, 'loyalty'),
+          })
+        },
+      })
+      .step<Return>('credit_memo', {
+        flow: FLOW,
+        stage: 'credit_posted',
+        entity,
+        next: 'disposition',
+        run: async (r, ctx) => {
+          const memo = await ctx.call<{ number: string }>('erp', {
+            method: 'POST',
+            url: `${urls.erp}/api/creditmemos`,
+            route: '/api/creditmemos',
+            body: { orderId: r.orderId, returnId: r.returnId },
+          })
+          await ctx.emit({
+            type: 'retail.return.credit_posted',
+            subject: r.returnId,
+            data: { creditMemo: memo.number, amount: amount(r) },
+            extensions: ext(r, 'erp'),
+          })
+        },
+      })
+      .step<Return>('disposition', {
+        flow: FLOW,
+        stage: 'restocked',
+        entity,
+        run: async (r, ctx) => {
+          const action = r.reason === 'damaged' ? 'dispose' : 'restock'
+          await ctx.call('wms', {
+            method: 'POST',
+            url: `${urls.wms}/returns/dispositions`,
+            route: '/returns/dispositions',
+            body: { returnId: r.returnId, action },
+          })
+          await ctx.emit({
+            type: action === 'dispose' ? 'retail.return.disposed' : 'retail.return.restocked',
+            subject: r.returnId,
+            data: { lines: r.lines },
+            extensions: ext(r, 'wms'),
+          })
+        },
+      })
+  )
 }
 
 /** The return intake: the source systems post returns here; the sync runs in the background. */

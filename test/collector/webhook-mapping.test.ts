@@ -23,13 +23,51 @@ function configWith(yaml: string) {
 const bindings = { topic: 'x', webhookId: 'w-1', headers: {} }
 
 describe('webhook mappings (webhooks.yaml)', () => {
-  it('ships Shopify and a generic source, with no secret read from the file', () => {
-    expect([...shipped.sources.keys()]).toEqual(['shopify', 'generic'])
+  it('ships Shopify, a generic source and the carrier, with no secret read from the file', () => {
+    expect([...shipped.sources.keys()]).toEqual(['shopify', 'generic', 'carrier'])
     expect(shipped.sources.get('shopify')?.secret).toBeUndefined()
     const withSecret = loadWebhooks(join(import.meta.dirname, '../../config'), {
       SIGNALBOX_WEBHOOK_SECRET_SHOPIFY: 's3cret',
     })
     expect(withSecret.sources.get('shopify')?.secret).toBe('s3cret')
+  })
+
+  it('the carrier mapping makes `delivered` the order’s delivery and the rest its shipment’s tracking', async () => {
+    const tracking = shipped.sources.get('carrier')?.topics.get('tracking.updated')
+    expect(tracking).toBeDefined()
+    const update = (status: string) => ({
+      id: 'trk_1',
+      event: 'tracking.updated',
+      tracking_number: 'PX1000000000GB',
+      status,
+      reference: 'SO-1042',
+      shipment_reference: 'SHP-SO-1042',
+      occurred_at: '2026-12-01T10:00:00.000Z',
+      detail: 'x',
+    })
+    const map = (status: string) =>
+      mapPayload(tracking as NonNullable<typeof tracking>, update(status), bindings)
+    const extensions = {
+      orderid: 'SO-1042',
+      shipmentid: 'SHP-SO-1042',
+      system: 'carrier',
+      flow: 'order_to_cash',
+    }
+    expect(await map('delivered')).toMatchObject({
+      ok: true,
+      event: {
+        type: 'retail.order.delivered',
+        subject: 'SO-1042',
+        extensions,
+        data: { shipment: 'SHP-SO-1042' },
+      },
+    })
+    for (const status of ['in_transit', 'out_for_delivery', 'exception'])
+      expect(await map(status)).toMatchObject({
+        ok: true,
+        event: { type: `retail.shipment.${status}`, subject: 'SHP-SO-1042', extensions },
+      })
+    expect((await map('pre_transit')).ok).toBe(false)
   })
 
   it('the generic mapping takes an event the payload names itself', async () => {

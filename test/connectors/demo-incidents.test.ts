@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Demo, startDemo } from '../../connectors/demo.ts'
+import { NO_TRACKING_FAULTS } from '../../connectors/estate/carrier.ts'
 import { NO_FAULTS } from '../../connectors/estate/faults.ts'
 import type { Incidents } from '../../connectors/estate/incidents.ts'
 import type { Order } from '../../connectors/order-to-cash/order.ts'
@@ -65,10 +66,22 @@ beforeAll(async () => {
     callbackSecrets: [sb.config.replay.callbackSecret],
     retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
   })
-  const { erp, payment, oms, wms, notification, crm, channels } = demo.estate
+  const { erp, payment, oms, wms, notification, crm, channels, tax, carrier, loyalty } = demo.estate
   // No random faults: only the estate's standing troubles, and the ones a test starts.
-  for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])
+  for (const sim of [
+    erp,
+    payment,
+    oms,
+    wms,
+    notification,
+    crm,
+    tax,
+    carrier,
+    loyalty,
+    ...Object.values(channels),
+  ])
     sim.faults = { ...NO_FAULTS }
+  carrier.tracking = { ...NO_TRACKING_FAULTS }
   incidents = demo.estate.incidents as Incidents
   // The storefront's own orders, in its order, until one of each trouble came up; only those are placed.
   for (let n = 0; n < 200 && Object.keys(orders).length < 3; n++) {
@@ -135,6 +148,7 @@ describe('the demo estate’s troubles', () => {
       .poll(
         async () => {
           demo.estate.wms.advance()
+          await demo.estate.carrier.advance()
           return (await lifecycle(id)).status
         },
         { timeout: 20_000, interval: 300 },

@@ -17,7 +17,7 @@ async function placeAndRelease(fulfilment: Order['fulfilment']): Promise<string>
 }
 
 describe('fulfilment', () => {
-  it('turns a shipment into the ERP fulfilment, an invoice and a customer message, then delivery', async () => {
+  it('turns a shipment into the carrier’s label, the ERP fulfilment, an invoice and a customer message, then the carrier’s delivery', async () => {
     const orderId = await placeAndRelease('ship')
     fixture.demo.estate.wms.advance()
     await expect.poll(() => eventTypes(orderId), { timeout: 20_000 }).toContain('retail.order.invoiced')
@@ -30,8 +30,19 @@ describe('fulfilment', () => {
       .toBe('shipped')
     expect(fixture.demo.estate.erp.documentsFor(orderId, 'fulfilment')).toHaveLength(1)
     expect(fixture.demo.estate.erp.documentsFor(orderId, 'invoice')).toHaveLength(1)
-    fixture.demo.estate.wms.advance()
-    await expect.poll(() => eventTypes(orderId), { timeout: 20_000 }).toContain('retail.order.delivered')
+    // Shipped, it is the carrier's: a label was made, and its tracking webhooks bring the delivery.
+    const parcel = [...fixture.demo.estate.carrier.parcels.values()].find((p) => p.orderId === orderId)
+    expect(parcel?.shipmentId).toBe(`SHP-${orderId}`)
+    expect(fixture.demo.estate.wms.advance().some((e) => e.orderId === orderId)).toBe(false)
+    await expect
+      .poll(
+        async () => {
+          await fixture.demo.estate.carrier.advance()
+          return eventTypes(orderId)
+        },
+        { timeout: 20_000, interval: 300 },
+      )
+      .toContain('retail.order.delivered')
   })
 
   it('takes a pickup order through ready for pickup and picked up', async () => {

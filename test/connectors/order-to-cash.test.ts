@@ -7,6 +7,7 @@ import { useDemo } from '../support/demo.ts'
 const fixture = useDemo()
 
 const STAGE_EVENTS = [
+  'retail.order.tax_calculated',
   'retail.order.created',
   'retail.order.payment_authorized',
   'retail.order.inventory_reserved',

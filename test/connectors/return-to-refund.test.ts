@@ -17,14 +17,15 @@ async function returnEvents(returnId: string) {
 }
 
 describe('a return', () => {
-  it('is refunded, credited in the ERP and restocked, linked to its order', async () => {
+  it('is refunded, its loyalty points reversed, credited in the ERP and restocked, linked to its order', async () => {
     const order = fixture.demo.estate.storefront.nextOrder()
     const { ret, status } = await fixture.demo.placeReturn(order, 'wrong_size')
     expect(status).toBe(202)
-    await expect.poll(async () => (await returnEvents(ret.returnId)).length, { timeout: 20_000 }).toBe(4)
+    await expect.poll(async () => (await returnEvents(ret.returnId)).length, { timeout: 20_000 }).toBe(5)
     const events = await returnEvents(ret.returnId)
     expect(events.map((e) => e.type).sort()).toEqual([
       'retail.return.credit_posted',
+      'retail.return.loyalty_reversed',
       'retail.return.received',
       'retail.return.refund_issued',
       'retail.return.restocked',
@@ -38,6 +39,7 @@ describe('a return', () => {
     ).toHaveLength(1)
     expect(fixture.demo.estate.erp.documentsFor(order.orderId, 'credit_memo')).toHaveLength(1)
     expect(fixture.demo.estate.wms.dispositions.get(ret.returnId)).toBe('restock')
+    expect(fixture.demo.estate.loyalty.entriesFor(order.orderId, 'reversal')).toHaveLength(1)
   })
 
   it('disposes of damaged goods instead of restocking them', async () => {

@@ -40,11 +40,14 @@ describe('catalog.yaml', () => {
       ['fulfilment', 'fulfilment', 2],
       ['return-to-refund', 'finance', 2],
       ['pricing-sync', 'pricing', 2],
+      ['carrier-tracking', 'fulfilment', 2],
     ])
     // A connector is known by its id, its service and its event source without saying so.
     expect(integrationOf(catalog, 'service', 'connector-pricing-sync')?.id).toBe('pricing-sync')
     expect(integrationOf(catalog, 'source', 'urn:signalbox:connector:fulfilment')?.id).toBe('fulfilment')
     expect(isOwned(catalog, 'service', 'erp')).toBe(true)
+    for (const system of ['tax', 'carrier', 'loyalty']) expect(isOwned(catalog, 'service', system)).toBe(true)
+    expect(integrationOf(catalog, 'source', 'urn:signalbox:webhook:carrier')?.id).toBe('carrier-tracking')
     expect(isOwned(catalog, 'service', 'loyalty-export')).toBe(false)
   })
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest'
 import { type Demo, startDemo } from '../../connectors/demo.ts'
+import { NO_TRACKING_FAULTS } from '../../connectors/estate/carrier.ts'
 import { NO_FAULTS } from '../../connectors/estate/faults.ts'
 import { startSignalbox, type TestSignalbox } from './signalbox.ts'
 
@@ -31,9 +32,23 @@ export function useDemo(
       retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
       incidents: options.incidents ?? false,
     })
-    const { erp, payment, oms, wms, notification, crm, channels, supplierPortal } = fixture.demo.estate
-    for (const sim of [erp, payment, oms, wms, notification, crm, supplierPortal, ...Object.values(channels)])
+    const { erp, payment, oms, wms, notification, crm, channels, supplierPortal, tax, carrier, loyalty } =
+      fixture.demo.estate
+    for (const sim of [
+      erp,
+      payment,
+      oms,
+      wms,
+      notification,
+      crm,
+      supplierPortal,
+      tax,
+      carrier,
+      loyalty,
+      ...Object.values(channels),
+    ])
       sim.faults = { ...NO_FAULTS }
+    carrier.tracking = { ...NO_TRACKING_FAULTS }
   })
   afterAll(async () => {
     await fixture.demo?.close()

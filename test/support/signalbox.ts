@@ -37,6 +37,9 @@ export async function startSignalbox(
   env: Record<string, string> = {},
   log: Logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
 ): Promise<TestSignalbox> {
+  // The demo's carrier signs its tracking webhooks with this (connectors/demo.ts), as `signalbox start`
+  // arranges: the collector reads webhook secrets from the environment at start.
+  process.env.SIGNALBOX_WEBHOOK_SECRET_CARRIER ??= 'carrier-test-secret'
   const dataDir = env.SIGNALBOX_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'signalbox-test-'))
   const config = loadConfig(
     {
