@@ -3,6 +3,7 @@ import { EstateBatches } from './estate/batches.ts'
 import { GovernanceActivity } from './estate/governance.ts'
 import { type Estate, startEstate } from './estate/index.ts'
 import { PosReservations } from './estate/pos-reservations.ts'
+import { tellPreviousDay } from './estate/previous-day.ts'
 import { PricingActivity } from './estate/pricing-activity.ts'
 import { type Served, serveOnLoopback } from './estate/serve.ts'
 import { followWarehouse, fulfilmentConnector } from './fulfilment/index.ts'
@@ -297,6 +298,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       repeat(timers, listingReview, () => {
         estate.channels.marketplace.suppressedListings.set(bestseller, Date.now() + listingReview.forMs)
       })
+      // Yesterday's tail (or the day before's, until 06:00 UTC): one order never reached the ERP, so
+      // finance's close has an unmatched order and the `unreconciled` rule a closed day to raise.
+      void tellPreviousDay(options.collectorUrl, {
+        run: estate.run,
+        source: `urn:signalbox:connector:${orderToCash.options.id}`,
+        connector: orderToCash.options.id,
+        headers: options.ingestKey ? { authorization: `Bearer ${options.ingestKey}` } : {},
+      }).catch(() => undefined)
       const { loyaltyOutage, lateTracking } = DEMO_SCHEDULE
       repeat(timers, loyaltyOutage, () => {
         estate.loyalty.faults.outage = true

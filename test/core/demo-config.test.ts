@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DEMO_BATCH_JOBS } from '../../connectors/estate/batches.ts'
+import { DEMO_BUSINESS_DAYS } from '../../connectors/estate/previous-day.ts'
 import { loadBatches } from '../../core/batches.ts'
 import { loadConfig } from '../../core/config.ts'
 import { loadFlows } from '../../core/flows.ts'
@@ -50,6 +51,10 @@ describe('the demo’s configuration (config/demo)', () => {
     expect({ ...scaled, jobs: undefined }).toEqual({ ...shipped, jobs: undefined })
     expect(Object.fromEntries([...scaled.jobs.values()].map((j) => [j.name, j.schedule]))).toEqual(
       Object.fromEntries(DEMO_BATCH_JOBS.map((j) => [j.name, j.schedule])),
+    )
+    // The demo tells its previous business day as these close (estate/previous-day.ts).
+    expect({ timezone: scaled.timezone, dayClosesAfterMs: scaled.dayClosesAfterMs }).toEqual(
+      DEMO_BUSINESS_DAYS,
     )
   })
 
