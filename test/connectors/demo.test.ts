@@ -39,4 +39,24 @@ describe('the demo estate on its own timers', () => {
       )
       .toBe(true)
   })
+
+  it('calls the tax engine, the carrier and the loyalty system, and the carrier’s tracking comes back as events', async () => {
+    const nodes = async () =>
+      (
+        (await (await fetch(`${sb.apiUrl}/api/systems/map`)).json()) as { nodes: Array<{ id: string }> }
+      ).nodes.map((n) => n.id)
+    await expect
+      .poll(nodes, { timeout: 60_000, interval: 1_000 })
+      .toEqual(expect.arrayContaining(['tax', 'carrier', 'loyalty']))
+    // Signed by the demo's carrier, verified and mapped by the collector (config/webhooks.yaml).
+    await expect
+      .poll(
+        async () => {
+          const res = await fetch(`${sb.apiUrl}/api/events?type=retail.shipment.*&limit=10`)
+          return ((await res.json()) as { events: unknown[] }).events.length
+        },
+        { timeout: 60_000, interval: 1_000 },
+      )
+      .toBeGreaterThan(0)
+  })
 })
