@@ -149,6 +149,12 @@ describe('the loyalty system', () => {
   it('accrues points at invoice and reverses them at refund, each a call the system map draws', async () => {
     const order = await placeShippedOrder()
     await shipAndTrack(order.orderId, (types) => types.includes('retail.order.loyalty_accrued'))
+    // In the order's loyalty lane.
+    await expect
+      .poll(async () => (await lifecycle(order.orderId)).timeline, { timeout: 10_000 })
+      .toContainEqual(
+        expect.objectContaining({ kind: 'event', system: 'loyalty', name: 'retail.order.loyalty_accrued' }),
+      )
     const earned = estate().loyalty.pointsFor(order.orderId)
     expect(earned).toBe(Math.floor(estate().erp.salesOrdersFor(order.orderId)[0]?.total ?? -1))
     const { ret } = await fixture.demo.placeReturn(order, 'changed_mind')
