@@ -10,6 +10,11 @@ export interface StageDefinition {
   readonly events: readonly string[]
   /** Longest expected wait after the previous stage, in milliseconds; none for the first stage. */
   readonly maxDelayMs?: number
+  /**
+   * The entity may pass over it for good (`optional: true`): never unconfirmed, never awaited. Without
+   * it, a stage passed over while a later one was reached is *unconfirmed* (docs/configuration.md).
+   */
+  readonly optional: boolean
 }
 
 export interface FlowDefinition {
@@ -22,7 +27,12 @@ export interface FlowDefinition {
 
 const name = z.string().regex(ENTITY_TYPE_NAME, 'lower-case letters, digits and underscores')
 const stage = z
-  .object({ name, events: z.array(z.string().min(1)).default([]), max_delay: durationSetting.optional() })
+  .object({
+    name,
+    events: z.array(z.string().min(1)).default([]),
+    max_delay: durationSetting.optional(),
+    optional: z.boolean().default(false),
+  })
   .strict()
 const flowSchema = z
   .object({
@@ -32,6 +42,23 @@ const flowSchema = z
   })
   .strict()
   .superRefine((f, ctx) => {
+    // An entity enters a flow at its first stage and completes it at its last: neither can be passed over.
+    f.stages.forEach((s, i) => {
+      if (s.optional && (i === 0 || i === f.stages.length - 1))
+        ctx.addIssue({
+          code: 'custom',
+          message: `stage '${s.name}' is the flow's ${i === 0 ? 'first' : 'last'}: it cannot be optional`,
+          path: ['stages', i, 'optional'],
+        })
+    })
+    f.terminal.forEach((s, i) => {
+      if (s.optional)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a terminal stage cannot be optional',
+          path: ['terminal', i, 'optional'],
+        })
+    })
     const names = [...f.stages, ...f.terminal].map((s) => s.name)
     names.forEach((n, i) => {
       if (names.indexOf(n) === i) return
@@ -45,6 +72,7 @@ const toStage = (s: z.infer<typeof stage>): StageDefinition => ({
   name: s.name,
   events: s.events,
   maxDelayMs: s.max_delay,
+  optional: s.optional,
 })
 
 /** Reads `flows.yaml` (see `readYamlConfig` for how mistakes are reported). */
@@ -64,6 +92,7 @@ export function flowShape(flow: FlowDefinition) {
     entityType: flow.entity,
     name: flow.name,
     stageEvents: flow.stages.map((s) => s.events),
+    optionalStages: flow.stages.map((s) => s.optional),
     terminalEvents: flow.terminal.flatMap((t) => t.events),
   }
 }

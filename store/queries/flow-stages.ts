@@ -6,6 +6,8 @@ export interface FlowShape {
   readonly entityType: string
   readonly name: string
   readonly stageEvents: readonly (readonly string[])[]
+  /** Per stage, whether an entity may pass over it for good (never awaited, never unconfirmed). */
+  readonly optionalStages: readonly boolean[]
   readonly terminalEvents: readonly string[]
 }
 
@@ -42,4 +44,25 @@ export function entityStages(flow: FlowShape, since: Date, until: Date, only?: F
         AND (stage_index > 0 OR terminal) AND ${only ?? sql`1`}
     )
     GROUP BY entity_hash`
+}
+
+/**
+ * `rows` (with `ts`) and the stage each entity awaits, the one rule the stuck list, the stuck alert
+ * and the backlog share: `awaited`, the first stage (1-based; 0: none) that is neither reached nor
+ * optional and has a stage reached before it — the next stage, or one passed over while a later one
+ * was reached (*unconfirmed*: a delivery the carrier never confirmed on an invoiced order) — and
+ * `awaited_after`, the last stage reached before it, from which its `max_delay` counts.
+ */
+export function withAwaitedStage(flow: FlowShape, rows: Fragment): Fragment {
+  const required = typed(
+    flow.optionalStages.map((o) => (o ? 0 : 1)),
+    'Array(UInt8)',
+  )
+  // Per stage, the index of the last stage reached before it (0: none): reached indexes carried forward.
+  const reachedBefore = sql`arrayConcat([toUInt32(0)],
+    arrayPopBack(arrayFill(x -> x > 0, arrayMap((t, i) -> if(t > 0, toUInt32(i), toUInt32(0)), ts, arrayEnumerate(ts)))))`
+  return sql`
+    SELECT *, arrayFirstIndex((t, b, r) -> t = 0 AND b > 0 AND r = 1, ts, reached_before, ${required}) AS awaited,
+      if(awaited > 0, reached_before[awaited], 0) AS awaited_after
+    FROM (SELECT *, ${reachedBefore} AS reached_before FROM (${rows}))`
 }

@@ -30,6 +30,7 @@ describe('flows.yaml', () => {
       name: 'fulfilled',
       events: ['retail.order.shipped', 'retail.order.ready_for_pickup'],
       maxDelayMs: 48 * 3_600_000,
+      optional: false,
     })
     expect(order?.terminal.map((t) => t.name)).toEqual(['cancelled'])
     expect([...flows.keys()]).toEqual([
@@ -61,6 +62,21 @@ describe('flows.yaml', () => {
     )
     expect(() => loadFlows(dir)).toThrow(
       /flows\.yaml:5: return_to_refund\.stages\.1: stage 'received' is defined twice/,
+    )
+  })
+
+  it('takes a stage that may be passed over, but not the first or last stage, nor a terminal one', () => {
+    const stages = (second: string, last = '') =>
+      `return_to_refund:\n  entity: return\n  stages:\n    - name: received\n${second}    - name: restocked\n      max_delay: 1d\n${last}`
+    const ok = loadFlows(
+      flowsFile(stages('    - name: inspected\n      max_delay: 1h\n      optional: true\n')),
+    )
+    expect(ok.get('return_to_refund')?.stages.map((s) => s.optional)).toEqual([false, true, false])
+    expect(() => loadFlows(flowsFile(stages('', '      optional: true\n')))).toThrow(
+      /flows\.yaml:\d+: return_to_refund\.stages\.1\.optional: stage 'restocked' is the flow's last: it cannot be optional/,
+    )
+    expect(() => loadFlows(flowsFile(stages('    - name: inspected\n      optional: maybe\n')))).toThrow(
+      /return_to_refund\.stages\.1\.optional/,
     )
   })
 
