@@ -2,7 +2,12 @@ import type { FlowDefinition, StageDefinition } from '../core/flows.ts'
 import type { EntityRow } from '../store/queries/entities.ts'
 import { isoFromNanos } from './params.ts'
 
-export type StageStatus = 'done' | 'pending' | 'late' | 'failed' | 'skipped'
+/**
+ * `late`: the next stage, overdue; `unconfirmed`: passed over while a later stage was reached, and
+ * `overdue` once its limit, counted from the last stage reached before it, has passed (what the stuck
+ * list lists); `skipped`: an optional stage passed over.
+ */
+export type StageStatus = 'done' | 'pending' | 'late' | 'failed' | 'skipped' | 'unconfirmed' | 'overdue'
 export type LifecycleStatus = 'in_progress' | 'completed' | 'stuck' | 'failed' | 'cancelled'
 
 export interface LifecycleStage {
@@ -49,8 +54,9 @@ function replayOf(hit: EntityRow, rows: readonly EntityRow[]): string | null {
 
 /**
  * An entity's lifecycle in its flow, from what the entity index holds: each stage done, pending,
- * late (overdue by the flow's limit), failed (its sync failed and nothing completed it) or skipped
- * (a later stage was reached without it), and the overall status.
+ * late (the next stage, overdue by the flow's limit), failed (its sync failed and nothing completed
+ * it), unconfirmed or overdue (a later stage was reached without it: the stuck list's rule) or skipped
+ * (optional, and passed over), and the overall status.
  */
 export function buildLifecycle(flow: FlowDefinition, rows: readonly EntityRow[], now: number) {
   const firstOf = (stage: StageDefinition) => completions(stage, rows)[0]
@@ -58,6 +64,10 @@ export function buildLifecycle(flow: FlowDefinition, rows: readonly EntityRow[],
   const completed = flow.stages.map((s) => completions(s, rows))
   const reachedAt = completed.map((c) => c[0])
   const lastReached = reachedAt.reduce((last, r, i) => (r ? i : last), -1)
+  // The next stage the entity must reach: optional ones may be passed over.
+  const next = flow.stages.findIndex((s, i) => i > lastReached && !s.optional)
+  const overdue = (stage: StageDefinition, since: number | null) =>
+    since !== null && stage.maxDelayMs !== undefined && now - since > stage.maxDelayMs
   let previousAt: number | null = null
   const stages: LifecycleStage[] = flow.stages.map((stage, i) => {
     const hit = reachedAt[i]
@@ -67,14 +77,9 @@ export function buildLifecycle(flow: FlowDefinition, rows: readonly EntityRow[],
     let status: StageStatus
     if (hit) status = 'done'
     else if (failed) status = 'failed'
-    else if (i < lastReached) status = 'skipped'
-    else if (
-      i === lastReached + 1 &&
-      previousAt !== null &&
-      stage.maxDelayMs !== undefined &&
-      now - previousAt > stage.maxDelayMs
-    )
-      status = 'late'
+    else if (i < lastReached)
+      status = stage.optional ? 'skipped' : overdue(stage, previousAt) ? 'overdue' : 'unconfirmed'
+    else if (i === next && overdue(stage, previousAt)) status = 'late'
     else status = 'pending'
     const result: LifecycleStage = {
       name: stage.name,
@@ -97,11 +102,11 @@ export function buildLifecycle(flow: FlowDefinition, rows: readonly EntityRow[],
   const terminal = flow.terminal.find((t) => firstOf(t))
   const status: LifecycleStatus = terminal
     ? 'cancelled'
-    : stages.every((s) => s.status === 'done')
+    : stages.every((s) => s.status === 'done' || s.status === 'skipped')
       ? 'completed'
       : stages.some((s) => s.status === 'failed')
         ? 'failed'
-        : stages.some((s) => s.status === 'late')
+        : stages.some((s) => s.status === 'late' || s.status === 'overdue')
           ? 'stuck'
           : 'in_progress'
   const timeline: TimelineEntry[] = rows.map((r) => ({

@@ -21,3 +21,15 @@ export const durationSetting = z
   .string()
   .regex(DURATION, 'a duration such as 90s, 15m, 48h or 7d')
   .transform(durationMs)
+
+/** A length of time in the largest whole unit that fits, as a reason reads it: `3 d`, `12 m`, `40 s`. */
+export function roughDuration(ms: number): string {
+  const [unit, size] = (
+    [
+      ['d', DAY_MS],
+      ['h', HOUR_MS],
+      ['m', MINUTE_MS],
+    ] as const
+  ).find(([, u]) => ms >= u) ?? ['s', SECOND_MS]
+  return `${Math.floor(ms / size)} ${unit}`
+}

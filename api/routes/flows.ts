@@ -21,13 +21,18 @@ import {
   wholeNumber,
 } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
+import { stuckView } from '../stuck-view.ts'
 
 const flowParams = z.object({ flow: z.string().max(100).describe('A flow name from flows.yaml') })
 const stuckQuery = z.object({
   limit: wholeNumber(1, 1000).default(100).describe('At most this many entities'),
   channel: z.string().max(200).optional().describe('Only entities that came in through this channel'),
   system: z.string().max(200).optional().describe('Only entities this system touched'),
-  stage: z.string().max(200).optional().describe('Only entities overdue at this stage'),
+  stage: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('Only entities overdue at this stage (next, or unconfirmed)'),
 })
 
 const entitiesQuery = timeRange.extend({
@@ -101,6 +106,7 @@ export function flowRoutes(
                 name: s.name,
                 events: s.events,
                 maxDelayMs: s.maxDelayMs ?? null,
+                optional: s.optional,
               })),
               terminal: f.terminal.map((s) => ({ name: s.name, events: s.events })),
             })),
@@ -110,7 +116,9 @@ export function flowRoutes(
       '/flows/:flow/stuck',
       describeRoute({
         tags: ['flows'],
-        summary: 'Entities overdue at their next stage, most overdue first',
+        summary: 'Entities overdue at a stage, most overdue first',
+        description:
+          'Each entity overdue at the stage it awaits: its next stage (`overdue`), or one passed over while a later stage was reached (`unconfirmed`: an invoiced order the carrier never confirmed delivered), by the stage’s max_delay counted from the last stage reached before it; optional stages are never awaited. With the reason in words.',
         responses: { 200: { description: 'The stuck list' }, 404: { description: 'No such flow' } },
       }),
       policy({ role: 'viewer', scope: inFlow }),
@@ -143,20 +151,13 @@ export function flowRoutes(
         return c.json({
           flow: flow.name,
           asOf: now.toISOString(),
-          stuck: rows.map((r) => {
-            const reached = flow.stages[Number(r.last_stage) - 1]
-            const next = flow.stages[Number(r.last_stage)]
-            return {
-              entity: { type: flow.entity, id: r.entity_id },
-              lastStage: reached?.name ?? '',
-              lastStageAt: new Date(Number(r.last_at_ms)).toISOString(),
-              overdueStage: next?.name ?? '',
-              overdueMs: Number(r.overdue_ms),
-              channel: r.channel,
-              systems: systems.get(r.entity_id)?.systems ?? [],
-              lastSystem: systems.get(r.entity_id)?.lastSystem ?? '',
-            }
-          }),
+          stuck: rows.map((r) => ({
+            entity: { type: flow.entity, id: r.entity_id },
+            ...stuckView(flow, r, now),
+            channel: r.channel,
+            systems: systems.get(r.entity_id)?.systems ?? [],
+            lastSystem: systems.get(r.entity_id)?.lastSystem ?? '',
+          })),
         })
       },
     )
@@ -213,7 +214,8 @@ export function flowRoutes(
               /** How long it took from the stage before (null for the first stage, or a skipped one before). */
               delayMs: prev > 0 && !waiting ? Number(r.at_ms) - prev : null,
               lastStage: flow.stages[last - 1]?.name ?? '',
-              status: r.terminated ? 'ended' : last === flow.stages.length ? 'completed' : 'in_progress',
+              // Not completed while a stage passed over is still unconfirmed (the stuck list's rule).
+              status: r.terminated ? 'ended' : Number(r.awaited) > 0 ? 'in_progress' : 'completed',
               channel: r.channel,
               lastSystem: systems.get(r.entity_id)?.lastSystem ?? '',
             }

@@ -104,7 +104,7 @@ export function lifecycleRoutes(
       tags: ['lifecycles'],
       summary: `Where ${entity} is in its flow, and why${sameAs ? ` (the same as ${sameAs})` : ''}`,
       description:
-        'Overall status; each stage (done, pending, late, failed, skipped) with when and by which system it was reached, the delay from the stage before, whether it came out of order, twice, or by a replay; the merged timeline of events, spans, exceptions and replays; the open exceptions.',
+        'Overall status; each stage (done, pending, late, failed, unconfirmed, overdue, skipped) with when and by which system it was reached, the delay from the stage before, whether it came out of order, twice, or by a replay; the merged timeline of events, spans, exceptions and replays; the open exceptions.',
       responses: {
         200: { description: 'The lifecycle' },
         404: { description: 'Nothing is known of the id, or no flow follows the entity type' },

@@ -2,14 +2,14 @@ import { ERROR_KIND_ATTRIBUTE, INVENTORY_EVENTS } from '../../core/vocabulary.ts
 import type { Store } from '../client.ts'
 import { sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import type { FlowShape } from './flow-stages.ts'
+import { type FlowShape, withAwaitedStage } from './flow-stages.ts'
 import { flowEntitiesAsOf } from './flow-state.ts'
 
 /** The business signals threshold alert rules watch, each as (key, value) rows. */
 
 /**
- * Overdue entities per stage they are waiting for (1-based index into the flow's stages), from the flow
- * state as the stuck list reads it, so the alert and the list agree.
+ * Overdue entities per stage they are waiting for (1-based index into the flow's stages; an unconfirmed
+ * stage too), from the flow state by the stuck list's rule (`withAwaitedStage`), so the alert and the list agree.
  */
 export async function stuckPerStage(
   store: Store,
@@ -17,11 +17,10 @@ export async function stuckPerStage(
 ) {
   const limits = typed(q.maxDelayMs, 'Array(Int64)')
   return store.query<{ stage: number; n: string }>(sql`
-    SELECT last_stage + 1 AS stage, count() AS n
-    FROM (${await flowEntitiesAsOf(store, q.flow, q.since, q.now)})
-    WHERE terminated = 0 AND last_stage > 0 AND last_stage < ${q.flow.stageEvents.length}
-      AND arrayElement(${limits}, last_stage + 1) > 0
-      AND ${q.now.getTime()} - ts[last_stage] > arrayElement(${limits}, last_stage + 1)
+    SELECT awaited AS stage, count() AS n
+    FROM (${withAwaitedStage(q.flow, await flowEntitiesAsOf(store, q.flow, q.since, q.now))})
+    WHERE terminated = 0 AND awaited > 0 AND arrayElement(${limits}, awaited) > 0
+      AND ${q.now.getTime()} - ts[awaited_after] > arrayElement(${limits}, awaited)
     GROUP BY stage`)
 }
 

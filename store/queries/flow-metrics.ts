@@ -1,7 +1,7 @@
 import type { Store } from '../client.ts'
 import { join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import type { FlowShape } from './flow-stages.ts'
+import { type FlowShape, withAwaitedStage } from './flow-stages.ts'
 import { entityFilters, type FlowSnapshot, flowEntities } from './flow-state.ts'
 
 export interface MetricsRange {
@@ -64,7 +64,10 @@ export interface ProgressRow {
   readonly reached: string[]
   readonly completed: string
   readonly terminated: string
-  /** Per stage, entities waiting after it now (active since `since`, neither finished nor ended). */
+  /**
+   * Per stage, entities waiting after it now (active since `since`, not ended): awaiting a later stage
+   * that counts from it, the next one or one passed over (`withAwaitedStage`, the stuck list's rule).
+   */
   readonly waiting: string[]
 }
 
@@ -94,14 +97,15 @@ export async function progress(
       grouping(bucket) = 0 AS per_bucket,
       countIf(in_range) AS started, started AS entities,
       sumForEach(arrayMap(t -> toUInt64(in_range AND t > 0), ts)) AS reached,
-      countIf(in_range AND ts[${n}] > 0) AS completed, countIf(in_range AND ended) AS terminated,
-      sumForEach(arrayMap(i -> toUInt64(open AND i = last_stage), range(1, ${n + 1}))) AS waiting
+      -- Completed: the last stage reached and no stage before it left unconfirmed.
+      countIf(in_range AND ts[${n}] > 0 AND awaited = 0) AS completed, countIf(in_range AND ended) AS terminated,
+      sumForEach(arrayMap(i -> toUInt64(open AND i = awaited_after), range(1, ${n + 1}))) AS waiting
     FROM (
       -- Names differ from the outer aliases: ClickHouse lets an alias shadow a column.
-      SELECT ts, channel, last_stage, terminated AS ended,
+      SELECT ts, channel, terminated AS ended, awaited, awaited_after,
         ts[1] >= ${r.from.getTime()} AND ts[1] < ${r.to.getTime()} AS in_range,
-        ended = 0 AND last_stage > 0 AND last_stage < ${n} AND ts[last_stage] >= ${now.since.getTime()} AS open
-      FROM (${await flowEntities(store, flow, since, until, r.snapshot)})
+        ended = 0 AND awaited > 0 AND ts[awaited_after] >= ${now.since.getTime()} AS open
+      FROM (${withAwaitedStage(flow, await flowEntities(store, flow, since, until, r.snapshot))})
       WHERE ${onlyFilter(flow, r, since, until)}
     )
     GROUP BY GROUPING SETS ((), (bucket, channel))
@@ -142,6 +146,8 @@ export interface EntityAtStage {
   readonly at_ms: string
   readonly last_stage: string
   readonly terminated: number
+  /** The stage it awaits (1-based; 0: none, it is through), as the stuck list has it. */
+  readonly awaited: string
   readonly channel: string
   /** When it reached the stage before (0 where there is none, or it was skipped). */
   readonly prev_ms: string
@@ -149,8 +155,8 @@ export interface EntityAtStage {
 
 /**
  * The entities behind a point of a flow chart: those that reached a stage in [from, to) (a bar of
- * throughput, a point of stage latency, a step of the funnel), or, with `waiting`, those whose last
- * stage it is now (a bar of the backlog). Newest first.
+ * throughput, a point of stage latency, a step of the funnel), or, with `waiting`, those waiting
+ * after it now (a bar of the backlog: the stage they await counts from it, as in `progress`). Newest first.
  */
 export async function entitiesAtStage(
   store: Store,
@@ -175,12 +181,12 @@ export async function entitiesAtStage(
   const prev = Math.max(q.stage - 1, 1)
   const delay = sql`if(${q.stage} > 1 AND ts[${prev}] > 0, ts[${q.stage}] - ts[${prev}], 0)`
   const at = q.waiting
-    ? sql`last_stage = ${q.stage} AND terminated = 0 AND ts[${q.stage}] >= ${q.since.getTime()}`
+    ? sql`awaited > 0 AND awaited_after = ${q.stage} AND terminated = 0 AND ts[${q.stage}] >= ${q.since.getTime()}`
     : sql`ts[${q.stage}] >= ${q.from.getTime()} AND ts[${q.stage}] < ${q.to.getTime()}`
   return store.query<EntityAtStage>(sql`
-    SELECT entity_id, ts[${q.stage}] AS at_ms, last_stage, terminated, channel,
+    SELECT entity_id, ts[${q.stage}] AS at_ms, last_stage, terminated, awaited, channel,
       if(${q.stage} > 1, ts[${prev}], 0) AS prev_ms
-    FROM (${await flowEntities(store, q.flow, q.since, q.to)})
+    FROM (${withAwaitedStage(q.flow, await flowEntities(store, q.flow, q.since, q.to))})
     WHERE ${at} AND ${join(filters, ' AND ')}
     ORDER BY ${q.order === 'slowest' ? sql`${delay} DESC, at_ms DESC` : sql`at_ms DESC`}
     LIMIT ${q.limit}`)

@@ -1,6 +1,6 @@
 import type { Store } from '../client.ts'
 import { join, sql, typed } from '../sql.ts'
-import type { FlowShape } from './flow-stages.ts'
+import { type FlowShape, withAwaitedStage } from './flow-stages.ts'
 import { entityFilters, flowEntities } from './flow-state.ts'
 
 export interface StuckQuery {
@@ -16,14 +16,18 @@ export interface StuckQuery {
   readonly channels?: readonly string[]
   /** Only entities that one of these systems touched. */
   readonly systems?: readonly string[]
-  /** Only entities overdue at this stage (1-based position in the flow). */
+  /** Only entities overdue at this stage (1-based position in the flow), next or unconfirmed. */
   readonly overdueStage?: number
 }
 
 export interface StuckRow {
   readonly entity_id: string
-  /** 1-based index of the last stage reached. */
+  /** 1-based index of the furthest stage reached. */
   readonly last_stage: string
+  /** 1-based index of the stage it is overdue at (after `last_stage`, or before it: unconfirmed). */
+  readonly stage: string
+  /** 1-based index of the last stage reached before `stage`, from which its limit counts, and when. */
+  readonly after_stage: string
   readonly last_at_ms: string
   readonly overdue_ms: string
   /** The channel its first event named. */
@@ -31,20 +35,22 @@ export interface StuckRow {
 }
 
 /**
- * Entities whose next stage is overdue by the flow's limit and that reached no terminal stage, most
- * overdue first — read from the per-entity progress table, not from the events.
+ * Entities overdue at the stage they await (`withAwaitedStage`: the next one, or one passed over while a
+ * later one was reached) by its limit counted from the last stage reached before it, and that reached
+ * no terminal stage, most overdue first — read from the per-entity progress table, not from the events.
  */
 export async function stuckEntities(store: Store, q: StuckQuery): Promise<StuckRow[]> {
   const now = q.now.getTime()
   const limits = typed(q.maxDelayMs, 'Array(Int64)')
   const filters = entityFilters(q.flow, q, q.since, q.until)
-  if (q.overdueStage !== undefined) filters.push(sql`last_stage + 1 = ${q.overdueStage}`)
+  if (q.overdueStage !== undefined) filters.push(sql`awaited = ${q.overdueStage}`)
+  const rows = withAwaitedStage(q.flow, await flowEntities(store, q.flow, q.since, q.until))
   return store.query<StuckRow>(sql`
-    SELECT entity_id, last_stage, ts[last_stage] AS last_at_ms, channel,
-      ${now} - last_at_ms - arrayElement(${limits}, last_stage + 1) AS overdue_ms
-    FROM (${await flowEntities(store, q.flow, q.since, q.until)})
-    WHERE terminated = 0 AND last_stage > 0 AND last_stage < ${q.flow.stageEvents.length}
-      AND arrayElement(${limits}, last_stage + 1) > 0 AND overdue_ms > 0 AND ${join(filters, ' AND ')}
+    SELECT entity_id, last_stage, awaited AS stage, awaited_after AS after_stage, ts[awaited_after] AS last_at_ms,
+      channel, ${now} - last_at_ms - arrayElement(${limits}, awaited) AS overdue_ms
+    FROM (${rows})
+    WHERE terminated = 0 AND awaited > 0 AND arrayElement(${limits}, awaited) > 0 AND overdue_ms > 0
+      AND ${join(filters, ' AND ')}
     ORDER BY overdue_ms DESC
     LIMIT ${q.limit}`)
 }

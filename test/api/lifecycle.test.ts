@@ -1,3 +1,6 @@
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ok, typedApi } from '../support/api-client.ts'
@@ -5,15 +8,41 @@ import { sendEvents } from '../support/events.ts'
 import { readableSpan } from '../support/readable-span.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
+/*
+ * config/ as shipped, with one flow added whose second stage may be passed over (`optional: true`):
+ * a warranty claim is inspected only when the goods come back.
+ */
+const WARRANTY_FLOW = `
+warranty_claim:
+  entity: warranty_claim
+  stages:
+    - name: opened
+      events: [retail.warranty_claim.opened]
+    - name: inspected
+      events: [retail.warranty_claim.inspected]
+      max_delay: 1h
+      optional: true
+    - name: resolved
+      events: [retail.warranty_claim.resolved]
+      max_delay: 1h
+`
+
 let sb: TestSignalbox
+let configDir: string
 beforeAll(async () => {
-  sb = await startSignalbox()
+  configDir = mkdtempSync(join(tmpdir(), 'signalbox-config-'))
+  const shipped = join(import.meta.dirname, '../../config')
+  cpSync(shipped, configDir, { recursive: true, filter: (src) => src !== join(shipped, 'demo') })
+  appendFileSync(join(configDir, 'flows.yaml'), WARRANTY_FLOW)
+  sb = await startSignalbox({ SIGNALBOX_CONFIG_DIR: configDir })
 })
 afterAll(async () => {
   await sb?.close()
+  rmSync(configDir, { recursive: true, force: true })
 })
 
 const HOUR = 3_600_000
+const DAY = 24 * HOUR
 const base = Date.now() - 10 * HOUR
 const at = (offsetMs: number) => new Date(base + offsetMs).toISOString()
 /** How the api writes the same instant: RFC 3339 with nanoseconds. */
@@ -171,6 +200,117 @@ describe('the stuck list', () => {
   })
 })
 
+/** An order shipped and invoiced `daysAgo` days ago (a pickup order: ready and picked up), delivered or not. */
+const fulfilledOrder = (id: string, daysAgo: number, how: 'shipped' | 'pickup') => {
+  const t = -daysAgo * DAY
+  return [
+    event('retail.order.created', id, t),
+    event('retail.order.payment_authorized', id, t + 60_000),
+    event('retail.order.inventory_reserved', id, t + 120_000),
+    event('retail.order.erp_posted', id, t + 600_000),
+    event(how === 'shipped' ? 'retail.order.shipped' : 'retail.order.ready_for_pickup', id, t + HOUR),
+    ...(how === 'pickup' ? [event('retail.order.picked_up', id, t + 2 * HOUR)] : []),
+    event('retail.order.invoiced', id, t + HOUR + 60_000),
+  ]
+}
+
+const stuckList = async (query: { stage?: string } = {}) =>
+  (await ok(api().flows[':flow'].stuck.$get({ param: { flow: 'order_to_cash' }, query }))).stuck
+
+describe('a stage passed over while a later one was reached', () => {
+  // Invoiced right after shipping (as the fulfilment connector does), the carrier never confirming delivery.
+  const id = 'SO-UNCONFIRMED-1'
+
+  it('is overdue-unconfirmed once its limit from the stage before has passed: the order is stuck, not completed', async () => {
+    await send([
+      ...fulfilledOrder(id, 9, 'shipped'),
+      // Shipped 10 hours ago and invoiced: delivered is unconfirmed, but within its 7 days.
+      ...fulfilledOrder('SO-UNCONFIRMED-RECENT', 0, 'shipped'),
+      ...fulfilledOrder('SO-PICKUP-OLD', 9, 'pickup'),
+    ])
+    const l = await lifecycle('orders', id)
+    expect(l.status).toBe('stuck')
+    expect(stage(l, 'delivered')).toMatchObject({ status: 'overdue', at: null })
+    expect(stage(l, 'invoiced')?.status).toBe('done')
+    const recent = await lifecycle('orders', 'SO-UNCONFIRMED-RECENT')
+    expect(recent.status).toBe('in_progress')
+    expect(stage(recent, 'delivered')?.status).toBe('unconfirmed')
+    const pickup = await lifecycle('orders', 'SO-PICKUP-OLD')
+    expect(pickup.status).toBe('completed')
+    expect(stage(pickup, 'delivered')?.status).toBe('done')
+  })
+
+  it('is in the stuck list, with the reason, and in the backlog after the stage its wait counts from', async () => {
+    const row = (await stuckList()).find((s) => s.entity.id === id)
+    expect(row).toMatchObject({
+      kind: 'unconfirmed',
+      lastStage: 'fulfilled',
+      overdueStage: 'delivered',
+      furthestStage: 'invoiced',
+      reason: 'unconfirmed: delivered not confirmed 9 d after fulfilled, although invoiced',
+    })
+    // Shipped 9 days (less an hour, plus the 10 hours of `base`) ago, with a 7-day limit.
+    expect(row?.overdueMs).toBeGreaterThan(2 * DAY)
+    expect(row?.overdueMs).toBeLessThan(3 * DAY)
+    expect((await stuckList({ stage: 'delivered' })).map((s) => s.entity.id)).toContain(id)
+    const ids = (await stuckList()).map((s) => s.entity.id)
+    expect(ids).not.toContain('SO-UNCONFIRMED-RECENT')
+    expect(ids).not.toContain('SO-PICKUP-OLD')
+    // The backlog counts both unconfirmed orders as waiting after `fulfilled`, the pickup order nowhere.
+    const waiting = await ok(
+      api().flows[':flow'].entities.$get({
+        param: { flow: 'order_to_cash' },
+        query: { stage: 'fulfilled', waiting: 'true' },
+      }),
+    )
+    const waitingIds = waiting.entities.map((e) => e.entity.id)
+    expect(waitingIds).toEqual(expect.arrayContaining([id, 'SO-UNCONFIRMED-RECENT']))
+    expect(waitingIds).not.toContain('SO-PICKUP-OLD')
+    expect(waiting.entities.find((e) => e.entity.id === id)?.status).toBe('in_progress')
+  })
+
+  it('leaves the stuck list and the backlog when the confirmation comes late', async () => {
+    await send([event('retail.order.delivered', id, 0, { system: 'carrier' })])
+    await expect.poll(async () => (await stuckList()).map((s) => s.entity.id)).not.toContain(id)
+    const l = await lifecycle('orders', id)
+    expect(l.status).toBe('completed')
+    expect(stage(l, 'delivered')?.status).toBe('done')
+    const waiting = await ok(
+      api().flows[':flow'].entities.$get({
+        param: { flow: 'order_to_cash' },
+        query: { stage: 'fulfilled', waiting: 'true' },
+      }),
+    )
+    expect(waiting.entities.map((e) => e.entity.id)).not.toContain(id)
+  })
+
+  it('never flags a stage the flow marks optional, and holds the entity to the next stage that is not', async () => {
+    const claim = (type: string, subject: string, offsetMs: number) =>
+      event(`retail.warranty_claim.${type}`, subject, offsetMs)
+    await send([
+      // Resolved without inspection: complete.
+      claim('opened', 'WC-1', 0),
+      claim('resolved', 'WC-1', 30 * 60_000),
+      // Neither inspected nor resolved 10 hours on: overdue at resolved, not at inspected.
+      claim('opened', 'WC-2', 0),
+    ])
+    const entity = (id: string) =>
+      ok(api().entities[':type'][':id'].lifecycle.$get({ param: { type: 'warranty_claim', id } }))
+    const done = await entity('WC-1')
+    expect(done.status).toBe('completed')
+    expect(done.stages.map((s) => s.status)).toEqual(['done', 'skipped', 'done'])
+    const open = await entity('WC-2')
+    expect(open.status).toBe('stuck')
+    expect(open.stages.map((s) => s.status)).toEqual(['done', 'pending', 'late'])
+    const stuck = (
+      await ok(api().flows[':flow'].stuck.$get({ param: { flow: 'warranty_claim' }, query: {} }))
+    ).stuck
+    expect(stuck.map((s) => [s.entity.id, s.kind, s.overdueStage, s.lastStage])).toEqual([
+      ['WC-2', 'overdue', 'resolved', 'opened'],
+    ])
+  })
+})
+
 describe('return lifecycles', () => {
   it('a return is linked to its order: its events appear in both', async () => {
     const orderId = 'SO-RET-1'
@@ -206,7 +346,7 @@ describe('return lifecycles', () => {
     const none = await fetch(`${sb.apiUrl}/api/entities/parcel/P-1/lifecycle`)
     expect(none.status).toBe(404)
     expect(((await none.json()) as { error: { message: string } }).error.message).toBe(
-      'no flow is configured for parcels; flows follow order, return, sku, purchase_order',
+      'no flow is configured for parcels; flows follow order, return, sku, purchase_order, warranty_claim',
     )
   })
 })
