@@ -33,7 +33,7 @@ describe('the demo’s configuration (config/demo)', () => {
     const changed = Object.entries(delays(scaled)).filter(([k, ms]) => delays(shipped)[k] !== ms)
     expect(Object.fromEntries(changed)).toEqual({
       'order_to_cash.fulfilled': 2 * 60_000,
-      'order_to_cash.delivered': 10 * 60_000,
+      'order_to_cash.delivered': 5 * 60_000,
       'order_to_cash.invoiced': 10 * 60_000,
       'price_sync.published': 2 * 60_000,
       'procure_to_receive.acknowledged': 2 * 60_000,
