@@ -45,6 +45,36 @@ describe('StageTrack', () => {
     expect(items[2]?.textContent).toContain('⏰')
     expect(items[2]?.textContent).toContain('late')
   })
+
+  it('says a stage passed over while a later one was reached is not confirmed, apart from reached and to come', () => {
+    mounted = mount(StageTrack, {
+      target: document.body,
+      props: {
+        stages: [
+          stage('fulfilled', 'done'),
+          stage('delivered', 'overdue'),
+          stage('invoiced', 'done'),
+          stage('closed', 'unconfirmed'),
+          stage('archived', 'pending'),
+        ],
+      },
+    })
+    const items = [...document.querySelectorAll('[data-testid="stage"]')]
+    const text = (i: number) => items[i]?.querySelector('.status')?.textContent
+    expect(text(1)).toBe('overdue: not confirmed, though a later stage was reached')
+    expect(text(3)).toBe('not confirmed, though a later stage was reached')
+    expect(text(4)).toBe('pending')
+    expect(items[1]?.textContent).toContain('⚠')
+    expect(items[3]?.textContent).toContain('◌')
+    // Coloured apart: the classes the stylesheet colours (warn, bad, dashed), not done's or pending's.
+    expect(items.map((i) => i.className)).toEqual([
+      'stage done',
+      'stage overdue',
+      'stage done',
+      'stage unconfirmed',
+      'stage pending',
+    ])
+  })
 })
 
 describe('Waterfall', () => {

@@ -65,6 +65,8 @@ export const STATUS_ICON: Record<string, string> = {
   stuck: '⏰',
   failed: '✕',
   skipped: '↷',
+  unconfirmed: '◌',
+  overdue: '⚠',
   cancelled: '⊘',
   replayed: '↻',
   ok: '✓',
@@ -77,6 +79,16 @@ export const STATUS_ICON: Record<string, string> = {
   nodata: '∅',
   error: '✕',
   acknowledged: '✔',
+}
+
+/**
+ * A stage's status as the stage track says it. A stage passed over while a later one was reached is
+ * neither reached nor still to come: it says so (`unconfirmed`, and `overdue` once past its limit).
+ */
+export const STAGE_STATUS_WORDS: Record<string, string> = {
+  unconfirmed: 'not confirmed, though a later stage was reached',
+  overdue: 'overdue: not confirmed, though a later stage was reached',
+  skipped: 'skipped (optional)',
 }
 
 /** The budget in the SLO's own units: "37 orders left" or "overspent by 12 orders". */

@@ -44,9 +44,11 @@ export function swimlanes(l: { readonly stages: readonly Stage[]; readonly timel
     ]),
   ]
   const reached = l.stages.filter((s) => s.at !== null)
-  // Where it is stuck: late or failed stages, or else the next one to come.
+  // Where it is stuck: late, overdue-unconfirmed or failed stages, or else the next one to come.
   const next = l.stages.find((s) => s.at === null && s.status !== 'skipped')
-  const troubled = l.stages.filter((s) => s.status === 'late' || s.status === 'failed')
+  const troubled = l.stages.filter(
+    (s) => s.status === 'late' || s.status === 'overdue' || s.status === 'failed',
+  )
   const pending = troubled.length > 0 ? troubled : next ? [next] : []
   const end = (e: { max: number }) => (pending.length > 0 ? Math.max(e.max, now) : e.max)
   return {
