@@ -114,6 +114,18 @@ describe('SLIs from business events', () => {
       event('retail.order.cancelled', 'ST-3', b + 100 * MINUTE), // ...cancelled only later
       event('retail.order.created', 'ST-4', b),
       event('retail.order.payment_authorized', 'ST-4', b + MINUTE), // reservation overdue
+      // Shipped and invoiced, delivery never confirmed (ST-5) or confirmed after the evaluation (ST-7):
+      // `delivered` unconfirmed; a pickup order (ST-6) completes it by `picked_up`.
+      ...['ST-5', 'ST-6', 'ST-7'].flatMap((id) => [
+        event('retail.order.created', id, b),
+        event('retail.order.payment_authorized', id, b + MINUTE),
+        event('retail.order.inventory_reserved', id, b + 2 * MINUTE),
+        event('retail.order.erp_posted', id, b + 3 * MINUTE),
+        event(id === 'ST-6' ? 'retail.order.ready_for_pickup' : 'retail.order.shipped', id, b + 10 * MINUTE),
+        event('retail.order.invoiced', id, b + 11 * MINUTE),
+      ]),
+      event('retail.order.picked_up', 'ST-6', b + 20 * MINUTE),
+      event('retail.order.delivered', 'ST-7', b + 2 * HOUR),
     ])
     const erp = sli('erp_in_time')
     if (erp.kind !== 'flow_latency') throw new Error('erp_in_time is a flow latency SLI')
@@ -141,6 +153,14 @@ describe('SLIs from business events', () => {
       [3, 1],
       [4, 1],
     ])
+    // With 30 minutes for delivery (from `fulfilled`), the two unconfirmed deliveries are stuck at it.
+    const delivered = flow.stages.findIndex((s) => s.name === 'delivered')
+    const shortDelivery = {
+      ...q,
+      maxDelayMs: q.maxDelayMs.map((ms, i) => (i === delivered ? 30 * MINUTE : ms)),
+    }
+    const perStage = (await stuckPerStage(sb.store, shortDelivery)).map((r) => [Number(r.stage), Number(r.n)])
+    expect(perStage).toContainEqual([delivered + 1, 2])
   })
 
   it('connector success: the per-minute rollup gives what the raw spans give, to the millisecond', async () => {
