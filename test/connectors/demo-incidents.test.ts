@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { type Demo, startDemo } from '../../connectors/demo.ts'
 import { NO_TRACKING_FAULTS } from '../../connectors/estate/carrier.ts'
 import { NO_FAULTS } from '../../connectors/estate/faults.ts'
@@ -21,15 +21,20 @@ let demo: Demo
 let incidents: Incidents
 const orders: { creditHold?: Order; superseded?: Order; awaitingReplenishment?: Order } = {}
 
-/** config/demo with the warehouse's promise cut from minutes to seconds, so "stuck" needs no wait. */
+/**
+ * config/demo with the warehouse's and the carrier's promises cut from minutes to seconds, so "stuck"
+ * needs no wait.
+ */
 function fastDemoConfig(): string {
   const dir = mkdtempSync(join(tmpdir(), 'signalbox-demo-config-'))
   const demoDir = join(import.meta.dirname, '../../config/demo')
   // The demo's files, and its event contracts (a link to the shipped ones), copied as they are read.
   cpSync(demoDir, dir, { recursive: true, dereference: true })
   const flows = readFileSync(join(dir, 'flows.yaml'), 'utf8')
-  const faster = flows.replace(/(- name: fulfilled\n\s+events: .*\n\s+max_delay:) 2m/, '$1 2s')
-  expect(faster).not.toBe(flows)
+  const faster = flows
+    .replace(/(- name: fulfilled\n\s+events: .*\n\s+max_delay:) 2m/, '$1 2s')
+    .replace(/(- name: delivered\n\s+events: .*\n\s+max_delay:) 5m/, '$1 3s')
+  expect(faster.match(/max_delay: [23]s/g)).toHaveLength(2)
   writeFileSync(join(dir, 'flows.yaml'), faster)
   return dir
 }
@@ -174,6 +179,47 @@ describe('the demo estate’s troubles', () => {
       )
       .toBe('fulfilled')
     expect((await lifecycle(id)).status).toBe('stuck')
+  })
+
+  it('an invoiced order whose delivery the carrier never confirms shows as stuck, unconfirmed at delivered', async () => {
+    demo.estate.carrier.tracking.missedConfirmationRate = 1
+    onTestFinished(() => {
+      demo.estate.carrier.tracking.missedConfirmationRate = 0
+    })
+    let order: Order | undefined
+    while (!order) {
+      const o = demo.estate.storefront.nextOrder()
+      const troubled = [incidents.superseded[0], incidents.awaitingReplenishment]
+      if (o.tradeAccount || o.lines.some((l) => troubled.includes(l.sku))) continue
+      order = { ...o, fulfilment: 'ship' }
+    }
+    expect((await demo.placeOrder(order)).status).toBe(202)
+    const id = order.orderId
+    type StuckView = { entity: { id: string }; kind: string; overdueStage: string; reason: string }
+    await expect
+      .poll(
+        async () => {
+          demo.estate.wms.advance()
+          await demo.estate.carrier.advance()
+          const res = await fetch(`${sb.apiUrl}/api/flows/order_to_cash/stuck?stage=delivered`)
+          return ((await res.json()) as { stuck: StuckView[] }).stuck.find((s) => s.entity.id === id)
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toMatchObject({
+        kind: 'unconfirmed',
+        overdueStage: 'delivered',
+        reason: expect.stringMatching(
+          /^unconfirmed: delivered not confirmed \d+ s after fulfilled, although invoiced$/,
+        ),
+      })
+    // The carrier did get it there: it only never said so.
+    expect(demo.estate.carrier.updates.filter((u) => u.reference === id).map((u) => u.status)).toContain(
+      'delivered',
+    )
+    const l = await lifecycle(id)
+    expect(l.status).toBe('stuck')
+    expect(l.stages.find((s) => s.name === 'delivered')?.status).toBe('overdue')
   })
 
   it('the ERP’s maintenance window is a burst of exceptions that a bulk replay fixes once it is over', async () => {
