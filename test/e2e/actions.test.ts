@@ -1,51 +1,26 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Demo, startDemo } from '../../connectors/demo.ts'
-import { NO_FAULTS } from '../../connectors/estate/faults.ts'
-import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { until } from '../support/until.ts'
-import { launchBrowser } from './browser.ts'
+import type { Demo } from '../../connectors/demo.ts'
+import type { TestSignalbox } from '../support/signalbox.ts'
+import { closeAll, DESKTOP, failAtErp, launchBrowser, newPage, startEstate } from './browser.ts'
 
 // Actions that tell the truth and a live page that stays put, as a person meets them in Chromium.
 let sb: TestSignalbox
 let demo: Demo
 let browser: Browser
 let page: Page
-const failedOrders: string[] = []
+let failedOrders: string[] = []
 
 beforeAll(async () => {
-  sb = await startSignalbox({ SIGNALBOX_ROLLUP_INTERVAL_SECONDS: '1' })
-  demo = await startDemo({
-    collectorUrl: sb.collectorUrl,
-    apiUrl: sb.apiUrl,
-    ordersPerMinute: 0,
-    callbackSecrets: [sb.config.replay.callbackSecret],
-    retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
-  })
-  const { erp, payment, oms, wms, notification, crm, channels } = demo.estate
-  for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])
-    sim.faults = { ...NO_FAULTS }
-  // Orders the ERP refused during an outage: open exceptions for a bulk replay (two keep its jobs short).
-  erp.faults.outage = true
-  for (let i = 0; i < 2; i++) failedOrders.push((await demo.placeOrder()).order.orderId)
-  await until(
-    async () => {
-      const res = await fetch(`${sb.apiUrl}/api/exceptions?connector=order-to-cash&status=open`)
-      const body = (await res.json()) as { exceptions: Array<{ entity: { id: string } }> }
-      return failedOrders.filter((id) => body.exceptions.some((e) => e.entity.id === id)).length
-    },
-    (n) => n === failedOrders.length,
-    { what: 'the ERP outage to raise an exception per order' },
-  )
+  ;({ sb, demo } = await startEstate({ retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }))
+  // Orders the ERP refused during an outage: open exceptions for a bulk replay (two keep its jobs
+  // short). The ERP stays down: the first bulk replay fails, and a later test brings it back.
+  failedOrders = await failAtErp({ sb, demo }, 2, { keepDown: true })
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  ;({ page } = await newPage(browser, DESKTOP))
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await demo?.close()
-  await sb?.close()
-})
+afterAll(() => closeAll(browser, demo, sb))
 
 const statusFilter = () => page.locator('form[aria-label="Filter exceptions"] select').first()
 /** The replayable exceptions the ERP outage left at the order-to-cash connector, as the api counts them. */

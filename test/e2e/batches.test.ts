@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cloudEvent, configWithBatches } from '../support/batches.ts'
 import { sendEvents } from '../support/events.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { launchBrowser } from './browser.ts'
+import { closeAll, DESKTOP, launchBrowser, newPage } from './browser.ts'
 
 /*
  * The Batches page lists every job with its state (a missed run among them) and a job's runs; a run's
@@ -46,12 +46,11 @@ beforeAll(async () => {
   ])
   browser = await launchBrowser()
   // A context of its own: axe analyses pages it opens in one.
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage()
+  ;({ page } = await newPage(browser, DESKTOP))
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await sb?.close()
+  await closeAll(browser, sb)
   rmSync(configDir, { recursive: true, force: true })
 })
 

@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seedGovernance } from '../support/catalog.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { launchBrowser } from './browser.ts'
+import { closeAll, launchBrowser, newPage } from './browser.ts'
 
 /*
  * The Catalog page on the shipped catalog.yaml: each integration with its owner, tier and last
@@ -19,13 +19,10 @@ beforeAll(async () => {
   await seedGovernance(sb.collectorUrl, Math.floor(Date.now() / 60_000) * 60_000 - 40 * 60_000)
   browser = await launchBrowser()
   // A context of its own: the accessibility check needs one.
-  page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage()
+  ;({ page } = await newPage(browser, { width: 1400, height: 900 }))
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await sb?.close()
-})
+afterAll(() => closeAll(browser, sb))
 
 describe('the Catalog page, in a real browser', () => {
   it('shows each integration with owner, tier and last change, the unowned ones, and an entry’s changes', async () => {

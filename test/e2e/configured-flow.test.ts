@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configWithTransferFlow, transferEvent } from '../support/configured-flow.ts'
 import { sendEvents } from '../support/events.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { launchBrowser } from './browser.ts'
+import { closeAll, DESKTOP, launchBrowser, newPage } from './browser.ts'
 
 /*
  * The UI is built from the configured flows: a flow added in a copy of config/ (store_transfer,
@@ -28,12 +28,11 @@ beforeAll(async () => {
     transferEvent('created', 'TO-E2E-2', t - 2 * HOUR, { system: 'erp' }),
   ])
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  ;({ page } = await newPage(browser, DESKTOP))
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await sb?.close()
+  await closeAll(browser, sb)
   rmSync(configDir, { recursive: true, force: true })
 })
 

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PosReservations } from '../../connectors/estate/pos-reservations.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { launchBrowser } from './browser.ts'
+import { closeAll, DESKTOP, launchBrowser, newPage } from './browser.ts'
 
 let sb: TestSignalbox
 let browser: Browser
@@ -14,13 +14,10 @@ beforeAll(async () => {
   const pos = new PosReservations(sb.collectorUrl)
   for (let i = 0; i < 4; i++) await pos.reserveAny()
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  ;({ page } = await newPage(browser, DESKTOP))
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await sb?.close()
-})
+afterAll(() => closeAll(browser, sb))
 
 describe('the Event contracts page, in a real browser', () => {
   it('shows what broke, from which source, since when, with an example, and the contracts', async () => {

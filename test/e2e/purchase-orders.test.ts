@@ -3,14 +3,15 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sendEvents } from '../support/events.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { launchBrowser } from './browser.ts'
+import { closeAll, DESKTOP, launchBrowser, newPage, screenshotDir } from './browser.ts'
 
 /*
  * The Purchase orders page in a real browser: the receipt discrepancies across purchase orders, and
  * from there a purchase order's lifecycle with its goods receipt line by line.
  */
 
-const SCREENSHOTS = join(import.meta.dirname, '../../docs/screenshots')
+// The scratch folder unless `npm run screenshots` retakes the README's pictures.
+const SCREENSHOTS = screenshotDir()
 let sb: TestSignalbox
 let browser: Browser
 let page: Page
@@ -50,13 +51,10 @@ beforeAll(async () => {
     }),
   ])
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  ;({ page } = await newPage(browser, DESKTOP))
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await sb?.close()
-})
+afterAll(() => closeAll(browser, sb))
 
 describe('the Purchase orders page, in a real browser', () => {
   it('lists receipt discrepancies and opens a purchase order’s lifecycle with its receipt line by line', async () => {

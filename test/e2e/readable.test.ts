@@ -1,13 +1,30 @@
 import { join } from 'node:path'
 import { AxeBuilder } from '@axe-core/playwright'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Demo, startDemo } from '../../connectors/demo.ts'
-import { NO_FAULTS } from '../../connectors/estate/faults.ts'
-import { evaluator } from '../support/alerting.ts'
-import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import type { Demo } from '../../connectors/demo.ts'
+import { seedGovernance } from '../support/catalog.ts'
+import { sendEvents } from '../support/events.ts'
+import type { TestSignalbox } from '../support/signalbox.ts'
 import { until } from '../support/until.ts'
-import { launchBrowser, screenshotDir } from './browser.ts'
+import {
+  closeAll,
+  cloudEvents,
+  WIDE as DESKTOP,
+  failAtErp,
+  failedBatchRun,
+  fireAlert,
+  inventoryDrift,
+  launchBrowser,
+  openPage,
+  PHONE,
+  newPage as pageIn,
+  placePostedOrders,
+  screenshotDir,
+  shortReceipt,
+  stalePrice,
+  startEstate,
+} from './browser.ts'
 
 /**
  * The UI as its users meet it, checked by tools rather than by eye: axe on every page in both
@@ -18,8 +35,6 @@ import { launchBrowser, screenshotDir } from './browser.ts'
 const SCREENSHOTS = screenshotDir()
 const SCRATCH = screenshotDir({ forReadme: false })
 const HOUR = 3_600_000
-const PHONE = { width: 390, height: 844 }
-const DESKTOP = { width: 1440, height: 900 }
 
 let sb: TestSignalbox
 let demo: Demo
@@ -27,87 +42,39 @@ let browser: Browser
 let failedOrderId = ''
 let doneOrderId = ''
 let traceId = ''
+let alertId = ''
 
 beforeAll(async () => {
-  sb = await startSignalbox({ SIGNALBOX_ROLLUP_INTERVAL_SECONDS: '1' })
-  demo = await startDemo({
-    collectorUrl: sb.collectorUrl,
-    apiUrl: sb.apiUrl,
-    ordersPerMinute: 0,
-    callbackSecrets: [sb.config.replay.callbackSecret],
-    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
-  })
-  const { erp, payment, oms, wms, notification, crm, channels } = demo.estate
-  for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])
-    sim.faults = { ...NO_FAULTS }
-  for (let i = 0; i < 4; i++) doneOrderId = (await demo.placeOrder()).order.orderId
-  const lifecycle = await until(
-    async () => {
-      const res = await fetch(`${sb.apiUrl}/api/orders/${doneOrderId}/lifecycle`)
-      if (!res.ok) return undefined
-      return (await res.json()) as {
-        stages: Array<{ name: string; status: string }>
-        timeline: Array<{ traceId: string | null; name: string }>
-      }
-    },
-    (l) => l?.stages.find((s) => s.name === 'erp_posted')?.status === 'done',
-    { what: 'an order to reach the ERP' },
-  )
-  traceId = lifecycle?.timeline.find((t) => t.traceId && t.name.includes('post_sales_order'))?.traceId ?? ''
+  ;({ sb, demo } = await startEstate())
+  const { ids, last } = await placePostedOrders({ sb, demo }, 4)
+  doneOrderId = ids.at(-1) ?? ''
+  traceId = last.timeline.find((t) => t.traceId && t.name.includes('post_sales_order'))?.traceId ?? ''
   // An order the ERP refused: an open exception, and a failed stage on its page.
-  demo.estate.erp.faults.outage = true
-  failedOrderId = (await demo.placeOrder()).order.orderId
-  await until(
-    async () => {
-      const res = await fetch(`${sb.apiUrl}/api/exceptions?connector=order-to-cash`)
-      const body = (await res.json()) as { exceptions: Array<{ entity: { id: string } }> }
-      return body.exceptions.some((e) => e.entity.id === failedOrderId)
-    },
-    (found) => found,
-    { what: 'the ERP outage to raise an exception' },
-  )
-  demo.estate.erp.faults.outage = false
+  ;[failedOrderId = ''] = await failAtErp({ sb, demo }, 1)
   // An order that stopped before the ERP two hours ago: it burns the order_reaches_erp budget, and
   // one evaluation with the shipped rules fires its alert.
   const t = Date.now() - 2 * HOUR
-  const ev = (type: string, at: number, extra: Record<string, unknown> = {}) => ({
-    specversion: '1.0',
-    id: `readable-${type}`,
-    source: 'urn:e2e',
-    type,
-    subject: 'SO-PHONE-STUCK',
-    time: new Date(at).toISOString(),
-    ...extra,
-  })
-  const sent = await fetch(`${sb.collectorUrl}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify([
-      ev('retail.order.created', t, { data: { channel: 'web' } }),
-      ev('retail.order.payment_authorized', t + 60_000),
-      ev('retail.order.inventory_reserved', t + 120_000),
-    ]),
-  })
-  expect(sent.status).toBe(200)
-  const { deps } = evaluator(sb.store, join(import.meta.dirname, '../../config'), {})
-  const { evaluate } = await import('../../alerts/evaluator.ts')
-  await until(
-    async () => {
-      await evaluate({ ...deps, clock: Date.now }, 60_000)
-      const res = await fetch(`${sb.apiUrl}/api/alerts?state=firing`)
-      return ((await res.json()) as { alerts: Array<{ rule: string }> }).alerts
-    },
-    (alerts) => alerts.some((a) => a.rule.includes('order_reaches_erp')),
-    { what: 'the order_reaches_erp alert to fire' },
-  )
+  const ev = cloudEvents('readable')
+  await sendEvents(sb.collectorUrl, [
+    ev('retail.order.created', 'SO-PHONE-STUCK', t, { data: { channel: 'web' } }),
+    ev('retail.order.payment_authorized', 'SO-PHONE-STUCK', t + 60_000),
+    ev('retail.order.inventory_reserved', 'SO-PHONE-STUCK', t + 120_000),
+    // Something for every page's tables to hold: stock, prices, a goods receipt, a batch run.
+    ...inventoryDrift(ev, 'SKU-PHONE-1', t),
+    ...stalePrice(ev, 'SKU-PHONE-PRICE', t),
+    ...shortReceipt(ev, 'PO-PHONE-1', t),
+    ...failedBatchRun(ev, 'erp-daily-export', 'RUN-PHONE-1', t),
+  ])
+  // Versions changing and a service nobody owns, for the catalog.
+  await seedGovernance(sb.collectorUrl, Math.floor(Date.now() / 60_000) * 60_000 - 40 * 60_000)
+  await fireAlert(sb, 'order_reaches_erp')
+  const firing = await fetch(`${sb.apiUrl}/api/alerts?state=firing`)
+  const { alerts } = (await firing.json()) as { alerts: Array<{ id: string; rule: string }> }
+  alertId = alerts.find((a) => a.rule.includes('order_reaches_erp'))?.id ?? ''
   browser = await launchBrowser()
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await demo?.close()
-  await sb?.close()
-})
+afterAll(() => closeAll(browser, demo, sb))
 
 const pages = () => [
   '',
@@ -117,37 +84,47 @@ const pages = () => [
   `#/orders/${failedOrderId}`,
   `#/traces/${traceId}`,
   '#/inventory',
+  '#/inventory/SKU-PHONE-1',
   '#/prices',
+  '#/prices/SKU-PHONE-PRICE',
   '#/map',
   '#/connectors',
   '#/slos',
   '#/slos/order_reaches_erp',
   '#/alerts',
+  `#/alerts/${alertId}`,
   '#/exceptions',
   '#/replays',
   '#/admin',
   '#/search/SO-PHONE',
   '#/purchase-orders',
+  '#/entities/purchase_order/PO-PHONE-1',
   '#/batches',
+  '#/batches/erp-daily-export',
   '#/reconciliation',
   '#/catalog',
+  '#/catalog/order-to-cash',
   '#/contracts',
 ]
 
-async function open(page: Page, hash: string): Promise<void> {
-  await page.goto(`${sb.apiUrl}/${hash}`)
-  await page.locator('main h1').first().waitFor()
-  await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 20_000 }).toBe(0)
+/** A table (or panel) each seeded page shows: what axe and the phone check look at there. */
+const FILLED: Record<string, string> = {
+  '#/inventory/SKU-PHONE-1': 'channels',
+  '#/prices/SKU-PHONE-PRICE': 'price-channels',
+  '#/entities/purchase_order/PO-PHONE-1': 'receipt-lines',
+  '#/purchase-orders': 'discrepancies',
+  '#/batches/erp-daily-export': 'batch-runs',
+  '#/reconciliation': 'reconciliation',
+  '#/catalog/order-to-cash': 'catalog-changes',
+  '#/contracts': 'contract-types',
+  '#/alerts': 'active-alerts',
+  '#/slos/order_reaches_erp': 'slo-burned',
+  '#/map': 'map-edges',
 }
 
-async function newPage(viewport: { width: number; height: number }, dark = false) {
-  const context: BrowserContext = await browser.newContext({
-    viewport,
-    colorScheme: dark ? 'dark' : 'light',
-    hasTouch: viewport.width < 500,
-  })
-  return { context, page: await context.newPage() }
-}
+const open = (page: Page, hash: string) => openPage(page, sb.apiUrl, hash)
+const newPage = (viewport: { width: number; height: number }, dark = false) =>
+  pageIn(browser, viewport, { dark })
 
 /**
  * Every chart's visible labels on the page, checked as rendered: none overlaps another and none
@@ -193,6 +170,9 @@ describe('the UI checked by tools', () => {
       const { context, page } = await newPage(DESKTOP, dark)
       for (const hash of pages()) {
         await open(page, hash)
+        // The seeded pages are checked with their tables drawn, not in an empty state.
+        const filled = FILLED[hash]
+        if (filled) expect(await page.getByTestId(filled).count(), `${hash}: ${filled}`).toBeGreaterThan(0)
         const { violations } = await new AxeBuilder({ page }).analyze()
         for (const v of violations.filter((x) => x.impact === 'serious' || x.impact === 'critical'))
           found.push(
@@ -229,6 +209,33 @@ describe('the UI checked by tools', () => {
       await context.close()
     }
     expect(found).toEqual([])
+  })
+
+  it('names every page in its tab title after its heading', async () => {
+    const { context, page } = await newPage(DESKTOP)
+    const unnamed: string[] = []
+    for (const hash of pages()) {
+      await open(page, hash)
+      const heading = ((await page.locator('main h1').first().textContent()) ?? '').replace(/\s+/g, ' ')
+      const title = await page.title()
+      const name = title.replace(/ · Signalbox$/, '')
+      if (name === title || name === '' || !heading.includes(name.replace(/…$/, '')))
+        unnamed.push(`${hash || 'overview'}: "${title}" for the heading "${heading.trim()}"`)
+    }
+    expect(unnamed).toEqual([])
+    // The newer pages by name.
+    for (const [hash, title] of [
+      ['#/batches', 'Batches'],
+      ['#/reconciliation', 'Reconciliation'],
+      ['#/purchase-orders', 'Purchase orders'],
+      ['#/prices/SKU-PHONE-PRICE', 'Prices SKU-PHONE-PRICE'],
+      ['#/catalog', 'Integration catalog'],
+      ['#/contracts', 'Event contracts'],
+    ]) {
+      await open(page, hash as string)
+      await expect.poll(() => page.title()).toBe(`${title} · Signalbox`)
+    }
+    await context.close()
   })
 
   it('names the page in the tab title, skips to the content, and says so when a page does not exist', async () => {

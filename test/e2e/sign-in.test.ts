@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createToken } from '../../auth/tokens.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { launchBrowser } from './browser.ts'
+import { closeAll, launchBrowser, newPage } from './browser.ts'
 
 let sb: TestSignalbox
 let browser: Browser
@@ -10,10 +10,7 @@ beforeAll(async () => {
   sb = await startSignalbox({ SIGNALBOX_AUTH: 'tokens' })
   browser = await launchBrowser()
 })
-afterAll(async () => {
-  await browser?.close()
-  await sb?.close()
-})
+afterAll(() => closeAll(browser, sb))
 
 describe('the web UI when Signalbox requires tokens', () => {
   it('asks for a token, then shows the pages that token may see', async () => {
@@ -23,7 +20,7 @@ describe('the web UI when Signalbox requires tokens', () => {
       role: 'viewer',
       createdBy: 'test',
     })
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    const { page } = await newPage(browser, { width: 1280, height: 800 })
     const blocked: string[] = []
     page.on('console', (m) => {
       if (m.type() === 'error' && m.text().includes('Content Security Policy')) blocked.push(m.text())
@@ -47,7 +44,7 @@ describe('the web UI when Signalbox requires tokens', () => {
       role: 'admin',
       createdBy: 'test',
     })
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    const { page } = await newPage(browser, { width: 1280, height: 800 })
     await page.goto(`${sb.apiUrl}/#/admin`)
     await page.getByLabel('API token').fill(token)
     await page.getByRole('button', { name: 'Sign in' }).click()

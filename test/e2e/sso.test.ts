@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort, startProvider, type TestProvider } from '../support/oidc.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { launchBrowser } from './browser.ts'
+import { closeAll, launchBrowser, newPage } from './browser.ts'
 
 let sb: TestSignalbox
 let provider: TestProvider
@@ -25,15 +25,11 @@ beforeAll(async () => {
   })
   browser = await launchBrowser()
 })
-afterAll(async () => {
-  await browser?.close()
-  await sb?.close()
-  await provider?.close()
-})
+afterAll(() => closeAll(browser, sb, provider))
 
 describe('single sign-on in the browser', () => {
   it('signs in at the provider, comes back to the same page as that user, and signs out', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    const { page } = await newPage(browser, { width: 1280, height: 800 })
     await page.goto(`${sb.apiUrl}/#/alerts`)
     await page.getByRole('link', { name: 'Sign in with single sign-on' }).click()
     // The provider's own login and consent pages.

@@ -1,12 +1,25 @@
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Demo, startDemo } from '../../connectors/demo.ts'
-import { NO_FAULTS } from '../../connectors/estate/faults.ts'
-import { evaluator } from '../support/alerting.ts'
-import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { until } from '../support/until.ts'
-import { drawn, launchBrowser, screenshotDir } from './browser.ts'
+import type { Demo } from '../../connectors/demo.ts'
+import { sendEvents } from '../support/events.ts'
+import type { TestSignalbox } from '../support/signalbox.ts'
+import {
+  closeAll,
+  cloudEvents,
+  DESKTOP,
+  drawn,
+  evaluateAlerts,
+  failAtErp,
+  inventoryDrift,
+  launchBrowser,
+  newPage,
+  openPage,
+  placePostedOrders,
+  screenshotDir,
+  stalePrice,
+  startEstate,
+} from './browser.ts'
 
 // A scratch folder, so a test run leaves the committed README pictures alone: `npm run screenshots`
 // points this at docs/screenshots to retake them.
@@ -17,144 +30,34 @@ let sb: TestSignalbox
 let demo: Demo
 let browser: Browser
 let page: Page
-const orderIds: string[] = []
+let orderIds: string[] = []
 let failedOrderId = ''
-
-async function sendEvents(events: object[]) {
-  const res = await fetch(`${sb.collectorUrl}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify(events),
-  })
-  expect(res.status).toBe(200)
-}
-
-let n = 0
-const ev = (type: string, subject: string, at: number, extra: Record<string, unknown> = {}) => ({
-  specversion: '1.0',
-  id: `e2e-${n++}`,
-  source: 'urn:e2e',
-  type,
-  subject,
-  time: new Date(at).toISOString(),
-  ...extra,
-})
+const ev = cloudEvents('e2e')
 
 beforeAll(async () => {
-  sb = await startSignalbox({ SIGNALBOX_ROLLUP_INTERVAL_SECONDS: '1' })
-  demo = await startDemo({
-    collectorUrl: sb.collectorUrl,
-    apiUrl: sb.apiUrl,
-    ordersPerMinute: 0,
-    callbackSecrets: [sb.config.replay.callbackSecret],
-    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
-  })
-  const { erp, payment, oms, wms, notification, crm, channels } = demo.estate
-  for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])
-    sim.faults = { ...NO_FAULTS }
+  ;({ sb, demo } = await startEstate())
   // Real orders through the demo's connectors, and the ERP posting of each awaited.
-  for (let i = 0; i < 6; i++) {
-    const { order } = await demo.placeOrder()
-    orderIds.push(order.orderId)
-  }
-  await until(
-    async () => {
-      const res = await fetch(`${sb.apiUrl}/api/orders/${orderIds[5]}/lifecycle`)
-      if (!res.ok) return undefined
-      const l = (await res.json()) as { stages: Array<{ name: string; status: string }> }
-      return l.stages.find((s) => s.name === 'erp_posted')?.status
-    },
-    (status) => status === 'done',
-    { what: 'the last order to reach the ERP' },
-  )
+  orderIds = (await placePostedOrders({ sb, demo }, 6)).ids
   // An order the ERP refused during an outage: an open exception to replay from the order page.
-  demo.estate.erp.faults.outage = true
-  const { order: failed } = await demo.placeOrder()
-  failedOrderId = failed.orderId
-  await until(
-    async () => {
-      const res = await fetch(`${sb.apiUrl}/api/exceptions?connector=order-to-cash`)
-      const body = (await res.json()) as { exceptions: Array<{ entity: { id: string } }> }
-      return body.exceptions.some((e) => e.entity.id === failedOrderId)
-    },
-    (found) => found,
-    { what: 'the ERP outage to raise an exception' },
-  )
-  demo.estate.erp.faults.outage = false
+  ;[failedOrderId = ''] = await failAtErp({ sb, demo }, 1)
   // An order that stopped before the ERP two hours ago (stuck), and a SKU a channel was told too much.
   const t = Date.now() - 2 * HOUR
-  await sendEvents([
+  await sendEvents(sb.collectorUrl, [
     ev('retail.order.created', 'SO-E2E-STUCK', t, { data: { channel: 'web' } }),
     ev('retail.order.payment_authorized', 'SO-E2E-STUCK', t + 60_000),
     ev('retail.order.inventory_reserved', 'SO-E2E-STUCK', t + 120_000),
     // A second stuck order, from another channel, for the stuck list's channel filter.
     ev('retail.order.created', 'SO-E2E-LATE-POS', t, { data: { channel: 'pos' } }),
     ev('retail.order.payment_authorized', 'SO-E2E-LATE-POS', t + 60_000),
-    ev('retail.inventory.adjusted', 'SKU-E2E-1', t, {
-      locationid: 'DC-1',
-      data: { on_hand: 50, available: 40, change: 1 },
-    }),
-    ev('retail.inventory.published', 'SKU-E2E-1', t + 1000, {
-      locationid: 'DC-1',
-      data: { channel: 'storefront', quantity: 40, change: 1 },
-    }),
-    ev('retail.inventory.adjusted', 'SKU-E2E-1', t + 60_000, {
-      locationid: 'DC-1',
-      data: { on_hand: 20, available: 10, change: 2 },
-    }),
-    ev('retail.inventory.published', 'SKU-E2E-1', t + 61_000, {
-      locationid: 'DC-1',
-      data: { channel: 'storefront', quantity: 10, change: 2 },
-    }),
-    ev('retail.inventory.published', 'SKU-E2E-1', t + 2000, {
-      locationid: 'DC-1',
-      data: { channel: 'marketplace', quantity: 40, change: 1 },
-    }),
+    ...inventoryDrift(ev, 'SKU-E2E-1', t),
     // A price the marketplace never took: a stale price past the deadline, beside two channels in step.
-    ev('retail.price.changed', 'SKU-E2E-PRICE', t, {
-      sku: 'SKU-E2E-PRICE',
-      data: {
-        sku: 'SKU-E2E-PRICE',
-        priceList: 'GB-RETAIL',
-        price: 30,
-        currency: 'GBP',
-        effectiveAt: new Date(t).toISOString(),
-      },
-    }),
-    ...['storefront', 'marketplace', 'pos'].map((channel) =>
-      ev('retail.price.published', 'SKU-E2E-PRICE', t + 1000, {
-        sku: 'SKU-E2E-PRICE',
-        channel,
-        data: { sku: 'SKU-E2E-PRICE', priceList: 'GB-RETAIL', price: 30 },
-      }),
-    ),
-    ev('retail.price.changed', 'SKU-E2E-PRICE', t + 60_000, {
-      sku: 'SKU-E2E-PRICE',
-      data: {
-        sku: 'SKU-E2E-PRICE',
-        priceList: 'GB-RETAIL',
-        price: 24,
-        currency: 'GBP',
-        effectiveAt: new Date(t + 60_000).toISOString(),
-      },
-    }),
-    ...['storefront', 'pos'].map((channel) =>
-      ev('retail.price.published', 'SKU-E2E-PRICE', t + 62_000, {
-        sku: 'SKU-E2E-PRICE',
-        channel,
-        data: { sku: 'SKU-E2E-PRICE', priceList: 'GB-RETAIL', price: 24 },
-      }),
-    ),
+    ...stalePrice(ev, 'SKU-E2E-PRICE', t),
   ])
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  ;({ page } = await newPage(browser, DESKTOP))
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await demo?.close()
-  await sb?.close()
-})
+afterAll(() => closeAll(browser, demo, sb))
 
 const drawnPixels = (testId: string) => drawn(page, testId)
 
@@ -272,9 +175,7 @@ describe('the web UI in a real browser', () => {
   it('shows SLOs on the overview, an SLO with what burned its budget, and acknowledges its alert', async () => {
     // The stuck order missed its hour to the ERP: the shipped order_reaches_erp SLO is overspent, and
     // one evaluation with the shipped rules opens its ticket.
-    const { deps } = evaluator(sb.store, join(import.meta.dirname, '../../config'), {})
-    const { evaluate } = await import('../../alerts/evaluator.ts')
-    await evaluate({ ...deps, clock: Date.now }, 60_000)
+    await evaluateAlerts(sb)
     await page.goto(`${sb.apiUrl}/`)
     const chip = page.locator('[data-testid="slo-strip"] a', { hasText: 'order_reaches_erp' })
     await chip.waitFor()
@@ -356,7 +257,7 @@ describe('the web UI in a real browser', () => {
     expect(scroll).toBeLessThanOrEqual(client)
   })
 
-  it('fits every page at 1280 px without horizontal scrolling, and reaches search and navigation by keyboard', async () => {
+  it('fits every page at 1280 px without horizontal scrolling, skips to the content in two Tabs, and reaches search and navigation by keyboard', async () => {
     const pages = [
       '',
       '#/flows/order_to_cash',
@@ -371,12 +272,16 @@ describe('the web UI in a real browser', () => {
       '#/exceptions',
       '#/replays',
       '#/admin',
+      '#/prices/SKU-E2E-PRICE',
+      '#/purchase-orders',
+      '#/batches',
+      '#/reconciliation',
+      '#/catalog',
+      '#/contracts',
     ]
     const overflowing: string[] = []
     for (const hash of pages) {
-      await page.goto(`${sb.apiUrl}/${hash}`)
-      await page.locator('main h1').first().waitFor()
-      await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 20_000 }).toBe(0)
+      await openPage(page, sb.apiUrl, hash)
       const { scroll, client } = await page.evaluate(() => ({
         scroll: document.documentElement.scrollWidth,
         client: document.documentElement.clientWidth,
@@ -384,24 +289,35 @@ describe('the web UI in a real browser', () => {
       if (scroll > client) overflowing.push(`${hash || 'overview'}: ${scroll} > ${client}`)
     }
     expect(overflowing).toEqual([])
-    // From the top of a page, Tab reaches the navigation and then the search box.
-    await page.goto(`${sb.apiUrl}/`)
-    await page.getByRole('heading', { name: 'Overview' }).waitFor()
+    const focused = () =>
+      page.evaluate(() => ({
+        name:
+          document.activeElement?.getAttribute('data-testid') ??
+          document.activeElement?.textContent?.trim() ??
+          '',
+        inMain: !!document.activeElement?.closest('main'),
+      }))
+    // The skip link is the first Tab from the top of a page, and with it the second Tab is in the
+    // page's content: past the ~20 links of the navigation without touching them.
+    await openPage(page, sb.apiUrl, '')
+    await page.keyboard.press('Tab')
+    expect((await focused()).name).toBe('Skip to content')
+    await page.keyboard.press('Enter')
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main')
+    await page.keyboard.press('Tab')
+    expect((await focused()).inMain).toBe(true)
+    // Without it, Tab goes through the navigation and then reaches the search box.
+    await openPage(page, sb.apiUrl, '')
     const reached: string[] = []
-    // (The skip link comes first, for those who want the content rather than the navigation.)
     for (let i = 0; i < 40 && !reached.includes('search-input'); i++) {
       await page.keyboard.press('Tab')
-      reached.push(
-        await page.evaluate(
-          () =>
-            document.activeElement?.getAttribute('data-testid') ??
-            document.activeElement?.textContent?.trim() ??
-            '',
-        ),
-      )
+      reached.push((await focused()).name)
     }
+    expect(reached[0]).toBe('Skip to content')
     expect(reached).toContain('Flows')
     expect(reached).toContain('search-input')
+    // The navigation is what the skip link saves: many Tabs, where the skip link takes two.
+    expect(reached.indexOf('search-input')).toBeGreaterThan(10)
     await page.keyboard.type(String(orderIds[5]))
     await page.keyboard.press('Enter')
     await page.waitForURL(`**/#/orders/${orderIds[5]}`)
