@@ -50,7 +50,8 @@ describe('the web UI when Signalbox requires tokens', () => {
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByTestId('tokens').waitFor()
     await page.getByLabel('Name').fill('ci-pipeline')
-    await page.getByRole('button', { name: 'Create' }).click()
+    // Exact: the token table's "created" heading is a sort button too.
+    await page.getByRole('button', { name: 'Create', exact: true }).click()
     await expect.poll(() => page.getByTestId('new-token').textContent()).toMatch(/sbx_[0-9a-f]{16}\./)
     const row = page.locator('[data-testid="tokens"] tr', { hasText: 'ci-pipeline' })
     await row.getByRole('button', { name: 'Revoke' }).click()
