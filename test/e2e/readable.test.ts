@@ -353,6 +353,19 @@ describe('at a phone’s 390 px', () => {
     await context.close()
   })
 
+  it('shows the batch jobs with a failed run and its reason (for the README)', async () => {
+    const { context, page } = await newPage(DESKTOP)
+    await open(page, '#/batches/erp-daily-export')
+    const failed = page.locator('[data-testid="batch-runs"] tr[data-run="RUN-PHONE-1"]')
+    expect(await failed.getAttribute('data-status')).toBe('failed')
+    expect(await failed.textContent()).toContain('ERP unavailable')
+    const job = page.locator('[data-testid="batch-jobs"] tr[data-job="erp-daily-export"]')
+    // Failed, or missed when the run fell before the day's 04:00 due time: either way not "ok".
+    expect(['failed', 'missed']).toContain(await job.getAttribute('data-state'))
+    await page.screenshot({ path: join(SCREENSHOTS, 'batches.png'), fullPage: true })
+    await context.close()
+  })
+
   it('looks right in the dark theme (for the README)', async () => {
     const { context, page } = await newPage(DESKTOP, true)
     await open(page, '#/slos/order_reaches_erp')

@@ -152,6 +152,9 @@ describe('the web UI in a real browser', () => {
     await page.getByLabel('SKU', { exact: true }).fill('SKU-E2E-PRICE')
     await page.getByRole('button', { name: 'Open' }).click()
     await page.waitForURL(/#\/prices\/SKU-E2E-PRICE$/)
+    await page.locator('[data-testid="price-list"] .chart svg').first().waitFor()
+    await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 20_000 }).toBe(0)
+    await page.screenshot({ path: join(SCREENSHOTS, 'prices.png'), fullPage: true })
   })
 
   it('finds the stuck order from the flows page and opens it', async () => {

@@ -42,7 +42,7 @@ describe('StageTrack', () => {
     expect(items[1]?.textContent).toContain('replayed')
     expect(items[1]?.textContent).toContain('reported 2×')
     expect(items[1]?.textContent).toContain('out of order')
-    expect(items[2]?.textContent).toContain('⏰')
+    expect(items[2]?.textContent).toContain('◷')
     expect(items[2]?.textContent).toContain('late')
   })
 

@@ -86,7 +86,7 @@ describe('swimlanes', () => {
       ['erp posted ↻', 'erp', '2026-11-26T10:40:00.000Z', 'replayed'],
     ])
     // Where it is stuck, in words: the late stage, not every stage still to come.
-    expect(pins?.markLine?.label.formatter).toBe('⏰ fulfilled: late')
+    expect(pins?.markLine?.label.formatter).toBe('◷ fulfilled: late')
   })
 
   it('draws every timeline entry in its lane with a shape per kind, keeping its trace', () => {

@@ -55,14 +55,17 @@ export function count(n: number): string {
   return n.toLocaleString()
 }
 
-/** Status words with an icon, so colour is never the only signal. */
+/**
+ * Status words with an icon, so colour is never the only signal. No emoji: glyphs that the usual
+ * text fonts carry (DejaVu, Noto Sans, Segoe UI), so no empty box where an emoji font is missing.
+ */
 export const STATUS_ICON: Record<string, string> = {
   done: '✓',
   completed: '✓',
   pending: '○',
   in_progress: '◔',
-  late: '⏰',
-  stuck: '⏰',
+  late: '◷',
+  stuck: '◷',
   failed: '✕',
   skipped: '↷',
   unconfirmed: '◌',

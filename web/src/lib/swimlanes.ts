@@ -92,14 +92,16 @@ export function swimlanes(l: { readonly stages: readonly Stage[]; readonly timel
           status: s.replayId ? 'replayed' : s.status,
           traceId: s.traceId,
         })),
-        // Named at now, on a dashed line: the stage it waits for, or the ones late or failed.
+        // Named at now, on a dashed line: the stage it waits for, or the ones late or failed. The
+        // name runs down from the top lane (the lanes are inverted, so the line's start is at the
+        // top): the latest pins sit in the lower lanes, beside now, and their labels would cross it.
         markLine:
           pending.length > 0
             ? {
                 symbol: 'none',
                 label: {
                   formatter: `${pending.map((s) => `${STATUS_ICON[s.status] ?? ''} ${s.name.replaceAll('_', ' ')}: ${s.status}`).join('\n')}`,
-                  position: 'insideEndTop',
+                  position: 'insideStartTop',
                 },
                 lineStyle: { type: 'dashed' },
                 data: [{ xAxis: now }],
