@@ -104,60 +104,66 @@ async function measure(senders: number, batch: number, firstOrder: number, dataD
   const rssTimer = setInterval(() => {
     peakRss = Math.max(peakRss, child.rssMB())
   }, 100)
-  const acks: number[] = []
-  let refused429 = 0
-  let next = 0
-  const cpuBefore = child.cpuSeconds()
-  const started = performance.now()
-  await Promise.all(
-    Array.from({ length: senders }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++] as Buffer
-        for (let attempt = 0; ; attempt++) {
-          const t = performance.now()
-          const res = await fetch(`${child.collectorUrl}/v1/traces`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-protobuf' },
-            body: body as BodyInit,
-          })
-          await res.arrayBuffer()
-          if (res.status === 200) {
-            acks.push(performance.now() - t)
-            break
+  // A failed point (a refused request, a trace not found) must not leave its Signalbox running
+  // beside the next point's: a stray all-in-one skews every figure after it.
+  try {
+    const acks: number[] = []
+    let refused429 = 0
+    let next = 0
+    const cpuBefore = child.cpuSeconds()
+    const started = performance.now()
+    await Promise.all(
+      Array.from({ length: senders }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++] as Buffer
+          for (let attempt = 0; ; attempt++) {
+            const t = performance.now()
+            const res = await fetch(`${child.collectorUrl}/v1/traces`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-protobuf' },
+              body: body as BodyInit,
+            })
+            await res.arrayBuffer()
+            if (res.status === 200) {
+              acks.push(performance.now() - t)
+              break
+            }
+            if ((res.status !== 429 && res.status !== 503) || attempt > 1000)
+              throw new Error(`collector answered ${res.status}`)
+            if (res.status === 429) refused429++
+            // Honour Retry-After as an exporter does, with jitter so senders do not return in step.
+            const wait = Number(res.headers.get('retry-after') ?? 1) * 1000
+            await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random() / 2)))
           }
-          if ((res.status !== 429 && res.status !== 503) || attempt > 1000)
-            throw new Error(`collector answered ${res.status}`)
-          if (res.status === 429) refused429++
-          // Honour Retry-After as an exporter does, with jitter so senders do not return in step.
-          const wait = Number(res.headers.get('retry-after') ?? 1) * 1000
-          await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random() / 2)))
         }
-      }
-    }),
-  )
-  const writes = await writeFigures(child.collectorUrl)
-  const check = await fetch(`${child.apiUrl}/api/traces/${lastTrace}`)
-  if (check.status !== 200) throw new Error(`last trace not queryable: ${check.status}`)
-  const seconds = (performance.now() - started) / 1000
-  const cores = (child.cpuSeconds() - cpuBefore) / seconds
-  clearInterval(rssTimer)
-  peakRss = Math.max(peakRss, child.rssMB())
-  await child.stop()
-  const point: Point = {
-    senders,
-    batch,
-    spansPerSec: Math.round(spans / seconds),
-    ackP50Ms: Math.round(quantile(acks, 0.5)),
-    ackP99Ms: Math.round(quantile(acks, 0.99)),
-    refused429,
-    peakRssMB: Math.round(peakRss),
-    cores: Number(cores.toFixed(2)),
-    ...writes,
+      }),
+    )
+    const writes = await writeFigures(child.collectorUrl)
+    const check = await fetch(`${child.apiUrl}/api/traces/${lastTrace}`)
+    if (check.status !== 200) throw new Error(`last trace not queryable: ${check.status}`)
+    const seconds = (performance.now() - started) / 1000
+    const cores = (child.cpuSeconds() - cpuBefore) / seconds
+    clearInterval(rssTimer)
+    peakRss = Math.max(peakRss, child.rssMB())
+    const point: Point = {
+      senders,
+      batch,
+      spansPerSec: Math.round(spans / seconds),
+      ackP50Ms: Math.round(quantile(acks, 0.5)),
+      ackP99Ms: Math.round(quantile(acks, 0.99)),
+      refused429,
+      peakRssMB: Math.round(peakRss),
+      cores: Number(cores.toFixed(2)),
+      ...writes,
+    }
+    log(
+      `${String(senders).padStart(4)} × ${String(batch).padEnd(5)} ${String(point.spansPerSec).padStart(7)} spans/s  ack p50 ${point.ackP50Ms} ms p99 ${point.ackP99Ms} ms  429s ${refused429}  peak RSS ${point.peakRssMB} MB  ${point.cores} cores  ${point.writes} writes of ${point.rowsPerWrite} rows, ${point.writeMs} ms each`,
+    )
+    return point
+  } finally {
+    clearInterval(rssTimer)
+    await child.stop()
   }
-  log(
-    `${String(senders).padStart(4)} × ${String(batch).padEnd(5)} ${String(point.spansPerSec).padStart(7)} spans/s  ack p50 ${point.ackP50Ms} ms p99 ${point.ackP99Ms} ms  429s ${refused429}  peak RSS ${point.peakRssMB} MB  ${point.cores} cores  ${point.writes} writes of ${point.rowsPerWrite} rows, ${point.writeMs} ms each`,
-  )
-  return point
 }
 
 // The engine's own rate for the same rows into the same tables and views, from a local file in the

@@ -2,7 +2,8 @@
  * Read-side latency on a seeded store: p50/p95 per api route, measured through the api app itself
  * (validation, queries, JSON), without the network. Last line: one JSON object.
  *
- *   npm run bench:query            (BENCH_QUERY_ORDERS=340000 ≈ 11 M spans and 2.2 M events)
+ *   npm run bench:query            (BENCH_QUERY_ORDERS=340000 ≈ 11 M spans and 2.2 M events;
+ *                                   BENCH_QUERY_ONLY=lifecycle,trace picks reads)
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -125,7 +126,9 @@ try {
     calls: () => `/api/systems/calls?source=${edge?.source}&target=${edge?.target}&${lastHour}`,
   }
   const results: Record<string, { p50: number; p95: number; runs: number }> = {}
-  for (const [name, url] of Object.entries(queries)) {
+  // BENCH_QUERY_ONLY=lifecycle,metrics picks reads (at 100 M spans, each SLO evaluation takes seconds).
+  const only = process.env.BENCH_QUERY_ONLY?.split(',')
+  for (const [name, url] of Object.entries(queries).filter(([n]) => !only || only.includes(n))) {
     const times: number[] = []
     // As many runs for every read: with 20, a p95 would be the single slowest run.
     const runs = RUNS
