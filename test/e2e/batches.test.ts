@@ -1,11 +1,12 @@
 import { rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { AxeBuilder } from '@axe-core/playwright'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cloudEvent, configWithBatches } from '../support/batches.ts'
 import { sendEvents } from '../support/events.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
-import { closeAll, DESKTOP, launchBrowser, newPage } from './browser.ts'
+import { closeAll, DESKTOP, launchBrowser, newPage, screenshotDir } from './browser.ts'
 
 /*
  * The Batches page lists every job with its state (a missed run among them) and a job's runs; a run's
@@ -96,6 +97,7 @@ describe('the Batches and Reconciliation pages, in a real browser', () => {
     const unmatched = page.locator('[data-testid="unmatched"] tr[data-entity="SO-E2E-1"]')
     expect(await unmatched.getAttribute('data-reason')).toBe('not_posted')
     expect(await violations()).toEqual([])
+    await page.screenshot({ path: join(screenshotDir(), 'reconciliation.png'), fullPage: true })
     await unmatched.getByRole('link', { name: 'order SO-E2E-1' }).click()
     await page.waitForURL('**/#/orders/SO-E2E-1')
   })
