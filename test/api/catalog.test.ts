@@ -50,6 +50,7 @@ describe('GET /api/catalog', () => {
       'fulfilment',
       'return-to-refund',
       'pricing-sync',
+      'carrier-tracking',
     ])
     const otc = body.integrations.find((i) => i.id === 'order-to-cash') as Entry
     expect(otc).toMatchObject({
