@@ -42,7 +42,7 @@ describe('the Catalog page, in a real browser', () => {
     ])
     expect(await row.getByTestId('last-change').textContent()).toMatch(/^1\.1\.0 at /)
     expect(await row.getByTestId('volume').textContent()).toMatch(/^2 \/ 9,?000 sync runs/)
-    expect(await page.locator('[data-testid="catalog"] tbody tr').count()).toBe(5)
+    expect(await page.locator('[data-testid="catalog"] tbody tr').count()).toBe(6)
     // What telemetry shows but nobody owns; the ERP is a known system, so it is not listed.
     const unowned = page.getByTestId('unowned')
     expect(await unowned.locator('tr[data-unowned="loyalty-export"] td').first().textContent()).toBe(
