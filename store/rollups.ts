@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { runEvery } from '../core/background.ts'
 import { MINUTE_MS } from '../core/duration.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from './client.ts'
+import { claimLease } from './queries/alerts.ts'
 import type { FlowShape } from './queries/flow-stages.ts'
 import { refreshFlowState } from './queries/flow-state.ts'
 import { sql, table } from './sql.ts'
@@ -41,15 +43,30 @@ export interface RollupSchedule {
   readonly flows?: readonly FlowShape[]
 }
 
-/** One tick: the system map's recent minutes, then each flow's entity state. */
-async function rollupOnce(store: Store, schedule: RollupSchedule, now: number): Promise<void> {
+/**
+ * One tick: the system map's recent minutes, then each flow's entity state — by one process at a
+ * time, the holder of the rollup lease (two api processes would each count a flow's changes in its
+ * tallies). Terms are claimed as the evaluator claims its lease (alerts/evaluator.ts).
+ */
+async function rollupOnce(
+  store: Store,
+  schedule: RollupSchedule,
+  holder: string,
+  now: number,
+): Promise<void> {
+  const leaseMs = Math.max(3 * schedule.everyMs, 30_000)
+  const term = Math.floor(now / leaseMs)
+  if ((await claimLease(store, 'rollups', term, holder, now)) !== holder) return
+  if ((term + 1) * leaseMs - now <= 1.5 * schedule.everyMs)
+    await claimLease(store, 'rollups', term + 1, holder, now)
   await rollupSystemEdges(store, new Date(now - schedule.windowMinutes * MINUTE_MS), new Date(now))
   for (const flow of schedule.flows ?? []) await refreshFlowState(store, flow, { now })
 }
 
 /** Runs the rollups on a timer; a failure is logged and the next tick tries again. */
 export function scheduleRollups(store: Store, log: Logger, schedule: RollupSchedule): () => Promise<void> {
-  return runEvery(() => rollupOnce(store, schedule, Date.now()), {
+  const holder = `rollups-${randomUUID()}`
+  return runEvery(() => rollupOnce(store, schedule, holder, Date.now()), {
     everyMs: schedule.everyMs,
     log,
     failure: 'rollup failed; retrying at the next tick',

@@ -467,6 +467,25 @@ ORDER BY (flow, entity_id)
 TTL toDateTime(intDiv(last_ms, 1000)) + toIntervalDay(400)
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE signalbox.flow_entities_staged
+(
+    `flow` LowCardinality(String),
+    `entity_id` String,
+    `ts` Array(Int64),
+    `last_stage` UInt8,
+    `terminated` UInt8,
+    `terminated_ms` Int64,
+    `channel` LowCardinality(String),
+    `first_ms` Int64,
+    `last_ms` Int64,
+    `version` UInt64
+)
+ENGINE = MergeTree
+PARTITION BY toDate(toDateTime(intDiv(version, 1000000)))
+ORDER BY (flow, version, entity_id)
+TTL toDateTime(intDiv(version, 1000000)) + toIntervalDay(1)
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+
 CREATE TABLE signalbox.flow_minutes
 (
     `minute` DateTime CODEC(Delta(4), ZSTD(1)),
@@ -520,11 +539,31 @@ CREATE TABLE signalbox.flow_state_marks
 (
     `flow` LowCardinality(String),
     `watermark` DateTime64(3),
-    `version` UInt64
+    `version` UInt64,
+    `state_version` UInt64 DEFAULT 0,
+    `tallied` UInt8 DEFAULT 0,
+    `incremental` UInt8 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY flow
 SETTINGS index_granularity = 8192;
+
+CREATE TABLE signalbox.flow_tallies
+(
+    `flow` LowCardinality(String),
+    `kind` UInt8 COMMENT '1 entered, 2 reached, 3 completed, 4 terminated (by entry minute), 5 waiting (by the minute of the stage waited after), 6 stage delay (by the minute the stage was reached)',
+    `minute` DateTime CODEC(Delta(4), ZSTD(1)),
+    `stage` UInt8,
+    `channel` LowCardinality(String),
+    `delay_bucket` UInt16 COMMENT '0: no delay; b: about 2^((b - 1) / 16) ms',
+    `n` Int64,
+    `delay_ms_sum` Int64
+)
+ENGINE = SummingMergeTree((n, delay_ms_sum))
+PARTITION BY toDate(minute)
+ORDER BY (flow, kind, minute, stage, channel, delay_bucket)
+TTL minute + toIntervalDay(400)
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 100, index_granularity = 8192;
 
 CREATE TABLE signalbox.integration_sightings
 (

@@ -20,6 +20,8 @@ export const TABLES = {
   systemEdges: 'system_edges',
   flowEntities: 'flow_entities',
   flowStateMarks: 'flow_state_marks',
+  flowTallies: 'flow_tallies',
+  flowEntitiesStaged: 'flow_entities_staged',
   alertInstances: 'alert_instances',
   alertTransitions: 'alert_transitions',
   silences: 'silences',

@@ -20,7 +20,7 @@ export interface Target {
 export interface TableSpec {
   readonly name: string
   readonly columns: readonly string[]
-  readonly engine: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree'
+  readonly engine: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree' | 'SummingMergeTree'
   /** Arguments of the engine, e.g. the version column of a ReplacingMergeTree. */
   readonly engineArgs?: string
   readonly orderBy: string

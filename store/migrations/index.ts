@@ -20,6 +20,7 @@ import { unmappedWebhooks } from './0019_unmapped_webhooks.ts'
 import { eventContracts } from './0020_event_contracts.ts'
 import { failedTraces } from './0021_failed_traces.ts'
 import { integrationSightings } from './0022_integration_sightings.ts'
+import { flowTallies } from './0023_flow_tallies.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -48,4 +49,5 @@ export const MIGRATIONS: readonly Migration[] = [
   eventContracts,
   failedTraces,
   integrationSightings,
+  flowTallies,
 ]

@@ -1,8 +1,9 @@
 import type { Store } from '../client.ts'
-import { join, sql, table } from '../sql.ts'
+import { type Fragment, join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import { type FlowShape, withAwaitedStage } from './flow-stages.ts'
-import { entityFilters, type FlowSnapshot, flowEntities } from './flow-state.ts'
+import { entityFilters, type FlowSnapshot, flowEntities, untalliedChange } from './flow-state.ts'
+import { type TallyRange, talliedLatencies, talliedProgress } from './flow-tallies.ts'
 
 export interface MetricsRange {
   readonly from: Date
@@ -14,6 +15,17 @@ export interface MetricsRange {
   readonly snapshot?: FlowSnapshot
   /** Only the entities that came in through these channels and that these systems touched (a scope). */
   readonly only?: { readonly channels?: readonly string[]; readonly systems?: readonly string[] }
+}
+
+/**
+ * The range and the untallied change when the flow's tallies can answer the read (kept, no refresh
+ * under way, and no filter on systems, which the tallies do not keep); undefined: read the entities.
+ */
+function fromTallies(flow: FlowShape, r: MetricsRange): { range: TallyRange; change: Fragment } | undefined {
+  if (!r.snapshot || r.only?.systems) return undefined
+  const change = untalliedChange(flow, r.snapshot)
+  if (!change) return undefined
+  return { range: { from: r.from, to: r.to, stepSeconds: r.stepSeconds, channels: r.only?.channels }, change }
 }
 
 /** The conditions `only` puts on the entities of a read over [since, until). */
@@ -41,6 +53,8 @@ export interface LatencyRow {
  * which the stage was reached, and over the whole range (`bucket` 0) from the same pass.
  */
 export async function stageLatencies(store: Store, flow: FlowShape, r: MetricsRange): Promise<LatencyRow[]> {
+  const tallied = fromTallies(flow, r)
+  if (tallied) return talliedLatencies(store, flow, tallied.range, tallied.change)
   return store.query<LatencyRow>(sql`
     SELECT intDiv(intDiv(cur_ms, 1000), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket, stage_index,
       quantiles(0.5, 0.95, 0.99)(greatest(0, cur_ms - prev_ms)) AS q,
@@ -88,6 +102,8 @@ export async function progress(
   r: MetricsRange,
   now: { readonly since: Date; readonly until: Date },
 ): Promise<ProgressAndThroughput> {
+  const tallied = fromTallies(flow, r)
+  if (tallied) return talliedProgress(store, flow, tallied.range, now.since, tallied.change)
   const n = flow.stageEvents.length
   const since = new Date(Math.min(r.lookbackFrom.getTime(), now.since.getTime()))
   const until = new Date(Math.max(r.to.getTime(), now.until.getTime()))

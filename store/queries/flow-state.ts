@@ -2,6 +2,7 @@ import type { Store } from '../client.ts'
 import { type Fragment, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import { CHANNEL, entityStages, type FlowShape } from './flow-stages.ts'
+import { tallyRows } from './flow-tallies.ts'
 
 /**
  * Per flow, each entity's stage times (what `entityStages` computes by grouping the progress table,
@@ -17,22 +18,60 @@ const EVER = { since: new Date(0), until: new Date(Date.UTC(2200, 0, 1)) }
 /** Past this many changed entities, a read computes the whole flow live instead of merging. */
 const MAX_CHANGED = 50_000
 
+/** A flow's latest mark: how far its state is complete, and whether its tallies are written. */
+interface Mark {
+  readonly watermarkMs: number
+  /** The `flow_entities` version the mark commits (0: a mark from before the tallies). */
+  readonly stateVersion: bigint
+  /** Whether the tallies of `stateVersion` are written (0 while a refresh is under way or was cut off). */
+  readonly tallied: boolean
+  /** Whether the tallies held the flow before that refresh (if not, it builds them from nothing). */
+  readonly incremental: boolean
+}
+
+async function latestMark(store: Store, flow: FlowShape): Promise<Mark | undefined> {
+  const [row] = await store.query<{ w: string; v: string; tallied: number; incremental: number }>(sql`
+    SELECT toUnixTimestamp64Milli(argMax(watermark, version)) AS w, toString(argMax(state_version, version)) AS v,
+      argMax(tallied, version) AS tallied, argMax(incremental, version) AS incremental
+    FROM ${table(TABLES.flowStateMarks)} WHERE flow = ${flow.name} GROUP BY flow`)
+  if (!row) return undefined
+  return {
+    watermarkMs: Number(row.w),
+    stateVersion: BigInt(row.v),
+    tallied: Number(row.tallied) === 1,
+    incremental: Number(row.incremental) === 1,
+  }
+}
+
+function writeMark(store: Store, flow: FlowShape, version: bigint, mark: Mark): Promise<void> {
+  return store.command(sql`
+    INSERT INTO ${table(TABLES.flowStateMarks)} (flow, watermark, version, state_version, tallied, incremental)
+    VALUES (${flow.name}, ${new Date(mark.watermarkMs)}, ${version}, ${mark.stateVersion}, ${mark.tallied ? 1 : 0},
+      ${mark.incremental ? 1 : 0})`)
+}
+
 /**
  * The entities of the flow whose progress arrived since its state's watermark (at most MAX_CHANGED +
- * 1), or undefined while it has no state. One query: on the embedded engine a query costs a few
- * milliseconds before it reads anything, and this runs before every read of the state.
+ * 1), or undefined while it has no state; and whether its tallies are complete. One query: on the
+ * embedded engine a query costs a few milliseconds before it reads anything, and this runs before
+ * every read of the state.
  */
-async function changedSinceMark(store: Store, flow: FlowShape): Promise<string[] | undefined> {
+async function changedSinceMark(
+  store: Store,
+  flow: FlowShape,
+): Promise<{ changed: string[]; tallied: boolean } | undefined> {
   const mark = sql`SELECT argMax(watermark, version) FROM ${table(TABLES.flowStateMarks)} WHERE flow = ${flow.name}`
   const rows = await store.query<{ kind: 'mark' | 'changed'; id: string }>(sql`
-    SELECT 'mark' AS kind, '' AS id FROM ${table(TABLES.flowStateMarks)} WHERE flow = ${flow.name} LIMIT 1
+    SELECT 'mark' AS kind, toString(argMax(tallied, version)) AS id FROM ${table(TABLES.flowStateMarks)}
+    WHERE flow = ${flow.name} GROUP BY flow
     UNION ALL
     SELECT 'changed' AS kind, id FROM (
       SELECT DISTINCT entity_id AS id FROM ${table(TABLES.entityProgress)}
       WHERE entity_type = ${flow.entityType} AND received >= (${mark})
       LIMIT ${MAX_CHANGED + 1})`)
-  if (!rows.some((r) => r.kind === 'mark')) return undefined
-  return rows.filter((r) => r.kind === 'changed').map((r) => r.id)
+  const mark_ = rows.find((r) => r.kind === 'mark')
+  if (!mark_) return undefined
+  return { changed: rows.filter((r) => r.kind === 'changed').map((r) => r.id), tallied: mark_.id === '1' }
 }
 
 /**
@@ -50,27 +89,105 @@ const stagesWithSpan = (flow: FlowShape, ids?: readonly string[]) => sql`
     GROUP BY entity_id
   ) AS c USING entity_id`
 
+const ROW_COLUMNS = sql`entity_id, ts, last_stage, terminated, terminated_ms, channel, first_ms, last_ms`
+
 /**
- * Brings the flow's state up to date: every entity when there is none yet, then those whose progress
- * arrived since the last watermark. The new watermark is the refresh's start less `slackMs`, so
- * progress that becomes visible late is still read live, and taken up by the next refresh.
+ * Brings the flow's state up to date: every entity when there is none yet (or no tallies), then those
+ * whose progress arrived since the last watermark. The new watermark is the refresh's start less
+ * `slackMs`, so progress that becomes visible late is still read live, and taken up by the next
+ * refresh. A refresh cut off half way (a crash) is finished by the next one before anything else.
  */
 export async function refreshFlowState(
   store: Store,
   flow: FlowShape,
-  { now = Date.now(), slackMs = SLACK_MS } = {},
+  options: { readonly now?: number; readonly slackMs?: number } = {},
 ): Promise<void> {
-  const ids = await changedSinceMark(store, flow)
+  // One refresh of a flow at a time in a process (a command's beside the timer's): two at once would
+  // each count the same change. Across processes, the rollup lease (store/rollups.ts) keeps one.
+  const byFlow = running.get(store) ?? new Map<string, Promise<void>>()
+  running.set(store, byFlow)
+  const next = (byFlow.get(flow.name) ?? Promise.resolve())
+    .catch(() => {})
+    .then(() => refreshOnce(store, flow, options))
+  byFlow.set(flow.name, next)
+  try {
+    await next
+  } finally {
+    if (byFlow.get(flow.name) === next) byFlow.delete(flow.name)
+  }
+}
+
+const running = new WeakMap<Store, Map<string, Promise<void>>>()
+
+async function refreshOnce(
+  store: Store,
+  flow: FlowShape,
+  { now = Date.now(), slackMs = SLACK_MS }: { readonly now?: number; readonly slackMs?: number },
+): Promise<void> {
+  let mark = await latestMark(store, flow)
+  if (mark && !mark.tallied && mark.stateVersion > 0n) {
+    await finishRefresh(store, flow, mark)
+    mark = { ...mark, tallied: true }
+  }
+  // Without tallies (a first refresh, or a mark from before them), every entity is read again.
+  const since = mark?.tallied ? await changedSinceMark(store, flow) : undefined
   const version = BigInt(now) * 1000n
-  if (ids === undefined || ids.length > 0)
-    await store.command(sql`
-      INSERT INTO ${table(TABLES.flowEntities)} (flow, entity_id, ts, last_stage, terminated, terminated_ms, channel,
-        first_ms, last_ms, version)
-      SELECT ${flow.name}, entity_id, ts, last_stage, terminated, terminated_ms, channel, first_ms, last_ms, ${version}
-      FROM (${stagesWithSpan(flow, ids && ids.length <= MAX_CHANGED ? ids : undefined)})`)
+  const watermarkMs = Math.max(0, now - slackMs)
+  if (mark?.tallied && since?.changed.length === 0) {
+    await writeMark(store, flow, version, { ...mark, watermarkMs })
+    return
+  }
+  const ids = since && since.changed.length <= MAX_CHANGED ? since.changed : undefined
   await store.command(sql`
-    INSERT INTO ${table(TABLES.flowStateMarks)} (flow, watermark, version)
-    VALUES (${flow.name}, ${new Date(Math.max(0, now - slackMs))}, ${version})`)
+    INSERT INTO ${table(TABLES.flowEntitiesStaged)} (flow, ${ROW_COLUMNS}, version)
+    SELECT ${flow.name}, ${ROW_COLUMNS}, ${version} FROM (${stagesWithSpan(flow, ids)})`)
+  // Under way: readers keep the last watermark and read live until the mark below says done.
+  const pending = {
+    watermarkMs: mark?.watermarkMs ?? 0,
+    stateVersion: version,
+    tallied: false,
+    incremental: !!mark?.tallied,
+  }
+  await writeMark(store, flow, version, pending)
+  await finishRefresh(store, flow, pending, watermarkMs)
+}
+
+/**
+ * A refresh's last steps, from its staged rows: the tallies (new counts less the old ones of the same
+ * entities, read before their new rows are written, so a retry computes the same change and its
+ * deduplication token keeps it once), then the rows, then the mark.
+ */
+async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermarkMs = mark.watermarkMs) {
+  const staged = sql`
+    SELECT ${ROW_COLUMNS} FROM ${table(TABLES.flowEntitiesStaged)}
+    WHERE flow = ${flow.name} AND version = ${mark.stateVersion}`
+  const before = sql`
+    SELECT ${ROW_COLUMNS} FROM ${table(TABLES.flowEntities)} FINAL
+    WHERE flow = ${flow.name} AND entity_id IN (
+      SELECT entity_id FROM ${table(TABLES.flowEntitiesStaged)} WHERE flow = ${flow.name} AND version = ${mark.stateVersion})`
+  const signed = mark.incremental ? signedChange(staged, before) : signedChange(staged)
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.flowTallies)} (flow, kind, minute, stage, channel, delay_bucket, n, delay_ms_sum)
+    SELECT ${flow.name}, kind, minute, stage, channel, delay_bucket, n, delay_ms_sum FROM (${tallyRows(flow, signed)})
+    WHERE n != 0 OR delay_ms_sum != 0
+    ORDER BY kind, minute, stage, channel, delay_bucket
+    SETTINGS insert_deduplication_token = ${`flow_tallies:${flow.name}:${mark.stateVersion}`}`)
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.flowEntities)} (flow, ${ROW_COLUMNS}, version)
+    SELECT flow, ${ROW_COLUMNS}, version FROM ${table(TABLES.flowEntitiesStaged)}
+    WHERE flow = ${flow.name} AND version = ${mark.stateVersion}`)
+  await writeMark(store, flow, mark.stateVersion + 1n, {
+    ...mark,
+    watermarkMs,
+    tallied: true,
+    incremental: true,
+  })
+}
+
+/** Entity rows signed for the tallies: `after` counted in (+1), `before` taken out (-1). */
+function signedChange(after: Fragment, before?: Fragment): Fragment {
+  const plus = sql`SELECT *, toInt8(1) AS sign FROM (${after})`
+  return before ? sql`${plus} UNION ALL SELECT *, toInt8(-1) AS sign FROM (${before})` : plus
 }
 
 const COLUMNS = sql`entity_id, ts, last_stage, terminated, terminated_ms, channel`
@@ -78,11 +195,30 @@ const COLUMNS = sql`entity_id, ts, last_stage, terminated, terminated_ms, channe
 /** What a read of the flow state needs to know first: which entities changed since it (none: no state). */
 export interface FlowSnapshot {
   readonly changed: readonly string[] | undefined
+  /** Whether the flow's tallies are complete up to the watermark (store/queries/flow-tallies.ts). */
+  readonly tallied: boolean
 }
 
 /** Read once per request when several reads of one flow follow (flow metrics). */
 export async function flowSnapshot(store: Store, flow: FlowShape): Promise<FlowSnapshot> {
-  return { changed: await changedSinceMark(store, flow) }
+  const since = await changedSinceMark(store, flow)
+  return { changed: since?.changed, tallied: since?.tallied ?? false }
+}
+
+/**
+ * The change the tallies do not hold yet: the entities changed since the watermark, live (+1) less
+ * their kept rows (-1); undefined when the tallies cannot serve a read (none yet, a refresh under
+ * way, or more changed entities than a read takes live).
+ */
+export function untalliedChange(flow: FlowShape, snapshot: FlowSnapshot): Fragment | undefined {
+  const { changed, tallied } = snapshot
+  if (!tallied || changed === undefined || changed.length > MAX_CHANGED) return undefined
+  if (changed.length === 0)
+    return sql`SELECT ${COLUMNS}, toInt8(0) AS sign FROM ${table(TABLES.flowEntities)} WHERE 0`
+  return signedChange(
+    sql`SELECT ${COLUMNS} FROM (${stagesWithSpan(flow, [...changed])})`,
+    sql`SELECT ${COLUMNS} FROM ${table(TABLES.flowEntities)} FINAL WHERE flow = ${flow.name} AND entity_id IN ${[...changed]}`,
+  )
 }
 
 /**
