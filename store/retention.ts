@@ -87,6 +87,7 @@ export function ttlExpressions(
     [TABLES.systemEdges]: `minute + INTERVAL ${d(days.spans)} DAY`,
     [TABLES.flowEntities]: `toDateTime(intDiv(last_ms, 1000)) + INTERVAL ${d(days.events)} DAY`,
     [TABLES.flowTallies]: `minute + INTERVAL ${d(days.events)} DAY`,
+    [TABLES.flowWaiting]: `toDateTime(intDiv(last_ms, 1000)) + INTERVAL ${d(days.events)} DAY`,
     // An exception never goes before the trace it points to.
     [TABLES.exceptions]: `toDateTime(last_seen) + INTERVAL ${d(Math.max(days.events, failedKeep))} DAY`,
     // Alert history and the delivery log answer post-incident questions months later.

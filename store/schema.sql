@@ -565,6 +565,24 @@ ORDER BY (flow, kind, minute, stage, channel, delay_bucket)
 TTL minute + toIntervalDay(400)
 SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 100, index_granularity = 8192;
 
+CREATE TABLE signalbox.flow_waiting
+(
+    `flow` LowCardinality(String),
+    `awaited` UInt8 COMMENT 'the stage it waits for (1-based)',
+    `since_ms` Int64 COMMENT 'when it reached the stage it waits after',
+    `entity_id` String,
+    `awaited_after` UInt8,
+    `last_stage` UInt8,
+    `channel` LowCardinality(String),
+    `last_ms` Int64,
+    `n` Int64
+)
+ENGINE = SummingMergeTree((n))
+PARTITION BY toYYYYMM(toDateTime(intDiv(since_ms, 1000)))
+ORDER BY (flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms)
+TTL toDateTime(intDiv(last_ms, 1000)) + toIntervalDay(400)
+SETTINGS non_replicated_deduplication_window = 100, index_granularity = 8192;
+
 CREATE TABLE signalbox.integration_sightings
 (
     `hour` DateTime CODEC(Delta(4), ZSTD(1)),

@@ -21,6 +21,7 @@ export const TABLES = {
   flowEntities: 'flow_entities',
   flowStateMarks: 'flow_state_marks',
   flowTallies: 'flow_tallies',
+  flowWaiting: 'flow_waiting',
   flowEntitiesStaged: 'flow_entities_staged',
   alertInstances: 'alert_instances',
   alertTransitions: 'alert_transitions',

@@ -37,6 +37,32 @@ export const flowTallies: Migration = {
       },
       t,
     ),
+    // The entities waiting for a stage, one row each (signed like the tallies), ordered so the stuck
+    // list reads only those past each stage's limit: a range of the sort key per stage.
+    ...createTable(
+      {
+        name: 'flow_waiting',
+        columns: [
+          'flow LowCardinality(String)',
+          "awaited UInt8 COMMENT 'the stage it waits for (1-based)'",
+          "since_ms Int64 COMMENT 'when it reached the stage it waits after'",
+          'entity_id String',
+          'awaited_after UInt8',
+          'last_stage UInt8',
+          'channel LowCardinality(String)',
+          'last_ms Int64',
+          'n Int64',
+        ],
+        engine: 'SummingMergeTree',
+        engineArgs: '(n)',
+        partitionBy: 'toYYYYMM(toDateTime(intDiv(since_ms, 1000)))',
+        orderBy: '(flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms)',
+        ttl: `toDateTime(intDiv(last_ms, 1000)) + INTERVAL ${days(retention.events)} DAY`,
+        settings: { non_replicated_deduplication_window: 100 },
+        shardBy: 'cityHash64(entity_id)',
+      },
+      t,
+    ),
     // A refresh's new entity rows, written before its tallies so a retry computes the same ones.
     ...createTable(
       {

@@ -2,7 +2,7 @@ import type { Store } from '../client.ts'
 import { type Fragment, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import { CHANNEL, entityStages, type FlowShape } from './flow-stages.ts'
-import { tallyRows } from './flow-tallies.ts'
+import { tallyRows, waitingRows } from './flow-tallies.ts'
 
 /**
  * Per flow, each entity's stage times (what `entityStages` computes by grouping the progress table,
@@ -153,8 +153,8 @@ async function refreshOnce(
 }
 
 /**
- * A refresh's last steps, from its staged rows: the tallies (new counts less the old ones of the same
- * entities, read before their new rows are written, so a retry computes the same change and its
+ * A refresh's last steps, from its staged rows: the tallies and the waiting entities (new counts
+ * less the old ones of the same entities, read before their new rows are written, so a retry computes the same change and its
  * deduplication token keeps it once), then the rows, then the mark.
  */
 async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermarkMs = mark.watermarkMs) {
@@ -172,6 +172,13 @@ async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermar
     WHERE n != 0 OR delay_ms_sum != 0
     ORDER BY kind, minute, stage, channel, delay_bucket
     SETTINGS insert_deduplication_token = ${`flow_tallies:${flow.name}:${mark.stateVersion}`}`)
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.flowWaiting)} (flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms, n)
+    SELECT ${flow.name}, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms, n
+    FROM (${waitingRows(flow, signed)})
+    WHERE n != 0
+    ORDER BY awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms
+    SETTINGS insert_deduplication_token = ${`flow_waiting:${flow.name}:${mark.stateVersion}`}`)
   await store.command(sql`
     INSERT INTO ${table(TABLES.flowEntities)} (flow, ${ROW_COLUMNS}, version)
     SELECT flow, ${ROW_COLUMNS}, version FROM ${table(TABLES.flowEntitiesStaged)}
@@ -219,6 +226,29 @@ export function untalliedChange(flow: FlowShape, snapshot: FlowSnapshot): Fragme
     sql`SELECT ${COLUMNS} FROM (${stagesWithSpan(flow, [...changed])})`,
     sql`SELECT ${COLUMNS} FROM ${table(TABLES.flowEntities)} FINAL WHERE flow = ${flow.name} AND entity_id IN ${[...changed]}`,
   )
+}
+
+/**
+ * The flow's entities waiting for a stage (`flow_waiting`, read where `kept` says: ranges of its sort
+ * key), with those changed since the watermark live instead; undefined when the tallies cannot serve
+ * the read (as `untalliedChange`). Columns: awaited, since_ms, entity_id, awaited_after, last_stage,
+ * channel, last_ms.
+ */
+export function waitingEntities(
+  flow: FlowShape,
+  snapshot: FlowSnapshot,
+  kept: Fragment,
+): Fragment | undefined {
+  const { changed, tallied } = snapshot
+  if (!tallied || changed === undefined || changed.length > MAX_CHANGED) return undefined
+  const columns = sql`awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms`
+  const stored = sql`
+    SELECT ${columns} FROM ${table(TABLES.flowWaiting)}
+    WHERE flow = ${flow.name} AND (${kept})${changed.length ? sql` AND entity_id NOT IN ${[...changed]}` : sql``}
+    GROUP BY ${columns} HAVING sum(n) > 0`
+  if (changed.length === 0) return stored
+  const live = sql`SELECT ${COLUMNS}, toInt8(1) AS sign FROM (${stagesWithSpan(flow, [...changed])})`
+  return sql`${stored} UNION ALL SELECT ${columns} FROM (${waitingRows(flow, live)})`
 }
 
 /**

@@ -62,6 +62,16 @@ export function tallyRows(flow: FlowShape, signed: Fragment): Fragment {
     GROUP BY kind, minute, stage, channel, delay_bucket`
 }
 
+/** The entities of `signed` waiting for a stage, signed: the rows of `flow_waiting`. */
+export function waitingRows(flow: FlowShape, signed: Fragment): Fragment {
+  return sql`
+    SELECT awaited, ts[awaited_after] AS since_ms, entity_id, awaited_after, last_stage, channel,
+      greatest(arrayMax(ts), terminated_ms) AS last_ms, sum(sign) AS n
+    FROM (${withAwaitedStage(flow, signed)})
+    WHERE terminated = 0 AND awaited > 0
+    GROUP BY awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms`
+}
+
 export interface TallyRange {
   readonly from: Date
   readonly to: Date

@@ -71,10 +71,15 @@ describe('the per-flow entity state', () => {
     const withoutNow = (s: Stuck['stuck']) => s.map(({ overdueMs: _, ...rest }) => rest)
     expect(withoutNow(await stuck())).toEqual(withoutNow(live))
     expect(live[0]).toMatchObject({ entity: { id: 'FS-1' }, overdueStage: 'inventory_reserved' })
-    // Proof the reads use the state: a newer state row saying FS-1 only got to `captured` shows.
+    // Proof the stuck list reads the waiting entities kept: rows saying FS-1 waits for its payment
+    // instead (the one it had taken away, the new one added, as a refresh writes them) show.
     await sb.store.command(sql`
-      INSERT INTO ${table(TABLES.flowEntities)} (flow, entity_id, ts, last_stage, terminated, terminated_ms, first_ms, last_ms, version)
-      VALUES ('order_to_cash', 'FS-1', ${[base, 0, 0, 0, 0, 0, 0]}, 1, 0, 0, ${base}, ${base}, ${BigInt(Date.now()) * 1000n + 1n})`)
+      INSERT INTO ${table(TABLES.flowWaiting)} (flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms, n)
+      SELECT flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms, -sum(n)
+      FROM ${table(TABLES.flowWaiting)} WHERE entity_id = 'FS-1'
+      GROUP BY flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms
+      UNION ALL
+      SELECT 'order_to_cash', 2, ${base}, 'FS-1', 1, 1, 'web', ${base}, 1`)
     expect((await stuck()).map((s) => s.overdueStage)).toEqual(['payment_authorized'])
   })
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { flowShape, loadFlows } from '../../core/flows.ts'
+import { type FlowDefinition, flowShape, loadFlows } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import { type MetricsRange, progress, stageLatencies } from '../../store/queries/flow-metrics.ts'
 import { flowSnapshot, refreshFlowState } from '../../store/queries/flow-state.ts'
 import { KIND } from '../../store/queries/flow-tallies.ts'
+import { type StuckQuery, stuckEntities } from '../../store/queries/stuck.ts'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 import { sendEvents } from '../support/events.ts'
@@ -18,7 +19,8 @@ import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
-const flow = flowShape(loadFlows(`${import.meta.dirname}/../../config`).get('order_to_cash') as never)
+const definition = loadFlows(`${import.meta.dirname}/../../config`).get('order_to_cash') as FlowDefinition
+const flow = flowShape(definition)
 const now = Math.floor(Date.now() / MINUTE) * MINUTE
 const start = now - 8 * HOUR
 const CHANNELS = ['web', 'app', 'pos', 'marketplace']
@@ -91,10 +93,35 @@ const counts = (p: Awaited<ReturnType<typeof progress>>) => ({
   throughput: p.throughput.map((t) => `${t.bucket} ${t.channel} ${Number(t.entities)}`).sort(),
 })
 
+/** The stuck list read from the waiting entities kept, and from every entity: the same entities. */
+async function expectStuckAgree(snapshot: Awaited<ReturnType<typeof flowSnapshot>>): Promise<void> {
+  const q: StuckQuery = {
+    flow,
+    maxDelayMs: definition.stages.map((s) => s.maxDelayMs ?? 0),
+    since: current.since,
+    until: current.until,
+    now: new Date(now + HOUR),
+    limit: 1000,
+  }
+  const byId = (rows: Awaited<ReturnType<typeof stuckEntities>>) => rows.map((r) => JSON.stringify(r)).sort()
+  const live = await stuckEntities(sb.store, { ...q, snapshot: { changed: undefined, tallied: false } })
+  expect(live.length).toBeGreaterThan(3)
+  expect(byId(await stuckEntities(sb.store, { ...q, snapshot }))).toEqual(byId(live))
+  // One stage, one channel: the same filters either way.
+  const narrow = { ...q, overdueStage: 3, channels: ['web', 'app'] }
+  const liveNarrow = await stuckEntities(sb.store, {
+    ...narrow,
+    snapshot: { changed: undefined, tallied: false },
+  })
+  expect(liveNarrow.length).toBeGreaterThan(0)
+  expect(byId(await stuckEntities(sb.store, { ...narrow, snapshot }))).toEqual(byId(liveNarrow))
+}
+
 /** The two reads agree: counts exactly, latencies within the histogram's resolution. */
 async function expectTalliesAgree(): Promise<void> {
   const { live, tallied, snapshot } = await readBoth()
   expect(snapshot.tallied).toBe(true)
+  await expectStuckAgree(snapshot)
   expect(counts(tallied.progress)).toEqual(counts(live.progress))
   expect(Number(live.progress.progress?.started)).toBeGreaterThan(0)
   const key = (l: { bucket: string; stage_index: string }) => `${l.bucket}/${l.stage_index}`
