@@ -9,7 +9,7 @@ const RATE_WEIGHT = 0.2
  * so holding it only doubles the work. The predicted wait adds up two queues:
  *
  * - the requests already admitted and not yet queued for writing: decoding runs on a few threads
- *   (trace requests on collector/spans/workers.ts), so a burst of large batches waits there before
+ *   (trace and CloudEvents requests on collector/threads/pool.ts), so a burst of large batches waits there before
  *   any write queue sees it (32 senders × 8,192 spans kept one thread busy for seconds); their bytes
  *   are also bounded outright, which bounds the memory they take;
  * - the write backlog: how long the rows already queued take to write at the rate writes go.
@@ -66,7 +66,7 @@ export class Admission {
 }
 
 /**
- * For work decoded on the calling thread (logs, events): `queued`, told how long the work took from
+ * For work decoded on the calling thread (logs, mapped webhooks): `queued`, told how long the work took from
  * now, to call once its rows are queued.
  */
 export function timedFromNow(queued: (workMs?: number) => void): () => void {

@@ -4,48 +4,53 @@ import type { JsonSchema } from '../core/contract-schema.ts'
 import { BadRequestError } from '../core/errors.ts'
 import { CONTRACT_POLICIES, type ContractPolicy, type ContractSet } from '../core/event-contracts.ts'
 import type { Logger } from '../core/logger.ts'
-import type { Redactor } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
 import {
   recordViolations,
   registeredContracts,
   type ViolationRecord,
 } from '../store/queries/event-contracts.ts'
-import type { BusinessEvent } from './cloudevents.ts'
+import type { PreparedEvent } from './events/prepare.ts'
 import type { CollectorMetrics } from './metrics.ts'
+import type { AddedContract } from './threads/pool.ts'
 
 /** How often contracts registered through the api are looked for (the api may run in another process). */
 const REFRESH_MS = 10_000
-/** An example kept with a violation: enough to see what broke, not a copy of every payload. */
-const MAX_EXAMPLE_CHARS = 2048
 /** Sources named in `/metrics` per type before the rest count as `other`: senders choose their source. */
 const MAX_SOURCE_LABELS = 200
 
 /** A warned event's violation, kept until the event is written. */
 export interface Warned {
-  readonly event: BusinessEvent
+  readonly event: PreparedEvent
   readonly violation: ContractViolation
 }
 
 /**
- * Checks every event's data against its type's contract (docs/event-contracts.md) before it is
+ * Acts on each event's check against its type's contract (docs/event-contracts.md) before it is
  * queued. A `reject` violation refuses the whole request (400 naming the event and the JSON path) and
  * nothing of it is written but the record of the refusal; `warn` violations are recorded once their
- * events are written.
+ * events are written. The data is checked where the request is prepared (collector/events/prepare.ts,
+ * on the decoding threads), against a copy of this book: the gate tells the copies of each contract it
+ * finds registered in the store.
  */
 export class ContractGate {
   private readonly book: ContractBook
   private readonly sourceLabels = new Map<string, Set<string>>()
   private stopRefresh: (() => Promise<void>) | undefined
+  private readonly followers: Array<(added: AddedContract) => void> = []
 
   constructor(
     set: ContractSet,
     private readonly store: Store,
     private readonly metrics: CollectorMetrics,
     private readonly log: Logger,
-    private readonly privacy?: Redactor,
   ) {
     this.book = new ContractBook(set)
+  }
+
+  /** Tells `follower` of every contract found from now on (call before `start`). */
+  follow(follower: (added: AddedContract) => void): void {
+    this.followers.push(follower)
   }
 
   /** Reads the contracts registered through the api, now and every few seconds. */
@@ -61,14 +66,18 @@ export class ContractGate {
     for (const row of await registeredContracts(this.store)) {
       if (this.book.contract(row.type, row.version)) continue
       try {
-        this.book.add({
+        const contract = {
           type: row.type,
           version: row.version,
           schema: JSON.parse(row.schema) as JsonSchema,
-          origin: 'api',
-        })
-        if ((CONTRACT_POLICIES as readonly string[]).includes(row.policy))
-          this.book.setPolicy(row.type, row.policy as ContractPolicy)
+          origin: 'api' as const,
+        }
+        this.book.add(contract)
+        const policy = (CONTRACT_POLICIES as readonly string[]).includes(row.policy)
+          ? (row.policy as ContractPolicy)
+          : undefined
+        if (policy) this.book.setPolicy(row.type, policy)
+        for (const follow of this.followers) follow({ contract, policy })
       } catch (err) {
         // The api compiled it before storing it; one that no longer compiles is skipped, not fatal.
         this.log.warn(
@@ -80,10 +89,10 @@ export class ContractGate {
   }
 
   /** The warned violations of `events`; throws when one breaks a `reject` contract. */
-  async check(events: readonly BusinessEvent[]): Promise<Warned[]> {
+  async check(events: readonly PreparedEvent[]): Promise<Warned[]> {
     const warned: Warned[] = []
     for (const [i, event] of events.entries()) {
-      const violation = this.book.check(event)
+      const { violation } = event
       if (!violation) continue
       if (violation.policy === 'warn') {
         warned.push({ event, violation })
@@ -114,7 +123,7 @@ export class ContractGate {
     await this.record(warned, true)
   }
 
-  private count(event: BusinessEvent, v: ContractViolation, outcome: 'stored' | 'rejected'): void {
+  private count(event: PreparedEvent, v: ContractViolation, outcome: 'stored' | 'rejected'): void {
     const sources = this.sourceLabels.get(v.type) ?? new Set<string>()
     this.sourceLabels.set(v.type, sources)
     if (!sources.has(event.source) && sources.size < MAX_SOURCE_LABELS) sources.add(event.source)
@@ -132,8 +141,8 @@ export class ContractGate {
       policy: violation.policy,
       path: violation.path,
       message: violation.message,
-      // The stored event's data, redacted the same way; a refused event's data is kept nowhere.
-      example: withExample ? this.example(event) : '',
+      // The stored event's data, redacted; a refused event's data is kept nowhere.
+      example: withExample ? (event.example ?? '') : '',
     }))
     try {
       await recordViolations(this.store, rows)
@@ -141,11 +150,6 @@ export class ContractGate {
       // The events themselves are written (or refused) either way; the count is in /metrics.
       this.log.warn({ err }, 'recording event contract violations failed')
     }
-  }
-
-  private example(event: BusinessEvent): string {
-    const data = this.privacy ? this.privacy.forSource(event.source).jsonText(event.data) : event.data
-    return data.length > MAX_EXAMPLE_CHARS ? `${data.slice(0, MAX_EXAMPLE_CHARS)}…` : data
   }
 
   async close(): Promise<void> {

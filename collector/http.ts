@@ -1,14 +1,13 @@
 import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { CollectorCheck } from '../auth/middleware.ts'
-import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import { SignalboxError, UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { timedFromNow } from './admission.ts'
 import { mediaType, readBody } from './body.ts'
-import { cloudEventsMode, type EventEntityOf, parseCloudEvents } from './cloudevents.ts'
+import { cloudEventsMode } from './cloudevents.ts'
 import type { ContractGate } from './contracts.ts'
 import { decodeLogsJson } from './otlp/decode-json.ts'
 import { decodeLogsRequest } from './otlp/decode-proto.ts'
@@ -38,14 +37,16 @@ interface OtlpSignal {
   readonly rejectedField: 'rejectedSpans' | 'rejectedLogRecords'
 }
 
+/** The headers the CloudEvents HTTP binding reads (the content type, `ce-*`): not the credentials. */
+const cloudEventsHeaders = (headers: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(headers).filter(([k]) => k === 'content-type' || k.startsWith('ce-')))
+
 /** The collector's HTTP surface (port 4318): OTLP/HTTP traces and logs, CloudEvents, and `/metrics`. */
 export function collectorApp(
   pipeline: IngestPipeline,
   config: Pick<Config, 'ingest'>,
   log: Logger,
   check: CollectorCheck = async () => ({}),
-  /** Which entity an event type is about: the configured flows' (core/flows.ts `eventEntityOf`). */
-  entityOf?: EventEntityOf,
   /** `POST /v1/webhooks/:source` (collector/webhooks/route.ts): signed by the platform, no ingestion key. */
   webhooks?: Hono,
   /** Checks event data against the event types' contracts (collector/contracts.ts). */
@@ -152,17 +153,18 @@ export function collectorApp(
           ])
         }
         const result = await admitted(c, async (body, queued) => {
-          const done = timedFromNow(queued)
-          const events = parseCloudEvents(c.req.header(), body, Date.now(), entityOf)
-          const sources = sourcesOf.get(c.req.raw)
-          if (!contracts) return pipeline.events(events, sources, done)
-          // A sender's key is checked before its events' contracts are, so nothing is recorded for it.
-          requireSources(
-            sources,
-            events.map((e) => e.source),
-          )
-          const warned = await contracts.check(events)
-          const written = await pipeline.events(events, sources, done)
+          // Parsed, scope- and contract-checked, redacted and encoded on a decoding thread: this thread
+          // never walks the body, however large or hostile its values (collector/events/prepare.ts).
+          // A sender's key is checked there before its events' contracts, so nothing is recorded for it.
+          const prepared = await pipeline.prepareEvents({
+            body,
+            headers: cloudEventsHeaders(c.req.header()),
+            receivedAtMs: Date.now(),
+            sources: sourcesOf.get(c.req.raw),
+          })
+          if (!contracts) return pipeline.preparedEvents(prepared, queued)
+          const warned = await contracts.check(prepared.events)
+          const written = await pipeline.preparedEvents(prepared, queued)
           await contracts.written(warned)
           return written
         })

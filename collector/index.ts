@@ -14,8 +14,8 @@ import { startGrpcCollector } from './grpc.ts'
 import { collectorApp } from './http.ts'
 import { CollectorMetrics } from './metrics.ts'
 import { IngestPipeline } from './pipeline.ts'
-import { prepareContext } from './spans/prepare.ts'
-import { inlinePreparer, WorkerPreparer } from './spans/workers.ts'
+import { preparerContexts } from './threads/contexts.ts'
+import { inlinePreparer, WorkerPreparer } from './threads/pool.ts'
 import { webhookRoutes } from './webhooks/route.ts'
 
 export interface RunningCollector {
@@ -30,42 +30,32 @@ export interface RunningCollector {
 export async function startCollector(store: Store, config: Config, log: Logger): Promise<RunningCollector> {
   const metrics = new CollectorMetrics()
   const aliases = loadEntityKeyAliases(config.configDir)
-  const spanSettings = {
+  // Events of a flow configured with an entity type of its own are keyed by it, like the built-in ones.
+  const entityOf = eventEntityOf(loadFlows(config.configDir))
+  const preparing = {
     retentionDays: config.retentionDays.spans,
     maxAttributeLength: config.ingest.maxAttributeLength,
+    configDir: config.configDir,
+    hashKey: config.hashKey,
   }
-  const spanPreparer =
+  const preparer =
     config.ingest.threads > 0
-      ? await WorkerPreparer.start(
-          config.ingest.threads,
-          { ...spanSettings, configDir: config.configDir, hashKey: config.hashKey },
-          log,
-        )
-      : inlinePreparer(
-          prepareContext({ ...spanSettings, aliases }, (count) =>
-            loadRedaction(config.configDir, config.hashKey, count),
-          ),
-        )
+      ? await WorkerPreparer.start(config.ingest.threads, preparing, log)
+      : inlinePreparer(preparerContexts(preparing))
   const pipeline = new IngestPipeline(
     store,
     config,
     aliases,
     metrics,
     log,
-    spanPreparer,
+    preparer,
     loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
   )
   const check = collectorCheck(config.auth, store, config.rateLimits.ingestPerMinute)
-  const contracts = new ContractGate(
-    loadEventContracts(config.configDir),
-    store,
-    metrics,
-    log,
-    loadRedaction(config.configDir, config.hashKey),
-  )
+  const contracts = new ContractGate(loadEventContracts(config.configDir), store, metrics, log)
+  // Events are checked where they are prepared, against a copy of the book kept up to date from here.
+  contracts.follow((added) => preparer.addContract(added))
   contracts.start()
-  // Events of a flow configured with an entity type of its own are keyed by it, like the built-in ones.
-  const entityOf = eventEntityOf(loadFlows(config.configDir))
   const webhooks = webhookRoutes({
     config: loadWebhooks(config.configDir),
     pipeline,
@@ -74,7 +64,7 @@ export async function startCollector(store: Store, config: Config, log: Logger):
     privacy: loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
     entityOf,
   })
-  const app = collectorApp(pipeline, config, log, check, entityOf, webhooks, contracts)
+  const app = collectorApp(pipeline, config, log, check, webhooks, contracts)
   const { server, port: httpPort } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
     (resolve, reject) => {
       const s = serve(

@@ -10,13 +10,14 @@ import { TABLES } from '../store/tables.ts'
 import { Admission } from './admission.ts'
 import { TableBatcher, type WriteOutcome } from './batcher.ts'
 import type { BusinessEvent } from './cloudevents.ts'
+import { type EventRequest, eventRows, type PreparedEvents } from './events/prepare.ts'
 import type { CollectorMetrics } from './metrics.ts'
 import type { LogRecord } from './otlp/model.ts'
 import { joinRows, jsonRows, nativeBlocks } from './row-format.ts'
-import { EVENT_COLUMNS, eventRow, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
+import { EVENT_COLUMNS, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
 import type { PreparedSpans, SpanRequest } from './spans/prepare.ts'
-import type { SpanPreparer } from './spans/workers.ts'
 import { type RowKey, StoredKeyLookup } from './stored-keys.ts'
+import type { IngestPreparer } from './threads/pool.ts'
 import { Truncator } from './truncate.ts'
 import { repairLines } from './well-formed.ts'
 import { retainedWindow } from './window.ts'
@@ -61,9 +62,12 @@ export class IngestPipeline {
     private readonly aliases: EntityKeyAliases,
     readonly metrics: CollectorMetrics,
     log: Logger,
-    /** Trace requests → blocks, on decoding threads (collector/spans/workers.ts). */
-    private readonly spanPreparer: SpanPreparer,
-    /** Removes personal data from logs and events before anything is stored (core/privacy.ts). */
+    /** Trace requests → blocks and CloudEvents requests → rows, on decoding threads (collector/threads/pool.ts). */
+    private readonly preparer: IngestPreparer,
+    /**
+     * Removes personal data from logs, and from events that do not come through `prepareEvents`
+     * (mapped webhooks), before anything is stored (core/privacy.ts).
+     */
     private readonly privacy?: Redactor,
   ) {
     // Request bodies being read and decoded: a quarter of what the write queues may hold.
@@ -71,7 +75,7 @@ export class IngestPipeline {
       config.ingest.queueMaxBytes / 4,
       config.ingest.maxWaitMs,
       () => this.backlogMs(),
-      spanPreparer.lanes,
+      preparer.lanes,
     )
     const common = {
       maxRows: config.ingest.batchMaxRows,
@@ -122,11 +126,6 @@ export class IngestPipeline {
     }
   }
 
-  private redactEvent(e: BusinessEvent): BusinessEvent {
-    const p = (this.privacy as Redactor).forSource(e.source)
-    return { ...e, data: p.jsonText(e.data), extensions: p.attributes(e.extensions) }
-  }
-
   /**
    * A trace request: prepared (decoded, checked against the sender's sources, redacted, encoded) on a
    * decoding thread, then queued. `queued` is told once its rows are queued (or it failed before),
@@ -141,7 +140,7 @@ export class IngestPipeline {
     let prepared: PreparedSpans
     let workMs: number | undefined
     try {
-      prepared = await this.spanPreparer.prepare(request)
+      prepared = await this.preparer.prepareSpans(request)
       workMs = prepared.workMs
       this.metrics.received.inc({ signal: 'spans', protocol }, prepared.received)
       const keys = prepared.keyIds.map((id, i) => ({ id, timeNs: prepared.keyTimes[i] as bigint }))
@@ -227,7 +226,16 @@ export class IngestPipeline {
     }
   }
 
-  /** Events are all-or-nothing: a business event is never silently dropped, so one out of range fails the request. */
+  /**
+   * A CloudEvents request parsed, checked against the sender's sources and the contracts, redacted and
+   * encoded to rows on a decoding thread. It is queued with `preparedEvents` (after the ContractGate
+   * has acted on its verdicts).
+   */
+  prepareEvents(request: EventRequest): Promise<PreparedEvents> {
+    return this.preparer.prepareEvents(request)
+  }
+
+  /** Events parsed on this thread (mapped webhooks): checked, redacted and encoded here, then queued. */
   async events(
     events: BusinessEvent[],
     sources?: readonly string[],
@@ -237,6 +245,30 @@ export class IngestPipeline {
       sources,
       events.map((e) => e.source),
     )
+    return this.queueEvents(events, () => joinRows(eventRows(events, this.privacy)), queued)
+  }
+
+  /** A request prepared by `prepareEvents`: its redactions are counted once its rows are to be queued. */
+  preparedEvents(
+    prepared: PreparedEvents,
+    queued: (workMs?: number) => void = () => {},
+  ): Promise<IngestResult> {
+    return this.queueEvents(
+      prepared.events,
+      () => {
+        for (const [kind, n] of Object.entries(prepared.redactions)) this.metrics.redactions.inc({ kind }, n)
+        return prepared.rows
+      },
+      () => queued(prepared.workMs),
+    )
+  }
+
+  /** Events are all-or-nothing: a business event is never silently dropped, so one out of range fails the request. */
+  private async queueEvents(
+    events: readonly Pick<BusinessEvent, 'source' | 'id' | 'timeNs'>[],
+    rows: () => string,
+    queued: () => void,
+  ): Promise<IngestResult> {
     this.metrics.received.inc({ signal: 'events', protocol: 'cloudevents' }, events.length)
     const { oldest, newest } = retainedWindow(Date.now(), this.config.retentionDays.events)
     const outside = events.findIndex((e) => e.timeNs < oldest || e.timeNs > newest)
@@ -247,12 +279,9 @@ export class IngestPipeline {
         `event ${outside} (source '${events[outside]?.source}', id '${events[outside]?.id}'): time is outside the retained window (${this.config.retentionDays.events} days back, 1 day ahead)`,
       )
     }
-    const lines = (this.privacy ? events.map((e) => this.redactEvent(e)) : events).map(eventRow)
-    // Attributes were repaired at parse; the entity keys taken from them are repaired here.
-    repairLines(lines)
     const written = this.eventsBatcher.enqueue(
-      joinRows(lines),
-      lines.length,
+      rows(),
+      events.length,
       events.map((e) => ({ id: e.source + KEY_SEPARATOR + e.id, timeNs: e.timeNs })),
     )
     queued()
@@ -321,6 +350,6 @@ export class IngestPipeline {
 
   async close(): Promise<void> {
     await Promise.all([this.spansBatcher.close(), this.logsBatcher.close(), this.eventsBatcher.close()])
-    await this.spanPreparer.close()
+    await this.preparer.close()
   }
 }

@@ -218,7 +218,7 @@ export interface Config {
     readonly maxWaitMs: number
     /** Longer attribute values, span names, status messages and log bodies are truncated. */
     readonly maxAttributeLength: number
-    /** Threads that decode trace requests (collector/spans/workers.ts); 0: the main thread does. */
+    /** Threads that prepare trace and CloudEvents requests (collector/threads/pool.ts); 0: the main thread does. */
     readonly threads: number
   }
   readonly retentionDays: {

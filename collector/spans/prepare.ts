@@ -86,7 +86,7 @@ function redactSpans(spans: readonly SpanRecord[], privacy: Redactor): SpanRecor
 
 /**
  * Decode → scope check → retention window → truncation → redaction → one Native block with the
- * spans' identities. Pure and synchronous: it runs on a worker thread (collector/spans/workers.ts)
+ * spans' identities. Pure and synchronous: it runs on a worker thread (collector/threads/pool.ts)
  * or, with no workers, on the main one. Throws the product's errors (400, 403) for a bad request.
  */
 export function prepareSpans(request: SpanRequest, ctx: PrepareContext): PreparedSpans {

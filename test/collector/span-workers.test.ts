@@ -2,12 +2,11 @@ import { join } from 'node:path'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { orderTrace } from '../../bench/retail-traces.ts'
-import { type PreparedSpans, prepareContext, type SpanRequest } from '../../collector/spans/prepare.ts'
-import { inlinePreparer, type SpanPreparer, WorkerPreparer } from '../../collector/spans/workers.ts'
-import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
+import type { PreparedSpans, SpanRequest } from '../../collector/spans/prepare.ts'
+import { preparerContexts } from '../../collector/threads/contexts.ts'
+import { type IngestPreparer, inlinePreparer, WorkerPreparer } from '../../collector/threads/pool.ts'
 import { SignalboxError } from '../../core/errors.ts'
 import { createLogger } from '../../core/logger.ts'
-import { loadRedaction } from '../../core/privacy.ts'
 
 /*
  * Trace requests prepared on worker threads give exactly what the main thread would: the same block,
@@ -19,12 +18,8 @@ const settings = { retentionDays: 30, maxAttributeLength: 16_384 }
 const hashKey = 'test-hash-key-0123456789abcdef'
 const now = Date.now()
 
-let workers: SpanPreparer
-const inline = inlinePreparer(
-  prepareContext({ ...settings, aliases: loadEntityKeyAliases(configDir) }, (count) =>
-    loadRedaction(configDir, hashKey, count),
-  ),
-)
+let workers: IngestPreparer
+const inline = inlinePreparer(preparerContexts({ ...settings, configDir, hashKey }))
 beforeAll(async () => {
   workers = await WorkerPreparer.start(2, { ...settings, configDir, hashKey }, createLogger('silent'))
 })
@@ -54,8 +49,8 @@ describe('span decoding threads', () => {
     // The worker takes the body's memory: each side gets its own copy of the request.
     const copy = (r: SpanRequest): SpanRequest => ({ ...r, body: r.body.slice() })
     const [onWorkers, onMain] = await Promise.all([
-      Promise.all(requests.map((r) => workers.prepare(copy(r)))),
-      Promise.all(requests.map((r) => inline.prepare(copy(r)))),
+      Promise.all(requests.map((r) => workers.prepareSpans(copy(r)))),
+      Promise.all(requests.map((r) => inline.prepareSpans(copy(r)))),
     ])
     expect(onMain[0]?.kept).toBeGreaterThan(100)
     expect(onWorkers.map(comparable)).toEqual(onMain.map(comparable))
@@ -84,9 +79,9 @@ describe('span decoding threads', () => {
       ],
     })
     const request = (): SpanRequest => ({ body: Buffer.from(body), encoding: 'json', nowMs: now })
-    const first = await workers.prepare(request())
-    const second = await workers.prepare(request())
-    expect(first.redactions).toEqual((await inline.prepare(request())).redactions)
+    const first = await workers.prepareSpans(request())
+    const second = await workers.prepareSpans(request())
+    expect(first.redactions).toEqual((await inline.prepareSpans(request())).redactions)
     expect(Object.values(first.redactions).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
     expect(second.redactions).toEqual(first.redactions)
   })
@@ -94,24 +89,24 @@ describe('span decoding threads', () => {
   it('refuse a bad request with the product’s error, status and code intact', async () => {
     const truncated = protobuf(2)
     const bad: SpanRequest = { ...truncated, body: truncated.body.slice(0, truncated.body.length - 7) }
-    const err = await workers.prepare({ ...bad, body: bad.body.slice() }).then(
+    const err = await workers.prepareSpans({ ...bad, body: bad.body.slice() }).then(
       () => undefined,
       (e: unknown) => e,
     )
     expect(err).toBeInstanceOf(SignalboxError)
-    const expected = await inline.prepare({ ...bad, body: bad.body.slice() }).then(
+    const expected = await inline.prepareSpans({ ...bad, body: bad.body.slice() }).then(
       () => undefined,
       (e: unknown) => e as SignalboxError,
     )
     expect({ ...(err as SignalboxError) }).toEqual({ ...expected })
     expect((err as SignalboxError).status).toBe(400)
     // The thread is still there for the next request.
-    expect((await workers.prepare(protobuf(1))).kept).toBeGreaterThan(0)
+    expect((await workers.prepareSpans(protobuf(1))).kept).toBeGreaterThan(0)
   })
 
   it('refuse spans of a source the sender may not write for (403)', async () => {
     const err = (await workers
-      .prepare({ ...protobuf(1), sources: ['only-this-one'] })
+      .prepareSpans({ ...protobuf(1), sources: ['only-this-one'] })
       .catch((e) => e)) as SignalboxError
     expect(err.status).toBe(403)
     expect(err.message).toMatch(/only-this-one/)
