@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { type Demo, startDemo } from '../../connectors/demo.ts'
-import { NO_TRACKING_FAULTS } from '../../connectors/estate/carrier.ts'
-import { NO_FAULTS } from '../../connectors/estate/faults.ts'
 import type { Incidents } from '../../connectors/estate/incidents.ts'
 import type { Order } from '../../connectors/order-to-cash/order.ts'
+import { quietEstate } from '../support/demo.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 /**
@@ -71,22 +70,8 @@ beforeAll(async () => {
     callbackSecrets: [sb.config.replay.callbackSecret],
     retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
   })
-  const { erp, payment, oms, wms, notification, crm, channels, tax, carrier, loyalty } = demo.estate
   // No random faults: only the estate's standing troubles, and the ones a test starts.
-  for (const sim of [
-    erp,
-    payment,
-    oms,
-    wms,
-    notification,
-    crm,
-    tax,
-    carrier,
-    loyalty,
-    ...Object.values(channels),
-  ])
-    sim.faults = { ...NO_FAULTS }
-  carrier.tracking = { ...NO_TRACKING_FAULTS }
+  quietEstate(demo.estate)
   incidents = demo.estate.incidents as Incidents
   // The storefront's own orders, in its order, until one of each trouble came up; only those are placed.
   for (let n = 0; n < 200 && Object.keys(orders).length < 3; n++) {

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Demo, startDemo } from '../../connectors/demo.ts'
-import { NO_FAULTS } from '../../connectors/estate/faults.ts'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
+import { quietEstate } from '../support/demo.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
 /**
@@ -27,9 +27,7 @@ async function start() {
     retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
     incidents: false,
   })
-  const { erp, payment, oms, wms, notification, crm, channels } = demo.estate
-  for (const sim of [erp, payment, oms, wms, notification, crm, ...Object.values(channels)])
-    sim.faults = { ...NO_FAULTS }
+  quietEstate(demo.estate)
   return { sb, demo }
 }
 

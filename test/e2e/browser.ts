@@ -4,8 +4,8 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { expect } from 'vitest'
 import { evaluate } from '../../alerts/evaluator.ts'
 import { type Demo, startDemo } from '../../connectors/demo.ts'
-import { type Faults, NO_FAULTS } from '../../connectors/estate/faults.ts'
 import { evaluator } from '../support/alerting.ts'
+import { quietEstate } from '../support/demo.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 import { until } from '../support/until.ts'
 
@@ -131,12 +131,7 @@ export async function startEstate({
     callbackSecrets: [sb.config.replay.callbackSecret],
     retry,
   })
-  // Every simulator with faults, found rather than listed, so a system added to the estate later
-  // is quiet here too.
-  const parts: unknown[] = [...Object.values(demo.estate), ...Object.values(demo.estate.channels)]
-  for (const sim of parts)
-    if (typeof sim === 'object' && sim !== null && 'faults' in sim)
-      (sim as { faults: Faults }).faults = { ...NO_FAULTS }
+  quietEstate(demo.estate)
   return { sb, demo }
 }
 
