@@ -21,10 +21,13 @@ export interface MetricsRange {
  * The range and the untallied change when the flow's tallies can answer the read (kept, no refresh
  * under way, and no filter on systems, which the tallies do not keep); undefined: read the entities.
  */
-function fromTallies(flow: FlowShape, r: MetricsRange): { range: TallyRange; change: Fragment } | undefined {
+function fromTallies(
+  flow: FlowShape,
+  r: MetricsRange,
+): { range: TallyRange; change: Fragment | null } | undefined {
   if (!r.snapshot || r.only?.systems) return undefined
   const change = untalliedChange(flow, r.snapshot)
-  if (!change) return undefined
+  if (change === undefined) return undefined
   return { range: { from: r.from, to: r.to, stepSeconds: r.stepSeconds, channels: r.only?.channels }, change }
 }
 

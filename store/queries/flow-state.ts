@@ -214,14 +214,13 @@ export async function flowSnapshot(store: Store, flow: FlowShape): Promise<FlowS
 
 /**
  * The change the tallies do not hold yet: the entities changed since the watermark, live (+1) less
- * their kept rows (-1); undefined when the tallies cannot serve a read (none yet, a refresh under
- * way, or more changed entities than a read takes live).
+ * their kept rows (-1); null when none changed; undefined when the tallies cannot serve a read (none
+ * yet, a refresh under way, or more changed entities than a read takes live).
  */
-export function untalliedChange(flow: FlowShape, snapshot: FlowSnapshot): Fragment | undefined {
+export function untalliedChange(flow: FlowShape, snapshot: FlowSnapshot): Fragment | null | undefined {
   const { changed, tallied } = snapshot
   if (!tallied || changed === undefined || changed.length > MAX_CHANGED) return undefined
-  if (changed.length === 0)
-    return sql`SELECT ${COLUMNS}, toInt8(0) AS sign FROM ${table(TABLES.flowEntities)} WHERE 0`
+  if (changed.length === 0) return null
   return signedChange(
     sql`SELECT ${COLUMNS} FROM (${stagesWithSpan(flow, [...changed])})`,
     sql`SELECT ${COLUMNS} FROM ${table(TABLES.flowEntities)} FINAL WHERE flow = ${flow.name} AND entity_id IN ${[...changed]}`,

@@ -82,12 +82,12 @@ export interface TallyRange {
 
 /**
  * The tallies of `kinds` in [since, until), kept and untallied (`change`, from `untalliedChange` in
- * store/queries/flow-state.ts), as rows of kind, minute, stage, channel, delay_bucket, n. Ranges
+ * store/queries/flow-state.ts; null: none), as rows of kind, minute, stage, channel, delay_bucket, n. Ranges
  * count whole minutes, as the per-minute rollups do.
  */
 function tallies(
   flow: FlowShape,
-  change: Fragment,
+  change: Fragment | null,
   parts: readonly { readonly kinds: readonly number[]; readonly since: Date; readonly until?: Date }[],
   channels?: readonly string[],
 ): Fragment {
@@ -99,9 +99,13 @@ function tallies(
     ' OR ',
   )
   const where = channels ? sql`(${which}) AND channel IN ${[...channels]}` : sql`(${which})`
-  return sql`
+  const kept = sql`
     SELECT kind, minute, stage, channel, delay_bucket, n, delay_ms_sum FROM ${table(TABLES.flowTallies)}
-    WHERE flow = ${flow.name} AND ${where}
+    WHERE flow = ${flow.name} AND ${where}`
+  // Nothing changed since the refresh: the kept tallies alone (a shorter query to plan).
+  if (change === null) return kept
+  return sql`
+    ${kept}
     UNION ALL
     SELECT kind, minute, stage, channel, delay_bucket, n, delay_ms_sum FROM (${tallyRows(flow, change)}) WHERE ${where}`
 }
@@ -123,7 +127,7 @@ export async function talliedProgress(
   flow: FlowShape,
   r: TallyRange,
   waitingSince: Date,
-  change: Fragment,
+  change: Fragment | null,
 ): Promise<ProgressAndThroughput> {
   const cohort = [KIND.entered, KIND.reached, KIND.completed, KIND.terminated]
   const rows = await store.query<CountRow>(sql`
@@ -178,7 +182,7 @@ export function talliedLatencies(
   store: Store,
   flow: FlowShape,
   r: TallyRange,
-  change: Fragment,
+  change: Fragment | null,
 ): Promise<LatencyRow[]> {
   return store.query<LatencyRow>(sql`
     SELECT bucket, stage AS stage_index, quantilesExactWeightedInterpolated(0.5, 0.95, 0.99)(delay_ms, weight) AS q,
