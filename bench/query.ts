@@ -3,7 +3,9 @@
  * (validation, queries, JSON), without the network. Last line: one JSON object.
  *
  *   npm run bench:query            (BENCH_QUERY_ORDERS=340000 ≈ 11 M spans and 2.2 M events;
- *                                   BENCH_QUERY_ONLY=lifecycle,trace picks reads)
+ *                                   BENCH_QUERY_ONLY=lifecycle,trace picks reads;
+ *                                   BENCH_QUERY_CHANGED=10000 then reads with that many orders
+ *                                   changed since the flow-state refresh, and times the refresh)
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -126,13 +128,10 @@ try {
     calls: () => `/api/systems/calls?source=${edge?.source}&target=${edge?.target}&${lastHour}`,
   }
   const results: Record<string, { p50: number; p95: number; runs: number }> = {}
-  // BENCH_QUERY_ONLY=lifecycle,metrics picks reads (at 100 M spans, each SLO evaluation takes seconds).
-  const only = process.env.BENCH_QUERY_ONLY?.split(',')
-  for (const [name, url] of Object.entries(queries).filter(([n]) => !only || only.includes(n))) {
+  /** Runs a read RUNS times after two warm-up runs; logs p50, p95 and the runs in order. */
+  async function measure(name: string, url: (i: number) => string) {
     const times: number[] = []
-    // As many runs for every read: with 20, a p95 would be the single slowest run.
-    const runs = RUNS
-    for (let i = -2; i < runs; i++) {
+    for (let i = -2; i < RUNS; i++) {
       const started = performance.now()
       const res = await app.request(url(Math.max(0, i)))
       const body = await res.text()
@@ -142,11 +141,34 @@ try {
     results[name] = {
       p50: +percentile(times, 0.5).toFixed(1),
       p95: +percentile(times, 0.95).toFixed(1),
-      runs,
+      runs: RUNS,
     }
-    log(`${name.padEnd(10)} p50 ${results[name].p50} ms  p95 ${results[name].p95} ms  (${runs} runs)`)
+    log(`${name.padEnd(10)} p50 ${results[name].p50} ms  p95 ${results[name].p95} ms  (${RUNS} runs)`)
     // In the order they ran: where a p95 comes from (the first runs of a query shape are slower).
     log(`${''.padEnd(10)} runs in order: ${times.map((t) => t.toFixed(0)).join(' ')}`)
+  }
+  // BENCH_QUERY_ONLY=lifecycle,metrics picks reads (at 100 M spans, each SLO evaluation takes seconds).
+  const only = process.env.BENCH_QUERY_ONLY?.split(',')
+  // As many runs for every read: with 20, a p95 would be the single slowest run.
+  for (const [name, url] of Object.entries(queries).filter(([n]) => !only || only.includes(n)))
+    await measure(name, url)
+
+  // BENCH_QUERY_CHANGED=N: N orders' progress arrives after the last refresh (their invoice, now), as
+  // under live traffic. Flow metrics and the stuck list then read those orders live beside what the
+  // refresh kept; the next refresh takes them up.
+  const changed = Number(process.env.BENCH_QUERY_CHANGED ?? 0)
+  if (changed > 0) {
+    const invoiced = flow.stages.at(-1)?.events[0] as string
+    await store.command(sql`
+      INSERT INTO ${table(TABLES.entityProgress)} (entity_type, entity_id, name, first_time, last_time, events, received)
+      SELECT ${flow.entity}, concat('SO-', leftPad(toString(number * 7), 8, '0')), ${invoiced}, now64(9), now64(9), 1, now64(3)
+      FROM numbers(${changed})`)
+    log(`${changed} orders changed since the refresh:`)
+    await measure(`metrics+${changed}`, queries.metrics as (i: number) => string)
+    await measure(`stuck+${changed}`, queries.stuck as (i: number) => string)
+    const t = performance.now()
+    await refreshFlowState(store, flowShape(flow))
+    log(`refresh taking up ${changed} changed orders: ${(performance.now() - t).toFixed(0)} ms`)
   }
   console.log(
     JSON.stringify({

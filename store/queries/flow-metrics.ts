@@ -3,7 +3,7 @@ import { type Fragment, join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import { type FlowShape, withAwaitedStage } from './flow-stages.ts'
 import { entityFilters, type FlowSnapshot, flowEntities, untalliedChange } from './flow-state.ts'
-import { type TallyRange, talliedLatencies, talliedProgress } from './flow-tallies.ts'
+import { pendingTallies, type TallyRange, talliedLatencies, talliedProgress } from './flow-tallies.ts'
 
 export interface MetricsRange {
   readonly from: Date
@@ -18,18 +18,28 @@ export interface MetricsRange {
 }
 
 /**
- * The range and the untallied change when the flow's tallies can answer the read (kept, no refresh
+ * The range and the pending tallies when the flow's tallies can answer the read (kept, no refresh
  * under way, and no filter on systems, which the tallies do not keep); undefined: read the entities.
+ * The pending tallies are computed once per snapshot: a request's reads share them.
  */
-function fromTallies(
+async function fromTallies(
+  store: Store,
   flow: FlowShape,
   r: MetricsRange,
-): { range: TallyRange; change: Fragment | null } | undefined {
+): Promise<{ range: TallyRange; pending: Fragment | null } | undefined> {
   if (!r.snapshot || r.only?.systems) return undefined
   const change = untalliedChange(flow, r.snapshot)
   if (change === undefined) return undefined
-  return { range: { from: r.from, to: r.to, stepSeconds: r.stepSeconds, channels: r.only?.channels }, change }
+  let pending = pendingBySnapshot.get(r.snapshot)
+  if (!pending) {
+    pending = change === null ? Promise.resolve(null) : pendingTallies(store, flow, change)
+    pendingBySnapshot.set(r.snapshot, pending)
+  }
+  const range = { from: r.from, to: r.to, stepSeconds: r.stepSeconds, channels: r.only?.channels }
+  return { range, pending: await pending }
 }
+
+const pendingBySnapshot = new WeakMap<FlowSnapshot, Promise<Fragment | null>>()
 
 /** The conditions `only` puts on the entities of a read over [since, until). */
 const onlyFilter = (flow: FlowShape, r: MetricsRange, since: Date, until: Date) =>
@@ -56,8 +66,8 @@ export interface LatencyRow {
  * which the stage was reached, and over the whole range (`bucket` 0) from the same pass.
  */
 export async function stageLatencies(store: Store, flow: FlowShape, r: MetricsRange): Promise<LatencyRow[]> {
-  const tallied = fromTallies(flow, r)
-  if (tallied) return talliedLatencies(store, flow, tallied.range, tallied.change)
+  const tallied = await fromTallies(store, flow, r)
+  if (tallied) return talliedLatencies(store, flow, tallied.range, tallied.pending)
   return store.query<LatencyRow>(sql`
     SELECT intDiv(intDiv(cur_ms, 1000), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket, stage_index,
       quantiles(0.5, 0.95, 0.99)(greatest(0, cur_ms - prev_ms)) AS q,
@@ -105,8 +115,8 @@ export async function progress(
   r: MetricsRange,
   now: { readonly since: Date; readonly until: Date },
 ): Promise<ProgressAndThroughput> {
-  const tallied = fromTallies(flow, r)
-  if (tallied) return talliedProgress(store, flow, tallied.range, now.since, tallied.change)
+  const tallied = await fromTallies(store, flow, r)
+  if (tallied) return talliedProgress(store, flow, tallied.range, now.since, tallied.pending)
   const n = flow.stageEvents.length
   const since = new Date(Math.min(r.lookbackFrom.getTime(), now.since.getTime()))
   const until = new Date(Math.max(r.to.getTime(), now.until.getTime()))

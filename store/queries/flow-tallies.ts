@@ -1,5 +1,5 @@
 import type { Store } from '../client.ts'
-import { type Fragment, join, sql, table } from '../sql.ts'
+import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import type { LatencyRow, ProgressAndThroughput } from './flow-metrics.ts'
 import { type FlowShape, withAwaitedStage } from './flow-stages.ts'
@@ -80,14 +80,73 @@ export interface TallyRange {
   readonly channels?: readonly string[]
 }
 
+interface PendingRow {
+  readonly kind: number
+  readonly minute: number
+  readonly stage: number
+  readonly channel: string
+  readonly delay_bucket: number
+  readonly n: string
+  readonly delay_ms_sum: string
+}
+
 /**
- * The tallies of `kinds` in [since, until), kept and untallied (`change`, from `untalliedChange` in
- * store/queries/flow-state.ts; null: none), as rows of kind, minute, stage, channel, delay_bucket, n. Ranges
- * count whole minutes, as the per-minute rollups do.
+ * The tallies of the change not refreshed yet (`change`: signed entity rows, from `untalliedChange` in
+ * store/queries/flow-state.ts), computed once and bound into each read of a request as a table of
+ * rows: computing them costs what the reads themselves do (about 0.3 s for 10,000 changed orders at
+ * 100 M spans), so a request's reads share one computation. Null when they add nothing.
+ */
+export async function pendingTallies(
+  store: Store,
+  flow: FlowShape,
+  change: Fragment,
+): Promise<Fragment | null> {
+  const rows = await store.query<PendingRow>(sql`
+    SELECT kind, toUnixTimestamp(minute) AS minute, stage, channel, delay_bucket, n, delay_ms_sum
+    FROM (${tallyRows(flow, change)}) WHERE n != 0 OR delay_ms_sum != 0`)
+  if (rows.length === 0) return null
+  const column = <T>(f: (r: PendingRow) => T) => rows.map(f)
+  return sql`
+    SELECT kind, toDateTime(minute_s) AS minute, stage, channel, delay_bucket, n, delay_ms_sum
+    FROM (SELECT 1)
+    ARRAY JOIN ${typed(
+      column((r) => Number(r.kind)),
+      'Array(UInt8)',
+    )} AS kind,
+      ${typed(
+        column((r) => Number(r.minute)),
+        'Array(UInt32)',
+      )} AS minute_s,
+      ${typed(
+        column((r) => Number(r.stage)),
+        'Array(UInt8)',
+      )} AS stage,
+      ${typed(
+        column((r) => r.channel),
+        'Array(String)',
+      )} AS channel,
+      ${typed(
+        column((r) => Number(r.delay_bucket)),
+        'Array(UInt16)',
+      )} AS delay_bucket,
+      ${typed(
+        column((r) => Number(r.n)),
+        'Array(Int64)',
+      )} AS n,
+      ${typed(
+        column((r) => Number(r.delay_ms_sum)),
+        'Array(Int64)',
+      )} AS delay_ms_sum`
+}
+
+/**
+ * The tallies of `kinds` in [since, until), kept and pending (`pending`, from `pendingTallies`; null:
+ * none), as rows of kind, minute, stage, channel, delay_bucket, n, delay_ms_sum. Ranges count whole
+ * minutes, as the per-minute rollups do.
  */
 function tallies(
   flow: FlowShape,
-  change: Fragment | null,
+  pending: Fragment | null,
   parts: readonly { readonly kinds: readonly number[]; readonly since: Date; readonly until?: Date }[],
   channels?: readonly string[],
 ): Fragment {
@@ -103,11 +162,11 @@ function tallies(
     SELECT kind, minute, stage, channel, delay_bucket, n, delay_ms_sum FROM ${table(TABLES.flowTallies)}
     WHERE flow = ${flow.name} AND ${where}`
   // Nothing changed since the refresh: the kept tallies alone (a shorter query to plan).
-  if (change === null) return kept
+  if (pending === null) return kept
   return sql`
     ${kept}
     UNION ALL
-    SELECT kind, minute, stage, channel, delay_bucket, n, delay_ms_sum FROM (${tallyRows(flow, change)}) WHERE ${where}`
+    SELECT kind, minute, stage, channel, delay_bucket, n, delay_ms_sum FROM (${pending}) WHERE ${where}`
 }
 
 interface CountRow {
@@ -127,7 +186,7 @@ export async function talliedProgress(
   flow: FlowShape,
   r: TallyRange,
   waitingSince: Date,
-  change: Fragment | null,
+  pending: Fragment | null,
 ): Promise<ProgressAndThroughput> {
   const cohort = [KIND.entered, KIND.reached, KIND.completed, KIND.terminated]
   const rows = await store.query<CountRow>(sql`
@@ -135,7 +194,7 @@ export async function talliedProgress(
       sum(n) AS total
     FROM (${tallies(
       flow,
-      change,
+      pending,
       [
         { kinds: cohort, since: r.from, until: r.to },
         { kinds: [KIND.waiting], since: waitingSince },
@@ -182,7 +241,7 @@ export function talliedLatencies(
   store: Store,
   flow: FlowShape,
   r: TallyRange,
-  change: Fragment | null,
+  pending: Fragment | null,
 ): Promise<LatencyRow[]> {
   return store.query<LatencyRow>(sql`
     SELECT bucket, stage AS stage_index, quantilesExactWeightedInterpolated(0.5, 0.95, 0.99)(delay_ms, weight) AS q,
@@ -190,7 +249,7 @@ export function talliedLatencies(
     FROM (
       SELECT intDiv(toUnixTimestamp(minute), ${r.stepSeconds}) * ${r.stepSeconds} AS bucket, stage, delay_bucket,
         sum(delay_ms_sum) / sum(n) AS delay_ms, toUInt64(sum(n)) AS weight
-      FROM (${tallies(flow, change, [{ kinds: [KIND.delay], since: r.from, until: r.to }], r.channels)})
+      FROM (${tallies(flow, pending, [{ kinds: [KIND.delay], since: r.from, until: r.to }], r.channels)})
       GROUP BY bucket, stage, delay_bucket
       HAVING sum(n) > 0
     )
