@@ -60,7 +60,12 @@ async function rollupOnce(
   if ((term + 1) * leaseMs - now <= 1.5 * schedule.everyMs)
     await claimLease(store, 'rollups', term + 1, holder, now)
   await rollupSystemEdges(store, new Date(now - schedule.windowMinutes * MINUTE_MS), new Date(now))
-  for (const flow of schedule.flows ?? []) await refreshFlowState(store, flow, { now })
+  // A refresh checks it still leads before it writes: one that outlives its term stops there.
+  const leading = async () => {
+    const t = Date.now()
+    return (await claimLease(store, 'rollups', Math.floor(t / leaseMs), holder, t)) === holder
+  }
+  for (const flow of schedule.flows ?? []) await refreshFlowState(store, flow, { now, leading })
 }
 
 /** Runs the rollups on a timer; a failure is logged and the next tick tries again. */

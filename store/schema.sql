@@ -542,7 +542,8 @@ CREATE TABLE signalbox.flow_state_marks
     `version` UInt64,
     `state_version` UInt64 DEFAULT 0,
     `tallied` UInt8 DEFAULT 0,
-    `incremental` UInt8 DEFAULT 0
+    `incremental` UInt8 DEFAULT 0,
+    `shape` String DEFAULT ''
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY flow

@@ -7,7 +7,7 @@ import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import { entitySystems } from '../../store/queries/entities.ts'
 import { entitiesAtStage, failures, progress, stageLatencies } from '../../store/queries/flow-metrics.ts'
-import { flowSnapshot } from '../../store/queries/flow-state.ts'
+import { type FlowSnapshot, flowSnapshot, stateMoved } from '../../store/queries/flow-state.ts'
 import { stuckEntities } from '../../store/queries/stuck.ts'
 import { flowMetricsView } from '../flow-metrics.ts'
 import {
@@ -240,20 +240,27 @@ export function flowRoutes(
         const visible = scoped(c)
         const range = resolveRange(c.req.valid('query'), config)
         const shape = flowShape(flow)
-        const r = {
-          ...range,
-          lookbackFrom: earliestStage(flow, range.from),
-          snapshot: await flowSnapshot(store, shape),
-          // Latencies, the funnel and the backlog count the entities of the scoped channels and systems.
-          only: { channels: visible.scope.channels, systems: visible.scope.systems },
-        }
         const now = new Date()
         const current = lookback(config, now.getTime())
-        const [latencies, funnel, fails] = await Promise.all([
-          stageLatencies(store, shape, r),
-          progress(store, shape, r, { since: current.from, until: current.to }),
-          failures(store, shape, r),
-        ])
+        const read = async (snapshot: FlowSnapshot) => {
+          const r = {
+            ...range,
+            lookbackFrom: earliestStage(flow, range.from),
+            snapshot,
+            // Latencies, the funnel and the backlog count the entities of the scoped channels and systems.
+            only: { channels: visible.scope.channels, systems: visible.scope.systems },
+          }
+          return Promise.all([
+            stageLatencies(store, shape, r),
+            progress(store, shape, r, { since: current.from, until: current.to }),
+            failures(store, shape, r),
+          ])
+        }
+        const snapshot = await flowSnapshot(store, shape)
+        let [latencies, funnel, fails] = await read(snapshot)
+        // A refresh that wrote meanwhile may be counted twice: once more, from a fresh snapshot.
+        if (await stateMoved(store, shape, snapshot))
+          [latencies, funnel, fails] = await read(await flowSnapshot(store, shape))
         return c.json(
           flowMetricsView(
             flow,

@@ -33,7 +33,8 @@ export const flowTallies: Migration = {
         ttl: `minute + INTERVAL ${days(retention.events)} DAY`,
         // A refresh retried after a crash writes its tallies again under the same token: kept once.
         settings: { ttl_only_drop_parts: 1, non_replicated_deduplication_window: 100 },
-        shardBy: 'rand()',
+        // Deterministic: a retried refresh sends each row to the shard it went to the first time.
+        shardBy: 'cityHash64(flow, minute)',
       },
       t,
     ),
@@ -89,9 +90,12 @@ export const flowTallies: Migration = {
       t,
     ),
     // The flow-state version a mark commits (0: a mark from before the tallies), whether its tallies
-    // are written, and whether the tallies held the flow before it (0: they are built from nothing).
+    // are written, whether the tallies held the flow before it (0: they are built from nothing), and
+    // a fingerprint of the flow's stages.
     ...addColumn('flow_state_marks', 'state_version UInt64 DEFAULT 0', t),
     ...addColumn('flow_state_marks', 'tallied UInt8 DEFAULT 0', t),
     ...addColumn('flow_state_marks', 'incremental UInt8 DEFAULT 0', t),
+    // The flow's stages as configured when the state was built: another shape rebuilds it from nothing.
+    ...addColumn('flow_state_marks', "shape String DEFAULT ''", t),
   ],
 }

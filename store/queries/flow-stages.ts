@@ -54,6 +54,9 @@ export function entityStages(flow: FlowShape, since: Date, until: Date, only?: F
  * `awaited_after`, the last stage reached before it, from which its `max_delay` counts.
  */
 export function withAwaitedStage(flow: FlowShape, rows: Fragment): Fragment {
+  // By index, not over the arrays side by side: the engine may evaluate this on rows a WHERE then
+  // drops (a kept row of another configuration, with another number of stages), and arrays of
+  // unequal length passed together are an error where an index past the end is a default.
   const required = typed(
     flow.optionalStages.map((o) => (o ? 0 : 1)),
     'Array(UInt8)',
@@ -62,7 +65,7 @@ export function withAwaitedStage(flow: FlowShape, rows: Fragment): Fragment {
   const reachedBefore = sql`arrayConcat([toUInt32(0)],
     arrayPopBack(arrayFill(x -> x > 0, arrayMap((t, i) -> if(t > 0, toUInt32(i), toUInt32(0)), ts, arrayEnumerate(ts)))))`
   return sql`
-    SELECT *, arrayFirstIndex((t, b, r) -> t = 0 AND b > 0 AND r = 1, ts, reached_before, ${required}) AS awaited,
+    SELECT *, arrayFirstIndex(i -> ts[i] = 0 AND reached_before[i] > 0 AND ${required}[i] = 1, arrayEnumerate(ts)) AS awaited,
       if(awaited > 0, reached_before[awaited], 0) AS awaited_after
     FROM (SELECT *, ${reachedBefore} AS reached_before FROM (${rows}))`
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Store } from '../client.ts'
 import { type Fragment, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
@@ -27,27 +28,52 @@ interface Mark {
   readonly tallied: boolean
   /** Whether the tallies held the flow before that refresh (if not, it builds them from nothing). */
   readonly incremental: boolean
+  /** The fingerprint of the flow's stages the state was built for (`shapeOf`). */
+  readonly shape: string
 }
 
-async function latestMark(store: Store, flow: FlowShape): Promise<Mark | undefined> {
-  const [row] = await store.query<{ w: string; v: string; tallied: number; incremental: number }>(sql`
-    SELECT toUnixTimestamp64Milli(argMax(watermark, version)) AS w, toString(argMax(state_version, version)) AS v,
-      argMax(tallied, version) AS tallied, argMax(incremental, version) AS incremental
+/**
+ * A fingerprint of what the state's rows mean: the stages' events, which are optional, the terminal
+ * events. Another configuration makes every kept row and tally stale: the state is built again.
+ */
+export function shapeOf(flow: FlowShape): string {
+  const meaning = JSON.stringify([flow.stageEvents, flow.optionalStages, flow.terminalEvents])
+  return createHash('sha256').update(meaning).digest('hex').slice(0, 16)
+}
+
+async function latestMark(store: Store, flow: FlowShape): Promise<(Mark & { version: bigint }) | undefined> {
+  const [row] = await store.query<{
+    w: string
+    mark_version: string
+    v: string
+    tallied: number
+    incremental: number
+    shape: string
+  }>(sql`
+    SELECT toUnixTimestamp64Milli(argMax(watermark, version)) AS w, toString(max(version)) AS mark_version,
+      toString(argMax(state_version, version)) AS v, argMax(tallied, version) AS tallied,
+      argMax(incremental, version) AS incremental, argMax(shape, version) AS shape
     FROM ${table(TABLES.flowStateMarks)} WHERE flow = ${flow.name} GROUP BY flow`)
   if (!row) return undefined
   return {
     watermarkMs: Number(row.w),
+    version: BigInt(row.mark_version),
     stateVersion: BigInt(row.v),
     tallied: Number(row.tallied) === 1,
     incremental: Number(row.incremental) === 1,
+    shape: row.shape,
   }
 }
 
+/** Writes through a Distributed table reach the shards before the statement returns. */
+const WRITE_SETTINGS = sql`distributed_foreground_insert = 1`
+
 function writeMark(store: Store, flow: FlowShape, version: bigint, mark: Mark): Promise<void> {
   return store.command(sql`
-    INSERT INTO ${table(TABLES.flowStateMarks)} (flow, watermark, version, state_version, tallied, incremental)
+    INSERT INTO ${table(TABLES.flowStateMarks)} (flow, watermark, version, state_version, tallied, incremental, shape)
+    SETTINGS ${WRITE_SETTINGS}
     VALUES (${flow.name}, ${new Date(mark.watermarkMs)}, ${version}, ${mark.stateVersion}, ${mark.tallied ? 1 : 0},
-      ${mark.incremental ? 1 : 0})`)
+      ${mark.incremental ? 1 : 0}, ${mark.shape})`)
 }
 
 /**
@@ -59,19 +85,38 @@ function writeMark(store: Store, flow: FlowShape, version: bigint, mark: Mark): 
 async function changedSinceMark(
   store: Store,
   flow: FlowShape,
-): Promise<{ changed: string[]; tallied: boolean } | undefined> {
+): Promise<{ changed: string[]; tallied: boolean; markVersion: string } | undefined> {
   const mark = sql`SELECT argMax(watermark, version) FROM ${table(TABLES.flowStateMarks)} WHERE flow = ${flow.name}`
+  // The mark's kind: 'tallied', 'kept' (rows usable, tallies not: a refresh under way), or 'none'
+  // (rows of another configuration, or a build from nothing under way: everything is read live).
   const rows = await store.query<{ kind: 'mark' | 'changed'; id: string }>(sql`
-    SELECT 'mark' AS kind, toString(argMax(tallied, version)) AS id FROM ${table(TABLES.flowStateMarks)}
-    WHERE flow = ${flow.name} GROUP BY flow
+    SELECT 'mark' AS kind,
+      concat(multiIf(argMax(shape, version) != ${shapeOf(flow)}, 'none', argMax(tallied, version) = 1, 'tallied',
+        argMax(incremental, version) = 1, 'kept', 'none'), ':', toString(max(version))) AS id
+    FROM ${table(TABLES.flowStateMarks)} WHERE flow = ${flow.name} GROUP BY flow
     UNION ALL
     SELECT 'changed' AS kind, id FROM (
       SELECT DISTINCT entity_id AS id FROM ${table(TABLES.entityProgress)}
       WHERE entity_type = ${flow.entityType} AND received >= (${mark})
       LIMIT ${MAX_CHANGED + 1})`)
-  const mark_ = rows.find((r) => r.kind === 'mark')
-  if (!mark_) return undefined
-  return { changed: rows.filter((r) => r.kind === 'changed').map((r) => r.id), tallied: mark_.id === '1' }
+  const [state, version = ''] = rows.find((r) => r.kind === 'mark')?.id.split(':') ?? []
+  if (state === undefined || state === 'none') return undefined
+  return {
+    changed: rows.filter((r) => r.kind === 'changed').map((r) => r.id),
+    tallied: state === 'tallied',
+    markVersion: version,
+  }
+}
+
+/**
+ * Whether a refresh wrote since `snapshot` was read: a read of the tallies that ran across a refresh
+ * may have counted its change twice (in the tallies and live), so it is read again.
+ */
+export async function stateMoved(store: Store, flow: FlowShape, snapshot: FlowSnapshot): Promise<boolean> {
+  if (!snapshot.tallied) return false
+  const [row] = await store.query<{ v: string }>(sql`
+    SELECT toString(max(version)) AS v FROM ${table(TABLES.flowStateMarks)} WHERE flow = ${flow.name}`)
+  return row?.v !== snapshot.markVersion
 }
 
 /**
@@ -91,6 +136,9 @@ const stagesWithSpan = (flow: FlowShape, ids?: readonly string[]) => sql`
 
 const ROW_COLUMNS = sql`entity_id, ts, last_stage, terminated, terminated_ms, channel, first_ms, last_ms`
 
+/** Kept rows with a stage time per stage: rows of another configuration (stages since added) are left. */
+const ofThisShape = (flow: FlowShape) => sql`length(ts) = ${flow.stageEvents.length}`
+
 /**
  * Brings the flow's state up to date: every entity when there is none yet (or no tallies), then those
  * whose progress arrived since the last watermark. The new watermark is the refresh's start less
@@ -100,7 +148,7 @@ const ROW_COLUMNS = sql`entity_id, ts, last_stage, terminated, terminated_ms, ch
 export async function refreshFlowState(
   store: Store,
   flow: FlowShape,
-  options: { readonly now?: number; readonly slackMs?: number } = {},
+  options: RefreshOptions = {},
 ): Promise<void> {
   // One refresh of a flow at a time in a process (a command's beside the timer's): two at once would
   // each count the same change. Across processes, the rollup lease (store/rollups.ts) keeps one.
@@ -119,37 +167,83 @@ export async function refreshFlowState(
 
 const running = new WeakMap<Store, Map<string, Promise<void>>>()
 
-async function refreshOnce(
-  store: Store,
-  flow: FlowShape,
-  { now = Date.now(), slackMs = SLACK_MS }: { readonly now?: number; readonly slackMs?: number },
-): Promise<void> {
+interface RefreshOptions {
+  readonly now?: number
+  readonly slackMs?: number
+  /**
+   * Asked before a refresh writes anything: whether this process still leads (the rollup lease,
+   * store/rollups.ts). A refresh that lost the lease stops; the leader's next refresh finishes it.
+   */
+  readonly leading?: () => Promise<boolean>
+}
+
+async function refreshOnce(store: Store, flow: FlowShape, options: RefreshOptions): Promise<void> {
+  const { now = Date.now(), slackMs = SLACK_MS, leading } = options
+  const shape = shapeOf(flow)
   let mark = await latestMark(store, flow)
-  if (mark && !mark.tallied && mark.stateVersion > 0n) {
-    await finishRefresh(store, flow, mark)
-    mark = { ...mark, tallied: true }
+  if (leading && !(await leading())) return
+  if (mark && !mark.tallied && mark.stateVersion > 0n && mark.shape === shape) {
+    // Cut off half way: finished from its staged rows (kept a day); if they are gone, built anew.
+    if (await isStaged(store, flow, mark.stateVersion)) {
+      await finishRefresh(store, flow, mark)
+      mark = { ...mark, tallied: true }
+    } else mark = { ...mark, tallied: false, incremental: false }
   }
-  // Without tallies (a first refresh, or a mark from before them), every entity is read again.
-  const since = mark?.tallied ? await changedSinceMark(store, flow) : undefined
-  const version = BigInt(now) * 1000n
+  // The tallies hold this flow as configured; otherwise every entity is read again, the tallies and
+  // waiting rows of another build (another configuration, a mark from before them) taken away first.
+  const current = mark?.tallied === true && mark.shape === shape
+  if (!current) await clearTallies(store, flow)
+  const since = current ? await changedSinceMark(store, flow) : undefined
+  // After every earlier mark, even if this process's clock runs behind the last leader's.
+  const version = [BigInt(now) * 1000n, (mark?.version ?? 0n) + 2n].reduce((a, b) => (a > b ? a : b))
   const watermarkMs = Math.max(0, now - slackMs)
-  if (mark?.tallied && since?.changed.length === 0) {
+  if (mark && current && since?.changed.length === 0) {
     await writeMark(store, flow, version, { ...mark, watermarkMs })
     return
   }
   const ids = since && since.changed.length <= MAX_CHANGED ? since.changed : undefined
   await store.command(sql`
     INSERT INTO ${table(TABLES.flowEntitiesStaged)} (flow, ${ROW_COLUMNS}, version)
-    SELECT ${flow.name}, ${ROW_COLUMNS}, ${version} FROM (${stagesWithSpan(flow, ids)})`)
+    SELECT ${flow.name}, ${ROW_COLUMNS}, ${version} FROM (${stagesWithSpan(flow, ids)})
+    SETTINGS ${WRITE_SETTINGS}`)
+  // Staging a whole flow can outlast a lease term: the refresh goes on only if it still leads. From
+  // the pending mark on, finishing is safe for anyone (its inserts carry deduplication tokens).
+  if (leading && !(await leading())) return
   // Under way: readers keep the last watermark and read live until the mark below says done.
   const pending = {
-    watermarkMs: mark?.watermarkMs ?? 0,
+    watermarkMs: current ? (mark?.watermarkMs ?? 0) : 0,
     stateVersion: version,
     tallied: false,
-    incremental: !!mark?.tallied,
+    incremental: current,
+    shape,
   }
   await writeMark(store, flow, version, pending)
   await finishRefresh(store, flow, pending, watermarkMs)
+}
+
+async function isStaged(store: Store, flow: FlowShape, version: bigint): Promise<boolean> {
+  const rows = await store.query<{ one: number }>(sql`
+    SELECT 1 AS one FROM ${table(TABLES.flowEntitiesStaged)} WHERE flow = ${flow.name} AND version = ${version} LIMIT 1`)
+  return rows.length > 0
+}
+
+/**
+ * Takes away every tally and waiting row of the flow (signed rows that cancel them), before the state
+ * is built from nothing: what another configuration or an earlier build counted must not stay.
+ */
+async function clearTallies(store: Store, flow: FlowShape): Promise<void> {
+  const tallyKey = sql`flow, kind, minute, stage, channel, delay_bucket`
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.flowTallies)} (${tallyKey}, n, delay_ms_sum)
+    SELECT ${tallyKey}, -sum(n), -sum(delay_ms_sum) FROM ${table(TABLES.flowTallies)}
+    WHERE flow = ${flow.name} GROUP BY ${tallyKey} HAVING sum(n) != 0 OR sum(delay_ms_sum) != 0
+    SETTINGS ${WRITE_SETTINGS}`)
+  const waitingKey = sql`flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms`
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.flowWaiting)} (${waitingKey}, n)
+    SELECT ${waitingKey}, -sum(n) FROM ${table(TABLES.flowWaiting)}
+    WHERE flow = ${flow.name} GROUP BY ${waitingKey} HAVING sum(n) != 0
+    SETTINGS ${WRITE_SETTINGS}`)
 }
 
 /**
@@ -163,7 +257,7 @@ async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermar
     WHERE flow = ${flow.name} AND version = ${mark.stateVersion}`
   const before = sql`
     SELECT ${ROW_COLUMNS} FROM ${table(TABLES.flowEntities)} FINAL
-    WHERE flow = ${flow.name} AND entity_id IN (
+    WHERE flow = ${flow.name} AND ${ofThisShape(flow)} AND entity_id IN (
       SELECT entity_id FROM ${table(TABLES.flowEntitiesStaged)} WHERE flow = ${flow.name} AND version = ${mark.stateVersion})`
   const signed = mark.incremental ? signedChange(staged, before) : signedChange(staged)
   await store.command(sql`
@@ -171,18 +265,21 @@ async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermar
     SELECT ${flow.name}, kind, minute, stage, channel, delay_bucket, n, delay_ms_sum FROM (${tallyRows(flow, signed)})
     WHERE n != 0 OR delay_ms_sum != 0
     ORDER BY kind, minute, stage, channel, delay_bucket
-    SETTINGS insert_deduplication_token = ${`flow_tallies:${flow.name}:${mark.stateVersion}`}`)
+    SETTINGS insert_deduplication_token = ${`flow_tallies:${flow.name}:${mark.stateVersion}`},
+      deduplicate_insert_select = 'force_enable', ${WRITE_SETTINGS}`)
   await store.command(sql`
     INSERT INTO ${table(TABLES.flowWaiting)} (flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms, n)
     SELECT ${flow.name}, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms, n
     FROM (${waitingRows(flow, signed)})
     WHERE n != 0
     ORDER BY awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms
-    SETTINGS insert_deduplication_token = ${`flow_waiting:${flow.name}:${mark.stateVersion}`}`)
+    SETTINGS insert_deduplication_token = ${`flow_waiting:${flow.name}:${mark.stateVersion}`},
+      deduplicate_insert_select = 'force_enable', ${WRITE_SETTINGS}`)
   await store.command(sql`
     INSERT INTO ${table(TABLES.flowEntities)} (flow, ${ROW_COLUMNS}, version)
     SELECT flow, ${ROW_COLUMNS}, version FROM ${table(TABLES.flowEntitiesStaged)}
-    WHERE flow = ${flow.name} AND version = ${mark.stateVersion}`)
+    WHERE flow = ${flow.name} AND version = ${mark.stateVersion}
+    SETTINGS ${WRITE_SETTINGS}`)
   await writeMark(store, flow, mark.stateVersion + 1n, {
     ...mark,
     watermarkMs,
@@ -204,12 +301,14 @@ export interface FlowSnapshot {
   readonly changed: readonly string[] | undefined
   /** Whether the flow's tallies are complete up to the watermark (store/queries/flow-tallies.ts). */
   readonly tallied: boolean
+  /** The latest mark's version when read (`stateMoved`). */
+  readonly markVersion?: string
 }
 
 /** Read once per request when several reads of one flow follow (flow metrics). */
 export async function flowSnapshot(store: Store, flow: FlowShape): Promise<FlowSnapshot> {
   const since = await changedSinceMark(store, flow)
-  return { changed: since?.changed, tallied: since?.tallied ?? false }
+  return { changed: since?.changed, tallied: since?.tallied ?? false, markVersion: since?.markVersion }
 }
 
 /**
@@ -223,7 +322,8 @@ export function untalliedChange(flow: FlowShape, snapshot: FlowSnapshot): Fragme
   if (changed.length === 0) return null
   return signedChange(
     sql`SELECT ${COLUMNS} FROM (${stagesWithSpan(flow, [...changed])})`,
-    sql`SELECT ${COLUMNS} FROM ${table(TABLES.flowEntities)} FINAL WHERE flow = ${flow.name} AND entity_id IN ${[...changed]}`,
+    sql`SELECT ${COLUMNS} FROM ${table(TABLES.flowEntities)} FINAL
+      WHERE flow = ${flow.name} AND entity_id IN ${[...changed]} AND ${ofThisShape(flow)}`,
   )
 }
 
@@ -268,7 +368,8 @@ export async function flowEntities(
   if (changed === undefined || changed.length > MAX_CHANGED)
     return sql`SELECT ${COLUMNS} FROM (${stagesWithSpan(flow)}) WHERE ${active}`
   const kept = sql`
-    SELECT ${COLUMNS} FROM ${table(TABLES.flowEntities)} FINAL WHERE flow = ${flow.name} AND ${active}`
+    SELECT ${COLUMNS} FROM ${table(TABLES.flowEntities)} FINAL
+    WHERE flow = ${flow.name} AND ${active} AND ${ofThisShape(flow)}`
   if (changed.length === 0) return kept
   return sql`
     ${kept} AND entity_id NOT IN ${[...changed]}

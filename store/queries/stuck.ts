@@ -6,6 +6,7 @@ import {
   type FlowSnapshot,
   flowEntities,
   flowSnapshot,
+  stateMoved,
   waitingEntities,
 } from './flow-state.ts'
 
@@ -67,9 +68,10 @@ export async function stuckEntities(store: Store, q: StuckQuery): Promise<StuckR
   const filters = entityFilters(q.flow, q, q.since, q.until)
   if (q.overdueStage !== undefined) filters.push(sql`awaited = ${q.overdueStage}`)
   // The waiting entities kept by the flow-state refresh when it has run; else every entity is read.
-  const waiting = waitingEntities(q.flow, q.snapshot ?? (await flowSnapshot(store, q.flow)), overdueRanges(q))
-  if (waiting)
-    return store.query<StuckRow>(sql`
+  const snapshot = q.snapshot ?? (await flowSnapshot(store, q.flow))
+  const waiting = waitingEntities(q.flow, snapshot, overdueRanges(q))
+  if (waiting) {
+    const rows = await store.query<StuckRow>(sql`
       SELECT entity_id, last_stage, awaited AS stage, awaited_after AS after_stage, since_ms AS last_at_ms,
         channel, ${now} - last_at_ms - arrayElement(${limits}, awaited) AS overdue_ms
       FROM (${waiting})
@@ -77,6 +79,10 @@ export async function stuckEntities(store: Store, q: StuckQuery): Promise<StuckR
         AND ${join(filters, ' AND ')}
       ORDER BY overdue_ms DESC
       LIMIT ${q.limit}`)
+    // A refresh that wrote meanwhile may list an entity twice: once more, from a fresh snapshot.
+    if (q.snapshot || !(await stateMoved(store, q.flow, snapshot))) return rows
+    return stuckEntities(store, { ...q, snapshot: await flowSnapshot(store, q.flow) })
+  }
   const rows = withAwaitedStage(q.flow, await flowEntities(store, q.flow, q.since, q.until))
   return store.query<StuckRow>(sql`
     SELECT entity_id, last_stage, awaited AS stage, awaited_after AS after_stage, ts[awaited_after] AS last_at_ms,

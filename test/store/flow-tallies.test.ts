@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FlowDefinition, flowShape, loadFlows } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import { type MetricsRange, progress, stageLatencies } from '../../store/queries/flow-metrics.ts'
+import type { FlowShape } from '../../store/queries/flow-stages.ts'
 import { flowSnapshot, refreshFlowState } from '../../store/queries/flow-state.ts'
 import { KIND } from '../../store/queries/flow-tallies.ts'
 import { type StuckQuery, stuckEntities } from '../../store/queries/stuck.ts'
@@ -68,16 +69,18 @@ const range: MetricsRange = {
 }
 const current = { since: new Date(start - 2 * HOUR), until: new Date(now + HOUR) }
 
-async function readBoth() {
+const LIMITS = definition.stages.map((s) => s.maxDelayMs ?? 0)
+
+async function readBoth(f: FlowShape = flow) {
   const live = {
-    latencies: await stageLatencies(sb.store, flow, range),
-    progress: await progress(sb.store, flow, range, current),
+    latencies: await stageLatencies(sb.store, f, range),
+    progress: await progress(sb.store, f, range, current),
   }
-  const snapshot = await flowSnapshot(sb.store, flow)
+  const snapshot = await flowSnapshot(sb.store, f)
   const r = { ...range, snapshot }
   const tallied = {
-    latencies: await stageLatencies(sb.store, flow, r),
-    progress: await progress(sb.store, flow, r, current),
+    latencies: await stageLatencies(sb.store, f, r),
+    progress: await progress(sb.store, f, r, current),
   }
   return { live, tallied, snapshot }
 }
@@ -94,10 +97,14 @@ const counts = (p: Awaited<ReturnType<typeof progress>>) => ({
 })
 
 /** The stuck list read from the waiting entities kept, and from every entity: the same entities. */
-async function expectStuckAgree(snapshot: Awaited<ReturnType<typeof flowSnapshot>>): Promise<void> {
+async function expectStuckAgree(
+  snapshot: Awaited<ReturnType<typeof flowSnapshot>>,
+  f: FlowShape,
+  limits: readonly number[],
+): Promise<void> {
   const q: StuckQuery = {
-    flow,
-    maxDelayMs: definition.stages.map((s) => s.maxDelayMs ?? 0),
+    flow: f,
+    maxDelayMs: limits,
     since: current.since,
     until: current.until,
     now: new Date(now + HOUR),
@@ -118,10 +125,10 @@ async function expectStuckAgree(snapshot: Awaited<ReturnType<typeof flowSnapshot
 }
 
 /** The two reads agree: counts exactly, latencies within the histogram's resolution. */
-async function expectTalliesAgree(): Promise<void> {
-  const { live, tallied, snapshot } = await readBoth()
+async function expectTalliesAgree(f: FlowShape = flow, limits: readonly number[] = LIMITS): Promise<void> {
+  const { live, tallied, snapshot } = await readBoth(f)
   expect(snapshot.tallied).toBe(true)
-  await expectStuckAgree(snapshot)
+  await expectStuckAgree(snapshot, f, limits)
   expect(counts(tallied.progress)).toEqual(counts(live.progress))
   expect(Number(live.progress.progress?.started)).toBeGreaterThan(0)
   const key = (l: { bucket: string; stage_index: string }) => `${l.bucket}/${l.stage_index}`
@@ -195,9 +202,10 @@ describe('flow metrics from the tallies', () => {
     expect(await tallySum(KIND.terminated)).toBe(3)
   })
 
-  for (const into of [TABLES.flowTallies, TABLES.flowEntities]) {
+  const cutOffs = [TABLES.flowTallies, TABLES.flowWaiting, TABLES.flowEntities]
+  for (const [k, into] of cutOffs.entries()) {
     it(`count a refresh cut off before its insert into ${into} once, when the next refresh finishes it`, async () => {
-      const i = ORDERS + (into === TABLES.flowTallies ? 0 : 1)
+      const i = ORDERS + k
       await sendEvents(sb.collectorUrl, [
         event(flow.stageEvents[0]?.[0] as string, orderId(i), now - 30 * MINUTE, 'web'),
         event(flow.stageEvents[1]?.[0] as string, orderId(i), now - 20 * MINUTE, 'web'),
@@ -212,4 +220,36 @@ describe('flow metrics from the tallies', () => {
       expect(await tallySum(KIND.entered)).toBe(i + 1)
     })
   }
+
+  it(`build the state again when the flow's stages change, and when a mark from before the tallies comes`, async () => {
+    // A stage added (optional, before the invoice): every kept row and tally is of another shape.
+    const n = flow.stageEvents.length
+    const wider: FlowShape = {
+      ...flow,
+      stageEvents: [
+        ...flow.stageEvents.slice(0, n - 1),
+        ['retail.order.gift_wrapped'],
+        ...flow.stageEvents.slice(n - 1),
+      ],
+      optionalStages: [...flow.optionalStages.slice(0, n - 1), true, ...flow.optionalStages.slice(n - 1)],
+    }
+    const widerLimits = [...LIMITS.slice(0, n - 1), 0, ...LIMITS.slice(n - 1)]
+    const entered = ORDERS + cutOffs.length
+    expect((await flowSnapshot(sb.store, wider)).tallied).toBe(false)
+    await refreshFlowState(sb.store, wider, { slackMs: 0 })
+    await expectTalliesAgree(wider, widerLimits)
+    expect(await tallySum(KIND.entered)).toBe(entered)
+    // And back.
+    await refreshFlowState(sb.store, flow, { slackMs: 0 })
+    await expectTalliesAgree()
+    expect(await tallySum(KIND.entered)).toBe(entered)
+    // A process from before the tallies writes a mark of its own (a rolling upgrade): built again,
+    // what was counted taken away first.
+    await sb.store.command(sql`
+      INSERT INTO ${table(TABLES.flowStateMarks)} (flow, watermark, version)
+      VALUES (${flow.name}, ${new Date(now)}, ${BigInt(Date.now() + HOUR) * 1000n})`)
+    await refreshFlowState(sb.store, flow, { slackMs: 0 })
+    await expectTalliesAgree()
+    expect(await tallySum(KIND.entered)).toBe(entered)
+  })
 })

@@ -36,7 +36,7 @@ const SHIPPED: Array<[id: number, name: string, single: string, cluster: string]
   [20, 'event_contracts', 'db4864a733390044', '899f3a38b82ba10c'],
   [21, 'failed_traces', 'f3475c075c2ea831', '8df4de6b36ba4ea0'],
   [22, 'integration_sightings', '649000b88cf486fd', '2faaad7a7426f2c2'],
-  [23, 'flow_tallies', '147bff50f7aa9307', 'd04f9570a7710105'],
+  [23, 'flow_tallies', 'ab06a9406fe69789', '6174656b50a9ceda'],
 ]
 
 const digest = (statements: readonly string[]) =>
