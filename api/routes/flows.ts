@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 import type { Config } from '../../core/config.ts'
+import { MINUTE_MS } from '../../core/duration.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import { type FlowDefinition, flowShape } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
@@ -72,6 +73,16 @@ const earliestStage = (flow: FlowDefinition, from: Date) =>
   )
 
 /** Per-flow reads: what is stuck now, and how the flow performed over a range. */
+
+/** A range widened to whole minutes: from the start of its first minute to the end of its last. */
+function wholeMinutes<R extends { readonly from: Date; readonly to: Date }>(r: R): R {
+  return {
+    ...r,
+    from: new Date(Math.floor(r.from.getTime() / MINUTE_MS) * MINUTE_MS),
+    to: new Date(Math.ceil(r.to.getTime() / MINUTE_MS) * MINUTE_MS),
+  }
+}
+
 export function flowRoutes(
   store: Store,
   flows: ReadonlyMap<string, FlowDefinition>,
@@ -238,10 +249,12 @@ export function flowRoutes(
       async (c) => {
         const flow = flowNamed(c.req.valid('param').flow)
         const visible = scoped(c)
-        const range = resolveRange(c.req.valid('query'), config)
+        // Whole minutes, as the tallies count them: read from the tallies or from every entity, the
+        // same range gives the same counts.
+        const range = wholeMinutes(resolveRange(c.req.valid('query'), config))
         const shape = flowShape(flow)
         const now = new Date()
-        const current = lookback(config, now.getTime())
+        const current = wholeMinutes(lookback(config, now.getTime()))
         const read = async (snapshot: FlowSnapshot) => {
           const r = {
             ...range,
