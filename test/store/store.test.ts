@@ -54,6 +54,7 @@ describe('migrations', () => {
       'event_contracts',
       'failed_traces',
       'integration_sightings',
+      'flow_tallies',
     ])
   })
 
