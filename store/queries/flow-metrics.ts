@@ -1,9 +1,12 @@
 import type { Store } from '../client.ts'
 import { type Fragment, join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
+import type { LatencyRow, ProgressAndThroughput, ProgressRow, ThroughputRow } from './flow-metric-rows.ts'
 import { type FlowShape, withAwaitedStage } from './flow-stages.ts'
 import { entityFilters, type FlowSnapshot, flowEntities, untalliedChange } from './flow-state.ts'
 import { pendingTallies, type TallyRange, talliedLatencies, talliedProgress } from './flow-tallies.ts'
+
+export type { LatencyRow, ProgressAndThroughput, ProgressRow, ThroughputRow } from './flow-metric-rows.ts'
 
 export interface MetricsRange {
   readonly from: Date
@@ -45,22 +48,6 @@ const pendingBySnapshot = new WeakMap<FlowSnapshot, Promise<Fragment | null>>()
 const onlyFilter = (flow: FlowShape, r: MetricsRange, since: Date, until: Date) =>
   join(entityFilters(flow, r.only ?? {}, since, until), ' AND ')
 
-export interface ThroughputRow {
-  readonly bucket: string
-  readonly channel: string
-  readonly entities: string
-}
-
-export interface LatencyRow {
-  /** 0 for the whole range. */
-  readonly bucket: string
-  readonly stage_index: string
-  readonly p50: number
-  readonly p95: number
-  readonly p99: number
-  readonly entities: string
-}
-
 /**
  * Stage-to-stage latency (from the entity's previous reached stage to this one), by the bucket in
  * which the stage was reached, and over the whole range (`bucket` 0) from the same pass.
@@ -82,26 +69,6 @@ export async function stageLatencies(store: Store, flow: FlowShape, r: MetricsRa
     WHERE cur_ms >= ${r.from.getTime()} AND cur_ms < ${r.to.getTime()} AND prev_ms > 0
     GROUP BY GROUPING SETS ((bucket, stage_index), (stage_index))
     ORDER BY bucket, stage_index`)
-}
-
-export interface ProgressRow {
-  /** Entities that entered the flow in the range. */
-  readonly started: string
-  /** Per stage, how many of them reached it. */
-  readonly reached: string[]
-  readonly completed: string
-  readonly terminated: string
-  /**
-   * Per stage, entities waiting after it now (active since `since`, not ended): awaiting a later stage
-   * that counts from it, the next one or one passed over (`withAwaitedStage`, the stuck list's rule).
-   */
-  readonly waiting: string[]
-}
-
-export interface ProgressAndThroughput {
-  readonly progress: ProgressRow | undefined
-  /** Entities entering the flow per bucket, by channel (the channel their first event named). */
-  readonly throughput: ThroughputRow[]
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Store } from '../client.ts'
 import { type Fragment, join, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
-import type { LatencyRow, ProgressAndThroughput } from './flow-metrics.ts'
+import type { LatencyRow, ProgressAndThroughput } from './flow-metric-rows.ts'
 import { type FlowShape, withAwaitedStage } from './flow-stages.ts'
 
 /**
