@@ -6,7 +6,8 @@ import type { FlowDefinition } from '../core/flows.ts'
 import {
   type AlertInstance,
   appendTransitions,
-  claimLease,
+  leads,
+  leaseTermMs,
   listInstances,
   saveInstances,
   type TransitionRecord,
@@ -198,15 +199,8 @@ export interface TickResult {
  */
 export async function evaluate(deps: EvaluatorDeps, leaseMs: number): Promise<TickResult> {
   const nowMs = (deps.clock ?? Date.now)()
-  const term = Math.floor(nowMs / leaseMs)
-  const holder = await claimLease(deps.store, 'alerts', term, deps.holder, nowMs)
-  if (holder !== deps.holder) return { leader: false, instances: [], transitions: [] }
-  // In its term's last tick and a half the holder claims the next term, ahead of anyone who waits for
-  // it to begin, so leadership does not flap at the boundary. Not sooner: a holder that dies earlier
-  // has not claimed the next term, and a standby leads from its start. So a standby takes over at
-  // most a term and a tick and a half after the holder's last tick.
-  if ((term + 1) * leaseMs - nowMs <= 1.5 * deps.alerting.intervalMs)
-    await claimLease(deps.store, 'alerts', term + 1, deps.holder, nowMs)
+  const lease = { name: 'alerts', holder: deps.holder, termMs: leaseMs, tickMs: deps.alerting.intervalMs }
+  if (!(await leads(deps.store, lease, nowMs))) return { leader: false, instances: [], transitions: [] }
 
   const existing = await listInstances(deps.store)
   const byId = new Map(existing.map((a) => [a.id, a]))
@@ -264,7 +258,7 @@ export async function evaluate(deps: EvaluatorDeps, leaseMs: number): Promise<Ti
 /** Runs `evaluate` every interval until stopped; a failed tick is logged and the next one retries. */
 export function startEvaluator(deps: EvaluatorDeps): () => Promise<void> {
   const intervalMs = deps.alerting.intervalMs
-  const leaseMs = Math.max(3 * intervalMs, 30_000)
+  const leaseMs = leaseTermMs(intervalMs)
   const tick = async () => {
     const m = deps.metrics
     const timer = m?.duration.startTimer()

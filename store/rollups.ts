@@ -3,7 +3,7 @@ import { runEvery } from '../core/background.ts'
 import { MINUTE_MS } from '../core/duration.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from './client.ts'
-import { claimLease } from './queries/alerts.ts'
+import { leads, leaseTermMs } from './queries/alerts.ts'
 import type { FlowShape } from './queries/flow-stages.ts'
 import { refreshFlowState } from './queries/flow-state.ts'
 import { sql, table } from './sql.ts'
@@ -54,17 +54,11 @@ async function rollupOnce(
   holder: string,
   now: number,
 ): Promise<void> {
-  const leaseMs = Math.max(3 * schedule.everyMs, 30_000)
-  const term = Math.floor(now / leaseMs)
-  if ((await claimLease(store, 'rollups', term, holder, now)) !== holder) return
-  if ((term + 1) * leaseMs - now <= 1.5 * schedule.everyMs)
-    await claimLease(store, 'rollups', term + 1, holder, now)
+  const lease = { name: 'rollups', holder, termMs: leaseTermMs(schedule.everyMs), tickMs: schedule.everyMs }
+  if (!(await leads(store, lease, now))) return
   await rollupSystemEdges(store, new Date(now - schedule.windowMinutes * MINUTE_MS), new Date(now))
   // A refresh checks it still leads before it writes: one that outlives its term stops there.
-  const leading = async () => {
-    const t = Date.now()
-    return (await claimLease(store, 'rollups', Math.floor(t / leaseMs), holder, t)) === holder
-  }
+  const leading = () => leads(store, lease, Date.now())
   for (const flow of schedule.flows ?? []) await refreshFlowState(store, flow, { now, leading })
 }
 

@@ -273,6 +273,29 @@ export async function listDeliveries(store: Store, filter: { since: Date; alertI
     LIMIT ${filter.limit}`)
 }
 
+/** A lease's term for work done every `tickMs`: three ticks, and at least 30 s. */
+export const leaseTermMs = (tickMs: number) => Math.max(3 * tickMs, 30_000)
+
+/**
+ * Whether `holder` leads the lease's current term at `nowMs` (claiming it if nobody has). In its
+ * term's last tick and a half the holder claims the next term, ahead of anyone who waits for it to
+ * begin, so leadership does not flap at the boundary. Not sooner: a holder that dies earlier has not
+ * claimed the next term, and a standby leads from its start. So a standby takes over at most a term
+ * and a tick and a half after the holder's last tick.
+ */
+export async function leads(
+  store: Store,
+  lease: { readonly name: string; readonly holder: string; readonly termMs: number; readonly tickMs: number },
+  nowMs: number,
+): Promise<boolean> {
+  const { termMs } = lease
+  const term = Math.floor(nowMs / termMs)
+  if ((await claimLease(store, lease.name, term, lease.holder, nowMs)) !== lease.holder) return false
+  if ((term + 1) * termMs - nowMs <= 1.5 * lease.tickMs)
+    await claimLease(store, lease.name, term + 1, lease.holder, nowMs)
+  return true
+}
+
 /** Claims a lease term and returns who holds it: the earliest claim (ties broken by holder). */
 export async function claimLease(
   store: Store,
