@@ -72,8 +72,6 @@ const earliestStage = (flow: FlowDefinition, from: Date) =>
     Math.max(EARLIEST.getTime(), from.getTime() - Math.max(0, ...flow.stages.map((s) => s.maxDelayMs ?? 0))),
   )
 
-/** Per-flow reads: what is stuck now, and how the flow performed over a range. */
-
 /** A range widened to whole minutes: from the start of its first minute to the end of its last. */
 function wholeMinutes<R extends { readonly from: Date; readonly to: Date }>(r: R): R {
   return {
@@ -83,6 +81,7 @@ function wholeMinutes<R extends { readonly from: Date; readonly to: Date }>(r: R
   }
 }
 
+/** Per-flow reads: what is stuck now, and how the flow performed over a range. */
 export function flowRoutes(
   store: Store,
   flows: ReadonlyMap<string, FlowDefinition>,

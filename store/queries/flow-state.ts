@@ -3,7 +3,7 @@ import type { Store } from '../client.ts'
 import { type Fragment, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import { CHANNEL, entityStages, type FlowShape } from './flow-stages.ts'
-import { tallyRows, waitingRows } from './flow-tallies.ts'
+import { TALLY_KEY, tallyRows, WAITING_KEY, waitingRows } from './flow-tallies.ts'
 
 /**
  * Per flow, each entity's stage times (what `entityStages` computes by grouping the progress table,
@@ -78,7 +78,8 @@ function writeMark(store: Store, flow: FlowShape, version: bigint, mark: Mark): 
 
 /**
  * The entities of the flow whose progress arrived since its state's watermark (at most MAX_CHANGED +
- * 1), or undefined while it has no state; and whether its tallies are complete. One query: on the
+ * 1), or undefined while it has no state a read may use (none yet, rows of another configuration, or a
+ * build from nothing under way); and whether its tallies are complete. One query: on the
  * embedded engine a query costs a few milliseconds before it reads anything, and this runs before
  * every read of the state.
  */
@@ -195,7 +196,9 @@ async function refreshOnce(store: Store, flow: FlowShape, options: RefreshOption
   if (!current) await clearTallies(store, flow)
   const since = current ? await changedSinceMark(store, flow) : undefined
   // After every earlier mark, even if this process's clock runs behind the last leader's.
-  const version = [BigInt(now) * 1000n, (mark?.version ?? 0n) + 2n].reduce((a, b) => (a > b ? a : b))
+  const byClock = BigInt(now) * 1000n
+  const afterLast = (mark?.version ?? 0n) + 2n
+  const version = byClock > afterLast ? byClock : afterLast
   const watermarkMs = Math.max(0, now - slackMs)
   if (mark && current && since?.changed.length === 0) {
     await writeMark(store, flow, version, { ...mark, watermarkMs })
@@ -232,24 +235,22 @@ async function isStaged(store: Store, flow: FlowShape, version: bigint): Promise
  * is built from nothing: what another configuration or an earlier build counted must not stay.
  */
 async function clearTallies(store: Store, flow: FlowShape): Promise<void> {
-  const tallyKey = sql`flow, kind, minute, stage, channel, delay_bucket`
   await store.command(sql`
-    INSERT INTO ${table(TABLES.flowTallies)} (${tallyKey}, n, delay_ms_sum)
-    SELECT ${tallyKey}, -sum(n), -sum(delay_ms_sum) FROM ${table(TABLES.flowTallies)}
-    WHERE flow = ${flow.name} GROUP BY ${tallyKey} HAVING sum(n) != 0 OR sum(delay_ms_sum) != 0
+    INSERT INTO ${table(TABLES.flowTallies)} (flow, ${TALLY_KEY}, n, delay_ms_sum)
+    SELECT flow, ${TALLY_KEY}, -sum(n), -sum(delay_ms_sum) FROM ${table(TABLES.flowTallies)}
+    WHERE flow = ${flow.name} GROUP BY flow, ${TALLY_KEY} HAVING sum(n) != 0 OR sum(delay_ms_sum) != 0
     SETTINGS ${WRITE_SETTINGS}`)
-  const waitingKey = sql`flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms`
   await store.command(sql`
-    INSERT INTO ${table(TABLES.flowWaiting)} (${waitingKey}, n)
-    SELECT ${waitingKey}, -sum(n) FROM ${table(TABLES.flowWaiting)}
-    WHERE flow = ${flow.name} GROUP BY ${waitingKey} HAVING sum(n) != 0
+    INSERT INTO ${table(TABLES.flowWaiting)} (flow, ${WAITING_KEY}, n)
+    SELECT flow, ${WAITING_KEY}, -sum(n) FROM ${table(TABLES.flowWaiting)}
+    WHERE flow = ${flow.name} GROUP BY flow, ${WAITING_KEY} HAVING sum(n) != 0
     SETTINGS ${WRITE_SETTINGS}`)
 }
 
 /**
- * A refresh's last steps, from its staged rows: the tallies and the waiting entities (new counts
- * less the old ones of the same entities, read before their new rows are written, so a retry computes the same change and its
- * deduplication token keeps it once), then the rows, then the mark.
+ * A refresh's last steps, from its staged rows: the tallies and the waiting entities (new counts less
+ * the old ones of the same entities, read before their new rows are written, so a retry computes the
+ * same change and its deduplication token keeps it once), then the rows, then the mark.
  */
 async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermarkMs = mark.watermarkMs) {
   const staged = sql`
@@ -261,18 +262,17 @@ async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermar
       SELECT entity_id FROM ${table(TABLES.flowEntitiesStaged)} WHERE flow = ${flow.name} AND version = ${mark.stateVersion})`
   const signed = mark.incremental ? signedChange(staged, before) : signedChange(staged)
   await store.command(sql`
-    INSERT INTO ${table(TABLES.flowTallies)} (flow, kind, minute, stage, channel, delay_bucket, n, delay_ms_sum)
-    SELECT ${flow.name}, kind, minute, stage, channel, delay_bucket, n, delay_ms_sum FROM (${tallyRows(flow, signed)})
+    INSERT INTO ${table(TABLES.flowTallies)} (flow, ${TALLY_KEY}, n, delay_ms_sum)
+    SELECT ${flow.name}, ${TALLY_KEY}, n, delay_ms_sum FROM (${tallyRows(flow, signed)})
     WHERE n != 0 OR delay_ms_sum != 0
-    ORDER BY kind, minute, stage, channel, delay_bucket
+    ORDER BY ${TALLY_KEY}
     SETTINGS insert_deduplication_token = ${`flow_tallies:${flow.name}:${mark.stateVersion}`},
       deduplicate_insert_select = 'force_enable', ${WRITE_SETTINGS}`)
   await store.command(sql`
-    INSERT INTO ${table(TABLES.flowWaiting)} (flow, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms, n)
-    SELECT ${flow.name}, awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms, n
-    FROM (${waitingRows(flow, signed)})
+    INSERT INTO ${table(TABLES.flowWaiting)} (flow, ${WAITING_KEY}, n)
+    SELECT ${flow.name}, ${WAITING_KEY}, n FROM (${waitingRows(flow, signed)})
     WHERE n != 0
-    ORDER BY awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms
+    ORDER BY ${WAITING_KEY}
     SETTINGS insert_deduplication_token = ${`flow_waiting:${flow.name}:${mark.stateVersion}`},
       deduplicate_insert_select = 'force_enable', ${WRITE_SETTINGS}`)
   await store.command(sql`
@@ -340,14 +340,13 @@ export function waitingEntities(
 ): Fragment | undefined {
   const { changed, tallied } = snapshot
   if (!tallied || changed === undefined || changed.length > MAX_CHANGED) return undefined
-  const columns = sql`awaited, since_ms, entity_id, awaited_after, last_stage, channel, last_ms`
   const stored = sql`
-    SELECT ${columns} FROM ${table(TABLES.flowWaiting)}
+    SELECT ${WAITING_KEY} FROM ${table(TABLES.flowWaiting)}
     WHERE flow = ${flow.name} AND (${kept})${changed.length ? sql` AND entity_id NOT IN ${[...changed]}` : sql``}
-    GROUP BY ${columns} HAVING sum(n) > 0`
+    GROUP BY ${WAITING_KEY} HAVING sum(n) > 0`
   if (changed.length === 0) return stored
   const live = sql`SELECT ${COLUMNS}, toInt8(1) AS sign FROM (${stagesWithSpan(flow, [...changed])})`
-  return sql`${stored} UNION ALL SELECT ${columns} FROM (${waitingRows(flow, live)})`
+  return sql`${stored} UNION ALL SELECT ${WAITING_KEY} FROM (${waitingRows(flow, live)})`
 }
 
 /**
