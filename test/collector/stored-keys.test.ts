@@ -65,6 +65,29 @@ describe('stored key lookup', () => {
     expect(lookup.batchesHeld).toBe(0)
   })
 
+  it('keeps a key written again by a later batch for the lookups that did not see that batch', async () => {
+    const { lookup, reads } = manualStore(new Set())
+    const early = lookup.lookup([key('k')])
+    reads[0]?.answer()
+    const first = await early
+    lookup.recordWritten(new Set(['k', 'once'])) // batch 1, unseen by the early lookup
+    const late = lookup.lookup([key('k')])
+    reads[1]?.answer()
+    const second = await late
+    lookup.recordWritten(new Set(['k'])) // batch 2, unseen by both
+    expect([first.has('k'), first.has('once'), second.has('k'), second.has('once')]).toEqual([
+      true,
+      true,
+      true,
+      false, // batch 1 was written before the late lookup read the store: its read answers for it
+    ])
+    first.release() // batch 1 is dropped; k stays, as batch 2 wrote it too
+    expect(lookup.batchesHeld).toBe(1)
+    expect(second.has('k')).toBe(true)
+    second.release()
+    expect(lookup.batchesHeld).toBe(0)
+  })
+
   it('fails the requests of a failed read, and the next read still runs', async () => {
     let fail = true
     const lookup = new StoredKeyLookup(async () => {
