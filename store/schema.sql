@@ -840,7 +840,7 @@ ENGINE = MergeTree
 PARTITION BY toDate(timestamp)
 ORDER BY trace_id
 TTL toDateTime(timestamp) + toIntervalDay(30)
-SETTINGS ttl_only_drop_parts = 1, index_granularity = 1024;
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 8192;
 
 CREATE MATERIALIZED VIEW signalbox.span_keys_mv TO signalbox.span_keys
 (

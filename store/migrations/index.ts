@@ -21,6 +21,7 @@ import { eventContracts } from './0020_event_contracts.ts'
 import { failedTraces } from './0021_failed_traces.ts'
 import { integrationSightings } from './0022_integration_sightings.ts'
 import { flowTallies } from './0023_flow_tallies.ts'
+import { spanKeysSmallBlocks } from './0024_span_keys_small_blocks.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -50,4 +51,5 @@ export const MIGRATIONS: readonly Migration[] = [
   failedTraces,
   integrationSightings,
   flowTallies,
+  spanKeysSmallBlocks,
 ]

@@ -37,6 +37,7 @@ const SHIPPED: Array<[id: number, name: string, single: string, cluster: string]
   [21, 'failed_traces', 'f3475c075c2ea831', '8df4de6b36ba4ea0'],
   [22, 'integration_sightings', '649000b88cf486fd', '2faaad7a7426f2c2'],
   [23, 'flow_tallies', 'ab06a9406fe69789', '6174656b50a9ceda'],
+  [24, 'span_keys_small_blocks', '3fc8dbae2ca7e5d7', 'd6aa972e25f0282e'],
 ]
 
 const digest = (statements: readonly string[]) =>

@@ -55,6 +55,7 @@ describe('migrations', () => {
       'failed_traces',
       'integration_sightings',
       'flow_tallies',
+      'span_keys_small_blocks',
     ])
   })
 
@@ -93,6 +94,38 @@ describe('migrations', () => {
     await store.command(spanRows(['b1'.padEnd(32, '0'), 'b2'.padEnd(32, '0')]))
     expect(await count(TABLES.spans)).toBe(before + 10)
     expect(await count(TABLES.traceIndex)).toBeGreaterThan(traces)
+  })
+
+  it('rebuild span keys in small granules and blocks keeping every key, and new spans still reach them', async () => {
+    const keysOf = async (traceId: string) =>
+      Number(
+        (
+          await store.query<{ n: string }>(
+            sql`SELECT count() AS n FROM ${table(TABLES.spanKeys)} WHERE trace_id = ${traceId}`,
+          )
+        )[0]?.n,
+      )
+    const spans = (traceId: string) =>
+      sql`INSERT INTO ${table(TABLES.spans)} (timestamp, trace_id, span_id, name, kind, service_name, duration_ns)
+        SELECT now64(9) - toIntervalSecond(number), ${traceId}, hex(rand64()), 'sync x', 'consumer', 'svc', 1000
+        FROM numbers(6)`
+    const before = 'c1'.padEnd(32, '0')
+    await store.command(spans(before))
+    // Migration 24 run again, as after an interruption: the rebuilt table is copied onto a new one.
+    const rebuild = MIGRATIONS.find((m) => m.name === 'span_keys_small_blocks')
+    for (const statement of rebuild?.statements(store.target, retention) ?? []) await store.command(statement)
+    expect(await keysOf(before)).toBe(6)
+    const [settings] = await store.query<{ create: string; copies: string }>(sql`
+      SELECT create_table_query AS create,
+        (SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_m24') AS copies
+      FROM system.tables WHERE database = currentDatabase() AND name = ${TABLES.spanKeys}`)
+    expect(settings?.create).toContain('index_granularity = 256')
+    expect(settings?.create).toContain('max_compress_block_size = 8192')
+    expect(settings?.copies).toBe('0')
+    // The view follows the table's name: new spans' keys reach the new table.
+    const after = 'c2'.padEnd(32, '0')
+    await store.command(spans(after))
+    expect(await keysOf(after)).toBe(6)
   })
 })
 
