@@ -19,8 +19,10 @@ import { Fragment, nanos, sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
 
 const ROWS = Number(process.env.ROWS ?? 20_000_000)
+if (!Number.isInteger(ROWS) || ROWS < 8)
+  throw new Error(`ROWS must be a whole number of keys, 8 or more: ${ROWS}`)
 const RUNS = 9
-const TRACES = ROWS / 8
+const TRACES = Math.floor(ROWS / 8)
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-bench-keys-'))
@@ -33,14 +35,12 @@ await migrate(store, { spans: 30, logs: 30, events: 400 })
 
 // Trace n's id is md5(n) in hex; its spans start within the last hour.
 const traceId = (n: number) => createHash('md5').update(String(n)).digest('hex')
-const fill = (target: string) =>
-  store.command(
-    `INSERT INTO ${target} SELECT lower(hex(MD5(toString(intDiv(number, 8))))), ` +
-      `lower(hex(substring(MD5(toString(number)), 1, 8))), 'svc', now64(9) - toIntervalSecond(number % 3600) ` +
-      `FROM numbers(${ROWS})`,
-  )
 log(`filling span_keys with ${ROWS} keys`)
-await fill('signalbox.span_keys')
+await store.command(
+  'INSERT INTO signalbox.span_keys SELECT lower(hex(MD5(toString(intDiv(number, 8))))), ' +
+    `lower(hex(substring(MD5(toString(number)), 1, 8))), 'svc', now64(9) - toIntervalSecond(number % 3600) ` +
+    `FROM numbers(${ROWS})`,
+)
 await store.command('OPTIMIZE TABLE signalbox.span_keys FINAL')
 // The layout before migration 24, for comparison in the same run.
 await store.command(
