@@ -99,6 +99,14 @@ export interface Demo {
   placeOrder(order?: Order): ReturnType<Estate['storefront']['placeOrder']>
   /** Returns (part of) an order now. */
   placeReturn(order: Order, reason?: Return['reason']): Promise<{ ret: Return; status: number }>
+  /**
+   * Starts nothing more (timers, change feeds, batch schedules) and resolves once the runs in flight
+   * have finished, so what was sent can be counted (load reports). The servers stay up.
+   */
+  quiesce(): Promise<void>
+  /** Business events the estate's senders had acknowledged, and sends that failed, so far. */
+  eventCounts(): { sent: number; failed: number }
+  /** Stops at once, like Ctrl-C: a run in flight is cut short. */
   close(): Promise<void>
 }
 
@@ -341,6 +349,21 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     callbackUrl,
     callbackSecrets: secrets,
     placeOrder,
+    async quiesce() {
+      for (const t of timers) clearInterval(t)
+      for (const stop of stopFollowing) stop()
+      batches.stop()
+      // With the feeds stopped no connector starts another's runs; each waits for its own.
+      await Promise.all([batches.settled(), governance.settled(), ...connectors.map((c) => c.settled())])
+    },
+    eventCounts() {
+      // The connectors', the scheduled batches' and the deploy pipeline's (the incidents' senders aside).
+      const senders = [...connectors.map((c) => c.eventCounts), batches.eventCounts, governance.eventCounts]
+      return {
+        sent: senders.reduce((n, c) => n + c.sent, 0),
+        failed: senders.reduce((n, c) => n + c.failed, 0),
+      }
+    },
     async close() {
       for (const t of timers) clearInterval(t)
       for (const stop of stopFollowing) stop()

@@ -3,6 +3,7 @@ import { Cron } from 'croner'
 import { BATCH_EVENTS, INTEGRATION_ATTRIBUTES } from '../../core/vocabulary.ts'
 import type { Order } from '../order-to-cash/order.ts'
 import { BusinessEvents } from '../sdk/events.ts'
+import { InFlight } from '../sdk/in-flight.ts'
 import { type ConnectorTelemetry, serviceTelemetry } from '../sdk/index.ts'
 import type { ErpSimulator } from './erp.ts'
 import { seededRandom } from './faults.ts'
@@ -55,6 +56,7 @@ export class EstateBatches {
   private exported = 0
   private n = 0
   private crons: Cron[] = []
+  private readonly running = new InFlight()
   /** Jobs that do not run at their next scheduled time (a till offline, a scheduler stopped). */
   readonly skipNext = new Set<string>()
   /** Item codes the ERP no longer knows: a sale with one is rejected from the posting. */
@@ -102,8 +104,28 @@ export class EstateBatches {
       )
   }
 
+  /** Business events sent so far, for load reports. */
+  get eventCounts(): { readonly sent: number; readonly failed: number } {
+    return this.events.counts
+  }
+
   /** One run now, for the business day given (today by default). */
-  async run(job: EstateBatchJob, businessDay = today()): Promise<BatchRunResult> {
+  run(job: EstateBatchJob, businessDay = today()): Promise<BatchRunResult> {
+    return this.running.track(this.runJob(job, businessDay))
+  }
+
+  /** Stops the schedules; a run in progress carries on (`settled` waits for it). */
+  stop(): void {
+    for (const c of this.crons) c.stop()
+    this.crons = []
+  }
+
+  /** Resolves once no run is in flight. */
+  settled(): Promise<void> {
+    return this.running.settled()
+  }
+
+  private async runJob(job: EstateBatchJob, businessDay: string): Promise<BatchRunResult> {
     const runId = `RUN-${this.options.run}-${String(this.n++).padStart(5, '0')}`
     const span = this.telemetry.tracer.startSpan(`batch ${job.kind}`, {
       kind: SpanKind.INTERNAL,
@@ -155,8 +177,7 @@ export class EstateBatches {
   }
 
   async close(): Promise<void> {
-    for (const c of this.crons) c.stop()
-    this.crons = []
+    this.stop()
     await this.telemetry.shutdown()
   }
 }

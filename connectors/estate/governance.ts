@@ -1,5 +1,6 @@
 import { SpanKind } from '@opentelemetry/api'
 import { CloudEvent, emitterFor, type Message, Mode } from 'cloudevents'
+import { InFlight } from '../sdk/in-flight.ts'
 import { type ConnectorTelemetry, serviceTelemetry } from '../sdk/telemetry.ts'
 
 /**
@@ -21,6 +22,9 @@ export const UNOWNED_SERVICE = 'loyalty-export'
 
 export class GovernanceActivity {
   private deploys = 0
+  /** Deploy events the collector acknowledged, and sends that failed, for load reports. */
+  readonly eventCounts = { sent: 0, failed: 0 }
+  private readonly sending = new InFlight()
   private readonly shadow: ConnectorTelemetry
   private readonly emit: ReturnType<typeof emitterFor>
 
@@ -49,7 +53,16 @@ export class GovernanceActivity {
   }
 
   /** The pipeline ships the next release; the demo carries on if the collector refuses it. */
-  async deploy(now = new Date()): Promise<{ integration: string; version: string }> {
+  deploy(now = new Date()): Promise<{ integration: string; version: string }> {
+    return this.sending.track(this.sendDeploy(now))
+  }
+
+  /** Resolves once no deploy event is being sent. */
+  settled(): Promise<void> {
+    return this.sending.settled()
+  }
+
+  private async sendDeploy(now: Date): Promise<{ integration: string; version: string }> {
     const n = this.deploys++
     const [integration, versions] = RELEASES[n % RELEASES.length] as (typeof RELEASES)[number]
     const round = Math.floor(n / RELEASES.length)
@@ -66,7 +79,10 @@ export class GovernanceActivity {
         datacontenttype: 'application/json',
         data: { integration: id, version },
       }),
-    ).catch(() => undefined)
+    ).then(
+      () => this.eventCounts.sent++,
+      () => this.eventCounts.failed++,
+    )
     return { integration: id, version }
   }
 

@@ -101,8 +101,8 @@ export async function runLoad(
   }
   await scenario.finish?.(demo, place)
   bar.stop()
-  // Let the last steps finish and the spans export before counting.
-  await new Promise((resolve) => setTimeout(resolve, 2000))
+  // Every event is counted once its send has ended: nothing may start or still be sending meanwhile.
+  await demo.quiesce()
   const connectors = [
     demo.orderToCash,
     demo.fulfilment,
@@ -124,8 +124,8 @@ export async function runLoad(
     orderWebhooks: webhooks,
     syncRuns: { succeeded: sum((c) => c.runs.succeeded), failed: sum((c) => c.runs.failed) },
     businessEvents: {
-      sent: sum((c) => c.eventCounts.sent),
-      failed: sum((c) => c.eventCounts.failed),
+      // Batches and deploys too: a scheduled run may start in the middle of a load run.
+      ...demo.eventCounts(),
       acknowledgedBySignalbox:
         (await collectorCounter(
           options.collectorUrl,

@@ -18,6 +18,7 @@ import {
   SystemCallError,
   SystemClient,
 } from './http.ts'
+import { InFlight } from './in-flight.ts'
 import { type StepScope, untraced, withStep } from './integration.ts'
 import { openFields, sealFields } from './sealing.ts'
 import {
@@ -115,6 +116,8 @@ export class Connector {
   private readonly events: BusinessEvents
   /** Runs by outcome, for load reports. */
   readonly runs = { succeeded: 0, failed: 0 }
+  /** Runs not yet finished; a step's next steps join before it ends. */
+  private readonly running = new InFlight()
 
   constructor(readonly options: ConnectorOptions) {
     this.telemetry =
@@ -186,7 +189,17 @@ export class Connector {
     return c
   }
 
-  async run<I>(stepName: string, input: I, options: RunOptions = {}): Promise<RunOutcome> {
+  /** Runs a step (and, once it succeeds, the steps after it as runs of their own). */
+  run<I>(stepName: string, input: I, options: RunOptions = {}): Promise<RunOutcome> {
+    return this.running.track(this.runStep(stepName, input, options))
+  }
+
+  /** Resolves once no run is in flight, the runs that finished steps start included. */
+  settled(): Promise<void> {
+    return this.running.settled()
+  }
+
+  private async runStep<I>(stepName: string, input: I, options: RunOptions): Promise<RunOutcome> {
     const step = this.steps.get(stepName) as unknown as StepDefinition<I> | undefined
     if (!step) throw new Error(`connector ${this.options.id} has no step '${stepName}'`)
     const entity = step.entity(input)

@@ -19,6 +19,8 @@ export function followFeed<T extends { id: number }>(
         if (!res.ok) break
         const page = (await res.json()) as { items: T[]; next: number | null }
         for (const item of page.items) {
+          // Once stopped, nothing more is handed on: the caller may be waiting for its work to settle.
+          if (stopped) return
           after = item.id
           onItem(item)
         }

@@ -101,8 +101,11 @@ describe('a restart of the demo on the same data dir', () => {
     const stored = created.map((r) => r.subject)
     for (const id of [...first.orders, ...second.orders]) expect(stored).toContain(id)
     expect(new Set(stored).size).toBe(stored.length)
-    const doubled = await sb.rows<{ entity: string; name: string; n: string }>(sql`
-      SELECT entities[1].2 AS entity, name, count() AS n FROM ${table(TABLES.spans)}
+    // Each copy's ids and times, so a failure says whether it is one span stored twice or two runs.
+    const doubled = await sb.rows<{ entity: string; name: string; n: string; copies: unknown[] }>(sql`
+      SELECT entities[1].2 AS entity, name, count() AS n,
+        groupArray(tuple(trace_id, span_id, toString(timestamp), toString(duration_ns), resource_attributes)) AS copies
+      FROM ${table(TABLES.spans)}
       WHERE kind = 'consumer' AND startsWith(name, 'sync ') AND notEmpty(entities)
       GROUP BY entity, name, attributes['signalbox.idempotency_key'] HAVING n > 1`)
     expect(doubled).toEqual([])

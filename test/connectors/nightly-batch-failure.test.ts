@@ -34,6 +34,11 @@ describe('signalbox load nightly-batch-failure', () => {
       new PassThrough(),
     )
     expect(report.orderWebhooks.sent).toBe(16)
+    // The batches' own events are in what the report says was sent, and every one was acknowledged.
+    expect(report.businessEvents.failed).toBe(0)
+    expect(report.businessEvents.acknowledgedBySignalbox + report.businessEvents.duplicatesDropped).toBe(
+      report.businessEvents.sent,
+    )
     const { jobs } = (await (await fetch(`${sb.apiUrl}/api/batches`)).json()) as Jobs
     const last = Object.fromEntries(jobs.map((j) => [j.job, j.lastRun]))
     // Manchester posted before the outage; London's run came during it; the export after it.
