@@ -201,7 +201,7 @@ ENGINE = MergeTree
 PARTITION BY toYYYYMM(time)
 ORDER BY (entity_type, entity_id, time)
 TTL toDateTime(time) + toIntervalDay(400)
-SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192, merge_selector_base = 20;
 
 CREATE MATERIALIZED VIEW signalbox.entity_index_events_mv TO signalbox.entity_index
 (
@@ -700,7 +700,7 @@ TTL toDateTime(timestamp) + toIntervalDay(90), toDateTime(timestamp) + toInterva
     FROM signalbox.failed_traces
     WHERE (time + toIntervalDay(90)) > now()
 )
-SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192, merge_selector_base = 20;
 
 CREATE TABLE signalbox.notifications
 (
@@ -900,7 +900,7 @@ TTL toDateTime(timestamp) + toIntervalDay(90), toDateTime(timestamp) + toInterva
     FROM signalbox.failed_traces
     WHERE (time + toIntervalDay(90)) > now()
 )
-SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192, merge_selector_base = 20;
 
 CREATE TABLE signalbox.system_edges
 (
@@ -933,7 +933,7 @@ TTL toDateTime(start) + toIntervalDay(90), toDateTime(start) + toIntervalDay(30)
     FROM signalbox.failed_traces
     WHERE (time + toIntervalDay(90)) > now()
 )
-SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192, merge_selector_base = 20;
 
 CREATE MATERIALIZED VIEW signalbox.trace_index_mv TO signalbox.trace_index
 (

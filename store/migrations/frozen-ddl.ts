@@ -129,6 +129,12 @@ export function addColumn(table: string, column: string, t: Target): string[] {
     : [alter(qualified(table, t))]
 }
 
+/** Storage settings changed on a table (the local tables on a cluster: the Distributed ones hold none). */
+export function modifySettings(table: string, settings: Record<string, number>, t: Target): string[] {
+  const changes = Object.entries(settings).map(([k, v]) => `${k} = ${v}`)
+  return [`ALTER TABLE ${qualified(table, t)}${onCluster(t)} MODIFY SETTING ${changes.join(', ')}`]
+}
+
 /** A view whose SELECT changed: dropped and created again, before the collector accepts any data. */
 export function replaceView(spec: ViewSpec, t: Target): string[] {
   return [`DROP VIEW IF EXISTS ${t.database}.${spec.name}${onCluster(t)}`, ...createView(spec, t)]

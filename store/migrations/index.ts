@@ -22,6 +22,7 @@ import { failedTraces } from './0021_failed_traces.ts'
 import { integrationSightings } from './0022_integration_sightings.ts'
 import { flowTallies } from './0023_flow_tallies.ts'
 import { spanKeysSmallBlocks } from './0024_span_keys_small_blocks.ts'
+import { fewerMerges } from './0025_fewer_merges.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -52,4 +53,5 @@ export const MIGRATIONS: readonly Migration[] = [
   integrationSightings,
   flowTallies,
   spanKeysSmallBlocks,
+  fewerMerges,
 ]

@@ -38,6 +38,7 @@ const SHIPPED: Array<[id: number, name: string, single: string, cluster: string]
   [22, 'integration_sightings', '649000b88cf486fd', '2faaad7a7426f2c2'],
   [23, 'flow_tallies', 'ab06a9406fe69789', '6174656b50a9ceda'],
   [24, 'span_keys_small_blocks', '3fc8dbae2ca7e5d7', 'd6aa972e25f0282e'],
+  [25, 'fewer_merges', '675485ab7357a79a', 'f09f82976d278d06'],
 ]
 
 const digest = (statements: readonly string[]) =>

@@ -56,6 +56,7 @@ describe('migrations', () => {
       'integration_sightings',
       'flow_tallies',
       'span_keys_small_blocks',
+      'fewer_merges',
     ])
   })
 
@@ -70,6 +71,20 @@ describe('migrations', () => {
       sql`SELECT create_table_query AS ddl FROM system.tables WHERE database = currentDatabase() AND name = ${TABLES.spans}`,
     )
     expect(row?.ddl).toContain('toIntervalDay(7)')
+  })
+
+  it('merge the raw tables and their indexes less often, and leave the key table and the rollups alone', async () => {
+    const ddl = new Map(
+      (
+        await store.query<{ name: string; ddl: string }>(
+          sql`SELECT name, create_table_query AS ddl FROM system.tables WHERE database = currentDatabase()`,
+        )
+      ).map((r) => [r.name, r.ddl]),
+    )
+    for (const name of [TABLES.spans, TABLES.logs, TABLES.entityIndex, TABLES.traceIndex])
+      expect(ddl.get(name), name).toContain('merge_selector_base = 20')
+    for (const name of [TABLES.spanKeys, TABLES.flowMinutes, TABLES.sliMinutes])
+      expect(ddl.get(name), name).not.toContain('merge_selector_base')
   })
 
   it('rebuild spans for a new sort key keeping every row, and the views keep indexing', async () => {

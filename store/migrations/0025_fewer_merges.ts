@@ -1,0 +1,28 @@
+import { modifySettings } from './frozen-ddl.ts'
+import type { Migration } from './types.ts'
+
+/**
+ * Every write makes a small part in each table it reaches, and the engine's background merges then
+ * rewrite those parts into bigger ones, level after level. With the default selector (base 5) a span
+ * was rewritten about once per fivefold growth of its part; base 20 waits for parts of about twenty
+ * times the size, so a span is rewritten about half as often (log 20 against log 5) for more parts at
+ * a time in each partition. Measured on back-to-back 16,000-row span inserts, this set of tables took
+ * the engine's CPU from 23–25 to 17–18 µs a span, merges included; under `npm run bench:ingest` at 64
+ * senders × 512 the collector's process used about a quarter less CPU a span (docs/benchmarks.md).
+ *
+ * Only the tables whose reads are a sort-key range or a raw scan: spans and logs, and the
+ * per-entity and per-trace indexes. `span_keys` keeps the default: every batch's exactly-once lookup
+ * probes each of its parts. The rollups keep it too: their merges are what collapse their rows.
+ * A table rebuilt later (rebuildTable) takes the settings of its new spec: that spec must carry these.
+ */
+export const FEWER_MERGES = { merge_selector_base: 20 } as const
+
+export const fewerMerges: Migration = {
+  id: 25,
+  name: 'fewer_merges',
+  why: 'Spans, logs and the entity and trace indexes merged about half as often (merge_selector_base 20): less engine CPU a span, for more parts at a time.',
+  statements: (t) =>
+    ['spans', 'logs', 'entity_index', 'trace_index'].flatMap((table) =>
+      modifySettings(table, FEWER_MERGES, t),
+    ),
+}
