@@ -52,6 +52,14 @@ const READ_SETTINGS = {
   compile_sort_description: 0,
 } as const
 
+/**
+ * What every insert runs with. The views on spans run side by side instead of one after another: a
+ * write is one insert at a time, and since migration 25 the engine's merges leave CPU to spare beside
+ * it (`BENCH_POINTS=8x512,64x512 npm run bench:ingest`, four interleaved pairs: 8 × 512 11,900
+ * against 10,400 spans/s, 64 × 512 32,200 against 30,800, medians; docs/benchmarks.md).
+ */
+const INSERT_SETTINGS = { parallel_view_processing: 1 } as const
+
 export interface StoreOptions extends Pick<Config, 'dataDir' | 'clickhouse'> {
   readonly query?: Pick<Config['query'], 'timeoutSeconds'>
   /** A one-off command tells its own failures: the client's log of them (with stacks) is turned off. */
@@ -97,7 +105,7 @@ export async function openStore(config: StoreOptions): Promise<Store> {
     // statement before the query there (about 0.3 ms apiece, measured), unlike HTTP parameters.
     await client.command({ query: `USE ${database}` })
     await client.command({
-      query: `SET ${Object.entries(READ_SETTINGS)
+      query: `SET ${Object.entries({ ...READ_SETTINGS, ...INSERT_SETTINGS })
         .map(([k, v]) => `${k} = ${v}`)
         .join(', ')}`,
     })
@@ -122,6 +130,7 @@ export async function openStore(config: StoreOptions): Promise<Store> {
       const result = await client.exec({
         query: `${insert} FORMAT ${format}`,
         values: Readable.from(chunks, { objectMode: false }),
+        clickhouse_settings: INSERT_SETTINGS,
       })
       result.stream.resume()
       return

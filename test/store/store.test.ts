@@ -197,4 +197,26 @@ describe('the sql tag', () => {
       store.query(sql`SELECT sleepEachRow(1) FROM numbers(3)`, { timeoutSeconds: 1 }),
     ).rejects.toThrow(/TIMEOUT|timeout|Timeout|time limit/)
   })
+
+  it('runs the views of an insert side by side', async () => {
+    // A view's SELECT runs with the insert's settings, so a view can report them.
+    await store.command('CREATE TABLE IF NOT EXISTS insert_probe (x UInt8) ENGINE = Null')
+    await store.command(
+      'CREATE TABLE IF NOT EXISTS insert_probe_seen (v String) ENGINE = MergeTree ORDER BY v',
+    )
+    await store.command(
+      "CREATE MATERIALIZED VIEW IF NOT EXISTS insert_probe_mv TO insert_probe_seen AS SELECT toString(getSetting('parallel_view_processing')) AS v FROM insert_probe",
+    )
+    try {
+      await store.insertRows('insert_probe' as never, ['x'], ['[1]\n'])
+      const seen = await store.query<{ v: string }>({
+        query: 'SELECT v FROM insert_probe_seen',
+        query_params: {},
+      })
+      expect(seen.map((r) => r.v)).toEqual(['true'])
+    } finally {
+      for (const t of ['insert_probe_mv', 'insert_probe', 'insert_probe_seen'])
+        await store.command(`DROP TABLE IF EXISTS ${t}`)
+    }
+  })
 })
