@@ -6,9 +6,10 @@ import type { Migration } from './types.ts'
  * rewrite those parts into bigger ones, level after level. With the default selector (base 5) a span
  * was rewritten about once per fivefold growth of its part; base 20 waits for parts of about twenty
  * times the size, so a span is rewritten about half as often (log 20 against log 5) for more parts at
- * a time in each partition. Measured on back-to-back 16,000-row span inserts, this set of tables took
- * the engine's CPU from 23–25 to 17–18 µs a span, merges included; under `npm run bench:ingest` at 64
- * senders × 512 the collector's process used about a quarter less CPU a span (docs/benchmarks.md).
+ * a time in each partition. `npm run bench:merges` (back-to-back inserts of 16,384 spans, merges
+ * included, medians of 3): 20.3 µs of the engine's CPU a span against 26.4 with the defaults; under
+ * `npm run bench:ingest` at 64 senders × 512 the collector's process used about a quarter less CPU a
+ * span (docs/benchmarks.md).
  *
  * Only the tables whose reads are a sort-key range or a raw scan: spans and logs, and the
  * per-entity and per-trace indexes. `span_keys` keeps the default: every batch's exactly-once lookup
