@@ -20,7 +20,7 @@ import { SPAN_COLUMNS } from '../collector/rows.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import { openStore } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
-import { FEWER_MERGES } from '../store/migrations/0025_fewer_merges.ts'
+import { FEWER_MERGES, FEWER_MERGES_TABLES } from '../store/migrations/0025_fewer_merges.ts'
 import { TABLES } from '../store/tables.ts'
 import { orderTrace } from './retail-traces.ts'
 
@@ -54,7 +54,7 @@ async function measure(variant: 'migrated' | 'defaults'): Promise<RunResult> {
   try {
     await migrate(store, { spans: 30, logs: 30, events: 400 })
     if (variant === 'defaults')
-      for (const t of [TABLES.spans, TABLES.logs, TABLES.entityIndex, TABLES.traceIndex])
+      for (const t of FEWER_MERGES_TABLES)
         await store.command(
           `ALTER TABLE signalbox.${t} RESET SETTING ${Object.keys(FEWER_MERGES).join(', ')}`,
         )

@@ -17,13 +17,11 @@ import type { Migration } from './types.ts'
  * A table rebuilt later (rebuildTable) takes the settings of its new spec: that spec must carry these.
  */
 export const FEWER_MERGES = { merge_selector_base: 20 } as const
+export const FEWER_MERGES_TABLES = ['spans', 'logs', 'entity_index', 'trace_index'] as const
 
 export const fewerMerges: Migration = {
   id: 25,
   name: 'fewer_merges',
   why: 'Spans, logs and the entity and trace indexes merged about half as often (merge_selector_base 20): less engine CPU a span, for more parts at a time.',
-  statements: (t) =>
-    ['spans', 'logs', 'entity_index', 'trace_index'].flatMap((table) =>
-      modifySettings(table, FEWER_MERGES, t),
-    ),
+  statements: (t) => FEWER_MERGES_TABLES.flatMap((table) => modifySettings(table, FEWER_MERGES, t)),
 }
