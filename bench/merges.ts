@@ -34,6 +34,9 @@ const ROWS_PER_WRITE = whole('ROWS_PER_WRITE', 16_384, 512)
 const RUNS = whole('RUNS', 3, 1)
 const VARIANT = process.env.BENCH_MERGES_VARIANT
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
+/** A ratio as people say it: "23% less" or "7% more". */
+const change = (ratio: number) =>
+  `${Math.abs(Math.round((1 - ratio) * 100))}% ${ratio <= 1 ? 'less' : 'more'}`
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
 interface RunResult {
@@ -134,7 +137,7 @@ if (VARIANT === 'migrated' || VARIANT === 'defaults') {
   log(
     `medians: ${summary.defaults.cpuMicrosPerSpan} µs a span with the engine's defaults, ` +
       `${summary.migrated.cpuMicrosPerSpan} with migration 25 ` +
-      `(${Math.round((1 - summary.migrated.cpuMicrosPerSpan / summary.defaults.cpuMicrosPerSpan) * 100)}% less)`,
+      `(${change(summary.migrated.cpuMicrosPerSpan / summary.defaults.cpuMicrosPerSpan)})`,
   )
   process.stdout.write(
     `${JSON.stringify({ writes: WRITES, rowsPerWrite: ROWS_PER_WRITE, runs: RUNS, ...summary })}\n`,
