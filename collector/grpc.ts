@@ -74,6 +74,44 @@ const HTTP_EQUIVALENT: Partial<Record<grpc.status, number>> = {
   [grpc.status.UNAVAILABLE]: 503,
 }
 
+/** What grpc-js's own statuses stand for: the HTTP status, and the reason counted. */
+const TRANSPORT_REFUSALS: Partial<Record<grpc.status, { status: number; reason: string }>> = {
+  [grpc.status.RESOURCE_EXHAUSTED]: { status: 413, reason: 'payload_too_large' },
+  [grpc.status.UNIMPLEMENTED]: { status: 415, reason: 'unsupported_encoding' },
+  [grpc.status.DEADLINE_EXCEEDED]: { status: 504, reason: 'deadline_exceeded' },
+}
+
+/**
+ * grpc-js refuses a message over `grpc.max_receive_message_length` (or one it cannot decompress)
+ * itself, from the call it hands the first interceptor, before any handler or interceptor sees a
+ * message: no public hook reports it. Wrapping that call's own `sendStatus` is the one place to count
+ * it. Statuses the handlers send come down through the interceptors instead (counted in `refuse`).
+ */
+function countTransportRefusals(metrics: CollectorMetrics): grpc.ServerInterceptor {
+  return (method, call) => {
+    const base = call as grpc.ServerInterceptingCallInterface
+    const send = base.sendStatus.bind(base)
+    let fromHandler = false
+    base.sendStatus = (status) => {
+      if (!fromHandler && status.code !== grpc.status.OK) {
+        const { status: http, reason } = TRANSPORT_REFUSALS[status.code] ?? {
+          status: 400,
+          reason: 'invalid_message', // an undecompressable message or a malformed timeout header
+        }
+        const signal = method.path.includes('.logs.') ? 'logs' : 'spans'
+        metrics.refusedRequests.inc({ signal, transport: 'grpc', status: http, reason })
+      }
+      send(status)
+    }
+    return new grpc.ServerInterceptingCall(base, {
+      sendStatus: (status, next) => {
+        fromHandler = true
+        next(status)
+      },
+    })
+  }
+}
+
 const AUTH_REASONS = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limited' } as const
 
 function handler(
@@ -135,6 +173,7 @@ export async function startGrpcCollector(
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.ingest.maxBodyBytes,
     'grpc.max_metadata_size': config.ingest.maxHeaderBytes,
+    interceptors: [countTransportRefusals(pipeline.metrics)],
   })
   server.addService(traceService, {
     Export: handler(

@@ -1,3 +1,4 @@
+import { connect } from 'node:http2'
 import * as grpc from '@grpc/grpc-js'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -52,6 +53,33 @@ function grpcExport(body: Uint8Array): Promise<grpc.status> {
   )
 }
 
+/** A gRPC message flagged gzip-compressed that is not gzip: grpc-js refuses it before any handler. */
+function grpcGarbledMessage(): Promise<string | undefined> {
+  const session = connect(sb.grpcUrl)
+  const frame = Buffer.concat([Buffer.from([1, 0, 0, 0, 5]), Buffer.from('hello')])
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    'content-type': 'application/grpc',
+    'grpc-encoding': 'gzip',
+    te: 'trailers',
+  })
+  stream.end(frame)
+  return new Promise((resolve) => {
+    let code: string | undefined
+    const take = (h: Record<string, unknown>) => {
+      code ??= h['grpc-status'] as string | undefined
+    }
+    stream.on('response', take)
+    stream.on('trailers', take)
+    stream.on('close', () => {
+      session.close()
+      resolve(code)
+    })
+    stream.resume()
+  })
+}
+
 /** The value of one series of signalbox_collector_refused_requests_total, 0 when absent. */
 async function refused(labels: Record<string, string>): Promise<number> {
   const text = await (await fetch(`${sb.collectorUrl}/metrics`)).text()
@@ -81,12 +109,23 @@ describe('refusals in /metrics', () => {
     ]
     expect(statuses).toEqual([400, 413, 415, 429, 429, 400])
     expect(await grpcExport(spans(10))).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    // Over the size limit: grpc-js refuses it before any handler runs, and it is still counted.
+    expect(await grpcExport(new Uint8Array(70_000))).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    expect(await grpcGarbledMessage()).toBe(String(grpc.status.INTERNAL))
 
     expect(await refused({ signal: 'spans', status: '400', reason: 'invalid_json' })).toBe(1)
-    expect(await refused({ signal: 'spans', status: '413', reason: 'payload_too_large' })).toBe(1)
+    expect(
+      await refused({ signal: 'spans', transport: 'http', status: '413', reason: 'payload_too_large' }),
+    ).toBe(1)
+    expect(
+      await refused({ signal: 'spans', transport: 'grpc', status: '413', reason: 'payload_too_large' }),
+    ).toBe(1)
     expect(await refused({ signal: 'spans', status: '415', reason: 'unsupported_media_type' })).toBe(1)
     expect(await refused({ signal: 'spans', transport: 'http', status: '429', reason: 'queue_full' })).toBe(2)
     expect(await refused({ signal: 'spans', transport: 'grpc', status: '429', reason: 'queue_full' })).toBe(1)
     expect(await refused({ signal: 'events', status: '400', reason: 'invalid_cloudevent' })).toBe(1)
+    expect(
+      await refused({ signal: 'spans', transport: 'grpc', status: '400', reason: 'invalid_message' }),
+    ).toBe(1)
   })
 })
