@@ -179,6 +179,8 @@ const TAGGED: ReadonlyArray<readonly [table: string, column: string]> = [
   ['business_events', 'source'],
   ['event_keys', 'source'],
   ['entity_progress', 'entity_id'],
+  ['span_keys', 'service_name'],
+  ['integration_sightings', 'name'],
 ]
 
 /** Rows the refused poison requests left, per table (read from the stopped child's store). */
@@ -192,10 +194,13 @@ export async function rowsLeft(store: Store, p: PoisonRun): Promise<Record<strin
     })
     left[table] = rows.filter((r) => p.refused.seqs.has(Number(r.seq))).reduce((s, r) => s + Number(r.n), 0)
   }
-  const [trace] = await store.query<{ n: string }>({
-    query: 'SELECT count() AS n FROM trace_index WHERE trace_id IN {ids:Array(String)}',
-    query_params: { ids: p.refused.traceIds },
-  })
-  left.trace_index = Number(trace?.n ?? 0)
+  // Tables keyed by trace: the refused requests' trace ids.
+  for (const table of ['trace_index', 'failed_traces']) {
+    const [row] = await store.query<{ n: string }>({
+      query: `SELECT count() AS n FROM ${table} WHERE trace_id IN {ids:Array(String)}`,
+      query_params: { ids: p.refused.traceIds },
+    })
+    left[table] = Number(row?.n ?? 0)
+  }
   return left
 }
