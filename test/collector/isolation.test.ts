@@ -253,7 +253,7 @@ describe('deep or malformed values', () => {
 
 describe('what refused requests leave', () => {
   it('no row of the poison sender in any table, view or rollup', async () => {
-    const byService = [TABLES.spans, TABLES.logs, TABLES.flowMinutes]
+    const byService = [TABLES.spans, TABLES.logs, TABLES.flowMinutes, TABLES.spanKeys]
     for (const t of byService) {
       const [r] = await sb.rows<{ n: string }>(
         sql`SELECT count() AS n FROM ${table(t)} WHERE service_name = ${POISON_SERVICE}`,
@@ -274,6 +274,10 @@ describe('what refused requests leave', () => {
       sql`SELECT sum(total) AS n FROM ${table(TABLES.sliMinutes)} WHERE key = 'poison'`,
     )
     expect(Number(sli?.n)).toBe(2)
+    const [sightings] = await sb.rows<{ n: string }>(
+      sql`SELECT sum(n) AS n FROM ${table(TABLES.integrationSightings)} WHERE kind = 'service' AND name = ${POISON_SERVICE}`,
+    )
+    expect(Number(sightings?.n)).toBe(1)
     const [events] = await sb.rows<{ n: string }>(
       sql`SELECT count() AS n FROM ${table(TABLES.events)} WHERE source = ${POISON_SERVICE}`,
     )
