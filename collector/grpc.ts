@@ -82,14 +82,13 @@ const TRANSPORT_REFUSALS: Partial<Record<grpc.status, { status: number; reason: 
 }
 
 /**
- * grpc-js refuses a message over `grpc.max_receive_message_length` (or one it cannot decompress)
- * itself, from the call it hands the first interceptor, before any handler or interceptor sees a
- * message: no public hook reports it. Wrapping that call's own `sendStatus` is the one place to count
+ * grpc-js refuses a message over `grpc.max_receive_message_length`, one it cannot decompress, and a
+ * call whose deadline passes, itself, from the call it hands the first interceptor, before any handler
+ * or interceptor sees a message: no public hook reports it. Wrapping that call's own `sendStatus` is the one place to count
  * it. Statuses the handlers send come down through the interceptors instead (counted in `refuse`).
  */
 function countTransportRefusals(metrics: CollectorMetrics): grpc.ServerInterceptor {
-  return (method, call) => {
-    const base = call as grpc.ServerInterceptingCallInterface
+  return (method, base) => {
     const send = base.sendStatus.bind(base)
     let fromHandler = false
     base.sendStatus = (status) => {
@@ -98,7 +97,7 @@ function countTransportRefusals(metrics: CollectorMetrics): grpc.ServerIntercept
           status: 400,
           reason: 'invalid_message', // an undecompressable message or a malformed timeout header
         }
-        const signal = method.path.includes('.logs.') ? 'logs' : 'spans'
+        const signal = method.path === logsService.Export.path ? 'logs' : 'spans'
         metrics.refusedRequests.inc({ signal, transport: 'grpc', status: http, reason })
       }
       send(status)

@@ -55,8 +55,9 @@ const READ_SETTINGS = {
 /**
  * What every insert runs with. The views on spans run side by side instead of one after another: a
  * write is one insert at a time, and since migration 25 the engine's merges leave CPU to spare beside
- * it (`BENCH_POINTS=8x512,64x512 npm run bench:ingest`, four interleaved pairs: 8 × 512 11,900
- * against 10,400 spans/s, 64 × 512 32,200 against 30,800, medians; docs/benchmarks.md).
+ * it (`BENCH_POINTS=8x512,64x512 npm run bench:ingest` with and without it through a local switch,
+ * four interleaved pairs: 8 × 512 11,900 against 10,400 spans/s, 64 × 512 32,200 against 30,800,
+ * medians; docs/benchmarks.md).
  */
 const INSERT_SETTINGS = { parallel_view_processing: 1 } as const
 

@@ -53,29 +53,30 @@ function grpcExport(body: Uint8Array): Promise<grpc.status> {
   )
 }
 
-/** A gRPC message flagged gzip-compressed that is not gzip: grpc-js refuses it before any handler. */
-function grpcGarbledMessage(): Promise<string | undefined> {
+/**
+ * A gRPC call over raw HTTP/2, for what a client library would not send: the status grpc-js answers
+ * (its `grpc-status`). `frame`, when given, is sent and the request ended; otherwise the call stays open.
+ */
+function rawGrpc(headers: Record<string, string>, frame?: Buffer): Promise<string | undefined> {
   const session = connect(sb.grpcUrl)
-  const frame = Buffer.concat([Buffer.from([1, 0, 0, 0, 5]), Buffer.from('hello')])
   const stream = session.request({
     ':method': 'POST',
     ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
     'content-type': 'application/grpc',
-    'grpc-encoding': 'gzip',
     te: 'trailers',
+    ...headers,
   })
-  stream.end(frame)
+  if (frame) stream.end(frame)
   return new Promise((resolve) => {
-    let code: string | undefined
     const take = (h: Record<string, unknown>) => {
-      code ??= h['grpc-status'] as string | undefined
+      const code = h['grpc-status'] as string | undefined
+      if (code === undefined) return
+      stream.close()
+      session.close()
+      resolve(code)
     }
     stream.on('response', take)
     stream.on('trailers', take)
-    stream.on('close', () => {
-      session.close()
-      resolve(code)
-    })
     stream.resume()
   })
 }
@@ -111,7 +112,10 @@ describe('refusals in /metrics', () => {
     expect(await grpcExport(spans(10))).toBe(grpc.status.RESOURCE_EXHAUSTED)
     // Over the size limit: grpc-js refuses it before any handler runs, and it is still counted.
     expect(await grpcExport(new Uint8Array(70_000))).toBe(grpc.status.RESOURCE_EXHAUSTED)
-    expect(await grpcGarbledMessage()).toBe(String(grpc.status.INTERNAL))
+    // Flagged gzip-compressed and not gzip; then a call whose 1 ms deadline passes before its message.
+    const notGzip = Buffer.concat([Buffer.from([1, 0, 0, 0, 5]), Buffer.from('hello')])
+    expect(await rawGrpc({ 'grpc-encoding': 'gzip' }, notGzip)).toBe(String(grpc.status.INTERNAL))
+    expect(await rawGrpc({ 'grpc-timeout': '1m' })).toBe(String(grpc.status.DEADLINE_EXCEEDED))
 
     expect(await refused({ signal: 'spans', status: '400', reason: 'invalid_json' })).toBe(1)
     expect(
@@ -126,6 +130,9 @@ describe('refusals in /metrics', () => {
     expect(await refused({ signal: 'events', status: '400', reason: 'invalid_cloudevent' })).toBe(1)
     expect(
       await refused({ signal: 'spans', transport: 'grpc', status: '400', reason: 'invalid_message' }),
+    ).toBe(1)
+    expect(
+      await refused({ signal: 'spans', transport: 'grpc', status: '504', reason: 'deadline_exceeded' }),
     ).toBe(1)
   })
 })
