@@ -114,9 +114,21 @@ export class TableBatcher<P> {
     return this.pendingRows + this.inFlightRows
   }
 
-  /** How long the rows queued now would take to write, at the rate writes have been going. */
+  /** How long a request admitted now would wait behind other writes (see `waitMs`). */
   get backlogMs(): number {
-    return (this.queuedRows / this.rowsPerSecond) * 1000
+    return this.waitMs(0)
+  }
+
+  /**
+   * How long a request of `rows` would wait for the writes ahead of its own, at the rate writes have
+   * been going; 0 when it joins the next write. That write starts as soon as the one in flight ends,
+   * whatever is refused, so refusing such a request would only cost its sender a retry. And a write's
+   * time is mostly its fixed cost (views, parts) when it is small: a trickle of a few events a second,
+   * each write a row or two, would otherwise be judged seconds behind and refused.
+   */
+  private waitMs(rows: number): number {
+    if (this.pendingRows + rows <= this.options.maxRows) return 0
+    return ((this.queuedRows + rows) / this.rowsPerSecond) * 1000
   }
 
   get queuedBytes(): number {
@@ -155,7 +167,7 @@ export class TableBatcher<P> {
       throw new RetryableError('store_unavailable', 'the store is failing writes; retry shortly', 1)
     if (this.queuedRows + rows > maxQueuedRows)
       throw new RetryableError('queue_full', `the ${table} write queue is full; retry shortly`, 1)
-    const waitMs = ((this.queuedRows + rows) / this.rowsPerSecond) * 1000
+    const waitMs = this.waitMs(rows)
     if (this.queuedRows > 0 && waitMs > maxAckWaitMs)
       throw new RetryableError(
         'queue_full',
@@ -220,7 +232,10 @@ export class TableBatcher<P> {
       const ended = performance.now()
       this.metrics.flushLatency.observe({ table }, (ended - started) / 1000)
       const rate = (this.inFlightRows * 1000) / Math.max(ended - since, 1)
-      this.rowsPerSecond = RATE_WEIGHT * rate + (1 - RATE_WEIGHT) * this.rowsPerSecond
+      // A small write's rate is mostly its fixed cost and says little of what a full one does; the
+      // rate only judges backlogs of full writes, so a write counts as much as it was full.
+      const weight = RATE_WEIGHT * Math.min(1, this.inFlightRows / this.options.maxRows)
+      this.rowsPerSecond = weight * rate + (1 - weight) * this.rowsPerSecond
     } finally {
       this.inFlightRows = 0
       this.inFlightBytes = 0

@@ -1,5 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TableBatcher } from '../../collector/batcher.ts'
+import { type BatcherOptions, TableBatcher } from '../../collector/batcher.ts'
 import { CollectorMetrics } from '../../collector/metrics.ts'
 import { spanBlock } from '../../collector/native/spans.ts'
 import type { SpanRecord } from '../../collector/otlp/model.ts'
@@ -7,7 +8,9 @@ import { joinRows, jsonRows, nativeBlocks } from '../../collector/row-format.ts'
 import { LOG_COLUMNS, logRows, SPAN_COLUMNS } from '../../collector/rows.ts'
 import { StoredKeyLookup } from '../../collector/stored-keys.ts'
 import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
+import { RetryableError } from '../../core/errors.ts'
 import { createLogger } from '../../core/logger.ts'
+import type { Store } from '../../store/client.ts'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
@@ -48,11 +51,17 @@ const lines = (body: string, n = 3) =>
     nowNs,
   )
 
-const send = (b: TableBatcher<string>, rows: readonly string[]) => b.enqueue(joinRows(rows), rows.length)
+// Async, as the collector's callers see it: a refusal up front is a rejection like any other.
+const send = async (b: TableBatcher<string>, rows: readonly string[]) =>
+  b.enqueue(joinRows(rows), rows.length)
 
-function batcher(metrics: CollectorMetrics) {
+function batcher(
+  metrics: CollectorMetrics,
+  options: Partial<BatcherOptions<string>> = {},
+  store: Store = sb.store,
+) {
   return new TableBatcher(
-    sb.store,
+    store,
     {
       table: TABLES.logs,
       columns: LOG_COLUMNS,
@@ -62,11 +71,35 @@ function batcher(metrics: CollectorMetrics) {
       maxQueuedRows: 10_000,
       maxQueuedBytes: 1 << 20,
       maxAckWaitMs: 60_000,
+      ...options,
     },
     metrics,
     createLogger('silent'),
   )
 }
+
+/**
+ * The real store, each write held `ms` first, as a loaded engine takes its fixed cost per insert
+ * (views, parts) whatever the rows. `writeStarted` resolves when the next write reaches the store.
+ */
+function slowStore(ms: number) {
+  let started: () => void = () => {}
+  const slow: Store = {
+    ...sb.store,
+    insertRows: async (...args) => {
+      started()
+      await delay(ms)
+      return sb.store.insertRows(...args)
+    },
+  }
+  return {
+    store: slow,
+    writeStarted: () => new Promise<void>((resolve) => (started = resolve)),
+  }
+}
+
+const statusOf = (o: PromiseSettledResult<unknown>) =>
+  o.status === 'fulfilled' ? 200 : ((o.reason as RetryableError).status ?? 500)
 
 describe('a batch the store refuses', () => {
   it('for one request’s data: that request alone is refused (400), the others written', async () => {
@@ -177,6 +210,49 @@ describe('exactly once across batches', () => {
       sql`SELECT count() AS n FROM ${table(TABLES.spans)} WHERE trace_id = ${traceId}`,
     )
     expect(Number(stored?.n)).toBe(3)
+    await b.close()
+  })
+})
+
+describe('the wait a request is refused for', () => {
+  it('never refuses requests that join the next write, however slow each small write has been', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const slow = slowStore(100)
+    const b = batcher(metrics, { maxWaitMs: 0, maxAckWaitMs: 1_000 }, slow.store)
+    // A trickle, one row a write: at most 10 rows a second, all of it the writes' fixed cost.
+    for (let i = 0; i < 20; i++) await send(b, lines(`trickle ${i}`, 1))
+    const started = slow.writeStarted()
+    const first = send(b, lines('first', 1))
+    await started
+    // Thirty more while that write runs: all fit the next write, which starts as soon as it ends.
+    const outcomes = await Promise.allSettled([
+      first,
+      ...Array.from({ length: 30 }, (_, i) => send(b, lines(`during ${i}`, 1))),
+    ])
+    expect(outcomes.map(statusOf)).toEqual(Array(31).fill(200))
+    await b.close()
+  })
+
+  it('refuses (429) what would wait past the deadline behind more than one write', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const slow = slowStore(50)
+    const b = batcher(metrics, { maxRows: 5, maxWaitMs: 0, maxAckWaitMs: 500 }, slow.store)
+    // Full writes back to back: 5 rows per 50 ms or slower, at most 100 rows a second.
+    await Promise.all(Array.from({ length: 150 }, (_, i) => send(b, lines(`warm ${i}`, 1))))
+    const started = slow.writeStarted()
+    const first = send(b, lines('first', 1))
+    await started
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 100 }, (_, i) => send(b, lines(`burst ${i}`, 1))),
+    )
+    await first
+    const statuses = outcomes.map(statusOf)
+    // The next write's five are taken; past 50 rows queued, half a second at 100 rows a second, refused.
+    expect(statuses.slice(0, 5)).toEqual(Array(5).fill(200))
+    expect(statuses.slice(50)).toEqual(Array(50).fill(429))
+    const refusal = (outcomes[99] as PromiseRejectedResult).reason as RetryableError
+    expect(refusal).toBeInstanceOf(RetryableError)
+    expect(refusal.code).toBe('queue_full')
     await b.close()
   })
 })
