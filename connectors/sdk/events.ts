@@ -1,5 +1,6 @@
 import type { Span } from '@opentelemetry/api'
 import { CloudEvent, emitterFor, type Message, Mode } from 'cloudevents'
+import { isTransient, type RetryPolicy, retryAfterMs, retryDelayMs } from '../../core/retry.ts'
 import { untraced } from './integration.ts'
 
 export interface BusinessEventSpec {
@@ -12,10 +13,20 @@ export interface BusinessEventSpec {
   readonly extensions?: Record<string, string>
 }
 
+/**
+ * How an event the collector could not take yet is sent again: it answers 429 or 503 with a
+ * Retry-After when it is behind or its store is failing, and a busy minute must not cost a connector
+ * its events. At most five more attempts, each after what Retry-After asks (up to 10 s) or else an
+ * exponential backoff with jitter from 250 ms; then the step fails and its exception says why.
+ */
+export const EVENTS_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 250, maxDelayMs: 10_000 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 /** Sends business events as structured CloudEvents, each tied to the span that completed it. */
 export class BusinessEvents {
   private readonly emit: ReturnType<typeof emitterFor>
-  /** Events the collector acknowledged, and sends that failed (after the emitter's own error). */
+  /** Events the collector acknowledged, and sends that failed (after their retries). */
   readonly counts = { sent: 0, failed: 0 }
 
   constructor(
@@ -23,19 +34,37 @@ export class BusinessEvents {
     private readonly source: string,
     private readonly connector: string,
     headers: Record<string, string> = {},
+    retry: RetryPolicy = EVENTS_RETRY,
   ) {
-    // The SDK builds the structured message; this transport posts it with the ingestion key.
+    // The SDK builds the structured message; this transport posts it with the ingestion key, and
+    // posts it again while the collector says to retry: the event's id is the same, so it is stored once.
     const transport = async (message: Message) => {
-      // The event carries its span in the `traceparent` extension; the POST itself is not traced.
-      const res = await untraced(() =>
-        fetch(`${collectorUrl}/v1/events`, {
-          method: 'POST',
-          headers: { ...(message.headers as Record<string, string>), ...headers },
-          body: message.body as string,
-        }),
-      )
-      await res.arrayBuffer()
-      if (!res.ok) throw new Error(`the collector answered ${res.status}`)
+      for (let attempt = 1; ; attempt++) {
+        let status = 0
+        let retryAfter: string | null = null
+        try {
+          // The event carries its span in the `traceparent` extension; the POST itself is not traced.
+          const res = await untraced(() =>
+            fetch(`${collectorUrl}/v1/events`, {
+              method: 'POST',
+              headers: { ...(message.headers as Record<string, string>), ...headers },
+              body: message.body as string,
+              signal: AbortSignal.timeout(15_000),
+            }),
+          )
+          await res.arrayBuffer()
+          if (res.ok) return
+          status = res.status
+          retryAfter = res.headers.get('retry-after')
+        } catch (err) {
+          if (attempt >= retry.attempts) throw err
+        }
+        if (!isTransient(status) || attempt >= retry.attempts)
+          throw new Error(
+            `the collector answered ${status}${attempt > 1 ? ` after ${attempt} attempts` : ''}`,
+          )
+        await sleep(retryDelayMs(retry, attempt, retryAfterMs(retryAfter)))
+      }
     }
     this.emit = emitterFor(transport, { mode: Mode.STRUCTURED })
   }
