@@ -84,16 +84,20 @@ function batcher(
  */
 function slowStore(ms: number) {
   let started: () => void = () => {}
+  /** The requests each write carried, in order. */
+  const writes: number[] = []
   const slow: Store = {
     ...sb.store,
-    insertRows: async (...args) => {
+    insertRows: async (table, columns, chunks) => {
+      writes.push(chunks.length)
       started()
       await delay(ms)
-      return sb.store.insertRows(...args)
+      return sb.store.insertRows(table, columns, chunks)
     },
   }
   return {
     store: slow,
+    writes,
     writeStarted: () => new Promise<void>((resolve) => (started = resolve)),
   }
 }
@@ -254,5 +258,39 @@ describe('the wait a request is refused for', () => {
     expect(refusal).toBeInstanceOf(RetryableError)
     expect(refusal.code).toBe('queue_full')
     await b.close()
+  })
+})
+
+describe('gathering after a small write', () => {
+  it('waits for the senders a write acknowledged, so they are written together instead of taking turns', async () => {
+    const slow = slowStore(50)
+    const b = batcher(new CollectorMetrics({ processMetrics: false }), { maxWaitMs: 0 }, slow.store)
+    // Four exporters, each sending its next batch once the last is acknowledged, back 0, 5, 10 and
+    // 15 ms after it (decoding one request after another, in the collector): without the wait, the
+    // first back is written alone and the rest wait behind it, two groups taking turns from then on.
+    await Promise.all(
+      [0, 5, 10, 15].map(async (backAfterMs, sender) => {
+        for (let round = 0; round < 5; round++) {
+          await send(b, lines(`sender ${sender} round ${round}`, 1))
+          await delay(backAfterMs)
+        }
+      }),
+    )
+    expect(slow.writes).toEqual([4, 4, 4, 4, 4])
+    await b.close()
+  })
+
+  it('writes what waits once the wait is over, and when the collector stops', async () => {
+    for (const stop of [false, true]) {
+      const slow = slowStore(20)
+      const b = batcher(new CollectorMetrics({ processMetrics: false }), { maxWaitMs: 0 }, slow.store)
+      await Promise.all([send(b, lines('a', 1)), send(b, lines('b', 1))])
+      // One of the two senders comes back; the other never does.
+      const again = send(b, lines('a again', 1))
+      if (stop) await b.close()
+      await again
+      expect(slow.writes).toEqual([2, 1])
+      await b.close()
+    }
   })
 })
