@@ -110,6 +110,9 @@ export class TableBatcher<P> {
   private backToBackSince: number | undefined
   /** After a small write: write again once this many rows wait (its senders back) or at `until`. */
   private gather: { rows: number; until: number } | undefined
+  /** Gathers in a row that ended on their time, not their count, and the writes to skip for it. */
+  private gatherMisses = 0
+  private gathersToSkip = 0
   private drained: Array<() => void> = []
 
   constructor(
@@ -123,21 +126,9 @@ export class TableBatcher<P> {
     return this.pendingRows + this.inFlightRows
   }
 
-  /** How long a request admitted now would wait behind other writes (see `waitMs`). */
+  /** How long the rows queued now would take to write, at the rate full writes have been going. */
   get backlogMs(): number {
-    return this.waitMs(0)
-  }
-
-  /**
-   * How long a request of `rows` would wait for the writes ahead of its own, at the rate writes have
-   * been going; 0 when it joins the next write. That write starts as soon as the one in flight ends,
-   * whatever is refused, so refusing such a request would only cost its sender a retry. And a write's
-   * time is mostly its fixed cost (views, parts) when it is small: a trickle of a few events a second,
-   * each write a row or two, would otherwise be judged seconds behind and refused.
-   */
-  private waitMs(rows: number): number {
-    if (this.pendingRows + rows <= this.options.maxRows) return 0
-    return ((this.queuedRows + rows) / this.rowsPerSecond) * 1000
+    return (this.queuedRows / this.rowsPerSecond) * 1000
   }
 
   get queuedBytes(): number {
@@ -176,7 +167,10 @@ export class TableBatcher<P> {
       throw new RetryableError('store_unavailable', 'the store is failing writes; retry shortly', 1)
     if (this.queuedRows + rows > maxQueuedRows)
       throw new RetryableError('queue_full', `the ${table} write queue is full; retry shortly`, 1)
-    const waitMs = this.waitMs(rows)
+    // A request that joins the next write is never refused for its wait: that write goes out after
+    // the one in flight whatever is refused, so a refusal would only cost its sender a retry.
+    if (this.pendingRows + rows <= this.options.maxRows) return
+    const waitMs = ((this.queuedRows + rows) / this.rowsPerSecond) * 1000
     if (this.queuedRows > 0 && waitMs > maxAckWaitMs)
       throw new RetryableError(
         'queue_full',
@@ -189,12 +183,14 @@ export class TableBatcher<P> {
     if (this.writing) return // the running write picks the queue up when it ends
     const now = performance.now()
     const gather = this.gather && now < this.gather.until ? this.gather : undefined
+    if (gather && this.pendingRows >= gather.rows) this.gatherMisses = 0
     if (this.pendingRows >= (gather?.rows ?? this.options.maxRows)) {
       void this.writeNext()
     } else if (!this.timer && this.pending.length > 0) {
       this.timer = setTimeout(
         () => {
           this.timer = undefined
+          if (this.gather) this.missedGather()
           void this.writeNext()
         },
         gather ? gather.until - now : this.options.maxWaitMs,
@@ -240,29 +236,33 @@ export class TableBatcher<P> {
     let wrote = 0
     let tookMs = 0
     try {
-      await this.settle(batch)
+      const stored = await this.settle(batch)
       for (const p of batch)
         p.stored?.then(
           (s) => s.release(),
           () => {},
         )
       const ended = performance.now()
-      wrote = this.inFlightRows
-      tookMs = ended - started
       this.metrics.flushLatency.observe({ table }, (ended - started) / 1000)
-      const rate = (this.inFlightRows * 1000) / Math.max(ended - since, 1)
-      // A small write's rate is mostly its fixed cost and says little of what a full one does; the
-      // rate only judges backlogs of full writes, so a write counts as much as it was full.
-      const weight = RATE_WEIGHT * Math.min(1, this.inFlightRows / this.options.maxRows)
-      this.rowsPerSecond = weight * rate + (1 - weight) * this.rowsPerSecond
+      // A failed write says nothing of the store's pace, nor of when its senders come back.
+      if (stored) {
+        wrote = this.inFlightRows
+        tookMs = ended - started
+        const rate = (this.inFlightRows * 1000) / Math.max(ended - since, 1)
+        // A small write's rate is mostly its fixed cost and says little of what a full one does; the
+        // rate only judges backlogs of full writes, so a write counts as much as it was full.
+        const weight = RATE_WEIGHT * Math.min(1, this.inFlightRows / this.options.maxRows)
+        this.rowsPerSecond = weight * rate + (1 - weight) * this.rowsPerSecond
+      }
     } finally {
       this.inFlightRows = 0
       this.inFlightBytes = 0
       this.writing = false
       this.metrics.queued.set({ table }, this.queuedRows)
     }
-    this.backToBackSince = this.pending.length > 0 ? performance.now() : undefined
     this.startGather(wrote, tookMs)
+    // A wait chosen for the senders to come back is not the store's pace: the rate leaves it out.
+    this.backToBackSince = this.pending.length > 0 && !this.gather ? performance.now() : undefined
     if (this.pending.length === 0) return this.notifyIfDrained()
     // Rows that arrived during the write have already waited: send them now, or once the senders
     // this write acknowledged are back.
@@ -275,23 +275,39 @@ export class TableBatcher<P> {
    * split into two groups that take turns: those a write acknowledged come back while the next write,
    * of those that waited, is already running. Eight senders of 512 spans then made writes of 2,000
    * rows, each paying an insert's fixed cost; waiting for them made writes of 4,000 and 8 × 512 about
-   * a quarter faster (docs/benchmarks.md). The wait ends as soon as they are all back.
+   * a quarter faster (docs/benchmarks.md). The wait ends as soon as they are all back. Senders that
+   * do not wait for their acknowledgement never all come back: a wait that ends on its time skips
+   * the next 1, 3, 7, then 15 writes' waits, so such traffic pays it rarely.
    */
   private startGather(wrote: number, tookMs: number): void {
     const ms = Math.min(GATHER_MAX_MS, tookMs)
-    if (this.closed || wrote === 0 || ms < 1 || this.pendingRows >= GATHER_UP_TO_ROWS) return
+    if (this.closed || wrote === 0 || wrote >= GATHER_UP_TO_ROWS || ms < 1) return
+    if (this.pendingRows >= GATHER_UP_TO_ROWS) return
+    if (this.gathersToSkip > 0) {
+      this.gathersToSkip--
+      return
+    }
     this.gather = {
       rows: Math.min(this.options.maxRows, GATHER_UP_TO_ROWS, this.pendingRows + wrote),
       until: performance.now() + ms,
     }
   }
 
-  /** Writes a batch and settles every request in it; on a refusal for data, splits to find whose. */
-  private async settle(batch: Array<Pending<P>>): Promise<void> {
+  private missedGather(): void {
+    this.gatherMisses = Math.min(this.gatherMisses + 1, 4)
+    this.gathersToSkip = 2 ** this.gatherMisses - 1
+  }
+
+  /**
+   * Writes a batch and settles every request in it; on a refusal for data, splits to find whose.
+   * False when the store failed the write (its senders told to retry).
+   */
+  private async settle(batch: Array<Pending<P>>): Promise<boolean> {
     const { table } = this.options
     try {
       const outcomes = await this.write(batch)
       for (const [i, p] of batch.entries()) p.resolve(outcomes[i] as WriteOutcome)
+      return true
     } catch (err) {
       if (!isDataError(err)) {
         this.unhealthyUntil = Date.now() + STORE_BACKOFF_MS
@@ -303,7 +319,7 @@ export class TableBatcher<P> {
           1,
         )
         for (const p of batch) p.reject(retry)
-        return
+        return false
       }
       if (batch.length === 1) {
         this.metrics.dataRefusals.inc({ table })
@@ -314,12 +330,13 @@ export class TableBatcher<P> {
         ;(batch[0] as Pending<P>).reject(
           new BadRequestError('refused_by_store', `the store could not take this request's data: ${why}`),
         )
-        return
+        return true
       }
       // Parse errors refuse the whole insert before anything is written; halves go out again.
       const half = Math.ceil(batch.length / 2)
-      await this.settle(batch.slice(0, half))
-      await this.settle(batch.slice(half))
+      const first = await this.settle(batch.slice(0, half))
+      const second = await this.settle(batch.slice(half))
+      return first && second
     }
   }
 

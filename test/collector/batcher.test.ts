@@ -237,6 +237,27 @@ describe('the wait a request is refused for', () => {
     await b.close()
   })
 
+  it('judges a burst after a trickle by what full writes do, not by the trickle’s tiny writes', async () => {
+    const slow = slowStore(100)
+    const b = batcher(
+      new CollectorMetrics({ processMetrics: false }),
+      { maxRows: 10, maxWaitMs: 0, maxAckWaitMs: 1_000 },
+      slow.store,
+    )
+    // One row a write, each 100 ms: 10 rows a second, though a full write of 10 takes no longer.
+    for (let i = 0; i < 20; i++) await send(b, lines(`trickle ${i}`, 1))
+    const started = slow.writeStarted()
+    const first = send(b, lines('first', 1))
+    await started
+    // Three writes' worth: about 0.3 s of writing, not the 3 s ten rows a second would predict.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => send(b, lines(`burst ${i}`, 1))),
+    )
+    await first
+    expect(outcomes.map(statusOf)).toEqual(Array(30).fill(200))
+    await b.close()
+  })
+
   it('refuses (429) what would wait past the deadline behind more than one write', async () => {
     const metrics = new CollectorMetrics({ processMetrics: false })
     const slow = slowStore(50)
