@@ -206,7 +206,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   } catch (err) {
     // Refused (another live callback holds an id): nothing of this estate is left running.
     await Promise.all(servers.map((s) => s.close()))
-    await Promise.all(connectors.map((c) => c.telemetry.shutdown()))
+    await Promise.all(connectors.map((c) => c.close()))
     await estate.close()
     throw err
   }
@@ -369,7 +369,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       for (const stop of stopFollowing) stop()
       await batches.close()
       await Promise.all(servers.map((s) => s.close()))
-      await Promise.all(connectors.map((c) => c.telemetry.shutdown()))
+      await Promise.all(connectors.map((c) => c.close()))
       await governance.close()
       await estate.close()
     },

@@ -178,6 +178,7 @@ export class EstateBatches {
 
   async close(): Promise<void> {
     this.stop()
+    this.events.close()
     await this.telemetry.shutdown()
   }
 }

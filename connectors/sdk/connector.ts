@@ -199,6 +199,15 @@ export class Connector {
     return this.running.settled()
   }
 
+  /**
+   * Stops sending: a business event waiting to be sent again fails now (its step with it), and the
+   * connector's own telemetry provider exports what it holds and shuts down.
+   */
+  async close(): Promise<void> {
+    this.events.close()
+    await this.telemetry.shutdown()
+  }
+
   private async runStep<I>(stepName: string, input: I, options: RunOptions): Promise<RunOutcome> {
     const step = this.steps.get(stepName) as unknown as StepDefinition<I> | undefined
     if (!step) throw new Error(`connector ${this.options.id} has no step '${stepName}'`)

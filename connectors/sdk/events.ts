@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Span } from '@opentelemetry/api'
 import { CloudEvent, emitterFor, type Message, Mode } from 'cloudevents'
 import { isTransient, type RetryPolicy, retryAfterMs, retryDelayMs } from '../../core/retry.ts'
@@ -16,18 +17,21 @@ export interface BusinessEventSpec {
 /**
  * How an event the collector could not take yet is sent again: it answers 429 or 503 with a
  * Retry-After when it is behind or its store is failing, and a busy minute must not cost a connector
- * its events. At most five more attempts, each after what Retry-After asks (up to 10 s) or else an
- * exponential backoff with jitter from 250 ms; then the step fails and its exception says why.
+ * its events. Any 429, 5xx or no answer is retried, at most five more times, each after what
+ * Retry-After asks (the collector asks for at most 30 s) or else an exponential backoff with jitter
+ * from 250 ms; then the step fails and its exception says why.
  */
-export const EVENTS_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 250, maxDelayMs: 10_000 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export const EVENTS_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 250, maxDelayMs: 30_000 }
+/** One attempt's limit: the collector answers once the event is written, seconds at worst. */
+const ATTEMPT_TIMEOUT_MS = 15_000
 
 /** Sends business events as structured CloudEvents, each tied to the span that completed it. */
 export class BusinessEvents {
   private readonly emit: ReturnType<typeof emitterFor>
   /** Events the collector acknowledged, and sends that failed (after their retries). */
   readonly counts = { sent: 0, failed: 0 }
+  /** Aborted by `close`: a send waiting to retry or in flight stops at once. */
+  private readonly closing = new AbortController()
 
   constructor(
     collectorUrl: string,
@@ -36,12 +40,14 @@ export class BusinessEvents {
     headers: Record<string, string> = {},
     retry: RetryPolicy = EVENTS_RETRY,
   ) {
+    const { signal } = this.closing
     // The SDK builds the structured message; this transport posts it with the ingestion key, and
     // posts it again while the collector says to retry: the event's id is the same, so it is stored once.
     const transport = async (message: Message) => {
       for (let attempt = 1; ; attempt++) {
         let status = 0
         let retryAfter: string | null = null
+        let failure: unknown
         try {
           // The event carries its span in the `traceparent` extension; the POST itself is not traced.
           const res = await untraced(() =>
@@ -49,7 +55,7 @@ export class BusinessEvents {
               method: 'POST',
               headers: { ...(message.headers as Record<string, string>), ...headers },
               body: message.body as string,
-              signal: AbortSignal.timeout(15_000),
+              signal: AbortSignal.any([signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)]),
             }),
           )
           await res.arrayBuffer()
@@ -57,16 +63,20 @@ export class BusinessEvents {
           status = res.status
           retryAfter = res.headers.get('retry-after')
         } catch (err) {
-          if (attempt >= retry.attempts) throw err
+          failure = err
         }
-        if (!isTransient(status) || attempt >= retry.attempts)
-          throw new Error(
-            `the collector answered ${status}${attempt > 1 ? ` after ${attempt} attempts` : ''}`,
-          )
-        await sleep(retryDelayMs(retry, attempt, retryAfterMs(retryAfter)))
+        const answer = status ? `the collector answered ${status}` : 'the collector did not answer'
+        if (signal.aborted || !isTransient(status) || attempt >= retry.attempts)
+          throw new Error(`${answer}${attempt > 1 ? ` (${attempt} attempts)` : ''}`, { cause: failure })
+        await sleep(retryDelayMs(retry, attempt, retryAfterMs(retryAfter)), undefined, { signal })
       }
     }
     this.emit = emitterFor(transport, { mode: Mode.STRUCTURED })
+  }
+
+  /** Stops: sends waiting to retry, or in flight, fail now rather than hold the process. */
+  close(): void {
+    this.closing.abort(new Error('the connector is closing'))
   }
 
   /** `id` must be stable for the unit of work, so a retried send is stored once. */

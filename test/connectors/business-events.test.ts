@@ -1,3 +1,6 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { buffer } from 'node:stream/consumers'
 import { trace } from '@opentelemetry/api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BusinessEvents } from '../../connectors/sdk/events.ts'
@@ -53,6 +56,8 @@ describe('business events from a connector', () => {
         subject: 'RET-1',
         extensions: { orderid: 'ORD-1' },
       })
+      // Awaited below; should the wait for a refusal time out first, not an unhandled rejection.
+      sending.catch(() => {})
       // Refused at least once (503, Retry-After: 1) while the table is gone.
       await until(
         () => refusedEvents('503'),
@@ -65,6 +70,39 @@ describe('business events from a connector', () => {
     await sending
     expect(events.counts).toEqual({ sent: 1, failed: 0 })
     expect(await storedWithId('ret-1:refund:retail.return.refund_issued')).toBe('1')
+  })
+
+  it('are stored once when the acknowledgement is lost and the event sent again', async () => {
+    // Between the connector and the collector, a link that drops the first answer after the
+    // collector has written the event: the connector sees no answer and sends it again.
+    let forwarded = 0
+    const lossy = createServer(async (req, res) => {
+      const body = await buffer(req)
+      const answer = await fetch(`${sb.collectorUrl}${req.url}`, {
+        method: req.method,
+        headers: { 'content-type': String(req.headers['content-type']) },
+        body,
+      })
+      const text = await answer.text()
+      if (forwarded++ === 0) return req.socket.destroy()
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(text)
+    })
+    await new Promise<void>((resolve) => lossy.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(lossy.address() as AddressInfo).port}`
+      const events = new BusinessEvents(url, 'urn:test:events', 'events-test')
+      await events.send(span, 'ord-2:post:retail.order.erp_posted', {
+        type: 'retail.order.erp_posted',
+        subject: 'ORD-2',
+        extensions: { orderid: 'ORD-2' },
+      })
+      expect(forwarded).toBe(2)
+      expect(events.counts).toEqual({ sent: 1, failed: 0 })
+      expect(await storedWithId('ord-2:post:retail.order.erp_posted')).toBe('1')
+    } finally {
+      lossy.closeAllConnections()
+      await new Promise((resolve) => lossy.close(resolve))
+    }
   })
 
   it('are not sent again when the collector refuses the event itself', async () => {
