@@ -102,6 +102,22 @@ function slowStore(ms: number) {
   }
 }
 
+/** `n` one-row requests, one after another: each its own write. */
+async function trickle(b: TableBatcher<string>, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await send(b, lines(`trickle ${i}`, 1))
+}
+
+/** Holds a write of one row at the slow store, sends `n` one-row requests while it runs. */
+async function whileWriting(slow: ReturnType<typeof slowStore>, b: TableBatcher<string>, n: number) {
+  const started = slow.writeStarted()
+  const first = send(b, lines('first', 1))
+  await started
+  const during = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) => send(b, lines(`during ${i}`, 1))),
+  )
+  return { first: (await Promise.allSettled([first]))[0] as PromiseSettledResult<unknown>, during }
+}
+
 const statusOf = (o: PromiseSettledResult<unknown>) =>
   o.status === 'fulfilled' ? 200 : ((o.reason as RetryableError).status ?? 500)
 
@@ -224,16 +240,10 @@ describe('the wait a request is refused for', () => {
     const slow = slowStore(100)
     const b = batcher(metrics, { maxWaitMs: 0, maxAckWaitMs: 1_000 }, slow.store)
     // A trickle, one row a write: at most 10 rows a second, all of it the writes' fixed cost.
-    for (let i = 0; i < 20; i++) await send(b, lines(`trickle ${i}`, 1))
-    const started = slow.writeStarted()
-    const first = send(b, lines('first', 1))
-    await started
-    // Thirty more while that write runs: all fit the next write, which starts as soon as it ends.
-    const outcomes = await Promise.allSettled([
-      first,
-      ...Array.from({ length: 30 }, (_, i) => send(b, lines(`during ${i}`, 1))),
-    ])
-    expect(outcomes.map(statusOf)).toEqual(Array(31).fill(200))
+    await trickle(b, 20)
+    // Thirty more while a write runs: all fit the next write, which goes out after it.
+    const { first, during } = await whileWriting(slow, b, 30)
+    expect([first, ...during].map(statusOf)).toEqual(Array(31).fill(200))
     await b.close()
   })
 
@@ -245,16 +255,10 @@ describe('the wait a request is refused for', () => {
       slow.store,
     )
     // One row a write, each 100 ms: 10 rows a second, though a full write of 10 takes no longer.
-    for (let i = 0; i < 20; i++) await send(b, lines(`trickle ${i}`, 1))
-    const started = slow.writeStarted()
-    const first = send(b, lines('first', 1))
-    await started
+    await trickle(b, 20)
     // Three writes' worth: about 0.3 s of writing, not the 3 s ten rows a second would predict.
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 30 }, (_, i) => send(b, lines(`burst ${i}`, 1))),
-    )
-    await first
-    expect(outcomes.map(statusOf)).toEqual(Array(30).fill(200))
+    const { during } = await whileWriting(slow, b, 30)
+    expect(during.map(statusOf)).toEqual(Array(30).fill(200))
     await b.close()
   })
 
@@ -264,13 +268,7 @@ describe('the wait a request is refused for', () => {
     const b = batcher(metrics, { maxRows: 5, maxWaitMs: 0, maxAckWaitMs: 500 }, slow.store)
     // Full writes back to back: 5 rows per 50 ms or slower, at most 100 rows a second.
     await Promise.all(Array.from({ length: 150 }, (_, i) => send(b, lines(`warm ${i}`, 1))))
-    const started = slow.writeStarted()
-    const first = send(b, lines('first', 1))
-    await started
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 100 }, (_, i) => send(b, lines(`burst ${i}`, 1))),
-    )
-    await first
+    const { during: outcomes } = await whileWriting(slow, b, 100)
     const statuses = outcomes.map(statusOf)
     // The next write's five are taken; past 50 rows queued, half a second at 100 rows a second, refused.
     expect(statuses.slice(0, 5)).toEqual(Array(5).fill(200))
