@@ -1,28 +1,30 @@
 /**
- * What the engine spends on a span, its background merges included, with the merge settings of
- * migration 25 (FEWER_MERGES on spans, logs and the entity and trace indexes) against the engine's
- * defaults. Each run is its own process on a fresh store (one embedded engine a process): back-to-back
+ * What the engine spends on a span write, its background merges included, under variants of the
+ * store. Each run is its own process on a fresh store (one embedded engine a process): back-to-back
  * inserts of realistic spans in Native blocks, as the collector writes them, then a wait until no
- * merge runs; the process's CPU time over the inserts and that wait, per span. Runs alternate between
- * the two settings; medians of `RUNS`. Last line: one JSON object.
+ * merge runs; the process's CPU time over the inserts and that wait, per span and per write. Runs
+ * alternate between the variants; medians of `RUNS`. Last line: one JSON object.
  *
- *   npm run bench:merges                     (WRITES=50 inserts of ROWS_PER_WRITE=16384 spans, RUNS=3)
+ *   npm run bench:merges                     (WRITES=50 inserts of ROWS_PER_WRITE=16384 spans, RUNS=3,
+ *                                              migration 25's merge settings against the defaults)
  *   ROWS_PER_WRITE=2048 WRITES=200 npm run bench:merges   (the write size of 8 senders × 512)
+ *   BENCH_VARIANTS=migrated,no-views,no-resource-attributes,lz4 npm run bench:merges
+ *
+ * Variants: `migrated` (the store as migrated), `defaults` (migration 25's settings reset),
+ * `no-views` (the materialized views on spans dropped), `no-resource-attributes` (spans written
+ * without their resource's attributes: what storing a resource once would save on this path), `lz4`
+ * (the spans table's ZSTD columns compressed with LZ4), `without:<view>` (that one view dropped).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
-import { spanBlock } from '../collector/native/spans.ts'
-import { decodeTraceRequest } from '../collector/otlp/decode-proto.ts'
 import { SPAN_COLUMNS } from '../collector/rows.ts'
-import { loadEntityKeyAliases } from '../core/entity-keys.ts'
-import { openStore } from '../store/client.ts'
+import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { FEWER_MERGES, FEWER_MERGES_TABLES } from '../store/migrations/0025_fewer_merges.ts'
 import { TABLES } from '../store/tables.ts'
-import { orderTrace } from './retail-traces.ts'
+import { spanWrites } from './span-blocks.ts'
 
 const whole = (name: string, fallback: number, min: number) => {
   const n = Number(process.env[name] ?? fallback)
@@ -32,22 +34,59 @@ const whole = (name: string, fallback: number, min: number) => {
 const WRITES = whole('WRITES', 50, 1)
 const ROWS_PER_WRITE = whole('ROWS_PER_WRITE', 16_384, 512)
 const RUNS = whole('RUNS', 3, 1)
-const VARIANT = process.env.BENCH_MERGES_VARIANT
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
 /** A ratio as people say it: "23% less" or "7% more". */
 const change = (ratio: number) =>
   `${Math.abs(Math.round((1 - ratio) * 100))}% ${ratio <= 1 ? 'less' : 'more'}`
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
-interface RunResult {
-  readonly cpuMicrosPerSpan: number
-  readonly spansPerSec: number
-  readonly partsAfter: number
+/** What each variant changes on a freshly migrated store. */
+const VARIANTS = {
+  migrated: async () => {},
+  defaults: async (store: Store) => {
+    for (const t of FEWER_MERGES_TABLES)
+      await store.command(`ALTER TABLE signalbox.${t} RESET SETTING ${Object.keys(FEWER_MERGES).join(', ')}`)
+  },
+  'no-views': async (store: Store) => {
+    const views = await store.query<{ name: string }>({
+      query: `SELECT name FROM system.tables WHERE database = 'signalbox' AND engine = 'MaterializedView'
+              AND match(create_table_query, 'FROM signalbox[.]spans([^_a-z]|$)')`,
+      query_params: {},
+    })
+    for (const { name } of views) await store.command(`DROP VIEW signalbox.${name}`)
+  },
+  'no-resource-attributes': async () => {},
+  lz4: async (store: Store) => {
+    const columns = await store.query<{ name: string; type: string }>({
+      query: `SELECT name, type FROM system.columns WHERE database = 'signalbox' AND table = 'spans'
+              AND compression_codec LIKE '%ZSTD%'`,
+      query_params: {},
+    })
+    const modify = columns.map((c) => `MODIFY COLUMN ${c.name} ${c.type} CODEC(LZ4)`).join(', ')
+    await store.command(`ALTER TABLE signalbox.spans ${modify}`)
+  },
+} as const
+/** `without:<view>`: the store with that one materialized view dropped. */
+const WITHOUT = 'without:'
+type Variant = keyof typeof VARIANTS | `${typeof WITHOUT}${string}`
+const isVariant = (v: string): v is Variant =>
+  Object.hasOwn(VARIANTS, v) || (v.startsWith(WITHOUT) && /^[a-z_]+$/.test(v.slice(WITHOUT.length)))
+/** What a variant changes on a freshly migrated store. */
+async function apply(variant: Variant, store: Store) {
+  if (variant.startsWith(WITHOUT)) await store.command(`DROP VIEW signalbox.${variant.slice(WITHOUT.length)}`)
+  else await VARIANTS[variant as keyof typeof VARIANTS](store)
 }
 
-/** One run in this process: `defaults` resets migration 25's settings after migrating. */
-async function measure(variant: 'migrated' | 'defaults'): Promise<RunResult> {
-  const aliases = loadEntityKeyAliases(join(import.meta.dirname, '../config'))
+interface RunResult {
+  readonly cpuMicrosPerSpan: number
+  readonly cpuMsPerWrite: number
+  readonly spansPerSec: number
+  readonly partsAfter: number
+  readonly spanBytesAfter: number
+}
+
+/** One run in this process. */
+async function measure(variant: Variant): Promise<RunResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-bench-merges-'))
   const store = await openStore({
     dataDir,
@@ -56,25 +95,10 @@ async function measure(variant: 'migrated' | 'defaults'): Promise<RunResult> {
   })
   try {
     await migrate(store, { spans: 30, logs: 30, events: 400 })
-    if (variant === 'defaults')
-      for (const t of FEWER_MERGES_TABLES)
-        await store.command(
-          `ALTER TABLE signalbox.${t} RESET SETTING ${Object.keys(FEWER_MERGES).join(', ')}`,
-        )
-    // The blocks are made before the clock starts: 512 spans a block, one a request.
-    let order = 0
-    const writes: Buffer[][] = []
-    for (let w = 0; w < WRITES; w++) {
-      const blocks: Buffer[] = []
-      for (let b = 0; b < ROWS_PER_WRITE / 512; b++) {
-        const batch = []
-        for (let k = 0; k < 64; k++, order++)
-          batch.push(...orderTrace(order, Date.now() - 3_600_000 + order * 10))
-        const request = Buffer.from(ProtobufTraceSerializer.serializeRequest(batch) as Uint8Array)
-        blocks.push(spanBlock(decodeTraceRequest(request), aliases))
-      }
-      writes.push(blocks)
-    }
+    await apply(variant, store)
+    const writes = spanWrites(WRITES, ROWS_PER_WRITE, {
+      withoutResourceAttributes: variant === 'no-resource-attributes',
+    })
     const cpu = process.cpuUsage()
     const started = performance.now()
     for (const blocks of writes) await store.insertNative(TABLES.spans, SPAN_COLUMNS, blocks)
@@ -89,16 +113,19 @@ async function measure(variant: 'migrated' | 'defaults'): Promise<RunResult> {
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     const used = process.cpuUsage(cpu)
-    const [parts] = await store.query<{ n: string }>({
-      query:
-        "SELECT count() AS n FROM system.parts WHERE active AND database = 'signalbox' AND table = 'spans'",
+    const [parts] = await store.query<{ n: string; bytes: string; rows: string }>({
+      query: `SELECT count() AS n, sum(bytes_on_disk) AS bytes, sum(rows) AS rows FROM system.parts
+              WHERE active AND database = 'signalbox' AND table = 'spans'`,
       query_params: {},
     })
     const total = WRITES * ROWS_PER_WRITE
+    const cpuMicros = used.user + used.system
     return {
-      cpuMicrosPerSpan: Math.round(((used.user + used.system) / total) * 10) / 10,
+      cpuMicrosPerSpan: Math.round((cpuMicros / total) * 10) / 10,
+      cpuMsPerWrite: Math.round(cpuMicros / 1000 / WRITES),
       spansPerSec: Math.round((total * 1000) / insertMs),
       partsAfter: Number(parts?.n),
+      spanBytesAfter: Number((Number(parts?.bytes) / Number(parts?.rows)).toFixed(1)),
     }
   } finally {
     await store.close()
@@ -106,38 +133,52 @@ async function measure(variant: 'migrated' | 'defaults'): Promise<RunResult> {
   }
 }
 
-if (VARIANT === 'migrated' || VARIANT === 'defaults') {
-  process.stdout.write(`${JSON.stringify(await measure(VARIANT))}\n`)
+const only = process.env.BENCH_MERGES_VARIANT
+if (only !== undefined) {
+  if (!isVariant(only)) throw new Error(`unknown variant ${only}`)
+  process.stdout.write(`${JSON.stringify(await measure(only))}\n`)
 } else {
-  const results: Record<'migrated' | 'defaults', RunResult[]> = { migrated: [], defaults: [] }
-  log(`${WRITES} writes of ${ROWS_PER_WRITE} spans, ${RUNS} runs a setting, alternating`)
+  const variants = (process.env.BENCH_VARIANTS ?? 'defaults,migrated').split(',')
+  const unknown = variants.filter((v) => !isVariant(v))
+  if (unknown.length > 0)
+    throw new Error(`unknown variant ${unknown.join(', ')}: one of ${Object.keys(VARIANTS).join(', ')}`)
+  const results = new Map<string, RunResult[]>(variants.map((v) => [v, []]))
+  log(`${WRITES} writes of ${ROWS_PER_WRITE} spans, ${RUNS} runs a variant, alternating`)
   for (let r = 0; r < RUNS; r++)
-    for (const variant of ['defaults', 'migrated'] as const) {
+    for (const variant of variants) {
       const out = execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename], {
         env: { ...process.env, BENCH_MERGES_VARIANT: variant },
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
       })
       const result = JSON.parse(out.trim().split('\n').pop() as string) as RunResult
-      results[variant].push(result)
+      results.get(variant)?.push(result)
       log(
-        `  ${variant.padEnd(9)} ${result.cpuMicrosPerSpan} µs CPU a span, ${result.spansPerSec} spans/s inserted, ${result.partsAfter} spans parts after`,
+        `  ${variant.padEnd(22)} ${result.cpuMicrosPerSpan} µs CPU a span (${result.cpuMsPerWrite} ms a write), ` +
+          `${result.spansPerSec} spans/s inserted, ${result.partsAfter} spans parts after, ${result.spanBytesAfter} bytes a span`,
       )
     }
   const summary = Object.fromEntries(
-    (['defaults', 'migrated'] as const).map((v) => [
+    [...results].map(([v, runs]) => [
       v,
       {
-        cpuMicrosPerSpan: median(results[v].map((x) => x.cpuMicrosPerSpan)),
-        spansPerSec: median(results[v].map((x) => x.spansPerSec)),
-        partsAfter: median(results[v].map((x) => x.partsAfter)),
+        cpuMicrosPerSpan: median(runs.map((x) => x.cpuMicrosPerSpan)),
+        cpuMsPerWrite: median(runs.map((x) => x.cpuMsPerWrite)),
+        spansPerSec: median(runs.map((x) => x.spansPerSec)),
+        partsAfter: median(runs.map((x) => x.partsAfter)),
+        spanBytesAfter: median(runs.map((x) => x.spanBytesAfter)),
       },
     ]),
-  ) as Record<'migrated' | 'defaults', RunResult>
+  ) as Record<string, RunResult>
+  const [first = 'migrated'] = variants
+  const base = summary[first]?.cpuMicrosPerSpan ?? 1
   log(
-    `medians: ${summary.defaults.cpuMicrosPerSpan} µs a span with the engine's defaults, ` +
-      `${summary.migrated.cpuMicrosPerSpan} with migration 25 ` +
-      `(${change(summary.migrated.cpuMicrosPerSpan / summary.defaults.cpuMicrosPerSpan)})`,
+    `medians: ${variants
+      .map((v, i) => {
+        const us = summary[v]?.cpuMicrosPerSpan ?? 0
+        return `${v} ${us} µs a span${i === 0 ? '' : ` (${change(us / base)} than ${first})`}`
+      })
+      .join(', ')}`,
   )
   process.stdout.write(
     `${JSON.stringify({ writes: WRITES, rowsPerWrite: ROWS_PER_WRITE, runs: RUNS, ...summary })}\n`,
