@@ -10,9 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { spanBlock } from '../collector/native/spans.ts'
-import { decodeTraceRequest } from '../collector/otlp/decode-proto.ts'
 import type { SpanRecord } from '../collector/otlp/model.ts'
 import { SPAN_COLUMNS } from '../collector/rows.ts'
 import { repairLines } from '../collector/well-formed.ts'
@@ -21,7 +19,7 @@ import { openStore } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { TABLES } from '../store/tables.ts'
 import { spanRows } from '../test/support/span-rows.ts'
-import { orderTrace } from './retail-traces.ts'
+import { orderRequestSpans, spanViews } from './span-blocks.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
 const SPANS = 20_000
@@ -32,13 +30,7 @@ let order = 0
 /** `n` spans of realistic order traces, decoded as the collector receives them. */
 function spans(n: number): SpanRecord[] {
   const out: SpanRecord[] = []
-  while (out.length < n) {
-    const batch = []
-    for (let k = 0; k < 64; k++, order++) batch.push(...orderTrace(order, now - 3_600_000 + order * 10))
-    out.push(
-      ...decodeTraceRequest(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch) as Uint8Array)),
-    )
-  }
+  for (; out.length < n; order += 64) out.push(...orderRequestSpans(order, now - 3_600_000))
   return out.slice(0, n)
 }
 
@@ -94,15 +86,11 @@ const smallInsert = async () => {
   }
   return median(ms)
 }
-const views = await store.query<{ name: string }>({
-  query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine = 'MaterializedView'
-          AND match(create_table_query, concat('FROM ', currentDatabase(), '[.]spans([^_a-z]|$)'))`,
-  query_params: {},
-})
+const views = await spanViews(store, 'signalbox')
 const withViews = await smallInsert()
-for (const { name } of views) await store.command(`DETACH TABLE ${name}`)
+for (const name of views) await store.command(`DETACH TABLE ${name}`)
 const withoutViews = await smallInsert()
-for (const { name } of views) await store.command(`ATTACH TABLE ${name}`)
+for (const name of views) await store.command(`ATTACH TABLE ${name}`)
 await store.close()
 rmSync(dataDir, { recursive: true, force: true })
 

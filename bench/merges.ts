@@ -13,7 +13,9 @@
  * Variants: `migrated` (the store as migrated), `defaults` (migration 25's settings reset),
  * `no-views` (the materialized views on spans dropped), `no-resource-attributes` (spans written
  * without their resource's attributes: what storing a resource once would save on this path), `lz4`
- * (the spans table's ZSTD columns compressed with LZ4), `without:<view>` (that one view dropped).
+ * (the spans table's ZSTD columns compressed with LZ4), `without:<view>` (that one view dropped),
+ * `trivial-views-null` and `trivial-views-mergetree` (four views that only pass the trace id on, into
+ * a Null table or a one-column MergeTree: what a view costs apart from what it computes).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -24,7 +26,7 @@ import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { FEWER_MERGES, FEWER_MERGES_TABLES } from '../store/migrations/0025_fewer_merges.ts'
 import { TABLES } from '../store/tables.ts'
-import { spanWrites } from './span-blocks.ts'
+import { spanViews, spanWrites } from './span-blocks.ts'
 
 const whole = (name: string, fallback: number, min: number) => {
   const n = Number(process.env[name] ?? fallback)
@@ -40,6 +42,14 @@ const change = (ratio: number) =>
   `${Math.abs(Math.round((1 - ratio) * 100))}% ${ratio <= 1 ? 'less' : 'more'}`
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
+async function trivialViews(store: Store, engine: string) {
+  await store.command(`CREATE TABLE signalbox.trivial (trace_id String) ENGINE = ${engine}`)
+  for (let i = 0; i < 4; i++)
+    await store.command(
+      `CREATE MATERIALIZED VIEW signalbox.trivial_${i}_mv TO signalbox.trivial AS SELECT trace_id FROM signalbox.spans`,
+    )
+}
+
 /** What each variant changes on a freshly migrated store. */
 const VARIANTS = {
   migrated: async () => {},
@@ -48,13 +58,12 @@ const VARIANTS = {
       await store.command(`ALTER TABLE signalbox.${t} RESET SETTING ${Object.keys(FEWER_MERGES).join(', ')}`)
   },
   'no-views': async (store: Store) => {
-    const views = await store.query<{ name: string }>({
-      query: `SELECT name FROM system.tables WHERE database = 'signalbox' AND engine = 'MaterializedView'
-              AND match(create_table_query, 'FROM signalbox[.]spans([^_a-z]|$)')`,
-      query_params: {},
-    })
-    for (const { name } of views) await store.command(`DROP VIEW signalbox.${name}`)
+    for (const name of await spanViews(store, 'signalbox')) await store.command(`DROP VIEW signalbox.${name}`)
   },
+  // What a view costs whatever it computes: four that pass each span's trace id on, into a table
+  // that keeps nothing, or into a one-column MergeTree (its rows sorted, compressed, merged).
+  'trivial-views-null': (store: Store) => trivialViews(store, 'Null'),
+  'trivial-views-mergetree': (store: Store) => trivialViews(store, 'MergeTree ORDER BY trace_id'),
   'no-resource-attributes': async () => {},
   lz4: async (store: Store) => {
     const columns = await store.query<{ name: string; type: string }>({
@@ -71,7 +80,6 @@ const WITHOUT = 'without:'
 type Variant = keyof typeof VARIANTS | `${typeof WITHOUT}${string}`
 const isVariant = (v: string): v is Variant =>
   Object.hasOwn(VARIANTS, v) || (v.startsWith(WITHOUT) && /^[a-z_]+$/.test(v.slice(WITHOUT.length)))
-/** What a variant changes on a freshly migrated store. */
 async function apply(variant: Variant, store: Store) {
   if (variant.startsWith(WITHOUT)) await store.command(`DROP VIEW signalbox.${variant.slice(WITHOUT.length)}`)
   else await VARIANTS[variant as keyof typeof VARIANTS](store)
@@ -170,7 +178,7 @@ if (only !== undefined) {
       },
     ]),
   ) as Record<string, RunResult>
-  const [first = 'migrated'] = variants
+  const first = variants[0] as string
   const base = summary[first]?.cpuMicrosPerSpan ?? 1
   log(
     `medians: ${variants

@@ -4,6 +4,7 @@ import { spanBlock } from '../collector/native/spans.ts'
 import { decodeTraceRequest } from '../collector/otlp/decode-proto.ts'
 import type { Resource, SpanRecord } from '../collector/otlp/model.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
+import type { Store } from '../store/client.ts'
 import { orderTrace } from './retail-traces.ts'
 
 /** How the spans are shaped before they are encoded. */
@@ -20,15 +21,11 @@ export interface BlockOptions {
 export function spanWrites(writes: number, rowsPerWrite: number, options: BlockOptions = {}): Buffer[][] {
   const aliases = loadEntityKeyAliases(join(import.meta.dirname, '../config'))
   const start = Date.now() - 3_600_000
-  let order = 0
   const out: Buffer[][] = []
-  for (let w = 0; w < writes; w++) {
+  for (let w = 0, order = 0; w < writes; w++) {
     const blocks: Buffer[] = []
-    for (let b = 0; b < rowsPerWrite / 512; b++) {
-      const batch = []
-      for (let k = 0; k < 64; k++, order++) batch.push(...orderTrace(order, start + order * 10))
-      const request = Buffer.from(ProtobufTraceSerializer.serializeRequest(batch) as Uint8Array)
-      const records = decodeTraceRequest(request)
+    for (let b = 0; b < rowsPerWrite / 512; b++, order += 64) {
+      const records = orderRequestSpans(order, start)
       blocks.push(
         spanBlock(options.withoutResourceAttributes ? withoutResourceAttributes(records) : records, aliases),
       )
@@ -36,6 +33,27 @@ export function spanWrites(writes: number, rowsPerWrite: number, options: BlockO
     out.push(blocks)
   }
   return out
+}
+
+/**
+ * The 512 spans of one request of 64 orders' traces from `firstOrder` on (order n starting at
+ * `start` + 10 n ms), serialized by the official OTLP serializer and decoded as the collector does.
+ */
+export function orderRequestSpans(firstOrder: number, start: number): SpanRecord[] {
+  const batch = []
+  for (let order = firstOrder; order < firstOrder + 64; order++)
+    batch.push(...orderTrace(order, start + order * 10))
+  return decodeTraceRequest(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch) as Uint8Array))
+}
+
+/** The materialized views that read the spans table of `database`. */
+export async function spanViews(store: Store, database: string): Promise<string[]> {
+  const views = await store.query<{ name: string }>({
+    query: `SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'MaterializedView'
+            AND match(create_table_query, concat('FROM ', {db:String}, '[.]spans([^_a-z]|$)'))`,
+    query_params: { db: database },
+  })
+  return views.map((v) => v.name)
 }
 
 function withoutResourceAttributes(records: readonly SpanRecord[]): SpanRecord[] {
