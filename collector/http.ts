@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server'
 import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { CollectorCheck } from '../auth/middleware.ts'
@@ -78,7 +79,8 @@ export function collectorApp(
     const declared = Number(c.req.header('content-length'))
     const leave = pipeline.admit(declared > 0 ? Math.min(declared, limit) : UNDECLARED_LENGTH)
     try {
-      return await work(await readBody(c.req.raw, limit), leave)
+      const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming
+      return await work(await readBody(c.req.raw, limit, incoming), leave)
     } finally {
       leave() // once only: a no-op when `work` has given the place back
     }

@@ -22,6 +22,11 @@ export class Bytes {
     this.buf = grown
   }
 
+  /** Bytes it can hold before it grows. */
+  get capacity(): number {
+    return this.buf.length
+  }
+
   /** Empties the buffer, keeping its memory for the next use. */
   clear(): void {
     this.len = 0

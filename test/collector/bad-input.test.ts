@@ -136,6 +136,30 @@ describe('limits and media types', () => {
     expect(r.body?.error.code).toBe('payload_too_large')
   })
 
+  it('reads a streamed body (no Content-Length) to its end, and refuses it once past the limit', async () => {
+    const streamed = (chunks: readonly Uint8Array[]) =>
+      fetch(`${sb.collectorUrl}/v1/traces`, {
+        method: 'POST',
+        headers: protobuf,
+        body: new ReadableStream({
+          start(c) {
+            for (const chunk of chunks) c.enqueue(chunk)
+            c.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit)
+    const full = ProtobufTraceSerializer.serializeRequest([goodSpan(1), goodSpan(2)]) as Uint8Array
+    // Split in three and cut short: every chunk is read, and what they make is judged (not protobuf).
+    const cut = full.subarray(0, full.length - 7)
+    const short = await streamed([cut.subarray(0, 10), cut.subarray(10, 40), cut.subarray(40)])
+    expect(short.status).toBe(400)
+    expect(((await short.json()) as { error: { code: string } }).error.code).toBe('invalid_protobuf')
+    const over = await streamed([new Uint8Array(LIMIT / 2), new Uint8Array(LIMIT / 2), new Uint8Array(1)])
+    expect(over.status).toBe(413)
+    expect(((await over.json()) as { error: { code: string } }).error.code).toBe('payload_too_large')
+  })
+
   it('answers 413 to a gzip bomb: small on the wire, huge inflated', async () => {
     const bomb = gzipSync(Buffer.alloc(50 * LIMIT))
     expect(bomb.length).toBeLessThan(LIMIT)
