@@ -1,0 +1,69 @@
+/**
+ * What a decoding thread spends on a trace request, alone on one core: realistic requests of 512
+ * spans (64 orders' traces, serialized by the official OTLP serializer) through `prepareSpans` as the
+ * collector runs it (decode, retention window, truncation, redaction with the shipped privacy rules,
+ * the Native block and the spans' keys). Rounds of `BENCH_REQUESTS` requests after a warm-up; the
+ * median round's CPU µs a span. Last line: one JSON object.
+ *
+ *   npm run bench:prepare            (BENCH_ROUNDS=7, BENCH_REQUESTS=1000)
+ */
+import { join } from 'node:path'
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
+import { prepareSpans } from '../collector/spans/prepare.ts'
+import { preparerContexts } from '../collector/threads/contexts.ts'
+import { orderTrace } from './retail-traces.ts'
+
+const whole = (name: string, fallback: number) => {
+  const n = Number(process.env[name] ?? fallback)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number, 1 or more`)
+  return n
+}
+const ROUNDS = whole('BENCH_ROUNDS', 7)
+const REQUESTS = whole('BENCH_REQUESTS', 1000)
+const SPANS_A_REQUEST = 512
+
+// Forty distinct requests, reused round after round (the decoder keeps nothing between them).
+const start = Date.now() - 3_600_000
+const bodies: Uint8Array[] = []
+for (let r = 0; r < 40; r++) {
+  const batch = []
+  for (let order = r * 64; order < (r + 1) * 64; order++) batch.push(...orderTrace(order, start + order * 10))
+  bodies.push(ProtobufTraceSerializer.serializeRequest(batch) as Uint8Array)
+}
+const { spans: ctx } = preparerContexts({
+  configDir: join(import.meta.dirname, '../config'),
+  hashKey: 'bench-hash-key-0123456789abcdef0123',
+  retentionDays: 30,
+  maxAttributeLength: 4096,
+})
+
+/**
+ * CPU µs a span over `n` requests: the process's CPU time (V8's helper threads included), not the
+ * wall clock, which on a shared machine also counts the time other tenants ran.
+ */
+function round(n: number): number {
+  const nowMs = Date.now()
+  const started = process.cpuUsage()
+  for (let i = 0; i < n; i++) {
+    const prepared = prepareSpans(
+      { body: bodies[i % bodies.length] as Uint8Array, encoding: 'protobuf', nowMs },
+      ctx,
+    )
+    if (prepared.kept !== SPANS_A_REQUEST)
+      throw new Error(`kept ${prepared.kept} of ${SPANS_A_REQUEST} spans`)
+  }
+  const used = process.cpuUsage(started)
+  return (used.user + used.system) / (n * SPANS_A_REQUEST)
+}
+
+round(200) // warm-up: the JIT's tiers
+const rounds: number[] = []
+for (let r = 0; r < ROUNDS; r++) rounds.push(round(REQUESTS))
+const sorted = [...rounds].sort((a, b) => a - b)
+const median = sorted[Math.floor(sorted.length / 2)] as number
+process.stderr.write(
+  `prepareSpans, ${SPANS_A_REQUEST}-span requests: ${rounds.map((x) => x.toFixed(2)).join(', ')} µs a span; median ${median.toFixed(2)}\n`,
+)
+process.stdout.write(
+  `${JSON.stringify({ microsPerSpan: Number(median.toFixed(2)), rounds: ROUNDS, requests: REQUESTS })}\n`,
+)
