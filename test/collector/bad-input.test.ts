@@ -1,3 +1,5 @@
+import http from 'node:http'
+import type { Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -158,6 +160,65 @@ describe('limits and media types', () => {
     const over = await streamed([new Uint8Array(LIMIT / 2), new Uint8Array(LIMIT / 2), new Uint8Array(1)])
     expect(over.status).toBe(413)
     expect(((await over.json()) as { error: { code: string } }).error.code).toBe('payload_too_large')
+  })
+
+  it('answers 413 to an upload far over the limit and lets its connection go, not hang on it', async () => {
+    // Megabytes more than the socket buffers hold: the read stops at the limit with the sender still
+    // sending. The server must then close the connection (its HTTP layer gives an unread body 500 ms
+    // to drain), not hold it open on a paused socket.
+    const agent = new http.Agent({ keepAlive: true })
+    const url = new URL(`${sb.collectorUrl}/v1/traces`)
+    const { status, closed } = await new Promise<{ status: number; closed: Promise<void> }>(
+      (resolve, reject) => {
+        const req = http.request(url, { method: 'POST', agent, headers: protobuf }, (res) => {
+          res.resume()
+          const socket = req.socket as Socket
+          resolve({
+            status: res.statusCode ?? 0,
+            closed: new Promise((done) => socket.once('close', () => done())),
+          })
+        })
+        req.on('error', () => {}) // the server may close while this still writes
+        req.on('socket', (s) => s.on('error', reject))
+        const chunk = Buffer.alloc(64 * 1024)
+        let sent = 0
+        const pump = () => {
+          while (sent < 64 * chunk.length) {
+            sent += chunk.length
+            if (!req.write(chunk)) return void req.once('drain', pump)
+          }
+          req.end()
+        }
+        pump()
+      },
+    )
+    expect(status).toBe(413)
+    await closed
+    agent.destroy()
+  })
+
+  it('counts a sender that hangs up mid-body as client_closed, not as an internal error', async () => {
+    const metrics = async () => (await fetch(`${sb.collectorUrl}/metrics`)).text()
+    const series = (text: string) =>
+      Number(
+        text
+          .split('\n')
+          .find(
+            (l) => l.startsWith('signalbox_collector_refused_requests_total{') && l.includes('client_closed'),
+          )
+          ?.split(' ')
+          .pop() ?? 0,
+      )
+    const before = series(await metrics())
+    const url = new URL(`${sb.collectorUrl}/v1/traces`)
+    await new Promise<void>((resolve) => {
+      const req = http.request(url, { method: 'POST', headers: { ...protobuf, 'content-length': '1000' } })
+      req.on('error', () => resolve())
+      req.write(Buffer.alloc(100), () => setImmediate(() => req.destroy()))
+      req.on('close', () => resolve())
+    })
+    await expect.poll(async () => series(await metrics())).toBe(before + 1)
+    expect((await metrics()).match(/refused_requests_total\{[^}]*reason="internal"/)).toBeNull()
   })
 
   it('answers 413 to a gzip bomb: small on the wire, huge inflated', async () => {

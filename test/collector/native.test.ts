@@ -187,11 +187,12 @@ beforeAll(async () => {
   repairLines(lines)
   await store.insertRows(TABLES.spans, SPAN_COLUMNS, [`${lines.join('\n')}\n`])
   // The store writes by table name; a qualified name points it at the second database. Two blocks
-  // in one insert, as the collector sends a batch of requests.
-  const half = Math.floor(spans.length / 2)
+  // in one insert, as the collector sends a batch of requests: one small enough for the buffer the
+  // encoder keeps between requests, one (thousands of spans) that gets its own.
+  const small = 300
   await store.insertNative(`${NATIVE}.${TABLES.spans}` as TableName, SPAN_COLUMNS, [
-    spanBlock(spans.slice(0, half), aliases),
-    spanBlock(spans.slice(half), aliases),
+    spanBlock(spans.slice(0, small), aliases),
+    spanBlock(spans.slice(small), aliases),
   ])
 })
 
@@ -206,6 +207,19 @@ describe('Native span blocks', () => {
     const reference = await read(snapshot(REFERENCE))
     expect(reference.length).toBeGreaterThan(0)
     expect(await read(snapshot(NATIVE))).toEqual(reference)
+  })
+
+  it('are each a copy of their own: encoding the next request changes none already made', () => {
+    const spans = realisticSpans(200)
+    const large = spanBlock(spans, aliases) // over a thousand spans: a buffer of its own
+    const small = spanBlock(spans.slice(0, 50), aliases) // the encoder's kept buffer
+    const [largeCopy, smallCopy] = [Buffer.from(large), Buffer.from(small)]
+    spanBlock(spans.slice(50, 120), aliases)
+    spanBlock(spans, aliases)
+    expect(spans.length).toBeGreaterThan(1000)
+    expect(large.equals(largeCopy)).toBe(true)
+    expect(small.equals(smallCopy)).toBe(true)
+    expect(spanBlock(spans.slice(0, 50), aliases).equals(small)).toBe(true)
   })
 
   it('repair lone surrogates to U+FFFD, as the rows do', async () => {
