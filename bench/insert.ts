@@ -19,6 +19,7 @@ import { openStore } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { TABLES } from '../store/tables.ts'
 import { spanRows } from '../test/support/span-rows.ts'
+import { median } from './figures.ts'
 import { orderRequestSpans, spanViews } from './span-blocks.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
@@ -34,7 +35,6 @@ function spans(n: number): SpanRecord[] {
   return out.slice(0, n)
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const timed = async (f: () => unknown) => {
   const t = performance.now()
   await f()

@@ -17,6 +17,7 @@ import { openStore } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { Fragment, nanos, sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
+import { median } from './figures.ts'
 
 const ROWS = Number(process.env.ROWS ?? 20_000_000)
 if (!Number.isInteger(ROWS) || ROWS < 8)
@@ -52,7 +53,6 @@ await store.command('OPTIMIZE TABLE signalbox.span_keys_before FINAL')
 
 const from = BigInt(Date.now() - 3_700_000) * 1_000_000n
 const to = BigInt(Date.now() + 60_000) * 1_000_000n
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
 /** One lookup as the collector makes it, against the shipped table or the copy in the old layout. */
 async function lookup(layout: 'now' | 'before', traces: string[]): Promise<number> {

@@ -28,21 +28,16 @@ import { openStore, type Store } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
 import { FEWER_MERGES, FEWER_MERGES_TABLES } from '../store/migrations/0025_fewer_merges.ts'
 import { TABLES } from '../store/tables.ts'
+import { median, wholeFromEnv } from './figures.ts'
 import { spanViews, spanWrites } from './span-blocks.ts'
 
-const whole = (name: string, fallback: number, min: number) => {
-  const n = Number(process.env[name] ?? fallback)
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number, ${min} or more`)
-  return n
-}
-const WRITES = whole('WRITES', 50, 1)
-const ROWS_PER_WRITE = whole('ROWS_PER_WRITE', 16_384, 512)
-const RUNS = whole('RUNS', 3, 1)
+const WRITES = wholeFromEnv('WRITES', 50)
+const ROWS_PER_WRITE = wholeFromEnv('ROWS_PER_WRITE', 16_384, 512)
+const RUNS = wholeFromEnv('RUNS', 3)
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
 /** A ratio as people say it: "23% less" or "7% more". */
 const change = (ratio: number) =>
   `${Math.abs(Math.round((1 - ratio) * 100))}% ${ratio <= 1 ? 'less' : 'more'}`
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
 async function trivialViews(store: Store, engine: string) {
   await store.command(`CREATE TABLE signalbox.trivial (trace_id String) ENGINE = ${engine}`)

@@ -8,28 +8,18 @@
  *   npm run bench:prepare            (BENCH_ROUNDS=7, BENCH_REQUESTS=1000)
  */
 import { join } from 'node:path'
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { prepareSpans } from '../collector/spans/prepare.ts'
 import { preparerContexts } from '../collector/threads/contexts.ts'
-import { orderTrace } from './retail-traces.ts'
+import { median, wholeFromEnv } from './figures.ts'
+import { orderRequestBody } from './span-blocks.ts'
 
-const whole = (name: string, fallback: number) => {
-  const n = Number(process.env[name] ?? fallback)
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number, 1 or more`)
-  return n
-}
-const ROUNDS = whole('BENCH_ROUNDS', 7)
-const REQUESTS = whole('BENCH_REQUESTS', 1000)
+const ROUNDS = wholeFromEnv('BENCH_ROUNDS', 7)
+const REQUESTS = wholeFromEnv('BENCH_REQUESTS', 1000)
 const SPANS_A_REQUEST = 512
 
 // Forty distinct requests, reused round after round (the decoder keeps nothing between them).
 const start = Date.now() - 3_600_000
-const bodies: Uint8Array[] = []
-for (let r = 0; r < 40; r++) {
-  const batch = []
-  for (let order = r * 64; order < (r + 1) * 64; order++) batch.push(...orderTrace(order, start + order * 10))
-  bodies.push(ProtobufTraceSerializer.serializeRequest(batch) as Uint8Array)
-}
+const bodies = Array.from({ length: 40 }, (_, r) => orderRequestBody(r * 64, start))
 const { spans: ctx } = preparerContexts({
   configDir: join(import.meta.dirname, '../config'),
   hashKey: 'bench-hash-key-0123456789abcdef0123',
@@ -46,7 +36,7 @@ function round(n: number): number {
   const started = process.cpuUsage()
   for (let i = 0; i < n; i++) {
     const prepared = prepareSpans(
-      { body: bodies[i % bodies.length] as Uint8Array, encoding: 'protobuf', nowMs },
+      { body: bodies[i % bodies.length] as Buffer, encoding: 'protobuf', nowMs },
       ctx,
     )
     if (prepared.kept !== SPANS_A_REQUEST)
@@ -59,11 +49,10 @@ function round(n: number): number {
 round(200) // warm-up: the JIT's tiers
 const rounds: number[] = []
 for (let r = 0; r < ROUNDS; r++) rounds.push(round(REQUESTS))
-const sorted = [...rounds].sort((a, b) => a - b)
-const median = sorted[Math.floor(sorted.length / 2)] as number
+const mid = median(rounds)
 process.stderr.write(
-  `prepareSpans, ${SPANS_A_REQUEST}-span requests: ${rounds.map((x) => x.toFixed(2)).join(', ')} µs a span; median ${median.toFixed(2)}\n`,
+  `prepareSpans, ${SPANS_A_REQUEST}-span requests: ${rounds.map((x) => x.toFixed(2)).join(', ')} µs a span; median ${mid.toFixed(2)}\n`,
 )
 process.stdout.write(
-  `${JSON.stringify({ microsPerSpan: Number(median.toFixed(2)), rounds: ROUNDS, requests: REQUESTS })}\n`,
+  `${JSON.stringify({ microsPerSpan: Number(mid.toFixed(2)), rounds: ROUNDS, requests: REQUESTS })}\n`,
 )

@@ -36,14 +36,19 @@ export function spanWrites(writes: number, rowsPerWrite: number, options: BlockO
 }
 
 /**
- * The 512 spans of one request of 64 orders' traces from `firstOrder` on (order n starting at
- * `start` + 10 n ms), serialized by the official OTLP serializer and decoded as the collector does.
+ * One OTLP/protobuf trace request of 64 orders' traces (512 spans) from `firstOrder` on (order n
+ * starting at `start` + 10 n ms), as the official serializer writes it.
  */
-export function orderRequestSpans(firstOrder: number, start: number): SpanRecord[] {
+export function orderRequestBody(firstOrder: number, start: number): Buffer {
   const batch = []
   for (let order = firstOrder; order < firstOrder + 64; order++)
     batch.push(...orderTrace(order, start + order * 10))
-  return decodeTraceRequest(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch) as Uint8Array))
+  return Buffer.from(ProtobufTraceSerializer.serializeRequest(batch) as Uint8Array)
+}
+
+/** The spans of `orderRequestBody`, decoded as the collector does. */
+export function orderRequestSpans(firstOrder: number, start: number): SpanRecord[] {
+  return decodeTraceRequest(orderRequestBody(firstOrder, start))
 }
 
 /** The materialized views that read the spans table of `database`. */

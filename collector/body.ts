@@ -10,8 +10,8 @@ const gunzipAsync = promisify(gunzip)
  * inflates to: a 20 kB gzip bomb that would expand to gigabytes is refused at the limit, not after.
  *
  * Under the Node server the body is read from its own stream (`incoming`), never touching the
- * Request's: building the web Request and its ReadableStream took about a tenth of the main thread's busy
- * time at 64 senders (a CPU profile of `BENCH_POINTS=64x512 npm run bench:ingest`).
+ * Request's: building the web Request and its ReadableStream took about a tenth of the main thread's
+ * busy time at 64 senders (a CPU profile of `BENCH_POINTS=64x512 npm run bench:ingest`).
  */
 export async function readBody(request: Request, limit: number, incoming?: Readable): Promise<Buffer> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
