@@ -8,11 +8,10 @@
  *   npm run bench:merges                     (WRITES=50 inserts of ROWS_PER_WRITE=16384 spans, RUNS=3,
  *                                              migration 25's merge settings against the defaults)
  *   ROWS_PER_WRITE=2048 WRITES=200 npm run bench:merges   (the write size of 8 senders × 512)
- *   BENCH_VARIANTS=migrated,no-views,no-resource-attributes,lz4 npm run bench:merges
+ *   BENCH_VARIANTS=migrated,no-views,lz4 npm run bench:merges
  *
  * Variants: `migrated` (the store as migrated), `defaults` (migration 25's settings reset),
- * `no-views` (the materialized views on spans dropped), `no-resource-attributes` (spans written
- * without their resource's attributes: what storing a resource once would save on this path), `lz4`
+ * `no-views` (the materialized views on spans dropped), `lz4`
  * (the spans table's ZSTD columns compressed with LZ4), `without:<view>` (that one view dropped),
  * `trivial-views-null` and `trivial-views-mergetree` (four views that only pass the trace id on, into
  * a Null table or a one-column MergeTree: what a view costs apart from what it computes), `narrow-feed`
@@ -70,8 +69,7 @@ async function narrowFeed(store: Store) {
       timestamp, trace_id, span_id, service_name, duration_ns, status_code, kind, name, connector, flow, system,
       stage, location, entities, attributes['signalbox.replay.id'] AS replay_id,
       attributes['signalbox.error.kind'] AS error_kind, attributes['signalbox.call.retried'] AS call_retried,
-      attributes['http.response.status_code'] AS http_status,
-      resource_attributes['service.version'] AS service_version
+      attributes['http.response.status_code'] AS http_status, service_version
     FROM signalbox.spans`)
   for (const { name, q } of views) {
     const narrowed = q
@@ -84,7 +82,6 @@ async function narrowFeed(store: Store) {
       .replaceAll("attributes['signalbox.error.kind']", 'error_kind')
       .replaceAll("attributes['signalbox.call.retried']", 'call_retried')
       .replaceAll("attributes['http.response.status_code']", 'http_status')
-      .replaceAll("resource_attributes['service.version']", 'service_version')
     if (/attributes\[/.test(narrowed)) throw new Error(`${name} reads a map the feed lacks: ${narrowed}`)
     await store.command(`DROP VIEW signalbox.${name}`)
     await store.command(narrowed)
@@ -105,7 +102,6 @@ const VARIANTS = {
   // that keeps nothing, or into a one-column MergeTree (its rows sorted, compressed, merged).
   'trivial-views-null': (store: Store) => trivialViews(store, 'Null'),
   'trivial-views-mergetree': (store: Store) => trivialViews(store, 'MergeTree ORDER BY trace_id'),
-  'no-resource-attributes': async () => {},
   'narrow-feed': narrowFeed,
   lz4: async (store: Store) => {
     const columns = await store.query<{ name: string; type: string }>({
@@ -146,9 +142,7 @@ async function measure(variant: Variant): Promise<RunResult> {
   try {
     await migrate(store, { spans: 30, logs: 30, events: 400 })
     await apply(variant, store)
-    const writes = spanWrites(WRITES, ROWS_PER_WRITE, {
-      withoutResourceAttributes: variant === 'no-resource-attributes',
-    })
+    const writes = spanWrites(WRITES, ROWS_PER_WRITE)
     const cpu = process.cpuUsage()
     const started = performance.now()
     for (const blocks of writes) await store.insertNative(TABLES.spans, SPAN_COLUMNS, blocks)

@@ -1,7 +1,7 @@
 import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import type { EntityKeyAliases } from '../core/entity-keys.ts'
-import { BadRequestError } from '../core/errors.ts'
+import { BadRequestError, RetryableError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Redactor } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
@@ -16,6 +16,7 @@ import type { LogRecord } from './otlp/model.ts'
 import { joinRows, jsonRows, nativeBlocks } from './row-format.ts'
 import { EVENT_COLUMNS, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
 import type { PreparedSpans, SpanRequest } from './spans/prepare.ts'
+import { ResourceWriter } from './spans/resource-writer.ts'
 import { type RowKey, StoredKeyLookup } from './stored-keys.ts'
 import type { IngestPreparer } from './threads/pool.ts'
 import { Truncator } from './truncate.ts'
@@ -55,6 +56,7 @@ export class IngestPipeline {
   private readonly logsBatcher: TableBatcher<string>
   private readonly eventsBatcher: TableBatcher<string>
   private readonly admission: Admission
+  private readonly resources: ResourceWriter
 
   constructor(
     private readonly store: Store,
@@ -70,6 +72,7 @@ export class IngestPipeline {
      */
     private readonly privacy?: Redactor,
   ) {
+    this.resources = new ResourceWriter(store)
     // Request bodies being read and decoded: a quarter of what the write queues may hold.
     this.admission = new Admission(
       config.ingest.queueMaxBytes / 4,
@@ -143,6 +146,12 @@ export class IngestPipeline {
       prepared = await this.preparer.prepareSpans(request)
       workMs = prepared.workMs
       this.metrics.received.inc({ signal: 'spans', protocol }, prepared.received)
+      // A span is never readable without its resource: new resources are stored first.
+      const resourcesStored = this.resources.stored(prepared.resources)
+      if (resourcesStored)
+        await resourcesStored.catch(() => {
+          throw new RetryableError('store_unavailable', 'the store is failing writes; retry shortly', 1)
+        })
       const keys = prepared.keyIds.map((id, i) => ({ id, timeNs: prepared.keyTimes[i] as bigint }))
       const { block } = prepared
       outcome = this.spansBatcher.enqueue(

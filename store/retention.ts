@@ -73,6 +73,8 @@ export function ttlExpressions(
   return {
     [TABLES.spans]: byOutcome('toDateTime(timestamp)', days.spans, days, t),
     [TABLES.spanKeys]: `toDateTime(timestamp) + INTERVAL ${d(days.spans)} DAY`,
+    // A resource outlives every span that names it: collectors write it again each hour they see it.
+    [TABLES.spanResources]: `seen + INTERVAL ${d(failedKeep + 1)} DAY`,
     [TABLES.traceIndex]: byOutcome('toDateTime(start)', days.spans, days, t),
     [TABLES.logs]: byOutcome('toDateTime(timestamp)', days.logs, days, t),
     [TABLES.failedTraces]: `toDateTime(time) + INTERVAL ${d(Math.max(failedKeep, longestKeep(days, days.logs)))} DAY`,

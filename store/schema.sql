@@ -635,7 +635,7 @@ CREATE MATERIALIZED VIEW signalbox.integration_sightings_spans_mv TO signalbox.i
     `kind` String,
     `name` LowCardinality(String),
     `connector` LowCardinality(String),
-    `version` String,
+    `version` LowCardinality(String),
     `first_seen` DateTime64(3),
     `last_seen` DateTime64(3),
     `n` UInt64
@@ -645,7 +645,7 @@ AS SELECT
     'service' AS kind,
     service_name AS name,
     connector,
-    resource_attributes['service.version'] AS version,
+    service_version AS version,
     min(toDateTime64(timestamp, 3)) AS first_seen,
     max(toDateTime64(timestamp, 3)) AS last_seen,
     count() AS n
@@ -856,6 +856,19 @@ AS SELECT
     timestamp
 FROM signalbox.spans;
 
+CREATE TABLE signalbox.span_resources
+(
+    `resource_id` UInt64,
+    `service_name` LowCardinality(String),
+    `attributes` Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    `seen` DateTime CODEC(Delta(4), ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(seen)
+PARTITION BY toDate(seen)
+ORDER BY resource_id
+TTL seen + toIntervalDay(91)
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+
 CREATE TABLE signalbox.spans
 (
     `timestamp` DateTime64(9) CODEC(Delta(8), ZSTD(1)),
@@ -881,6 +894,8 @@ CREATE TABLE signalbox.spans
         LowCardinality(String),
         String)) CODEC(ZSTD(1)),
     `resource_attributes` Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    `resource_id` UInt64 CODEC(ZSTD(1)),
+    `service_version` LowCardinality(String) DEFAULT resource_attributes['service.version'] CODEC(ZSTD(1)),
     `attributes` Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     `events` Array(Tuple(
         DateTime64(9),

@@ -6,6 +6,7 @@ export const TABLES = {
   migrations: 'signalbox_migrations',
   spans: 'spans',
   spanKeys: 'span_keys',
+  spanResources: 'span_resources',
   traceIndex: 'trace_index',
   logs: 'logs',
   events: 'business_events',

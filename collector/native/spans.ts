@@ -1,7 +1,8 @@
 import type { EntityKeyAliases } from '../../core/entity-keys.ts'
 import { type BusinessContext, BusinessKeyFinder } from '../keys.ts'
-import type { Attributes, Resource, SpanRecord } from '../otlp/model.ts'
+import type { Attributes, SpanRecord } from '../otlp/model.ts'
 import { SPAN_COLUMNS, SPAN_KINDS, STATUS_CODES, spanDuration } from '../rows.ts'
+import { ResourceIds } from '../spans/resources.ts'
 import { Bytes } from './bytes.ts'
 
 /*
@@ -63,7 +64,7 @@ class MapStreams {
 const scratch = [new Bytes(), new Bytes(), new Bytes(), new Bytes()] as const
 /**
  * The block itself is written into one buffer kept between calls, then copied out at its exact size.
- * A fresh buffer a block (realistic spans take about 750 bytes) was fresh pages to fault in each
+ * A fresh buffer a block (realistic spans took about 750 bytes then) was fresh pages to fault in each
  * time: preparing a request of 512 spans costs about 12% less CPU with this (docs/benchmarks.md).
  */
 const SCRATCH_BYTES = 1024 * 1024
@@ -82,32 +83,10 @@ function appendAll(out: Bytes, parts: readonly Bytes[]): void {
   for (const p of parts) out.bytes(p.view())
 }
 
-/** A resource's attributes, encoded once for every span under it (like `ResourceJson` for rows). */
-interface EncodedMap {
-  readonly count: number
-  readonly keys: Buffer
-  readonly values: Buffer
-}
-
-class EncodedResources {
-  private readonly cache = new Map<Resource, EncodedMap>()
-  get(resource: Resource): EncodedMap {
-    let found = this.cache.get(resource)
-    if (found === undefined) {
-      const m = resourceScratch
-      m.clear()
-      m.add(resource.attributes)
-      found = { count: m.count, keys: m.keys.copy(), values: m.values.copy() }
-      this.cache.set(resource, found)
-    }
-    return found
-  }
-}
-const resourceScratch = new MapStreams()
-
 interface Rows {
   readonly spans: readonly SpanRecord[]
   readonly ctx: readonly BusinessContext[]
+  readonly resources: ResourceIds
 }
 
 const strings = (out: Bytes, { spans }: Rows, value: (s: SpanRecord) => string) => {
@@ -181,21 +160,16 @@ const COLUMNS: Record<SpanColumn, readonly [type: string, write: (out: Bytes, ro
       appendAll(out, [offsets, types, ids])
     },
   ],
-  resource_attributes: [
-    MAP,
-    (out, { spans }) => {
-      const resources = new EncodedResources()
-      const [offsets, keys, values] = streams()
-      let count = 0
-      for (const s of spans) {
-        const m = resources.get(s.resource)
-        keys.bytes(m.keys)
-        values.bytes(m.values)
-        count += m.count
-        offsets.uint64(count)
-      }
-      appendAll(out, [offsets, keys, values])
+  // The resource's attributes are stored once, in span_resources (collector/spans/resources.ts).
+  resource_id: [
+    'UInt64',
+    (out, { spans, resources }) => {
+      for (const s of spans) out.bigUint64(resources.of(s.resource))
     },
+  ],
+  service_version: [
+    'String',
+    (out, rows) => strings(out, rows, (s) => s.resource.attributes['service.version'] ?? ''),
   ],
   attributes: [
     MAP,
@@ -251,13 +225,23 @@ const COLUMNS: Record<SpanColumn, readonly [type: string, write: (out: Bytes, ro
 
 /**
  * The spans as one Native block with the columns of SPAN_COLUMNS, in that order:
- * `INSERT INTO spans (SPAN_COLUMNS) FORMAT Native`. A copy of exactly its size: the block waits in the
- * write queue, where slack capacity would be memory the queue's byte bound does not see.
+ * `INSERT INTO spans (SPAN_COLUMNS) FORMAT Native`. `resources` gives each span's resource id and
+ * keeps the resources the block names, to be stored in span_resources before it. A copy of exactly
+ * its size: the block waits in the write queue, where slack capacity would be memory the queue's
+ * byte bound does not see.
  */
-export function spanBlock(spans: readonly SpanRecord[], aliases: EntityKeyAliases): Buffer {
+export function spanBlock(
+  spans: readonly SpanRecord[],
+  aliases: EntityKeyAliases,
+  resources: ResourceIds = new ResourceIds(),
+): Buffer {
   const keys = new BusinessKeyFinder(aliases)
-  const rows: Rows = { spans, ctx: spans.map((s) => keys.find(s.attributes, s.resource.attributes)) }
-  // Realistic spans take about 750 bytes. A request too large for the kept buffer (the OpenTelemetry
+  const rows: Rows = {
+    spans,
+    ctx: spans.map((s) => keys.find(s.attributes, s.resource.attributes)),
+    resources,
+  }
+  // Realistic spans take about 500 bytes. A request too large for the kept buffer (the OpenTelemetry
   // Collector's 8,192 spans) gets one of its own, sized for it, as every request did before.
   const need = 1024 + spans.length * 1024
   const out = need <= blockScratch.capacity ? blockScratch : new Bytes(need)

@@ -8,6 +8,7 @@ import type { Resource, SpanRecord } from '../otlp/model.ts'
 import { Truncator } from '../truncate.ts'
 import { illFormedSpanStrings, wellFormed } from '../well-formed.ts'
 import { retainedWindow } from '../window.ts'
+import { ResourceIds, type SpanResource } from './resources.ts'
 
 /** One OTLP trace request as received. */
 export interface SpanRequest {
@@ -32,6 +33,8 @@ export interface PreparedSpans {
   readonly redactions: Partial<Record<RedactionKind, number>>
   /** ClickHouse Native block of the kept spans (collector/native). */
   readonly block: Uint8Array
+  /** The resources the block's spans refer to by id: stored in span_resources before the block. */
+  readonly resources: readonly SpanResource[]
   /** Each kept span's identity (trace id + span id + service, as stored) and start time, in block order. */
   readonly keyIds: readonly string[]
   readonly keyTimes: BigInt64Array
@@ -105,6 +108,7 @@ export function prepareSpans(request: SpanRequest, ctx: PrepareContext): Prepare
   // Synchronous from here to the end: the counts in the map are this request's.
   ctx.redactionCounts.clear()
   const kept = ctx.privacy ? redactSpans(inWindow, ctx.privacy) : inWindow
+  const resources = new ResourceIds()
   const keyTimes = new BigInt64Array(kept.length)
   const keyIds = kept.map((s, i) => {
     keyTimes[i] = s.startNs
@@ -118,7 +122,8 @@ export function prepareSpans(request: SpanRequest, ctx: PrepareContext): Prepare
     surrogates: request.encoding === 'json' ? illFormedSpanStrings(kept) : 0,
     truncated: truncator.truncated,
     redactions: Object.fromEntries(ctx.redactionCounts),
-    block: spanBlock(kept, ctx.aliases),
+    block: spanBlock(kept, ctx.aliases, resources),
+    resources: resources.resources,
     keyIds,
     keyTimes,
     workMs: performance.now() - started,

@@ -23,6 +23,7 @@ import { integrationSightings } from './0022_integration_sightings.ts'
 import { flowTallies } from './0023_flow_tallies.ts'
 import { spanKeysSmallBlocks } from './0024_span_keys_small_blocks.ts'
 import { fewerMerges } from './0025_fewer_merges.ts'
+import { spanResources } from './0026_span_resources.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -54,4 +55,5 @@ export const MIGRATIONS: readonly Migration[] = [
   flowTallies,
   spanKeysSmallBlocks,
   fewerMerges,
+  spanResources,
 ]

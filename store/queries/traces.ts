@@ -46,12 +46,15 @@ export async function traceWindow(store: Store, traceId: string): Promise<TraceW
   return { start: row.start, end: row.end, spanCount: Number(row.span_count) }
 }
 
-/** Every span of one trace, oldest first. A span delivered twice (an exporter retry) is returned once. */
+/**
+ * Every span of one trace, oldest first, each with its resource's attributes. A span delivered twice
+ * (an exporter retry) is returned once.
+ */
 export async function traceSpans(store: Store, traceId: string, window: TraceWindow): Promise<SpanRow[]> {
-  return store.query<SpanRow>(sql`
+  const rows = await store.query<SpanRow & { resource_id: string }>(sql`
     SELECT toString(toUnixTimestamp64Nano(timestamp)) AS start_ns, trace_id, span_id, parent_span_id, trace_state, name, kind,
       service_name, scope_name, scope_version, duration_ns, status_code, status_message, connector, flow, system,
-      stage, location, entities, resource_attributes, attributes,
+      stage, location, entities, resource_attributes, toString(resource_id) AS resource_id, attributes,
       arrayMap(e -> (toString(toUnixTimestamp64Nano(e.1)), e.2, e.3), events) AS events, links
     FROM ${table(TABLES.spans)}
     WHERE trace_id = ${traceId}
@@ -60,6 +63,28 @@ export async function traceSpans(store: Store, traceId: string, window: TraceWin
     ORDER BY timestamp, span_id
     LIMIT 1 BY span_id
     LIMIT 10000`)
+  const resources = await resourceAttributes(store, rows)
+  return rows.map(({ resource_id, ...row }) =>
+    resource_id === '0' ? row : { ...row, resource_attributes: resources.get(resource_id) ?? {} },
+  )
+}
+
+/**
+ * The attributes of the resources some spans name (store/migrations/0026_span_resources.ts). Spans
+ * stored before resources had ids (id 0) carry their resource's attributes themselves.
+ */
+async function resourceAttributes(
+  store: Store,
+  spans: ReadonlyArray<{ resource_id: string }>,
+): Promise<Map<string, Record<string, string>>> {
+  const ids = [...new Set(spans.map((s) => s.resource_id))].filter((id) => id !== '0')
+  if (ids.length === 0) return new Map()
+  const rows = await store.query<{ id: string; attributes: Record<string, string> }>(sql`
+    SELECT toString(resource_id) AS id, argMax(attributes, seen) AS attributes
+    FROM ${table(TABLES.spanResources)}
+    WHERE resource_id IN ${typed(ids.map(BigInt), 'Array(UInt64)')}
+    GROUP BY resource_id`)
+  return new Map(rows.map((r) => [r.id, r.attributes]))
 }
 
 /** What a scope judges a trace by: the systems, services and flows its spans name, and their entities. */

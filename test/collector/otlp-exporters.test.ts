@@ -93,6 +93,11 @@ describe.each([
     expect(run.kind).toBe('consumer')
     expect(run.service).toBe('connector-order-to-cash')
     expect(run.scope).toEqual({ name: 'signalbox-test', version: '1.0.0' })
+    for (const s of t.spans)
+      expect(s.resource).toMatchObject({
+        'service.name': 'connector-order-to-cash',
+        'integration.connector': 'order-to-cash',
+      })
     expect(run.attributes).toMatchObject({
       'retail.order.id': orderId,
       'order.lines': '2',

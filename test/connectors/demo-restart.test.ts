@@ -104,7 +104,7 @@ describe('a restart of the demo on the same data dir', () => {
     // Each copy's ids and times, so a failure says whether it is one span stored twice or two runs.
     const doubled = await sb.rows<{ entity: string; name: string; n: string; copies: unknown[] }>(sql`
       SELECT entities[1].2 AS entity, name, count() AS n,
-        groupArray(tuple(trace_id, span_id, toString(timestamp), toString(duration_ns), resource_attributes)) AS copies
+        groupArray(tuple(trace_id, span_id, toString(timestamp), toString(duration_ns), resource_id)) AS copies
       FROM ${table(TABLES.spans)}
       WHERE kind = 'consumer' AND startsWith(name, 'sync ') AND notEmpty(entities)
       GROUP BY entity, name, attributes['signalbox.idempotency_key'] HAVING n > 1`)

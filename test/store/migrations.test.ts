@@ -39,6 +39,7 @@ const SHIPPED: Array<[id: number, name: string, single: string, cluster: string]
   [23, 'flow_tallies', 'ab06a9406fe69789', '6174656b50a9ceda'],
   [24, 'span_keys_small_blocks', '3fc8dbae2ca7e5d7', 'd6aa972e25f0282e'],
   [25, 'fewer_merges', '675485ab7357a79a', 'f09f82976d278d06'],
+  [26, 'span_resources', '12624e0dee318a86', 'd480cbcb186a573a'],
 ]
 
 const digest = (statements: readonly string[]) =>

@@ -26,7 +26,14 @@ describe('integration_sightings (migration 22)', () => {
     const live = await rows()
     expect(live).toContainEqual({ kind: 'service', name: 'svc-a', version: '2.0.0', n: '1' })
     expect(live).toContainEqual({ kind: 'deploy', name: 'svc-a', version: '2.1.0', n: '1' })
-    // An install that had the data before the migration: the backfill finds the same, and a re-run adds nothing.
+    // An install that had the data before the migration, when a span carried its resource's
+    // attributes (migration 26 moved them to span_resources): the backfill finds the same, and a
+    // re-run adds nothing.
+    await sb.store.command(sql`TRUNCATE TABLE ${table(TABLES.spans)}`)
+    await sb.store.command(sql`
+      INSERT INTO ${table(TABLES.spans)} (timestamp, trace_id, span_id, name, service_name, resource_attributes)
+      VALUES (fromUnixTimestamp64Milli(${at}), ${'ab'.repeat(16)}, ${'cd'.repeat(8)}, 'GET /a', 'svc-a',
+        map('service.name', 'svc-a', 'service.version', '2.0.0'))`)
     await sb.store.command(sql`TRUNCATE TABLE ${table(TABLES.integrationSightings)}`)
     const backfill = integrationSightings
       .statements(sb.store.target, { spans: 30, logs: 30, events: 400 })

@@ -57,6 +57,7 @@ describe('migrations', () => {
       'flow_tallies',
       'span_keys_small_blocks',
       'fewer_merges',
+      'span_resources',
     ])
   })
 

@@ -1,6 +1,7 @@
 import { BusinessKeyFinder } from '../../collector/keys.ts'
 import type { SpanRecord } from '../../collector/otlp/model.ts'
 import { SPAN_KINDS, STATUS_CODES, spanDuration } from '../../collector/rows.ts'
+import { ResourceIds } from '../../collector/spans/resources.ts'
 import type { EntityKeyAliases } from '../../core/entity-keys.ts'
 
 /*
@@ -13,7 +14,7 @@ import type { EntityKeyAliases } from '../../core/entity-keys.ts'
 const q = JSON.stringify
 
 export function spanRows(spans: readonly SpanRecord[], aliases: EntityKeyAliases): string[] {
-  const resources = new Map<SpanRecord['resource'], string>()
+  const resources = new ResourceIds()
   const keys = new BusinessKeyFinder(aliases)
   const out: string[] = new Array(spans.length)
   for (let i = 0; i < spans.length; i++) {
@@ -30,17 +31,9 @@ export function spanRows(spans: readonly SpanRecord[], aliases: EntityKeyAliases
       `[${s.startNs},"${s.traceId}","${s.spanId}","${s.parentSpanId}",${q(s.traceState)},${s.flags},${q(s.name)},` +
       `"${SPAN_KINDS[s.kind]}",${q(s.resource.serviceName)},${q(s.scope.name)},${q(s.scope.version)},"${duration}",` +
       `"${STATUS_CODES[s.statusCode]}",${q(s.statusMessage)},${q(ctx.connector)},${q(ctx.flow)},${q(ctx.system)},` +
-      `${q(ctx.stage)},${q(ctx.location)},${q(ctx.entities)},${resourceJson(resources, s.resource)},${q(s.attributes)},` +
+      `${q(ctx.stage)},${q(ctx.location)},${q(ctx.entities)},"${resources.of(s.resource)}",` +
+      `${q(s.resource.attributes['service.version'] ?? '')},${q(s.attributes)},` +
       `${events},${links}]`
   }
   return out
-}
-
-function resourceJson(cache: Map<SpanRecord['resource'], string>, resource: SpanRecord['resource']): string {
-  let json = cache.get(resource)
-  if (json === undefined) {
-    json = q(resource.attributes)
-    cache.set(resource, json)
-  }
-  return json
 }

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto'
+import type { Resource } from '../otlp/model.ts'
+import { wellFormed } from '../well-formed.ts'
+
+/*
+ * A resource (the service, host, deployment that sent spans) is the same for every span it sends,
+ * so it is stored once, in `span_resources`, and a span row keeps only its id: a tenth of the spans
+ * table's disk, and a third of a block's bytes in the write queue (docs/benchmarks.md). The id is a
+ * hash of what is stored, so every collector, before and after a restart, gives one resource one id
+ * without asking anyone.
+ */
+
+/** One resource as `span_resources` stores it: the id is a UInt64 in decimal (beyond 2^53). */
+export interface SpanResource {
+  readonly id: string
+  readonly serviceName: string
+  readonly attributes: Readonly<Record<string, string>>
+}
+
+/**
+ * The resource's id: the first 8 bytes of a SHA-256 of its service name and its attributes in key
+ * order, so the order a sender lists them in does not matter. Never 0, which marks a span stored
+ * before resources had ids (its attributes are on the span row). Strings are made well-formed first,
+ * as the block's encoder writes them, so the hashed text is the stored text.
+ */
+export function resourceId(resource: Resource): bigint {
+  const keys = Object.keys(resource.attributes).sort()
+  const canonical = [resource.serviceName, ...keys.flatMap((k) => [k, resource.attributes[k] as string])]
+  const digest = createHash('sha256')
+    .update(JSON.stringify(canonical.map(wellFormed)))
+    .digest()
+  const id = digest.readBigUInt64LE(0)
+  return id === 0n ? 1n : id
+}
+
+/** The ids of one request's resources, each hashed once, and the distinct resources to store. */
+export class ResourceIds {
+  private readonly byObject = new Map<Resource, bigint>()
+  private readonly distinct = new Map<bigint, SpanResource>()
+
+  of(resource: Resource): bigint {
+    let id = this.byObject.get(resource)
+    if (id === undefined) {
+      id = resourceId(resource)
+      this.byObject.set(resource, id)
+      if (!this.distinct.has(id))
+        this.distinct.set(id, {
+          id: id.toString(),
+          serviceName: wellFormed(resource.serviceName),
+          attributes: wellFormedAttributes(resource.attributes),
+        })
+    }
+    return id
+  }
+
+  /** Every resource `of` was asked for, once each. */
+  get resources(): SpanResource[] {
+    return [...this.distinct.values()]
+  }
+}
+
+function wellFormedAttributes(attributes: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const k in attributes) out[wellFormed(k)] = wellFormed(attributes[k] as string)
+  return out
+}

@@ -1,0 +1,176 @@
+import { context, trace } from '@opentelemetry/api'
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { TraceSpan } from '../../api/routes/traces.ts'
+import { ResourceWriter } from '../../collector/spans/resource-writer.ts'
+import { resourceId, type SpanResource } from '../../collector/spans/resources.ts'
+import type { Store } from '../../store/client.ts'
+import { sql, table } from '../../store/sql.ts'
+import { TABLES } from '../../store/tables.ts'
+import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+
+/*
+ * A resource's attributes are stored once, in span_resources, and a span keeps its id
+ * (store/migrations/0026_span_resources.ts): the trace still shows every span's resource, spans
+ * stored before the change included, and a resource is written once however many spans name it.
+ */
+
+let sb: TestSignalbox
+beforeAll(async () => {
+  sb = await startSignalbox()
+})
+afterAll(async () => {
+  await sb?.close()
+})
+
+/** `traces` traces of `spansPerTrace` spans from one resource, in several export requests. */
+async function exportTraces(attributes: Record<string, string>, traces: number, spansPerTrace: number) {
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes(attributes),
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${sb.collectorUrl}/v1/traces` }), {
+        maxExportBatchSize: 7,
+      }),
+    ],
+  })
+  const tracer = provider.getTracer('resources-test')
+  const traceIds: string[] = []
+  for (let t = 0; t < traces; t++) {
+    const root = tracer.startSpan(`sync step ${t}`)
+    traceIds.push(root.spanContext().traceId)
+    root.end()
+    for (let s = 1; s < spansPerTrace; s++)
+      tracer.startSpan(`call ${s}`, {}, trace.setSpan(context.active(), root)).end()
+  }
+  await provider.forceFlush()
+  await provider.shutdown()
+  return traceIds
+}
+
+async function getTrace(traceId: string) {
+  const res = await fetch(`${sb.apiUrl}/api/traces/${traceId}`)
+  expect(res.status).toBe(200)
+  return (await res.json()) as { spans: TraceSpan[] }
+}
+
+const wms = {
+  'service.name': 'wms-sync',
+  'service.version': '3.1.0',
+  'host.name': 'wms-01',
+  'deployment.environment': 'prod',
+}
+const pos = { 'service.name': 'pos-sync', 'service.version': '1.2.0', 'host.name': 'pos-07' }
+
+describe('resources stored once', () => {
+  it('write each resource once however many spans and requests name it; spans keep only its id', async () => {
+    await exportTraces(wms, 6, 5)
+    await exportTraces(pos, 4, 3)
+    const stored = await sb.rows<{ service_name: string; attributes: Record<string, string>; n: string }>(sql`
+      SELECT service_name, any(attributes) AS attributes, count() AS n FROM ${table(TABLES.spanResources)}
+      WHERE service_name IN ('wms-sync', 'pos-sync') GROUP BY service_name ORDER BY service_name`)
+    expect(stored.map((r) => [r.service_name, r.n])).toEqual([
+      ['pos-sync', '1'],
+      ['wms-sync', '1'],
+    ])
+    expect(stored[1]?.attributes).toMatchObject(wms)
+    const spans = await sb.rows<{
+      service_name: string
+      ids: string
+      n: string
+      with_attributes: string
+    }>(sql`
+      SELECT service_name, uniqExact(resource_id) AS ids, count() AS n,
+        countIf(notEmpty(resource_attributes)) AS with_attributes
+      FROM ${table(TABLES.spans)} WHERE service_name IN ('wms-sync', 'pos-sync')
+      GROUP BY service_name ORDER BY service_name`)
+    expect(spans.map((r) => [r.service_name, r.n, r.ids, r.with_attributes])).toEqual([
+      ['pos-sync', '12', '1', '0'],
+      ['wms-sync', '30', '1', '0'],
+    ])
+    const version = await sb.rows<{ v: string }>(
+      sql`SELECT DISTINCT service_version AS v FROM ${table(TABLES.spans)} WHERE service_name = 'wms-sync'`,
+    )
+    expect(version).toEqual([{ v: '3.1.0' }])
+  })
+
+  it("show every span of a trace with its resource's attributes, spans stored before the change included", async () => {
+    const [traceId] = (await exportTraces(wms, 1, 3)) as [string]
+    // A span stored before migration 26: its resource's attributes on the row, resource id 0.
+    await sb.store.command(sql`
+      INSERT INTO ${table(TABLES.spans)} (timestamp, trace_id, span_id, name, service_name, resource_attributes)
+      VALUES (now64(9), ${traceId}, 'a1a1a1a1a1a1a1a1', 'legacy step', 'erp-adapter',
+        map('service.name', 'erp-adapter', 'service.version', '0.9.0'))`)
+    const { spans } = await getTrace(traceId)
+    expect(spans).toHaveLength(4)
+    for (const s of spans.filter((s) => s.service === 'wms-sync')) expect(s.resource).toMatchObject(wms)
+    expect(spans.find((s) => s.name === 'legacy step')?.resource).toEqual({
+      'service.name': 'erp-adapter',
+      'service.version': '0.9.0',
+    })
+  })
+
+  it('give one resource one id whatever the order of its attributes, and another resource another', () => {
+    const id = (attributes: Record<string, string>) => resourceId({ serviceName: 'svc', attributes })
+    expect(id({ a: '1', b: '2' })).toBe(id({ b: '2', a: '1' }))
+    expect(id({ a: '1', b: '2' })).not.toBe(id({ a: '1', b: '3' }))
+    expect(id({ a: '1', b: '2' })).not.toBe(
+      resourceId({ serviceName: 'other', attributes: { a: '1', b: '2' } }),
+    )
+    // Keys and values are not run together: ("ab", "c") is not ("a", "bc").
+    expect(id({ ab: 'c' })).not.toBe(id({ a: 'bc' }))
+  })
+})
+
+describe('the resource writer', () => {
+  /** The test's store, its span_resources writes counted, and made to fail while `failing` is set. */
+  function counted(store: Store) {
+    const state = { writes: 0, failing: false }
+    const wrapped: Store = {
+      ...store,
+      async insertRows(t, columns, chunks) {
+        state.writes++
+        if (state.failing) throw new Error('store unavailable (test)')
+        return store.insertRows(t, columns, chunks)
+      },
+    }
+    return { store: wrapped, state }
+  }
+  const resource = (n: number): SpanResource => ({
+    id: String(1_000_000 + n),
+    serviceName: `writer-test-${n}`,
+    attributes: { 'service.name': `writer-test-${n}` },
+  })
+
+  it('shares one write among requests that bring a new resource at once, and writes a known one again only when due', async () => {
+    const { store, state } = counted(sb.store)
+    let now = Date.now()
+    const writer = new ResourceWriter(store, { refreshMs: 60_000, now: () => now })
+    await Promise.all([
+      writer.stored([resource(1)]),
+      writer.stored([resource(1)]),
+      writer.stored([resource(1)]),
+    ])
+    expect(state.writes).toBe(1)
+    expect(writer.stored([resource(1)])).toBeUndefined()
+    now += 60_000
+    await writer.stored([resource(1), resource(2)])
+    expect(state.writes).toBe(2)
+    const rows = await sb.rows<{ n: string }>(
+      sql`SELECT count() AS n FROM ${table(TABLES.spanResources)} WHERE service_name = 'writer-test-1'`,
+    )
+    expect(rows[0]?.n).toBe('2')
+  })
+
+  it('fails the requests whose resource could not be written, and writes it for the next one', async () => {
+    const { store, state } = counted(sb.store)
+    const writer = new ResourceWriter(store)
+    state.failing = true
+    await expect(writer.stored([resource(3)])).rejects.toThrow('store unavailable')
+    state.failing = false
+    await writer.stored([resource(3)])
+    expect(state.writes).toBe(2)
+    expect(writer.stored([resource(3)])).toBeUndefined()
+  })
+})
