@@ -17,6 +17,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { spanBlock } from '../collector/native/spans.ts'
 import { decodeTraceRequest } from '../collector/otlp/decode-proto.ts'
 import { SPAN_COLUMNS } from '../collector/rows.ts'
+import { ResourceIds } from '../collector/spans/resources.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import { openStore } from '../store/client.ts'
 import { MIGRATIONS } from '../store/migrations/index.ts'
@@ -178,7 +179,7 @@ async function engineRate(dataDir: string): Promise<{ rowsPerSec: number; jsMicr
   let jsMs = 0
   for (const body of bodies) {
     const t = performance.now()
-    const block = spanBlock(decodeTraceRequest(body), aliases)
+    const block = spanBlock(decodeTraceRequest(body), aliases, new ResourceIds())
     jsMs += performance.now() - t
     file.write(block)
   }

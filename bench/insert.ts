@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { spanBlock } from '../collector/native/spans.ts'
 import type { SpanRecord } from '../collector/otlp/model.ts'
 import { SPAN_COLUMNS } from '../collector/rows.ts'
+import { ResourceIds } from '../collector/spans/resources.ts'
 import { repairLines } from '../collector/well-formed.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import { openStore } from '../store/client.ts'
@@ -64,7 +65,7 @@ for (let r = 0; r < RUNS + 1; r++) {
     let block: Buffer = Buffer.alloc(0)
     const encodeMs = await timed(() => {
       if (kind === 'json') text = jsonText(batch)
-      else block = spanBlock(batch, aliases)
+      else block = spanBlock(batch, aliases, new ResourceIds())
     })
     const insertMs = await timed(() =>
       kind === 'json'
@@ -81,7 +82,7 @@ for (let r = 0; r < RUNS + 1; r++) {
 const smallInsert = async () => {
   const ms: number[] = []
   for (let r = 0; r < RUNS; r++) {
-    const block = spanBlock(spans(100), aliases)
+    const block = spanBlock(spans(100), aliases, new ResourceIds())
     ms.push(await timed(() => store.insertNative(TABLES.spans, SPAN_COLUMNS, [block])))
   }
   return median(ms)

@@ -3,6 +3,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { spanBlock } from '../collector/native/spans.ts'
 import { decodeTraceRequest } from '../collector/otlp/decode-proto.ts'
 import type { SpanRecord } from '../collector/otlp/model.ts'
+import { ResourceIds } from '../collector/spans/resources.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import type { Store } from '../store/client.ts'
 import { orderTrace } from './retail-traces.ts'
@@ -19,7 +20,7 @@ export function spanWrites(writes: number, rowsPerWrite: number): Buffer[][] {
   for (let w = 0, order = 0; w < writes; w++) {
     const blocks: Buffer[] = []
     for (let b = 0; b < rowsPerWrite / 512; b++, order += 64) {
-      blocks.push(spanBlock(orderRequestSpans(order, start), aliases))
+      blocks.push(spanBlock(orderRequestSpans(order, start), aliases, new ResourceIds()))
     }
     out.push(blocks)
   }

@@ -22,6 +22,15 @@ export interface QueryOptions {
 }
 
 /** The only handle on ClickHouse. Same SQL in both modes; only construction and the insert path differ. */
+export interface InsertOptions {
+  /**
+   * On a cluster, resolve only once the rows are on their shards (`distributed_foreground_insert`),
+   * not once the Distributed table has queued them: for rows other rows must never be read without.
+   * One node (the embedded engine, a single server) has no Distributed tables and nothing to wait for.
+   */
+  readonly reachShards?: boolean
+}
+
 export interface Store {
   readonly mode: StoreMode
   readonly target: Target
@@ -31,7 +40,12 @@ export interface Store {
    * Inserts `JSONCompactEachRow` text, given as chunks of whole newline-terminated rows; resolves once
    * ClickHouse has written them.
    */
-  insertRows(table: TableName, columns: readonly string[], chunks: readonly string[]): Promise<void>
+  insertRows(
+    table: TableName,
+    columns: readonly string[],
+    chunks: readonly string[],
+    options?: InsertOptions,
+  ): Promise<void>
   /** Inserts blocks of ClickHouse's Native format (collector/native), one after another; resolves once written. */
   insertNative(table: TableName, columns: readonly string[], blocks: readonly Buffer[]): Promise<void>
   engineVersion(): Promise<string>
@@ -125,13 +139,17 @@ export async function openStore(config: StoreOptions): Promise<Store> {
     columns: readonly string[],
     format: 'JSONCompactEachRow' | 'Native',
     chunks: readonly (string | Buffer)[],
+    options: InsertOptions = {},
   ): Promise<void> {
     const insert = `INSERT INTO ${table} (${columns.join(', ')})`
     if (url) {
       const result = await client.exec({
         query: `${insert} FORMAT ${format}`,
         values: Readable.from(chunks, { objectMode: false }),
-        clickhouse_settings: INSERT_SETTINGS,
+        clickhouse_settings:
+          options.reachShards && target.cluster
+            ? { ...INSERT_SETTINGS, distributed_foreground_insert: 1 }
+            : INSERT_SETTINGS,
       })
       result.stream.resume()
       return
@@ -169,7 +187,8 @@ export async function openStore(config: StoreOptions): Promise<Store> {
           query_params: statement.query_params as Record<string, unknown>,
         })
     },
-    insertRows: (table, columns, chunks) => insertFormatted(table, columns, 'JSONCompactEachRow', chunks),
+    insertRows: (table, columns, chunks, options) =>
+      insertFormatted(table, columns, 'JSONCompactEachRow', chunks, options),
     insertNative: (table, columns, blocks) => insertFormatted(table, columns, 'Native', blocks),
     async engineVersion() {
       const [row] = await store.query<{ v: string }>({ query: 'SELECT version() AS v', query_params: {} })

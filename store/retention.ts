@@ -73,8 +73,10 @@ export function ttlExpressions(
   return {
     [TABLES.spans]: byOutcome('toDateTime(timestamp)', days.spans, days, t),
     [TABLES.spanKeys]: `toDateTime(timestamp) + INTERVAL ${d(days.spans)} DAY`,
-    // A resource outlives every span that names it: collectors write it again each hour they see it.
-    [TABLES.spanResources]: `seen + INTERVAL ${d(failedKeep + 1)} DAY`,
+    // A resource outlives every span that names it. Collectors write it again each hour they see it;
+    // the margin covers that hour, a span stamped up to a day ahead, and a span's day partition,
+    // which goes whole at the end of its day.
+    [TABLES.spanResources]: `seen + INTERVAL ${d(failedKeep + 3)} DAY`,
     [TABLES.traceIndex]: byOutcome('toDateTime(start)', days.spans, days, t),
     [TABLES.logs]: byOutcome('toDateTime(timestamp)', days.logs, days, t),
     [TABLES.failedTraces]: `toDateTime(time) + INTERVAL ${d(Math.max(failedKeep, longestKeep(days, days.logs)))} DAY`,

@@ -866,7 +866,7 @@ CREATE TABLE signalbox.span_resources
 ENGINE = ReplacingMergeTree(seen)
 PARTITION BY toDate(seen)
 ORDER BY resource_id
-TTL seen + toIntervalDay(91)
+TTL seen + toIntervalDay(93)
 SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
 
 CREATE TABLE signalbox.spans

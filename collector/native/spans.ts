@@ -2,7 +2,7 @@ import type { EntityKeyAliases } from '../../core/entity-keys.ts'
 import { type BusinessContext, BusinessKeyFinder } from '../keys.ts'
 import type { Attributes, SpanRecord } from '../otlp/model.ts'
 import { SPAN_COLUMNS, SPAN_KINDS, STATUS_CODES, spanDuration } from '../rows.ts'
-import { ResourceIds } from '../spans/resources.ts'
+import type { ResourceIds } from '../spans/resources.ts'
 import { Bytes } from './bytes.ts'
 
 /*
@@ -233,7 +233,7 @@ const COLUMNS: Record<SpanColumn, readonly [type: string, write: (out: Bytes, ro
 export function spanBlock(
   spans: readonly SpanRecord[],
   aliases: EntityKeyAliases,
-  resources: ResourceIds = new ResourceIds(),
+  resources: ResourceIds,
 ): Buffer {
   const keys = new BusinessKeyFinder(aliases)
   const rows: Rows = {

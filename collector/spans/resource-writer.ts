@@ -53,7 +53,10 @@ export class ResourceWriter {
   private write(resources: readonly SpanResource[], now: number): Promise<void> {
     const seen = Math.floor(now / 1000)
     const lines = resources.map((r) => JSON.stringify([r.id, r.serviceName, r.attributes, seen]))
-    const done = this.db.insertRows(TABLES.spanResources, COLUMNS, [`${lines.join('\n')}\n`])
+    // On a cluster a resource and its spans are on different shards: wait until it is on its own.
+    const done = this.db.insertRows(TABLES.spanResources, COLUMNS, [`${lines.join('\n')}\n`], {
+      reachShards: true,
+    })
     const ids = resources.map((r) => r.id)
     for (const id of ids) this.writing.set(id, done)
     const settle = () => {

@@ -24,10 +24,32 @@ export interface SpanResource {
  * as the block's encoder writes them, so the hashed text is the stored text.
  */
 export function resourceId(resource: Resource): bigint {
-  const keys = Object.keys(resource.attributes).sort()
-  const canonical = [resource.serviceName, ...keys.flatMap((k) => [k, resource.attributes[k] as string])]
+  return hashed(canonical(resource))
+}
+
+/** The resource as stored: well-formed strings, attributes in key order (the order hashed). */
+interface Canonical {
+  readonly serviceName: string
+  readonly attributes: Record<string, string>
+  /** Keys and values in key order, as hashed. */
+  readonly pairs: readonly string[]
+}
+
+function canonical(resource: Resource): Canonical {
+  const attributes: Record<string, string> = {}
+  const pairs: string[] = []
+  for (const k of Object.keys(resource.attributes).sort()) {
+    const key = wellFormed(k)
+    const value = wellFormed(resource.attributes[k] as string)
+    attributes[key] = value
+    pairs.push(key, value)
+  }
+  return { serviceName: wellFormed(resource.serviceName), attributes, pairs }
+}
+
+function hashed({ serviceName, pairs }: Canonical): bigint {
   const digest = createHash('sha256')
-    .update(JSON.stringify(canonical.map(wellFormed)))
+    .update(JSON.stringify([serviceName, ...pairs]))
     .digest()
   const id = digest.readBigUInt64LE(0)
   return id === 0n ? 1n : id
@@ -41,14 +63,11 @@ export class ResourceIds {
   of(resource: Resource): bigint {
     let id = this.byObject.get(resource)
     if (id === undefined) {
-      id = resourceId(resource)
+      const c = canonical(resource)
+      id = hashed(c)
       this.byObject.set(resource, id)
       if (!this.distinct.has(id))
-        this.distinct.set(id, {
-          id: id.toString(),
-          serviceName: wellFormed(resource.serviceName),
-          attributes: wellFormedAttributes(resource.attributes),
-        })
+        this.distinct.set(id, { id: id.toString(), serviceName: c.serviceName, attributes: c.attributes })
     }
     return id
   }
@@ -57,10 +76,4 @@ export class ResourceIds {
   get resources(): SpanResource[] {
     return [...this.distinct.values()]
   }
-}
-
-function wellFormedAttributes(attributes: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const k in attributes) out[wellFormed(k)] = wellFormed(attributes[k] as string)
-  return out
 }

@@ -9,8 +9,9 @@ import type { Migration } from './types.ts'
  * before keep their attributes (id 0), and the version of those comes from them.
  *
  * `span_resources` is a dictionary more than a log: a collector writes a resource when it first
- * sees it and again every hour it keeps seeing it, so a resource outlives the spans that name it by
- * at least a day; `seen` keeps the latest of the copies when parts merge, and readers take any one.
+ * sees it and again every hour it keeps seeing it, so a resource outlives the spans that name it
+ * (store/retention.ts sets the margin). `seen` keeps the latest of the copies when parts merge, and
+ * readers take the latest.
  */
 const sightingsFromSpans = (from: string) =>
   "SELECT toStartOfHour(timestamp) AS hour, 'service' AS kind, service_name AS name, connector, " +

@@ -6,6 +6,7 @@ import { spanBlock } from '../../collector/native/spans.ts'
 import type { SpanRecord } from '../../collector/otlp/model.ts'
 import { joinRows, jsonRows, nativeBlocks } from '../../collector/row-format.ts'
 import { LOG_COLUMNS, logRows, SPAN_COLUMNS } from '../../collector/rows.ts'
+import { ResourceIds } from '../../collector/spans/resources.ts'
 import { StoredKeyLookup } from '../../collector/stored-keys.ts'
 import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
 import { RetryableError } from '../../core/errors.ts'
@@ -217,7 +218,7 @@ describe('exactly once across batches', () => {
       metrics,
       createLogger('silent'),
     )
-    const block = spanBlock(spans, aliases)
+    const block = spanBlock(spans, aliases, new ResourceIds())
     // All three copies look the store up before the first is written: none is stored yet.
     const outcomes = await Promise.all([0, 1, 2].map(() => b.enqueue(block, spans.length, keys)))
     expect(reads).toBeGreaterThan(0)

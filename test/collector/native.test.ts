@@ -9,6 +9,7 @@ import { spanBlock } from '../../collector/native/spans.ts'
 import { decodeTraceRequest } from '../../collector/otlp/decode-proto.ts'
 import type { Resource, SpanRecord } from '../../collector/otlp/model.ts'
 import { SPAN_COLUMNS } from '../../collector/rows.ts'
+import { ResourceIds } from '../../collector/spans/resources.ts'
 import { repairLines } from '../../collector/well-formed.ts'
 import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
 import { openStore, type Store } from '../../store/client.ts'
@@ -191,8 +192,8 @@ beforeAll(async () => {
   // encoder keeps between requests, one (thousands of spans) that gets its own.
   const small = 300
   await store.insertNative(`${NATIVE}.${TABLES.spans}` as TableName, SPAN_COLUMNS, [
-    spanBlock(spans.slice(0, small), aliases),
-    spanBlock(spans.slice(small), aliases),
+    spanBlock(spans.slice(0, small), aliases, new ResourceIds()),
+    spanBlock(spans.slice(small), aliases, new ResourceIds()),
   ])
 })
 
@@ -211,15 +212,15 @@ describe('Native span blocks', () => {
 
   it('are each a copy of their own: encoding the next request changes none already made', () => {
     const spans = realisticSpans(200)
-    const large = spanBlock(spans, aliases) // over a thousand spans: a buffer of its own
-    const small = spanBlock(spans.slice(0, 50), aliases) // the encoder's kept buffer
+    const large = spanBlock(spans, aliases, new ResourceIds()) // over a thousand spans: a buffer of its own
+    const small = spanBlock(spans.slice(0, 50), aliases, new ResourceIds()) // the encoder's kept buffer
     const [largeCopy, smallCopy] = [Buffer.from(large), Buffer.from(small)]
-    spanBlock(spans.slice(50, 120), aliases)
-    spanBlock(spans, aliases)
+    spanBlock(spans.slice(50, 120), aliases, new ResourceIds())
+    spanBlock(spans, aliases, new ResourceIds())
     expect(spans.length).toBeGreaterThan(1000)
     expect(large.equals(largeCopy)).toBe(true)
     expect(small.equals(smallCopy)).toBe(true)
-    expect(spanBlock(spans.slice(0, 50), aliases).equals(small)).toBe(true)
+    expect(spanBlock(spans.slice(0, 50), aliases, new ResourceIds()).equals(small)).toBe(true)
   })
 
   it('repair lone surrogates to U+FFFD, as the rows do', async () => {
@@ -238,8 +239,8 @@ describe('Native span blocks', () => {
     // Edge spans: nested events and links, empty nested values between full ones, long and odd strings.
     const spans = [...edgeSpans(), ...realisticSpans(3)]
     const kept = spans.filter((_, i) => keep(i, spans.length))
-    const filtered = filterBlock(spanBlock(spans, aliases), (i) => keep(i, spans.length))
-    const expected = spanBlock(kept, aliases)
+    const filtered = filterBlock(spanBlock(spans, aliases, new ResourceIds()), (i) => keep(i, spans.length))
+    const expected = spanBlock(kept, aliases, new ResourceIds())
     // Buffer.equals: a deep comparison of megabytes byte by byte takes vitest seconds.
     expect(filtered.length).toBe(expected.length)
     expect(filtered.equals(expected)).toBe(true)

@@ -5,7 +5,7 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TraceSpan } from '../../api/routes/traces.ts'
 import { ResourceWriter } from '../../collector/spans/resource-writer.ts'
-import { resourceId, type SpanResource } from '../../collector/spans/resources.ts'
+import { ResourceIds, resourceId, type SpanResource } from '../../collector/spans/resources.ts'
 import type { Store } from '../../store/client.ts'
 import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
@@ -120,6 +120,18 @@ describe('resources stored once', () => {
     )
     // Keys and values are not run together: ("ab", "c") is not ("a", "bc").
     expect(id({ ab: 'c' })).not.toBe(id({ a: 'bc' }))
+    // Two keys that become one once lone surrogates are repaired: one id, one stored map, either order.
+    const stored = (attributes: Record<string, string>) => {
+      const ids = new ResourceIds()
+      ids.of({ serviceName: 'svc', attributes })
+      return ids.resources
+    }
+    const [first, second] = [
+      stored({ 'k\ud800': '1', 'k\udc00': '2' }),
+      stored({ 'k\udc00': '2', 'k\ud800': '1' }),
+    ]
+    expect(first).toEqual(second)
+    expect(first[0]?.attributes).toEqual({ 'k\ufffd': '2' })
   })
 })
 
@@ -129,10 +141,10 @@ describe('the resource writer', () => {
     const state = { writes: 0, failing: false }
     const wrapped: Store = {
       ...store,
-      async insertRows(t, columns, chunks) {
+      async insertRows(t, columns, chunks, options) {
         state.writes++
         if (state.failing) throw new Error('store unavailable (test)')
-        return store.insertRows(t, columns, chunks)
+        return store.insertRows(t, columns, chunks, options)
       },
     }
     return { store: wrapped, state }
