@@ -72,7 +72,7 @@ export class IngestPipeline {
      */
     private readonly privacy?: Redactor,
   ) {
-    this.resources = new ResourceWriter(store)
+    this.resources = new ResourceWriter(store, { log })
     // Request bodies being read and decoded: a quarter of what the write queues may hold.
     this.admission = new Admission(
       config.ingest.queueMaxBytes / 4,
@@ -146,7 +146,8 @@ export class IngestPipeline {
       prepared = await this.preparer.prepareSpans(request)
       workMs = prepared.workMs
       this.metrics.received.inc({ signal: 'spans', protocol }, prepared.received)
-      // A span is never readable without its resource: new resources are stored first.
+      // A span is never readable without its resource: new resources are stored first. The writer
+      // logs why a write failed; the sender is told to retry.
       const resourcesStored = this.resources.stored(prepared.resources)
       if (resourcesStored)
         await resourcesStored.catch(() => {

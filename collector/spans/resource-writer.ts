@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/logger.ts'
 import type { Store } from '../../store/client.ts'
 import { TABLES } from '../../store/tables.ts'
 import type { SpanResource } from './resources.ts'
@@ -10,6 +11,8 @@ export interface ResourceWriterOptions {
   /** Resources remembered as written; the oldest are forgotten (and written again when seen). */
   readonly maxKnown?: number
   readonly now?: () => number
+  /** Where a failed write is told, once for all the requests it fails. */
+  readonly log?: Logger
 }
 
 /**
@@ -25,6 +28,7 @@ export class ResourceWriter {
   private readonly refreshMs: number
   private readonly maxKnown: number
   private readonly now: () => number
+  private readonly log?: Logger
 
   constructor(
     private readonly db: Store,
@@ -33,6 +37,7 @@ export class ResourceWriter {
     this.refreshMs = options.refreshMs ?? 3_600_000
     this.maxKnown = options.maxKnown ?? 100_000
     this.now = options.now ?? Date.now
+    this.log = options.log
   }
 
   /** Resolves once every one of `resources` is stored; undefined when all were already. */
@@ -62,10 +67,19 @@ export class ResourceWriter {
     const settle = () => {
       for (const id of ids) this.writing.delete(id)
     }
-    done.then(() => {
-      settle()
-      for (const id of ids) this.remember(id, now)
-    }, settle)
+    done.then(
+      () => {
+        settle()
+        for (const id of ids) this.remember(id, now)
+      },
+      (err) => {
+        settle()
+        this.log?.error(
+          { err, table: TABLES.spanResources, resources: ids.length },
+          'write to store failed; senders will retry',
+        )
+      },
+    )
     return done
   }
 
