@@ -7,7 +7,7 @@ import type { CollectorMetrics } from './metrics.ts'
 import type { RowFormat } from './row-format.ts'
 import type { RowKey, StoredKeyLookup, StoredKeys } from './stored-keys.ts'
 
-export interface BatcherOptions<P> {
+export interface BatcherOptions<P, D = never> {
   readonly table: TableName
   readonly columns: readonly string[]
   /** How a request's rows wait and are written (collector/row-format.ts). */
@@ -30,6 +30,12 @@ export interface BatcherOptions<P> {
    * whose key is stored, or repeated earlier in the batch, are not written.
    */
   readonly storedKeys?: StoredKeyLookup
+  /**
+   * Writes what the requests' rows refer to in other tables (a span's resource), given with
+   * `enqueue`, just before the rows: one call a write for every request in it that has rows to write.
+   * Its failure is the write's.
+   */
+  readonly writeFirst?: (needs: readonly D[]) => Promise<void>
 }
 
 export interface WriteOutcome {
@@ -37,10 +43,12 @@ export interface WriteOutcome {
   readonly duplicates: number
 }
 
-interface Pending<P> {
+interface Pending<P, D> {
   /** The request's rows, in the table's format. */
   readonly payload: P
   readonly rows: number
+  /** What its rows refer to, for `writeFirst`. */
+  readonly needs?: D
   readonly keys?: readonly RowKey[]
   /** The lookup of `keys`, running while the request waits. */
   readonly stored?: Promise<StoredKeys>
@@ -94,8 +102,8 @@ function claimAll(keys: readonly RowKey[], stored: StoredKeys, seen: Set<string>
  * the request(s) responsible are found; they get 400, the rest are written. Only a store that fails
  * whatever it is sent makes every sender retry (503).
  */
-export class TableBatcher<P> {
-  private pending: Array<Pending<P>> = []
+export class TableBatcher<P, D = never> {
+  private pending: Array<Pending<P, D>> = []
   private pendingRows = 0
   private pendingBytes = 0
   private inFlightRows = 0
@@ -117,7 +125,7 @@ export class TableBatcher<P> {
 
   constructor(
     private readonly store: Store,
-    private readonly options: BatcherOptions<P>,
+    private readonly options: BatcherOptions<P, D>,
     private readonly metrics: CollectorMetrics,
     private readonly log: Logger,
   ) {}
@@ -135,8 +143,11 @@ export class TableBatcher<P> {
     return this.pendingBytes + this.inFlightBytes
   }
 
-  /** Queues a request's `rows` rows; `keys`, when given, are theirs in order. */
-  enqueue(payload: P, rows: number, keys?: readonly RowKey[]): Promise<WriteOutcome> {
+  /**
+   * Queues a request's `rows` rows; `keys`, when given, are theirs in order, and `needs` what they
+   * refer to (written first, by `writeFirst`).
+   */
+  enqueue(payload: P, rows: number, keys?: readonly RowKey[], needs?: D): Promise<WriteOutcome> {
     if (rows === 0) return Promise.resolve({ written: 0, duplicates: 0 })
     this.admit(rows)
     const bytes = this.options.format.size(payload)
@@ -150,7 +161,7 @@ export class TableBatcher<P> {
     // Awaited at write time; a failed lookup fails that write (503), never the process.
     stored?.catch(() => {})
     return new Promise<WriteOutcome>((resolve, reject) => {
-      this.pending.push({ payload, rows, keys, stored, bytes, resolve, reject })
+      this.pending.push({ payload, rows, needs, keys, stored, bytes, resolve, reject })
       this.pendingRows += rows
       this.pendingBytes += bytes
       this.metrics.queued.set({ table: this.options.table }, this.queuedRows)
@@ -198,16 +209,16 @@ export class TableBatcher<P> {
     }
   }
 
-  private takeBatch(): Array<Pending<P>> {
-    const batch: Array<Pending<P>> = []
+  private takeBatch(): Array<Pending<P, D>> {
+    const batch: Array<Pending<P, D>> = []
     let rows = 0
     let bytes = 0
     // Whole requests only: a request is acknowledged by exactly one write.
     while (
       this.pending.length > 0 &&
-      (batch.length === 0 || rows + (this.pending[0] as Pending<P>).rows <= this.options.maxRows)
+      (batch.length === 0 || rows + (this.pending[0] as Pending<P, D>).rows <= this.options.maxRows)
     ) {
-      const p = this.pending.shift() as Pending<P>
+      const p = this.pending.shift() as Pending<P, D>
       rows += p.rows
       bytes += p.bytes
       batch.push(p)
@@ -302,7 +313,7 @@ export class TableBatcher<P> {
    * Writes a batch and settles every request in it; on a refusal for data, splits to find whose.
    * False when the store failed the write (its senders told to retry).
    */
-  private async settle(batch: Array<Pending<P>>): Promise<boolean> {
+  private async settle(batch: Array<Pending<P, D>>): Promise<boolean> {
     const { table } = this.options
     try {
       const outcomes = await this.write(batch)
@@ -327,7 +338,7 @@ export class TableBatcher<P> {
         const why = String((err as Error).message)
           .split('\n')[0]
           ?.slice(0, 300)
-        ;(batch[0] as Pending<P>).reject(
+        ;(batch[0] as Pending<P, D>).reject(
           new BadRequestError('refused_by_store', `the store could not take this request's data: ${why}`),
         )
         return true
@@ -340,12 +351,13 @@ export class TableBatcher<P> {
     }
   }
 
-  private async write(batch: Array<Pending<P>>): Promise<WriteOutcome[]> {
+  private async write(batch: Array<Pending<P, D>>): Promise<WriteOutcome[]> {
     const lookups = await Promise.all(batch.map((p) => p.stored))
     const seen = new Set<string>()
     const outcomes: WriteOutcome[] = []
     // One payload per request: the store writes them out one after another, never joined.
     const payloads: P[] = []
+    const needs: D[] = []
     let rows = 0
     for (const [n, p] of batch.entries()) {
       const keys = p.keys
@@ -361,11 +373,15 @@ export class TableBatcher<P> {
           return fresh
         })
       }
-      if (written > 0) payloads.push(kept)
+      if (written > 0) {
+        payloads.push(kept)
+        if (p.needs !== undefined) needs.push(p.needs)
+      }
       rows += written
       outcomes.push({ written, duplicates: p.rows - written })
     }
-    const { table, columns, format } = this.options
+    const { table, columns, format, writeFirst } = this.options
+    if (writeFirst && needs.length > 0) await writeFirst(needs)
     if (payloads.length > 0) await format.insert(this.store, table, columns, payloads)
     this.options.storedKeys?.recordWritten(seen)
     this.metrics.flushed.inc({ table: this.options.table }, rows)

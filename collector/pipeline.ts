@@ -1,7 +1,7 @@
 import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
 import type { EntityKeyAliases } from '../core/entity-keys.ts'
-import { BadRequestError, RetryableError } from '../core/errors.ts'
+import { BadRequestError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Redactor } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
@@ -17,6 +17,7 @@ import { joinRows, jsonRows, nativeBlocks } from './row-format.ts'
 import { EVENT_COLUMNS, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
 import type { PreparedSpans, SpanRequest } from './spans/prepare.ts'
 import { ResourceWriter } from './spans/resource-writer.ts'
+import type { SpanResource } from './spans/resources.ts'
 import { type RowKey, StoredKeyLookup } from './stored-keys.ts'
 import type { IngestPreparer } from './threads/pool.ts'
 import { Truncator } from './truncate.ts'
@@ -52,11 +53,10 @@ const repairIfJson = (protocol: Protocol, lines: string[]) =>
  * success, so the sender knows.
  */
 export class IngestPipeline {
-  private readonly spansBatcher: TableBatcher<Buffer>
+  private readonly spansBatcher: TableBatcher<Buffer, readonly SpanResource[]>
   private readonly logsBatcher: TableBatcher<string>
   private readonly eventsBatcher: TableBatcher<string>
   private readonly admission: Admission
-  private readonly resources: ResourceWriter
 
   constructor(
     private readonly store: Store,
@@ -72,7 +72,6 @@ export class IngestPipeline {
      */
     private readonly privacy?: Redactor,
   ) {
-    this.resources = new ResourceWriter(store, { log })
     // Request bodies being read and decoded: a quarter of what the write queues may hold.
     this.admission = new Admission(
       config.ingest.queueMaxBytes / 4,
@@ -80,6 +79,7 @@ export class IngestPipeline {
       () => this.backlogMs(),
       preparer.lanes,
     )
+    const resources = new ResourceWriter(store, { metrics })
     const common = {
       maxRows: config.ingest.batchMaxRows,
       maxWaitMs: config.ingest.batchMaxWaitMs,
@@ -95,6 +95,8 @@ export class IngestPipeline {
         columns: SPAN_COLUMNS,
         format: nativeBlocks,
         storedKeys: new StoredKeyLookup((keys) => this.storedSpanKeys(keys)),
+        // A span is never readable without its resource: a write's new resources go just before it.
+        writeFirst: (needs) => resources.store(needs.flat()),
       },
       metrics,
       log,
@@ -146,19 +148,13 @@ export class IngestPipeline {
       prepared = await this.preparer.prepareSpans(request)
       workMs = prepared.workMs
       this.metrics.received.inc({ signal: 'spans', protocol }, prepared.received)
-      // A span is never readable without its resource: new resources are stored first. The writer
-      // logs why a write failed; the sender is told to retry.
-      const resourcesStored = this.resources.stored(prepared.resources)
-      if (resourcesStored)
-        await resourcesStored.catch(() => {
-          throw new RetryableError('store_unavailable', 'the store is failing writes; retry shortly', 1)
-        })
       const keys = prepared.keyIds.map((id, i) => ({ id, timeNs: prepared.keyTimes[i] as bigint }))
       const { block } = prepared
       outcome = this.spansBatcher.enqueue(
         Buffer.from(block.buffer, block.byteOffset, block.byteLength),
         prepared.kept,
         keys,
+        prepared.resources,
       )
     } finally {
       queued(workMs)

@@ -56,12 +56,12 @@ const lines = (body: string, n = 3) =>
 const send = async (b: TableBatcher<string>, rows: readonly string[]) =>
   b.enqueue(joinRows(rows), rows.length)
 
-function batcher(
+function batcher<D = never>(
   metrics: CollectorMetrics,
-  options: Partial<BatcherOptions<string>> = {},
+  options: Partial<BatcherOptions<string, D>> = {},
   store: Store = sb.store,
 ) {
-  return new TableBatcher(
+  return new TableBatcher<string, D>(
     store,
     {
       table: TABLES.logs,
@@ -166,6 +166,35 @@ describe('a batch the store refuses', () => {
     } finally {
       await sb.store.command(`ATTACH TABLE ${TABLES.logs}`)
     }
+    await b.close()
+  })
+})
+
+describe('what the rows refer to (writeFirst)', () => {
+  it('is written once a write, just before its rows; its failure fails the write (503) and writes no row', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const base = await sb.count(TABLES.logs)
+    const calls: Array<{ needs: readonly string[]; rowsBefore: number }> = []
+    let failing = false
+    const b = batcher<string>(metrics, {
+      writeFirst: async (needs) => {
+        calls.push({ needs, rowsBefore: await sb.count(TABLES.logs) })
+        if (failing) throw new Error('store unavailable (test)')
+      },
+    })
+    await Promise.all(
+      ['r1', 'r2', 'r1'].map((need, i) => b.enqueue(joinRows(lines(`ref ${i}`)), 3, undefined, need)),
+    )
+    expect(calls).toEqual([{ needs: ['r1', 'r2', 'r1'], rowsBefore: base }])
+    expect(await sb.count(TABLES.logs)).toBe(base + 9)
+    failing = true
+    const outcomes = await Promise.allSettled([
+      b.enqueue(joinRows(lines('refused 1')), 3, undefined, 'r3'),
+      b.enqueue(joinRows(lines('refused 2')), 3, undefined, 'r4'),
+    ])
+    expect(outcomes.map(statusOf)).toEqual([503, 503])
+    expect(calls).toHaveLength(2)
+    expect(await sb.count(TABLES.logs)).toBe(base + 9)
     await b.close()
   })
 })
