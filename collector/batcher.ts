@@ -36,6 +36,8 @@ export interface BatcherOptions<P, D = never> {
    * Its failure is the write's.
    */
   readonly writeFirst?: (needs: readonly D[]) => Promise<void>
+  /** Bytes a request's `needs` hold while it waits, counted with its payload toward `maxQueuedBytes`. */
+  readonly needsSize?: (needs: D) => number
 }
 
 export interface WriteOutcome {
@@ -150,7 +152,8 @@ export class TableBatcher<P, D = never> {
   enqueue(payload: P, rows: number, keys?: readonly RowKey[], needs?: D): Promise<WriteOutcome> {
     if (rows === 0) return Promise.resolve({ written: 0, duplicates: 0 })
     this.admit(rows)
-    const bytes = this.options.format.size(payload)
+    const { format, needsSize } = this.options
+    const bytes = format.size(payload) + (needs !== undefined && needsSize ? needsSize(needs) : 0)
     if (this.queuedBytes + bytes > this.options.maxQueuedBytes)
       throw new RetryableError(
         'queue_full',

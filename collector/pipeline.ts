@@ -17,7 +17,7 @@ import { joinRows, jsonRows, nativeBlocks } from './row-format.ts'
 import { EVENT_COLUMNS, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
 import type { PreparedSpans, SpanRequest } from './spans/prepare.ts'
 import { ResourceWriter } from './spans/resource-writer.ts'
-import type { SpanResource } from './spans/resources.ts'
+import { resourcesSize, type SpanResource } from './spans/resources.ts'
 import { type RowKey, StoredKeyLookup } from './stored-keys.ts'
 import type { IngestPreparer } from './threads/pool.ts'
 import { Truncator } from './truncate.ts'
@@ -97,6 +97,7 @@ export class IngestPipeline {
         storedKeys: new StoredKeyLookup((keys) => this.storedSpanKeys(keys)),
         // A span is never readable without its resource: a write's new resources go just before it.
         writeFirst: (needs) => resources.store(needs.flat()),
+        needsSize: resourcesSize,
       },
       metrics,
       log,

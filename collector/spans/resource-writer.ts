@@ -53,7 +53,15 @@ export class ResourceWriter {
     const lines = [...due.values()].map((r) => JSON.stringify([r.id, r.serviceName, r.attributes, seen]))
     const started = performance.now()
     // On a cluster a resource and its spans are on different shards: wait until it is on its own.
-    await this.db.insertRows(TABLES.spanResources, COLUMNS, [`${lines.join('\n')}\n`], { reachShards: true })
+    try {
+      await this.db.insertRows(TABLES.spanResources, COLUMNS, [`${lines.join('\n')}\n`], {
+        reachShards: true,
+      })
+    } catch (err) {
+      // The write it precedes fails with it and is counted for spans; this says which table failed.
+      this.metrics?.flushFailures.inc({ table: TABLES.spanResources })
+      throw err
+    }
     this.metrics?.flushLatency.observe({ table: TABLES.spanResources }, (performance.now() - started) / 1000)
     this.metrics?.flushed.inc({ table: TABLES.spanResources }, due.size)
     for (const id of due.keys()) this.remember(id, now)

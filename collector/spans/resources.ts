@@ -77,3 +77,18 @@ export class ResourceIds {
     return [...this.distinct.values()]
   }
 }
+
+/**
+ * About what `resources` hold in memory while their request waits in the write queue, counted toward
+ * its byte bound: a sender with a new resource on every span would otherwise queue several times the
+ * bound (the block keeps only an 8-byte id a span). Strings at two bytes a character, plus each
+ * object's and entry's overhead.
+ */
+export function resourcesSize(resources: readonly SpanResource[]): number {
+  let bytes = 0
+  for (const r of resources) {
+    bytes += 96 + 2 * (r.id.length + r.serviceName.length)
+    for (const k in r.attributes) bytes += 32 + 2 * (k.length + (r.attributes[k] as string).length)
+  }
+  return bytes
+}

@@ -197,6 +197,78 @@ describe('what the rows refer to (writeFirst)', () => {
     expect(await sb.count(TABLES.logs)).toBe(base + 9)
     await b.close()
   })
+
+  it('refused for one request’s data: the batch is split, each part writes only its own, and only that request is refused (400)', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const base = await sb.count(TABLES.logs)
+    const calls: Array<readonly string[]> = []
+    const b = batcher<string>(metrics, {
+      writeFirst: async (needs) => {
+        calls.push(needs)
+        if (needs.includes('bad'))
+          throw Object.assign(new Error('bad resource (test)'), {
+            type: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+          })
+      },
+    })
+    const outcomes = await Promise.allSettled(
+      ['a', 'b', 'bad', 'c'].map((need) => b.enqueue(joinRows(lines(`split ${need}`)), 3, undefined, need)),
+    )
+    expect(outcomes.map(statusOf)).toEqual([200, 200, 400, 200])
+    expect(await sb.count(TABLES.logs)).toBe(base + 9)
+    // The whole write, then its halves, each asked for its own requests' needs only.
+    expect(calls).toEqual([['a', 'b', 'bad', 'c'], ['a', 'b'], ['bad', 'c'], ['bad'], ['c']])
+    expect((await metrics.dataRefusals.get()).values[0]?.value).toBe(1)
+    await b.close()
+  })
+
+  it('is not asked for a request whose rows are all stored already', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const calls: Array<readonly string[]> = []
+    const lookup = new StoredKeyLookup(
+      async (keys) => new Set(keys.filter((k) => k.id.startsWith('old')).map((k) => k.id)),
+    )
+    const b = batcher<string>(metrics, {
+      storedKeys: lookup,
+      writeFirst: async (needs) => {
+        calls.push(needs)
+      },
+    })
+    const keys = (prefix: string) => [0, 1, 2].map((i) => ({ id: `${prefix}-${i}`, timeNs: nowNs }))
+    const outcomes = await Promise.all([
+      b.enqueue(joinRows(lines('retry')), 3, keys('old'), 'retried'),
+      b.enqueue(joinRows(lines('fresh')), 3, keys('new'), 'fresh'),
+    ])
+    expect(outcomes).toEqual([
+      { written: 0, duplicates: 3 },
+      { written: 3, duplicates: 0 },
+    ])
+    expect(calls).toEqual([['fresh']])
+    await b.close()
+  })
+
+  it('counts what it is given toward the queue’s byte bound, so references cannot grow memory past it', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const b = batcher<string>(metrics, {
+      maxQueuedBytes: 64 * 1024,
+      needsSize: (need) => need.length,
+      writeFirst: async () => {},
+    })
+    const huge = 'x'.repeat(100 * 1024)
+    await expect(
+      (async () => b.enqueue(joinRows(lines('small rows, huge reference')), 3, undefined, huge))(),
+    ).rejects.toMatchObject({
+      status: 429,
+      code: 'queue_full',
+    })
+    await expect(
+      b.enqueue(joinRows(lines('small rows, small reference')), 3, undefined, 'r'),
+    ).resolves.toEqual({
+      written: 3,
+      duplicates: 0,
+    })
+    await b.close()
+  })
 })
 
 describe('exactly once across batches', () => {
