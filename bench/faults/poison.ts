@@ -180,6 +180,7 @@ const TAGGED: ReadonlyArray<readonly [table: string, column: string]> = [
   ['event_keys', 'source'],
   ['entity_progress', 'entity_id'],
   ['span_keys', 'service_name'],
+  ['span_resources', 'service_name'],
   ['integration_sightings', 'name'],
 ]
 
