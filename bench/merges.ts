@@ -88,6 +88,43 @@ async function narrowFeed(store: Store) {
   }
 }
 
+/**
+ * The per-minute SLIs and the service sightings fed from flow_minutes' new rows instead of from every
+ * span: flow_minutes gains what they group by (the span's SLI scope, its service version) and what they
+ * keep (good spans, first and last seen), and the two views read its aggregated rows. What two fewer
+ * views reading every span would save.
+ */
+async function cascadedRollups(store: Store) {
+  const slice = `multiIf(kind = 'consumer' AND startsWith(name, 'sync ') AND NOT (status_code = 'error' AND attributes['signalbox.error.kind'] = 'data'), 'connector',
+      kind = 'client' AND attributes['signalbox.call.retried'] != 'true' AND NOT (status_code = 'error' AND attributes['http.response.status_code'] IN ('400', '404', '409', '410', '422')), 'system', '')`
+  await store.command('DROP VIEW signalbox.sli_minutes_mv')
+  await store.command('DROP VIEW signalbox.integration_sightings_spans_mv')
+  await store.command('DROP VIEW signalbox.flow_minutes_mv')
+  await store.command(`ALTER TABLE signalbox.flow_minutes
+      ADD COLUMN sli_scope LowCardinality(String), ADD COLUMN service_version LowCardinality(String),
+      ADD COLUMN sli_good SimpleAggregateFunction(sum, UInt64),
+      ADD COLUMN first_seen SimpleAggregateFunction(min, DateTime64(3)),
+      ADD COLUMN last_seen SimpleAggregateFunction(max, DateTime64(3)),
+      MODIFY ORDER BY (flow, minute, connector, system, stage, service_name, sli_scope, service_version)`)
+  await store.command(`CREATE MATERIALIZED VIEW signalbox.flow_minutes_mv TO signalbox.flow_minutes AS SELECT
+      toStartOfMinute(timestamp) AS minute, flow, stage, connector, system, service_name,
+      ${slice} AS sli_scope, service_version,
+      count() AS spans, countIf(status_code = 'error') AS errors,
+      quantilesState(0.5, 0.95, 0.99)(duration_ns) AS duration_ns,
+      countIf(status_code != 'error') AS sli_good,
+      min(toDateTime64(timestamp, 3)) AS first_seen, max(toDateTime64(timestamp, 3)) AS last_seen
+    FROM signalbox.spans
+    GROUP BY minute, flow, stage, connector, system, service_name, sli_scope, service_version`)
+  await store.command(`CREATE MATERIALIZED VIEW signalbox.sli_minutes_mv TO signalbox.sli_minutes AS SELECT
+      minute, sli_scope AS scope, if(sli_scope = 'connector', connector, system) AS key,
+      sum(sli_good) AS good, sum(spans) AS total
+    FROM signalbox.flow_minutes WHERE sli_scope != '' GROUP BY minute, scope, key`)
+  await store.command(`CREATE MATERIALIZED VIEW signalbox.integration_sightings_spans_mv TO signalbox.integration_sightings AS SELECT
+      toStartOfHour(minute) AS hour, 'service' AS kind, service_name AS name, connector,
+      service_version AS version, min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(spans) AS n
+    FROM signalbox.flow_minutes GROUP BY hour, name, connector, version`)
+}
+
 /** What each variant changes on a freshly migrated store. */
 const VARIANTS = {
   migrated: async () => {},
@@ -103,6 +140,7 @@ const VARIANTS = {
   'trivial-views-null': (store: Store) => trivialViews(store, 'Null'),
   'trivial-views-mergetree': (store: Store) => trivialViews(store, 'MergeTree ORDER BY trace_id'),
   'narrow-feed': narrowFeed,
+  'cascaded-rollups': cascadedRollups,
   lz4: async (store: Store) => {
     const columns = await store.query<{ name: string; type: string }>({
       query: `SELECT name, type FROM system.columns WHERE database = 'signalbox' AND table = 'spans'
@@ -129,6 +167,8 @@ interface RunResult {
   readonly spansPerSec: number
   readonly partsAfter: number
   readonly spanBytesAfter: number
+  /** What the rollups on spans hold (SLI good / total, service sightings): variants must agree. */
+  readonly rollups: string
 }
 
 /** One run in this process. */
@@ -162,6 +202,11 @@ async function measure(variant: Variant): Promise<RunResult> {
               WHERE active AND database = 'signalbox' AND table = 'spans'`,
       query_params: {},
     })
+    const [rollups] = await store.query<{ good: string; total: string; seen: string }>({
+      query: `SELECT (SELECT sum(good) FROM signalbox.sli_minutes) AS good, (SELECT sum(total) FROM signalbox.sli_minutes) AS total,
+              (SELECT sum(n) FROM signalbox.integration_sightings WHERE kind = 'service') AS seen`,
+      query_params: {},
+    })
     const total = WRITES * ROWS_PER_WRITE
     const cpuMicros = used.user + used.system
     return {
@@ -170,6 +215,7 @@ async function measure(variant: Variant): Promise<RunResult> {
       spansPerSec: Math.round((total * 1000) / insertMs),
       partsAfter: Number(parts?.n),
       spanBytesAfter: Number((Number(parts?.bytes) / Number(parts?.rows)).toFixed(1)),
+      rollups: `SLI ${rollups?.good} / ${rollups?.total}, sightings ${rollups?.seen}`,
     }
   } finally {
     await store.close()
@@ -199,7 +245,8 @@ if (only !== undefined) {
       results.get(variant)?.push(result)
       log(
         `  ${variant.padEnd(22)} ${result.cpuMicrosPerSpan} µs CPU a span (${result.cpuMsPerWrite} ms a write), ` +
-          `${result.spansPerSec} spans/s inserted, ${result.partsAfter} spans parts after, ${result.spanBytesAfter} bytes a span`,
+          `${result.spansPerSec} spans/s inserted, ${result.partsAfter} spans parts after, ${result.spanBytesAfter} bytes a span; ` +
+          result.rollups,
       )
     }
   const summary = Object.fromEntries(
@@ -211,6 +258,7 @@ if (only !== undefined) {
         spansPerSec: median(runs.map((x) => x.spansPerSec)),
         partsAfter: median(runs.map((x) => x.partsAfter)),
         spanBytesAfter: median(runs.map((x) => x.spanBytesAfter)),
+        rollups: runs[0]?.rollups,
       },
     ]),
   ) as Record<string, RunResult>
