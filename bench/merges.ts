@@ -16,7 +16,9 @@
  * `trivial-views-null` and `trivial-views-mergetree` (four views that only pass the trace id on, into
  * a Null table or a one-column MergeTree: what a view costs apart from what it computes), `narrow-feed`
  * (one view passes the few columns the others read to a Null table, and the views on spans read that
- * instead: whether a view's cost is the width of the block it is handed).
+ * instead: whether a view's cost is the width of the block it is handed), `cascaded-rollups` (the SLI
+ * and sightings rollups fed from flow_minutes' rows instead of every span; each run prints the
+ * rollups' totals, which must match `migrated`'s).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
