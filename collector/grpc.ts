@@ -4,7 +4,7 @@ import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { timedFromNow } from './admission.ts'
-import type { CollectorMetrics, Signal } from './metrics.ts'
+import type { CollectorMetrics } from './metrics.ts'
 import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { retryStatusDetails } from './otlp/grpc-status.ts'
 import { protobufResponse } from './otlp/response.ts'
@@ -81,30 +81,44 @@ const TRANSPORT_REFUSALS: Partial<Record<grpc.status, { status: number; reason: 
   [grpc.status.DEADLINE_EXCEEDED]: { status: 504, reason: 'deadline_exceeded' },
 }
 
+/** Where a handler names its refusal's reason for the interceptor, which counts it and takes it out. */
+const REASON_KEY = 'x-signalbox-refusal-reason'
+
 /**
- * grpc-js refuses a message over `grpc.max_receive_message_length`, one it cannot decompress, and a
- * call whose deadline passes, itself, from the call it hands the first interceptor, before any handler
- * or interceptor sees a message: no public hook reports it. Wrapping that call's own `sendStatus` is the one place to count
- * it. Statuses the handlers send come down through the interceptors instead (counted in `refuse`).
+ * Counts every refusal once, where the status goes out. grpc-js refuses a message over
+ * `grpc.max_receive_message_length`, one it cannot decompress, and a call whose deadline passes,
+ * itself, on the call it hands the first interceptor: no public hook reports it, so that call's own
+ * `sendStatus` is wrapped. Statuses the handlers send come down through the interceptors to the same
+ * place, with the product's reason in metadata. Only the first status of a call is counted: a handler
+ * that refuses after grpc-js has answered the deadline reaches no one.
  */
-function countTransportRefusals(metrics: CollectorMetrics): grpc.ServerInterceptor {
+function countRefusals(metrics: CollectorMetrics): grpc.ServerInterceptor {
   return (method, base) => {
+    const signal = method.path === logsService.Export.path ? 'logs' : 'spans'
+    let counted = false
+    let fromHandler: { status: number; reason: string } | undefined
     const send = base.sendStatus.bind(base)
-    let fromHandler = false
     base.sendStatus = (status) => {
-      if (!fromHandler && status.code !== grpc.status.OK) {
-        const { status: http, reason } = TRANSPORT_REFUSALS[status.code] ?? {
-          status: 400,
-          reason: 'invalid_message', // an undecompressable message or a malformed timeout header
-        }
-        const signal = method.path === logsService.Export.path ? 'logs' : 'spans'
+      if (!counted && status.code !== grpc.status.OK) {
+        counted = true
+        const { status: http, reason } = fromHandler ??
+          TRANSPORT_REFUSALS[status.code] ?? {
+            status: 400,
+            reason: 'invalid_message', // an undecompressable message or a malformed timeout header
+          }
         metrics.refusedRequests.inc({ signal, transport: 'grpc', status: http, reason })
       }
       send(status)
     }
     return new grpc.ServerInterceptingCall(base, {
       sendStatus: (status, next) => {
-        fromHandler = true
+        const reason = status.metadata?.get(REASON_KEY)[0]
+        status.metadata?.remove(REASON_KEY)
+        fromHandler = {
+          status: HTTP_EQUIVALENT[status.code] ?? 500,
+          // A handler that threw is answered UNKNOWN by grpc-js, without a reason.
+          reason: typeof reason === 'string' ? reason : 'internal',
+        }
         next(status)
       },
     })
@@ -114,7 +128,6 @@ function countTransportRefusals(metrics: CollectorMetrics): grpc.ServerIntercept
 const AUTH_REASONS = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limited' } as const
 
 function handler(
-  signal: Signal,
   /** Decodes and queues a request; tells `queued` when its rows are queued (admission's place back). */
   ingest: (
     body: Buffer,
@@ -122,16 +135,15 @@ function handler(
     queued: (workMs?: number) => void,
   ) => Promise<IngestResult>,
   admit: (bytes: number) => (workMs?: number) => void,
-  metrics: CollectorMetrics,
   log: Logger,
   check: CollectorCheck,
 ): grpc.handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
-    /** Every refusal is counted, by the HTTP status it stands for and the product's reason code. */
+    /** Every refusal is counted (countRefusals), by the HTTP status it stands for and this reason. */
     const refuse = (status: Partial<grpc.StatusObject>, reason: string) => {
-      const http = HTTP_EQUIVALENT[status.code as grpc.status] ?? 500
-      metrics.refusedRequests.inc({ signal, transport: 'grpc', status: http, reason })
-      callback(status)
+      const metadata = status.metadata ?? new grpc.Metadata()
+      metadata.set(REASON_KEY, reason)
+      callback({ ...status, metadata })
     }
     const authorization = call.metadata.get('authorization')[0]
     check(typeof authorization === 'string' ? authorization : undefined, 'ingest')
@@ -172,28 +184,24 @@ export async function startGrpcCollector(
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.ingest.maxBodyBytes,
     'grpc.max_metadata_size': config.ingest.maxHeaderBytes,
-    interceptors: [countTransportRefusals(pipeline.metrics)],
+    interceptors: [countRefusals(pipeline.metrics)],
   })
   server.addService(traceService, {
     Export: handler(
-      'spans',
       (body, sources, queued) =>
         pipeline.spans({ body, encoding: 'protobuf', sources, nowMs: Date.now() }, 'grpc', queued),
       (bytes) => pipeline.admit(bytes),
-      pipeline.metrics,
       log,
       check,
     ),
   })
   server.addService(logsService, {
     Export: handler(
-      'logs',
       async (body, sources, queued) => {
         const done = timedFromNow(queued)
         return pipeline.logs(decodeLogsRequest(body), 'grpc', sources, done)
       },
       (bytes) => pipeline.admit(bytes),
-      pipeline.metrics,
       log,
       check,
     ),

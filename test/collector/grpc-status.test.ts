@@ -30,7 +30,12 @@ const spans = (n: number, prefix: string) =>
   )
 
 /** One raw unary Export call; resolves with the status (and its trailers) whatever the outcome. */
-async function exportSpans(grpcUrl: string, n: number, prefix: string): Promise<grpc.StatusObject> {
+async function exportSpans(
+  grpcUrl: string,
+  n: number,
+  prefix: string,
+  deadline = Number.POSITIVE_INFINITY,
+): Promise<grpc.StatusObject> {
   const client = new grpc.Client(new URL(grpcUrl).host, grpc.credentials.createInsecure())
   const body = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans(n, prefix)) as Uint8Array)
   try {
@@ -40,6 +45,7 @@ async function exportSpans(grpcUrl: string, n: number, prefix: string): Promise<
         (b: Buffer) => b,
         (b: Buffer) => b,
         body,
+        { deadline },
         () => {},
       )
       call.on('status', resolve)
@@ -181,5 +187,44 @@ describe("the auth check's rate-limit refusal", () => {
     expect(rich.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
     expect(rich.message).toBe('key k1 sent too many requests')
     expect(rich.retryDelay).toEqual({ seconds: 7, nanos: 0 })
+  })
+})
+
+describe("a refusal that comes after the call's deadline", () => {
+  const metrics = new CollectorMetrics({ processMetrics: false })
+  let collector: { port: number; close: () => Promise<void> }
+  let checked: () => void
+  const checkedOnce = new Promise<void>((resolve) => {
+    checked = resolve
+  })
+  beforeAll(async () => {
+    collector = await startGrpcCollector(
+      { metrics } as unknown as IngestPipeline,
+      { host: '127.0.0.1', otlpGrpcPort: 0, ingest: { maxBodyBytes: 4 << 20, maxHeaderBytes: 16 << 10 } },
+      createLogger('silent'),
+      // A check that answers long after the call's deadline: grpc-js has told the client by then.
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        checked()
+        return { refused: { status: 401, message: 'unknown key' } }
+      },
+    )
+  })
+  afterAll(async () => {
+    await collector?.close()
+  })
+
+  it('is counted once, as the deadline grpc-js answered, not again as the refusal no one receives', async () => {
+    const status = await exportSpans(`http://127.0.0.1:${collector.port}`, 1, 'ff', Date.now() + 50)
+    expect(status.code).toBe(grpc.status.DEADLINE_EXCEEDED)
+    await checkedOnce
+    // The handler's answer goes out on the next turns of the event loop.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
+    const counted = (await metrics.refusedRequests.get()).values.map((v) => [
+      v.labels.status,
+      v.labels.reason,
+      v.value,
+    ])
+    expect(counted).toEqual([[504, 'deadline_exceeded', 1]])
   })
 })
