@@ -97,7 +97,7 @@ async function narrowFeed(store: Store) {
  * views reading every span would save.
  */
 async function cascadedRollups(store: Store) {
-  const slice = `multiIf(kind = 'consumer' AND startsWith(name, 'sync ') AND NOT (status_code = 'error' AND attributes['signalbox.error.kind'] = 'data'), 'connector',
+  const sliScope = `multiIf(kind = 'consumer' AND startsWith(name, 'sync ') AND NOT (status_code = 'error' AND attributes['signalbox.error.kind'] = 'data'), 'connector',
       kind = 'client' AND attributes['signalbox.call.retried'] != 'true' AND NOT (status_code = 'error' AND attributes['http.response.status_code'] IN ('400', '404', '409', '410', '422')), 'system', '')`
   await store.command('DROP VIEW signalbox.sli_minutes_mv')
   await store.command('DROP VIEW signalbox.integration_sightings_spans_mv')
@@ -110,7 +110,7 @@ async function cascadedRollups(store: Store) {
       MODIFY ORDER BY (flow, minute, connector, system, stage, service_name, sli_scope, service_version)`)
   await store.command(`CREATE MATERIALIZED VIEW signalbox.flow_minutes_mv TO signalbox.flow_minutes AS SELECT
       toStartOfMinute(timestamp) AS minute, flow, stage, connector, system, service_name,
-      ${slice} AS sli_scope, service_version,
+      ${sliScope} AS sli_scope, service_version,
       count() AS spans, countIf(status_code = 'error') AS errors,
       quantilesState(0.5, 0.95, 0.99)(duration_ns) AS duration_ns,
       countIf(status_code != 'error') AS sli_good,

@@ -192,7 +192,13 @@ describe("the auth check's rate-limit refusal", () => {
 
 describe("a refusal that comes after the call's deadline", () => {
   const metrics = new CollectorMetrics({ processMetrics: false })
+  const counted = async () =>
+    (await metrics.refusedRequests.get()).values.map((v) => [v.labels.status, v.labels.reason, v.value])
   let collector: { port: number; close: () => Promise<void> }
+  let release: () => void
+  const released = new Promise<void>((resolve) => {
+    release = resolve
+  })
   let checked: () => void
   const checkedOnce = new Promise<void>((resolve) => {
     checked = resolve
@@ -202,29 +208,28 @@ describe("a refusal that comes after the call's deadline", () => {
       { metrics } as unknown as IngestPipeline,
       { host: '127.0.0.1', otlpGrpcPort: 0, ingest: { maxBodyBytes: 4 << 20, maxHeaderBytes: 16 << 10 } },
       createLogger('silent'),
-      // A check that answers long after the call's deadline: grpc-js has told the client by then.
+      // A check that answers only once grpc-js has answered the call's deadline.
       async () => {
-        await new Promise((resolve) => setTimeout(resolve, 500))
+        await released
         checked()
         return { refused: { status: 401, message: 'unknown key' } }
       },
     )
   })
   afterAll(async () => {
+    release()
     await collector?.close()
   })
 
   it('is counted once, as the deadline grpc-js answered, not again as the refusal no one receives', async () => {
     const status = await exportSpans(`http://127.0.0.1:${collector.port}`, 1, 'ff', Date.now() + 50)
     expect(status.code).toBe(grpc.status.DEADLINE_EXCEEDED)
+    // The server's own deadline answer, counted; only then does the handler refuse.
+    await expect.poll(counted, { timeout: 5_000, interval: 20 }).toEqual([[504, 'deadline_exceeded', 1]])
+    release()
     await checkedOnce
     // The handler's answer goes out on the next turns of the event loop.
     for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
-    const counted = (await metrics.refusedRequests.get()).values.map((v) => [
-      v.labels.status,
-      v.labels.reason,
-      v.value,
-    ])
-    expect(counted).toEqual([[504, 'deadline_exceeded', 1]])
+    expect(await counted()).toEqual([[504, 'deadline_exceeded', 1]])
   })
 })
