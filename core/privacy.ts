@@ -130,6 +130,7 @@ export class Redactor {
   private readonly patterns: Set<string>
   private readonly bySource = new Map<string, Redactor>()
   private readonly keyRules = new Map<string, KeyRule>()
+  private readonly sourceRules: ReadonlyArray<[string, z.output<typeof sourceSchema>]>
 
   constructor(
     private readonly rules: Rules & Partial<Pick<FileRules, 'sources'>>,
@@ -139,6 +140,7 @@ export class Redactor {
     this.keys = new Set(rules.keys.map((k) => k.toLowerCase()))
     this.searchable = new Set(rules.searchable.map((k) => k.toLowerCase()))
     this.patterns = new Set(rules.patterns)
+    this.sourceRules = Object.entries(rules.sources ?? {})
   }
 
   /**
@@ -146,7 +148,8 @@ export class Redactor {
    * name, else the longest matching prefix `name*`), or the global one when none applies.
    */
   forSource(source: string): Redactor {
-    const entries = Object.entries(this.rules.sources ?? {})
+    // Asked once a span: the answer comes without building anything.
+    const entries = this.sourceRules
     if (entries.length === 0) return this
     let found = this.bySource.get(source)
     if (found) return found
@@ -244,7 +247,8 @@ export class Redactor {
 
   attributes(attrs: Record<string, string>): Record<string, string> {
     let copy: Record<string, string> | undefined
-    for (const [k, v] of Object.entries(attrs)) {
+    for (const k in attrs) {
+      const v = attrs[k] as string
       const r = this.value(k, v)
       if (r !== v) {
         copy ??= { ...attrs }

@@ -101,7 +101,7 @@ function anyValueString(r: ProtobufReader, end: number): string {
   // The common case, a lone string value, without the generic walk.
   if (r.pos < end && r.buf[r.pos] === key(1, LEN)) {
     r.pos++
-    const s = r.string()
+    const s = r.repeated()
     if (r.pos === end) return s
     r.pos = end
   }
@@ -115,7 +115,7 @@ function attribute(r: ProtobufReader, into: Attributes): void {
   let v = ''
   while (r.pos < end) {
     const t = r.uint32()
-    if (t === key(1, LEN)) k = r.string()
+    if (t === key(1, LEN)) k = r.repeated()
     else if (t === key(2, LEN)) v = anyValueString(r, r.lengthDelimited())
     else r.skip(t & 7)
   }
@@ -154,7 +154,7 @@ function spanEvent(r: ProtobufReader, end: number): SpanEvent {
   while (r.pos < end) {
     const t = r.uint32()
     if (t === key(1, I64)) timeNs = r.fixed64()
-    else if (t === key(2, LEN)) name = r.string()
+    else if (t === key(2, LEN)) name = r.repeated()
     else if (t === key(3, LEN)) attribute(r, attributes)
     else r.skip(t & 7)
   }
@@ -213,7 +213,7 @@ function span(r: ProtobufReader, end: number, res: Resource, sc: Scope, at: Item
         parentSpanId = r.hex()
         break
       case key(5, LEN):
-        name = r.string()
+        name = r.repeated()
         break
       case key(6, VARINT):
         kind = r.uint32()

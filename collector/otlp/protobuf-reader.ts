@@ -1,4 +1,8 @@
 import { BadRequestError } from '../../core/errors.ts'
+import { StringTable } from './string-table.ts'
+
+/** Shared by every reader on this thread: attribute keys and names repeat across requests. */
+const table = new StringTable()
 
 /**
  * A minimal protobuf wire-format reader over one Buffer. OTLP decoding is the collector's hot path, so
@@ -111,6 +115,14 @@ export class ProtobufReader {
     const start = this.pos
     this.pos = end
     return this.buf.utf8Slice(start, end)
+  }
+
+  /** A string that likely repeats (an attribute key, a name): short ASCII ones come from a table. */
+  repeated(): string {
+    const end = this.lengthDelimited()
+    const start = this.pos
+    this.pos = end
+    return table.get(this.buf, start, end) ?? this.buf.utf8Slice(start, end)
   }
 
   /** Bytes as lower-case hex: trace and span ids. */
