@@ -316,9 +316,9 @@ export class IngestPipeline {
 
   /**
    * The spans of this batch already stored: a retried export (after a timeout, a 503, a restart)
-   * carries the same spans, and the views on the spans table would count them again. The key table
-   * (store/migrations/0017_span_keys.ts) is ordered by trace and partitioned by day, so the batch's
-   * trace ids and times are one primary-key read; the span id and service are matched here.
+   * carries the same spans, and the views on the spans table would count them again. The trace index
+   * keeps each trace's span keys in a row a trace and day (store/migrations/0027_span_keys_in_trace_index.ts),
+   * ordered by trace and partitioned by day, so the batch's trace ids and days are one primary-key read.
    */
   private async storedSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
     if (keys.length === 0) return new Set()
@@ -331,8 +331,8 @@ export class IngestPipeline {
       traces.add(k.id.slice(0, 32))
     }
     const rows = await this.store.query<{ k: string }>(
-      sql`SELECT concat(trace_id, span_id, service_name) AS k FROM ${table(TABLES.spanKeys)}
-          WHERE timestamp >= ${nanos(from)} AND timestamp <= ${nanos(to)}
+      sql`SELECT concat(trace_id, key) AS k FROM ${table(TABLES.traceIndex)} ARRAY JOIN span_keys AS key
+          WHERE toDate(start) >= toDate(${nanos(from)}) AND toDate(start) <= toDate(${nanos(to)})
             AND trace_id IN ${[...traces]}`,
     )
     return new Set(rows.map((r) => r.k))

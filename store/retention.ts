@@ -72,7 +72,6 @@ export function ttlExpressions(
   const failedKeep = longestKeep(days, days.spans)
   return {
     [TABLES.spans]: byOutcome('toDateTime(timestamp)', days.spans, days, t),
-    [TABLES.spanKeys]: `toDateTime(timestamp) + INTERVAL ${d(days.spans)} DAY`,
     // A resource outlives every span that names it. Collectors write it again each hour they see it;
     // the margin covers that hour, a span stamped up to a day ahead, and a span's day partition,
     // which goes whole at the end of its day.

@@ -829,33 +829,6 @@ GROUP BY
     scope,
     key;
 
-CREATE TABLE signalbox.span_keys
-(
-    `trace_id` String CODEC(ZSTD(1)),
-    `span_id` String CODEC(ZSTD(1)),
-    `service_name` LowCardinality(String),
-    `timestamp` DateTime64(9) COMMENT 'the span start: retention and the lookup window' CODEC(Delta(8), ZSTD(1))
-)
-ENGINE = MergeTree
-PARTITION BY toDate(timestamp)
-ORDER BY trace_id
-TTL toDateTime(timestamp) + toIntervalDay(30)
-SETTINGS ttl_only_drop_parts = 1, index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 8192;
-
-CREATE MATERIALIZED VIEW signalbox.span_keys_mv TO signalbox.span_keys
-(
-    `trace_id` String,
-    `span_id` String,
-    `service_name` LowCardinality(String),
-    `timestamp` DateTime64(9)
-)
-AS SELECT
-    trace_id,
-    span_id,
-    service_name,
-    timestamp
-FROM signalbox.spans;
-
 CREATE TABLE signalbox.span_resources
 (
     `resource_id` UInt64,
@@ -938,7 +911,8 @@ CREATE TABLE signalbox.trace_index
     `trace_id` String CODEC(ZSTD(1)),
     `start` DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     `end` DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    `span_count` UInt32 CODEC(T64, ZSTD(1))
+    `span_count` UInt32 CODEC(T64, ZSTD(1)),
+    `span_keys` Array(String) COMMENT 'span id + service name of each span: exactly-once' CODEC(ZSTD(1))
 )
 ENGINE = MergeTree
 PARTITION BY toDate(start)
@@ -948,22 +922,26 @@ TTL toDateTime(start) + toIntervalDay(90), toDateTime(start) + toIntervalDay(30)
     FROM signalbox.failed_traces
     WHERE (time + toIntervalDay(90)) > now()
 )
-SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192, merge_selector_base = 20;
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 8192;
 
 CREATE MATERIALIZED VIEW signalbox.trace_index_mv TO signalbox.trace_index
 (
     `trace_id` String,
     `start` DateTime64(9),
     `end` DateTime64(9),
-    `span_count` UInt32
+    `span_count` UInt32,
+    `span_keys` Array(String)
 )
 AS SELECT
     trace_id,
     min(timestamp) AS start,
     max(addNanoseconds(timestamp, duration_ns)) AS end,
-    toUInt32(count()) AS span_count
+    toUInt32(count()) AS span_count,
+    groupArray(concat(span_id, service_name)) AS span_keys
 FROM signalbox.spans
-GROUP BY trace_id;
+GROUP BY
+    trace_id,
+    toDate(timestamp);
 
 CREATE TABLE signalbox.unmapped_webhooks
 (

@@ -5,7 +5,6 @@
 export const TABLES = {
   migrations: 'signalbox_migrations',
   spans: 'spans',
-  spanKeys: 'span_keys',
   spanResources: 'span_resources',
   traceIndex: 'trace_index',
   logs: 'logs',
@@ -52,7 +51,6 @@ export const VIEWS = {
   entityProgressFromEvents: 'entity_progress_mv',
   flowMinutesFromSpans: 'flow_minutes_mv',
   sliMinutesFromSpans: 'sli_minutes_mv',
-  spanKeysFromSpans: 'span_keys_mv',
   failedTracesFromSpans: 'failed_traces_spans_mv',
   failedTracesFromExceptions: 'failed_traces_exceptions_mv',
   sightingsFromSpans: 'integration_sightings_spans_mv',

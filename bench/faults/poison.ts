@@ -179,7 +179,6 @@ const TAGGED: ReadonlyArray<readonly [table: string, column: string]> = [
   ['business_events', 'source'],
   ['event_keys', 'source'],
   ['entity_progress', 'entity_id'],
-  ['span_keys', 'service_name'],
   ['span_resources', 'service_name'],
   ['integration_sightings', 'name'],
 ]

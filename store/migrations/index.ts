@@ -24,6 +24,7 @@ import { flowTallies } from './0023_flow_tallies.ts'
 import { spanKeysSmallBlocks } from './0024_span_keys_small_blocks.ts'
 import { fewerMerges } from './0025_fewer_merges.ts'
 import { spanResources } from './0026_span_resources.ts'
+import { spanKeysInTraceIndex } from './0027_span_keys_in_trace_index.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -56,4 +57,5 @@ export const MIGRATIONS: readonly Migration[] = [
   spanKeysSmallBlocks,
   fewerMerges,
   spanResources,
+  spanKeysInTraceIndex,
 ]

@@ -310,7 +310,7 @@ describe('exactly once across batches', () => {
         storedKeys: new StoredKeyLookup(async (ks) => {
           reads++
           const rows = await sb.store.query<{ k: string }>(
-            sql`SELECT concat(trace_id, span_id, service_name) AS k FROM ${table(TABLES.spanKeys)}
+            sql`SELECT concat(trace_id, key) AS k FROM ${table(TABLES.traceIndex)} ARRAY JOIN span_keys AS key
                 WHERE trace_id IN ${[...new Set(ks.map((k) => k.id.slice(0, 32)))]}`,
           )
           return new Set(rows.map((r) => r.k))

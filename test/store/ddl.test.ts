@@ -6,6 +6,8 @@ import { retentionStatements } from '../../store/retention.ts'
 const retention = { spans: 30, logs: 14, events: 400 }
 const single = { database: 'signalbox' }
 const cluster = { database: 'signalbox', cluster: 'retail' }
+/** Tables a migration dropped for good: the span keys moved into the trace index (migration 27). */
+const RETIRED = ['signalbox.span_keys']
 
 describe('DDL for one node', () => {
   const statements = MIGRATIONS.flatMap((m) => m.statements(single, retention))
@@ -25,14 +27,18 @@ describe('DDL for one node', () => {
         expect(statements[i - 1]).toBe(`DROP TABLE IF EXISTS ${target} SYNC`)
       }
       if (s.startsWith('INSERT INTO') && !copy.test(target))
-        // A backfill runs only into an empty table, so a re-run cannot count rows twice.
-        expect(s).toMatch(/(?:WHERE|HAVING|AND) \(SELECT count\(\) FROM signalbox\.\w+\) = 0$/)
+        // A backfill runs only into a table that holds none of what it adds (an empty one, or one with
+        // no row of the column it fills), so a re-run cannot count rows twice.
+        expect(s).toMatch(
+          /(?:WHERE|HAVING|AND) \(SELECT count\(\) FROM signalbox\.\w+(?: WHERE notEmpty\(\w+\))?\) = 0$/,
+        )
       // Setting a storage setting again is a no-op, so MODIFY SETTING is idempotent as it stands.
       if (s.startsWith('ALTER TABLE'))
         expect(s).toMatch(
           copy.test(target) ? / DROP INDEX IF EXISTS / : / (ADD COLUMN IF NOT EXISTS|MODIFY SETTING) /,
         )
-      if (s.startsWith('DROP TABLE')) expect(target).toMatch(copy)
+      // Dropped: a rebuild's copy, or a table a later migration retired.
+      if (s.startsWith('DROP TABLE')) expect(copy.test(target) || RETIRED.includes(target), target).toBe(true)
     })
     expect(statements.join('\n')).not.toMatch(/ON CLUSTER|Replicated|Distributed/)
   })

@@ -58,6 +58,7 @@ describe('migrations', () => {
       'span_keys_small_blocks',
       'fewer_merges',
       'span_resources',
+      'span_keys_in_trace_index',
     ])
   })
 
@@ -82,9 +83,10 @@ describe('migrations', () => {
         )
       ).map((r) => [r.name, r.ddl]),
     )
-    for (const name of [TABLES.spans, TABLES.logs, TABLES.entityIndex, TABLES.traceIndex])
+    for (const name of [TABLES.spans, TABLES.logs, TABLES.entityIndex])
       expect(ddl.get(name), name).toContain('merge_selector_base = 20')
-    for (const name of [TABLES.spanKeys, TABLES.flowMinutes, TABLES.sliMinutes])
+    // The trace index went back to the defaults with the span keys (migration 27).
+    for (const name of [TABLES.traceIndex, TABLES.flowMinutes, TABLES.sliMinutes])
       expect(ddl.get(name), name).not.toContain('merge_selector_base')
   })
 
@@ -112,36 +114,50 @@ describe('migrations', () => {
     expect(await count(TABLES.traceIndex)).toBeGreaterThan(traces)
   })
 
-  it('rebuild span keys in small granules and blocks keeping every key, and new spans still reach them', async () => {
-    const keysOf = async (traceId: string) =>
-      Number(
-        (
-          await store.query<{ n: string }>(
-            sql`SELECT count() AS n FROM ${table(TABLES.spanKeys)} WHERE trace_id = ${traceId}`,
-          )
-        )[0]?.n,
-      )
+  it('rebuild the trace index with span keys: old traces keep their rows and get their last day of keys once, new spans reach it', async () => {
+    const index = async (traceId: string) =>
+      (
+        await store.query<{ rows: string; spans: string; keys: string }>(sql`
+          SELECT count() AS rows, sum(span_count) AS spans, sum(length(span_keys)) AS keys
+          FROM ${table(TABLES.traceIndex)} WHERE trace_id = ${traceId}`)
+      )[0]
+    // Six spans a few ms apart, clear of midnight: one day, so one row a trace.
+    const at = Math.max(Date.now(), Math.floor(Date.now() / 86_400_000) * 86_400_000 + 10_000)
     const spans = (traceId: string) =>
       sql`INSERT INTO ${table(TABLES.spans)} (timestamp, trace_id, span_id, name, kind, service_name, duration_ns)
-        SELECT now64(9) - toIntervalSecond(number), ${traceId}, hex(rand64()), 'sync x', 'consumer', 'svc', 1000
+        SELECT fromUnixTimestamp64Milli(${at} - number), ${traceId}, hex(rand64()), 'sync x', 'consumer', 'svc', 1000
         FROM numbers(6)`
+    // A trace stored before the upgrade: its index row as the old view wrote it, with no keys.
     const before = 'c1'.padEnd(32, '0')
     await store.command(spans(before))
-    // Migration 24 run again, as after an interruption: the rebuilt table is copied onto a new one.
-    const rebuild = MIGRATIONS.find((m) => m.name === 'span_keys_small_blocks')
-    for (const statement of rebuild?.statements(store.target, retention) ?? []) await store.command(statement)
-    expect(await keysOf(before)).toBe(6)
-    const [settings] = await store.query<{ create: string; copies: string }>(sql`
+    await store.command(
+      sql`ALTER TABLE ${table(TABLES.traceIndex)} DELETE WHERE trace_id = ${before} SETTINGS mutations_sync = 1`,
+    )
+    await store.command(sql`
+      INSERT INTO ${table(TABLES.traceIndex)} (trace_id, start, end, span_count)
+      SELECT trace_id, min(timestamp), max(timestamp), count() FROM ${table(TABLES.spans)} WHERE trace_id = ${before} GROUP BY trace_id`)
+    await store.command(
+      sql`ALTER TABLE ${table(TABLES.traceIndex)} DELETE WHERE notEmpty(span_keys) SETTINGS mutations_sync = 1`,
+    )
+    // Migration 27, then again as after an interruption: the keys come once, the counts stay.
+    const rebuild = MIGRATIONS.find((m) => m.name === 'span_keys_in_trace_index')
+    for (let run = 0; run < 2; run++)
+      for (const statement of rebuild?.statements(store.target, retention) ?? [])
+        await store.command(statement)
+    expect(await index(before)).toEqual({ rows: '2', spans: '6', keys: '6' })
+    const [settings] = await store.query<{ create: string; copies: string; keyTable: string }>(sql`
       SELECT create_table_query AS create,
-        (SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_m24') AS copies
-      FROM system.tables WHERE database = currentDatabase() AND name = ${TABLES.spanKeys}`)
+        (SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_m27') AS copies,
+        (SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE 'span_keys%') AS keyTable
+      FROM system.tables WHERE database = currentDatabase() AND name = ${TABLES.traceIndex}`)
     expect(settings?.create).toContain('index_granularity = 256')
     expect(settings?.create).toContain('max_compress_block_size = 8192')
-    expect(settings?.copies).toBe('0')
-    // The view follows the table's name: new spans' keys reach the new table.
+    expect(settings?.create).not.toContain('merge_selector_base')
+    expect([settings?.copies, settings?.keyTable]).toEqual(['0', '0'])
+    // The view follows the table's name: new spans' keys reach the new table, in one row a trace and day.
     const after = 'c2'.padEnd(32, '0')
     await store.command(spans(after))
-    expect(await keysOf(after)).toBe(6)
+    expect(await index(after)).toEqual({ rows: '1', spans: '6', keys: '6' })
   })
 })
 
