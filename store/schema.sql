@@ -916,7 +916,7 @@ CREATE TABLE signalbox.trace_index
 )
 ENGINE = MergeTree
 PARTITION BY toDate(start)
-ORDER BY (trace_id, start)
+ORDER BY trace_id
 TTL toDateTime(start) + toIntervalDay(90), toDateTime(start) + toIntervalDay(30) WHERE trace_id NOT IN (
     SELECT trace_id
     FROM signalbox.failed_traces
