@@ -319,6 +319,8 @@ export class IngestPipeline {
    * carries the same spans, and the views on the spans table would count them again. The trace index
    * keeps each trace's span keys in a row a trace and day (store/migrations/0027_span_keys_in_trace_index.ts),
    * ordered by trace and partitioned by day, so the batch's trace ids and days are one primary-key read.
+   * A row's day is its spans' in the engine's time zone when written, and the lookup's days are taken
+   * in the zone it reads in: the same unless the engine's zone is changed in between.
    */
   private async storedSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
     if (keys.length === 0) return new Set()
