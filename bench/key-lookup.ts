@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../store/client.ts'
 import { migrate } from '../store/migrate.ts'
-import { Fragment, nanos, sql, table } from '../store/sql.ts'
-import { TABLES } from '../store/tables.ts'
+import { storedSpanKeys } from '../store/queries/traces.ts'
+import { Fragment, nanos, sql } from '../store/sql.ts'
 import { median } from './figures.ts'
 
 const ROWS = Number(process.env.ROWS ?? 20_000_000)
@@ -63,12 +63,7 @@ const to = BigInt(Date.now() + 60_000) * 1_000_000n
 /** One lookup as the collector makes it, or as it was made of the key table before migration 27. */
 async function lookup(layout: 'now' | 'before', traces: string[]): Promise<number> {
   const t = performance.now()
-  if (layout === 'now')
-    await store.query(
-      sql`SELECT concat(trace_id, key) AS k FROM ${table(TABLES.traceIndex)} ARRAY JOIN span_keys AS key
-          WHERE toDate(start) >= toDate(${nanos(from)}) AND toDate(start) <= toDate(${nanos(to)})
-            AND trace_id IN ${traces}`,
-    )
+  if (layout === 'now') await storedSpanKeys(store, traces, from, to)
   else
     await store.query(
       // A fixed name of this bench's own, never input.

@@ -5,7 +5,8 @@ import { BadRequestError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Redactor } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
-import { nanos, sql, table } from '../store/sql.ts'
+import { storedSpanKeys } from '../store/queries/traces.ts'
+import { sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
 import { Admission } from './admission.ts'
 import { TableBatcher, type WriteOutcome } from './batcher.ts'
@@ -316,11 +317,8 @@ export class IngestPipeline {
 
   /**
    * The spans of this batch already stored: a retried export (after a timeout, a 503, a restart)
-   * carries the same spans, and the views on the spans table would count them again. The trace index
-   * keeps each trace's span keys in a row a trace and day (store/migrations/0027_span_keys_in_trace_index.ts),
-   * ordered by trace and partitioned by day, so the batch's trace ids and days are one primary-key read.
-   * A row's day is its spans' in the engine's time zone when written, and the lookup's days are taken
-   * in the zone it reads in: the same unless the engine's zone is changed in between.
+   * carries the same spans, and the views on the spans table would count them again. Asked of the
+   * batch's trace ids on the days of its spans' start times.
    */
   private async storedSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
     if (keys.length === 0) return new Set()
@@ -332,12 +330,7 @@ export class IngestPipeline {
       if (k.timeNs > to) to = k.timeNs
       traces.add(k.id.slice(0, 32))
     }
-    const rows = await this.store.query<{ k: string }>(
-      sql`SELECT concat(trace_id, key) AS k FROM ${table(TABLES.traceIndex)} ARRAY JOIN span_keys AS key
-          WHERE toDate(start) >= toDate(${nanos(from)}) AND toDate(start) <= toDate(${nanos(to)})
-            AND trace_id IN ${[...traces]}`,
-    )
-    return new Set(rows.map((r) => r.k))
+    return storedSpanKeys(this.store, [...traces], from, to)
   }
 
   /**

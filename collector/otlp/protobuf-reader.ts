@@ -15,8 +15,9 @@ const table = new StringTable()
  * JS wrapper that costs more than decoding a short string (a third of decode time when profiled);
  * Node has had them since 0.x, but @types/node does not declare them.
  */
-interface SliceableBuffer extends Buffer {
+export interface SliceableBuffer extends Buffer {
   utf8Slice(start: number, end: number): string
+  latin1Slice(start: number, end: number): string
   hexSlice(start: number, end: number): string
   base64Slice(start: number, end: number): string
 }

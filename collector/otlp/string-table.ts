@@ -1,3 +1,5 @@
+import type { SliceableBuffer } from './protobuf-reader.ts'
+
 /**
  * Short ASCII strings that repeat from span to span (attribute keys, span and event names, enum-like
  * values such as `POST` or `production`), kept once and handed out again when the same bytes come.
@@ -13,11 +15,6 @@ const SLOTS = 4096
 const MASK = SLOTS - 1
 /** Longest string kept, in bytes: attribute keys and names are mostly under it, ids and text over. */
 export const MAX_INTERNED = 40
-
-/** Buffer's latin1 slice (see protobuf-reader.ts on why the per-encoding methods). */
-interface Latin1Buffer extends Buffer {
-  latin1Slice(start: number, end: number): string
-}
 
 export class StringTable {
   private readonly slots: Array<string | undefined> = new Array(SLOTS).fill(undefined)
@@ -41,7 +38,7 @@ export class StringTable {
       if (i === n) return kept
     }
     // ASCII is its own latin1: the cheapest of Buffer's decoders.
-    const s = (buf as Latin1Buffer).latin1Slice(start, end)
+    const s = (buf as SliceableBuffer).latin1Slice(start, end)
     this.slots[slot] = s
     return s
   }

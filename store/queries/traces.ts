@@ -1,5 +1,5 @@
 import type { Store } from '../client.ts'
-import { sql, table, typed } from '../sql.ts'
+import { nanos, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
 export interface SpanRow {
@@ -114,4 +114,26 @@ export async function traceFacts(
         AND (SELECT max(end) FROM ${table(TABLES.traceIndex)} WHERE trace_id IN ${ids})
     GROUP BY trace_id`)
   return new Map(rows.map(({ trace_id, ...facts }) => [trace_id, facts]))
+}
+
+/**
+ * The keys (trace id + span id + service) of these traces' spans stored on the days from `fromNs` to
+ * `toNs`: exactly-once's question before a write. The trace index keeps each trace's span keys in a
+ * row a trace and day (store/migrations/0027_span_keys_in_trace_index.ts), ordered by trace and
+ * partitioned by day, so this is one primary-key read of those days. A row's day is its spans' in the
+ * engine's time zone when written, and the days asked are taken in the zone it reads in: the same
+ * unless the engine's zone is changed in between.
+ */
+export async function storedSpanKeys(
+  store: Store,
+  traceIds: readonly string[],
+  fromNs: bigint,
+  toNs: bigint,
+): Promise<Set<string>> {
+  const rows = await store.query<{ k: string }>(
+    sql`SELECT concat(trace_id, key) AS k FROM ${table(TABLES.traceIndex)} ARRAY JOIN span_keys AS key
+        WHERE toDate(start) >= toDate(${nanos(fromNs)}) AND toDate(start) <= toDate(${nanos(toNs)})
+          AND trace_id IN ${traceIds}`,
+  )
+  return new Set(rows.map((r) => r.k))
 }
