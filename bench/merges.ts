@@ -18,7 +18,8 @@
  * (one view passes the few columns the others read to a Null table, and the views on spans read that
  * instead: whether a view's cost is the width of the block it is handed), `cascaded-rollups` (the SLI
  * and sightings rollups fed from flow_minutes' rows instead of every span; each run prints the
- * rollups' totals, which must match `migrated`'s).
+ * rollups' totals, which must match `migrated`'s), `entity-no-stage` and `entity-nested` (the entity
+ * index written a row an entity and trace: see ENTITY_PER_TRACE).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -127,6 +128,51 @@ async function cascadedRollups(store: Store) {
     FROM signalbox.flow_minutes GROUP BY hour, name, connector, version`)
 }
 
+/** The entity index's span view replaced by `select` (into the same table). */
+async function entityView(store: Store, select: string) {
+  await store.command('DROP VIEW signalbox.entity_index_spans_mv')
+  await store.command(
+    `CREATE MATERIALIZED VIEW signalbox.entity_index_spans_mv TO signalbox.entity_index AS ${select}`,
+  )
+}
+
+/** The view's per-stage aggregates as migrated, under names of their own for a query around it. */
+const STAGE_AGGREGATES = `min(timestamp) AS t, argMin(name, timestamp) AS n, argMin(system, timestamp) AS sys,
+  any(connector) AS c, any(flow) AS f, toString(argMax(status_code, timestamp)) AS stat, any(location) AS loc,
+  argMin(span_id, timestamp) AS sid, toUInt32(count()) AS sc, toUInt32(countIf(status_code = 'error')) AS ec,
+  max(attributes['signalbox.replay.id']) AS r`
+
+/**
+ * The entity index with a row an entity and trace instead of one a stage too. `entity-no-stage` drops
+ * the stage from the grouping (the most fewer rows could save); `entity-nested` keeps each stage's
+ * row in an array of the trace's row, grouped twice (what keeping what lifecycles read would cost).
+ */
+const ENTITY_PER_TRACE = {
+  'entity-no-stage': (store: Store) =>
+    entityView(
+      store,
+      `SELECT entity_type, entity_id, t AS time, 'span' AS kind, n AS name, sys AS system, c AS connector,
+        f AS flow, st AS stage, stat AS status, loc AS location, trace_id, sid AS span_id, sc AS span_count,
+        ec AS error_count, r AS replay_id
+      FROM (SELECT e.1 AS entity_type, e.2 AS entity_id, trace_id, any(stage) AS st, ${STAGE_AGGREGATES}
+        FROM signalbox.spans ARRAY JOIN entities AS e GROUP BY entity_type, entity_id, trace_id)`,
+    ),
+  'entity-nested': async (store: Store) => {
+    await store.command(`ALTER TABLE signalbox.entity_index ADD COLUMN stages
+      Array(Tuple(String, DateTime64(9), String, String, String, String, UInt32, UInt32))`)
+    await entityView(
+      store,
+      `SELECT entity_type, entity_id, min(t) AS time, 'span' AS kind, argMin(n, t) AS name,
+        argMin(sys, t) AS system, any(c) AS connector, any(f) AS flow, any(loc) AS location, trace_id,
+        argMin(sid, t) AS span_id, sum(sc) AS span_count, sum(ec) AS error_count, max(r) AS replay_id,
+        groupArray((st, t, n, sys, stat, sid, sc, ec)) AS stages
+      FROM (SELECT e.1 AS entity_type, e.2 AS entity_id, trace_id, stage AS st, ${STAGE_AGGREGATES}
+        FROM signalbox.spans ARRAY JOIN entities AS e GROUP BY entity_type, entity_id, trace_id, stage)
+      GROUP BY entity_type, entity_id, trace_id`,
+    )
+  },
+}
+
 /** What each variant changes on a freshly migrated store. */
 const VARIANTS = {
   migrated: async () => {},
@@ -143,6 +189,7 @@ const VARIANTS = {
   'trivial-views-mergetree': (store: Store) => trivialViews(store, 'MergeTree ORDER BY trace_id'),
   'narrow-feed': narrowFeed,
   'cascaded-rollups': cascadedRollups,
+  ...ENTITY_PER_TRACE,
   lz4: async (store: Store) => {
     const columns = await store.query<{ name: string; type: string }>({
       query: `SELECT name, type FROM system.columns WHERE database = 'signalbox' AND table = 'spans'

@@ -6,6 +6,10 @@
  * median round's CPU µs a span. Last line: one JSON object.
  *
  *   npm run bench:prepare            (BENCH_ROUNDS=7, BENCH_REQUESTS=1000)
+ *   npm run bench:prepare:instructions   (the same work counted in instructions: see the script)
+ *
+ * BENCH_JUST_REQUESTS=n prepares n requests and prints nothing: what bench/prepare-instructions.sh
+ * counts under valgrind.
  */
 import { join } from 'node:path'
 import { prepareSpans } from '../collector/spans/prepare.ts'
@@ -44,6 +48,12 @@ function round(n: number): number {
   }
   const used = process.cpuUsage(started)
   return (used.user + used.system) / (n * SPANS_A_REQUEST)
+}
+
+const just = process.env.BENCH_JUST_REQUESTS
+if (just !== undefined) {
+  round(Number(just))
+  process.exit(0)
 }
 
 round(200) // warm-up: the JIT's tiers

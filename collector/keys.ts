@@ -47,6 +47,39 @@ interface ResourceKeys {
   readonly system: string
 }
 
+/** Where an attribute name counts: a slot (an entity type, `location`, an integration field) and its rank there. */
+interface KeyUse {
+  readonly slot: number
+  /** Its place in the slot's alias list: the lowest rank with a value wins, as in `first`. */
+  readonly rank: number
+}
+
+const INTEGRATION_FIELDS = ['connector', 'flow', 'system', 'stage'] as const
+
+/**
+ * The attribute names that matter, each with where it counts, worked out once per alias table. A span
+ * is then one pass over its own few attributes, where asking for each alias by name was some thirty
+ * lookups of names mostly absent, with a different key each time (`npm run bench:prepare`).
+ */
+const nameIndexes = new WeakMap<EntityKeyAliases, Map<string, KeyUse[]>>()
+
+function nameIndex(aliases: EntityKeyAliases, slots: readonly string[]): Map<string, KeyUse[]> {
+  const cached = nameIndexes.get(aliases)
+  if (cached) return cached
+  const index = new Map<string, KeyUse[]>()
+  const add = (name: string, use: KeyUse) => {
+    const uses = index.get(name)
+    if (uses) uses.push(use)
+    else index.set(name, [use])
+  }
+  for (const [slot, type] of slots.entries())
+    for (const [rank, name] of (aliases[type] ?? []).entries()) add(name, { slot, rank })
+  for (const [i, field] of INTEGRATION_FIELDS.entries())
+    add(INTEGRATION_ATTRIBUTES[field], { slot: slots.length + i, rank: 0 })
+  nameIndexes.set(aliases, index)
+  return index
+}
+
 /**
  * Finds business keys by their configured names: span (or log) attributes first, then resource
  * attributes, so a connector can put its own identity on the resource and the order id on the span.
@@ -56,11 +89,19 @@ export class BusinessKeyFinder {
   private readonly resources = new Map<Attributes, ResourceKeys>()
   /** The built-in entity types, then those entity-keys.yaml adds. */
   private readonly entityTypes: readonly string[]
+  /** The entity types, then `location`: the key slots, in the order `index` numbers them. */
   private readonly slots: readonly string[]
+  private readonly index: Map<string, KeyUse[]>
+  /** Per slot, then per integration field: the value found on the span being read and its rank. */
+  private readonly found: Array<string | undefined>
+  private readonly ranks: number[]
 
   constructor(private readonly aliases: EntityKeyAliases) {
     this.entityTypes = Object.keys(aliases).filter((k) => k !== 'location')
     this.slots = [...this.entityTypes, 'location']
+    this.index = nameIndex(aliases, this.slots)
+    this.found = new Array(this.slots.length + INTEGRATION_FIELDS.length).fill(undefined)
+    this.ranks = new Array(this.found.length).fill(0)
   }
 
   private resourceKeys(resource: Attributes): ResourceKeys {
@@ -82,20 +123,46 @@ export class BusinessKeyFinder {
     return found
   }
 
+  /**
+   * Of each key slot, the value of its best-ranked alias that is set and not empty (what `first` gives);
+   * of each integration field, its value even if empty (a span's '' overrides its resource).
+   */
+  private readSpan(attrs: Attributes): void {
+    const { found, ranks, index } = this
+    found.fill(undefined)
+    const keySlots = this.slots.length
+    for (const name in attrs) {
+      const uses = index.get(name)
+      if (uses === undefined) continue
+      const value = attrs[name] as string
+      for (const { slot, rank } of uses) {
+        if (slot < keySlots && value === '') continue
+        if (found[slot] === undefined || rank < (ranks[slot] as number)) {
+          found[slot] = value
+          ranks[slot] = rank
+        }
+      }
+    }
+  }
+
   find(attrs: Attributes, resource: Attributes): BusinessContext {
     const res = this.resourceKeys(resource)
+    this.readSpan(attrs)
+    const { found, entityTypes } = this
     const entities: Array<[string, string]> = []
-    for (const type of this.entityTypes) {
-      const value = first(this.aliases[type] ?? [], attrs) ?? res.keys[type]
+    for (let i = 0; i < entityTypes.length; i++) {
+      const type = entityTypes[i] as string
+      const value = found[i] ?? res.keys[type]
       if (value !== undefined) addIds(entities, type, value)
     }
+    const integration = entityTypes.length + 1
     return {
       entities,
-      location: first(this.aliases.location, attrs) ?? res.keys.location ?? '',
-      connector: attrs[INTEGRATION_ATTRIBUTES.connector] ?? res.connector,
-      flow: attrs[INTEGRATION_ATTRIBUTES.flow] ?? res.flow,
-      system: attrs[INTEGRATION_ATTRIBUTES.system] ?? res.system,
-      stage: attrs[INTEGRATION_ATTRIBUTES.stage] ?? '',
+      location: found[entityTypes.length] ?? res.keys.location ?? '',
+      connector: found[integration] ?? res.connector,
+      flow: found[integration + 1] ?? res.flow,
+      system: found[integration + 2] ?? res.system,
+      stage: found[integration + 3] ?? '',
     }
   }
 }

@@ -58,3 +58,40 @@ export function replaceEmails(text: string, replace: (match: string) => string):
   }
   return done === 0 ? text : out + text.slice(done)
 }
+
+/** What `hints` found: an `@`, a `+`, four digits in a row, two capitals then two digits. */
+export const HINT_AT = 1
+export const HINT_PLUS = 2
+export const HINT_DIGITS = 4
+export const HINT_IBAN = 8
+
+/**
+ * Which patterns could match `text`, in one pass: an e-mail needs an `@`, a phone number a `+`, a card
+ * `/\d{4}/` and an IBAN `/[A-Z]{2}\d{2}/`. Most values hold none of them (a route, a host, a method),
+ * and one scan of a short string costs less than a search or a regex test for each.
+ */
+export function hints(text: string): number {
+  let found = 0
+  let digits = 0 // digits in a row ending here
+  let capitals = 0 // capitals in a row ending here
+  let capitalsBefore = 0 // capitals in a row just before the current run of digits
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 0x30 && c <= 0x39) {
+      if (digits === 0) capitalsBefore = capitals
+      digits++
+      capitals = 0
+      if (digits >= 4) found |= HINT_DIGITS
+      if (digits >= 2 && capitalsBefore >= 2) found |= HINT_IBAN
+      continue
+    }
+    digits = 0
+    if (c >= 0x41 && c <= 0x5a) capitals++
+    else {
+      capitals = 0
+      if (c === 0x40) found |= HINT_AT
+      else if (c === 0x2b) found |= HINT_PLUS
+    }
+  }
+  return found
+}
