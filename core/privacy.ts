@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { HINT_AT, HINT_DIGITS, HINT_IBAN, HINT_PLUS, hints, replaceEmails } from './redaction-scanners.ts'
+import { replaceEmails } from './redaction-scanners.ts'
 import { INTEGRATION_ATTRIBUTES, KEY_ATTRIBUTES, KEY_EXTENSIONS, LOCATION_ATTRIBUTE } from './vocabulary.ts'
 import { readYamlConfig } from './yaml-config.ts'
 
@@ -216,40 +216,27 @@ export class Redactor {
 
   /** Patterns in free text (a log body, a status message, an unknown attribute). */
   text(value: string, hashes?: HashBudget): string {
-    // Each pattern is tried only where the text, as the replacements before left it, could hold it.
-    let found = hints(value)
-    if (found === 0) return value
     let out = value
-    const replaced = (next: string) => {
-      if (next !== out) found = hints(next)
-      return next
-    }
-    if (this.patterns.has('email') && found & HINT_AT) {
+    if (this.patterns.has('email') && out.includes('@')) {
       const budget = hashes ?? new HashBudget() // per value, unless a document shares one
-      out = replaced(
-        replaceEmails(out, (m) => {
-          this.count('email')
-          return budget.take() ? this.hash(m) : '[redacted:email]'
-        }),
-      )
+      out = replaceEmails(out, (m) => {
+        this.count('email')
+        return budget.take() ? this.hash(m) : '[redacted:email]'
+      })
     }
-    if (this.patterns.has('phone') && found & HINT_PLUS)
-      out = replaced(
-        out.replace(PHONE, () => {
-          this.count('phone')
-          return '[redacted:phone]'
-        }),
-      )
-    if (this.patterns.has('card') && found & HINT_DIGITS)
-      out = replaced(
-        out.replace(CARD, (m) => {
-          const digits = m.replace(/\D/g, '')
-          if (!luhn(digits)) return m
-          this.count('card')
-          return '[redacted:card]'
-        }),
-      )
-    if (this.patterns.has('iban') && found & HINT_IBAN)
+    if (this.patterns.has('phone') && out.includes('+'))
+      out = out.replace(PHONE, () => {
+        this.count('phone')
+        return '[redacted:phone]'
+      })
+    if (this.patterns.has('card') && /\d{4}/.test(out))
+      out = out.replace(CARD, (m) => {
+        const digits = m.replace(/\D/g, '')
+        if (!luhn(digits)) return m
+        this.count('card')
+        return '[redacted:card]'
+      })
+    if (this.patterns.has('iban') && /[A-Z]{2}\d{2}/.test(out))
       out = out.replace(IBAN, (m) => {
         if (!ibanValid(m)) return m
         this.count('iban')

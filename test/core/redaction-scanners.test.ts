@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  HINT_AT,
-  HINT_DIGITS,
-  HINT_IBAN,
-  HINT_PLUS,
-  hints,
-  replaceEmails,
-} from '../../core/redaction-scanners.ts'
+import { replaceEmails } from '../../core/redaction-scanners.ts'
 
 // The scanner replaces a regex that is quadratic on crafted input; it must find exactly what the regex
 // finds, so the regex stays here as the reference.
@@ -89,33 +82,5 @@ describe('replaceEmails', () => {
     expect(compared).toBe(50_000)
     expect(withMatches).toBeGreaterThan(5_000)
     expect(withSeveral).toBeGreaterThan(1_500)
-  })
-})
-
-describe('hints', () => {
-  // What each pattern's search was before: the hint must say yes exactly when it said yes.
-  const SEARCHES = [
-    [HINT_AT, (t: string) => t.includes('@')],
-    [HINT_PLUS, (t: string) => t.includes('+')],
-    [HINT_DIGITS, (t: string) => /\d{4}/.test(t)],
-    [HINT_IBAN, (t: string) => /[A-Z]{2}\d{2}/.test(t)],
-  ] as const
-
-  it('says which patterns could match, as their searches do, in random text', () => {
-    const pieces = [...'AZb09+@ -٣é', 'GB', '12', 'DE44', 'x@y.io']
-    let each = [0, 0, 0, 0]
-    for (let seed = 1; seed <= 20_000; seed++) {
-      const next = random(seed)
-      let text = ''
-      for (let i = Math.floor(next() * 24); i > 0; i--) text += pieces[Math.floor(next() * pieces.length)]
-      const found = hints(text)
-      SEARCHES.forEach(([flag, search], i) => {
-        expect(Boolean(found & flag), `seed ${seed}: ${JSON.stringify(text)}`).toBe(search(text))
-        if (search(text)) each[i] = (each[i] as number) + 1
-      })
-    }
-    // Every hint was both given and withheld many times.
-    each = each.map((n) => Math.min(n, 20_000 - n))
-    for (const n of each) expect(n).toBeGreaterThan(1000)
   })
 })
