@@ -8,11 +8,15 @@
 #                                              commit before, its bench/prepare.ts from this one)
 # Needs valgrind (Debian: apt-get install -y valgrind); about two minutes.
 set -euo pipefail
+command -v valgrind >/dev/null || { echo "needs valgrind: apt-get install -y valgrind" >&2; exit 1; }
 cd "${1:-$(dirname "$0")/..}"
 count() {
-  BENCH_JUST_REQUESTS=$1 valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
-    node --import tsx bench/prepare.ts 2>&1 | awk '/I[ ]+refs:/ {gsub(",", "", $NF); print $NF}'
+  local out
+  out=$(BENCH_JUST_REQUESTS=$1 valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+    node --import tsx bench/prepare.ts 2>&1) || { echo "$out" >&2; exit 1; }
+  awk '/I[ ]+refs:/ {gsub(",", "", $NF); print $NF}' <<<"$out"
 }
-few=$(count 40) &&
+few=$(count 40)
 many=$(count 240)
+[[ $few =~ ^[0-9]+$ && $many =~ ^[0-9]+$ ]] || { echo "valgrind printed no instruction count" >&2; exit 1; }
 echo "$(( (many - few) / (200 * 512) )) instructions a span ($(pwd), $few and $many for 40 and 240 requests)"

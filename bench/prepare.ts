@@ -50,9 +50,8 @@ function round(n: number): number {
   return (used.user + used.system) / (n * SPANS_A_REQUEST)
 }
 
-const just = process.env.BENCH_JUST_REQUESTS
-if (just !== undefined) {
-  round(Number(just))
+if (process.env.BENCH_JUST_REQUESTS !== undefined) {
+  round(wholeFromEnv('BENCH_JUST_REQUESTS', 1))
   process.exit(0)
 }
 

@@ -30,14 +30,6 @@ function addIds(into: Array<[string, string]>, type: string, value: string): voi
   if (value !== '') into.push([type, value])
 }
 
-function first(names: readonly string[], attrs: Attributes): string | undefined {
-  for (const n of names) {
-    const v = attrs[n]
-    if (v !== undefined && v !== '') return v
-  }
-  return undefined
-}
-
 /** What a resource contributes, worked out once per resource rather than once per span. */
 interface ResourceKeys {
   /** By entity type, and `location`. */
@@ -50,7 +42,7 @@ interface ResourceKeys {
 /** Where an attribute name counts: a slot (an entity type, `location`, an integration field) and its rank there. */
 interface KeyUse {
   readonly slot: number
-  /** Its place in the slot's alias list: the lowest rank with a value wins, as in `first`. */
+  /** Its place in the slot's alias list: of the aliases set and not empty, the lowest rank wins. */
   readonly rank: number
 }
 
@@ -96,7 +88,7 @@ export class BusinessKeyFinder {
   private readonly found: Array<string | undefined>
   private readonly ranks: number[]
 
-  constructor(private readonly aliases: EntityKeyAliases) {
+  constructor(aliases: EntityKeyAliases) {
     this.entityTypes = Object.keys(aliases).filter((k) => k !== 'location')
     this.slots = [...this.entityTypes, 'location']
     this.index = nameIndex(aliases, this.slots)
@@ -104,28 +96,29 @@ export class BusinessKeyFinder {
     this.ranks = new Array(this.found.length).fill(0)
   }
 
+  /** A resource's keys, read by the same rule as a span's (readSpan), once per resource. */
   private resourceKeys(resource: Attributes): ResourceKeys {
-    let found = this.resources.get(resource)
-    if (!found) {
+    let kept = this.resources.get(resource)
+    if (!kept) {
+      this.readSpan(resource)
+      const { found, slots } = this
       const keys: Partial<Record<string, string>> = {}
-      for (const slot of this.slots) {
-        const v = first(this.aliases[slot] ?? [], resource)
-        if (v !== undefined) keys[slot] = v
-      }
-      found = {
+      for (const [i, slot] of slots.entries()) if (found[i] !== undefined) keys[slot] = found[i]
+      const integration = slots.length
+      kept = {
         keys,
-        connector: resource[INTEGRATION_ATTRIBUTES.connector] ?? '',
-        flow: resource[INTEGRATION_ATTRIBUTES.flow] ?? '',
-        system: resource[INTEGRATION_ATTRIBUTES.system] ?? '',
+        connector: found[integration] ?? '',
+        flow: found[integration + 1] ?? '',
+        system: found[integration + 2] ?? '',
       }
-      this.resources.set(resource, found)
+      this.resources.set(resource, kept)
     }
-    return found
+    return kept
   }
 
   /**
-   * Of each key slot, the value of its best-ranked alias that is set and not empty (what `first` gives);
-   * of each integration field, its value even if empty (a span's '' overrides its resource).
+   * Into `found`: of each key slot, the value of its best-ranked alias that is set and not empty; of
+   * each integration field, its value even if empty (a span's '' overrides its resource's).
    */
   private readSpan(attrs: Attributes): void {
     const { found, ranks, index } = this

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { orderTrace } from '../../bench/retail-traces.ts'
+import { Bytes } from '../../collector/native/bytes.ts'
 import { filterBlock } from '../../collector/native/filter.ts'
 import { spanBlock } from '../../collector/native/spans.ts'
 import { decodeTraceRequest } from '../../collector/otlp/decode-proto.ts'
@@ -244,5 +245,20 @@ describe('Native span blocks', () => {
     // Buffer.equals: a deep comparison of megabytes byte by byte takes vitest seconds.
     expect(filtered.length).toBe(expected.length)
     expect(filtered.equals(expected)).toBe(true)
+  })
+})
+
+describe('64-bit values in a block', () => {
+  it('wraps values past the column type rather than throwing, as the engine would store them', () => {
+    const out = new Bytes(8)
+    out.int64(2n ** 63n) // a time past 2262: wraps to the lowest Int64
+    out.bigUint64(-1n)
+    out.bigUint64(2n ** 64n + 5n)
+    out.int64(-5n)
+    const b = out.view()
+    expect(b.readBigInt64LE(0)).toBe(-(2n ** 63n))
+    expect(b.readBigUInt64LE(8)).toBe(2n ** 64n - 1n)
+    expect(b.readBigUInt64LE(16)).toBe(5n)
+    expect(b.readBigInt64LE(24)).toBe(-5n)
   })
 })
