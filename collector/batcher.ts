@@ -383,10 +383,16 @@ export class TableBatcher<P, D = never> {
       rows += written
       outcomes.push({ written, duplicates: p.rows - written })
     }
-    const { table, columns, format, writeFirst } = this.options
-    if (writeFirst && needs.length > 0) await writeFirst(needs)
-    if (payloads.length > 0) await format.insert(this.store, table, columns, payloads)
-    this.options.storedKeys?.recordWritten(seen)
+    const { table, columns, format, writeFirst, storedKeys } = this.options
+    storedKeys?.writing(seen)
+    try {
+      if (writeFirst && needs.length > 0) await writeFirst(needs)
+      if (payloads.length > 0) await format.insert(this.store, table, columns, payloads)
+    } finally {
+      // Again once it has landed (or failed, maybe part-written): see collector/spans/written-traces.ts.
+      storedKeys?.writing(seen)
+    }
+    storedKeys?.recordWritten(seen)
     this.metrics.flushed.inc({ table: this.options.table }, rows)
     return outcomes
   }

@@ -39,6 +39,17 @@ export class CollectorMetrics {
     help: 'Spans dropped because the same trace id, span id and service were already stored (client retries).',
     registers: [this.registry],
   })
+  readonly traceLookups = new Counter({
+    name: 'signalbox_collector_trace_lookups_total',
+    help: "Exactly-once checks of a trace in a span request: settled by the collector's filter of written traces (fresh) or read from the store.",
+    labelNames: ['via'] as const,
+    registers: [this.registry],
+  })
+  readonly writtenTraces = new Gauge({
+    name: 'signalbox_collector_written_traces',
+    help: 'Trace ids in the filter of traces written since yesterday (embedded engine only; absent until loaded). Past about 13 million, more exactly-once checks go to the store.',
+    registers: [this.registry],
+  })
   readonly queued = new Gauge({
     name: 'signalbox_collector_queued_rows',
     help: 'Rows waiting to be written, per table.',

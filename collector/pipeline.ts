@@ -19,6 +19,7 @@ import { EVENT_COLUMNS, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
 import type { PreparedSpans, SpanRequest } from './spans/prepare.ts'
 import { ResourceWriter } from './spans/resource-writer.ts'
 import { resourcesSize, type SpanResource } from './spans/resources.ts'
+import { WrittenTraces } from './spans/written-traces.ts'
 import { type RowKey, StoredKeyLookup } from './stored-keys.ts'
 import type { IngestPreparer } from './threads/pool.ts'
 import { Truncator } from './truncate.ts'
@@ -36,6 +37,19 @@ export interface IngestResult {
 }
 
 const KEY_SEPARATOR = '\u0000'
+
+/** A span key's trace id: its first 32 characters (the key is trace id + span id + service). */
+const traceIdOf = (key: string) => key.slice(0, 32)
+
+/** The trace ids of a write's span keys, each once in a row (a trace's spans come together). */
+function* traceIdsOf(keys: Iterable<string>): Generator<string> {
+  let last = ''
+  for (const key of keys) {
+    if (last.length > 0 && key.startsWith(last)) continue
+    last = traceIdOf(key)
+    yield last
+  }
+}
 
 /** The non-empty parts of a message to the sender, joined; undefined when there are none. */
 const sentences = (...parts: Array<string | undefined>): string | undefined =>
@@ -58,6 +72,8 @@ export class IngestPipeline {
   private readonly logsBatcher: TableBatcher<string>
   private readonly eventsBatcher: TableBatcher<string>
   private readonly admission: Admission
+  /** Fresh traces proved so without the store's lookup, where this process is its one writer. */
+  private readonly writtenTraces: WrittenTraces | undefined
 
   constructor(
     private readonly store: Store,
@@ -81,6 +97,10 @@ export class IngestPipeline {
       preparer.lanes,
     )
     const resources = new ResourceWriter(store, { metrics })
+    // A server may have other collectors writing to it; the embedded engine has only this process.
+    this.writtenTraces = store.mode === 'embedded' ? new WrittenTraces(store, log, {}, metrics) : undefined
+    void this.writtenTraces?.start()
+    const writtenTraces = this.writtenTraces
     const common = {
       maxRows: config.ingest.batchMaxRows,
       maxWaitMs: config.ingest.batchMaxWaitMs,
@@ -95,7 +115,10 @@ export class IngestPipeline {
         table: TABLES.spans,
         columns: SPAN_COLUMNS,
         format: nativeBlocks,
-        storedKeys: new StoredKeyLookup((keys) => this.storedSpanKeys(keys)),
+        storedKeys: new StoredKeyLookup(
+          (keys) => this.storedSpanKeys(keys),
+          writtenTraces && ((keys) => writtenTraces.add(traceIdsOf(keys))),
+        ),
         // A span is never readable without its resource: a write's new resources go just before it.
         writeFirst: (needs) => resources.store(needs.flat()),
         needsSize: resourcesSize,
@@ -321,16 +344,27 @@ export class IngestPipeline {
    * batch's trace ids on the days of its spans' start times.
    */
   private async storedSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
-    if (keys.length === 0) return new Set()
-    let from = (keys[0] as RowKey).timeNs
-    let to = from
-    const traces = new Set<string>()
+    // Each trace's earliest span: the filter settles a trace only if all its spans are within its horizon.
+    const earliest = new Map<string, bigint>()
     for (const k of keys) {
-      if (k.timeNs < from) from = k.timeNs
-      if (k.timeNs > to) to = k.timeNs
-      traces.add(k.id.slice(0, 32))
+      const trace = traceIdOf(k.id)
+      const t = earliest.get(trace)
+      if (t === undefined || k.timeNs < t) earliest.set(trace, k.timeNs)
     }
-    return storedSpanKeys(this.store, [...traces], from, to)
+    const traces = new Set<string>()
+    for (const [trace, t] of earliest) if (!this.writtenTraces?.absent(trace, t)) traces.add(trace)
+    const fresh = earliest.size - traces.size
+    if (fresh > 0) this.metrics.traceLookups.inc({ via: 'filter' }, fresh)
+    if (traces.size === 0) return new Set()
+    this.metrics.traceLookups.inc({ via: 'store' }, traces.size)
+    let from: bigint | undefined
+    let to = 0n
+    for (const k of keys) {
+      if (!traces.has(traceIdOf(k.id))) continue
+      if (from === undefined || k.timeNs < from) from = k.timeNs
+      if (k.timeNs > to) to = k.timeNs
+    }
+    return storedSpanKeys(this.store, [...traces], from as bigint, to)
   }
 
   /**
@@ -351,6 +385,7 @@ export class IngestPipeline {
   }
 
   async close(): Promise<void> {
+    this.writtenTraces?.close()
     await Promise.all([this.spansBatcher.close(), this.logsBatcher.close(), this.eventsBatcher.close()])
     await this.preparer.close()
   }

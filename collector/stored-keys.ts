@@ -35,7 +35,11 @@ export class StoredKeyLookup {
   /** Open lookups by the `written` count they started at. */
   private readonly open = new Map<number, number>()
 
-  constructor(private readonly read: (keys: readonly RowKey[]) => Promise<ReadonlySet<string>>) {}
+  constructor(
+    private readonly read: (keys: readonly RowKey[]) => Promise<ReadonlySet<string>>,
+    /** Told the keys of each write, before it and again after it whatever its outcome (a filter of written keys). */
+    private readonly onWrite?: (keys: ReadonlySet<string>) => void,
+  ) {}
 
   async lookup(keys: readonly RowKey[]): Promise<StoredKeys> {
     const since = this.written
@@ -62,6 +66,11 @@ export class StoredKeyLookup {
       release()
       throw err
     }
+  }
+
+  /** A batch holding these keys is about to be written, or its write has just ended (either way). */
+  writing(keys: ReadonlySet<string>): void {
+    this.onWrite?.(keys)
   }
 
   /** A batch holding these keys is written: lookups open now did not see it. The set is kept, not copied. */

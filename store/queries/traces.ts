@@ -137,3 +137,34 @@ export async function storedSpanKeys(
   )
   return new Set(rows.map((r) => r.k))
 }
+
+/**
+ * Where a load of the trace ids already stored begins: the start of yesterday, and that day, in the
+ * engine's time zone (the zone its partitions are cut in).
+ */
+export async function storedTracesHorizon(store: Store): Promise<{ fromNs: bigint; day: string }> {
+  const [row] = await store.query<{ from_s: string; day: string }>(
+    sql`SELECT toUnixTimestamp(toStartOfDay(now() - INTERVAL 1 DAY)) AS from_s,
+          toString(toDate(now() - INTERVAL 1 DAY)) AS day`,
+  )
+  if (!row) throw new Error('the engine did not say what day it is')
+  return { fromNs: BigInt(row.from_s) * 1_000_000_000n, day: row.day }
+}
+
+/**
+ * The trace ids stored on `day` and after, from `low` (inclusive) up to `high` (exclusive, or the end
+ * when undefined): one slice of the trace index at a time, so a load never holds them all at once.
+ */
+export async function storedTraceIds(
+  store: Store,
+  day: string,
+  low: string,
+  high: string | undefined,
+): Promise<string[]> {
+  const rows = await store.query<{ trace_id: string }>(
+    sql`SELECT DISTINCT trace_id FROM ${table(TABLES.traceIndex)}
+        WHERE toDate(start) >= ${typed(day, 'Date')} AND trace_id >= ${low}
+          ${high === undefined ? sql`` : sql`AND trace_id < ${high}`}`,
+  )
+  return rows.map((r) => r.trace_id)
+}

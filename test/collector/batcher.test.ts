@@ -336,6 +336,36 @@ describe('exactly once across batches', () => {
   })
 })
 
+describe('the filter of written keys (onWrite)', () => {
+  it('is told a write’s keys before it and after it, also when the store fails it', async () => {
+    const metrics = new CollectorMetrics({ processMetrics: false })
+    const told: string[][] = []
+    const lookup = new StoredKeyLookup(
+      async () => new Set<string>(),
+      (keys) => told.push([...keys]),
+    )
+    const keys = ['k1', 'k2', 'k3'].map((id) => ({ id, timeNs: nowNs }))
+    const written = batcher(metrics, { storedKeys: lookup })
+    await written.enqueue(joinRows(lines('told')), 3, keys)
+    expect(told).toEqual([
+      ['k1', 'k2', 'k3'],
+      ['k1', 'k2', 'k3'],
+    ])
+    // A write that fails may still have landed in part: its keys are told after it all the same.
+    told.length = 0
+    const failing: Store = { ...sb.store, insertRows: () => Promise.reject(new Error('connection reset')) }
+    const refused = batcher(metrics, { storedKeys: lookup }, failing)
+    await expect(refused.enqueue(joinRows(lines('lost')), 3, keys)).rejects.toMatchObject({
+      code: 'store_unavailable',
+    })
+    expect(told).toEqual([
+      ['k1', 'k2', 'k3'],
+      ['k1', 'k2', 'k3'],
+    ])
+    await Promise.all([written.close(), refused.close()])
+  })
+})
+
 describe('the wait a request is refused for', () => {
   it('never refuses requests that join the next write, however slow each small write has been', async () => {
     const metrics = new CollectorMetrics({ processMetrics: false })
