@@ -384,13 +384,13 @@ export class TableBatcher<P, D = never> {
       outcomes.push({ written, duplicates: p.rows - written })
     }
     const { table, columns, format, writeFirst, storedKeys } = this.options
-    storedKeys?.writing(seen)
+    storedKeys?.writeStarted(seen)
     try {
       if (writeFirst && needs.length > 0) await writeFirst(needs)
       if (payloads.length > 0) await format.insert(this.store, table, columns, payloads)
     } finally {
-      // Again once it has landed (or failed, maybe part-written): see collector/spans/written-traces.ts.
-      storedKeys?.writing(seen)
+      // Landed, or failed and maybe written in part: see collector/spans/written-traces.ts.
+      storedKeys?.writeEnded(seen)
     }
     storedKeys?.recordWritten(seen)
     this.metrics.flushed.inc({ table: this.options.table }, rows)

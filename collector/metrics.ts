@@ -47,7 +47,7 @@ export class CollectorMetrics {
   })
   readonly writtenTraces = new Gauge({
     name: 'signalbox_collector_written_traces',
-    help: 'Trace ids in the filter of traces written since yesterday (embedded engine only; absent until loaded). Past about 13 million, more exactly-once checks go to the store.',
+    help: 'Trace ids in the filter of traces stored since yesterday (embedded engine only: 0 until it is loaded, and in server mode). Past about 13 million, more exactly-once checks go to the store.',
     registers: [this.registry],
   })
   readonly queued = new Gauge({

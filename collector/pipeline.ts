@@ -41,7 +41,7 @@ const KEY_SEPARATOR = '\u0000'
 /** A span key's trace id: its first 32 characters (the key is trace id + span id + service). */
 const traceIdOf = (key: string) => key.slice(0, 32)
 
-/** The trace ids of a write's span keys, each once in a row (a trace's spans come together). */
+/** The trace ids of a write's span keys; a run of one trace's spans gives its id once. */
 function* traceIdsOf(keys: Iterable<string>): Generator<string> {
   let last = ''
   for (const key of keys) {
@@ -117,7 +117,10 @@ export class IngestPipeline {
         format: nativeBlocks,
         storedKeys: new StoredKeyLookup(
           (keys) => this.storedSpanKeys(keys),
-          writtenTraces && ((keys) => writtenTraces.add(traceIdsOf(keys))),
+          writtenTraces && {
+            started: (keys) => writtenTraces.writeStarted(keys, traceIdsOf(keys)),
+            ended: (keys) => writtenTraces.writeEnded(keys),
+          },
         ),
         // A span is never readable without its resource: a write's new resources go just before it.
         writeFirst: (needs) => resources.store(needs.flat()),
@@ -340,8 +343,9 @@ export class IngestPipeline {
 
   /**
    * The spans of this batch already stored: a retried export (after a timeout, a 503, a restart)
-   * carries the same spans, and the views on the spans table would count them again. Asked of the
-   * batch's trace ids on the days of its spans' start times.
+   * carries the same spans, and the views on the spans table would count them again. Traces the
+   * filter of written traces proves fresh are settled without the store; the rest are asked of the
+   * store on the days of their spans' start times.
    */
   private async storedSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
     // Each trace's earliest span: the filter settles a trace only if all its spans are within its horizon.

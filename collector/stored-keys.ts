@@ -10,6 +10,12 @@ export interface StoredKeys {
   release(): void
 }
 
+/** Told of each write's keys (the same set object at both calls). */
+export interface WriteWatcher {
+  started(keys: ReadonlySet<string>): void
+  ended(keys: ReadonlySet<string>): void
+}
+
 interface Waiting {
   readonly keys: readonly RowKey[]
   readonly resolve: (found: ReadonlySet<string>) => void
@@ -37,8 +43,8 @@ export class StoredKeyLookup {
 
   constructor(
     private readonly read: (keys: readonly RowKey[]) => Promise<ReadonlySet<string>>,
-    /** Told the keys of each write, before it and again after it whatever its outcome (a filter of written keys). */
-    private readonly onWrite?: (keys: ReadonlySet<string>) => void,
+    /** Told of each write's keys as it starts and again as it ends, whatever its outcome (a filter of written keys). */
+    private readonly onWrite?: WriteWatcher,
   ) {}
 
   async lookup(keys: readonly RowKey[]): Promise<StoredKeys> {
@@ -68,9 +74,14 @@ export class StoredKeyLookup {
     }
   }
 
-  /** A batch holding these keys is about to be written, or its write has just ended (either way). */
-  writing(keys: ReadonlySet<string>): void {
-    this.onWrite?.(keys)
+  /** A batch holding these keys is about to be written. */
+  writeStarted(keys: ReadonlySet<string>): void {
+    this.onWrite?.started(keys)
+  }
+
+  /** The write of `writeStarted`'s keys has ended: written, failed, or written in part. */
+  writeEnded(keys: ReadonlySet<string>): void {
+    this.onWrite?.ended(keys)
   }
 
   /** A batch holding these keys is written: lookups open now did not see it. The set is kept, not copied. */

@@ -7,37 +7,42 @@ import { TraceFilter } from './trace-filter.ts'
 export interface WrittenTracesOptions {
   /** The filter's size, 2^log2Bits bits (trace-filter.ts). */
   readonly log2Bits?: number
-  /** How often the filter is built afresh, so its horizon moves on with the days. */
-  readonly rebuildEveryMs?: number
   /** After a failed load, how long before the next try. */
   readonly retryMs?: number
+  /** How long one slice of the load may take: a large store's days are read whole. */
+  readonly sliceTimeoutSeconds?: number
 }
 
-const DAY_MS = 86_400_000
 /**
  * A load reads the trace index a slice of ids at a time: ids are lowercase hex, split by their first
  * character; the first slice also takes anything below '1' and the last anything from 'f' on.
  */
 const SLICE_STARTS = ['', ...'123456789abcdef']
+/** A rebuild runs this long after midnight, so the day has turned in the engine's zone. */
+const AFTER_MIDNIGHT_MS = 60_000
 
 /**
  * Which traces can be proved to have no span stored, without asking the store. The store's answer
- * reads a granule in every part of the day's trace index for each trace id, fresh or not, and cost a
- * quarter of ingest at 64 senders (docs/benchmarks.md); a fresh trace, the common case, is settled
- * here instead, and only a "maybe" (a retry, or about 1% of fresh ids) is still read.
+ * reads a granule in every part of the day's trace index for each trace id, fresh or not, and cost
+ * about a fifth of ingest at 64 senders (docs/benchmarks.md); a fresh trace, the common case, is
+ * settled here instead, and only a "maybe" (a retry, or about 1% of fresh ids) is still read.
  *
  * Exact only where this process is the store's one writer, as with the embedded engine (a second
  * process cannot open its data). The filter is loaded with every trace id stored from the start of
- * yesterday (`fromNs`) on, and is given every trace this process writes, before its write and again
- * after it: a write that a load reads past before it lands is added after it, once the load's filter
- * takes additions. So "absent" holds for any span from `fromNs` on; older spans are always looked up.
- * Until the first load ends, every trace is looked up. Rebuilt daily, so the horizon moves on and old
- * traces leave the filter.
+ * yesterday (`fromNs`) on, and is given every trace this process writes, when its write starts and
+ * again when it ends, whatever the outcome; a load's filter also takes the writes in progress when it
+ * begins. So a write that lands after the load has read past its trace is in it all the same, and
+ * "absent" holds for any span from `fromNs` on; older spans are always looked up. Until the first
+ * load ends, every trace is looked up. Rebuilt just after each midnight (the engine's zone), so the
+ * filter holds two days at most and the horizon moves on.
  */
 export class WrittenTraces {
   private current: { readonly filter: TraceFilter; readonly fromNs: bigint } | undefined
   /** The filter being loaded: given every addition too, swapped in once its load ends. */
   private loading: TraceFilter | undefined
+  /** The trace ids of each write in progress, by the write's key set. */
+  private readonly inProgress = new Map<object, readonly string[]>()
+  private warned: TraceFilter | undefined
   private timer: NodeJS.Timeout | undefined
   private closed = false
 
@@ -48,7 +53,7 @@ export class WrittenTraces {
     private readonly metrics?: Pick<CollectorMetrics, 'writtenTraces'>,
   ) {}
 
-  /** Loads the first filter in the background; lookups go to the store until it is ready. */
+  /** Loads the first filter (lookups go to the store until it is ready), then rebuilds it daily. */
   start(): Promise<void> {
     return this.rebuild()
   }
@@ -63,14 +68,19 @@ export class WrittenTraces {
     return c !== undefined && timeNs >= c.fromNs && !c.filter.mayHold(traceId)
   }
 
-  /** Traces about to be written, or just written. */
-  add(traceIds: Iterable<string>): void {
-    const { current, loading } = this
-    for (const id of traceIds) {
-      current?.filter.add(id)
-      loading?.add(id)
-    }
-    if (current) this.metrics?.writtenTraces.set(current.filter.size)
+  /** A write of these traces starts; `write` names it for `writeEnded`. */
+  writeStarted(write: object, traceIds: Iterable<string>): void {
+    const ids = [...traceIds]
+    this.inProgress.set(write, ids)
+    this.add(ids)
+  }
+
+  /** The write has ended, written, failed or written in part: its traces are added again. */
+  writeEnded(write: object): void {
+    const ids = this.inProgress.get(write)
+    if (!ids) return
+    this.inProgress.delete(write)
+    this.add(ids)
   }
 
   close(): void {
@@ -78,26 +88,45 @@ export class WrittenTraces {
     clearTimeout(this.timer)
   }
 
+  private add(traceIds: readonly string[]): void {
+    const { current, loading } = this
+    for (const id of traceIds) {
+      current?.filter.add(id)
+      loading?.add(id)
+    }
+    if (!current) return
+    const { filter } = current
+    this.metrics?.writtenTraces.set(filter.size)
+    if (filter.size > filter.capacity && this.warned !== filter) this.warnFull(filter)
+  }
+
+  private warnFull(filter: TraceFilter): void {
+    this.warned = filter
+    this.log.warn(
+      { traces: filter.size, capacity: filter.capacity },
+      'more traces since yesterday than the written-trace filter holds: more exactly-once checks go to the store',
+    )
+  }
+
   private async rebuild(): Promise<void> {
     if (this.closed) return
     const filter = new TraceFilter(this.options.log2Bits)
     this.loading = filter
-    let next = this.options.rebuildEveryMs ?? DAY_MS
+    for (const ids of this.inProgress.values()) for (const id of ids) filter.add(id)
+    let nextMs = this.options.retryMs ?? 60_000
     try {
-      const { fromNs, day } = await storedTracesHorizon(this.store)
+      const { fromNs, day, msToMidnight } = await storedTracesHorizon(this.store)
+      const timeoutSeconds = this.options.sliceTimeoutSeconds ?? 300
       for (const [i, low] of SLICE_STARTS.entries()) {
         if (this.closed) return
-        for (const id of await storedTraceIds(this.store, day, low, SLICE_STARTS[i + 1])) filter.add(id)
+        const high = SLICE_STARTS[i + 1]
+        for (const id of await storedTraceIds(this.store, { day, low, high, timeoutSeconds })) filter.add(id)
       }
       this.current = { filter, fromNs }
       this.metrics?.writtenTraces.set(filter.size)
-      if (filter.size > filter.capacity)
-        this.log.warn(
-          { traces: filter.size, capacity: filter.capacity },
-          'more traces since yesterday than the written-trace filter holds: more exactly-once checks go to the store',
-        )
+      if (filter.size > filter.capacity) this.warnFull(filter)
+      nextMs = msToMidnight + AFTER_MIDNIGHT_MS
     } catch (err) {
-      next = this.options.retryMs ?? 60_000
       this.log.warn(
         { err },
         'could not load the written-trace filter; exactly-once checks go to the store meanwhile',
@@ -106,7 +135,7 @@ export class WrittenTraces {
       if (this.loading === filter) this.loading = undefined
     }
     if (!this.closed) {
-      this.timer = setTimeout(() => void this.rebuild(), next)
+      this.timer = setTimeout(() => void this.rebuild(), nextMs)
       this.timer.unref()
     }
   }

@@ -140,15 +140,22 @@ export async function storedSpanKeys(
 
 /**
  * Where a load of the trace ids already stored begins: the start of yesterday, and that day, in the
- * engine's time zone (the zone its partitions are cut in).
+ * engine's time zone (the zone its partitions are cut in); and how long until the next midnight there.
  */
-export async function storedTracesHorizon(store: Store): Promise<{ fromNs: bigint; day: string }> {
-  const [row] = await store.query<{ from_s: string; day: string }>(
+export async function storedTracesHorizon(
+  store: Store,
+): Promise<{ fromNs: bigint; day: string; msToMidnight: number }> {
+  const [row] = await store.query<{ from_s: string; day: string; to_midnight_s: string }>(
     sql`SELECT toUnixTimestamp(toStartOfDay(now() - INTERVAL 1 DAY)) AS from_s,
-          toString(toDate(now() - INTERVAL 1 DAY)) AS day`,
+          toString(toDate(now() - INTERVAL 1 DAY)) AS day,
+          toUnixTimestamp(toStartOfDay(now() + INTERVAL 1 DAY)) - toUnixTimestamp(now()) AS to_midnight_s`,
   )
   if (!row) throw new Error('the engine did not say what day it is')
-  return { fromNs: BigInt(row.from_s) * 1_000_000_000n, day: row.day }
+  return {
+    fromNs: BigInt(row.from_s) * 1_000_000_000n,
+    day: row.day,
+    msToMidnight: Number(row.to_midnight_s) * 1000,
+  }
 }
 
 /**
@@ -157,14 +164,14 @@ export async function storedTracesHorizon(store: Store): Promise<{ fromNs: bigin
  */
 export async function storedTraceIds(
   store: Store,
-  day: string,
-  low: string,
-  high: string | undefined,
+  slice: { day: string; low: string; high: string | undefined; timeoutSeconds: number },
 ): Promise<string[]> {
+  const { day, low, high, timeoutSeconds } = slice
   const rows = await store.query<{ trace_id: string }>(
     sql`SELECT DISTINCT trace_id FROM ${table(TABLES.traceIndex)}
         WHERE toDate(start) >= ${typed(day, 'Date')} AND trace_id >= ${low}
           ${high === undefined ? sql`` : sql`AND trace_id < ${high}`}`,
+    { timeoutSeconds },
   )
   return rows.map((r) => r.trace_id)
 }

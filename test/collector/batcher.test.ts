@@ -336,20 +336,20 @@ describe('exactly once across batches', () => {
   })
 })
 
-describe('the filter of written keys (onWrite)', () => {
-  it('is told a write’s keys before it and after it, also when the store fails it', async () => {
+describe('the watcher of written keys (onWrite)', () => {
+  it('is told a write’s keys as it starts and as it ends, also when the store fails it', async () => {
     const metrics = new CollectorMetrics({ processMetrics: false })
     const told: string[][] = []
-    const lookup = new StoredKeyLookup(
-      async () => new Set<string>(),
-      (keys) => told.push([...keys]),
-    )
+    const lookup = new StoredKeyLookup(async () => new Set<string>(), {
+      started: (keys) => told.push(['started', ...keys]),
+      ended: (keys) => told.push(['ended', ...keys]),
+    })
     const keys = ['k1', 'k2', 'k3'].map((id) => ({ id, timeNs: nowNs }))
     const written = batcher(metrics, { storedKeys: lookup })
     await written.enqueue(joinRows(lines('told')), 3, keys)
     expect(told).toEqual([
-      ['k1', 'k2', 'k3'],
-      ['k1', 'k2', 'k3'],
+      ['started', 'k1', 'k2', 'k3'],
+      ['ended', 'k1', 'k2', 'k3'],
     ])
     // A write that fails may still have landed in part: its keys are told after it all the same.
     told.length = 0
@@ -359,8 +359,8 @@ describe('the filter of written keys (onWrite)', () => {
       code: 'store_unavailable',
     })
     expect(told).toEqual([
-      ['k1', 'k2', 'k3'],
-      ['k1', 'k2', 'k3'],
+      ['started', 'k1', 'k2', 'k3'],
+      ['ended', 'k1', 'k2', 'k3'],
     ])
     await Promise.all([written.close(), refused.close()])
   })

@@ -64,13 +64,16 @@ describe('written traces', () => {
     // Spans from before the start of yesterday are always for the store, stored or not.
     expect(written.absent(trace('c'), ns(now - 3 * DAY_MS))).toBe(false)
     expect(written.absent(trace('b'), ns(now - 3 * DAY_MS))).toBe(false)
-    written.add([trace('d')])
-    expect(written.absent(trace('d'), ns(now))).toBe(false) // written by this process
+    written.writeStarted({}, [trace('d')])
+    expect(written.absent(trace('d'), ns(now))).toBe(false) // being written by this process
   })
 
   it('does not miss a write that lands after the load has read past its trace', async () => {
-    // A store whose first slice of trace ids is answered, then a write lands, then the load goes on.
-    const late = `00${'e'.repeat(30)}`
+    // Two writes land just after the load has read the first slice of trace ids, where both belong:
+    // one started before the load (still in progress when it ends), one during it.
+    const before = `00${'e'.repeat(30)}`
+    const during = `00${'f'.repeat(30)}`
+    const writeBefore = {}
     let landed = false
     const racing: Store = {
       ...store,
@@ -78,17 +81,24 @@ describe('written traces', () => {
         const rows = await store.query(q, options)
         if (!landed && q.query.includes('DISTINCT trace_id')) {
           landed = true
-          await storeTrace(late, now - 1000) // the batcher adds a write's traces before and after it:
-          written.add([late]) // this is the "after"
+          const writeDuring = {}
+          written.writeStarted(writeDuring, [during])
+          await storeTrace(during, now - 1000)
+          written.writeEnded(writeDuring)
+          await storeTrace(before, now - 1000) // its write has not ended yet
         }
         return rows as never
       },
     }
     const written = new WrittenTraces(racing, log)
+    written.writeStarted(writeBefore, [before])
     await written.start()
     written.close()
     expect(landed).toBe(true)
-    expect(written.absent(late, ns(now))).toBe(false)
+    expect(written.absent(during, ns(now))).toBe(false)
+    expect(written.absent(before, ns(now))).toBe(false)
+    written.writeEnded(writeBefore)
+    expect(written.absent(before, ns(now))).toBe(false)
   })
 
   it('keeps asking the store when the load fails', async () => {
