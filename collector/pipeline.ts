@@ -348,27 +348,29 @@ export class IngestPipeline {
    * store on the days of their spans' start times.
    */
   private async storedSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
-    // Each trace's earliest span: the filter settles a trace only if all its spans are within its horizon.
-    const earliest = new Map<string, bigint>()
-    for (const k of keys) {
-      const trace = traceIdOf(k.id)
-      const t = earliest.get(trace)
-      if (t === undefined || k.timeNs < t) earliest.set(trace, k.timeNs)
+    // Each trace's span times: the filter settles a trace only if its earliest span is within its horizon.
+    const spans = new Map<string, { first: bigint; last: bigint }>()
+    for (const { id, timeNs } of keys) {
+      const trace = traceIdOf(id)
+      const times = spans.get(trace)
+      if (!times) spans.set(trace, { first: timeNs, last: timeNs })
+      else if (timeNs < times.first) times.first = timeNs
+      else if (timeNs > times.last) times.last = timeNs
     }
-    const traces = new Set<string>()
-    for (const [trace, t] of earliest) if (!this.writtenTraces?.absent(trace, t)) traces.add(trace)
-    const fresh = earliest.size - traces.size
-    if (fresh > 0) this.metrics.traceLookups.inc({ via: 'filter' }, fresh)
-    if (traces.size === 0) return new Set()
-    this.metrics.traceLookups.inc({ via: 'store' }, traces.size)
-    let from: bigint | undefined
+    const asked: string[] = []
+    let from = 0n
     let to = 0n
-    for (const k of keys) {
-      if (!traces.has(traceIdOf(k.id))) continue
-      if (from === undefined || k.timeNs < from) from = k.timeNs
-      if (k.timeNs > to) to = k.timeNs
+    for (const [trace, { first, last }] of spans) {
+      if (this.writtenTraces?.absent(trace, first)) continue
+      if (asked.length === 0 || first < from) from = first
+      if (asked.length === 0 || last > to) to = last
+      asked.push(trace)
     }
-    return storedSpanKeys(this.store, [...traces], from as bigint, to)
+    const fresh = spans.size - asked.length
+    if (fresh > 0) this.metrics.traceLookups.inc({ via: 'filter' }, fresh)
+    if (asked.length === 0) return new Set()
+    this.metrics.traceLookups.inc({ via: 'store' }, asked.length)
+    return storedSpanKeys(this.store, asked, from, to)
   }
 
   /**
