@@ -75,6 +75,15 @@ const READ_SETTINGS = {
  */
 const INSERT_SETTINGS = { parallel_view_processing: 1 } as const
 
+/**
+ * On a cluster, an INSERT run as a statement returns once its rows are on their shards, not once the
+ * Distributed table has queued them on this node. A migration's rebuild (`rebuildTable`) copies a
+ * table through the Distributed tables, swaps the copy in and drops the old one straight after: rows
+ * still queued would go to the old table, or be dropped with the queue. And the control plane's rows
+ * (a replay, an alert, a token) are read back at once. DDL ignores it.
+ */
+const CLUSTER_COMMAND_SETTINGS = { distributed_foreground_insert: 1 } as const
+
 export interface StoreOptions extends Pick<Config, 'dataDir' | 'clickhouse'> {
   readonly query?: Pick<Config['query'], 'timeoutSeconds'>
   /** A one-off command tells its own failures: the client's log of them (with stacks) is turned off. */
@@ -180,11 +189,13 @@ export async function openStore(config: StoreOptions): Promise<Store> {
       return result.json<Row>()
     },
     async command(statement) {
-      if (typeof statement === 'string') await client.command({ query: statement })
+      const clickhouse_settings = url && cluster ? CLUSTER_COMMAND_SETTINGS : undefined
+      if (typeof statement === 'string') await client.command({ query: statement, clickhouse_settings })
       else
         await client.command({
           query: statement.query,
           query_params: statement.query_params as Record<string, unknown>,
+          clickhouse_settings,
         })
     },
     insertRows: (table, columns, chunks, options) =>
