@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
@@ -13,8 +13,30 @@ export interface ChildSignalbox {
   rssMB(): number
   /** CPU seconds (user + system, all threads) used so far, from /proc (Linux). */
   cpuSeconds(): number
+  /** The same for each thread alive now, by thread id, with its kind (`threadKind`). */
+  cpuSecondsByThread(): Map<number, { kind: ThreadKind; seconds: number }>
   /** Stops it with SIGTERM (queued rows are written first) and waits for the exit. */
   stop(): Promise<void>
+}
+
+export type ThreadKind = 'main' | 'node' | 'merges' | 'engine'
+
+/**
+ * Which part of the all-in-one a thread is, from its id and name: the JavaScript main thread; Node's
+ * other threads (the decoding threads, V8's garbage collection and libuv's, where the engine's calls
+ * from JavaScript run), all named `node`; the engine's background merges (`MergeMutate`); and the
+ * engine's other threads, its query and insert pipelines.
+ */
+function threadKind(pid: number, tid: number, name: string): ThreadKind {
+  if (tid === pid) return 'main'
+  if (name === 'node') return 'node'
+  return name.startsWith('MergeMutate') ? 'merges' : 'engine'
+}
+
+/** utime + stime of a /proc stat line, in seconds: fields 14 and 15 of stat(5), 12 and 13 after the name. */
+function statSeconds(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 /**
@@ -68,9 +90,21 @@ export function startChildSignalbox(
             return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
           },
           cpuSeconds() {
-            const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-            // utime and stime are fields 14 and 15 of stat(5); after the command name they are 12 and 13.
-            return (Number(fields[11]) + Number(fields[12])) / 100
+            return statSeconds(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))
+          },
+          cpuSecondsByThread() {
+            const pid = child.pid as number
+            const threads = new Map<number, { kind: ThreadKind; seconds: number }>()
+            for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+              try {
+                const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+                const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+                threads.set(tid, { kind: threadKind(pid, tid, name), seconds: statSeconds(stat) })
+              } catch {
+                // the thread ended between the listing and the read
+              }
+            }
+            return threads
           },
           async stop() {
             child.kill('SIGTERM')

@@ -1,6 +1,7 @@
 /**
  * OTLP protobuf ingest into the embedded store, as a curve: spans/s acknowledged (only once durable
- * and queryable), acknowledgement p50/p99, peak RSS and cores used at 8, 32, 64 and 128 senders with
+ * and queryable), acknowledgement p50/p99, peak RSS and cores used (and by whom: the main thread,
+ * Node's other threads, the engine's merges, its pipelines) at 8, 32, 64 and 128 senders with
  * 512-span batches (the OTel SDK's default export batch) and at 8 senders with 8,192-span batches
  * (the OpenTelemetry Collector's). Each point runs on a fresh all-in-one process. Beside it, the
  * engine's own insert rate for the same rows into the same tables, measured in the same run.
@@ -21,7 +22,7 @@ import { ResourceIds } from '../collector/spans/resources.ts'
 import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import { openStore } from '../store/client.ts'
 import { MIGRATIONS } from '../store/migrations/index.ts'
-import { startChildSignalbox } from './child.ts'
+import { startChildSignalbox, type ThreadKind } from './child.ts'
 import { orderTrace } from './retail-traces.ts'
 
 // 240,000 spans a point was mostly a fresh process's warm-up (JIT, the first writes' cautious admission):
@@ -71,6 +72,12 @@ interface Point {
   refused429: number
   peakRssMB: number
   cores: number
+  /**
+   * Where the CPU goes, in cores, by kind of thread (bench/child.ts): the main thread, Node's other
+   * threads (decoding, garbage collection, the engine's calls), the engine's merges and its pipelines.
+   * Threads that ended during the point are not in it, so the four may sum to a little less.
+   */
+  coresBy: Record<ThreadKind, number>
   /** Where the time goes: writes to the spans table, their mean size and duration. */
   writes: number
   rowsPerWrite: number
@@ -100,6 +107,18 @@ async function writeFigures(
   }
 }
 
+/** Cores each kind of thread used between two readings `seconds` apart (threads alive at the second). */
+function coresByKind(
+  before: Map<number, { seconds: number }>,
+  after: Map<number, { kind: ThreadKind; seconds: number }>,
+  seconds: number,
+): Record<ThreadKind, number> {
+  const used: Record<ThreadKind, number> = { main: 0, node: 0, merges: 0, engine: 0 }
+  for (const [tid, t] of after) used[t.kind] += t.seconds - (before.get(tid)?.seconds ?? 0)
+  for (const kind of Object.keys(used) as ThreadKind[]) used[kind] = Number((used[kind] / seconds).toFixed(2))
+  return used
+}
+
 /** One point of the curve on a fresh all-in-one: every request sent until acknowledged. */
 async function measure(senders: number, batch: number, firstOrder: number, dataDir: string): Promise<Point> {
   const { bodies, spans, lastTrace } = requests(batch, firstOrder)
@@ -115,6 +134,7 @@ async function measure(senders: number, batch: number, firstOrder: number, dataD
     let refused429 = 0
     let next = 0
     const cpuBefore = child.cpuSeconds()
+    const threadsBefore = child.cpuSecondsByThread()
     const started = performance.now()
     await Promise.all(
       Array.from({ length: senders }, async () => {
@@ -147,6 +167,7 @@ async function measure(senders: number, batch: number, firstOrder: number, dataD
     if (check.status !== 200) throw new Error(`last trace not queryable: ${check.status}`)
     const seconds = (performance.now() - started) / 1000
     const cores = (child.cpuSeconds() - cpuBefore) / seconds
+    const coresBy = coresByKind(threadsBefore, child.cpuSecondsByThread(), seconds)
     clearInterval(rssTimer)
     peakRss = Math.max(peakRss, child.rssMB())
     const point: Point = {
@@ -158,10 +179,11 @@ async function measure(senders: number, batch: number, firstOrder: number, dataD
       refused429,
       peakRssMB: Math.round(peakRss),
       cores: Number(cores.toFixed(2)),
+      coresBy,
       ...writes,
     }
     log(
-      `${String(senders).padStart(4)} × ${String(batch).padEnd(5)} ${String(point.spansPerSec).padStart(7)} spans/s  ack p50 ${point.ackP50Ms} ms p99 ${point.ackP99Ms} ms  429s ${refused429}  peak RSS ${point.peakRssMB} MB  ${point.cores} cores  ${point.writes} writes of ${point.rowsPerWrite} rows, ${point.writeMs} ms each`,
+      `${String(senders).padStart(4)} × ${String(batch).padEnd(5)} ${String(point.spansPerSec).padStart(7)} spans/s  ack p50 ${point.ackP50Ms} ms p99 ${point.ackP99Ms} ms  429s ${refused429}  peak RSS ${point.peakRssMB} MB  ${point.cores} cores (main ${point.coresBy.main}, node ${point.coresBy.node}, merges ${point.coresBy.merges}, engine ${point.coresBy.engine})  ${point.writes} writes of ${point.rowsPerWrite} rows, ${point.writeMs} ms each`,
     )
     return point
   } finally {
@@ -170,20 +192,42 @@ async function measure(senders: number, batch: number, firstOrder: number, dataD
   }
 }
 
+/** Requests a write holds at 64 × 512 (about 16,000 rows: the senders split in two groups). */
+const REQUESTS_PER_WRITE = 32
+
+interface EngineRate {
+  /** Rows per second of one insert of every row from a local file: the divisor of the ratio. */
+  rowsPerSec: number
+  /** Rows per second of back-to-back inserts the size of the collector's at 64 × 512, merges running. */
+  rowsPerSecInWrites: number
+  jsMicrosPerSpan: number
+}
+
 // The engine's own rate for the same rows into the same tables and views, from a local file in the
-// format the collector sends (Native blocks, one a request): the fastest the engine takes them.
-async function engineRate(dataDir: string): Promise<{ rowsPerSec: number; jsMicrosPerSpan: number }> {
+// format the collector sends (Native blocks, one a request): the fastest the engine takes them. And
+// beside it, the same rows in the collector's write size, one file a write as the collector stages
+// them: what the engine does at the size acknowledgements within a second allow.
+async function engineRate(dataDir: string): Promise<EngineRate> {
   const { bodies, spans } = requests(512, 0)
   const rowsFile = join(work, 'spans.native')
   const file = createWriteStream(rowsFile)
+  const writeFiles: string[] = []
+  let write: ReturnType<typeof createWriteStream> | undefined
   let jsMs = 0
-  for (const body of bodies) {
+  for (const [i, body] of bodies.entries()) {
     const t = performance.now()
     const block = spanBlock(decodeTraceRequest(body), aliases, new ResourceIds())
     jsMs += performance.now() - t
     file.write(block)
+    if (i % REQUESTS_PER_WRITE === 0) {
+      if (write) await new Promise((resolve) => write?.end(resolve))
+      writeFiles.push(join(work, `write-${writeFiles.length}.native`))
+      write = createWriteStream(writeFiles.at(-1) as string)
+    }
+    write?.write(block)
   }
   await new Promise((resolve) => file.end(resolve))
+  if (write) await new Promise((resolve) => write?.end(resolve))
   const store = await openStore({
     dataDir,
     clickhouse: { database: 'signalbox' },
@@ -192,24 +236,39 @@ async function engineRate(dataDir: string): Promise<{ rowsPerSec: number; jsMicr
   // On a point's store, its own tables go first: their pending merges (a million spans' worth after a
   // long point) would run during the timing and halve the engine's rate.
   await store.command('DROP DATABASE IF EXISTS signalbox SYNC')
-  // Timed three times, each into fresh tables, the median kept: the ratio divides by this figure, and
-  // one insert on a shared machine (52,000–139,000 rows/s across runs) is one moment's speed.
-  const rates: number[] = []
-  for (let t = 0; t < ENGINE_TIMINGS; t++) {
+  const insert = (from: string) =>
+    store.command(
+      `INSERT INTO baseline.spans (${SPAN_COLUMNS.join(', ')}) FROM INFILE '${from}' FORMAT Native`,
+    )
+  const timed = async (run: () => Promise<void>): Promise<number> => {
     await store.command('CREATE DATABASE IF NOT EXISTS baseline')
     for (const m of MIGRATIONS)
       for (const s of m.statements({ database: 'baseline' }, retention)) await store.command(s)
     const t0 = performance.now()
-    await store.command(
-      `INSERT INTO baseline.spans (${SPAN_COLUMNS.join(', ')}) FROM INFILE '${rowsFile}' FORMAT Native`,
-    )
-    rates.push(Math.round(spans / ((performance.now() - t0) / 1000)))
+    await run()
+    const rate = Math.round(spans / ((performance.now() - t0) / 1000))
     await store.command('DROP DATABASE baseline SYNC')
+    return rate
   }
-  log(`  engine alone: ${rates.join(', ')} rows/s`)
+  // Timed three times, each into fresh tables, the median kept: the ratio divides by this figure, and
+  // one insert on a shared machine (52,000–139,000 rows/s across runs) is one moment's speed.
+  const rates: number[] = []
+  const inWrites: number[] = []
+  for (let t = 0; t < ENGINE_TIMINGS; t++) {
+    rates.push(await timed(() => insert(rowsFile)))
+    inWrites.push(
+      await timed(async () => {
+        for (const f of writeFiles) await insert(f)
+      }),
+    )
+  }
+  log(
+    `  engine alone: ${rates.join(', ')} rows/s in one insert; ${inWrites.join(', ')} in writes of ${REQUESTS_PER_WRITE * 512} rows`,
+  )
   await store.close()
   return {
     rowsPerSec: median(rates, (r) => r),
+    rowsPerSecInWrites: median(inWrites, (r) => r),
     jsMicrosPerSpan: Number(((jsMs * 1000) / spans).toFixed(2)),
   }
 }
@@ -245,7 +304,7 @@ const curve: Point[] = []
 const median = <T>(runs: readonly T[], by: (run: T) => number): T =>
   [...runs].sort((a, b) => by(a) - by(b))[Math.floor(runs.length / 2)] as T
 let disk = { bytesPerSpan: 0, indexBytesPerSpan: 0 }
-let engine = { rowsPerSec: 0, jsMicrosPerSpan: 0 }
+let engine: EngineRate = { rowsPerSec: 0, rowsPerSecInWrites: 0, jsMicrosPerSpan: 0 }
 const engines: Array<typeof engine> = []
 for (const [i, { senders, batch }] of POINTS.entries()) {
   const runs: Point[] = []
@@ -268,16 +327,23 @@ if (engine.rowsPerSec === 0) engine = await engineRate(join(work, 'engine'))
 rmSync(work, { recursive: true, force: true })
 const headline = curve.find((p) => p.senders === 64 && p.batch === 512) ?? (curve[0] as Point)
 log(
-  `engine alone: ${engine.rowsPerSec} rows/s from a local file; collector decode+encode ${engine.jsMicrosPerSpan} µs/span on one core; disk ${disk.bytesPerSpan} bytes/span (+${disk.indexBytesPerSpan} in indexes)`,
+  `engine alone: ${engine.rowsPerSec} rows/s from a local file (${engine.rowsPerSecInWrites} in the collector's write size); collector decode+encode ${engine.jsMicrosPerSpan} µs/span on one core; disk ${disk.bytesPerSpan} bytes/span (+${disk.indexBytesPerSpan} in indexes)`,
 )
 /** Each point's spans/s against the engine's own rate, measured once a run (at 64 × 512). */
 const ratioOf = (p: Point) => Number((p.spansPerSec / engine.rowsPerSec).toFixed(2))
+/** The same against the engine writing as the collector must: what the collector adds to the writes. */
+const ratioInWritesOf = (p: Point) => Number((p.spansPerSec / engine.rowsPerSecInWrites).toFixed(2))
 log(`ratio to the engine alone: ${curve.map((p) => `${p.senders} × ${p.batch} ${ratioOf(p)}`).join(', ')}`)
+log(
+  `ratio to the engine in the collector's write size: ${curve.map((p) => `${p.senders} × ${p.batch} ${ratioInWritesOf(p)}`).join(', ')}`,
+)
 console.log(
   JSON.stringify({
     spansPerSec: headline.spansPerSec,
     engineRowsPerSec: engine.rowsPerSec,
     ratio: ratioOf(headline),
+    engineRowsPerSecInWrites: engine.rowsPerSecInWrites,
+    ratioInWrites: ratioInWritesOf(headline),
     rssMB: Math.max(...curve.map((p) => p.peakRssMB)),
     ackP99Ms: Math.max(...curve.map((p) => p.ackP99Ms)),
     bytesPerSpan: disk.bytesPerSpan,
