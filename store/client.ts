@@ -76,13 +76,14 @@ const READ_SETTINGS = {
 const INSERT_SETTINGS = { parallel_view_processing: 1 } as const
 
 /**
- * On a cluster, an INSERT run as a statement returns once its rows are on their shards, not once the
- * Distributed table has queued them on this node. A migration's rebuild (`rebuildTable`) copies a
- * table through the Distributed tables, swaps the copy in and drops the old one straight after: rows
- * still queued would go to the old table, or be dropped with the queue. And the control plane's rows
- * (a replay, an alert, a token) are read back at once. DDL ignores it.
+ * On a cluster, an INSERT returns once its rows are on their shards, not once the Distributed table
+ * has queued them on this node. Every statement runs with it: a migration's rebuild (`rebuildTable`)
+ * copies a table through the Distributed tables, swaps the copy in and drops the old one straight
+ * after, so rows still queued would go to the old table or be dropped with the queue; and the control
+ * plane's rows (a replay, an alert, a token) are read back at once. DDL ignores it. Of the collector's
+ * inserts, only those asked to `reachShards` wait.
  */
-const CLUSTER_COMMAND_SETTINGS = { distributed_foreground_insert: 1 } as const
+const ON_SHARDS = { distributed_foreground_insert: 1 } as const
 
 export interface StoreOptions extends Pick<Config, 'dataDir' | 'clickhouse'> {
   readonly query?: Pick<Config['query'], 'timeoutSeconds'>
@@ -156,9 +157,7 @@ export async function openStore(config: StoreOptions): Promise<Store> {
         query: `${insert} FORMAT ${format}`,
         values: Readable.from(chunks, { objectMode: false }),
         clickhouse_settings:
-          options.reachShards && target.cluster
-            ? { ...INSERT_SETTINGS, distributed_foreground_insert: 1 }
-            : INSERT_SETTINGS,
+          options.reachShards && target.cluster ? { ...INSERT_SETTINGS, ...ON_SHARDS } : INSERT_SETTINGS,
       })
       result.stream.resume()
       return
@@ -173,6 +172,7 @@ export async function openStore(config: StoreOptions): Promise<Store> {
     }
   }
 
+  const commandSettings = url && cluster ? ON_SHARDS : undefined
   const store: Store = {
     mode: url ? 'server' : 'embedded',
     target,
@@ -189,13 +189,13 @@ export async function openStore(config: StoreOptions): Promise<Store> {
       return result.json<Row>()
     },
     async command(statement) {
-      const clickhouse_settings = url && cluster ? CLUSTER_COMMAND_SETTINGS : undefined
-      if (typeof statement === 'string') await client.command({ query: statement, clickhouse_settings })
+      if (typeof statement === 'string')
+        await client.command({ query: statement, clickhouse_settings: commandSettings })
       else
         await client.command({
           query: statement.query,
           query_params: statement.query_params as Record<string, unknown>,
-          clickhouse_settings,
+          clickhouse_settings: commandSettings,
         })
     },
     insertRows: (table, columns, chunks, options) =>
