@@ -9,6 +9,7 @@ const SERVER_MODE_EXCLUDED = [
   'test/store/schema.test.ts', // store/schema.sql is rendered by an embedded engine
   'test/store/cluster-ddl.test.ts', // the embedded engine's parser reads the cluster DDL
   'test/store/cluster-commands.test.ts', // a recorder stands in for a cluster's server
+  'test/store/long-commands.test.ts', // a stand-in for a server busy copying a table
   'test/collector/native.test.ts', // checks Native blocks against a second embedded engine
   'test/collector/trace-filter.test.ts', // no store
   'test/collector/written-traces.test.ts', // the filter of written traces serves the embedded engine only

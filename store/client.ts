@@ -31,11 +31,20 @@ export interface InsertOptions {
   readonly reachShards?: boolean
 }
 
+export interface CommandOptions {
+  /**
+   * A statement that may run for minutes, such as a migration's copy of a large table: in server mode
+   * it goes with the server's progress headers (see openStore) and a longer silence allowed, rather
+   * than being cut off by the request timeout while the server still runs it.
+   */
+  readonly long?: boolean
+}
+
 export interface Store {
   readonly mode: StoreMode
   readonly target: Target
   query<Row>(q: BoundQuery, options?: QueryOptions): Promise<Row[]>
-  command(statement: string | BoundQuery): Promise<void>
+  command(statement: string | BoundQuery, options?: CommandOptions): Promise<void>
   /**
    * Inserts `JSONCompactEachRow` text, given as chunks of whole newline-terminated rows; resolves once
    * ClickHouse has written them.
@@ -89,6 +98,32 @@ export interface StoreOptions extends Pick<Config, 'dataDir' | 'clickhouse'> {
   readonly query?: Pick<Config['query'], 'timeoutSeconds'>
   /** A one-off command tells its own failures: the client's log of them (with stacks) is turned off. */
   readonly quiet?: boolean
+  /** Server mode: how long a request may go without a byte from the server before it fails. */
+  readonly requestTimeoutMs?: number
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
+
+/**
+ * Server mode's long statements (`CommandOptions.long`). The server answers an HTTP request when its
+ * statement is done, and a copy of a large table can take longer than any request timeout; cut off,
+ * the statement runs on in the server while the migration fails. So a long statement asks for the
+ * server's progress headers (`X-ClickHouse-Progress`), sent as the statement runs, at half the request
+ * timeout: the socket hears from the server well within its timeout, and so does a proxy or load
+ * balancer whose idle timeout is as long. A statement that waits without progress (a `DROP ... SYNC`
+ * behind a running query, `ON CLUSTER` DDL waiting for its hosts) is allowed ten request timeouts of
+ * silence. The headers pile up in one response: a MiB of them is about 5,000, over 40 hours at the
+ * default interval.
+ */
+function longCommands(requestTimeoutMs: number) {
+  return {
+    request_timeout: 10 * requestTimeoutMs,
+    max_response_headers_size: 1024 * 1024,
+    clickhouse_settings: {
+      send_progress_in_http_headers: 1,
+      http_headers_progress_interval_ms: String(Math.max(1, Math.floor(requestTimeoutMs / 2))),
+    },
+  } as const
 }
 
 export async function openStore(config: StoreOptions): Promise<Store> {
@@ -98,6 +133,8 @@ export async function openStore(config: StoreOptions): Promise<Store> {
   const log = config.quiet ? { level: ClickHouseLogLevel.OFF } : undefined
 
   let client: ClickHouseClient
+  /** Server mode: the client for long statements (longCommands); embedded mode has no request timeout. */
+  let longClient: ClickHouseClient | undefined
   /** Embedded mode: where insert payloads are staged for the engine to read (see insertRows). */
   let stagingDir = ''
   let staged = 0
@@ -108,7 +145,10 @@ export async function openStore(config: StoreOptions): Promise<Store> {
       query: `CREATE DATABASE IF NOT EXISTS ${database}${cluster ? ` ON CLUSTER ${cluster}` : ''}`,
     })
     await bootstrap.close()
-    client = createClient({ url, username: user, password, database, request_timeout: 60_000, log })
+    const requestTimeoutMs = config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    const options = { url, username: user, password, database, log }
+    client = createClient({ ...options, request_timeout: requestTimeoutMs })
+    longClient = createClient({ ...options, ...longCommands(requestTimeoutMs) })
   } else {
     const path = join(config.dataDir, 'clickhouse')
     mkdirSync(path, { recursive: true })
@@ -188,15 +228,13 @@ export async function openStore(config: StoreOptions): Promise<Store> {
       })
       return result.json<Row>()
     },
-    async command(statement) {
-      if (typeof statement === 'string')
-        await client.command({ query: statement, clickhouse_settings: commandSettings })
-      else
-        await client.command({
-          query: statement.query,
-          query_params: statement.query_params as Record<string, unknown>,
-          clickhouse_settings: commandSettings,
-        })
+    async command(statement, options = {}) {
+      const { query, query_params } = typeof statement === 'string' ? { query: statement } : statement
+      await (options.long && longClient ? longClient : client).command({
+        query,
+        query_params: query_params as Record<string, unknown> | undefined,
+        clickhouse_settings: commandSettings,
+      })
     },
     insertRows: (table, columns, chunks, options) =>
       insertFormatted(table, columns, 'JSONCompactEachRow', chunks, options),
@@ -206,7 +244,7 @@ export async function openStore(config: StoreOptions): Promise<Store> {
       return row?.v ?? 'unknown'
     },
     async close() {
-      await client.close()
+      await Promise.all([client.close(), longClient?.close()])
     },
   }
   return store

@@ -6,6 +6,8 @@ import { type RetentionDays, retentionStatements } from './retention.ts'
 import { sql, table } from './sql.ts'
 import { TABLES } from './tables.ts'
 
+const LONG = { long: true } as const
+
 export function migrationsTableDdl(store: Pick<Store, 'target'>): string[] {
   return createTable(
     {
@@ -21,7 +23,8 @@ export function migrationsTableDdl(store: Pick<Store, 'target'>): string[] {
 
 /**
  * Applies the migrations not yet recorded, in order, and then the configured retention. Each
- * statement is idempotent, so a run interrupted half-way is finished by the next one.
+ * statement is idempotent, so a run interrupted half-way is finished by the next one. Statements run
+ * as long ones (`CommandOptions.long`): a rebuild copies a whole table, as large as the data kept.
  */
 export async function migrate(
   store: Store,
@@ -29,7 +32,7 @@ export async function migrate(
   log?: Logger,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<number[]> {
-  for (const ddl of migrationsTableDdl(store)) await store.command(ddl)
+  for (const ddl of migrationsTableDdl(store)) await store.command(ddl, LONG)
   const done = new Set(
     (await store.query<{ id: number }>(sql`SELECT DISTINCT id FROM ${table(TABLES.migrations)}`)).map((r) =>
       Number(r.id),
@@ -38,13 +41,13 @@ export async function migrate(
   const applied: number[] = []
   for (const m of migrations) {
     if (done.has(m.id)) continue
-    for (const statement of m.statements(store.target, retention)) await store.command(statement)
+    for (const statement of m.statements(store.target, retention)) await store.command(statement, LONG)
     await store.command(
       sql`INSERT INTO ${table(TABLES.migrations)} (id, name, applied_at) VALUES (${m.id}, ${m.name}, now64(3))`,
     )
     log?.info({ migration: m.id, name: m.name }, 'migration applied')
     applied.push(m.id)
   }
-  for (const statement of retentionStatements(retention, store.target)) await store.command(statement)
+  for (const statement of retentionStatements(retention, store.target)) await store.command(statement, LONG)
   return applied
 }
