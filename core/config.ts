@@ -13,7 +13,7 @@ const optionalString = z
   .optional()
   .transform((v) => (v === '' ? undefined : v))
 
-/** Every setting Signalbox reads, by its environment variable name. The README lists the same table. */
+/** Every setting Signalbox reads, by its environment variable name. docs/configuration.md lists the same table. */
 const settingsSchema = z.object({
   SIGNALBOX_HOST: z.string().min(1).default('127.0.0.1'),
   SIGNALBOX_HTTP_PORT: port.default(8080),

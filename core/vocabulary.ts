@@ -136,6 +136,15 @@ export const BATCH_EVENTS = {
 } as const
 
 /**
+ * A deploy pipeline's announcement that an integration (its connector id, or a service's name) runs a
+ * new version: data has `integration` and `version`. The catalog's changes of version read it
+ * (docs/governance.md).
+ */
+export const INTEGRATION_EVENTS = {
+  deployed: 'retail.integration.deployed',
+} as const
+
+/**
  * A parcel's tracking (docs/telemetry.md, "Tax, carrier and loyalty"), as the carrier's webhooks are
  * mapped (config/webhooks.yaml, source `carrier`): subject the shipment id, extension `orderid`. Its
  * delivery is the order's own `retail.order.delivered`.
@@ -170,6 +179,7 @@ export const EVENT_TYPES = {
   price: Object.values(PRICE_EVENTS),
   purchase_order: Object.values(PURCHASE_ORDER_EVENTS),
   batch: Object.values(BATCH_EVENTS),
+  integration: Object.values(INTEGRATION_EVENTS),
 } as const
 
 /** One business key found on a span, log or event. */

@@ -1,5 +1,6 @@
 import { SpanKind } from '@opentelemetry/api'
 import { CloudEvent, emitterFor, type Message, Mode } from 'cloudevents'
+import { INTEGRATION_EVENTS } from '../../core/vocabulary.ts'
 import { InFlight } from '../sdk/in-flight.ts'
 import { type ConnectorTelemetry, serviceTelemetry } from '../sdk/telemetry.ts'
 
@@ -73,7 +74,7 @@ export class GovernanceActivity {
         specversion: '1.0',
         id: `deploy-${id}-${version}-${now.getTime()}`,
         source: DEPLOY_PIPELINE_SOURCE,
-        type: 'retail.integration.deployed',
+        type: INTEGRATION_EVENTS.deployed,
         subject: id,
         time: now.toISOString(),
         datacontenttype: 'application/json',

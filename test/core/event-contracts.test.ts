@@ -55,6 +55,7 @@ describe('the shipped event contracts (config/events)', () => {
         },
       ],
       ['retail.price.published', { sku: 'SKU-1', priceList: 'GB', price: 17.99, promotionId: 'PROMO-1' }],
+      ['retail.integration.deployed', { integration: 'order-to-cash', version: '1.1.0' }],
       [
         'retail.promotion.started',
         {
