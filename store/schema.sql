@@ -829,19 +829,6 @@ GROUP BY
     scope,
     key;
 
-CREATE TABLE signalbox.span_keys
-(
-    `trace_id` String CODEC(ZSTD(1)),
-    `span_id` String CODEC(ZSTD(1)),
-    `service_name` LowCardinality(String),
-    `timestamp` DateTime64(9) COMMENT 'the span start: retention and the lookup window' CODEC(Delta(8), ZSTD(1))
-)
-ENGINE = MergeTree
-PARTITION BY toDate(timestamp)
-ORDER BY trace_id
-TTL toDateTime(timestamp) + toIntervalDay(30)
-SETTINGS ttl_only_drop_parts = 1, index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 8192;
-
 CREATE TABLE signalbox.span_resources
 (
     `resource_id` UInt64,

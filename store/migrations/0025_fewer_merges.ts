@@ -15,6 +15,8 @@ import type { Migration } from './types.ts'
  * per-entity and per-trace indexes. `span_keys` keeps the default: every batch's exactly-once lookup
  * probes each of its parts. The rollups keep it too: their merges are what collapse their rows.
  * A table rebuilt later (rebuildTable) takes the settings of its new spec: that spec must carry these.
+ * Since then, migration 27 rebuilt `trace_index` on the engine's defaults (a lookup probes its every
+ * part, as it did `span_keys`'), and migration 28 dropped `span_keys`.
  */
 export const FEWER_MERGES = { merge_selector_base: 20 } as const
 export const FEWER_MERGES_TABLES = ['spans', 'logs', 'entity_index', 'trace_index'] as const

@@ -140,6 +140,12 @@ export function replaceView(spec: ViewSpec, t: Target): string[] {
   return [`DROP VIEW IF EXISTS ${t.database}.${spec.name}${onCluster(t)}`, ...createView(spec, t)]
 }
 
+/** A table dropped for good: on a cluster, its Distributed table and the local tables under it. */
+export function dropTable(name: string, t: Target): string[] {
+  const drop = (table: string) => `DROP TABLE IF EXISTS ${table}${onCluster(t)} SYNC`
+  return t.cluster ? [drop(`${t.database}.${name}`), drop(qualified(name, t))] : [drop(qualified(name, t))]
+}
+
 /** A materialized view dropped for good. */
 export function dropView(name: string, t: Target): string[] {
   return [`DROP VIEW IF EXISTS ${t.database}.${name}${onCluster(t)}`]

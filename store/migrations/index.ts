@@ -25,6 +25,7 @@ import { spanKeysSmallBlocks } from './0024_span_keys_small_blocks.ts'
 import { fewerMerges } from './0025_fewer_merges.ts'
 import { spanResources } from './0026_span_resources.ts'
 import { spanKeysInTraceIndex } from './0027_span_keys_in_trace_index.ts'
+import { dropSpanKeys } from './0028_drop_span_keys.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -58,4 +59,5 @@ export const MIGRATIONS: readonly Migration[] = [
   fewerMerges,
   spanResources,
   spanKeysInTraceIndex,
+  dropSpanKeys,
 ]

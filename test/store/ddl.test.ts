@@ -6,6 +6,8 @@ import { retentionStatements } from '../../store/retention.ts'
 const retention = { spans: 30, logs: 14, events: 400 }
 const single = { database: 'signalbox' }
 const cluster = { database: 'signalbox', cluster: 'retail' }
+/** Tables a migration dropped for good: the key table, unfed since migration 27. */
+const RETIRED = ['signalbox.span_keys']
 
 describe('DDL for one node', () => {
   const statements = MIGRATIONS.flatMap((m) => m.statements(single, retention))
@@ -35,7 +37,9 @@ describe('DDL for one node', () => {
         expect(s).toMatch(
           copy.test(target) ? / DROP INDEX IF EXISTS / : / (ADD COLUMN IF NOT EXISTS|MODIFY SETTING) /,
         )
-      if (s.startsWith('DROP TABLE')) expect(target).toMatch(copy)
+      // A table is dropped as a rebuild's copy, or for good once no release reads it (migration 28).
+      if (s.startsWith('DROP TABLE'))
+        expect(copy.test(target) || RETIRED.includes(target), target).toBe(true)
     })
     expect(statements.join('\n')).not.toMatch(/ON CLUSTER|Replicated|Distributed/)
   })

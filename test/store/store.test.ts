@@ -59,6 +59,7 @@ describe('migrations', () => {
       'fewer_merges',
       'span_resources',
       'span_keys_in_trace_index',
+      'drop_span_keys',
     ])
   })
 
@@ -75,7 +76,7 @@ describe('migrations', () => {
     expect(row?.ddl).toContain('toIntervalDay(7)')
   })
 
-  it('merge the raw tables and their indexes less often, and leave the key table and the rollups alone', async () => {
+  it('merge the raw tables and the entity index less often, and leave the trace index and the rollups alone', async () => {
     const ddl = new Map(
       (
         await store.query<{ name: string; ddl: string }>(
@@ -152,17 +153,19 @@ describe('migrations', () => {
       key: string
       copies: string
       keyView: string
+      keyTable: string
     }>(sql`
       SELECT create_table_query AS create, sorting_key AS key,
         (SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_m27') AS copies,
-        (SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'span_keys_mv') AS keyView
+        (SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'span_keys_mv') AS keyView,
+        (SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'span_keys') AS keyTable
       FROM system.tables WHERE database = currentDatabase() AND name = ${TABLES.traceIndex}`)
     expect(settings?.create).toContain('index_granularity = 256')
     expect(settings?.create).toContain('max_compress_block_size = 8192')
     expect(settings?.create).not.toContain('merge_selector_base')
     expect(settings?.key).toBe('trace_id')
-    // The key table is no longer fed (it stays for collectors of the release before, until its TTL).
-    expect([settings?.copies, settings?.keyView]).toEqual(['0', '0'])
+    // The key table is no longer fed, and migration 28 dropped it.
+    expect([settings?.copies, settings?.keyView, settings?.keyTable]).toEqual(['0', '0', '0'])
     // The view follows the table's name: new spans' keys reach the new table, in one row a trace and day.
     const after = 'c2'.padEnd(32, '0')
     await store.command(spans(after))
