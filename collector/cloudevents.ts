@@ -43,7 +43,7 @@ const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/
  * RFC 3339 time → exact nanoseconds since the epoch (Date keeps only milliseconds, CloudEvents
  * producers may send nanoseconds).
  */
-export function rfc3339ToNanos(time: string, path: string): bigint {
+function rfc3339ToNanos(time: string, path: string): bigint {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(time)
   const ms = m ? Date.parse(`${m[1]}${m[3]}`) : Number.NaN
   if (!m || Number.isNaN(ms))

@@ -1,7 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
-export type Signal = 'spans' | 'logs' | 'events'
-
 /** The collector's own health, served at `/metrics` in Prometheus text format. */
 export class CollectorMetrics {
   readonly registry = new Registry()
@@ -19,7 +17,7 @@ export class CollectorMetrics {
   })
   readonly rejected = new Counter({
     name: 'signalbox_collector_rejected_total',
-    help: 'Items or requests refused, by reason (bad input, too large, queue full, store failing, stale).',
+    help: 'Items refused inside an accepted request (told in its partial success), by reason: outside_retention. Whole requests refused are signalbox_collector_refused_requests_total.',
     labelNames: ['signal', 'reason'] as const,
     registers: [this.registry],
   })

@@ -116,7 +116,7 @@ export class IngestPipeline {
         columns: SPAN_COLUMNS,
         format: nativeBlocks,
         storedKeys: new StoredKeyLookup(
-          (keys) => this.storedSpanKeys(keys),
+          (keys) => this.lookUpSpanKeys(keys),
           writtenTraces && {
             started: (keys) => writtenTraces.writeStarted(keys, traceIdsOf(keys)),
             ended: (keys) => writtenTraces.writeEnded(keys),
@@ -347,7 +347,7 @@ export class IngestPipeline {
    * filter of written traces proves fresh are settled without the store; the rest are asked of the
    * store on the days of their spans' start times.
    */
-  private async storedSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
+  private async lookUpSpanKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
     // Each trace's span times: the filter settles a trace only if its earliest span is within its horizon.
     const spans = new Map<string, { first: bigint; last: bigint }>()
     for (const { id, timeNs } of keys) {

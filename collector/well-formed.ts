@@ -16,7 +16,7 @@ const isSurrogateNibble = (c: number) => (c >= 0x38 && c <= 0x39) || (c >= 0x61 
 const BACKSLASH = 0x5c
 
 /** The row line with every lone-surrogate escape replaced by `\ufffd`, and how many there were. */
-export function repairLoneSurrogates(line: string): { line: string; repaired: number } {
+function repairLoneSurrogates(line: string): { line: string; repaired: number } {
   let at = line.indexOf('\\ud')
   if (at < 0) return { line, repaired: 0 }
   let out = ''

@@ -21,7 +21,6 @@ export interface QueryOptions {
   readonly timeoutSeconds?: number
 }
 
-/** The only handle on ClickHouse. Same SQL in both modes; only construction and the insert path differ. */
 export interface InsertOptions {
   /**
    * On a cluster, resolve only once the rows are on their shards (`distributed_foreground_insert`),
@@ -40,6 +39,7 @@ export interface CommandOptions {
   readonly long?: boolean
 }
 
+/** The only handle on ClickHouse. Same SQL in both modes; only construction and the insert path differ. */
 export interface Store {
   readonly mode: StoreMode
   readonly target: Target

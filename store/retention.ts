@@ -19,7 +19,7 @@ export interface RetentionDays {
 const FLOW_NAME = /^[a-z][a-z0-9_]*$/
 
 /** The longest any failed trace is kept, and at least the success retention of `successDays`. */
-export function longestKeep(days: RetentionDays, successDays: number): number {
+function longestKeep(days: RetentionDays, successDays: number): number {
   return Math.max(successDays, days.failed ?? successDays, ...Object.values(days.failedByFlow ?? {}))
 }
 

@@ -42,17 +42,3 @@ export const TABLES = {
 } as const
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]
-
-export const VIEWS = {
-  traceIndexFromSpans: 'trace_index_mv',
-  entityIndexFromSpans: 'entity_index_spans_mv',
-  entityIndexFromEvents: 'entity_index_events_mv',
-  eventKeysFromEvents: 'event_keys_mv',
-  entityProgressFromEvents: 'entity_progress_mv',
-  flowMinutesFromSpans: 'flow_minutes_mv',
-  sliMinutesFromSpans: 'sli_minutes_mv',
-  failedTracesFromSpans: 'failed_traces_spans_mv',
-  failedTracesFromExceptions: 'failed_traces_exceptions_mv',
-  sightingsFromSpans: 'integration_sightings_spans_mv',
-  sightingsFromEvents: 'integration_sightings_events_mv',
-} as const

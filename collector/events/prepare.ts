@@ -65,7 +65,7 @@ const example = (data: string) =>
   data.length > MAX_EXAMPLE_CHARS ? `${data.slice(0, MAX_EXAMPLE_CHARS)}…` : data
 
 /** An event with personal data removed from its data and extensions (core/privacy.ts). */
-export function redactEvent(e: BusinessEvent, privacy: Redactor): BusinessEvent {
+function redactEvent(e: BusinessEvent, privacy: Redactor): BusinessEvent {
   const p = privacy.forSource(e.source)
   return { ...e, data: p.jsonText(e.data), extensions: p.attributes(e.extensions) }
 }

@@ -9,7 +9,7 @@ import { BadRequestError } from '../../core/errors.ts'
  * Times are stored as DateTime64(9), a signed 64-bit count of nanoseconds (up to 2262-04-11), and
  * the trace index adds a span's duration to its start: any time past this would overflow there.
  */
-export const MAX_TIME_NS = (1n << 63n) - 1n
+const MAX_TIME_NS = (1n << 63n) - 1n
 
 /**
  * AnyValue arrays and maps nest; decoding and storing them recurses. Real attributes nest a few

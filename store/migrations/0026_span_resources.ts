@@ -37,7 +37,8 @@ export const spanResources: Migration = {
         engineArgs: 'seen',
         partitionBy: 'toDate(seen)',
         orderBy: 'resource_id',
-        // Store/retention.ts sets it from the configuration: a day past the longest a span is kept.
+        // Replaced at every start by store/retention.ts's, from the configuration: three days past the
+        // longest a span is kept.
         ttl: `seen + INTERVAL ${days(Math.max(retention.spans, retention.failed ?? 0) + 1)} DAY`,
         settings: { ttl_only_drop_parts: 1 },
         shardBy: 'resource_id',

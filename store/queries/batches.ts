@@ -58,7 +58,7 @@ export async function batchRuns(
 }
 
 /** Per job, when a run last started in [from, to): what a missed run is decided on. */
-export async function lastRunStarts(
+async function lastRunStarts(
   store: Store,
   from: Date,
   to: Date,

@@ -41,7 +41,7 @@ export interface ExceptionRow {
   readonly replay_count: number
 }
 
-export const EXCEPTION_STATUSES = ['open', 'replaying', 'resolved', 'failed-again', 'ignored'] as const
+const EXCEPTION_STATUSES = ['open', 'replaying', 'resolved', 'failed-again', 'ignored'] as const
 export type ExceptionStatus = (typeof EXCEPTION_STATUSES)[number]
 
 /** The same failure (connector, step, entity, error class) is one exception, however often reported. */

@@ -36,7 +36,7 @@ interface Mark {
  * A fingerprint of what the state's rows mean: the stages' events, which are optional, the terminal
  * events. Another configuration makes every kept row and tally stale: the state is built again.
  */
-export function shapeOf(flow: FlowShape): string {
+function shapeOf(flow: FlowShape): string {
   const meaning = JSON.stringify([flow.stageEvents, flow.optionalStages, flow.terminalEvents])
   return createHash('sha256').update(meaning).digest('hex').slice(0, 16)
 }
@@ -65,13 +65,9 @@ async function latestMark(store: Store, flow: FlowShape): Promise<(Mark & { vers
   }
 }
 
-/** Writes through a Distributed table reach the shards before the statement returns. */
-const WRITE_SETTINGS = sql`distributed_foreground_insert = 1`
-
 function writeMark(store: Store, flow: FlowShape, version: bigint, mark: Mark): Promise<void> {
   return store.command(sql`
     INSERT INTO ${table(TABLES.flowStateMarks)} (flow, watermark, version, state_version, tallied, incremental, shape)
-    SETTINGS ${WRITE_SETTINGS}
     VALUES (${flow.name}, ${new Date(mark.watermarkMs)}, ${version}, ${mark.stateVersion}, ${mark.tallied ? 1 : 0},
       ${mark.incremental ? 1 : 0}, ${mark.shape})`)
 }
@@ -207,8 +203,7 @@ async function refreshOnce(store: Store, flow: FlowShape, options: RefreshOption
   const ids = since && since.changed.length <= MAX_CHANGED ? since.changed : undefined
   await store.command(sql`
     INSERT INTO ${table(TABLES.flowEntitiesStaged)} (flow, ${ROW_COLUMNS}, version)
-    SELECT ${flow.name}, ${ROW_COLUMNS}, ${version} FROM (${stagesWithSpan(flow, ids)})
-    SETTINGS ${WRITE_SETTINGS}`)
+    SELECT ${flow.name}, ${ROW_COLUMNS}, ${version} FROM (${stagesWithSpan(flow, ids)})`)
   // Staging a whole flow can outlast a lease term: the refresh goes on only if it still leads. From
   // the pending mark on, finishing is safe for anyone (its inserts carry deduplication tokens).
   if (leading && !(await leading())) return
@@ -238,13 +233,11 @@ async function clearTallies(store: Store, flow: FlowShape): Promise<void> {
   await store.command(sql`
     INSERT INTO ${table(TABLES.flowTallies)} (flow, ${TALLY_KEY}, n, delay_ms_sum)
     SELECT flow, ${TALLY_KEY}, -sum(n), -sum(delay_ms_sum) FROM ${table(TABLES.flowTallies)}
-    WHERE flow = ${flow.name} GROUP BY flow, ${TALLY_KEY} HAVING sum(n) != 0 OR sum(delay_ms_sum) != 0
-    SETTINGS ${WRITE_SETTINGS}`)
+    WHERE flow = ${flow.name} GROUP BY flow, ${TALLY_KEY} HAVING sum(n) != 0 OR sum(delay_ms_sum) != 0`)
   await store.command(sql`
     INSERT INTO ${table(TABLES.flowWaiting)} (flow, ${WAITING_KEY}, n)
     SELECT flow, ${WAITING_KEY}, -sum(n) FROM ${table(TABLES.flowWaiting)}
-    WHERE flow = ${flow.name} GROUP BY flow, ${WAITING_KEY} HAVING sum(n) != 0
-    SETTINGS ${WRITE_SETTINGS}`)
+    WHERE flow = ${flow.name} GROUP BY flow, ${WAITING_KEY} HAVING sum(n) != 0`)
 }
 
 /**
@@ -267,19 +260,18 @@ async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermar
     WHERE n != 0 OR delay_ms_sum != 0
     ORDER BY ${TALLY_KEY}
     SETTINGS insert_deduplication_token = ${`flow_tallies:${flow.name}:${mark.stateVersion}`},
-      deduplicate_insert_select = 'force_enable', ${WRITE_SETTINGS}`)
+      deduplicate_insert_select = 'force_enable'`)
   await store.command(sql`
     INSERT INTO ${table(TABLES.flowWaiting)} (flow, ${WAITING_KEY}, n)
     SELECT ${flow.name}, ${WAITING_KEY}, n FROM (${waitingRows(flow, signed)})
     WHERE n != 0
     ORDER BY ${WAITING_KEY}
     SETTINGS insert_deduplication_token = ${`flow_waiting:${flow.name}:${mark.stateVersion}`},
-      deduplicate_insert_select = 'force_enable', ${WRITE_SETTINGS}`)
+      deduplicate_insert_select = 'force_enable'`)
   await store.command(sql`
     INSERT INTO ${table(TABLES.flowEntities)} (flow, ${ROW_COLUMNS}, version)
     SELECT flow, ${ROW_COLUMNS}, version FROM ${table(TABLES.flowEntitiesStaged)}
-    WHERE flow = ${flow.name} AND version = ${mark.stateVersion}
-    SETTINGS ${WRITE_SETTINGS}`)
+    WHERE flow = ${flow.name} AND version = ${mark.stateVersion}`)
   await writeMark(store, flow, mark.stateVersion + 1n, {
     ...mark,
     watermarkMs,

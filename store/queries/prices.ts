@@ -30,7 +30,7 @@ export async function priceEvents(store: Store, sku: string, from: Date, to: Dat
  * What every SKU's conflicts are decided on, in [from, now]: per SKU and price list the latest price
  * in force, per SKU, price list and channel the latest publication, and every promotion per SKU.
  */
-export async function latestPriceRows(store: Store, from: Date, now: Date): Promise<PriceEventRow[]> {
+async function latestPriceRows(store: Store, from: Date, now: Date): Promise<PriceEventRow[]> {
   const [changes, published, promotions] = await Promise.all([
     store.query<PriceEventRow>(sql`
       SELECT type, toUnixTimestamp64Milli(time) AS time_ms, subject AS sku, '' AS channel, data

@@ -68,7 +68,7 @@ export const inRange = (events: Fragment, since: Date, until: Date) =>
   sql`SELECT * FROM (${events}) WHERE at_ms >= ${since.getTime()} AND at_ms < ${until.getTime()}`
 
 /** Good and total events in each window ending at `now`, from one scan of `events` (the longest window's). */
-export async function countsOf(
+async function countsOf(
   store: Store,
   events: Fragment,
   windowsMs: readonly number[],
