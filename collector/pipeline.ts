@@ -5,8 +5,8 @@ import { BadRequestError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Redactor } from '../core/privacy.ts'
 import type { Store } from '../store/client.ts'
+import { storedEventIds } from '../store/queries/events.ts'
 import { storedSpanKeys } from '../store/queries/traces.ts'
-import { sql, table } from '../store/sql.ts'
 import { TABLES } from '../store/tables.ts'
 import { Admission } from './admission.ts'
 import { TableBatcher, type WriteOutcome } from './batcher.ts'
@@ -325,7 +325,7 @@ export class IngestPipeline {
     return { accepted: outcome.written, rejected: 0, duplicates: outcome.duplicates }
   }
 
-  /** The keys of this batch already stored. The primary key narrows by source and id; pairs are matched here. */
+  /** The keys of this batch already stored: asked by source and by id, the pairs matched here. */
   private async storedEventKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
     if (keys.length === 0) return new Set()
     const sources = new Set<string>()
@@ -335,9 +335,7 @@ export class IngestPipeline {
       sources.add(k.slice(0, at))
       ids.add(k.slice(at + 1))
     }
-    const rows = await this.store.query<{ source: string; id: string }>(
-      sql`SELECT source, id FROM ${table(TABLES.eventKeys)} WHERE source IN ${[...sources]} AND id IN ${[...ids]}`,
-    )
+    const rows = await storedEventIds(this.store, [...sources], [...ids])
     return new Set(rows.map((r) => r.source + KEY_SEPARATOR + r.id))
   }
 

@@ -48,3 +48,18 @@ export async function listEvents(store: Store, f: EventFilter): Promise<EventRow
     ORDER BY time DESC, source, id
     LIMIT ${f.limit}`)
 }
+
+/**
+ * Which events of these sources and ids are stored: exactly-once's question before an event write
+ * (an event is its source and id). The key table's primary key narrows by both lists; the caller
+ * matches the pairs it asked about among the rows.
+ */
+export function storedEventIds(
+  store: Store,
+  sources: readonly string[],
+  ids: readonly string[],
+): Promise<Array<{ source: string; id: string }>> {
+  return store.query<{ source: string; id: string }>(
+    sql`SELECT source, id FROM ${table(TABLES.eventKeys)} WHERE source IN ${sources} AND id IN ${ids}`,
+  )
+}
