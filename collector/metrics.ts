@@ -17,7 +17,7 @@ export class CollectorMetrics {
   })
   readonly rejected = new Counter({
     name: 'signalbox_collector_rejected_total',
-    help: 'Items refused inside an accepted request (told in its partial success), by reason: outside_retention. Whole requests refused are signalbox_collector_refused_requests_total.',
+    help: 'Items refused for their time outside the retained window (reason outside_retention): spans and logs inside an accepted request, told in its partial success; events with their whole request (400). Requests refused for any cause are signalbox_collector_refused_requests_total.',
     labelNames: ['signal', 'reason'] as const,
     registers: [this.registry],
   })

@@ -32,8 +32,9 @@ export interface InsertOptions {
 
 export interface CommandOptions {
   /**
-   * A statement that may run for minutes, such as a migration's copy of a large table: in server mode
-   * it goes with the server's progress headers (see openStore) and a longer silence allowed, rather
+   * A statement that may run for minutes, such as a migration's copy of a large table or a flow's
+   * state built from nothing (store/queries/flow-state.ts): in server mode
+   * it goes with the server's progress headers and a longer silence allowed (`longCommands`), rather
    * than being cut off by the request timeout while the server still runs it.
    */
   readonly long?: boolean
@@ -105,6 +106,14 @@ export interface StoreOptions extends Pick<Config, 'dataDir' | 'clickhouse'> {
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
 
 /**
+ * A migration drops what it has copied elsewhere or retired, whatever its size: the engine's guard
+ * against dropping large tables (`max_table_size_to_drop`, 50 GB) would otherwise stop an upgrade at
+ * the first table that large, and again at every start. Server mode's long statements carry it; the
+ * embedded engine, which only Signalbox's own statements reach, has it for its session.
+ */
+const ANY_SIZE_DROPS = { max_table_size_to_drop: '0' } as const
+
+/**
  * Server mode's long statements (`CommandOptions.long`). The server answers an HTTP request when its
  * statement is done, and a copy of a large table can take longer than any request timeout; cut off,
  * the statement runs on in the server while the migration fails. So a long statement asks for the
@@ -112,14 +121,16 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
  * timeout: the socket hears from the server well within its timeout, and so does a proxy or load
  * balancer whose idle timeout is as long. A statement that waits without progress (a `DROP ... SYNC`
  * behind a running query, `ON CLUSTER` DDL waiting for its hosts) is allowed ten request timeouts of
- * silence. The headers pile up in one response: a MiB of them is about 5,000, over 40 hours at the
- * default interval.
+ * silence. The headers pile up in one response, each a couple of hundred bytes: a MiB of them lasts
+ * well over a day at the default interval, where Node's own limit (16 KiB) would cut a copy off after
+ * a few minutes. They also drop what they must (`ANY_SIZE_DROPS`).
  */
 function longCommands(requestTimeoutMs: number) {
   return {
     request_timeout: 10 * requestTimeoutMs,
     max_response_headers_size: 1024 * 1024,
     clickhouse_settings: {
+      ...ANY_SIZE_DROPS,
       send_progress_in_http_headers: 1,
       http_headers_progress_interval_ms: String(Math.max(1, Math.floor(requestTimeoutMs / 2))),
     },
@@ -170,7 +181,7 @@ export async function openStore(config: StoreOptions): Promise<Store> {
     // statement before the query there (about 0.3 ms apiece, measured), unlike HTTP parameters.
     await client.command({ query: `USE ${database}` })
     await client.command({
-      query: `SET ${Object.entries({ ...READ_SETTINGS, ...INSERT_SETTINGS })
+      query: `SET ${Object.entries({ ...READ_SETTINGS, ...INSERT_SETTINGS, ...ANY_SIZE_DROPS })
         .map(([k, v]) => `${k} = ${v}`)
         .join(', ')}`,
     })

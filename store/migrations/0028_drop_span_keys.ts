@@ -11,6 +11,6 @@ import type { Migration } from './types.ts'
 export const dropSpanKeys: Migration = {
   id: 28,
   name: 'drop_span_keys',
-  why: 'The key table, unfed since migration 27 kept span keys in the trace index, dropped with its disk.',
+  why: 'Drops span_keys, unfed since migration 27 moved the span keys into the trace index: frees its disk.',
   statements: (t) => dropTable('span_keys', t),
 }

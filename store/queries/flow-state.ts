@@ -19,6 +19,12 @@ const EVER = { since: new Date(0), until: new Date(Date.UTC(2200, 0, 1)) }
 /** Past this many changed entities, a read computes the whole flow live instead of merging. */
 const MAX_CHANGED = 50_000
 
+/**
+ * A refresh's inserts read a whole flow when it is built from nothing, or all it staged: on a large
+ * store that outlasts a request timeout, so in server mode they go as long statements (store/client.ts).
+ */
+const LONG = { long: true } as const
+
 /** A flow's latest mark: how far its state is complete, and whether its tallies are written. */
 interface Mark {
   readonly watermarkMs: number
@@ -201,9 +207,12 @@ async function refreshOnce(store: Store, flow: FlowShape, options: RefreshOption
     return
   }
   const ids = since && since.changed.length <= MAX_CHANGED ? since.changed : undefined
-  await store.command(sql`
+  await store.command(
+    sql`
     INSERT INTO ${table(TABLES.flowEntitiesStaged)} (flow, ${ROW_COLUMNS}, version)
-    SELECT ${flow.name}, ${ROW_COLUMNS}, ${version} FROM (${stagesWithSpan(flow, ids)})`)
+    SELECT ${flow.name}, ${ROW_COLUMNS}, ${version} FROM (${stagesWithSpan(flow, ids)})`,
+    LONG,
+  )
   // Staging a whole flow can outlast a lease term: the refresh goes on only if it still leads. From
   // the pending mark on, finishing is safe for anyone (its inserts carry deduplication tokens).
   if (leading && !(await leading())) return
@@ -230,14 +239,20 @@ async function isStaged(store: Store, flow: FlowShape, version: bigint): Promise
  * is built from nothing: what another configuration or an earlier build counted must not stay.
  */
 async function clearTallies(store: Store, flow: FlowShape): Promise<void> {
-  await store.command(sql`
+  await store.command(
+    sql`
     INSERT INTO ${table(TABLES.flowTallies)} (flow, ${TALLY_KEY}, n, delay_ms_sum)
     SELECT flow, ${TALLY_KEY}, -sum(n), -sum(delay_ms_sum) FROM ${table(TABLES.flowTallies)}
-    WHERE flow = ${flow.name} GROUP BY flow, ${TALLY_KEY} HAVING sum(n) != 0 OR sum(delay_ms_sum) != 0`)
-  await store.command(sql`
+    WHERE flow = ${flow.name} GROUP BY flow, ${TALLY_KEY} HAVING sum(n) != 0 OR sum(delay_ms_sum) != 0`,
+    LONG,
+  )
+  await store.command(
+    sql`
     INSERT INTO ${table(TABLES.flowWaiting)} (flow, ${WAITING_KEY}, n)
     SELECT flow, ${WAITING_KEY}, -sum(n) FROM ${table(TABLES.flowWaiting)}
-    WHERE flow = ${flow.name} GROUP BY flow, ${WAITING_KEY} HAVING sum(n) != 0`)
+    WHERE flow = ${flow.name} GROUP BY flow, ${WAITING_KEY} HAVING sum(n) != 0`,
+    LONG,
+  )
 }
 
 /**
@@ -254,24 +269,33 @@ async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermar
     WHERE flow = ${flow.name} AND ${ofThisShape(flow)} AND entity_id IN (
       SELECT entity_id FROM ${table(TABLES.flowEntitiesStaged)} WHERE flow = ${flow.name} AND version = ${mark.stateVersion})`
   const signed = mark.incremental ? signedChange(staged, before) : signedChange(staged)
-  await store.command(sql`
+  await store.command(
+    sql`
     INSERT INTO ${table(TABLES.flowTallies)} (flow, ${TALLY_KEY}, n, delay_ms_sum)
     SELECT ${flow.name}, ${TALLY_KEY}, n, delay_ms_sum FROM (${tallyRows(flow, signed)})
     WHERE n != 0 OR delay_ms_sum != 0
     ORDER BY ${TALLY_KEY}
     SETTINGS insert_deduplication_token = ${`flow_tallies:${flow.name}:${mark.stateVersion}`},
-      deduplicate_insert_select = 'force_enable'`)
-  await store.command(sql`
+      deduplicate_insert_select = 'force_enable'`,
+    LONG,
+  )
+  await store.command(
+    sql`
     INSERT INTO ${table(TABLES.flowWaiting)} (flow, ${WAITING_KEY}, n)
     SELECT ${flow.name}, ${WAITING_KEY}, n FROM (${waitingRows(flow, signed)})
     WHERE n != 0
     ORDER BY ${WAITING_KEY}
     SETTINGS insert_deduplication_token = ${`flow_waiting:${flow.name}:${mark.stateVersion}`},
-      deduplicate_insert_select = 'force_enable'`)
-  await store.command(sql`
+      deduplicate_insert_select = 'force_enable'`,
+    LONG,
+  )
+  await store.command(
+    sql`
     INSERT INTO ${table(TABLES.flowEntities)} (flow, ${ROW_COLUMNS}, version)
     SELECT flow, ${ROW_COLUMNS}, version FROM ${table(TABLES.flowEntitiesStaged)}
-    WHERE flow = ${flow.name} AND version = ${mark.stateVersion}`)
+    WHERE flow = ${flow.name} AND version = ${mark.stateVersion}`,
+    LONG,
+  )
   await writeMark(store, flow, mark.stateVersion + 1n, {
     ...mark,
     watermarkMs,

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { flowShape, loadFlows } from '../../core/flows.ts'
 import { openStore } from '../../store/client.ts'
 import { migrate } from '../../store/migrate.ts'
+import { refreshFlowState } from '../../store/queries/flow-state.ts'
 
 /**
  * What server mode sends a cluster with its statements (`CLICKHOUSE_CLUSTER`). A cluster cannot run
@@ -37,14 +39,18 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
 const retention = { spans: 30, logs: 14, events: 400 }
 
+/** A store in server mode on the recorder, on a cluster when one is named. */
+const openRecorded = (cluster?: string) =>
+  openStore({
+    dataDir: '',
+    clickhouse: { url, user: 'default', password: '', database: 'signalbox', cluster },
+    quiet: true,
+  })
+
 describe('statements sent to a server', () => {
   it('on a cluster, wait until an INSERT has reached its shards: a rebuild swaps its copy in right after', async () => {
     sent.length = 0
-    const store = await openStore({
-      dataDir: '',
-      clickhouse: { url, user: 'default', password: '', database: 'signalbox', cluster: 'retail' },
-      quiet: true,
-    })
+    const store = await openRecorded('retail')
     await migrate(store, retention)
     await store.close()
     const inserts = sent.filter((s) => /^\s*INSERT\b/i.test(s.query))
@@ -54,13 +60,30 @@ describe('statements sent to a server', () => {
     for (const s of inserts) expect(s.settings.get('distributed_foreground_insert'), s.query).toBe('1')
   })
 
+  it('on a cluster, a flow state refresh waits for its shards too: its next read needs the rows', async () => {
+    sent.length = 0
+    const store = await openRecorded('retail')
+    const flow = flowShape(loadFlows(`${import.meta.dirname}/../../config`).get('order_to_cash') as never)
+    // The recorder has no rows: a first refresh, which clears the tallies, stages and tallies the flow.
+    await refreshFlowState(store, flow)
+    await store.close()
+    const inserts = sent.filter((s) => /^\s*INSERT\b/i.test(s.query))
+    expect(inserts.map((s) => s.query.match(/INSERT INTO (?:signalbox\.)?(\w+)/)?.[1])).toEqual([
+      'flow_tallies',
+      'flow_waiting',
+      'flow_entities_staged',
+      'flow_state_marks',
+      'flow_tallies',
+      'flow_waiting',
+      'flow_entities',
+      'flow_state_marks',
+    ])
+    for (const s of inserts) expect(s.settings.get('distributed_foreground_insert'), s.query).toBe('1')
+  })
+
   it('on one server, send no cluster setting: there is no Distributed table to wait for', async () => {
     sent.length = 0
-    const store = await openStore({
-      dataDir: '',
-      clickhouse: { url, user: 'default', password: '', database: 'signalbox' },
-      quiet: true,
-    })
+    const store = await openRecorded()
     await store.command('INSERT INTO signalbox.replays (id) VALUES (1)')
     await store.close()
     const insert = sent.find((s) => s.query.startsWith('INSERT'))

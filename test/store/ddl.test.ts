@@ -38,8 +38,7 @@ describe('DDL for one node', () => {
           copy.test(target) ? / DROP INDEX IF EXISTS / : / (ADD COLUMN IF NOT EXISTS|MODIFY SETTING) /,
         )
       // A table is dropped as a rebuild's copy, or for good once no release reads it (migration 28).
-      if (s.startsWith('DROP TABLE'))
-        expect(copy.test(target) || RETIRED.includes(target), target).toBe(true)
+      if (s.startsWith('DROP TABLE')) expect(copy.test(target) || RETIRED.includes(target), target).toBe(true)
     })
     expect(statements.join('\n')).not.toMatch(/ON CLUSTER|Replicated|Distributed/)
   })
@@ -99,6 +98,15 @@ describe('DDL for a cluster', () => {
       'EXCHANGE TABLES signalbox.spans_local AND signalbox.spans_m16_local ON CLUSTER retail',
     )
     expect(rebuild.at(-1)).toBe('DROP TABLE IF EXISTS signalbox.spans_m16_local ON CLUSTER retail SYNC')
+  })
+
+  it('drops a retired table from the distributed name first, then the local tables under it', () => {
+    expect(
+      statements.filter((s) => /\bspan_keys(_local)? ON CLUSTER/.test(s) && s.startsWith('DROP TABLE')),
+    ).toEqual([
+      'DROP TABLE IF EXISTS signalbox.span_keys ON CLUSTER retail SYNC',
+      'DROP TABLE IF EXISTS signalbox.span_keys_local ON CLUSTER retail SYNC',
+    ])
   })
 
   it('adds a later column to the local tables and to the distributed ones', () => {
