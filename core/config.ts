@@ -38,6 +38,7 @@ const settingsSchema = z.object({
       .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'must be a plain identifier')
       .optional(),
   ),
+  CLICKHOUSE_REQUEST_TIMEOUT_SECONDS: positiveInt.max(86_400).default(60),
   SIGNALBOX_MAX_BODY_BYTES: positiveInt.default(16 * 1024 * 1024),
   SIGNALBOX_MAX_HEADER_BYTES: z.coerce
     .number()
@@ -204,6 +205,11 @@ export interface Config {
     readonly password?: string
     readonly database: string
     readonly cluster?: string
+    /**
+     * Server mode: how long a request may go without a byte from the server (default 60). Long
+     * statements hear progress at half of it and may wait ten times it (store/client.ts).
+     */
+    readonly requestTimeoutSeconds?: number
   }
   readonly ingest: {
     readonly maxBodyBytes: number
@@ -300,6 +306,7 @@ export function loadConfig(
       password: s.CLICKHOUSE_PASSWORD,
       database: s.CLICKHOUSE_DATABASE,
       cluster: s.CLICKHOUSE_CLUSTER,
+      requestTimeoutSeconds: s.CLICKHOUSE_REQUEST_TIMEOUT_SECONDS,
     }),
     ingest: Object.freeze({
       maxBodyBytes: s.SIGNALBOX_MAX_BODY_BYTES,

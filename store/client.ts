@@ -99,11 +99,9 @@ export interface StoreOptions extends Pick<Config, 'dataDir' | 'clickhouse'> {
   readonly query?: Pick<Config['query'], 'timeoutSeconds'>
   /** A one-off command tells its own failures: the client's log of them (with stacks) is turned off. */
   readonly quiet?: boolean
-  /** Server mode: how long a request may go without a byte from the server before it fails. */
-  readonly requestTimeoutMs?: number
 }
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
+const DEFAULT_REQUEST_TIMEOUT_SECONDS = 60
 
 /**
  * A migration drops what it has copied elsewhere or retired, whatever its size: the engine's guard
@@ -156,7 +154,8 @@ export async function openStore(config: StoreOptions): Promise<Store> {
       query: `CREATE DATABASE IF NOT EXISTS ${database}${cluster ? ` ON CLUSTER ${cluster}` : ''}`,
     })
     await bootstrap.close()
-    const requestTimeoutMs = config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    const requestTimeoutMs =
+      1000 * (config.clickhouse.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS)
     const options = { url, username: user, password, database, log }
     client = createClient({ ...options, request_timeout: requestTimeoutMs })
     longClient = createClient({ ...options, ...longCommands(requestTimeoutMs) })

@@ -13,4 +13,15 @@ describe('settings', () => {
     )
     expect(load({ SIGNALBOX_CALLBACK_PROBE_SECONDS: '86400' }).replay.probeEveryMs).toBe(86_400_000)
   })
+
+  it('give server requests a minute of silence unless told, and refuse a timeout a timer cannot hold', () => {
+    expect(load({}).clickhouse.requestTimeoutSeconds).toBe(60)
+    expect(load({ CLICKHOUSE_REQUEST_TIMEOUT_SECONDS: '300' }).clickhouse.requestTimeoutSeconds).toBe(300)
+    // Ten times it is the long statements' silence, which a Node timer must hold (under 2^31 ms): a day
+    // at most keeps it there with room to spare.
+    expect(() => load({ CLICKHOUSE_REQUEST_TIMEOUT_SECONDS: '100000' })).toThrow(
+      /CLICKHOUSE_REQUEST_TIMEOUT_SECONDS/,
+    )
+    expect(() => load({ CLICKHOUSE_REQUEST_TIMEOUT_SECONDS: '0' })).toThrow(ConfigError)
+  })
 })

@@ -92,8 +92,13 @@ afterAll(() => {
 const openServerStore = () =>
   openStore({
     dataDir: '',
-    clickhouse: { url, user: 'default', password: '', database: 'signalbox' },
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    clickhouse: {
+      url,
+      user: 'default',
+      password: '',
+      database: 'signalbox',
+      requestTimeoutSeconds: REQUEST_TIMEOUT_MS / 1000,
+    },
     quiet: true,
   })
 
