@@ -33,12 +33,15 @@ export interface InsertOptions {
 export interface CommandOptions {
   /**
    * A statement that may run for minutes, such as a migration's copy of a large table or a flow's
-   * state built from nothing (store/queries/flow-state.ts): in server mode
-   * it goes with the server's progress headers and a longer silence allowed (`longCommands`), rather
-   * than being cut off by the request timeout while the server still runs it.
+   * state built from nothing (store/queries/flow-state.ts): in server mode it goes with the server's
+   * progress headers and a longer silence allowed (`longCommands`), rather than being cut off by the
+   * request timeout while the server still runs it.
    */
   readonly long?: boolean
 }
+
+/** The options of a long statement (`CommandOptions.long`). */
+export const LONG_STATEMENT: CommandOptions = { long: true }
 
 /** The only handle on ClickHouse. Same SQL in both modes; only construction and the insert path differ. */
 export interface Store {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Store } from '../client.ts'
+import { LONG_STATEMENT, type Store } from '../client.ts'
 import { type Fragment, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 import { CHANNEL, entityStages, type FlowShape } from './flow-stages.ts'
@@ -18,12 +18,6 @@ const EVER = { since: new Date(0), until: new Date(Date.UTC(2200, 0, 1)) }
 
 /** Past this many changed entities, a read computes the whole flow live instead of merging. */
 const MAX_CHANGED = 50_000
-
-/**
- * A refresh's inserts read a whole flow when it is built from nothing, or all it staged: on a large
- * store that outlasts a request timeout, so in server mode they go as long statements (store/client.ts).
- */
-const LONG = { long: true } as const
 
 /** A flow's latest mark: how far its state is complete, and whether its tallies are written. */
 interface Mark {
@@ -207,11 +201,13 @@ async function refreshOnce(store: Store, flow: FlowShape, options: RefreshOption
     return
   }
   const ids = since && since.changed.length <= MAX_CHANGED ? since.changed : undefined
+  // This and the inserts after it read a whole flow when it is built from nothing, or all it staged:
+  // on a large store longer than a request timeout, so they go as long statements.
   await store.command(
     sql`
     INSERT INTO ${table(TABLES.flowEntitiesStaged)} (flow, ${ROW_COLUMNS}, version)
     SELECT ${flow.name}, ${ROW_COLUMNS}, ${version} FROM (${stagesWithSpan(flow, ids)})`,
-    LONG,
+    LONG_STATEMENT,
   )
   // Staging a whole flow can outlast a lease term: the refresh goes on only if it still leads. From
   // the pending mark on, finishing is safe for anyone (its inserts carry deduplication tokens).
@@ -244,14 +240,14 @@ async function clearTallies(store: Store, flow: FlowShape): Promise<void> {
     INSERT INTO ${table(TABLES.flowTallies)} (flow, ${TALLY_KEY}, n, delay_ms_sum)
     SELECT flow, ${TALLY_KEY}, -sum(n), -sum(delay_ms_sum) FROM ${table(TABLES.flowTallies)}
     WHERE flow = ${flow.name} GROUP BY flow, ${TALLY_KEY} HAVING sum(n) != 0 OR sum(delay_ms_sum) != 0`,
-    LONG,
+    LONG_STATEMENT,
   )
   await store.command(
     sql`
     INSERT INTO ${table(TABLES.flowWaiting)} (flow, ${WAITING_KEY}, n)
     SELECT flow, ${WAITING_KEY}, -sum(n) FROM ${table(TABLES.flowWaiting)}
     WHERE flow = ${flow.name} GROUP BY flow, ${WAITING_KEY} HAVING sum(n) != 0`,
-    LONG,
+    LONG_STATEMENT,
   )
 }
 
@@ -277,7 +273,7 @@ async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermar
     ORDER BY ${TALLY_KEY}
     SETTINGS insert_deduplication_token = ${`flow_tallies:${flow.name}:${mark.stateVersion}`},
       deduplicate_insert_select = 'force_enable'`,
-    LONG,
+    LONG_STATEMENT,
   )
   await store.command(
     sql`
@@ -287,14 +283,14 @@ async function finishRefresh(store: Store, flow: FlowShape, mark: Mark, watermar
     ORDER BY ${WAITING_KEY}
     SETTINGS insert_deduplication_token = ${`flow_waiting:${flow.name}:${mark.stateVersion}`},
       deduplicate_insert_select = 'force_enable'`,
-    LONG,
+    LONG_STATEMENT,
   )
   await store.command(
     sql`
     INSERT INTO ${table(TABLES.flowEntities)} (flow, ${ROW_COLUMNS}, version)
     SELECT flow, ${ROW_COLUMNS}, version FROM ${table(TABLES.flowEntitiesStaged)}
     WHERE flow = ${flow.name} AND version = ${mark.stateVersion}`,
-    LONG,
+    LONG_STATEMENT,
   )
   await writeMark(store, flow, mark.stateVersion + 1n, {
     ...mark,

@@ -79,6 +79,17 @@ describe('statements sent to a server', () => {
       'flow_state_marks',
     ])
     for (const s of inserts) expect(s.settings.get('distributed_foreground_insert'), s.query).toBe('1')
+    // The inserts that read a flow go as long statements (with the server's progress); its marks do not.
+    expect(inserts.map((s) => s.settings.get('send_progress_in_http_headers') ?? null)).toEqual([
+      '1',
+      '1',
+      '1',
+      null,
+      '1',
+      '1',
+      '1',
+      null,
+    ])
   })
 
   it('on one server, send no cluster setting: there is no Distributed table to wait for', async () => {
