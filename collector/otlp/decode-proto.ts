@@ -54,6 +54,7 @@ function anyValue(r: ProtobufReader, end: number, depth = 0): unknown {
           if (it === key(1, LEN)) items.push(anyValue(r, r.lengthDelimited(), depth + 1))
           else r.skip(it & 7)
         }
+        r.close(arrEnd)
         value = items
         break
       }
@@ -72,9 +73,11 @@ function anyValue(r: ProtobufReader, end: number, depth = 0): unknown {
               else if (kt === key(2, LEN)) v = anyValue(r, r.lengthDelimited(), depth + 1)
               else r.skip(kt & 7)
             }
+            r.close(kvEnd)
             obj[k] = v
           } else r.skip(it & 7)
         }
+        r.close(listEnd)
         value = obj
         break
       }
@@ -85,7 +88,7 @@ function anyValue(r: ProtobufReader, end: number, depth = 0): unknown {
         r.skip(t & 7)
     }
   }
-  r.pos = end
+  r.close(end)
   return value
 }
 
@@ -100,10 +103,10 @@ export function stringifyValue(v: unknown): string {
 function anyValueString(r: ProtobufReader, end: number): string {
   // The common case, a lone string value, without the generic walk.
   if (r.pos < end && r.buf[r.pos] === key(1, LEN)) {
-    r.pos++
+    const start = r.pos++
     const s = r.repeated()
     if (r.pos === end) return s
-    r.pos = end
+    r.pos = start
   }
   return stringifyValue(anyValue(r, end))
 }
@@ -119,6 +122,7 @@ function attribute(r: ProtobufReader, into: Attributes): void {
     else if (t === key(2, LEN)) v = anyValueString(r, r.lengthDelimited())
     else r.skip(t & 7)
   }
+  r.close(end)
   if (k !== '') into[k] = v
 }
 
@@ -129,6 +133,7 @@ function resource(r: ProtobufReader, end: number): Resource {
     if (t === key(1, LEN)) attribute(r, attributes)
     else r.skip(t & 7)
   }
+  r.close(end)
   return { attributes, serviceName: attributes[SERVICE_NAME] ?? 'unknown_service' }
 }
 
@@ -141,6 +146,7 @@ function scope(r: ProtobufReader, end: number): Scope {
     else if (t === key(2, LEN)) version = r.string()
     else r.skip(t & 7)
   }
+  r.close(end)
   return { name, version }
 }
 
@@ -158,6 +164,7 @@ function spanEvent(r: ProtobufReader, end: number): SpanEvent {
     else if (t === key(3, LEN)) attribute(r, attributes)
     else r.skip(t & 7)
   }
+  r.close(end)
   return { timeNs, name, attributes }
 }
 
@@ -174,6 +181,7 @@ function spanLink(r: ProtobufReader, end: number, path: string): SpanLink {
     else if (t === key(4, LEN)) attribute(r, attributes)
     else r.skip(t & 7)
   }
+  r.close(end)
   checkHexTraceId(traceId, `${path}.traceId`)
   checkHexSpanId(spanId, `${path}.spanId`)
   return { traceId, spanId, traceState, attributes }
@@ -243,6 +251,7 @@ function span(r: ProtobufReader, end: number, res: Resource, sc: Scope, at: Item
           else if (st === key(3, VARINT)) statusCode = r.uint32()
           else r.skip(st & 7)
         }
+        r.close(sEnd)
         break
       }
       case key(16, I32):
@@ -252,6 +261,7 @@ function span(r: ProtobufReader, end: number, res: Resource, sc: Scope, at: Item
         r.skip(t & 7)
     }
   }
+  r.close(end)
   checkHexTraceId(traceId, at, '.traceId')
   checkHexSpanId(spanId, at, '.spanId')
   if (parentSpanId !== '') checkHexSpanId(parentSpanId, at, '.parentSpanId')
@@ -318,6 +328,7 @@ function walk<T>(
       if (rt === key(1, LEN)) res = resource(r, r.lengthDelimited())
       else r.skip(rt & 7)
     }
+    r.close(rEnd)
     r.pos = rStart
     let si = 0
     while (r.pos < rEnd) {
@@ -335,6 +346,7 @@ function walk<T>(
         if (st === key(1, LEN)) sc = scope(r, r.lengthDelimited())
         else r.skip(st & 7)
       }
+      r.close(sEnd)
       r.pos = sStart
       let ii = 0
       while (r.pos < sEnd) {
@@ -344,8 +356,11 @@ function walk<T>(
           out.push(item(r, r.lengthDelimited(), res, sc, at))
         } else r.skip(st & 7)
       }
+      r.close(sEnd)
     }
+    r.close(rEnd)
   }
+  r.close(r.end)
   return out
 }
 
@@ -401,6 +416,7 @@ function logRecord(r: ProtobufReader, end: number, res: Resource, sc: Scope, at:
         r.skip(t & 7)
     }
   }
+  r.close(end)
   // Logs need not belong to a trace; when they claim to, the ids must be valid.
   if (traceId !== '') checkHexTraceId(traceId, at, '.traceId')
   if (spanId !== '') checkHexSpanId(spanId, at, '.spanId')

@@ -127,6 +127,14 @@ export class ProtobufReader {
     return v
   }
 
+  /**
+   * Ends the message that was to end at `end`. A field that ran past it means lengths that do not
+   * nest; refusing them here is what keeps decoding linear (no byte is read on behalf of two parents).
+   */
+  close(end: number): void {
+    if (this.pos !== end) this.fail('field runs past the end of its message')
+  }
+
   /** Returns the end offset of a length-delimited field and leaves `pos` at its start. */
   lengthDelimited(): number {
     const len = this.uint32()
