@@ -276,10 +276,13 @@ export function parseCloudEvents(
       if (mode === 'batch') return new CloudEvent<unknown>(r as CloudEventV1<unknown>)
       // The SDK reads the mode from the content type: give it the one decided here.
       const sdkHeaders = mode === 'binary' ? headers : { ...headers, 'content-type': media }
-      return HTTP.toEvent<unknown>({
+      const event = HTTP.toEvent<unknown>({
         headers: sdkHeaders,
         body: body.toString('utf8'),
       }) as CloudEvent<unknown>
+      // The binding reads loosely; an event is held to the same schema whichever mode it came in.
+      event.validate()
+      return event
     } catch (err) {
       throw sdkRefusal(err, path(i), mode, headers['content-type'] ?? '')
     }

@@ -36,7 +36,14 @@ export interface IngestResult {
   readonly duplicates?: number
 }
 
-const KEY_SEPARATOR = '\u0000'
+/** An event's key: its source and id, the source's length first so that no two pairs read the same. */
+const eventKey = (source: string, id: string): string => `${source.length}:${source}${id}`
+
+function eventOfKey(key: string): { source: string; id: string } {
+  const colon = key.indexOf(':')
+  const end = colon + 1 + Number(key.slice(0, colon))
+  return { source: key.slice(colon + 1, end), id: key.slice(end) }
+}
 
 /** A span key's trace id: its first 32 characters (the key is trace id + span id + service). */
 const traceIdOf = (key: string) => key.slice(0, 32)
@@ -316,7 +323,7 @@ export class IngestPipeline {
     const written = this.eventsBatcher.enqueue(
       rows(),
       events.length,
-      events.map((e) => ({ id: e.source + KEY_SEPARATOR + e.id, timeNs: e.timeNs })),
+      events.map((e) => ({ id: eventKey(e.source, e.id), timeNs: e.timeNs })),
     )
     queued()
     const outcome = await written
@@ -325,18 +332,14 @@ export class IngestPipeline {
     return { accepted: outcome.written, rejected: 0, duplicates: outcome.duplicates }
   }
 
-  /** The keys of this batch already stored: asked by source and by id, the pairs matched here. */
+  /** The keys of this batch already stored. */
   private async storedEventKeys(keys: readonly RowKey[]): Promise<ReadonlySet<string>> {
     if (keys.length === 0) return new Set()
-    const sources = new Set<string>()
-    const ids = new Set<string>()
-    for (const { id: k } of keys) {
-      const at = k.indexOf(KEY_SEPARATOR)
-      sources.add(k.slice(0, at))
-      ids.add(k.slice(at + 1))
-    }
-    const rows = await storedEventIds(this.store, [...sources], [...ids])
-    return new Set(rows.map((r) => r.source + KEY_SEPARATOR + r.id))
+    const rows = await storedEventIds(
+      this.store,
+      keys.map((k) => eventOfKey(k.id)),
+    )
+    return new Set(rows.map((r) => eventKey(r.source, r.id)))
   }
 
   /**

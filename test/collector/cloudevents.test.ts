@@ -83,6 +83,46 @@ describe('CloudEvents through the official SDK', () => {
     expect(rows.map((r) => r.id)).toEqual(['evt-10', 'evt-11', 'evt-12'])
   })
 
+  it('keys an event by its source and id, checks every mode alike, and looks up many keys at once', async () => {
+    const raw = (source: string, id: string) => ({
+      specversion: '1.0',
+      id,
+      source,
+      type: 'retail.order.created',
+      subject: 'SO-2090',
+      time: '2026-11-20T09:15:00Z',
+    })
+    const post = async (body: unknown, contentType = 'application/cloudevents-batch+json') => {
+      const res = await fetch(`${sb.collectorUrl}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: JSON.stringify(body),
+      })
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+    }
+    // An id may hold any character; a source is a URI reference in every mode, as batch mode checks.
+    const structured = 'application/cloudevents+json'
+    expect((await post(raw('urn:a', 'b\u0000c'), structured)).status).toBe(200)
+    const refused = await post(raw('urn:a\u0000b', 'c'), structured)
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_cloudevent' } } })
+    expect(String((refused.body.error as { message: string }).message)).toMatch(
+      /event\.source: must match format/,
+    )
+    // A retried bulk load: its 20,000 keys are looked up in the store at once.
+    const bulk = Array.from({ length: 20_000 }, (_, i) =>
+      raw('urn:signalbox:bulk', `${crypto.randomUUID()}-${i}`),
+    )
+    expect(await post(bulk)).toEqual({ status: 200, body: { accepted: 20_000, duplicates: 0 } })
+    expect(await post([raw('urn:a', 'b\u0000c'), ...bulk])).toEqual({
+      status: 200,
+      body: { accepted: 0, duplicates: 20_001 },
+    })
+    const stored = await sb.rows<{ n: string }>(
+      sql`SELECT count() AS n FROM ${table(TABLES.events)} WHERE source IN ('urn:a', 'urn:signalbox:bulk')`,
+    )
+    expect(Number(stored[0]?.n)).toBe(20_001)
+  })
+
   it('keys inventory events by SKU and location from extensions or data', async () => {
     const adjusted = new CloudEvent({
       specversion: '1.0',
