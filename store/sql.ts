@@ -120,3 +120,33 @@ export function join(fragments: readonly Fragment[], separator: string): Fragmen
   const strings = ['', ...fragments.slice(1).map(() => separator), '']
   return sql(Object.assign(strings, { raw: strings }) as TemplateStringsArray, ...fragments)
 }
+
+/**
+ * How many bytes of bound values one query may carry. The HTTP interface sends them in the URL, which
+ * a ClickHouse server caps (`http_max_uri_size`, 1 MiB by default); a quarter of that leaves room for
+ * the query's other parameters and for estimates that run short.
+ */
+const BOUND_BYTES_PER_QUERY = 256 * 1024
+
+/**
+ * Splits a long list of values to bind into lists that each fit one query's URL: a lookup of many
+ * keys (a retried bulk load) goes as several queries rather than one the server refuses.
+ */
+export function* boundChunks<T>(items: readonly T[], bytes: (item: T) => number): Generator<T[]> {
+  let chunk: T[] = []
+  let size = 0
+  for (const item of items) {
+    const n = bytes(item)
+    if (chunk.length > 0 && size + n > BOUND_BYTES_PER_QUERY) {
+      yield chunk
+      chunk = []
+      size = 0
+    }
+    chunk.push(item)
+    size += n
+  }
+  if (chunk.length > 0) yield chunk
+}
+
+/** A string's size as an array element in a URL: percent-encoded, with its quotes, escapes and comma. */
+export const boundStringBytes = (s: string): number => encodeURIComponent(s).length + 12

@@ -1,5 +1,5 @@
 import type { Store } from '../client.ts'
-import { join, sql, table } from '../sql.ts'
+import { boundChunks, boundStringBytes, join, sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
 export interface EventRow {
@@ -52,16 +52,23 @@ export async function listEvents(store: Store, f: EventFilter): Promise<EventRow
 /**
  * Which of these events (a source and an id each) are stored: exactly-once's question before an event
  * write. The pairs go to the engine as one set it hashes, matched on the key table's primary key; an
- * id list bound as an array would be scanned for every row (20 s for a 60,000-event batch).
+ * id list bound as an array would be scanned for every row (20 s for a 60,000-event batch). A long
+ * list goes in several queries, each within a server's URL limit.
  */
-export function storedEventIds(
+export async function storedEventIds(
   store: Store,
   events: ReadonlyArray<{ source: string; id: string }>,
 ): Promise<Array<{ source: string; id: string }>> {
-  const sources = events.map((e) => e.source)
-  const ids = events.map((e) => e.id)
-  return store.query<{ source: string; id: string }>(
-    sql`SELECT source, id FROM ${table(TABLES.eventKeys)}
-        WHERE (source, id) IN (SELECT p.1, p.2 FROM (SELECT arrayJoin(arrayZip(${sources}, ${ids})) AS p))`,
-  )
+  const stored: Array<{ source: string; id: string }> = []
+  for (const chunk of boundChunks(events, (e) => boundStringBytes(e.source) + boundStringBytes(e.id))) {
+    const sources = chunk.map((e) => e.source)
+    const ids = chunk.map((e) => e.id)
+    stored.push(
+      ...(await store.query<{ source: string; id: string }>(
+        sql`SELECT source, id FROM ${table(TABLES.eventKeys)}
+            WHERE (source, id) IN (SELECT p.1, p.2 FROM (SELECT arrayJoin(arrayZip(${sources}, ${ids})) AS p))`,
+      )),
+    )
+  }
+  return stored
 }

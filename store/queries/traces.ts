@@ -1,5 +1,5 @@
 import type { Store } from '../client.ts'
-import { nanos, sql, table, typed } from '../sql.ts'
+import { boundChunks, boundStringBytes, nanos, sql, table, typed } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
 export interface SpanRow {
@@ -130,12 +130,17 @@ export async function storedSpanKeys(
   fromNs: bigint,
   toNs: bigint,
 ): Promise<Set<string>> {
-  const rows = await store.query<{ k: string }>(
-    sql`SELECT concat(trace_id, key) AS k FROM ${table(TABLES.traceIndex)} ARRAY JOIN span_keys AS key
-        WHERE toDate(start) >= toDate(${nanos(fromNs)}) AND toDate(start) <= toDate(${nanos(toNs)})
-          AND trace_id IN ${traceIds}`,
-  )
-  return new Set(rows.map((r) => r.k))
+  const keys = new Set<string>()
+  // Many traces (a large batch of short ones) go in several queries, each within a server's URL limit.
+  for (const chunk of boundChunks(traceIds, boundStringBytes)) {
+    const rows = await store.query<{ k: string }>(
+      sql`SELECT concat(trace_id, key) AS k FROM ${table(TABLES.traceIndex)} ARRAY JOIN span_keys AS key
+          WHERE toDate(start) >= toDate(${nanos(fromNs)}) AND toDate(start) <= toDate(${nanos(toNs)})
+            AND trace_id IN ${chunk}`,
+    )
+    for (const r of rows) keys.add(r.k)
+  }
+  return keys
 }
 
 /**

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore, type Store } from '../../store/client.ts'
 import { migrate } from '../../store/migrate.ts'
 import { MIGRATIONS } from '../../store/migrations/index.ts'
-import { join, sql, table, typed } from '../../store/sql.ts'
+import { boundChunks, boundStringBytes, join, sql, table, typed } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 
 const dataDir = mkdtempSync(pathJoin(tmpdir(), 'signalbox-store-'))
@@ -191,6 +191,24 @@ describe('the sql tag', () => {
       sql`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'spans'`,
     )
     expect(Number(tables?.n)).toBe(1)
+  })
+
+  it('splits a long list to bind into queries that each fit a server URL, every value bound once', async () => {
+    const values = Array.from({ length: 30_000 }, (_, i) => (i % 7 === 0 ? `ünï'cødé-${i}` : `id-${i}`))
+    const chunks = [...boundChunks(values, boundStringBytes)]
+    expect(chunks.length).toBeGreaterThan(1)
+    expect(chunks.flat()).toEqual(values)
+    for (const chunk of chunks) {
+      // What the client puts in the URL for this chunk, well under a server's 1 MiB.
+      const url = new URLSearchParams({
+        param_p0: `[${chunk.map((v) => `'${v.replaceAll("'", "\\'")}'`).join(',')}]`,
+      })
+      expect(url.toString().length).toBeLessThan(512 * 1024)
+      const [row] = await store.query<{ n: string }>(sql`SELECT length(${chunk}) AS n`)
+      expect(Number(row?.n)).toBe(chunk.length)
+    }
+    // One value larger than a chunk still goes, alone.
+    expect([...boundChunks(['x'.repeat(300_000), 'y'], boundStringBytes)]).toHaveLength(2)
   })
 
   it('binds arrays, numbers, booleans, dates and explicitly typed values', async () => {

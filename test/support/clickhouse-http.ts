@@ -201,7 +201,8 @@ export async function startClickHouseHttp(
     }
   }
 
-  const server = createServer((req, res) => void handle(req, res))
+  // A server takes URLs up to 1 MiB (http_max_uri_size); Node's default header limit is 16 KB.
+  const server = createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => void handle(req, res))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {
