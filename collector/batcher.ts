@@ -1,4 +1,4 @@
-import { BadRequestError, RetryableError } from '../core/errors.ts'
+import { BadRequestError, PayloadTooLargeError, RetryableError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import { isDataError } from '../store/errors.ts'
@@ -151,9 +151,20 @@ export class TableBatcher<P, D = never> {
    */
   enqueue(payload: P, rows: number, keys?: readonly RowKey[], needs?: D): Promise<WriteOutcome> {
     if (rows === 0) return Promise.resolve({ written: 0, duplicates: 0 })
-    this.admit(rows)
-    const { format, needsSize } = this.options
+    const { format, needsSize, table, maxQueuedRows, maxQueuedBytes } = this.options
     const bytes = format.size(payload) + (needs !== undefined && needsSize ? needsSize(needs) : 0)
+    // Larger than the queue itself: no retry could ever be queued, so it is not worth one (413).
+    if (rows > maxQueuedRows)
+      throw new PayloadTooLargeError(
+        maxQueuedRows,
+        `the request holds ${rows} ${table} rows and the write queue at most ${maxQueuedRows} (SIGNALBOX_QUEUE_MAX_ROWS): send smaller batches`,
+      )
+    if (bytes > maxQueuedBytes)
+      throw new PayloadTooLargeError(
+        maxQueuedBytes,
+        `the request's ${table} rows take ${bytes} bytes and the write queue at most ${maxQueuedBytes} (SIGNALBOX_QUEUE_MAX_BYTES): send smaller batches`,
+      )
+    this.admit(rows)
     if (this.queuedBytes + bytes > this.options.maxQueuedBytes)
       throw new RetryableError(
         'queue_full',

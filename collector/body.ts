@@ -13,7 +13,13 @@ const gunzipAsync = promisify(gunzip)
  * Request's: building the web Request and its ReadableStream took about a tenth of the main thread's
  * busy time at 64 senders (a CPU profile of `BENCH_POINTS=64x512 npm run bench:ingest`).
  */
-export async function readBody(request: Request, limit: number, incoming?: Readable): Promise<Buffer> {
+export async function readBody(
+  request: Request,
+  limit: number,
+  incoming?: Readable,
+  /** Told the bytes as they arrive and as gzip inflates them (admission's charge); may throw to stop. */
+  charge: (bytes: number) => void = () => {},
+): Promise<Buffer> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
   if (declared > limit) throw new PayloadTooLargeError(limit)
   const chunks: Buffer[] = []
@@ -26,6 +32,7 @@ export async function readBody(request: Request, limit: number, incoming?: Reada
       for await (const chunk of body as AsyncIterable<Uint8Array>) {
         size += chunk.byteLength
         if (size > limit) throw new PayloadTooLargeError(limit)
+        charge(chunk.byteLength)
         chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
       }
     } catch (err) {
@@ -42,12 +49,16 @@ export async function readBody(request: Request, limit: number, incoming?: Reada
   if (encoding !== 'gzip') {
     throw new UnsupportedMediaTypeError(`Content-Encoding: ${encoding}`, ['gzip', 'identity'])
   }
+  let inflated: Buffer
   try {
-    return await gunzipAsync(raw, { maxOutputLength: limit })
+    inflated = await gunzipAsync(raw, { maxOutputLength: limit })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new PayloadTooLargeError(limit)
     throw new BadRequestError('invalid_gzip', `the body is not valid gzip: ${(err as Error).message}`)
   }
+  // What is decoded is the inflated body: a small gzip request holds what it became.
+  charge(inflated.length - raw.length)
+  return inflated
 }
 
 /** The media type without parameters, lower-cased: `application/json; charset=utf-8` → `application/json`. */

@@ -3,7 +3,7 @@ import type { CollectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import { timedFromNow } from './admission.ts'
+import { type Place, timedFromNow } from './admission.ts'
 import type { CollectorMetrics } from './metrics.ts'
 import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { retryStatusDetails } from './otlp/grpc-status.ts'
@@ -56,6 +56,10 @@ function toStatus(err: unknown, log: Logger): Partial<grpc.StatusObject> {
       err.message,
       err.retryAfterSeconds,
     )
+  // Larger than the queue could ever hold: RESOURCE_EXHAUSTED without RetryInfo, which OTLP
+  // exporters take as final, as they do grpc-js's own refusal of a message over the size limit.
+  if (err instanceof SignalboxError && err.status === 413)
+    return { code: grpc.status.RESOURCE_EXHAUSTED, details: `${err.code}: ${err.message}` }
   if (err instanceof SignalboxError)
     return {
       code: err.status === 403 ? grpc.status.PERMISSION_DENIED : grpc.status.INVALID_ARGUMENT,
@@ -115,7 +119,7 @@ function countRefusals(metrics: CollectorMetrics): grpc.ServerInterceptor {
         const reason = status.metadata?.get(REASON_KEY)[0]
         status.metadata?.remove(REASON_KEY)
         fromHandler = {
-          status: HTTP_EQUIVALENT[status.code] ?? 500,
+          status: reason === 'payload_too_large' ? 413 : (HTTP_EQUIVALENT[status.code] ?? 500),
           // A handler that threw is answered UNKNOWN by grpc-js, without a reason.
           reason: typeof reason === 'string' ? reason : 'internal',
         }
@@ -134,7 +138,7 @@ function handler(
     sources: readonly string[] | undefined,
     queued: (workMs?: number) => void,
   ) => Promise<IngestResult>,
-  admit: (bytes: number) => (workMs?: number) => void,
+  admit: (bytes: number) => Place,
   log: Logger,
   check: CollectorCheck,
 ): grpc.handleUnaryCall<Buffer, Buffer> {
@@ -164,9 +168,9 @@ function handler(
           )
         // The message is already in memory (grpc-js reads it whole); admission still keeps decoding
         // from piling up on the decoding threads, and refuses what could not be written in time.
-        const leave = admit(call.request.length)
-        return ingest(call.request, sources, leave)
-          .finally(() => leave()) // once only: a no-op when the rows were queued
+        const place = admit(call.request.length)
+        return ingest(call.request, sources, place.leave)
+          .finally(() => place.leave()) // once only: a no-op when the rows were queued
           .then((result) => callback(null, protobufResponse(result)))
       })
       .catch((err) => refuse(toStatus(err, log), err instanceof SignalboxError ? err.code : 'internal'))

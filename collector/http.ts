@@ -19,8 +19,6 @@ const PROTOBUF = 'application/x-protobuf'
 const JSON_TYPE = 'application/json'
 const OTLP_TYPES = [PROTOBUF, JSON_TYPE]
 const CLOUDEVENTS_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
-/** What a chunked request (no Content-Length) is admitted as. */
-const UNDECLARED_LENGTH = 1024 * 1024
 const SIGNAL_OF_PATH: Record<string, string> = {
   '/v1/traces': 'spans',
   '/v1/logs': 'logs',
@@ -68,21 +66,21 @@ export function collectorApp(
 
   /**
    * Reads a body and hands it to `work` (decode, then queue) inside the request's admission: refused
-   * before reading when the collector could not acknowledge it in time. `work` gives the place back
-   * through `queued` once its rows are queued, not when they are written (told how long decoding
-   * took); a request that fails before gives it back here.
+   * before reading when the collector could not acknowledge it in time, and while reading when the
+   * bodies in hand would pass their bound. `work` gives the place back through `queued` once its rows
+   * are queued, not when they are written (told how long decoding took); a request that fails before
+   * gives it back here.
    */
   async function admitted<T>(
     c: Context,
     work: (body: Buffer, queued: (workMs?: number) => void) => Promise<T>,
   ): Promise<T> {
-    const declared = Number(c.req.header('content-length'))
-    const leave = pipeline.admit(declared > 0 ? Math.min(declared, limit) : UNDECLARED_LENGTH)
+    const place = pipeline.admit()
     try {
       const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming
-      return await work(await readBody(c.req.raw, limit, incoming), leave)
+      return await work(await readBody(c.req.raw, limit, incoming, place.charge), place.leave)
     } finally {
-      leave() // once only: a no-op when `work` has given the place back
+      place.leave() // once only: a no-op when `work` has given the place back
     }
   }
 

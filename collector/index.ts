@@ -18,6 +18,10 @@ import { preparerContexts } from './threads/contexts.ts'
 import { inlinePreparer, WorkerPreparer } from './threads/pool.ts'
 import { webhookRoutes } from './webhooks/route.ts'
 
+/** How long a sender has to send its headers, and its whole request (a 16 MB body at 1 MB/s fits). */
+const HEADERS_TIMEOUT_MS = 10_000
+const REQUEST_TIMEOUT_MS = 30_000
+
 export interface RunningCollector {
   readonly httpPort: number
   readonly grpcPort: number
@@ -72,7 +76,13 @@ export async function startCollector(store: Store, config: Config, log: Logger):
           fetch: app.fetch,
           port: config.otlpHttpPort,
           hostname: config.host,
-          serverOptions: { maxHeaderSize: config.ingest.maxHeaderBytes },
+          serverOptions: {
+            maxHeaderSize: config.ingest.maxHeaderBytes,
+            // A sender has this long to send its headers and body (Node gives 60 s and 300 s): a
+            // stalled upload holds the bytes it sent in admission, so it must not hold them long.
+            headersTimeout: HEADERS_TIMEOUT_MS,
+            requestTimeout: REQUEST_TIMEOUT_MS,
+          },
         },
         (info) => resolve({ server: s, port: info.port }),
       )

@@ -48,6 +48,11 @@ export class CollectorMetrics {
     help: 'Trace ids in the filter of traces stored since yesterday (embedded engine only: 0 until it is loaded, and in server mode). Past about 13 million, more exactly-once checks go to the store.',
     registers: [this.registry],
   })
+  readonly admittedBytes = new Gauge({
+    name: 'signalbox_collector_admitted_bytes',
+    help: 'Bytes of request bodies being read and decoded: bounded by a quarter of SIGNALBOX_QUEUE_MAX_BYTES, past which requests are refused (429).',
+    registers: [this.registry],
+  })
   readonly queued = new Gauge({
     name: 'signalbox_collector_queued_rows',
     help: 'Rows waiting to be written, per table.',

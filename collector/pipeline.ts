@@ -8,7 +8,7 @@ import type { Store } from '../store/client.ts'
 import { storedEventIds } from '../store/queries/events.ts'
 import { storedSpanKeys } from '../store/queries/traces.ts'
 import { TABLES } from '../store/tables.ts'
-import { Admission } from './admission.ts'
+import { Admission, type Place } from './admission.ts'
 import { TableBatcher, type WriteOutcome } from './batcher.ts'
 import type { BusinessEvent } from './cloudevents.ts'
 import { type EventRequest, eventRows, type PreparedEvents } from './events/prepare.ts'
@@ -102,6 +102,7 @@ export class IngestPipeline {
       config.ingest.maxWaitMs,
       () => this.backlogMs(),
       preparer.lanes,
+      (bytes) => metrics.admittedBytes.set(bytes),
     )
     const resources = new ResourceWriter(store, { metrics })
     // A server may have other collectors writing to it; the embedded engine has only this process.
@@ -375,10 +376,11 @@ export class IngestPipeline {
   }
 
   /**
-   * Takes a place for a request of `bytes` before its body is read, or refuses it (429) when it could
-   * not be acknowledged in time; the returned function gives the place back once its rows are queued.
+   * Takes a place for a request holding `bytes` so far (0 before its body is read), or refuses it
+   * (429) when it could not be acknowledged in time; the place is charged its body as it arrives and
+   * given back once its rows are queued.
    */
-  admit(bytes: number): (workMs?: number) => void {
+  admit(bytes = 0): Place {
     return this.admission.enter(bytes)
   }
 

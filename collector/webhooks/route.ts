@@ -54,10 +54,10 @@ export function webhookRoutes(deps: WebhookDeps) {
         503,
       )
     const limit = config.limits.maxPayloadBytes
-    const declared = Number(c.req.header('content-length'))
-    const leave = pipeline.admit(declared > 0 ? Math.min(declared, limit) : limit)
+    const place = pipeline.admit()
+    const leave = place.leave
     try {
-      const body = await readBody(c.req.raw, limit)
+      const body = await readBody(c.req.raw, limit, undefined, place.charge)
       if (!signedBy(body, source.secret, c.req.header(source.signatureHeader), source.signatureEncoding)) {
         // The source only: never the secret, the signature or the body.
         log.info({ source: source.name }, 'webhook refused: signature does not match')

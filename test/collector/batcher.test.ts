@@ -258,8 +258,9 @@ describe('what the rows refer to (writeFirst)', () => {
     await expect(
       (async () => b.enqueue(joinRows(lines('small rows, huge reference')), 3, undefined, huge))(),
     ).rejects.toMatchObject({
-      status: 429,
-      code: 'queue_full',
+      // Larger than the whole queue: no retry could be queued, so the refusal is final.
+      status: 413,
+      code: 'payload_too_large',
     })
     await expect(
       b.enqueue(joinRows(lines('small rows, small reference')), 3, undefined, 'r'),

@@ -6,6 +6,7 @@ import { sql, table } from '../../store/sql.ts'
 import { TABLES } from '../../store/tables.ts'
 import { readableSpan } from '../support/readable-span.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import { admittedBytes, heldUpload } from '../support/uploads.ts'
 
 let sb: TestSignalbox | undefined
 afterEach(async () => {
@@ -32,12 +33,24 @@ const post = (url: string, n: number, prefix?: string) =>
   })
 
 describe('backpressure', () => {
-  it('answers 429 with Retry-After when the queue is full, and writes nothing of the refused request', async () => {
-    sb = await startSignalbox({ SIGNALBOX_QUEUE_MAX_ROWS: '5' })
-    const refused = await post(sb.collectorUrl, 10)
+  it('answers 413 to more rows than the queue holds, 429 with Retry-After when it is full, and writes neither', async () => {
+    // Bodies in hand may hold a quarter of the queue's bytes: 50,000 here.
+    sb = await startSignalbox({ SIGNALBOX_QUEUE_MAX_ROWS: '5', SIGNALBOX_QUEUE_MAX_BYTES: '200000' })
+    const tooLarge = await post(sb.collectorUrl, 10)
+    expect(tooLarge.status).toBe(413)
+    expect(tooLarge.headers.get('retry-after')).toBeNull()
+    expect(((await tooLarge.json()) as { error: { message: string } }).error.message).toMatch(
+      /holds 10 spans rows and the write queue at most 5/,
+    )
+    const slow = heldUpload(sb.collectorUrl, 65_000, 60_000)
+    const url = sb.collectorUrl
+    await expect.poll(() => admittedBytes(url)).toBe(60_000)
+    const refused = await post(sb.collectorUrl, 3, 'cc')
     expect(refused.status).toBe(429)
     expect(refused.headers.get('retry-after')).toBe('1')
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('queue_full')
+    slow.end()
+    await expect.poll(() => admittedBytes(url)).toBe(0)
     const accepted = await post(sb.collectorUrl, 3, 'bb')
     expect(accepted.status).toBe(200)
     expect(await sb.count(TABLES.spans)).toBe(3)

@@ -8,6 +8,7 @@ import { createLogger } from '../../core/logger.ts'
 import { TABLES } from '../../store/tables.ts'
 import { readableSpan } from '../support/readable-span.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import { admittedBytes, heldUpload } from '../support/uploads.ts'
 
 /*
  * A retryable gRPC refusal must carry google.rpc.RetryInfo in `grpc-status-details-bin`: OTLP exporters
@@ -113,20 +114,34 @@ function richStatus(status: grpc.StatusObject): DecodedStatus {
 describe('retryable gRPC refusals from the running collector', () => {
   let sb: TestSignalbox
   beforeAll(async () => {
-    sb = await startSignalbox({ SIGNALBOX_QUEUE_MAX_ROWS: '5' })
+    // Bodies in hand may hold a quarter of the queue's bytes: 50,000 here.
+    sb = await startSignalbox({ SIGNALBOX_QUEUE_MAX_ROWS: '5', SIGNALBOX_QUEUE_MAX_BYTES: '200000' })
   })
   afterAll(async () => {
     await sb?.close()
   })
 
   it('answers a full queue with RESOURCE_EXHAUSTED carrying RetryInfo, and keeps retry-after', async () => {
-    const status = await exportSpans(sb.grpcUrl, 10, 'aa')
+    const slow = heldUpload(sb.collectorUrl, 65_000, 60_000)
+    await expect.poll(() => admittedBytes(sb.collectorUrl)).toBe(60_000)
+    const status = await exportSpans(sb.grpcUrl, 3, 'aa')
+    slow.end()
     expect(status.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
     expect(status.metadata.get('retry-after')).toEqual(['1'])
     const rich = richStatus(status)
     expect(rich.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
     expect(rich.message).toBe(status.details)
     expect(rich.retryDelay?.seconds).toBeGreaterThanOrEqual(1)
+    expect(await sb.count(TABLES.spans)).toBe(0)
+    await expect.poll(() => admittedBytes(sb.collectorUrl)).toBe(0)
+  })
+
+  it('answers more rows than the queue holds with RESOURCE_EXHAUSTED and no RetryInfo: not to be retried', async () => {
+    const status = await exportSpans(sb.grpcUrl, 10, 'ab')
+    expect(status.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    expect(status.details).toMatch(/^payload_too_large: /)
+    expect(status.metadata.get('retry-after')).toEqual([])
+    expect(status.metadata.get('grpc-status-details-bin')).toEqual([])
     expect(await sb.count(TABLES.spans)).toBe(0)
   })
 

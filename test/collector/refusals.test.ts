@@ -4,12 +4,18 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readableSpan } from '../support/readable-span.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
+import { admittedBytes as admitted, heldUpload as held } from '../support/uploads.ts'
 
 /* Every refusal is counted in /metrics by signal, transport, status and reason: 429s sent = 429s counted. */
 
 let sb: TestSignalbox
 beforeAll(async () => {
-  sb = await startSignalbox({ SIGNALBOX_QUEUE_MAX_ROWS: '5', SIGNALBOX_MAX_BODY_BYTES: '65536' })
+  // Bodies being read take at most a quarter of the queue's bytes: 50,000 here.
+  sb = await startSignalbox({
+    SIGNALBOX_QUEUE_MAX_ROWS: '5',
+    SIGNALBOX_QUEUE_MAX_BYTES: '200000',
+    SIGNALBOX_MAX_BODY_BYTES: '65536',
+  })
 })
 afterAll(async () => {
   await sb?.close()
@@ -81,6 +87,9 @@ function rawGrpc(headers: Record<string, string>, frame?: Buffer): Promise<strin
   })
 }
 
+const heldUpload = (declared: number, sent: number) => held(sb.collectorUrl, declared, sent)
+const admittedBytes = () => admitted(sb.collectorUrl)
+
 /** The value of one series of signalbox_collector_refused_requests_total, 0 when absent. */
 async function refused(labels: Record<string, string>): Promise<number> {
   const text = await (await fetch(`${sb.collectorUrl}/metrics`)).text()
@@ -95,12 +104,21 @@ async function refused(labels: Record<string, string>): Promise<number> {
 }
 
 describe('refusals in /metrics', () => {
+  it('holds a place for the bytes a sender has sent, not for what it declared', async () => {
+    // Two senders that declared nearly the limit each and sent one byte: they hold two bytes.
+    const idle = [heldUpload(60_000, 1), heldUpload(60_000, 1)]
+    await expect.poll(admittedBytes).toBe(2)
+    expect(await post('/v1/traces', spans(2), 'application/x-protobuf')).toBe(200)
+    for (const upload of idle) upload.end()
+    await expect.poll(admittedBytes).toBe(0)
+  })
+
   it('counts each refusal by status and reason, over HTTP and gRPC', async () => {
     const statuses = [
       await post('/v1/traces', '{"resourceSpans": [', 'application/json'),
       await post('/v1/traces', 'x'.repeat(70_000), 'application/json'),
       await post('/v1/traces', 'hello', 'text/plain'),
-      await post('/v1/traces', spans(10), 'application/x-protobuf'),
+      // More rows than the write queue holds: never writable as one request, so not worth a retry.
       await post('/v1/traces', spans(10), 'application/x-protobuf'),
       await post(
         '/v1/events',
@@ -108,8 +126,15 @@ describe('refusals in /metrics', () => {
         'application/cloudevents+json',
       ),
     ]
-    expect(statuses).toEqual([400, 413, 415, 429, 429, 400])
-    expect(await grpcExport(spans(10))).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    expect(statuses).toEqual([400, 413, 415, 413, 400])
+    // A sender mid-upload holds more than the bytes bodies may take: the others are refused, retryably.
+    const slow = heldUpload(65_000, 60_000)
+    await expect.poll(admittedBytes).toBe(60_000)
+    expect(await post('/v1/traces', spans(2), 'application/x-protobuf')).toBe(429)
+    expect(await post('/v1/traces', spans(2), 'application/x-protobuf')).toBe(429)
+    expect(await grpcExport(spans(2))).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    slow.end()
+    await expect.poll(admittedBytes).toBe(0)
     // Over the size limit: grpc-js refuses it before any handler runs, and it is still counted.
     expect(await grpcExport(new Uint8Array(70_000))).toBe(grpc.status.RESOURCE_EXHAUSTED)
     // Flagged gzip-compressed and not gzip; then a call whose 1 ms deadline passes before its message.
@@ -120,7 +145,7 @@ describe('refusals in /metrics', () => {
     expect(await refused({ signal: 'spans', status: '400', reason: 'invalid_json' })).toBe(1)
     expect(
       await refused({ signal: 'spans', transport: 'http', status: '413', reason: 'payload_too_large' }),
-    ).toBe(1)
+    ).toBe(2)
     expect(
       await refused({ signal: 'spans', transport: 'grpc', status: '413', reason: 'payload_too_large' }),
     ).toBe(1)
