@@ -29,6 +29,8 @@ const { spans: ctx } = preparerContexts({
   hashKey: 'bench-hash-key-0123456789abcdef0123',
   retentionDays: 30,
   maxAttributeLength: 4096,
+  maxRequestBytes: 32 << 20,
+  logRetentionDays: 30,
 })
 
 /**

@@ -3,9 +3,8 @@ import type { CollectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
 import { listenError, RetryableError, SignalboxError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import { type Place, timedFromNow } from './admission.ts'
+import type { Place } from './admission.ts'
 import type { CollectorMetrics } from './metrics.ts'
-import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { retryStatusDetails } from './otlp/grpc-status.ts'
 import { protobufResponse } from './otlp/response.ts'
 import type { IngestPipeline, IngestResult } from './pipeline.ts'
@@ -201,10 +200,8 @@ export async function startGrpcCollector(
   })
   server.addService(logsService, {
     Export: handler(
-      async (body, sources, queued) => {
-        const done = timedFromNow(queued)
-        return pipeline.logs(decodeLogsRequest(body), 'grpc', sources, done)
-      },
+      (body, sources, queued) =>
+        pipeline.logs({ body, encoding: 'protobuf', sources, nowMs: Date.now() }, 'grpc', queued),
       (bytes) => pipeline.admit(bytes),
       log,
       check,

@@ -6,12 +6,9 @@ import type { Config } from '../core/config.ts'
 import { SignalboxError, UnsupportedMediaTypeError } from '../core/errors.ts'
 import { errorHandler, notFoundHandler } from '../core/http-errors.ts'
 import type { Logger } from '../core/logger.ts'
-import { timedFromNow } from './admission.ts'
 import { mediaType, readBody } from './body.ts'
 import { cloudEventsMode } from './cloudevents.ts'
 import type { ContractGate } from './contracts.ts'
-import { decodeLogsJson } from './otlp/decode-json.ts'
-import { decodeLogsRequest } from './otlp/decode-proto.ts'
 import { jsonResponse, protobufResponse } from './otlp/response.ts'
 import type { IngestPipeline, IngestResult } from './pipeline.ts'
 
@@ -131,15 +128,12 @@ export function collectorApp(
       .post(
         '/v1/logs',
         otlpHandler({
-          ingest: (body, encoding, sources, queued) => {
-            const done = timedFromNow(queued)
-            return pipeline.logs(
-              encoding === 'protobuf' ? decodeLogsRequest(body) : decodeLogsJson(body),
+          ingest: (body, encoding, sources, queued) =>
+            pipeline.logs(
+              { body, encoding, sources, nowMs: Date.now() },
               encoding === 'protobuf' ? 'http/protobuf' : 'http/json',
-              sources,
-              done,
-            )
-          },
+              queued,
+            ),
           rejectedField: 'rejectedLogRecords',
         }),
       )

@@ -1,7 +1,6 @@
 import { serve } from '@hono/node-server'
 import { collectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
-import { loadEntityKeyAliases } from '../core/entity-keys.ts'
 import { listenError } from '../core/errors.ts'
 import { loadEventContracts } from '../core/event-contracts.ts'
 import { eventEntityOf, loadFlows } from '../core/flows.ts'
@@ -33,12 +32,13 @@ export interface RunningCollector {
 
 export async function startCollector(store: Store, config: Config, log: Logger): Promise<RunningCollector> {
   const metrics = new CollectorMetrics()
-  const aliases = loadEntityKeyAliases(config.configDir)
   // Events of a flow configured with an entity type of its own are keyed by it, like the built-in ones.
   const entityOf = eventEntityOf(loadFlows(config.configDir))
   const preparing = {
     retentionDays: config.retentionDays.spans,
+    logRetentionDays: config.retentionDays.logs,
     maxAttributeLength: config.ingest.maxAttributeLength,
+    maxRequestBytes: config.ingest.maxRequestBytes,
     configDir: config.configDir,
     hashKey: config.hashKey,
   }
@@ -49,7 +49,6 @@ export async function startCollector(store: Store, config: Config, log: Logger):
   const pipeline = new IngestPipeline(
     store,
     config,
-    aliases,
     metrics,
     log,
     preparer,

@@ -1,6 +1,5 @@
 import { requireSources } from '../auth/scope.ts'
 import type { Config } from '../core/config.ts'
-import type { EntityKeyAliases } from '../core/entity-keys.ts'
 import { BadRequestError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Redactor } from '../core/privacy.ts'
@@ -12,18 +11,16 @@ import { Admission, type Place } from './admission.ts'
 import { TableBatcher, type WriteOutcome } from './batcher.ts'
 import type { BusinessEvent } from './cloudevents.ts'
 import { type EventRequest, eventRows, type PreparedEvents } from './events/prepare.ts'
+import type { LogRequest, PreparedLogs } from './logs/prepare.ts'
 import type { CollectorMetrics } from './metrics.ts'
-import type { LogRecord } from './otlp/model.ts'
 import { joinRows, jsonRows, nativeBlocks } from './row-format.ts'
-import { EVENT_COLUMNS, LOG_COLUMNS, logRows, SPAN_COLUMNS } from './rows.ts'
+import { EVENT_COLUMNS, LOG_COLUMNS, SPAN_COLUMNS } from './rows.ts'
 import type { PreparedSpans, SpanRequest } from './spans/prepare.ts'
 import { ResourceWriter } from './spans/resource-writer.ts'
 import { resourcesSize, type SpanResource } from './spans/resources.ts'
 import { WrittenTraces } from './spans/written-traces.ts'
 import { type RowKey, StoredKeyLookup } from './stored-keys.ts'
 import type { IngestPreparer } from './threads/pool.ts'
-import { Truncator } from './truncate.ts'
-import { repairLines } from './well-formed.ts'
 import { retainedWindow } from './window.ts'
 
 export type Protocol = 'http/protobuf' | 'http/json' | 'grpc' | 'cloudevents'
@@ -63,13 +60,6 @@ const sentences = (...parts: Array<string | undefined>): string | undefined =>
   parts.filter(Boolean).join('; ') || undefined
 
 /**
- * Only JSON can carry a lone surrogate (`"\ud800"`); protobuf strings are decoded from UTF-8, where
- * invalid bytes already became U+FFFD. Scanning every protobuf row would cost a tenth of ingest.
- */
-const repairIfJson = (protocol: Protocol, lines: string[]) =>
-  protocol === 'http/json' ? repairLines(lines) : 0
-
-/**
  * Records → rows → batched, acknowledged writes, per table. Items whose time is outside the retained
  * window would be dropped by TTL at once; they are refused up front and reported as OTLP partial
  * success, so the sender knows.
@@ -85,7 +75,6 @@ export class IngestPipeline {
   constructor(
     private readonly store: Store,
     private readonly config: Pick<Config, 'ingest' | 'retentionDays'>,
-    private readonly aliases: EntityKeyAliases,
     readonly metrics: CollectorMetrics,
     log: Logger,
     /** Trace requests → blocks and CloudEvents requests → rows, on decoding threads (collector/threads/pool.ts). */
@@ -157,16 +146,6 @@ export class IngestPipeline {
     )
   }
 
-  private redactLog(l: LogRecord): LogRecord {
-    const p = (this.privacy as Redactor).forSource(l.resource.serviceName)
-    return {
-      ...l,
-      resource: { ...l.resource, attributes: p.attributes(l.resource.attributes) },
-      attributes: p.attributes(l.attributes),
-      body: p.jsonText(l.body),
-    }
-  }
-
   /**
    * A trace request: prepared (decoded, checked against the sender's sources, redacted, encoded) on a
    * decoding thread, then queued. `queued` is told once its rows are queued (or it failed before),
@@ -227,39 +206,34 @@ export class IngestPipeline {
     )
   }
 
+  /**
+   * A logs request: prepared (decoded, checked against the sender's sources, truncated, redacted,
+   * made into rows within the request's bound) on a decoding thread, then queued.
+   */
   async logs(
-    records: LogRecord[],
+    request: LogRequest,
     protocol: Protocol,
-    sources?: readonly string[],
-    queued: () => void = () => {},
+    queued: (workMs?: number) => void = () => {},
   ): Promise<IngestResult> {
-    requireSources(
-      sources,
-      records.map((r) => r.resource.serviceName),
-    )
-    this.metrics.received.inc({ signal: 'logs', protocol }, records.length)
-    const { oldest, newest } = retainedWindow(Date.now(), this.config.retentionDays.logs)
-    const receivedNs = BigInt(Date.now()) * 1_000_000n
-    const kept = records.filter((l) => {
-      const t = l.timeNs || l.observedTimeNs || receivedNs
-      return t >= oldest && t <= newest
-    })
-    const rejected = records.length - kept.length
+    let prepared: PreparedLogs
+    let written: Promise<WriteOutcome>
+    let workMs: number | undefined
+    try {
+      prepared = await this.preparer.prepareLogs(request)
+      workMs = prepared.workMs
+      this.metrics.received.inc({ signal: 'logs', protocol }, prepared.received)
+      written = this.logsBatcher.enqueue(prepared.rows, prepared.kept)
+    } finally {
+      queued(workMs)
+    }
+    const rejected = prepared.outsideRetention
     if (rejected > 0) this.metrics.rejected.inc({ signal: 'logs', reason: 'outside_retention' }, rejected)
-    const truncator = new Truncator(this.config.ingest.maxAttributeLength)
-    const limited = kept.map((l) => truncator.log(l))
-    const lines = logRows(
-      this.privacy ? limited.map((r) => this.redactLog(r)) : limited,
-      this.aliases,
-      receivedNs,
-    )
-    const repaired = this.countRepairs('logs', repairIfJson(protocol, lines), truncator.truncated)
-    const written = this.logsBatcher.enqueue(joinRows(lines), lines.length)
-    queued()
+    for (const [kind, n] of Object.entries(prepared.redactions)) this.metrics.redactions.inc({ kind }, n)
+    const repaired = this.countRepairs('logs', prepared.surrogates, prepared.truncated)
     await written
-    this.metrics.accepted.inc({ signal: 'logs' }, kept.length)
+    this.metrics.accepted.inc({ signal: 'logs' }, prepared.kept)
     return {
-      accepted: kept.length,
+      accepted: prepared.kept,
       rejected,
       message: sentences(
         rejected > 0 ? `${rejected} log record(s) are outside the retained window and were not stored` : '',

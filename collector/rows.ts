@@ -1,4 +1,5 @@
 import type { EntityKeyAliases } from '../core/entity-keys.ts'
+import { PayloadTooLargeError } from '../core/errors.ts'
 import type { BusinessEvent } from './cloudevents.ts'
 import { BusinessKeyFinder } from './keys.ts'
 import type { LogRecord, Resource, SpanRecord } from './otlp/model.ts'
@@ -106,20 +107,36 @@ class ResourceJson {
   }
 }
 
-export function logRows(logs: readonly LogRecord[], aliases: EntityKeyAliases, receivedNs: bigint): string[] {
+/**
+ * Log records as row lines. Each row holds its resource's attributes, so the rows can be far larger
+ * than the request: past `maxChars` in all, the request is refused (413) before more are made.
+ */
+export function logRows(
+  logs: readonly LogRecord[],
+  aliases: EntityKeyAliases,
+  receivedNs: bigint,
+  maxChars = Number.POSITIVE_INFINITY,
+): string[] {
   const resources = new ResourceJson()
   const keys = new BusinessKeyFinder(aliases)
+  let chars = 0
   return logs.map((l) => {
     const ctx = keys.find(l.attributes, l.resource.attributes)
     // OTLP: when time is unset, the observed time stands in; when both are, the arrival time does.
     const observed = l.observedTimeNs || receivedNs
     const time = l.timeNs || observed
-    return (
+    const line =
       `[${time},${observed},"${l.traceId}","${l.spanId}",${l.flags},${q(l.severityText)},${l.severityNumber},` +
       `${q(l.resource.serviceName)},${q(l.scope.name)},${q(l.eventName)},${q(l.body)},${q(ctx.connector)},` +
       `${q(ctx.flow)},${q(ctx.system)},${q(ctx.location)},${q(ctx.entities)},${resources.get(l.resource)},` +
       `${q(l.attributes)}]`
-    )
+    chars += line.length + 1
+    if (chars > maxChars)
+      throw new PayloadTooLargeError(
+        maxChars,
+        `the request's ${logs.length} log records take more than ${maxChars} bytes as rows: send smaller batches or smaller resources (each record stores its resource's attributes)`,
+      )
+    return line
   })
 }
 

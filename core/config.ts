@@ -222,8 +222,14 @@ export interface Config {
     readonly queueMaxBytes: number
     /** A request that would wait longer than this for its write is refused (429) up front. */
     readonly maxWaitMs: number
-    /** Longer attribute values, span names, status messages and log bodies are truncated. */
+    /** Longer texts a sender controls (values, names, keys, scopes, log bodies) are truncated. */
     readonly maxAttributeLength: number
+    /**
+     * The most one request's rows may take (413 past it), from the two settings above: twice the
+     * body limit, within a quarter to all of the queue. Rows can be far larger than their request
+     * (a resource or a scope is copied into each row under it), so they are bounded as they are made.
+     */
+    readonly maxRequestBytes: number
     /** Threads that prepare trace and CloudEvents requests (collector/threads/pool.ts); 0: the main thread does. */
     readonly threads: number
   }
@@ -317,6 +323,10 @@ export function loadConfig(
       queueMaxBytes: s.SIGNALBOX_QUEUE_MAX_BYTES,
       maxWaitMs: s.SIGNALBOX_INGEST_MAX_WAIT_MS,
       maxAttributeLength: s.SIGNALBOX_MAX_ATTRIBUTE_LENGTH,
+      maxRequestBytes: Math.min(
+        s.SIGNALBOX_QUEUE_MAX_BYTES,
+        Math.max(s.SIGNALBOX_QUEUE_MAX_BYTES / 4, 2 * s.SIGNALBOX_MAX_BODY_BYTES),
+      ),
       threads: s.SIGNALBOX_INGEST_THREADS,
     }),
     retentionDays: Object.freeze({

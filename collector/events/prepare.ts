@@ -48,16 +48,6 @@ export interface EventPrepareContext {
   readonly redactionCounts: Map<RedactionKind, number>
 }
 
-/** A context whose redactor, if any, counts into its own map. */
-export function eventPrepareContext(
-  settings: Pick<EventPrepareContext, 'entityOf' | 'contracts'>,
-  makeRedactor?: (count: (kind: RedactionKind) => void) => Redactor,
-): EventPrepareContext {
-  const redactionCounts = new Map<RedactionKind, number>()
-  const privacy = makeRedactor?.((kind) => redactionCounts.set(kind, (redactionCounts.get(kind) ?? 0) + 1))
-  return { ...settings, privacy, redactionCounts }
-}
-
 /** An example kept with a violation: enough to see what broke, not a copy of every payload. */
 const MAX_EXAMPLE_CHARS = 2048
 

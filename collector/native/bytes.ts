@@ -1,3 +1,10 @@
+/** Thrown by a write past a `Bytes`'s limit. */
+export class TooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`more than ${limit} bytes`)
+  }
+}
+
 /**
  * A growable byte buffer with the primitives of ClickHouse's Native format: little-endian numbers,
  * LEB128 lengths and length-prefixed UTF-8 strings. Values are written straight into one Buffer that
@@ -8,6 +15,11 @@ export class Bytes {
   /** The same memory as `buf`: its 64-bit stores take a bigint without Buffer's bigint arithmetic. */
   private data: DataView
   private len = 0
+  /**
+   * The most it may hold: a write past it throws `TooLarge`. What a request becomes can be far larger
+   * than the request (a long scope name is copied into each of its spans), so it is bounded as it grows.
+   */
+  limit = Number.POSITIVE_INFINITY
 
   constructor(capacity = 1024) {
     this.buf = Buffer.allocUnsafe(capacity)
@@ -18,8 +30,10 @@ export class Bytes {
   private reserve(n: number): void {
     const need = this.len + n
     if (need <= this.buf.length) return
+    if (need > this.limit) throw new TooLarge(this.limit)
     let size = this.buf.length * 2
     while (size < need) size *= 2
+    size = Math.min(size, Math.max(need, this.limit))
     const grown = Buffer.allocUnsafe(size)
     this.buf.copy(grown, 0, 0, this.len)
     this.buf = grown

@@ -1,9 +1,10 @@
 import type { EntityKeyAliases } from '../../core/entity-keys.ts'
+import { PayloadTooLargeError } from '../../core/errors.ts'
 import { type BusinessContext, BusinessKeyFinder } from '../keys.ts'
 import type { Attributes, SpanRecord } from '../otlp/model.ts'
 import { SPAN_COLUMNS, SPAN_KINDS, STATUS_CODES, spanDuration } from '../rows.ts'
 import type { ResourceIds } from '../spans/resources.ts'
-import { Bytes } from './bytes.ts'
+import { Bytes, TooLarge } from './bytes.ts'
 
 /*
  * Spans → one block of ClickHouse's Native format: the same column values as the JSON rows the
@@ -234,6 +235,8 @@ export function spanBlock(
   spans: readonly SpanRecord[],
   aliases: EntityKeyAliases,
   resources: ResourceIds,
+  /** The largest block to make: past it, the request is refused (413) before more memory is taken. */
+  maxBytes = Number.POSITIVE_INFINITY,
 ): Buffer {
   const keys = new BusinessKeyFinder(aliases)
   const rows: Rows = {
@@ -244,8 +247,9 @@ export function spanBlock(
   // Realistic spans take about 500 bytes. A request too large for the kept buffer (the OpenTelemetry
   // Collector's 8,192 spans) gets one of its own, sized for it, as every request did before.
   const need = 1024 + spans.length * 1024
-  const out = need <= blockScratch.capacity ? blockScratch : new Bytes(need)
+  const out = need <= blockScratch.capacity ? blockScratch : new Bytes(Math.min(need, maxBytes))
   out.clear()
+  out.limit = maxBytes
   try {
     out.varint(SPAN_COLUMNS.length)
     out.varint(spans.length)
@@ -256,7 +260,15 @@ export function spanBlock(
       write(out, rows)
     }
     return out.copy()
+  } catch (err) {
+    if (err instanceof TooLarge)
+      throw new PayloadTooLargeError(
+        maxBytes,
+        `the request's ${spans.length} spans take more than ${maxBytes} bytes as rows: send smaller batches, or shorter names and scopes (each span stores its own copy)`,
+      )
+    throw err
   } finally {
+    out.limit = Number.POSITIVE_INFINITY
     // Spans far larger than usual grew it: that memory goes rather than stay between blocks.
     if (out === blockScratch && out.capacity > MAX_SCRATCH_BYTES) blockScratch = new Bytes(SCRATCH_BYTES)
   }

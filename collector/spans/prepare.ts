@@ -19,18 +19,25 @@ export interface SpanRequest {
   readonly nowMs: number
 }
 
-/** What a span request becomes: the block to write, its spans' identities, and what to count and say. */
-export interface PreparedSpans {
+/** What an OTLP request's preparing counts, to say in its partial success and in /metrics. */
+export interface PreparedCounts {
+  /** Items (spans, log records) in the request. */
   readonly received: number
-  /** Spans in the block. */
+  /** Items in the rows to write. */
   readonly kept: number
-  /** Spans outside the retained window, not stored. */
+  /** Items outside the retained window, not stored. */
   readonly outsideRetention: number
-  /** Strings that held a lone UTF-16 surrogate (repaired by the block's encoder). */
+  /** Strings that held a lone UTF-16 surrogate, repaired (OTLP/JSON only can carry them). */
   readonly surrogates: number
-  /** Values cut to the attribute length limit. */
+  /** Texts cut to the length limit. */
   readonly truncated: number
   readonly redactions: Partial<Record<RedactionKind, number>>
+  /** Time spent, for admission's estimate of the decode rate. */
+  readonly workMs: number
+}
+
+/** What a span request becomes: the block to write, its spans' identities, and what to count and say. */
+export interface PreparedSpans extends PreparedCounts {
   /** ClickHouse Native block of the kept spans (collector/native). */
   readonly block: Uint8Array
   /** The resources the block's spans refer to by id: stored in span_resources before the block. */
@@ -38,28 +45,18 @@ export interface PreparedSpans {
   /** Each kept span's identity (trace id + span id + service, as stored) and start time, in block order. */
   readonly keyIds: readonly string[]
   readonly keyTimes: BigInt64Array
-  /** Time spent, for admission's estimate of the decode rate. */
-  readonly workMs: number
 }
 
 /** What preparing needs besides the request: settings, entity keys, personal-data rules. */
 export interface PrepareContext {
   readonly retentionDays: number
   readonly maxAttributeLength: number
+  /** The most a request's rows may take: past it, 413 (core/config.ts). */
+  readonly maxRequestBytes: number
   readonly aliases: EntityKeyAliases
   readonly privacy?: Redactor
   /** Where `privacy` counts what it redacts (it was made with a counter into this map). */
   readonly redactionCounts: Map<RedactionKind, number>
-}
-
-/** A context whose redactor, if any, counts into its own map. */
-export function prepareContext(
-  settings: Pick<PrepareContext, 'retentionDays' | 'maxAttributeLength' | 'aliases'>,
-  makeRedactor?: (count: (kind: RedactionKind) => void) => Redactor,
-): PrepareContext {
-  const redactionCounts = new Map<RedactionKind, number>()
-  const privacy = makeRedactor?.((kind) => redactionCounts.set(kind, (redactionCounts.get(kind) ?? 0) + 1))
-  return { ...settings, privacy, redactionCounts }
 }
 
 /**
@@ -122,7 +119,7 @@ export function prepareSpans(request: SpanRequest, ctx: PrepareContext): Prepare
     surrogates: request.encoding === 'json' ? illFormedSpanStrings(kept) : 0,
     truncated: truncator.truncated,
     redactions: Object.fromEntries(ctx.redactionCounts),
-    block: spanBlock(kept, ctx.aliases, resources),
+    block: spanBlock(kept, ctx.aliases, resources, ctx.maxRequestBytes),
     resources: resources.resources,
     keyIds,
     keyTimes,

@@ -3,13 +3,17 @@ import { loadEntityKeyAliases } from '../../core/entity-keys.ts'
 import { loadEventContracts } from '../../core/event-contracts.ts'
 import { eventEntityOf, loadFlows } from '../../core/flows.ts'
 import { loadRedaction, type RedactionKind, type Redactor } from '../../core/privacy.ts'
-import { type EventPrepareContext, eventPrepareContext } from '../events/prepare.ts'
-import { type PrepareContext, prepareContext } from '../spans/prepare.ts'
+import type { EventPrepareContext } from '../events/prepare.ts'
+import type { LogPrepareContext } from '../logs/prepare.ts'
+import type { PrepareContext } from '../spans/prepare.ts'
 
 /** What a decoding thread is started with (structured-cloned): it builds its own contexts from it. */
 export interface WorkerSettings {
+  /** Of spans; logs have their own. */
   readonly retentionDays: number
+  readonly logRetentionDays: number
   readonly maxAttributeLength: number
+  readonly maxRequestBytes: number
   /** Entity keys, personal-data rules, flows (which entity an event type is about) and event contracts. */
   readonly configDir: string
   /** Keys the searchable hashes; undefined: no redaction. */
@@ -18,7 +22,20 @@ export interface WorkerSettings {
 
 export interface PreparerContexts {
   readonly spans: PrepareContext
+  readonly logs: LogPrepareContext
   readonly events: EventPrepareContext
+}
+
+type MakeRedactor = (count: (kind: RedactionKind) => void) => Redactor
+
+/** `settings` with a redactor, if any, that counts into a map of the context's own. */
+function counting<S>(
+  settings: S,
+  makeRedactor?: MakeRedactor,
+): S & { privacy?: Redactor; redactionCounts: Map<RedactionKind, number> } {
+  const redactionCounts = new Map<RedactionKind, number>()
+  const privacy = makeRedactor?.((kind) => redactionCounts.set(kind, (redactionCounts.get(kind) ?? 0) + 1))
+  return { ...settings, privacy, redactionCounts }
 }
 
 /**
@@ -28,20 +45,20 @@ export interface PreparerContexts {
  */
 export function preparerContexts(settings: WorkerSettings): PreparerContexts {
   const { configDir, hashKey } = settings
-  const redactor =
-    hashKey === undefined
-      ? undefined
-      : (count: (kind: RedactionKind) => void): Redactor => loadRedaction(configDir, hashKey, count)
+  const redactor: MakeRedactor | undefined =
+    hashKey === undefined ? undefined : (count) => loadRedaction(configDir, hashKey, count)
+  const aliases = loadEntityKeyAliases(configDir)
+  const { maxAttributeLength, maxRequestBytes } = settings
   return {
-    spans: prepareContext(
-      {
-        retentionDays: settings.retentionDays,
-        maxAttributeLength: settings.maxAttributeLength,
-        aliases: loadEntityKeyAliases(configDir),
-      },
+    spans: counting(
+      { retentionDays: settings.retentionDays, maxAttributeLength, maxRequestBytes, aliases },
       redactor,
     ),
-    events: eventPrepareContext(
+    logs: counting(
+      { retentionDays: settings.logRetentionDays, maxAttributeLength, maxRequestBytes, aliases },
+      redactor,
+    ),
+    events: counting(
       {
         // Events of a flow configured with an entity type of its own are keyed by it, like the built-in ones.
         entityOf: eventEntityOf(loadFlows(configDir)),

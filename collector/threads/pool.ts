@@ -4,6 +4,7 @@ import { RetryableError, SignalboxError } from '../../core/errors.ts'
 import type { ContractPolicy, EventContract } from '../../core/event-contracts.ts'
 import type { Logger } from '../../core/logger.ts'
 import { type EventRequest, type PreparedEvents, prepareEvents } from '../events/prepare.ts'
+import { type LogRequest, type PreparedLogs, prepareLogs } from '../logs/prepare.ts'
 import { type PreparedSpans, prepareSpans, type SpanRequest } from '../spans/prepare.ts'
 import type { PreparerContexts, WorkerSettings } from './contexts.ts'
 
@@ -21,6 +22,7 @@ export interface IngestPreparer {
   /** Decoding threads (1 when inline): how many requests are prepared at once. */
   readonly lanes: number
   prepareSpans(request: SpanRequest): Promise<PreparedSpans>
+  prepareLogs(request: LogRequest): Promise<PreparedLogs>
   prepareEvents(request: EventRequest): Promise<PreparedEvents>
   /** Every thread's copy of the contracts learns `added`, before any request sent after this call. */
   addContract(added: AddedContract): void
@@ -38,10 +40,11 @@ export function addToBook(book: ContractBook, { contract, policy }: AddedContrac
 }
 
 /** On the calling thread: tests, and machines with one core. */
-export function inlinePreparer({ spans, events }: PreparerContexts): IngestPreparer {
+export function inlinePreparer({ spans, logs, events }: PreparerContexts): IngestPreparer {
   return {
     lanes: 1,
     prepareSpans: async (request) => prepareSpans(request, spans),
+    prepareLogs: async (request) => prepareLogs(request, logs),
     prepareEvents: async (request) => prepareEvents(request, events),
     addContract: (added) => addToBook(events.contracts, added),
     close: async () => {},
@@ -60,15 +63,19 @@ export interface WorkerError {
 /** What a worker is sent: a request to prepare, or a contract to add to its book. */
 export type WorkerMessage =
   | { readonly id: number; readonly kind: 'spans'; readonly request: SpanRequest }
+  | { readonly id: number; readonly kind: 'logs'; readonly request: LogRequest }
   | { readonly id: number; readonly kind: 'events'; readonly request: EventRequest }
   | { readonly contract: AddedContract }
 
 export type WorkerReply =
-  | { readonly id: number; readonly prepared: PreparedSpans | PreparedEvents }
+  | { readonly id: number; readonly prepared: Prepared }
   | { readonly id: number; readonly error: WorkerError }
 
+/** What a thread sends back for a request. */
+type Prepared = PreparedSpans | PreparedLogs | PreparedEvents
+
 interface InFlight {
-  readonly resolve: (p: PreparedSpans | PreparedEvents) => void
+  readonly resolve: (p: Prepared) => void
   readonly reject: (e: Error) => void
 }
 
@@ -150,8 +157,11 @@ class PreparerThread {
 
   prepare(
     id: number,
-    message: { kind: 'spans'; request: SpanRequest } | { kind: 'events'; request: EventRequest },
-  ): Promise<PreparedSpans | PreparedEvents> {
+    message:
+      | { kind: 'spans'; request: SpanRequest }
+      | { kind: 'logs'; request: LogRequest }
+      | { kind: 'events'; request: EventRequest },
+  ): Promise<Prepared> {
     const body = ownBuffer(message.request.body)
     return new Promise((resolve, reject) => {
       this.inFlight.set(id, { resolve, reject })
@@ -174,7 +184,7 @@ class PreparerThread {
 /**
  * Requests decoded, checked, redacted and encoded on worker threads, so the JS thread that answers
  * senders and runs the writes is never held by a burst of large batches or one large hostile value.
- * Trace and CloudEvents requests share the threads. A request goes to the thread with the fewest in
+ * Trace, logs and CloudEvents requests share the threads. A request goes to the thread with the fewest in
  * flight; the body is handed over, not copied, when it owns its memory.
  */
 export class WorkerPreparer implements IngestPreparer {
@@ -210,6 +220,10 @@ export class WorkerPreparer implements IngestPreparer {
 
   prepareSpans(request: SpanRequest): Promise<PreparedSpans> {
     return this.leastLoaded().prepare(this.nextId++, { kind: 'spans', request }) as Promise<PreparedSpans>
+  }
+
+  prepareLogs(request: LogRequest): Promise<PreparedLogs> {
+    return this.leastLoaded().prepare(this.nextId++, { kind: 'logs', request }) as Promise<PreparedLogs>
   }
 
   prepareEvents(request: EventRequest): Promise<PreparedEvents> {

@@ -14,7 +14,13 @@ import { createLogger } from '../../core/logger.ts'
  */
 
 const configDir = join(import.meta.dirname, '../../config')
-const settings = { retentionDays: 30, maxAttributeLength: 16_384, configDir }
+const settings = {
+  retentionDays: 30,
+  logRetentionDays: 30,
+  maxAttributeLength: 16_384,
+  maxRequestBytes: 32 << 20,
+  configDir,
+}
 const hashKey = 'test-hash-key-0123456789abcdef'
 const receivedAtMs = Date.now()
 

@@ -14,7 +14,12 @@ import { createLogger } from '../../core/logger.ts'
  */
 
 const configDir = join(import.meta.dirname, '../../config')
-const settings = { retentionDays: 30, maxAttributeLength: 16_384 }
+const settings = {
+  retentionDays: 30,
+  logRetentionDays: 30,
+  maxAttributeLength: 16_384,
+  maxRequestBytes: 32 << 20,
+}
 const hashKey = 'test-hash-key-0123456789abcdef'
 const now = Date.now()
 
