@@ -43,6 +43,8 @@ export interface BatcherOptions<P, D = never> {
 export interface WriteOutcome {
   readonly written: number
   readonly duplicates: number
+  /** Which of the request's rows (by index) were duplicates, when any were. */
+  readonly duplicateRows?: readonly number[]
 }
 
 interface Pending<P, D> {
@@ -378,12 +380,16 @@ export class TableBatcher<P, D = never> {
       const stored = lookups[n]
       let kept = p.payload
       let written = p.rows
+      let duplicateRows: number[] | undefined
       if (keys && stored && !claimAll(keys, stored, seen)) {
         // A retry: drop its rows already stored.
         written = 0
+        duplicateRows = []
+        const dropped = duplicateRows
         kept = this.options.format.keep(p.payload, (i) => {
           const fresh = this.isNew((keys[i] as RowKey).id, stored, seen)
           if (fresh) written++
+          else dropped.push(i)
           return fresh
         })
       }
@@ -392,7 +398,7 @@ export class TableBatcher<P, D = never> {
         if (p.needs !== undefined) needs.push(p.needs)
       }
       rows += written
-      outcomes.push({ written, duplicates: p.rows - written })
+      outcomes.push({ written, duplicates: p.rows - written, duplicateRows })
     }
     const { table, columns, format, writeFirst, storedKeys } = this.options
     storedKeys?.writeStarted(seen)

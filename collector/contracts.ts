@@ -23,6 +23,8 @@ const MAX_SOURCE_LABELS = 200
 export interface Warned {
   readonly event: PreparedEvent
   readonly violation: ContractViolation
+  /** The event's place in its request. */
+  readonly index: number
 }
 
 /**
@@ -95,11 +97,11 @@ export class ContractGate {
       const { violation } = event
       if (!violation) continue
       if (violation.policy === 'warn') {
-        warned.push({ event, violation })
+        warned.push({ event, violation, index: i })
         continue
       }
       this.count(event, violation, 'rejected')
-      await this.record([{ event, violation }], false)
+      await this.record([{ event, violation, index: i }], false)
       const at = events.length > 1 ? `events[${i}]` : 'event'
       throw new BadRequestError(
         'contract_violation',
@@ -116,11 +118,16 @@ export class ContractGate {
     return warned
   }
 
-  /** Counts and records the violations of events that were written. */
-  async written(warned: readonly Warned[]): Promise<void> {
-    if (warned.length === 0) return
-    for (const w of warned) this.count(w.event, w.violation, 'stored')
-    await this.record(warned, true)
+  /**
+   * Counts and records the violations of events that were written: not of `duplicates` (indexes in
+   * the request), already written and counted when they first came.
+   */
+  async written(warned: readonly Warned[], duplicates: readonly number[] = []): Promise<void> {
+    const dropped = new Set(duplicates)
+    const fresh = warned.filter((w) => !dropped.has(w.index))
+    if (fresh.length === 0) return
+    for (const w of fresh) this.count(w.event, w.violation, 'stored')
+    await this.record(fresh, true)
   }
 
   private count(event: PreparedEvent, v: ContractViolation, outcome: 'stored' | 'rejected'): void {
@@ -128,7 +135,9 @@ export class ContractGate {
     this.sourceLabels.set(v.type, sources)
     if (!sources.has(event.source) && sources.size < MAX_SOURCE_LABELS) sources.add(event.source)
     const source = sources.has(event.source) ? event.source : 'other'
-    this.metrics.contractViolations.inc({ type: v.type, version: v.version, source, outcome })
+    // Senders choose the version they declare: only registered ones are named.
+    const version = this.book.contract(v.type, v.version) ? v.version : 'unregistered'
+    this.metrics.contractViolations.inc({ type: v.type, version, source, outcome })
   }
 
   private async record(warned: readonly Warned[], withExample: boolean): Promise<void> {

@@ -159,7 +159,7 @@ export function collectorApp(
           if (!contracts) return pipeline.preparedEvents(prepared, queued)
           const warned = await contracts.check(prepared.events)
           const written = await pipeline.preparedEvents(prepared, queued)
-          await contracts.written(warned)
+          await contracts.written(warned, written.duplicateItems)
           return written
         })
         return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })

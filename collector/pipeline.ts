@@ -31,6 +31,8 @@ export interface IngestResult {
   readonly rejected: number
   readonly message?: string
   readonly duplicates?: number
+  /** Which items (by index in the request) were duplicates, when any were. */
+  readonly duplicateItems?: readonly number[]
 }
 
 /** An event's key: its source and id, the source's length first so that no two pairs read the same. */
@@ -304,7 +306,12 @@ export class IngestPipeline {
     const outcome = await written
     this.metrics.accepted.inc({ signal: 'events' }, outcome.written)
     this.metrics.duplicates.inc(outcome.duplicates)
-    return { accepted: outcome.written, rejected: 0, duplicates: outcome.duplicates }
+    return {
+      accepted: outcome.written,
+      rejected: 0,
+      duplicates: outcome.duplicates,
+      duplicateItems: outcome.duplicateRows,
+    }
   }
 
   /** The keys of this batch already stored. */

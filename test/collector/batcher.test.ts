@@ -240,7 +240,7 @@ describe('what the rows refer to (writeFirst)', () => {
       b.enqueue(joinRows(lines('fresh')), 3, keys('new'), 'fresh'),
     ])
     expect(outcomes).toEqual([
-      { written: 0, duplicates: 3 },
+      { written: 0, duplicates: 3, duplicateRows: [0, 1, 2] },
       { written: 3, duplicates: 0 },
     ])
     expect(calls).toEqual([['fresh']])
@@ -326,8 +326,8 @@ describe('exactly once across batches', () => {
     expect(reads).toBeGreaterThan(0)
     expect(outcomes).toEqual([
       { written: 3, duplicates: 0 },
-      { written: 0, duplicates: 3 },
-      { written: 0, duplicates: 3 },
+      { written: 0, duplicates: 3, duplicateRows: [0, 1, 2] },
+      { written: 0, duplicates: 3, duplicateRows: [0, 1, 2] },
     ])
     const [stored] = await sb.rows<{ n: string }>(
       sql`SELECT count() AS n FROM ${table(TABLES.spans)} WHERE trace_id = ${traceId}`,

@@ -63,7 +63,9 @@ const storedOf = async (type: string) =>
 describe('event contracts at the collector (CloudEvents SDK as the client)', () => {
   it('warn: stores an event that breaks its contract, counts it in /metrics and shows it in the api with an example', async () => {
     const broken = event('retail.order.created', 'SO-C1', { channel: 'web', total: 10 })
-    await emitterFor(httpTransport(`${sb.collectorUrl}/v1/events`), { mode: Mode.STRUCTURED })(broken)
+    const send = emitterFor(httpTransport(`${sb.collectorUrl}/v1/events`), { mode: Mode.STRUCTURED })
+    await send(broken)
+    await send(broken) // a retry: stored once, and its violation counted once
     expect(await storedOf('retail.order.created')).toEqual(['SO-C1'])
 
     const metrics = await (await fetch(`${sb.collectorUrl}/metrics`)).text()
@@ -155,11 +157,18 @@ describe('event contracts at the collector (CloudEvents SDK as the client)', () 
       `data version 7 of ${POINTS} is not registered (registered: 1, 2)`,
     )
     expect(await storedOf(POINTS)).toEqual(['P-3', 'P-4'])
+    // Versions a sender makes up are counted under one label, however many it makes up.
+    for (const made of ['8.0.1-hostile', 'x'.repeat(300)])
+      expect((await postBatch([event(POINTS, 'P-6', noTier, { dataversion: made })])).status).toBe(400)
 
     const metrics = await (await fetch(`${sb.collectorUrl}/metrics`)).text()
     expect(metrics).toContain(
       `signalbox_collector_contract_violations_total{type="${POINTS}",version="2",source="urn:test:storefront",outcome="rejected"} 2`,
     )
+    expect(metrics).toContain(
+      `signalbox_collector_contract_violations_total{type="${POINTS}",version="unregistered",source="urn:test:storefront",outcome="rejected"} 3`,
+    )
+    expect(metrics).not.toMatch(/version="(7|8\.0\.1-hostile|x+)"/)
     // The refusal is recorded, without the data that was refused.
     const { violations } = (await (
       await fetch(`${sb.apiUrl}/api/event-contracts/violations?type=${POINTS}`)
