@@ -18,6 +18,8 @@ export interface BusinessEvent {
   readonly datacontenttype: string
   readonly dataschema: string
   readonly data: string
+  /** `data` is bytes in base64 (data_base64, or a binary-mode body that is not text): not to be read as text. */
+  readonly binary?: boolean
   readonly extensions: Record<string, string>
   readonly traceId: string
   readonly spanId: string
@@ -142,6 +144,13 @@ export function cloudEventsMode(
 
 const invalid = (message: string) => new BadRequestError('invalid_cloudevent', message)
 
+/** Media types whose bodies are text: JSON (`+json` too), XML, `text/*`, and a body with no type. */
+const isText = (media: string): boolean =>
+  media === '' ||
+  media.startsWith('text/') ||
+  /[/+](json|xml)$/.test(media) ||
+  media === 'application/x-www-form-urlencoded'
+
 function parseJsonBody(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString('utf8'))
@@ -184,6 +193,14 @@ function checkAttributes(value: unknown, path: string): asserts value is RawAttr
       throw invalid(`${path}.${attr}: must be a string, not ${Array.isArray(v) ? 'an array' : typeof v}`)
   }
   if (typeof raw.time === 'string') rfc3339ToNanos(raw.time, path)
+  if (raw.data !== undefined && raw.data_base64 !== undefined)
+    throw invalid(`${path}: carries both data and data_base64; send one`)
+  for (const [name, v] of Object.entries(raw)) {
+    // The CloudEvents type system: an extension is a string, an integer, a boolean (or one of their
+    // string forms), never a document; one nested thousands deep would cost the stack.
+    if (!CORE_ATTRIBUTES.has(name) && v !== null && typeof v === 'object')
+      throw invalid(`${path}.${name}: an extension attribute is a string, a number or a boolean`)
+  }
 }
 
 /** How deep event data nests, without recursion: a deep document must not cost the stack. */
@@ -192,7 +209,8 @@ function nestingDepth(value: unknown): number {
   const stack: Array<[unknown, number]> = [[value, 0]]
   while (stack.length > 0) {
     const [v, depth] = stack.pop() as [unknown, number]
-    if (v === null || typeof v !== 'object') continue
+    // Bytes (data_base64 as the SDK reads it) are data, not a document to walk.
+    if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) continue
     if (depth > deepest) deepest = depth
     if (deepest > MAX_DATA_DEPTH) return deepest
     for (const child of Object.values(v)) stack.push([child, depth + 1])
@@ -236,6 +254,7 @@ function toBusinessEvent(
     datacontenttype: wellFormed(e.datacontenttype ?? ''),
     dataschema: wellFormed(e.dataschema ?? ''),
     data: wellFormed(dataText(e)),
+    binary: e.data_base64 !== undefined || e.data instanceof Uint8Array,
     extensions,
     traceId: tp?.[1] ?? '',
     spanId: tp?.[2] ?? '',
@@ -278,7 +297,8 @@ export function parseCloudEvents(
       const sdkHeaders = mode === 'binary' ? headers : { ...headers, 'content-type': media }
       const event = HTTP.toEvent<unknown>({
         headers: sdkHeaders,
-        body: body.toString('utf8'),
+        // A binary-mode body that is not text is bytes: stored as base64, like data_base64.
+        body: mode === 'binary' && !isText(media) ? body : body.toString('utf8'),
       }) as CloudEvent<unknown>
       // The binding reads loosely; an event is held to the same schema whichever mode it came in.
       event.validate()

@@ -223,6 +223,73 @@ describe('CloudEvents through the official SDK', () => {
     expect(body.events[0]?.data).toBe('picked up at till 3')
   })
 
+  it('keeps binary data as sent: data_base64 and a binary-mode body that is not text, both base64', async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x80, 0x41])
+    // A binary-mode body in a non-text media type: its bytes, not their UTF-8 reading.
+    const binary = await fetch(`${sb.collectorUrl}/v1/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/octet-stream',
+        'ce-specversion': '1.0',
+        'ce-id': 'bin-1',
+        'ce-source': 'urn:pos:store-7',
+        'ce-type': 'retail.receipt.scanned',
+        'ce-subject': 'SO-3100',
+      },
+      body: bytes,
+    })
+    expect(binary.status).toBe(200)
+    // A large data_base64 is taken as the text it is, not walked byte by byte.
+    const large = crypto.getRandomValues(new Uint8Array(60_000))
+    const structured = await fetch(`${sb.collectorUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: 'bin-2',
+        source: 'urn:pos:store-7',
+        type: 'retail.receipt.scanned',
+        subject: 'SO-3101',
+        datacontenttype: 'image/png',
+        data_base64: Buffer.from(large).toString('base64'),
+      }),
+    })
+    expect(structured.status).toBe(200)
+    const stored = await sb.rows<{ id: string; data: string }>(
+      sql`SELECT id, data FROM ${table(TABLES.events)} WHERE id IN ('bin-1', 'bin-2') ORDER BY id`,
+    )
+    expect(stored).toEqual([
+      { id: 'bin-1', data: bytes.toString('base64') },
+      { id: 'bin-2', data: Buffer.from(large).toString('base64') },
+    ])
+  })
+
+  it('refuses data and data_base64 together, and an extension that is not a string, number or boolean', async () => {
+    const base = { specversion: '1.0', source: 'urn:pos:store-7', type: 'retail.order.created' }
+    const json = (o: object) => JSON.stringify(o)
+    // Nested 20,000 deep: written as text (JSON.stringify itself would run out of stack).
+    const deep = `${json({ ...base, id: 'ext-2' }).slice(0, -1)},"nested":${'{"d":'.repeat(20_000)}"x"${'}'.repeat(20_000)}}`
+    const cases = {
+      both: json({ ...base, id: 'both-1', data: { a: 1 }, data_base64: 'AAEC' }),
+      object: json({ ...base, id: 'ext-1', shipment: { carrier: 'dhl' } }),
+      deep,
+    }
+    for (const [what, body] of Object.entries(cases)) {
+      const res = await fetch(`${sb.collectorUrl}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body,
+      })
+      expect(res.status, what).toBe(400)
+      const { error } = (await res.json()) as { error: { code: string; message: string } }
+      expect(error.code, what).toBe('invalid_cloudevent')
+    }
+    const stored = await sb.rows(
+      sql`SELECT id FROM ${table(TABLES.events)} WHERE id IN ('both-1', 'ext-1', 'ext-2')`,
+    )
+    expect(stored).toEqual([])
+  })
+
   it('reads the mode from the media type alone: any case, with parameters, whatever ce-* headers say', async () => {
     const send = (contentType: string, id: string, extra: Record<string, string> = {}) =>
       fetch(`${sb.collectorUrl}/v1/events`, {
