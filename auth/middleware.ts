@@ -7,7 +7,7 @@ import type { Store } from '../store/client.ts'
 import { appendAudit } from '../store/queries/audit.ts'
 import { allowed, type Permission } from './permissions.ts'
 import { RateLimiter } from './rate-limit.ts'
-import { type Scope, UNSCOPED } from './scope.ts'
+import { isScoped, type Scope, UNSCOPED } from './scope.ts'
 import { CSRF_HEADER, csrfMatches, SESSION_COOKIE, verifySession } from './sessions.ts'
 import { type Identity, verifyToken } from './tokens.ts'
 
@@ -222,6 +222,17 @@ export function collectorCheck(mode: AuthMode, store: Store, perMinute = 12_000)
         refused: {
           status: 403,
           message: `the ${identity.role} role may not ${needed === 'ingest' ? 'write telemetry' : 'read metrics'}`,
+        },
+      }
+    // Telemetry is sorted by flow, channel and system only once stored: a token limited to those
+    // could write for any of them. Writing stays with unscoped admins and ingestion keys.
+    const { scope } = identity
+    if (needed === 'ingest' && identity.role !== 'ingest' && isScoped(scope) && !scope.sources)
+      return {
+        refused: {
+          status: 403,
+          message:
+            'a token limited to flows, channels or systems may not write telemetry: write with an ingestion key limited to sources',
         },
       }
     const wait = limiter.take(identity.tokenId)

@@ -193,6 +193,28 @@ describe('tokens', () => {
     expect(Number(written[0]?.n)).toBe(0)
   })
 
+  it('an admin token limited to flows writes no telemetry: what it writes is not sorted by flow until stored', async () => {
+    const { token } = await createToken(sb.store, {
+      name: 'o2c-admin',
+      kind: 'personal',
+      role: 'admin',
+      createdBy: 'test',
+      scope: { flows: ['order-to-cash'] },
+    })
+    const res = await fetch(`${sb.collectorUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ ...JSON.parse(anyEvent('e-scoped-admin')), source: 'urn:scoped-admin' }),
+    })
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('ingestion key limited to sources')
+    const written = await sb.rows<{ n: string }>({
+      query: "SELECT count() AS n FROM business_events WHERE source = 'urn:scoped-admin'",
+      query_params: {},
+    })
+    expect(written).toEqual([{ n: '0' }])
+  })
+
   it('the UI is served with security headers: no inline scripts, no framing, no sniffing', async () => {
     const res = await fetch(`${sb.apiUrl}/`)
     const csp = res.headers.get('content-security-policy') ?? ''
