@@ -10,7 +10,8 @@ import {
   registeredContracts,
   type ViolationRecord,
 } from '../store/queries/event-contracts.ts'
-import type { PreparedEvent } from './events/prepare.ts'
+import type { BusinessEvent } from './cloudevents.ts'
+import { type PreparedEvent, violationExample } from './events/prepare.ts'
 import type { CollectorMetrics } from './metrics.ts'
 import type { AddedContract } from './threads/pool.ts'
 
@@ -88,6 +89,18 @@ export class ContractGate {
         )
       }
     }
+  }
+
+  /**
+   * Events parsed on this thread (mapped webhooks) with their verdicts, as a decoding thread gives
+   * them for posted events; `stored` is an event's data as it will be stored (redacted).
+   */
+  judge(events: readonly BusinessEvent[], stored: (e: BusinessEvent) => string): PreparedEvent[] {
+    return events.map((e) => {
+      const key = { source: e.source, id: e.id, timeNs: e.timeNs, receivedAtMs: e.receivedAtMs }
+      const violation = this.book.check(e)
+      return violation ? { ...key, violation, example: violationExample(stored(e)) } : key
+    })
   }
 
   /** The warned violations of `events`; throws when one breaks a `reject` contract. */

@@ -66,6 +66,7 @@ export async function startCollector(store: Store, config: Config, log: Logger):
     log,
     privacy: loadRedaction(config.configDir, config.hashKey, (kind) => metrics.redactions.inc({ kind })),
     entityOf,
+    contracts,
   })
   const app = collectorApp(pipeline, config, log, check, webhooks, contracts)
   const { server, port: httpPort } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(

@@ -51,7 +51,7 @@ export interface EventPrepareContext {
 /** An example kept with a violation: enough to see what broke, not a copy of every payload. */
 const MAX_EXAMPLE_CHARS = 2048
 
-const example = (data: string) =>
+export const violationExample = (data: string) =>
   data.length > MAX_EXAMPLE_CHARS ? `${data.slice(0, MAX_EXAMPLE_CHARS)}…` : data
 
 /** An event with personal data removed from its data and extensions (core/privacy.ts). */
@@ -94,7 +94,9 @@ export function prepareEvents(request: EventRequest, ctx: EventPrepareContext): 
     events: events.map((e, i) => {
       const violation = violations[i]
       const key = { source: e.source, id: e.id, timeNs: e.timeNs, receivedAtMs: e.receivedAtMs }
-      return violation ? { ...key, violation, example: example((stored[i] as BusinessEvent).data) } : key
+      return violation
+        ? { ...key, violation, example: violationExample((stored[i] as BusinessEvent).data) }
+        : key
     }),
     rows: joinRows(lines),
     redactions: Object.fromEntries(ctx.redactionCounts),

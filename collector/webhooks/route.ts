@@ -9,6 +9,7 @@ import { recordUnmappedWebhook } from '../../store/queries/webhooks.ts'
 import { timedFromNow } from '../admission.ts'
 import { readBody } from '../body.ts'
 import { type EventEntityOf, parseCloudEvents } from '../cloudevents.ts'
+import type { ContractGate, Warned } from '../contracts.ts'
 import type { IngestPipeline } from '../pipeline.ts'
 import { type MappedEvent, mapPayload } from './map.ts'
 import { signedBy } from './signature.ts'
@@ -24,6 +25,8 @@ export interface WebhookDeps {
   /** Personal data out of the kept payloads of unmapped webhooks, as out of events. */
   readonly privacy?: Redactor
   readonly entityOf?: EventEntityOf
+  /** Holds mapped events to their types' contracts, as posted ones (collector/contracts.ts). */
+  readonly contracts?: ContractGate
 }
 
 /**
@@ -124,14 +127,23 @@ export function webhookRoutes(deps: WebhookDeps) {
           return await unmapped(`the mapped event is not valid: ${err.message}`)
         throw err
       }
+      const { contracts } = deps
       let result: Awaited<ReturnType<IngestPipeline['events']>>
+      let warned: Warned[] = []
       try {
+        // A `reject` contract broken keeps the delivery unmapped, with the path that broke.
+        if (contracts) {
+          const redactor = deps.privacy?.forSource(source.eventSource)
+          const stored = (e: { data: string }) => (redactor ? redactor.jsonText(e.data) : e.data)
+          warned = await contracts.check(contracts.judge(events, stored))
+        }
         result = await pipeline.events(events, undefined, timedFromNow(leave))
       } catch (err) {
         // Queue full or store down stay errors (429/503): the platform retries, nothing is lost.
         if (err instanceof BadRequestError) return await unmapped(err.message)
         throw err
       }
+      await contracts?.written(warned, result.duplicateItems)
       const [e] = events
       return c.json(
         {

@@ -120,7 +120,7 @@ describe('POST /v1/webhooks/shopify', () => {
       source: 'urn:signalbox:webhook:shopify',
       type: 'retail.order.created',
       time: `${yesterday}T15:14:03.000000000Z`,
-      extensions: { channel: 'storefront', webhooksource: 'shopify', webhooktopic: 'orders/create' },
+      extensions: { channel: 'web', webhooksource: 'shopify', webhooktopic: 'orders/create' },
       data: {
         orderNumber: '#1042',
         currency: 'USD',
@@ -142,6 +142,26 @@ describe('POST /v1/webhooks/shopify', () => {
       stages: Array<{ name: string; status: string }>
     }
     expect(lifecycle.stages[0]).toMatchObject({ name: 'captured', status: 'done' })
+  })
+
+  it('holds a mapped event to its type’s contract like a posted one: stored and counted once under warn', async () => {
+    const order = JSON.parse(recent(fixture('orders-create'))) as Record<string, unknown>
+    // An order without lines breaks retail.order.created's contract (`lines` has at least one item).
+    const body = JSON.stringify({
+      ...order,
+      admin_graphql_api_id: 'gid://shopify/Order/5712345670000',
+      line_items: [],
+    })
+    const id = crypto.randomUUID()
+    expect((await deliver('orders/create', body, { id })).status).toBe(202)
+    expect(await (await deliver('orders/create', body, { id })).json()).toMatchObject({ duplicates: 1 })
+    expect(await events('5712345670000')).toHaveLength(1)
+    const { violations } = (await (
+      await read('/api/event-contracts/violations?type=retail.order.created')
+    ).json()) as { violations: Array<{ source: string; path: string; count: number }> }
+    expect(violations.filter((v) => v.source === 'urn:signalbox:webhook:shopify')).toEqual([
+      expect.objectContaining({ path: '$.lines', count: 1 }),
+    ])
   })
 
   it('maps orders/fulfilled to retail.order.shipped and refunds/create to the return’s refund_issued', async () => {
