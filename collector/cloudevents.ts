@@ -46,14 +46,16 @@ const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/
  * producers may send nanoseconds).
  */
 function rfc3339ToNanos(time: string, path: string): bigint {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(time)
-  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : Number.NaN
-  if (!m || Number.isNaN(ms))
+  const m = /^((\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(time)
+  const ms = m ? Date.parse(`${m[1]}${m[6]}`) : Number.NaN
+  // Date.parse rolls an impossible day over (2026-02-30 is 2 March): the day must be in its month.
+  const daysInMonth = m ? new Date(Date.UTC(Number(m[2]), Number(m[3]), 0)).getUTCDate() : 0
+  if (!m || Number.isNaN(ms) || Number(m[4]) < 1 || Number(m[4]) > daysInMonth)
     throw new BadRequestError(
       'invalid_cloudevent',
       `${path}.time: '${time.slice(0, 64)}' is not an RFC 3339 timestamp`,
     )
-  const fraction = (m[2] ?? '').padEnd(9, '0')
+  const fraction = (m[5] ?? '').padEnd(9, '0')
   return BigInt(ms) * 1_000_000n + BigInt(fraction)
 }
 
@@ -234,7 +236,7 @@ function toBusinessEvent(
       )
     }
   }
-  if (nestingDepth(e.data) > MAX_DATA_DEPTH) tooDeep(`${path}.data`)
+  if (nestingDepth(e.data) > MAX_DATA_DEPTH) tooDeep(`${path}.data`, MAX_DATA_DEPTH)
   const extensions: Record<string, string> = {}
   for (const [k, v] of Object.entries(e)) {
     if (!CORE_ATTRIBUTES.has(k) && v !== undefined && v !== null)

@@ -35,9 +35,9 @@ export function checkUint32(n: number, path: string): void {
     throw new BadRequestError('value_out_of_range', `${path}: ${n} is not an unsigned 32-bit integer`)
 }
 
-export function tooDeep(path: Path): never {
+export function tooDeep(path: Path, limit = MAX_NESTING_DEPTH): never {
   throw new BadRequestError(
     'too_deep',
-    `${render(path)}: values nested deeper than ${MAX_NESTING_DEPTH} levels are not accepted`,
+    `${render(path)}: values nested deeper than ${limit} levels are not accepted`,
   )
 }

@@ -288,6 +288,22 @@ describe('malformed CloudEvents', () => {
   it('refuses a bad time and a time outside the retained window', async () => {
     const bad = await post('/v1/events', JSON.stringify({ ...event, time: 'yesterday' }), structured)
     expect(bad.status).toBe(400)
+    // A day its month does not have is no time at all, not the 2nd of March.
+    const impossible = await post(
+      '/v1/events',
+      JSON.stringify({ ...event, time: '2026-02-30T10:00:00Z' }),
+      structured,
+    )
+    expect(impossible.status).toBe(400)
+    expect(impossible.body?.error.message).toBe(
+      "event.time: '2026-02-30T10:00:00Z' is not an RFC 3339 timestamp",
+    )
+    // Data may nest deeper than attribute values: the refusal says its own limit.
+    let data: unknown = 'x'
+    for (let i = 0; i < 70; i++) data = { d: data }
+    const deep = await post('/v1/events', JSON.stringify({ ...event, data }), structured)
+    expect(deep.status).toBe(400)
+    expect(deep.body?.error.message).toBe('event.data: values nested deeper than 64 levels are not accepted')
     const ancient = await post(
       '/v1/events',
       JSON.stringify({ ...event, time: '1999-01-01T00:00:00Z' }),
