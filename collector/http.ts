@@ -164,6 +164,15 @@ export function collectorApp(
         })
         return c.json({ accepted: result.accepted, duplicates: result.duplicates ?? 0 })
       })
+      // Ingest routes take POST only: anything else is 405 naming it, not a 404 that hides the route.
+      .on(['GET', 'PUT', 'PATCH', 'DELETE'], ['/v1/traces', '/v1/logs', '/v1/events'], (c) => {
+        countRefusal(c, 405, 'method_not_allowed')
+        return c.json(
+          { error: { code: 'method_not_allowed', message: `${c.req.path} takes POST, not ${c.req.method}` } },
+          405,
+          { allow: 'POST' },
+        )
+      })
       .get('/metrics', async (c) => {
         const registry = pipeline.metrics.registry
         return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })

@@ -236,6 +236,15 @@ describe('limits and media types', () => {
     expect((await fetch(`${sb.apiUrl}/api/health`, { headers: fits })).status).toBe(200)
   })
 
+  it('answers 405 with Allow: POST to another method on an ingest route', async () => {
+    for (const path of ['/v1/traces', '/v1/logs', '/v1/events']) {
+      const res = await fetch(`${sb.collectorUrl}${path}`, { method: 'GET' })
+      expect(res.status, path).toBe(405)
+      expect(res.headers.get('allow')).toBe('POST')
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed')
+    }
+  })
+
   it('answers 415 to an unsupported content type or encoding', async () => {
     expect((await post('/v1/traces', 'x', { 'content-type': 'text/plain' })).status).toBe(415)
     expect((await post('/v1/logs', 'x', { 'content-type': 'application/xml' })).status).toBe(415)
