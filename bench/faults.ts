@@ -10,7 +10,7 @@
  * Scaled down (a shared machine, while developing), e.g.:
  *   FAULTS_SENDERS=8 FAULTS_POISON_SECONDS=5 FAULTS_KILL_SENDERS=16 FAULTS_OVERLOAD_SENDERS=8 \
  *   FAULTS_OVERLOAD_SECONDS=5 FAULTS_STRING_MAX_BYTES=262144 npm run bench:faults
- * FAULTS_ONLY=poison,kill,strings,overload picks scenarios; FAULTS_KEEP_DATA=1 keeps the data dirs.
+ * FAULTS_ONLY=poison,kill,strings,shapes,overload picks scenarios; FAULTS_KEEP_DATA=1 keeps the data dirs.
  *
  * Figures. Bystander refusals: good senders' answers other than 2xx (a 429 with Retry-After is
  * backpressure, counted apart; a 503 is a refusal). Rows left: rows in every table, rollups included,
@@ -25,6 +25,7 @@ import { runDuplicates, storedDuplicates } from './faults/duplicates.ts'
 import { runKill } from './faults/kill.ts'
 import { runOverload } from './faults/overload.ts'
 import { rowsLeft, runPoison } from './faults/poison.ts'
+import { runShapes } from './faults/shapes.ts'
 import { runStalls } from './faults/stall.ts'
 import { newDataDir, removeDataDirs, startChild, stopChild, withStore } from './faults/traffic.ts'
 
@@ -43,7 +44,7 @@ const STALL_TIMEOUT_MS = setting('FAULTS_STALL_TIMEOUT_SECONDS', 60) * 1000
 const OVERLOAD_SENDERS = setting('FAULTS_OVERLOAD_SENDERS', 32)
 const OVERLOAD_SPANS = setting('FAULTS_OVERLOAD_SPANS', 8192)
 const OVERLOAD_SECONDS = setting('FAULTS_OVERLOAD_SECONDS', 60)
-const ONLY = new Set((process.env.FAULTS_ONLY ?? 'poison,kill,strings,overload').split(','))
+const ONLY = new Set((process.env.FAULTS_ONLY ?? 'poison,kill,strings,shapes,overload').split(','))
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
 const round = (x: number | null, digits = 0) =>
@@ -194,6 +195,28 @@ if (ONLY.has('strings')) {
       stallMs: round(s.stallMs),
       msPerMB: round(s.msPerMB),
     }))
+  }
+}
+
+if (ONLY.has('shapes')) {
+  log('shapes: requests that cost far more than their size, /api/health probed every 20 ms')
+  const child = await attempt('shapes', () => startChild(newDataDir()))
+  if (child) {
+    const shapes = await attempt('shapes', () => runShapes(child))
+    await stopChild(child)
+    for (const s of shapes ?? []) {
+      const figure = `${s.status || 'no answer'} in ${ms(s.ms)}, stall ${ms(s.stallMs)}, peak RSS ${Math.round(s.peakRssMB)} MB`
+      const pass = s.status === s.expected && s.stallMs <= STALL_BUDGET_MS && s.peakRssMB <= 1500
+      row(`shapes: ${s.shape}`, figure, `${s.expected}, stall ≤ ${STALL_BUDGET_MS} ms, ≤ 1500 MB`, pass)
+    }
+    if (shapes)
+      figures.shapes = shapes.map((s) => ({
+        shape: s.shape,
+        status: s.status,
+        ms: round(s.ms),
+        stallMs: round(s.stallMs),
+        peakRssMB: round(s.peakRssMB),
+      }))
   }
 }
 

@@ -69,7 +69,7 @@ const CARRIERS = [
 ] as const
 
 /** GET /api/health back to back, one every 20 ms; the answer times show how long the event loop stood still. */
-class Probe {
+export class Probe {
   readonly answers: number[] = []
   private running = true
   private readonly loop: Promise<void>
