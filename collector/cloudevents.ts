@@ -39,6 +39,7 @@ const CORE_ATTRIBUTES = new Set([
   'data_base64',
 ])
 const MAX_ATTRIBUTE_LENGTH = 1024
+const MAX_EXTENSION_LENGTH = 16 * 1024
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/
 
 /**
@@ -227,7 +228,7 @@ function toBusinessEvent(
   path: string,
   entityOf: EventEntityOf,
 ): BusinessEvent {
-  for (const attr of ['id', 'source', 'type', 'subject'] as const) {
+  for (const attr of ['id', 'source', 'type', 'subject', 'datacontenttype', 'dataschema'] as const) {
     const v = e[attr]
     if (typeof v === 'string' && v.length > MAX_ATTRIBUTE_LENGTH) {
       throw new BadRequestError(
@@ -239,8 +240,12 @@ function toBusinessEvent(
   if (nestingDepth(e.data) > MAX_DATA_DEPTH) tooDeep(`${path}.data`, MAX_DATA_DEPTH)
   const extensions: Record<string, string> = {}
   for (const [k, v] of Object.entries(e)) {
-    if (!CORE_ATTRIBUTES.has(k) && v !== undefined && v !== null)
-      extensions[k] = typeof v === 'string' ? wellFormed(v) : JSON.stringify(v)
+    if (CORE_ATTRIBUTES.has(k) || v === undefined || v === null) continue
+    const text = typeof v === 'string' ? wellFormed(v) : JSON.stringify(v)
+    // Extensions are stored with every event and read on every lifecycle: a label, not a document.
+    if (text.length > MAX_EXTENSION_LENGTH)
+      throw invalid(`${path}.${k}: an extension value longer than ${MAX_EXTENSION_LENGTH} characters`)
+    extensions[k] = text
   }
   const tp = extensions.traceparent ? TRACEPARENT.exec(extensions.traceparent) : null
   return {

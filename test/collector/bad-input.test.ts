@@ -322,10 +322,22 @@ describe('malformed CloudEvents', () => {
     expect(ancient.body?.error.code).toBe('time_out_of_range')
   })
 
-  it('refuses malformed JSON and a 10 kB id', async () => {
+  it('refuses malformed JSON, a 10 kB id or dataschema, and a 20 kB extension value', async () => {
     expect((await post('/v1/events', '{"specversion":', structured)).status).toBe(400)
     const long = await post('/v1/events', JSON.stringify({ ...event, id: 'x'.repeat(10_000) }), structured)
     expect(long.status).toBe(400)
+    const schema = await post(
+      '/v1/events',
+      JSON.stringify({ ...event, dataschema: `https://x/${'s'.repeat(10_000)}` }),
+      structured,
+    )
+    expect(schema.body?.error.message).toBe('event.dataschema: longer than 1024 characters')
+    const extension = await post(
+      '/v1/events',
+      JSON.stringify({ ...event, note: 'n'.repeat(20_000) }),
+      structured,
+    )
+    expect(extension.body?.error.message).toBe('event.note: an extension value longer than 16384 characters')
   })
 
   // A structured or batch content type with ce-* headers as well: the content type decides the
