@@ -128,6 +128,9 @@ function countRefusals(metrics: CollectorMetrics): grpc.ServerInterceptor {
   }
 }
 
+/** Calls one connection may have open at once: an exporter sends a few, never hundreds. */
+const MAX_CONCURRENT_STREAMS = 32
+
 const AUTH_REASONS = { 401: 'unauthenticated', 403: 'forbidden', 429: 'rate_limited' } as const
 
 function handler(
@@ -187,6 +190,9 @@ export async function startGrpcCollector(
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.ingest.maxBodyBytes,
     'grpc.max_metadata_size': config.ingest.maxHeaderBytes,
+    // grpc-js reads each call's message whole before admission sees it: a connection may not open
+    // hundreds of calls at once to hold that many bodies (HTTP/2's default is unlimited).
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
     interceptors: [countRefusals(pipeline.metrics)],
   })
   server.addService(traceService, {

@@ -113,6 +113,15 @@ describe('refusals in /metrics', () => {
     await expect.poll(admittedBytes).toBe(0)
   })
 
+  it('lets a gRPC connection open 32 calls at once, not an unlimited number of bodies', async () => {
+    const session = connect(sb.grpcUrl)
+    const settings = await new Promise<{ maxConcurrentStreams?: number }>((resolve) =>
+      session.once('remoteSettings', resolve),
+    )
+    session.close()
+    expect(settings.maxConcurrentStreams).toBe(32)
+  })
+
   it('counts each refusal by status and reason, over HTTP and gRPC', async () => {
     const statuses = [
       await post('/v1/traces', '{"resourceSpans": [', 'application/json'),
