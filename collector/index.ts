@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream'
 import { serve } from '@hono/node-server'
 import { collectorCheck } from '../auth/middleware.ts'
 import type { Config } from '../core/config.ts'
@@ -91,6 +92,7 @@ export async function startCollector(store: Store, config: Config, log: Logger):
       )
     },
   )
+  countClientErrors(server, metrics)
   const grpc = await startGrpcCollector(pipeline, config, log, check)
   log.info({ http: `${config.host}:${httpPort}`, grpc: `${config.host}:${grpc.port}` }, 'collector listening')
   return {
@@ -111,4 +113,25 @@ export async function startCollector(store: Store, config: Config, log: Logger):
       await closed
     },
   }
+}
+
+/** What Node's HTTP server answers on its own, before any route: the status, the reason counted. */
+const CLIENT_ERRORS: Record<string, { status: number; reason: string; text: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, reason: 'header_too_large', text: 'Request Header Fields Too Large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'request_timeout', text: 'Request Timeout' },
+}
+const BAD_REQUEST = { status: 400, reason: 'malformed_http', text: 'Bad Request' }
+
+/**
+ * Refusals the HTTP server makes before any route runs (headers over the limit, a request not sent
+ * in time, bytes that are not HTTP) are answered as Node would and counted like the rest. A sender
+ * that hung up is not answered or counted: nothing reaches it.
+ */
+function countClientErrors(server: ReturnType<typeof serve>, metrics: CollectorMetrics): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy()
+    const { status, reason, text } = CLIENT_ERRORS[err.code ?? ''] ?? BAD_REQUEST
+    metrics.refusedRequests.inc({ signal: 'other', transport: 'http', status, reason })
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  })
 }

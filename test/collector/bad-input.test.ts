@@ -228,9 +228,17 @@ describe('limits and media types', () => {
     expect(r.status).toBe(413)
   })
 
-  it('answers 431 to headers over the limit, at the collector and at the api', async () => {
+  it('answers 431 to headers over the limit, at the collector (counted) and at the api', async () => {
+    const counted = async () => {
+      const text = await (await fetch(`${sb.collectorUrl}/metrics`)).text()
+      const line = text.split('\n').find((l) => l.includes('reason="header_too_large"'))
+      return Number(line?.split(' ').pop() ?? 0)
+    }
+    const before = await counted()
     const padding = { 'x-padding': 'p'.repeat(10_000) }
     expect((await post('/v1/traces', new Uint8Array(0), { ...protobuf, ...padding })).status).toBe(431)
+    // Refused by the HTTP server itself, before any route: still counted.
+    expect(await counted()).toBe(before + 1)
     expect((await fetch(`${sb.apiUrl}/api/health`, { headers: padding })).status).toBe(431)
     const fits = { 'x-padding': 'p'.repeat(4_000) }
     expect((await fetch(`${sb.apiUrl}/api/health`, { headers: fits })).status).toBe(200)
