@@ -162,6 +162,26 @@ function parseJsonBody(body: Buffer): unknown {
   }
 }
 
+/**
+ * Binary mode's `ce-*` header values as the producer meant them: the HTTP binding percent-encodes
+ * (UTF-8) what a header cannot carry, and the SDK does not decode it.
+ */
+function percentDecoded(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (!name.startsWith('ce-') || !value.includes('%')) {
+      out[name] = value
+      continue
+    }
+    try {
+      out[name] = decodeURIComponent(value)
+    } catch {
+      throw invalid(`event.${name.slice(3)}: the header is not percent-encoded UTF-8`)
+    }
+  }
+  return out
+}
+
 function rawAttributes(mode: CloudEventsMode, headers: Record<string, string>, parsed: unknown): unknown[] {
   if (mode === 'binary') {
     const h = (name: string) => headers[`ce-${name}`]
@@ -288,6 +308,7 @@ export function parseCloudEvents(
       BATCH,
       'any type with ce-* headers (binary mode)',
     ])
+  if (mode === 'binary') headers = percentDecoded(headers)
   const raw = rawAttributes(mode, headers, mode === 'binary' ? undefined : parseJsonBody(body))
   const path = (i: number) => (mode === 'batch' ? `events[${i}]` : 'event')
   if (raw.length === 0) throw invalid('the batch holds no events')

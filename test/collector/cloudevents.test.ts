@@ -223,6 +223,32 @@ describe('CloudEvents through the official SDK', () => {
     expect(body.events[0]?.data).toBe('picked up at till 3')
   })
 
+  it('reads binary-mode attributes percent-decoded, as the HTTP binding encodes them', async () => {
+    const send = (subject: string, id: string) =>
+      fetch(`${sb.collectorUrl}/v1/events`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'ce-specversion': '1.0',
+          'ce-id': id,
+          'ce-source': 'urn:pos:store-7',
+          'ce-type': 'retail.order.created',
+          'ce-subject': subject,
+        },
+        body: '{}',
+      })
+    expect((await send('SO-3200%20caf%C3%A9', 'pct-1')).status).toBe(200)
+    const [stored] = await sb.rows<{ subject: string }>(
+      sql`SELECT subject FROM ${table(TABLES.events)} WHERE id = 'pct-1'`,
+    )
+    expect(stored?.subject).toBe('SO-3200 café')
+    const bad = await send('SO-%E9', 'pct-2')
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe(
+      'event.subject: the header is not percent-encoded UTF-8',
+    )
+  })
+
   it('keeps binary data as sent: data_base64 and a binary-mode body that is not text, both base64', async () => {
     const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x80, 0x41])
     // A binary-mode body in a non-text media type: its bytes, not their UTF-8 reading.
