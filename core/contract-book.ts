@@ -27,6 +27,8 @@ export interface ContractedEvent {
   readonly extensions: Readonly<Record<string, string>>
   /** The data as text (collector/cloudevents.ts `BusinessEvent.data`). */
   readonly data: string
+  /** `data` is bytes in base64 (`data_base64`): JSON sent that way is read from them. */
+  readonly binary?: boolean
 }
 
 interface TypeEntry {
@@ -112,7 +114,7 @@ export class ContractBook {
     if (event.data !== '') {
       if (!isJson(event.datacontenttype)) return broke('$', `is not JSON (${event.datacontenttype})`)
       try {
-        data = JSON.parse(event.data)
+        data = JSON.parse(event.binary ? Buffer.from(event.data, 'base64').toString('utf8') : event.data)
       } catch {
         return broke('$', 'is not JSON')
       }

@@ -156,27 +156,40 @@ describe('event contracts at the collector (CloudEvents SDK as the client)', () 
     expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain(
       `data version 7 of ${POINTS} is not registered (registered: 1, 2)`,
     )
-    expect(await storedOf(POINTS)).toEqual(['P-3', 'P-4'])
+    // JSON sent as bytes is still JSON to its contract.
+    const asBytes = (id: string, data: unknown) =>
+      fetch(`${sb.collectorUrl}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: JSON.stringify({
+          ...event(POINTS, id, null).toJSON(),
+          data: undefined,
+          data_base64: Buffer.from(JSON.stringify(data)).toString('base64'),
+        }),
+      })
+    expect((await asBytes('P-8', { member: 'M-8', points: 2, tier: 'gold' })).status).toBe(200)
+    expect((await asBytes('P-9', { member: 'M-9', points: -2, tier: 'gold' })).status).toBe(400)
+    expect(await storedOf(POINTS)).toEqual(['P-3', 'P-4', 'P-8'])
     // Versions a sender makes up are counted under one label, however many it makes up.
     for (const made of ['8.0.1-hostile', 'x'.repeat(300)])
       expect((await postBatch([event(POINTS, 'P-6', noTier, { dataversion: made })])).status).toBe(400)
 
     const metrics = await (await fetch(`${sb.collectorUrl}/metrics`)).text()
     expect(metrics).toContain(
-      `signalbox_collector_contract_violations_total{type="${POINTS}",version="2",source="urn:test:storefront",outcome="rejected"} 2`,
+      `signalbox_collector_contract_violations_total{type="${POINTS}",version="2",source="urn:test:storefront",outcome="rejected"} 3`,
     )
     expect(metrics).toContain(
       `signalbox_collector_contract_violations_total{type="${POINTS}",version="unregistered",source="urn:test:storefront",outcome="rejected"} 3`,
     )
     expect(metrics).not.toMatch(/version="(7|8\.0\.1-hostile|x+)"/)
-    // The refusal is recorded, without the data that was refused.
+    // The refusals are recorded (P-2, and P-9 sent as bytes), without the data that was refused.
     const { violations } = (await (
       await fetch(`${sb.apiUrl}/api/event-contracts/violations?type=${POINTS}`)
     ).json()) as { violations: Array<{ version: string; path: string; count: number; example: unknown }> }
     expect(violations.find((v) => v.path === '$.points')).toMatchObject({
       version: '2',
-      count: 1,
-      example: { eventId: 'P-2', data: null },
+      count: 2,
+      example: { eventId: 'P-9', data: null },
     })
   })
 
