@@ -164,7 +164,8 @@ function parseJsonBody(body: Buffer): unknown {
 
 /**
  * Binary mode's `ce-*` header values as the producer meant them: the HTTP binding percent-encodes
- * (UTF-8) what a header cannot carry, and the SDK does not decode it.
+ * (UTF-8) what a header cannot carry, and the SDK does not decode it. A value that does not decode
+ * (a literal `%`, which the JS SDK sends unencoded) is kept as it came.
  */
 function percentDecoded(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {}
@@ -176,7 +177,7 @@ function percentDecoded(headers: Record<string, string>): Record<string, string>
     try {
       out[name] = decodeURIComponent(value)
     } catch {
-      throw invalid(`event.${name.slice(3)}: the header is not percent-encoded UTF-8`)
+      out[name] = value
     }
   }
   return out
