@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ProtobufReader } from '../../collector/otlp/protobuf-reader.ts'
-
-/** An int64 as protobuf writes it: two's complement, 7 bits a byte, 10 bytes when negative. */
-function varint(n: bigint): Buffer {
-  let v = BigInt.asUintN(64, n)
-  const out: number[] = []
-  while (v > 0x7fn) {
-    out.push(Number(v & 0x7fn) | 0x80)
-    v >>= 7n
-  }
-  out.push(Number(v))
-  return Buffer.from(out)
-}
+import { varint } from '../support/protobuf.ts'
 
 const SAFE = 2n ** 53n - 1n
 

@@ -3,6 +3,7 @@
  * (lengths that do not nest, fields out of order, values past the limits), field by field.
  */
 
+/** A varint as protobuf writes it: two's complement, 7 bits a byte, 10 bytes when negative. */
 export function varint(n: number | bigint): Buffer {
   let v = BigInt.asUintN(64, BigInt(n))
   const out: number[] = []
