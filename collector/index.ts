@@ -132,6 +132,10 @@ function countClientErrors(server: ReturnType<typeof serve>, metrics: CollectorM
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy()
     const { status, reason, text } = CLIENT_ERRORS[err.code ?? ''] ?? BAD_REQUEST
     metrics.refusedRequests.inc({ signal: 'other', transport: 'http', status, reason })
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    // Destroyed once written, as Node does: an ended socket stays half open, and a stalled body on it
+    // would hold its admission bytes for good.
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
+      socket.destroy(),
+    )
   })
 }

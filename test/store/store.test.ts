@@ -194,7 +194,9 @@ describe('the sql tag', () => {
   })
 
   it('splits a long list to bind into queries that each fit a server URL, every value bound once', async () => {
-    const values = Array.from({ length: 30_000 }, (_, i) => (i % 7 === 0 ? `ünï'cødé-${i}` : `id-${i}`))
+    const values = Array.from({ length: 30_000 }, (_, i) =>
+      i % 7 === 0 ? `ünï'cødé-${i}` : i % 11 === 0 ? `${"'".repeat(1000)}!()~\\${i}` : `id-${i}`,
+    )
     const chunks = [...boundChunks(values, boundStringBytes)]
     expect(chunks.length).toBeGreaterThan(1)
     expect(chunks.flat()).toEqual(values)
