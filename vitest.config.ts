@@ -12,6 +12,7 @@ const SERVER_MODE_EXCLUDED = [
   'test/store/long-commands.test.ts', // a stand-in for a server busy copying a table
   'test/collector/native.test.ts', // checks Native blocks against a second embedded engine
   'test/collector/trace-filter.test.ts', // no store
+  'test/collector/body.test.ts', // no store
   'test/collector/written-traces.test.ts', // the filter of written traces serves the embedded engine only
 ]
 
