@@ -1,11 +1,12 @@
 import type { EntityKeyAliases } from '../core/entity-keys.ts'
+import { PayloadTooLargeError } from '../core/errors.ts'
 import { INTEGRATION_ATTRIBUTES } from '../core/vocabulary.ts'
 import type { Attributes } from './otlp/model.ts'
 
 /** Business keys and integration context found on one span, log record or event. */
 export interface BusinessContext {
-  /** [entity type, id] pairs: the rows this item adds to the entity index. */
-  readonly entities: Array<[string, string]>
+  /** [entity type, id] pairs: the rows this item adds to the entity index. Pairs may be shared between items. */
+  readonly entities: Array<readonly [string, string]>
   readonly location: string
   readonly connector: string
   readonly flow: string
@@ -13,8 +14,16 @@ export interface BusinessContext {
   readonly stage: string
 }
 
+/**
+ * What one [type, id] pair costs a request beyond its text: the entity index row it becomes copies
+ * the item's trace and span ids, name and context.
+ */
+const ENTITY_ROW_BYTES = 64
+
+const NO_PAIRS: ReadonlyArray<readonly [string, string]> = []
+
 /** An attribute holding several keys (an order's SKUs) arrives as a JSON array string. */
-function addIds(into: Array<[string, string]>, type: string, value: string): void {
+function addIds(into: Array<readonly [string, string]>, type: string, value: string): void {
   if (value.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(value)
@@ -34,6 +43,8 @@ function addIds(into: Array<[string, string]>, type: string, value: string): voi
 interface ResourceKeys {
   /** By entity type, and `location`. */
   readonly keys: Partial<Record<string, string>>
+  /** By entity type, its pairs, read once: every item under the resource that does not name its own shares them. */
+  readonly ids: Partial<Record<string, ReadonlyArray<readonly [string, string]>>>
   readonly connector: string
   readonly flow: string
   readonly system: string
@@ -87,8 +98,18 @@ export class BusinessKeyFinder {
   /** Per slot, then per integration field: the value found on the span being read and its rank. */
   private readonly found: Array<string | undefined>
   private readonly ranks: number[]
+  /** What the pairs found so far cost (ENTITY_ROW_BYTES and their text), against `maxBytes`. */
+  private entityBytes = 0
 
-  constructor(aliases: EntityKeyAliases) {
+  constructor(
+    aliases: EntityKeyAliases,
+    /**
+     * The most the request's pairs may cost. A resource listing a thousand SKUs, within the attribute
+     * limit, gives them to each span under it: 8,000 spans were 8 million pairs, and a decoding
+     * thread ran out of memory making them before the block's own bound was reached.
+     */
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+  ) {
     this.entityTypes = Object.keys(aliases).filter((k) => k !== 'location')
     this.slots = [...this.entityTypes, 'location']
     this.index = nameIndex(aliases, this.slots)
@@ -104,9 +125,18 @@ export class BusinessKeyFinder {
       const { found, slots } = this
       const keys: Partial<Record<string, string>> = {}
       for (const [i, slot] of slots.entries()) if (found[i] !== undefined) keys[slot] = found[i]
+      const ids: Partial<Record<string, Array<readonly [string, string]>>> = {}
+      for (const type of this.entityTypes) {
+        const value = keys[type]
+        if (value === undefined) continue
+        const pairs: Array<readonly [string, string]> = []
+        addIds(pairs, type, value)
+        ids[type] = pairs
+      }
       const integration = slots.length
       kept = {
         keys,
+        ids,
         connector: found[integration] ?? '',
         flow: found[integration + 1] ?? '',
         system: found[integration + 2] ?? '',
@@ -138,16 +168,28 @@ export class BusinessKeyFinder {
     }
   }
 
+  /** Counts an item's pairs against the budget: past it, the request is refused before more are made. */
+  private charge(entities: ReadonlyArray<readonly [string, string]>): void {
+    for (const [type, id] of entities) this.entityBytes += ENTITY_ROW_BYTES + type.length + id.length
+    if (this.entityBytes > this.maxBytes)
+      throw new PayloadTooLargeError(
+        this.maxBytes,
+        `the request's business keys take more than ${this.maxBytes} bytes as entity index rows: a resource's list of ids is indexed for every item under it, so send fewer ids there or smaller batches`,
+      )
+  }
+
   find(attrs: Attributes, resource: Attributes): BusinessContext {
     const res = this.resourceKeys(resource)
     this.readSpan(attrs)
     const { found, entityTypes } = this
-    const entities: Array<[string, string]> = []
+    const entities: Array<readonly [string, string]> = []
     for (let i = 0; i < entityTypes.length; i++) {
       const type = entityTypes[i] as string
-      const value = found[i] ?? res.keys[type]
-      if (value !== undefined) addIds(entities, type, value)
+      const own = found[i]
+      if (own !== undefined) addIds(entities, type, own)
+      else for (const pair of res.ids[type] ?? NO_PAIRS) entities.push(pair)
     }
+    this.charge(entities)
     const integration = entityTypes.length + 1
     return {
       entities,

@@ -118,7 +118,7 @@ export function logRows(
   maxChars = Number.POSITIVE_INFINITY,
 ): string[] {
   const resources = new ResourceJson()
-  const keys = new BusinessKeyFinder(aliases)
+  const keys = new BusinessKeyFinder(aliases, maxChars)
   let chars = 0
   return logs.map((l) => {
     const ctx = keys.find(l.attributes, l.resource.attributes)

@@ -238,7 +238,7 @@ export function spanBlock(
   /** The largest block to make: past it, the request is refused (413) before more memory is taken. */
   maxBytes = Number.POSITIVE_INFINITY,
 ): Buffer {
-  const keys = new BusinessKeyFinder(aliases)
+  const keys = new BusinessKeyFinder(aliases, maxBytes)
   const rows: Rows = {
     spans,
     ctx: spans.map((s) => keys.find(s.attributes, s.resource.attributes)),

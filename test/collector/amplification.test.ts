@@ -159,4 +159,44 @@ describe('rows far larger than their request', () => {
     })
     expect(fewer.status).toBe(200)
   })
+
+  it("refuses spans that each copy their resource's thousand business keys past the bound, writing nothing", async () => {
+    // A 12 KB list of SKUs on the resource is within the attribute limit; each span under it adds the
+    // thousand of them to the entity index.
+    const skus = JSON.stringify(Array.from({ length: 1_000 }, (_, i) => `SKU-${100_000 + i}`))
+    const request = (traceId: string, count: number) => ({
+      resourceSpans: [
+        {
+          resource: {
+            attributes: [
+              { key: 'service.name', value: str('many-keys') },
+              { key: 'retail.sku', value: str(skus) },
+            ],
+          },
+          scopeSpans: [
+            {
+              spans: Array.from({ length: count }, (_, i) =>
+                span(traceId, (0x2000_0000_0000_0000n + BigInt(i)).toString(16)),
+              ),
+            },
+          ],
+        },
+      ],
+    })
+    const traceId = 'a3'.repeat(16)
+    const res = await post('/v1/traces', request(traceId, 2_000))
+    expect(res.status).toBe(413)
+    expect(res.body.error?.message).toMatch(/business keys/)
+    const stored = await sb.rows<{ n: string }>(
+      sql`SELECT count() AS n FROM ${table(TABLES.entityIndex)} WHERE trace_id = ${traceId}`,
+    )
+    expect(stored).toEqual([{ n: '0' }])
+    // A few spans under the same resource are indexed by every SKU.
+    const fewTrace = 'a4'.repeat(16)
+    expect((await post('/v1/traces', request(fewTrace, 2))).status).toBe(200)
+    const indexed = await sb.rows<{ n: string }>(
+      sql`SELECT uniqExact(entity_id) AS n FROM ${table(TABLES.entityIndex)} WHERE trace_id = ${fewTrace} AND entity_type = 'sku'`,
+    )
+    expect(indexed).toEqual([{ n: '1000' }])
+  })
 })

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { BusinessKeyFinder } from '../../collector/keys.ts'
 import type { Attributes } from '../../collector/otlp/model.ts'
 import type { EntityKeyAliases } from '../../core/entity-keys.ts'
+import { PayloadTooLargeError } from '../../core/errors.ts'
 import { INTEGRATION_ATTRIBUTES } from '../../core/vocabulary.ts'
 
 /*
@@ -90,5 +91,27 @@ describe('business keys on a span', () => {
       const resource = resources[rand(resources.length)] as Attributes
       expect(keys.find(attrs, resource)).toEqual(reference(attrs, resource))
     }
+  })
+
+  it("reads a resource's list of ids once: the spans under it share its pairs", () => {
+    const keys = new BusinessKeyFinder(ALIASES)
+    const resource = { 'retail.sku': JSON.stringify(['A', 'B', 'C']) }
+    const withOrder = keys.find({ 'retail.order.id': 'o1' }, resource)
+    const alone = keys.find({}, resource)
+    expect(alone.entities).toEqual([
+      ['sku', 'A'],
+      ['sku', 'B'],
+      ['sku', 'C'],
+    ])
+    expect(withOrder.entities.find(([type]) => type === 'sku')).toBe(alone.entities[0])
+  })
+
+  it('refuses (413) the item whose keys take the request past its budget, not after', () => {
+    // Each pair costs its index row (64 bytes) and its text: 50 SKUs under a resource are about 3.6 KB a span.
+    const keys = new BusinessKeyFinder(ALIASES, 10_000)
+    const resource = { 'retail.sku': JSON.stringify(Array.from({ length: 50 }, (_, i) => `SKU-${i}`)) }
+    keys.find({}, resource)
+    keys.find({}, resource)
+    expect(() => keys.find({}, resource)).toThrow(PayloadTooLargeError)
   })
 })
