@@ -47,10 +47,16 @@ async function request(url: string, init: RequestInit, timeoutMs: number): Promi
   }
 }
 
-export function post(url: string, body: Uint8Array | string, type: string, timeoutMs = 60_000) {
+export function post(
+  url: string,
+  body: Uint8Array | string,
+  type: string,
+  timeoutMs = 60_000,
+  headers: Record<string, string> = {},
+) {
   return request(
     url,
-    { method: 'POST', headers: { 'content-type': type }, body: body as BodyInit },
+    { method: 'POST', headers: { ...headers, 'content-type': type }, body: body as BodyInit },
     timeoutMs,
   )
 }

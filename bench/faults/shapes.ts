@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
+import { gzipSync } from 'node:zlib'
 import { kv, ld, logsRequest, spanFields, str, traceRequest, varint } from '../../test/support/protobuf.ts'
 import type { ChildSignalbox } from '../child.ts'
 import { JSON_TYPE, PROTOBUF, post, sleep } from './http.ts'
@@ -8,8 +9,9 @@ import { Probe } from './stall.ts'
 /*
  * Requests shaped to cost the collector far more than their size: lengths that do not nest (each
  * level read again), a resource copied into thousands of log records, a long scope name into
- * thousands of spans, uploads that declare a large body and send nothing, a large event batch sent
- * again. Each is answered, the event loop stays free, memory stays bounded.
+ * thousands of spans, a resource's thousand SKUs into the entity index rows of thousands of spans,
+ * uploads that declare a large body and send nothing, small gzip bodies that inflate to the body
+ * limit all at once, a large event batch sent again. Each is answered, the event loop stays free, memory stays bounded.
  */
 
 export interface ShapeResult {
@@ -143,6 +145,36 @@ const SHAPES: readonly Shape[] = [
       const resource = ld(1, kv('service.name', str('faults-shapes')))
       const body = ld(1, Buffer.concat([ld(1, resource), ld(2, scopeSpans)]))
       return post(`${child.collectorUrl}/v1/traces`, body, PROTOBUF, 600_000)
+    },
+  },
+  {
+    name: 'a resource listing 1,000 SKUs × 8,000 spans',
+    expected: 413,
+    run: (child) => {
+      const traceId = hex(16)
+      const skus = JSON.stringify(Array.from({ length: 1000 }, (_, i) => `SKU-${100_000 + i}`))
+      const spans = Array.from({ length: 8000 }, () => ld(2, spanFields({ traceId, spanId: hex(8) })))
+      const resource = Buffer.concat([
+        ld(1, kv('service.name', str('faults-shapes'))),
+        ld(1, kv('retail.sku', str(skus))),
+      ])
+      const body = ld(1, Buffer.concat([ld(1, resource), ld(2, Buffer.concat(spans))]))
+      return post(`${child.collectorUrl}/v1/traces`, body, PROTOBUF, 600_000)
+    },
+  },
+  {
+    // Each is answered 400 (zeros are not protobuf) or 429 (admission is full); anything else is shown.
+    name: '40 gzip bodies of 16 KB, 16 MB each inflated, at once',
+    expected: 400,
+    run: async (child) => {
+      const bomb = gzipSync(Buffer.alloc(16 * MB - 1))
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          post(`${child.collectorUrl}/v1/traces`, bomb, PROTOBUF, 600_000, { 'content-encoding': 'gzip' }),
+        ),
+      )
+      const odd = answers.find((a) => a.status !== 400 && a.status !== 429)
+      return odd ?? { status: 400, ms: Math.max(...answers.map((a) => a.ms)) }
     },
   },
   {
