@@ -131,6 +131,7 @@ export class Redactor {
   private readonly bySource = new Map<string, Redactor>()
   private readonly keyRules = new Map<string, KeyRule>()
   private readonly sourceRules: ReadonlyArray<[string, z.output<typeof sourceSchema>]>
+  private quiet: Redactor | undefined
 
   constructor(
     private readonly rules: Rules & Partial<Pick<FileRules, 'sources'>>,
@@ -141,6 +142,15 @@ export class Redactor {
     this.searchable = new Set(rules.searchable.map((k) => k.toLowerCase()))
     this.patterns = new Set(rules.patterns)
     this.sourceRules = Object.entries(rules.sources ?? {})
+  }
+
+  /**
+   * The same rules, counting nothing: for a copy of data that is redacted, and counted, where it is
+   * stored (a contract violation's example of a mapped webhook's event).
+   */
+  uncounted(): Redactor {
+    this.quiet ??= new Redactor(this.rules, this.hashKey)
+    return this.quiet
   }
 
   /**

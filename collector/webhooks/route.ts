@@ -133,7 +133,8 @@ export function webhookRoutes(deps: WebhookDeps) {
       try {
         // A `reject` contract broken keeps the delivery unmapped, with the path that broke.
         if (contracts) {
-          const redactor = deps.privacy?.forSource(source.eventSource)
+          // Counted when the event is stored (pipeline.events), not again for its example.
+          const redactor = deps.privacy?.forSource(source.eventSource).uncounted()
           const stored = (e: { data: string }) => (redactor ? redactor.jsonText(e.data) : e.data)
           warned = await contracts.check(contracts.judge(events, stored))
         }

@@ -164,6 +164,29 @@ describe('POST /v1/webhooks/shopify', () => {
     ])
   })
 
+  it('counts a redaction in a mapped event once, its contract broken or not', async () => {
+    const emails = async () => {
+      const res = await fetch(`${sb.collectorUrl}/metrics`, {
+        headers: { authorization: `Bearer ${support}` },
+      })
+      const text = await res.text()
+      return Number(/signalbox_collector_redactions_total\{kind="email"\} (\d+)/.exec(text)?.[1] ?? 0)
+    }
+    const order = JSON.parse(recent(fixture('orders-create'))) as Record<string, unknown>
+    // The order's name (its data's orderNumber) holds an address; without lines it breaks the contract.
+    const body = JSON.stringify({
+      ...order,
+      name: '#1042 jane.doe@example.com',
+      admin_graphql_api_id: 'gid://shopify/Order/5712345670001',
+      line_items: [],
+    })
+    const before = await emails()
+    expect((await deliver('orders/create', body)).status).toBe(202)
+    expect(await emails()).toBe(before + 1)
+    const [stored] = await events('5712345670001')
+    expect(stored?.data.orderNumber).not.toContain('jane.doe@example.com')
+  })
+
   it('maps orders/fulfilled to retail.order.shipped and refunds/create to the return’s refund_issued', async () => {
     const shipped = await deliver('orders/fulfilled', recent(fixture('orders-fulfilled')))
     expect(await shipped.json()).toMatchObject({ accepted: 1, event: { type: 'retail.order.shipped' } })
