@@ -43,7 +43,10 @@ export class Truncator {
       if (k.length > this.max) {
         copy ??= { ...attrs }
         delete copy[k]
-        copy[this.text(k)] = this.text(v)
+        const key = this.text(k)
+        // A cut key that names one already there (sent whole, or cut before it) is dropped: it must not
+        // replace a value sent under that name. The copy holds every key sent, so the first one wins.
+        if (!Object.hasOwn(copy, key)) copy[key] = this.text(v)
       } else if (v.length > this.max) {
         copy ??= { ...attrs }
         copy[k] = this.text(v)

@@ -90,6 +90,38 @@ describe('texts a sender controls', () => {
     })
   })
 
+  it('never lets a cut key replace a key that was sent under that name', async () => {
+    const traceId = 'a5'.repeat(16)
+    const res = await post('/v1/traces', {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: str('cut-keys') }] },
+          scopeSpans: [
+            {
+              spans: [
+                span(traceId, 'b5'.repeat(8), {
+                  attributes: [
+                    { key: 'k'.repeat(MAX), value: str('sent') },
+                    { key: `${'k'.repeat(MAX)}-longer`, value: str('cut') },
+                    { key: `${'j'.repeat(MAX)}-first`, value: str('first') },
+                    { key: `${'j'.repeat(MAX)}-second`, value: str('second') },
+                  ],
+                }),
+              ],
+            },
+          ],
+        },
+      ],
+    })
+    expect(res.status).toBe(200)
+    const [row] = await sb.rows<{ k: string; j: string; n: string }>(
+      sql`SELECT attributes[${'k'.repeat(MAX)}] AS k, attributes[${'j'.repeat(MAX)}] AS j, length(attributes) AS n
+          FROM ${table(TABLES.spans)} WHERE trace_id = ${traceId}`,
+    )
+    // The key sent whole keeps its value; of two keys cut to one name, the first is kept.
+    expect(row).toEqual({ k: 'sent', j: 'first', n: '2' })
+  })
+
   it("cuts a log record's severity, event name and scope", async () => {
     const res = await post('/v1/logs', {
       resourceLogs: [
