@@ -7,7 +7,7 @@ import type { Store } from '../store/client.ts'
 import { appendAudit } from '../store/queries/audit.ts'
 import { allowed, type Permission } from './permissions.ts'
 import { RateLimiter } from './rate-limit.ts'
-import { isScoped, type Scope, UNSCOPED } from './scope.ts'
+import { limitsReads, type Scope, UNSCOPED } from './scope.ts'
 import { CSRF_HEADER, csrfMatches, SESSION_COOKIE, verifySession } from './sessions.ts'
 import { type Identity, verifyToken } from './tokens.ts'
 
@@ -225,9 +225,10 @@ export function collectorCheck(mode: AuthMode, store: Store, perMinute = 12_000)
         },
       }
     // Telemetry is sorted by flow, channel and system only once stored: a token limited to those
-    // could write for any of them. Writing stays with unscoped admins and ingestion keys.
+    // could write for any of them. Writing stays with unscoped admins and ingestion keys, unscoped or
+    // limited to sources (an ingestion key stored with a flow scope by an earlier version writes nothing).
     const { scope } = identity
-    if (needed === 'ingest' && identity.role !== 'ingest' && isScoped(scope) && !scope.sources)
+    if (needed === 'ingest' && limitsReads(scope) && !scope.sources)
       return {
         refused: {
           status: 403,

@@ -32,6 +32,9 @@ export function parseScope(text: string): Scope {
 export const isScoped = (scope: Scope) =>
   Boolean(scope.flows || scope.channels || scope.systems || scope.sources)
 
+/** Is the scope limited by flows, channels or systems: what is read, as opposed to what is written? */
+export const limitsReads = (scope: Scope) => Boolean(scope.flows || scope.channels || scope.systems)
+
 /** Refuses a write that names a source the ingestion key may not write for. */
 export function requireSources(allowed: readonly string[] | undefined, seen: Iterable<string>): void {
   if (allowed === undefined) return

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { BadRequestError } from '../core/errors.ts'
 import type { Store } from '../store/client.ts'
 import { getToken, markTokenUsed, saveToken, type TokenRow } from '../store/queries/tokens.ts'
 import { ROLES, type Role } from './permissions.ts'
-import { isScoped, parseScope, type Scope } from './scope.ts'
+import { isScoped, limitsReads, parseScope, type Scope } from './scope.ts'
 
 /** `session`: a browser session after single sign-on, carried in a cookie (auth/sessions.ts). */
 export type TokenKind = 'personal' | 'service' | 'ingest' | 'session'
@@ -35,6 +36,13 @@ export async function createToken(
     scope?: Scope
   },
 ): Promise<{ id: string; token: string }> {
+  // What an ingestion key writes is sorted by flow, channel and system only once stored: such a limit
+  // could not hold, and a key that seems limited must not write for everyone.
+  if (t.kind === 'ingest' && t.scope && limitsReads(t.scope))
+    throw new BadRequestError(
+      'invalid_scope',
+      'an ingestion key is limited by sources only (service.name, CloudEvents source, connector), not by flows, channels or systems',
+    )
   const id = randomBytes(8).toString('hex')
   const secret = randomBytes(32).toString('base64url')
   const now = Date.now()

@@ -215,6 +215,51 @@ describe('tokens', () => {
     expect(written).toEqual([{ n: '0' }])
   })
 
+  it('an ingestion key is limited by sources only: flows, channels or systems are refused, and one stored so writes nothing', async () => {
+    const res = await fetch(`${sb.apiUrl}/api/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ name: 'o2c-key', kind: 'ingest', scope: { flows: ['order-to-cash'] } }),
+    })
+    expect(res.status).toBe(400)
+    expect(await res.text()).toContain('limited by sources')
+    // A key stored with such a scope (as an earlier version let one be made) does not write for everyone.
+    const { token } = await createToken(sb.store, {
+      name: 'old-key',
+      kind: 'ingest',
+      role: 'ingest',
+      createdBy: 'test',
+    })
+    const id = token.slice(4, 20)
+    const [row] = await sb.rows<{ secret_hash: string }>({
+      query: `SELECT secret_hash FROM api_tokens FINAL WHERE id = '${id}'`,
+      query_params: {},
+    })
+    await saveToken(sb.store, {
+      id,
+      name: 'old-key',
+      kind: 'ingest',
+      role: 'ingest',
+      secretHash: row?.secret_hash ?? '',
+      createdBy: 'test',
+      createdAtMs: Date.now(),
+      expiresAtMs: null,
+      revokedAtMs: null,
+      scope: JSON.stringify({ channels: ['web'] }),
+    })
+    const write = await fetch(`${sb.collectorUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ ...JSON.parse(anyEvent('e-channel-key')), source: 'urn:channel-key' }),
+    })
+    expect(write.status).toBe(403)
+    const written = await sb.rows<{ n: string }>({
+      query: "SELECT count() AS n FROM business_events WHERE source = 'urn:channel-key'",
+      query_params: {},
+    })
+    expect(written).toEqual([{ n: '0' }])
+  })
+
   it('the UI is served with security headers: no inline scripts, no framing, no sniffing', async () => {
     const res = await fetch(`${sb.apiUrl}/`)
     const csp = res.headers.get('content-security-policy') ?? ''
