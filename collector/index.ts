@@ -18,9 +18,8 @@ import { preparerContexts } from './threads/contexts.ts'
 import { inlinePreparer, WorkerPreparer } from './threads/pool.ts'
 import { webhookRoutes } from './webhooks/route.ts'
 
-/** How long a sender has to send its headers, and its whole request (a 16 MB body at 1 MB/s fits). */
+/** How long a sender has to send its headers (its whole request: `config.ingest.requestTimeoutMs`). */
 const HEADERS_TIMEOUT_MS = 10_000
-const REQUEST_TIMEOUT_MS = 30_000
 
 export interface RunningCollector {
   readonly httpPort: number
@@ -81,8 +80,10 @@ export async function startCollector(store: Store, config: Config, log: Logger):
             maxHeaderSize: config.ingest.maxHeaderBytes,
             // A sender has this long to send its headers and body (Node gives 60 s and 300 s): a
             // stalled upload holds the bytes it sent in admission, so it must not hold them long.
+            // Node looks for late requests every few seconds (connectionsCheckingInterval), not 30.
             headersTimeout: HEADERS_TIMEOUT_MS,
-            requestTimeout: REQUEST_TIMEOUT_MS,
+            requestTimeout: config.ingest.requestTimeoutMs,
+            connectionsCheckingInterval: 2_000,
           },
         },
         (info) => resolve({ server: s, port: info.port }),

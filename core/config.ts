@@ -40,6 +40,7 @@ const settingsSchema = z.object({
   ),
   CLICKHOUSE_REQUEST_TIMEOUT_SECONDS: positiveInt.max(86_400).default(60),
   SIGNALBOX_MAX_BODY_BYTES: positiveInt.default(16 * 1024 * 1024),
+  SIGNALBOX_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3600).default(30),
   SIGNALBOX_MAX_HEADER_BYTES: z.coerce
     .number()
     .int()
@@ -213,6 +214,11 @@ export interface Config {
   }
   readonly ingest: {
     readonly maxBodyBytes: number
+    /**
+     * How long a sender has for its whole request at the collector's HTTP server: a stalled upload
+     * holds the bytes it sent in admission, so not for long; a 16 MB body at 30 s needs about 550 KB/s.
+     */
+    readonly requestTimeoutMs: number
     /** All request headers together, at the api and the collector (HTTP 431, gRPC metadata). */
     readonly maxHeaderBytes: number
     readonly batchMaxRows: number
@@ -316,6 +322,7 @@ export function loadConfig(
     }),
     ingest: Object.freeze({
       maxBodyBytes: s.SIGNALBOX_MAX_BODY_BYTES,
+      requestTimeoutMs: s.SIGNALBOX_REQUEST_TIMEOUT_SECONDS * 1000,
       maxHeaderBytes: s.SIGNALBOX_MAX_HEADER_BYTES,
       batchMaxRows: s.SIGNALBOX_BATCH_MAX_ROWS,
       batchMaxWaitMs: s.SIGNALBOX_BATCH_MAX_WAIT_MS,

@@ -15,6 +15,7 @@ beforeAll(async () => {
     SIGNALBOX_QUEUE_MAX_ROWS: '5',
     SIGNALBOX_QUEUE_MAX_BYTES: '200000',
     SIGNALBOX_MAX_BODY_BYTES: '65536',
+    SIGNALBOX_REQUEST_TIMEOUT_SECONDS: '10',
   })
 })
 afterAll(async () => {
@@ -112,6 +113,14 @@ describe('refusals in /metrics', () => {
     for (const upload of idle) upload.end()
     await expect.poll(admittedBytes).toBe(0)
   })
+
+  it('answers a stalled upload 408 once its time is up, and takes back what it held', async () => {
+    const stalled = heldUpload(60_000, 1_000)
+    await expect.poll(admittedBytes).toBe(1_000)
+    expect(await stalled.answer).toBe(408)
+    await expect.poll(admittedBytes).toBe(0)
+    expect(await refused({ status: '408', reason: 'request_timeout' })).toBe(1)
+  }, 40_000)
 
   it('lets a gRPC connection open 32 calls at once, not an unlimited number of bodies', async () => {
     const session = connect(sb.grpcUrl)

@@ -24,4 +24,14 @@ describe('settings', () => {
     )
     expect(() => load({ CLICKHOUSE_REQUEST_TIMEOUT_SECONDS: '0' })).toThrow(ConfigError)
   })
+
+  it("give a sender 30 s for its whole request at the collector unless told, a slow link's upload more", () => {
+    expect(load({}).ingest.requestTimeoutMs).toBe(30_000)
+    expect(load({ SIGNALBOX_REQUEST_TIMEOUT_SECONDS: '120' }).ingest.requestTimeoutMs).toBe(120_000)
+    // Shorter than the 10 s given to headers, or past an hour of one upload holding its bytes: refused.
+    expect(() => load({ SIGNALBOX_REQUEST_TIMEOUT_SECONDS: '5' })).toThrow(
+      /SIGNALBOX_REQUEST_TIMEOUT_SECONDS/,
+    )
+    expect(() => load({ SIGNALBOX_REQUEST_TIMEOUT_SECONDS: '7200' })).toThrow(ConfigError)
+  })
 })

@@ -5,15 +5,29 @@ import http from 'node:http'
  * hold is a quarter of SIGNALBOX_QUEUE_MAX_BYTES, and a stalled upload holds what it has sent.
  */
 
-/** An OTLP/HTTP upload that declares `declared` bytes, sends `sent` of them and waits; `end` hangs up. */
-export function heldUpload(collectorUrl: string, declared: number, sent: number): { end: () => void } {
+/**
+ * An OTLP/HTTP upload that declares `declared` bytes, sends `sent` of them and waits; `end` hangs up,
+ * `answer` is the status the collector gives it (0 when the connection ends without one).
+ */
+export function heldUpload(
+  collectorUrl: string,
+  declared: number,
+  sent: number,
+): { end: () => void; answer: Promise<number> } {
   const req = http.request(`${collectorUrl}/v1/traces`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-protobuf', 'content-length': String(declared) },
   })
-  req.on('error', () => {})
+  const answer = new Promise<number>((resolve) => {
+    req.on('response', (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('error', () => resolve(0))
+    req.on('close', () => resolve(0))
+  })
   req.write(Buffer.alloc(sent, 0x0a))
-  return { end: () => req.destroy() }
+  return { end: () => req.destroy(), answer }
 }
 
 /** Bytes of request bodies the collector holds while reading and decoding them (its gauge). */
