@@ -52,7 +52,7 @@ function anyValue(r: ProtobufReader, end: number, depth = 0): unknown {
         while (r.pos < arrEnd) {
           const it = r.uint32()
           if (it === key(1, LEN)) items.push(anyValue(r, r.lengthDelimited(), depth + 1))
-          else r.skip(it & 7)
+          else r.skip(it)
         }
         r.close(arrEnd)
         value = items
@@ -71,11 +71,11 @@ function anyValue(r: ProtobufReader, end: number, depth = 0): unknown {
               const kt = r.uint32()
               if (kt === key(1, LEN)) k = r.string()
               else if (kt === key(2, LEN)) v = anyValue(r, r.lengthDelimited(), depth + 1)
-              else r.skip(kt & 7)
+              else r.skip(kt)
             }
             r.close(kvEnd)
             obj[k] = v
-          } else r.skip(it & 7)
+          } else r.skip(it)
         }
         r.close(listEnd)
         value = obj
@@ -85,7 +85,7 @@ function anyValue(r: ProtobufReader, end: number, depth = 0): unknown {
         value = r.base64()
         break
       default:
-        r.skip(t & 7)
+        r.skip(t)
     }
   }
   r.close(end)
@@ -120,7 +120,7 @@ function attribute(r: ProtobufReader, into: Attributes): void {
     const t = r.uint32()
     if (t === key(1, LEN)) k = r.repeated()
     else if (t === key(2, LEN)) v = anyValueString(r, r.lengthDelimited())
-    else r.skip(t & 7)
+    else r.skip(t)
   }
   r.close(end)
   if (k !== '') into[k] = v
@@ -131,7 +131,7 @@ function resource(r: ProtobufReader, end: number): Resource {
   while (r.pos < end) {
     const t = r.uint32()
     if (t === key(1, LEN)) attribute(r, attributes)
-    else r.skip(t & 7)
+    else r.skip(t)
   }
   r.close(end)
   return { attributes, serviceName: attributes[SERVICE_NAME] ?? 'unknown_service' }
@@ -144,7 +144,7 @@ function scope(r: ProtobufReader, end: number): Scope {
     const t = r.uint32()
     if (t === key(1, LEN)) name = r.string()
     else if (t === key(2, LEN)) version = r.string()
-    else r.skip(t & 7)
+    else r.skip(t)
   }
   r.close(end)
   return { name, version }
@@ -162,7 +162,7 @@ function spanEvent(r: ProtobufReader, end: number): SpanEvent {
     if (t === key(1, I64)) timeNs = r.fixed64()
     else if (t === key(2, LEN)) name = r.repeated()
     else if (t === key(3, LEN)) attribute(r, attributes)
-    else r.skip(t & 7)
+    else r.skip(t)
   }
   r.close(end)
   return { timeNs, name, attributes }
@@ -179,7 +179,7 @@ function spanLink(r: ProtobufReader, end: number, path: string): SpanLink {
     else if (t === key(2, LEN)) spanId = r.hex()
     else if (t === key(3, LEN)) traceState = r.string()
     else if (t === key(4, LEN)) attribute(r, attributes)
-    else r.skip(t & 7)
+    else r.skip(t)
   }
   r.close(end)
   checkHexTraceId(traceId, `${path}.traceId`)
@@ -249,7 +249,7 @@ function span(r: ProtobufReader, end: number, res: Resource, sc: Scope, at: Item
           const st = r.uint32()
           if (st === key(2, LEN)) statusMessage = r.string()
           else if (st === key(3, VARINT)) statusCode = r.uint32()
-          else r.skip(st & 7)
+          else r.skip(st)
         }
         r.close(sEnd)
         break
@@ -258,7 +258,7 @@ function span(r: ProtobufReader, end: number, res: Resource, sc: Scope, at: Item
         flags = r.fixed32()
         break
       default:
-        r.skip(t & 7)
+        r.skip(t)
     }
   }
   r.close(end)
@@ -315,7 +315,7 @@ function walk<T>(
   while (!r.done) {
     const t = r.uint32()
     if (t !== key(1, LEN)) {
-      r.skip(t & 7)
+      r.skip(t)
       continue
     }
     const rEnd = r.lengthDelimited()
@@ -326,7 +326,7 @@ function walk<T>(
     while (r.pos < rEnd) {
       const rt = r.uint32()
       if (rt === key(1, LEN)) res = resource(r, r.lengthDelimited())
-      else r.skip(rt & 7)
+      else r.skip(rt)
     }
     r.close(rEnd)
     r.pos = rStart
@@ -334,7 +334,7 @@ function walk<T>(
     while (r.pos < rEnd) {
       const rt = r.uint32()
       if (rt !== key(2, LEN)) {
-        r.skip(rt & 7)
+        r.skip(rt)
         continue
       }
       const sEnd = r.lengthDelimited()
@@ -344,7 +344,7 @@ function walk<T>(
       while (r.pos < sEnd) {
         const st = r.uint32()
         if (st === key(1, LEN)) sc = scope(r, r.lengthDelimited())
-        else r.skip(st & 7)
+        else r.skip(st)
       }
       r.close(sEnd)
       r.pos = sStart
@@ -354,7 +354,7 @@ function walk<T>(
         if (st === key(2, LEN)) {
           at.item = ii++
           out.push(item(r, r.lengthDelimited(), res, sc, at))
-        } else r.skip(st & 7)
+        } else r.skip(st)
       }
       r.close(sEnd)
     }
@@ -413,7 +413,7 @@ function logRecord(r: ProtobufReader, end: number, res: Resource, sc: Scope, at:
         eventName = r.string()
         break
       default:
-        r.skip(t & 7)
+        r.skip(t)
     }
   }
   r.close(end)

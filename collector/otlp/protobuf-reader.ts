@@ -173,7 +173,13 @@ export class ProtobufReader {
     return s
   }
 
-  skip(wireType: number): void {
+  /**
+   * Skips the value of a field read no further, given its tag. Field number 0 is in no message: a
+   * body of zeros would otherwise read as a run of empty fields, an empty request accepted.
+   */
+  skip(tag: number): void {
+    if (tag >>> 3 === 0) this.fail('field number 0')
+    const wireType = tag & 7
     switch (wireType) {
       case 0:
         this.skipVarint()

@@ -51,6 +51,17 @@ describe('the OTLP protobuf decoder', () => {
     expect((result as BadRequestError).message).toMatch(/past the end of its message/)
   })
 
+  it('refuses field number 0, which no message has: a body of zeros is not an empty request', () => {
+    for (const decode of [decodeTraceRequest, decodeLogsRequest]) {
+      const zeros = outcome(decode, Buffer.alloc(1_000))
+      expect(zeros).toBeInstanceOf(BadRequestError)
+      expect((zeros as BadRequestError).message).toMatch(/field number 0/)
+    }
+    // Inside a span too, after fields that read well.
+    const span = Buffer.concat([spanFields({ traceId: TRACE, spanId: SPAN }), Buffer.from([0, 0])])
+    expect(outcome(decodeTraceRequest, traceRequest([span]))).toBeInstanceOf(BadRequestError)
+  })
+
   it('refuses a child that runs past its parent at every level of a trace request', () => {
     const span = spanFields({ traceId: TRACE, spanId: SPAN })
     const scope = ld(1, ld(1, 'probe-scope'))
