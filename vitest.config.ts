@@ -13,6 +13,7 @@ const SERVER_MODE_EXCLUDED = [
   'test/collector/native.test.ts', // checks Native blocks against a second embedded engine
   'test/collector/trace-filter.test.ts', // no store
   'test/collector/body.test.ts', // no store
+  'test/api/replay-diff.test.ts', // no store
   'test/collector/written-traces.test.ts', // the filter of written traces serves the embedded engine only
 ]
 

@@ -35,17 +35,25 @@ export interface ReplayRequest {
   readonly replayId?: string
 }
 
+const isDocument = (v: unknown): v is object => typeof v === 'object' && v !== null
+
 /**
  * The edit as RFC 6902 operations for the audit. Where the original value was personal data (sealed
  * by the connector or encrypted at rest, as `raw` holds it), the new value is not kept either: the
  * trail says the field was edited, not what it now holds.
  */
-function auditDiff(raw: unknown, stored: unknown, edited: unknown) {
-  return jsonpatch
-    .compare((stored ?? {}) as object, edited as object)
-    .map((op) =>
-      'value' in op && sealedAt(raw, op.path) ? { ...op, value: '[personal data, not kept]' } : op,
-    )
+export function auditDiff(raw: unknown, stored: unknown, edited: unknown) {
+  // JSON Patch compares documents; a payload that is a scalar or null (any JSON is a payload) is
+  // replaced whole. Compared as it came, it threw, and the replay answered 500.
+  const ops =
+    isDocument(stored) && isDocument(edited)
+      ? jsonpatch.compare(stored, edited)
+      : JSON.stringify(stored) === JSON.stringify(edited)
+        ? []
+        : [{ op: 'replace' as const, path: '', value: edited }]
+  return ops.map((op) =>
+    'value' in op && sealedAt(raw, op.path) ? { ...op, value: '[personal data, not kept]' } : op,
+  )
 }
 
 /**
