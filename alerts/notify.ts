@@ -37,6 +37,9 @@ export interface NotifyDeps {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
+/** Any URL in a text, replaced: a webhook URL's credentials or path are as secret as a key. */
+const withoutUrls = (text: string) => text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>')
+
 /**
  * Sends one delivery, retrying 429, 5xx and network failures with exponential backoff (honouring
  * Retry-After) and giving up at once on any other 4xx. Every attempt is logged in the store.
@@ -59,8 +62,9 @@ async function deliver(
     try {
       ;({ status, retryAfterMs } = await d.send())
     } catch (err) {
-      // The message only: a URL or key could sit in a stack or a cause.
-      error = err instanceof Error ? err.message.slice(0, 300) : 'delivery failed'
+      // The message only: a URL or key could sit in a stack or a cause. A message may quote the URL
+      // itself (fetch refuses one with credentials so), and a URL is a secret: its path can be a token.
+      error = err instanceof Error ? withoutUrls(err.message.slice(0, 2000)).slice(0, 300) : 'delivery failed'
     }
     if (status >= 200 && status < 300) return record(attempt, 'delivered', status, '')
     const last = attempt === deps.retry.attempts || !isTransient(status)

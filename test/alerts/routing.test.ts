@@ -276,6 +276,8 @@ describe('secrets', () => {
       PD_KEY: 'PLANTED-ROUTING-KEY-42',
       // Nothing listens here: every attempt fails at the network.
       SLACK_URL: 'http://127.0.0.1:9/services/T000/B000/PLANTEDSLACKTOKEN',
+      // fetch refuses a URL with credentials in an error that quotes it whole.
+      CRED_URL: 'http://alerts:PLANTEDPASSWORD@127.0.0.1:9/hook/PLANTEDCREDPATH',
     }
     const dir = configDir(
       slo('secretive', 'secretive'),
@@ -285,6 +287,7 @@ receivers:
     - webhook: { url_env: HOOK_URL, secret_env: HOOK_SECRET }
     - pagerduty: { routing_key_env: PD_KEY, url: ${fx.receiver.url}/pd-down }
     - slack: { url_env: SLACK_URL }
+    - webhook: { url_env: CRED_URL }
 `,
     )
     fx.receiver.answer(400, 503, 503, 503)
@@ -301,6 +304,8 @@ receivers:
         secrets.HOOK_SECRET,
         'PLANTED-ROUTING-KEY',
         'PLANTEDSLACKTOKEN',
+        'PLANTEDPASSWORD',
+        'PLANTEDCREDPATH',
       ])
         expect(text).not.toContain(secret)
   })
