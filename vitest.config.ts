@@ -14,6 +14,7 @@ const SERVER_MODE_EXCLUDED = [
   'test/collector/trace-filter.test.ts', // no store
   'test/collector/body.test.ts', // no store
   'test/api/replay-diff.test.ts', // no store
+  'test/api/trace-depths.test.ts', // no store
   'test/collector/written-traces.test.ts', // the filter of written traces serves the embedded engine only
 ]
 

@@ -42,19 +42,34 @@ export interface TraceSpan {
   links: Array<{ traceId: string; spanId: string; traceState: string; attributes: Record<string, string> }>
 }
 
-function depths(spans: readonly SpanRow[]): Map<string, number> {
+/**
+ * Each span's depth: its ancestors present in the trace. Walked up with a list, not recursion: a
+ * trace is what its senders made it, and a chain of some thousands listed child first ran out of stack.
+ */
+export function depths(
+  spans: ReadonlyArray<Pick<SpanRow, 'span_id' | 'parent_span_id'>>,
+): Map<string, number> {
   const parent = new Map(spans.map((s) => [s.span_id, s.parent_span_id]))
   const depth = new Map<string, number>()
-  const resolve = (id: string, seen: Set<string>): number => {
-    const known = depth.get(id)
-    if (known !== undefined) return known
-    const p = parent.get(id)
-    // Missing parents and cycles (corrupt input) end the walk rather than loop.
-    const d = p && parent.has(p) && !seen.has(p) ? resolve(p, seen.add(id)) + 1 : 0
-    depth.set(id, d)
-    return d
+  for (const s of spans) {
+    const chain: string[] = []
+    const onChain = new Set<string>()
+    let id: string | undefined = s.span_id
+    let above = -1
+    while (id !== undefined) {
+      const known = depth.get(id)
+      if (known !== undefined) {
+        above = known
+        break
+      }
+      chain.push(id)
+      onChain.add(id)
+      const p = parent.get(id)
+      // Missing parents and cycles (corrupt input) end the walk rather than loop.
+      id = p && parent.has(p) && !onChain.has(p) ? p : undefined
+    }
+    for (let i = chain.length - 1; i >= 0; i--) depth.set(chain[i] as string, ++above)
   }
-  for (const s of spans) resolve(s.span_id, new Set())
   return depth
 }
 
