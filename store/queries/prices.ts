@@ -94,15 +94,43 @@ export async function publishedChannels(store: Store, from: Date, to: Date) {
 /** How far back the events that decide today's conflicts are read: a price set weeks ago still holds. */
 const CONFLICT_LOOKBACK_MS = 31 * DAY_MS
 
+/** A computation of every SKU's conflicts under way, joined by callers asking at about the same time. */
+interface Running {
+  readonly nowMs: number
+  readonly deadlineMs: number
+  readonly conflicts: Promise<PriceConflict[]>
+}
+const running = new WeakMap<Store, Running[]>()
+/** How far apart two callers' `now` may be to share one computation. */
+const JOIN_MS = 5_000
+
 /**
  * Every SKU's conflicts now, past `deadlineMs`: what GET /api/prices/conflicts lists and the
- * price_conflicts alert rule counts, from the same events over the same window.
+ * price_conflicts alert rule counts, from the same events over the same window. It reads every SKU's
+ * latest prices whatever a caller shows of them (the totals by kind count them all): 100,000 SKUs on
+ * three channels took seconds and some hundreds of MB. Callers while one is under way join it
+ * rather than start another, so many at once cost one; a caller after it starts afresh.
  */
-export async function currentPriceConflicts(
+export function currentPriceConflicts(
   store: Store,
   nowMs: number,
   deadlineMs: number,
 ): Promise<PriceConflict[]> {
+  const list = running.get(store) ?? []
+  const joined = list.find((r) => r.deadlineMs === deadlineMs && Math.abs(r.nowMs - nowMs) <= JOIN_MS)
+  if (joined) return joined.conflicts
+  const entry: Running = { nowMs, deadlineMs, conflicts: computeConflicts(store, nowMs, deadlineMs) }
+  running.set(store, [...list, entry])
+  const done = () =>
+    running.set(
+      store,
+      (running.get(store) ?? []).filter((r) => r !== entry),
+    )
+  entry.conflicts.then(done, done)
+  return entry.conflicts
+}
+
+async function computeConflicts(store: Store, nowMs: number, deadlineMs: number): Promise<PriceConflict[]> {
   const states = priceStates(
     await latestPriceRows(store, new Date(nowMs - CONFLICT_LOOKBACK_MS), new Date(nowMs)),
   )

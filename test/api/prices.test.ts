@@ -2,6 +2,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RuleOfKind, ruleValues } from '../../alerts/rules.ts'
 import { loadFlows } from '../../core/flows.ts'
+import type { Store } from '../../store/client.ts'
+import { currentPriceConflicts } from '../../store/queries/prices.ts'
 import { ok, typedApi } from '../support/api-client.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
@@ -219,6 +221,26 @@ describe('GET /api/prices/conflicts', () => {
     expect(body.conflicts[2]).toMatchObject({ revenueAtRisk: 15 })
     const marketplace = await ok(api().prices.conflicts.$get({ query: { channel: 'marketplace' } }))
     expect(marketplace.conflicts.map((c) => c.sku)).toEqual(['SKU-P-STALE', 'SKU-P-ENDED'])
+  })
+
+  it('works the conflicts out once for callers at the same time: each reads every SKU', async () => {
+    let queries = 0
+    const counted: Store = {
+      ...sb.store,
+      query: (q, o) => {
+        queries++
+        return sb.store.query(q, o)
+      },
+    }
+    const now = Date.now()
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => currentPriceConflicts(counted, now + i, 60 * MIN)),
+    )
+    expect(queries).toBe(3) // the latest prices, publications and promotions, once
+    for (const a of answers) expect(a).toEqual(answers[0])
+    // A caller after them works them out again: nothing written since is missed.
+    await currentPriceConflicts(counted, Date.now(), 60 * MIN)
+    expect(queries).toBe(6)
   })
 })
 
