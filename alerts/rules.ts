@@ -3,7 +3,7 @@ import type { BatchConfig } from '../core/batches.ts'
 import { type Catalog, EMPTY_CATALOG } from '../core/catalog.ts'
 import { DAY_MS, durationSetting, HOUR_MS, MINUTE_MS } from '../core/duration.ts'
 import { type FlowDefinition, flowShape } from '../core/flows.ts'
-import { CONFLICT_KINDS, priceDeadlineMs } from '../core/prices.ts'
+import { CONFLICT_KINDS, PRICE_FLOW, priceDeadlineMs } from '../core/prices.ts'
 import { DISCREPANCY_KINDS } from '../core/receipts.ts'
 import type { Store } from '../store/client.ts'
 import {
@@ -93,7 +93,8 @@ export const RULE_KINDS = {
     schema: z.object({ above }).strict(),
     values: async ({ store }, s, now) =>
       (await oversellRiskPerChannel(store, new Date(now.getTime() - 7 * DAY_MS), now)).map((r) => ({
-        labels: { channel: r.channel },
+        // The flow it belongs to, so a flow scope judges it (a channel alone is every flow's).
+        labels: { flow: 'inventory_sync', channel: r.channel },
         value: Number(r.n),
         over: Number(r.n) > s.above,
         reason: `${r.n} SKU locations promised above available stock on ${r.channel} (threshold ${s.above})`,
@@ -113,7 +114,7 @@ export const RULE_KINDS = {
         counts.set(key, entry)
       }
       return [...counts.values()].map(({ channel, conflict, n }) => ({
-        labels: { channel, conflict },
+        labels: { flow: PRICE_FLOW, channel, conflict },
         value: n,
         over: n > s.above,
         reason: `${n} SKUs on ${channel} with a ${conflict.replaceAll('_', ' ')} past the deadline (threshold ${s.above})`,

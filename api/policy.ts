@@ -83,7 +83,7 @@ const CHECKS: { [K in ParamKind]: (v: Visibility, id: string) => Promise<boolean
   },
   alert: async (v, id) => {
     const [a] = await listInstances(v.deps.store, { id })
-    return !a || v.alert(a)
+    return !a || (await v.alerts())(a)
   },
   slo: async (v, id) => {
     const slo = v.deps.slos.find((s) => s.id === id)

@@ -3,7 +3,7 @@ import { labelsInScope, requireSources, type Scope, within } from '../auth/scope
 import type { Config } from '../core/config.ts'
 import type { FlowDefinition } from '../core/flows.ts'
 import type { Store } from '../store/client.ts'
-import { registeredConnectors } from '../store/queries/connectors.ts'
+import { type RegisteredConnector, registeredConnectors } from '../store/queries/connectors.ts'
 import { entitiesTouchedBy, entityChannels } from '../store/queries/entities.ts'
 import { type TraceFacts, traceFacts } from '../store/queries/traces.ts'
 import { lookback } from './params.ts'
@@ -76,6 +76,7 @@ export class Visibility {
   /** Does the scope limit what can be read (ingestion keys' `sources` limit writes only)? */
   readonly limited: boolean
   #connectorIds?: Promise<readonly string[] | undefined>
+  #registered?: Promise<ReadonlyMap<string, RegisteredConnector>>
 
   constructor(
     readonly scope: Scope,
@@ -128,6 +129,27 @@ export class Visibility {
   alert(a: { readonly labels: Readonly<Record<string, string>> }): boolean {
     const slo = a.labels.slo === undefined ? undefined : this.deps.slos.find((s) => s.id === a.labels.slo)
     return this.labels(a.labels) && (slo === undefined || this.slo(slo))
+  }
+
+  /**
+   * Which alerts the scope sees: by labels and SLO (`alert`), and an alert about one connector (a
+   * `connector` label: connector_down, exceptions piling up) by that connector, as the connectors list
+   * judges it. Its labels name no flow or system, so alone they let every flow and system scope see
+   * it; a connector the registry does not know is outside a flow or system scope.
+   */
+  async alerts(): Promise<(a: { readonly labels: Readonly<Record<string, string>> }) => boolean> {
+    if (this.scope.flows === undefined && this.scope.systems === undefined) return (a) => this.alert(a)
+    this.#registered ??= registeredConnectors(this.deps.store).then(
+      (all) => new Map(all.map((c) => [c.id, c])),
+    )
+    const registered = await this.#registered
+    return (a) => {
+      if (!this.alert(a)) return false
+      const id = a.labels.connector
+      if (id === undefined) return true
+      const connector = registered.get(id)
+      return connector !== undefined && this.connector(connector)
+    }
   }
 
   /** A connector by its system and (when the scope limits flows) the flows it serves. */

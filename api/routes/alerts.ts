@@ -93,8 +93,9 @@ export function alertRoutes(
           listInstances(store, q.state ? { states: [q.state] } : {}),
           listTransitions(store, { since: new Date(Date.now() - q.days * DAY_MS), limit: 500 }),
         ])
-        const alerts = all.filter((a) => visible.alert(a))
-        const history = allHistory.filter((t) => visible.alert(t))
+        const seen = await visible.alerts()
+        const alerts = all.filter(seen)
+        const history = allHistory.filter(seen)
         const order = ['firing', 'pending', 'error', 'nodata', 'resolved', 'normal']
         alerts.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state) || a.rule.localeCompare(b.rule))
         return c.json({
@@ -311,9 +312,10 @@ export function alertRoutes(
         const alerts = visible.limited
           ? new Map((await listInstances(store)).map((a) => [a.id, a]))
           : undefined
+        const seen = await visible.alerts()
         const shown = (id: string) => {
           const a = alerts?.get(id)
-          return !alerts || (a !== undefined && visible.alert(a))
+          return !alerts || (a !== undefined && seen(a))
         }
         const rows = all.filter((d) => d.alert_ids.every(shown)).slice(0, q.limit)
         return c.json({

@@ -307,6 +307,8 @@ async function seed() {
     ['alert-returns', { slo: 'refund_in_time', flow: 'return_to_refund' }],
     ['alert-kiosk', { channel: 'kiosk' }],
     ['alert-erp', { system: 'erp' }],
+    // About one connector only (connector_down, exceptions piling up): judged by the connector.
+    ['alert-stock-conn', { connector: 'stock-conn' }],
   ] as const
   await saveInstances(
     sb.store,
@@ -598,6 +600,11 @@ const WALK: Record<string, (who: Who) => Visit[]> = {
       path: '/api/alerts/alert-erp',
       finds: { channel: ['alert-erp'], flow: ['alert-erp'] },
       refused: ['system'],
+    },
+    {
+      path: '/api/alerts/alert-stock-conn',
+      finds: { channel: ['alert-stock-conn'] },
+      refused: ['flow', 'system'],
     },
   ],
   'GET /api/silences': () => [
