@@ -6,10 +6,10 @@ import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import { appendAudit } from '../store/queries/audit.ts'
 import { allowed, type Permission } from './permissions.ts'
-import { RateLimiter } from './rate-limit.ts'
+import { LookupGuard } from './rate-limit.ts'
 import { limitsReads, type Scope, UNSCOPED } from './scope.ts'
 import { CSRF_HEADER, csrfMatches, SESSION_COOKIE, verifySession } from './sessions.ts'
-import { type Identity, verifyToken } from './tokens.ts'
+import { type Identity, tokenIdOf, verifyToken } from './tokens.ts'
 
 export type AuthMode = 'none' | 'tokens'
 
@@ -127,7 +127,7 @@ export interface AuthenticateOptions {
  * actions are written to the audit log with who, what, when and from where.
  */
 export function authenticate({ mode, store, log, grantOf, perMinute = 1200 }: AuthenticateOptions) {
-  const limiter = new RateLimiter(perMinute)
+  const guard = new LookupGuard(perMinute)
   return createMiddleware<AuthEnv>(async function authenticate(c, next) {
     c.set('identity', undefined)
     c.set('scope', UNSCOPED)
@@ -143,7 +143,12 @@ export function authenticate({ mode, store, log, grantOf, perMinute = 1200 }: Au
       // changes must carry its CSRF token (a cookie is sent by the browser to any page's request).
       const bearer = c.req.header('authorization')
       const cookie = bearer ? undefined : getCookie(c, SESSION_COOKIE)
+      // The token's rate, and the lookups of tokens not seen lately, are held before the store is asked.
+      const id = tokenIdOf(cookie ? `Bearer ${cookie}` : bearer)
+      const held = id === undefined ? undefined : guard.before(id)
+      if (held) return tooMany(c, held.seconds, held.message)
       const found = cookie ? await verifySession(store, cookie) : await verifyToken(store, bearer)
+      if (id !== undefined) guard.after(id, typeof found !== 'string')
       if (typeof found === 'string') return refuse(c, 401, 'unauthenticated', found)
       if (cookie && !SAFE_METHODS.has(c.req.method) && !csrfMatches(cookie, c.req.header(CSRF_HEADER)))
         return refuse(
@@ -159,9 +164,6 @@ export function authenticate({ mode, store, log, grantOf, perMinute = 1200 }: Au
           'forbidden',
           `the ${found.role} role may not ${c.req.method} ${c.req.path} (needs ${needed})`,
         )
-      const wait = limiter.take(found.tokenId)
-      if (wait !== undefined)
-        return tooMany(c, wait, `token ${found.tokenId} made more than ${perMinute} requests this minute`)
       identity = found
       c.set('identity', found)
       c.set('scope', found.scope)
@@ -212,10 +214,15 @@ export type CollectorCheck = (
  * `/metrics` a viewer token. Without authentication configured everything passes.
  */
 export function collectorCheck(mode: AuthMode, store: Store, perMinute = 12_000): CollectorCheck {
-  const limiter = new RateLimiter(perMinute)
+  const guard = new LookupGuard(perMinute)
   return async (authorization, needed) => {
     if (mode === 'none') return {}
+    // The key's rate, and the lookups of keys not seen lately, are held before the store is asked.
+    const id = tokenIdOf(authorization)
+    const held = id === undefined ? undefined : guard.before(id)
+    if (held) return { refused: { status: 429, message: held.message, retryAfterSeconds: held.seconds } }
     const identity = await verifyToken(store, authorization)
+    if (id !== undefined) guard.after(id, typeof identity !== 'string')
     if (typeof identity === 'string') return { refused: { status: 401, message: identity } }
     if (!allowed(identity.role, needed))
       return {
@@ -234,15 +241,6 @@ export function collectorCheck(mode: AuthMode, store: Store, perMinute = 12_000)
           status: 403,
           message:
             'a token limited to flows, channels or systems may not write telemetry: write with an ingestion key limited to sources',
-        },
-      }
-    const wait = limiter.take(identity.tokenId)
-    if (wait !== undefined)
-      return {
-        refused: {
-          status: 429,
-          message: `key ${identity.tokenId} sent more than ${perMinute} requests this minute`,
-          retryAfterSeconds: wait,
         },
       }
     return { sources: identity.scope.sources }

@@ -18,6 +18,12 @@ export interface Identity {
 }
 
 const PREFIX = 'sbx_'
+/** `Bearer sbx_<id>.<secret>`: the id names the row, the secret's hash must match it. */
+const BEARER = /^Bearer\s+sbx_([0-9a-f]{16})\.([A-Za-z0-9_-]{20,100})$/i
+
+/** The id a well-formed bearer token names (before any lookup), or undefined. */
+export const tokenIdOf = (bearer: string | undefined): string | undefined =>
+  bearer === undefined ? undefined : BEARER.exec(bearer.trim())?.[1]?.toLowerCase()
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex')
 
 /**
@@ -104,7 +110,7 @@ export async function verifyToken(
   { session = false } = {},
 ): Promise<Identity | string> {
   if (!bearer) return 'a bearer token is required (Authorization: Bearer sbx_…)'
-  const match = /^Bearer\s+sbx_([0-9a-f]{16})\.([A-Za-z0-9_-]{20,100})$/i.exec(bearer.trim())
+  const match = BEARER.exec(bearer.trim())
   if (!match) return 'the token is malformed'
   const [, id, secret] = match as unknown as [string, string, string]
   const row = await getToken(store, id)

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { RateLimiter } from '../../auth/rate-limit.ts'
+import { LookupGuard, RateLimiter } from '../../auth/rate-limit.ts'
 import { createToken } from '../../auth/tokens.ts'
 import { anyEvent, getAs } from '../support/auth.ts'
 import { startSignalbox } from '../support/signalbox.ts'
@@ -27,6 +27,46 @@ describe('rate limits', () => {
     expect(limiter.take('a')).toBe(15)
     now += 15_000
     expect(limiter.take('a')).toBeUndefined()
+  })
+
+  it('let a token id be looked up within its rate, and ids not seen lately at most so many a second', () => {
+    let now = 60_000 * 1000
+    const guard = new LookupGuard(3, 2, () => now)
+    guard.after('known', true)
+    // Two unknown ids a second are looked up; more wait for the next second. A known id is not held up.
+    expect([guard.before('x1'), guard.before('x2'), guard.before('x3')?.seconds]).toEqual([
+      undefined,
+      undefined,
+      1,
+    ])
+    for (const id of ['x1', 'x2']) guard.after(id, false)
+    expect(guard.before('known')).toBeUndefined()
+    now += 1_000
+    expect(guard.before('x3')).toBeUndefined()
+    // Per id, the minute's rate (3) holds before the lookup: the known id's fourth request waits.
+    expect([guard.before('known'), guard.before('known'), guard.before('known')?.seconds]).toEqual([
+      undefined,
+      undefined,
+      59,
+    ])
+  })
+
+  it('answer a flood of made-up tokens 429 without a lookup each, while known tokens go on', async () => {
+    const sb = await startSignalbox({ SIGNALBOX_AUTH: 'tokens' })
+    try {
+      const viewer = (
+        await createToken(sb.store, { name: 'steady', kind: 'personal', role: 'viewer', createdBy: 't' })
+      ).token
+      expect((await getAs(`${sb.apiUrl}/api/flows`, viewer)).status).toBe(200)
+      const madeUp = () => `sbx_${Math.random().toString(16).slice(2, 10).padEnd(16, '0')}.${'A'.repeat(43)}`
+      const flood = await Promise.all(
+        Array.from({ length: 400 }, () => getAs(`${sb.apiUrl}/api/flows`, madeUp()).then((r) => r.status)),
+      )
+      expect(new Set(flood)).toEqual(new Set([401, 429]))
+      expect((await getAs(`${sb.apiUrl}/api/flows`, viewer)).status).toBe(200)
+    } finally {
+      await sb.close()
+    }
   })
 
   it('answer 429 with Retry-After at the api (per token) and at the collector (per key)', async () => {
