@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { describeRoute, resolver } from 'hono-openapi'
 import { z } from 'zod'
 import { actorOf, auditChange } from '../../auth/middleware.ts'
+import { allowed } from '../../auth/permissions.ts'
 import type { Config } from '../../core/config.ts'
 import { ContractBook } from '../../core/contract-book.ts'
 import { diffContracts } from '../../core/contract-diff.ts'
@@ -198,7 +199,7 @@ export function eventContractRoutes(store: Store, shipped: ContractSet, config: 
       describeRoute({
         tags: ['event contracts'],
         summary:
-          'Events whose data broke their contract, by type, version, source and path: since when, how many, an example',
+          'Events whose data broke their contract, by type, version, source and path: since when, how many, an example (its data from the support role up)',
         responses: { 200: { description: 'Violations in the range, the most recent first' } },
       }),
       policy({ role: 'viewer', scope: 'unscoped' }),
@@ -213,6 +214,9 @@ export function eventContractRoutes(store: Store, shipped: ContractSet, config: 
       ),
       async (c) => {
         const q = c.req.valid('query')
+        // The example is an event's data: shown from the support role up, as events are.
+        const identity = c.get('identity')
+        const showsData = identity === undefined || allowed(identity.role, 'support')
         const { from, to } = requestedRange(q, config, { toMs: Date.now(), spanMs: 7 * DAY_MS })
         const rows = await violationGroups(store, {
           from,
@@ -234,7 +238,8 @@ export function eventContractRoutes(store: Store, shipped: ContractSet, config: 
             count: Number(r.count),
             firstSeen: isoFromMs(r.first_ms),
             lastSeen: isoFromMs(r.last_ms),
-            example: r.example_id ? { eventId: r.example_id, data: exampleData(r.example_data) } : null,
+            example:
+              r.example_id && showsData ? { eventId: r.example_id, data: exampleData(r.example_data) } : null,
           })),
         })
       },

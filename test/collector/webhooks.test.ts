@@ -160,8 +160,24 @@ describe('POST /v1/webhooks/shopify', () => {
       await read('/api/event-contracts/violations?type=retail.order.created')
     ).json()) as { violations: Array<{ source: string; path: string; count: number }> }
     expect(violations.filter((v) => v.source === 'urn:signalbox:webhook:shopify')).toEqual([
-      expect.objectContaining({ path: '$.lines', count: 1 }),
+      expect.objectContaining({
+        path: '$.lines',
+        count: 1,
+        example: expect.objectContaining({ data: expect.anything() }),
+      }),
     ])
+    // A viewer sees the violation, not the event's data: events are for support and up.
+    const viewer = (
+      await createToken(sb.store, { name: 'wallboard', kind: 'personal', role: 'viewer', createdBy: 'test' })
+    ).token
+    const seen = (await (
+      await fetch(`${sb.apiUrl}/api/event-contracts/violations?type=retail.order.created`, {
+        headers: { authorization: `Bearer ${viewer}` },
+      })
+    ).json()) as { violations: Array<{ source: string; example: unknown }> }
+    const mine = seen.violations.filter((v) => v.source === 'urn:signalbox:webhook:shopify')
+    expect(mine).toHaveLength(1)
+    expect(mine[0]?.example).toBeNull()
   })
 
   it('counts a redaction in a mapped event once, its contract broken or not', async () => {
