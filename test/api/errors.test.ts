@@ -1,6 +1,9 @@
 import { request } from 'node:http'
+import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiApp } from '../../api/app.ts'
+import { errorHandler } from '../../core/http-errors.ts'
+import { createLogger } from '../../core/logger.ts'
 import { expectProductError } from '../support/errors.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
@@ -104,6 +107,21 @@ describe('errors a user can cause, in the product’s words', () => {
       expect(r.body.error.message).toMatch(/^limit: must be a whole number from 1 to 1000/)
     },
   )
+
+  it('answers a read the store stopped at its time limit 503 with what to do, not 500', async () => {
+    const app = new Hono().onError(errorHandler(createLogger('silent'))).get('/heavy', async (c) => {
+      const rows = await sb.store.query(
+        { query: 'SELECT count() FROM numbers(100000000000) WHERE sipHash64(number) = 1', query_params: {} },
+        { timeoutSeconds: 1 },
+      )
+      return c.json(rows)
+    })
+    const res = await app.request('/heavy')
+    expect(res.status).toBe(503)
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    expect(body.error.code).toBe('query_timeout')
+    expect(body.error.message).toMatch(/narrow/)
+  })
 
   it('answers 413 to a 20 MB exception report, before reading it', async () => {
     const r = await postUnread('/api/exceptions', JSON.stringify({ payload: 'x'.repeat(20 * 1024 * 1024) }))
