@@ -102,4 +102,29 @@ describe('swimlanes', () => {
       traceId: 'b'.repeat(32),
     })
   })
+
+  it('writes what telemetry named into its tooltips as text, never as markup', () => {
+    const hostile = '<style>body{display:none}</style><b id=pwn>x</b>'
+    const option = swimlanes({
+      stages: [stage('captured', 'done', '2026-11-26T10:00:00.000000000Z', hostile)],
+      timeline: [
+        {
+          at: '2026-11-26T10:06:00.000000000Z',
+          kind: 'exception' as const,
+          system: hostile,
+          name: hostile,
+          traceId: null,
+        },
+      ],
+    })
+    type Tip = { tooltip?: { formatter?: (p: unknown) => string }; data: Array<Record<string, unknown>> }
+    const tips = (option.series as unknown as Tip[])
+      .filter((s) => s.data.length > 0 && typeof s.tooltip?.formatter === 'function')
+      .map((s) => s.tooltip?.formatter?.({ data: s.data[0] }) ?? '')
+    expect(tips.length).toBeGreaterThanOrEqual(2)
+    for (const tip of tips) {
+      expect(tip).not.toContain('<')
+      expect(tip).toContain('&lt;b id=pwn&gt;')
+    }
+  })
 })

@@ -168,3 +168,13 @@ export function durationUnit(maxMs: number): { unit: string; ms: number } {
   for (const u of UNITS) if (maxMs >= 2 * u.ms) chosen = u
   return chosen
 }
+
+/**
+ * Text for a chart's tooltip, which ECharts writes as HTML: what telemetry named (a system, a span
+ * or event name, an exception's message) goes through this, or a stored `<style>` restyles the page.
+ */
+export const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  )

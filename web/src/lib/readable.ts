@@ -1,11 +1,9 @@
 import type { ChartOption } from './echarts.ts'
-import { axisTime, localTime } from './format.ts'
+import { axisTime, escapeHtml, localTime } from './format.ts'
 import { inkOf, seriesColors } from './palette.ts'
 
 type Obj = Record<string, unknown>
 const list = (v: unknown): Obj[] => (Array.isArray(v) ? v : v ? [v] : []) as Obj[]
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string)
 
 /**
  * The house rules every chart gets from the one wrapper (components/Chart.svelte), so a new page's

@@ -1,4 +1,4 @@
-import { localTime, STATUS_ICON } from './format.ts'
+import { escapeHtml, localTime, STATUS_ICON } from './format.ts'
 
 interface Stage {
   readonly name: string
@@ -84,7 +84,9 @@ export function swimlanes(l: { readonly stages: readonly Stage[]; readonly timel
         labelLayout: { hideOverlap: true },
         tooltip: {
           formatter: (p: { data: { stage: string; status: string; value: [number, string] } }) =>
-            `${STATUS_ICON[p.data.status] ?? ''} ${p.data.stage}: ${p.data.status} in ${p.data.value[1]} at ${localTime(p.data.value[0])}`,
+            escapeHtml(
+              `${STATUS_ICON[p.data.status] ?? ''} ${p.data.stage}: ${p.data.status} in ${p.data.value[1]} at ${localTime(p.data.value[0])}`,
+            ),
         },
         data: reached.map((s) => ({
           value: [t(s.at as string), lane(s.system)],
@@ -115,7 +117,9 @@ export function swimlanes(l: { readonly stages: readonly Stage[]; readonly timel
         symbolSize: 9,
         tooltip: {
           formatter: (p: { data: { name: string; value: [number, string] } }) =>
-            `${KINDS[kind].label} in ${p.data.value[1]}: ${p.data.name} at ${localTime(p.data.value[0])}`,
+            escapeHtml(
+              `${KINDS[kind].label} in ${p.data.value[1]}: ${p.data.name} at ${localTime(p.data.value[0])}`,
+            ),
         },
         data: ordered
           .filter((e) => e.kind === kind)
