@@ -121,6 +121,16 @@ export interface AuthenticateOptions {
 }
 
 /**
+ * Telemetry, connector registrations and exception reports are sorted by flow, channel and system
+ * only once stored: a token limited to those could write for any of them (or take a connector's
+ * callback over). Writing stays with unscoped admins and ingestion keys, unscoped or limited to
+ * sources (an ingestion key stored with a flow scope by an earlier version writes nothing).
+ */
+const writesUnsorted = (scope: Scope) => limitsReads(scope) && !scope.sources
+const UNSORTED_WRITER =
+  'a token limited to flows, channels or systems may not write telemetry: write with an ingestion key limited to sources'
+
+/**
  * One check in front of every route: the permission the route declares, the caller's token or
  * session, its role. Without authentication configured (loopback only, see cli/runtime.ts) every
  * declared route passes. Puts the identity, its scope and the actor in `c.var`. Operator and admin
@@ -157,6 +167,8 @@ export function authenticate({ mode, store, log, grantOf, perMinute = 1200 }: Au
           'csrf',
           `a change from a signed-in browser needs the session's ${CSRF_HEADER} header`,
         )
+      if (needed === 'ingest' && writesUnsorted(found.scope))
+        return refuse(c, 403, 'forbidden', UNSORTED_WRITER)
       if (!allowed(found.role, needed))
         return refuse(
           c,
@@ -231,18 +243,8 @@ export function collectorCheck(mode: AuthMode, store: Store, perMinute = 12_000)
           message: `the ${identity.role} role may not ${needed === 'ingest' ? 'write telemetry' : 'read metrics'}`,
         },
       }
-    // Telemetry is sorted by flow, channel and system only once stored: a token limited to those
-    // could write for any of them. Writing stays with unscoped admins and ingestion keys, unscoped or
-    // limited to sources (an ingestion key stored with a flow scope by an earlier version writes nothing).
-    const { scope } = identity
-    if (needed === 'ingest' && limitsReads(scope) && !scope.sources)
-      return {
-        refused: {
-          status: 403,
-          message:
-            'a token limited to flows, channels or systems may not write telemetry: write with an ingestion key limited to sources',
-        },
-      }
+    if (needed === 'ingest' && writesUnsorted(identity.scope))
+      return { refused: { status: 403, message: UNSORTED_WRITER } }
     return { sources: identity.scope.sources }
   }
 }

@@ -213,6 +213,35 @@ describe('tokens', () => {
       query_params: {},
     })
     expect(written).toEqual([{ n: '0' }])
+    // Nor at the api's writes for connectors: a registration (which could take a connector's callback
+    // over) or an exception report.
+    const post = (path: string, body: unknown) =>
+      fetch(`${sb.apiUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      })
+    const registration = await post('/api/connectors', {
+      id: 'scoped-admin-conn',
+      system: 'erp',
+      flows: ['order-to-cash'],
+      callbackUrl: 'http://127.0.0.1:9/cb',
+    })
+    expect(registration.status).toBe(403)
+    const report = await post('/api/exceptions', {
+      connector: 'scoped-admin-conn',
+      flow: 'order-to-cash',
+      step: 'sync',
+      entity: { type: 'order', id: 'SO-SCOPED' },
+      payload: {},
+      error: { class: 'http_503', message: 'unavailable' },
+    })
+    expect(report.status).toBe(403)
+    const connectors = await sb.rows<{ n: string }>({
+      query: "SELECT count() AS n FROM connectors WHERE id = 'scoped-admin-conn'",
+      query_params: {},
+    })
+    expect(connectors).toEqual([{ n: '0' }])
   })
 
   it('an ingestion key is limited by sources only: flows, channels or systems are refused, and one stored so writes nothing', async () => {
