@@ -5,6 +5,7 @@ import { decodeLogsRequest } from '../otlp/decode-proto.ts'
 import type { LogRecord } from '../otlp/model.ts'
 import { joinRows } from '../row-format.ts'
 import { logRows } from '../rows.ts'
+import { sourcesNamed } from '../sources.ts'
 import type { PrepareContext, PreparedCounts } from '../spans/prepare.ts'
 import { Truncator } from '../truncate.ts'
 import { repairLines } from '../well-formed.ts'
@@ -52,10 +53,7 @@ export function prepareLogs(request: LogRequest, ctx: LogPrepareContext): Prepar
   const started = performance.now()
   const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength)
   const records = request.encoding === 'protobuf' ? decodeLogsRequest(body) : decodeLogsJson(body)
-  requireSources(
-    request.sources,
-    records.map((r) => r.resource.serviceName),
-  )
+  if (request.sources) requireSources(request.sources, sourcesNamed(records))
   const { oldest, newest } = retainedWindow(request.nowMs, ctx.retentionDays)
   const receivedNs = BigInt(request.nowMs) * 1_000_000n
   const truncator = new Truncator(ctx.maxAttributeLength)

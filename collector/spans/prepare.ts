@@ -5,6 +5,7 @@ import { spanBlock } from '../native/spans.ts'
 import { decodeTraceJson } from '../otlp/decode-json.ts'
 import { decodeTraceRequest } from '../otlp/decode-proto.ts'
 import type { Resource, SpanRecord } from '../otlp/model.ts'
+import { sourcesNamed } from '../sources.ts'
 import { Truncator } from '../truncate.ts'
 import { illFormedSpanStrings, wellFormed } from '../well-formed.ts'
 import { retainedWindow } from '../window.ts'
@@ -93,10 +94,7 @@ export function prepareSpans(request: SpanRequest, ctx: PrepareContext): Prepare
   const started = performance.now()
   const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength)
   const records = request.encoding === 'protobuf' ? decodeTraceRequest(body) : decodeTraceJson(body)
-  requireSources(
-    request.sources,
-    records.map((r) => r.resource.serviceName),
-  )
+  if (request.sources) requireSources(request.sources, sourcesNamed(records))
   const { oldest, newest } = retainedWindow(request.nowMs, ctx.retentionDays)
   const truncator = new Truncator(ctx.maxAttributeLength)
   const inWindow = records

@@ -146,7 +146,10 @@ describe('tokens', () => {
     })
     expect(foreign.status).toBe(403)
     expect(await foreign.text()).toContain("not for 'urn:erp'")
-    const spans = (service: string) =>
+    const spans = (
+      service: string,
+      attributes: Array<{ key: string; value: { stringValue: string } }> = [],
+    ) =>
       fetch(`${sb.collectorUrl}/v1/traces`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -164,6 +167,7 @@ describe('tokens', () => {
                       kind: 2,
                       startTimeUnixNano: `${BigInt(Date.now()) * 1_000_000n}`,
                       endTimeUnixNano: `${BigInt(Date.now() + 5) * 1_000_000n}`,
+                      attributes,
                     },
                   ],
                 },
@@ -174,6 +178,11 @@ describe('tokens', () => {
       })
     expect((await spans('erp')).status).toBe(403)
     expect((await spans('storefront')).status).toBe(200)
+    // A span is its connector's too: one naming another connector would resolve, or open, its exceptions.
+    const otherConnector = [{ key: 'integration.connector', value: { stringValue: 'erp' } }]
+    expect((await spans('storefront', otherConnector)).status).toBe(403)
+    const ownConnector = [{ key: 'integration.connector', value: { stringValue: 'storefront' } }]
+    expect((await spans('storefront', ownConnector)).status).toBe(200)
     const report = await fetch(`${sb.apiUrl}/api/connectors`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
