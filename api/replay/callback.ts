@@ -4,6 +4,8 @@ import { Webhook } from 'standardwebhooks'
 /** What Signalbox POSTs to a connector's callback (the connector SDK's `callbackRequest`). */
 export interface CallbackBody {
   readonly kind: 'replay' | 'resync'
+  /** The connector it is meant for: signed with the rest, so it cannot be sent on to another. */
+  readonly connector: string
   readonly step: string
   readonly payload: unknown
   readonly exceptionId?: string

@@ -174,6 +174,7 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
 
     const answer = await callConnector(connector.callbackUrl, deps.callbackSecret, id, {
       kind: 'replay',
+      connector: connector.id,
       step: e.step,
       payload,
       exceptionId: e.id,
@@ -255,6 +256,7 @@ export async function resyncEntity(
   await recordStart(deps, base)
   const answer = await callConnector(target.connector.callbackUrl, deps.callbackSecret, id, {
     kind: 'resync',
+    connector: target.connector.id,
     step: target.step.name,
     payload: null,
     entity,

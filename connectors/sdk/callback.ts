@@ -8,6 +8,11 @@ import { CallbackVerifier, WebhookVerificationError } from './signature.ts'
 export const callbackRequest = z
   .object({
     kind: z.enum(['replay', 'resync']),
+    /**
+     * The connector it is meant for, signed with the rest: every connector shares Signalbox's
+     * secret, so without it a replay captured at one connector could be sent on to another.
+     */
+    connector: z.string().min(1),
     step: z.string().min(1),
     payload: z.unknown(),
     exceptionId: z.string().optional(),
@@ -85,6 +90,16 @@ export function callbackApp(connector: Connector, secrets: readonly string[]) {
         400,
       )
     }
+    if (request.data.connector !== connector.options.id)
+      return c.json(
+        {
+          error: {
+            code: 'wrong_connector',
+            message: `this request was signed for connector ${request.data.connector.slice(0, 200)}, not ${connector.options.id}`,
+          },
+        },
+        403,
+      )
     if (!connector.hasStep(request.data.step)) {
       return c.json(
         {

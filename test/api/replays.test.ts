@@ -293,6 +293,7 @@ describe('a replay the network delivers twice', () => {
     const [e] = await exceptionsOf(['RP-701'])
     const body = {
       kind: 'replay' as const,
+      connector: 'order-to-cash',
       step: 'post_sales_order',
       payload: e?.payload,
       exceptionId: e?.id,
@@ -390,6 +391,7 @@ describe('a bulk job after a restart', () => {
       replayId,
       {
         kind: 'replay',
+        connector: 'order-to-cash',
         step: 'post_sales_order',
         payload: first.payload,
         exceptionId: first.id,

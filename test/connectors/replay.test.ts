@@ -93,6 +93,7 @@ describe('a signed replay through the callback', () => {
     if (!exception) throw new Error('no exception to replay')
     const request = {
       kind: 'replay',
+      connector: 'order-to-cash',
       step: exception.step,
       payload: exception.payload,
       exceptionId: exception.id,
@@ -143,7 +144,7 @@ describe('a signed replay through the callback', () => {
   it('accepts the rotated secret beside the current one', async () => {
     const res = await callback(
       'replay-rotated',
-      { kind: 'replay', step: 'post_sales_order', payload: order('SO-9002') },
+      { kind: 'replay', connector: 'order-to-cash', step: 'post_sales_order', payload: order('SO-9002') },
       NEXT_SECRET,
     )
     expect(res.status).toBe(200)
@@ -152,7 +153,12 @@ describe('a signed replay through the callback', () => {
 })
 
 describe('callback signatures', () => {
-  const request = { kind: 'replay', step: 'post_sales_order', payload: order('SO-9100') }
+  const request = {
+    kind: 'replay',
+    connector: 'order-to-cash',
+    step: 'post_sales_order',
+    payload: order('SO-9100'),
+  }
 
   it('refuses a missing signature with 401 and runs nothing', async () => {
     const res = await fetch(callbackUrl(), {
@@ -184,6 +190,16 @@ describe('callback signatures', () => {
     })
     expect(res.status).toBe(401)
     expect(erp().salesOrdersFor('SO-9999')).toEqual([])
+  })
+
+  it('refuses a request signed for another connector with 403 and runs nothing: a captured replay cannot be sent on', async () => {
+    const res = await callback('sig-elsewhere', { ...request, connector: 'pricing-sync' })
+    expect(res.status).toBe(403)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('wrong_connector')
+    // One naming no connector is malformed: a signature says nothing of where it was meant to go.
+    const { connector: _, ...unaddressed } = request
+    expect((await callback('sig-unaddressed', unaddressed)).status).toBe(400)
+    expect(erp().salesOrdersFor('SO-9100')).toEqual([])
   })
 
   it('answers 404 for a step the connector does not have, and 400 for a malformed request', async () => {
