@@ -3,7 +3,8 @@ import jsonpatch from 'fast-json-patch'
 import { SignalboxError } from '../../core/errors.ts'
 import type { PayloadVault } from '../../core/payload-vault.ts'
 import type { Store } from '../../store/client.ts'
-import { registeredConnectors } from '../../store/queries/connectors.ts'
+import { type RegisteredConnector, registeredConnectors } from '../../store/queries/connectors.ts'
+import { entityConnectors } from '../../store/queries/entities.ts'
 import { type ExceptionRow, getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { appendReplay, type ReplayRecord } from '../../store/queries/replays.ts'
 import { type CallbackAnswer, callConnector } from './callback.ts'
@@ -201,6 +202,32 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
   }
 }
 
+type ResyncTarget = { connector: RegisteredConnector; step: RegisteredConnector['steps'][number] }
+
+/**
+ * Of the connectors that could re-sync the entity, the one to ask: the only one, else the only one
+ * that has handled it (its spans named the entity). Taking the first by id sent every re-sync of
+ * every order to whichever connector registered an id that sorted first; when the entity does not
+ * say, the operator names one.
+ */
+async function choose(
+  store: Store,
+  entity: { type: string; id: string },
+  candidates: readonly ResyncTarget[],
+): Promise<ResyncTarget> {
+  const ids = new Set(candidates.map((c) => c.connector.id))
+  if (ids.size === 1) return candidates[0] as ResyncTarget
+  const handled = new Set(await entityConnectors(store, entity.type, entity.id))
+  const theirs = candidates.filter((c) => handled.has(c.connector.id))
+  if (new Set(theirs.map((c) => c.connector.id)).size === 1) return theirs[0] as ResyncTarget
+  throw new ConflictError(
+    'ambiguous_resync',
+    `${ids.size} connectors can re-sync a ${entity.type} (${[...ids].join(', ')}) and ${
+      theirs.length === 0 ? 'none of them' : 'more than one'
+    } has handled ${entity.type} ${entity.id}: name the connector`,
+  )
+}
+
 /**
  * Re-syncs an entity: the connector reads it again from its source and runs the step (and, through
  * its `next` steps, the flow after it) through the same code as normal operation. The step is the
@@ -232,12 +259,12 @@ export async function resyncEntity(
       )
       .map((s) => ({ connector: c, step: s })),
   )
-  const target = candidates[0]
-  if (!target)
+  if (candidates.length === 0)
     throw new ConflictError(
       'no_resync',
       `no registered connector can re-sync a ${entity.type}${request.step ? ` with step ${request.step}` : ''}`,
     )
+  const target = await choose(deps.store, entity, candidates)
   const id = `rpl_${randomUUID()}`
   const base: ReplayStart = {
     id,

@@ -41,6 +41,15 @@ export async function entityHistory(
     LIMIT 5000`)
 }
 
+/** The connectors whose spans named the entity: those that have handled it. */
+export async function entityConnectors(store: Store, type: string, id: string): Promise<string[]> {
+  const rows = await store.query<{ connector: string }>(sql`
+    SELECT DISTINCT connector FROM ${table(TABLES.entityIndex)}
+    WHERE entity_type = ${type} AND entity_id = ${id} AND kind = 'span' AND connector != ''
+    LIMIT 100`)
+  return rows.map((r) => r.connector)
+}
+
 /** The other entities the entity's business events name (a return's order, an order's returns and SKUs). */
 export function linkedEntities(self: { type: string; id: string }, rows: readonly EntityRow[]) {
   const seen = new Map<string, { type: string; id: string }>()

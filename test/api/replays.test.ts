@@ -443,3 +443,58 @@ describe('a bulk job after a restart', () => {
     for (const id of ids) expect(erp().salesOrdersFor(id)).toHaveLength(1)
   })
 })
+
+describe('a re-sync several connectors could run', () => {
+  it('goes to the connector that handled the entity, and asks which when none did', async () => {
+    // Another connector registers a re-sync step for orders under an id that sorts first.
+    const calls: string[] = []
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        calls.push(body)
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ status: 'succeeded' }))
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    onTestFinished(() => void server.close())
+    const registered = await api('/api/connectors', {
+      json: {
+        id: '0-another',
+        system: 'erp',
+        flows: ['order_to_cash'],
+        callbackUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callbacks`,
+        steps: [{ name: 'capture', flow: 'order_to_cash', resync: true }],
+      },
+    })
+    expect(registered.status).toBe(201)
+    calls.length = 0 // its registration's probe
+
+    const { order: placed } = await fixture.demo.placeOrder()
+    await until(
+      async () =>
+        (await api<{ timeline?: Array<{ kind: string }> }>(`/api/orders/${placed.orderId}/lifecycle`)).body
+          .timeline ?? [],
+      (timeline) => timeline.some((t) => t.kind === 'span'),
+      { what: "the order-to-cash connector's spans in the index" },
+    )
+    const r = await api<{ resync: { connector: string } }>(`/api/entities/order/${placed.orderId}/resync`, {
+      json: { reason: 'customer called' },
+    })
+    expect(r.status).toBe(200)
+    expect(r.body.resync.connector).toBe('order-to-cash')
+    expect(calls.filter((c) => c.includes('resync'))).toEqual([])
+
+    const unknown = await api<{ error: { code: string; message: string } }>(
+      '/api/entities/order/SO-HANDLED-BY-NONE/resync',
+      { json: { reason: 'check' } },
+    )
+    expect(unknown.status).toBe(409)
+    expect(unknown.body.error).toMatchObject({ code: 'ambiguous_resync' })
+    expect(unknown.body.error.message).toContain('0-another')
+    expect(calls.filter((c) => c.includes('resync'))).toEqual([])
+  })
+})
