@@ -101,7 +101,13 @@ export function apiApp(
   >,
   log: Logger,
   vault: PayloadVault = vaultFor(config),
-  prober: CallbackProber = new CallbackProber(store, config.replay.callbackSecret, log),
+  prober: CallbackProber = new CallbackProber(
+    store,
+    config.replay.callbackSecret,
+    log,
+    undefined,
+    config.replay.callbackHosts,
+  ),
   /** What `/metrics` serves: this process's metrics (the evaluator's too, when it runs here); the SLOs' are added. */
   metrics: Registry = processRegistry(),
 ) {
@@ -117,7 +123,7 @@ export function apiApp(
     .route('/', eventRoutes(store, config))
     .route('/', eventContractRoutes(store, loadEventContracts(config.configDir), config))
     .route('/', exceptionRoutes(store, privacy, vault))
-    .route('/', connectorRoutes(store, prober))
+    .route('/', connectorRoutes(store, prober, config.replay.callbackHosts))
     .route('/', lifecycleRoutes(store, flows, config))
     .route('/', flowRoutes(store, flows, config))
     .route('/', searchRoutes(store, flows, config, privacy))

@@ -9,6 +9,7 @@ import {
 } from '../store/queries/connectors.ts'
 import { isoFromMs } from './params.ts'
 import { type ProbeAnswer, probeCallback } from './replay/callback.ts'
+import { callbackHostAllowed, hostRefusal } from './replay/callback-hosts.ts'
 
 /** Whether a connector's registered callback answers Signalbox's signed probe. */
 export type CallbackStatus = 'answering' | 'not_answering' | 'never_probed'
@@ -62,18 +63,17 @@ export class CallbackProber {
     private readonly callbackSecret: string,
     private readonly log: Logger,
     private readonly timeoutMs = 5_000,
+    /** SIGNALBOX_CALLBACK_HOSTS: a callback elsewhere is not probed (its answer says why). */
+    private readonly hosts: readonly string[] = [],
   ) {}
 
   /** Probes one callback now and records the outcome. */
   probe(connector: { readonly id: string; readonly callbackUrl: string }): Promise<ProbeAnswer> {
     const probing = (async () => {
       const atMs = Date.now()
-      const answer = await probeCallback(
-        connector.callbackUrl,
-        this.callbackSecret,
-        connector.id,
-        this.timeoutMs,
-      )
+      const answer = callbackHostAllowed(connector.callbackUrl, this.hosts)
+        ? await probeCallback(connector.callbackUrl, this.callbackSecret, connector.id, this.timeoutMs)
+        : { answered: false, httpStatus: 0, error: hostRefusal(connector.callbackUrl) }
       await recordProbe(this.store, { ...connector, ...answer, atMs })
       return answer
     })()

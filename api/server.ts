@@ -25,7 +25,13 @@ export async function startApi(
   metrics: Registry = processRegistry(),
 ): Promise<RunningApi> {
   log.info({ payloadKey: vault.currentKeyId }, 'sensitive exception payload fields are encrypted at rest')
-  const prober = new CallbackProber(store, config.replay.callbackSecret, log)
+  const prober = new CallbackProber(
+    store,
+    config.replay.callbackSecret,
+    log,
+    undefined,
+    config.replay.callbackHosts,
+  )
   const app = apiApp(store, config, log, vault, prober, metrics)
   const listening = await new Promise<{ port: number; close: () => Promise<void> }>((resolve, reject) => {
     const options = {
@@ -52,7 +58,13 @@ export async function startApi(
   })
   // Bulk replays run here, at their jobs' rates, and resume after a restart.
   const stopReplays = startReplayJobs(
-    { store, vault, callbackSecret: config.replay.callbackSecret, limit: config.replay.limit },
+    {
+      store,
+      vault,
+      callbackSecret: config.replay.callbackSecret,
+      callbackHosts: config.replay.callbackHosts,
+      limit: config.replay.limit,
+    },
     log,
   )
   // Each registered connector's callback is asked, signed like a replay, whether it still answers.

@@ -90,6 +90,7 @@ try {
         callbackSecret: `whsec_${Buffer.alloc(32).toString('base64')}`,
         limit: 5,
         probeEveryMs: 30_000,
+        callbackHosts: [],
       },
       auth: 'none',
       rateLimits: { apiPerMinute: 1_000_000, ingestPerMinute: 1_000_000 },

@@ -8,6 +8,9 @@ import { parseKeyRing } from './payload-vault.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const positiveInt = z.coerce.number().int().positive()
+/** A host name (or an IPv4 address), or `*.` and a domain: what a callback URL may name. */
+const CALLBACK_HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/
+
 const optionalString = z
   .string()
   .optional()
@@ -90,6 +93,19 @@ const settingsSchema = z.object({
   SIGNALBOX_REPLAY_LIMIT: positiveInt.default(5),
   // A day at most: a timer longer than 2^31 ms fires at once, again and again.
   SIGNALBOX_CALLBACK_PROBE_SECONDS: positiveInt.max(86_400).default(30),
+  SIGNALBOX_CALLBACK_HOSTS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const hosts = (v ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean)
+      for (const h of hosts)
+        if (!CALLBACK_HOST.test(h))
+          ctx.addIssue({ code: 'custom', message: `'${h}' is not a host name or *.domain` })
+      return hosts
+    }),
   SIGNALBOX_PAYLOAD_KEYS: optionalString,
   SIGNALBOX_HASH_KEY: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
   SIGNALBOX_RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
@@ -278,6 +294,8 @@ export interface Config {
     readonly limit: number
     /** How often each registered connector's callback is probed (a signed request it must answer). */
     readonly probeEveryMs: number
+    /** The hosts a callback may name (`*.domain` wildcards); empty: any (api/replay/callback-hosts.ts). */
+    readonly callbackHosts: readonly string[]
   }
 }
 
@@ -362,6 +380,7 @@ export function loadConfig(
       callbackSecret: s.SIGNALBOX_CALLBACK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`,
       limit: s.SIGNALBOX_REPLAY_LIMIT,
       probeEveryMs: s.SIGNALBOX_CALLBACK_PROBE_SECONDS * 1000,
+      callbackHosts: Object.freeze(s.SIGNALBOX_CALLBACK_HOSTS),
     }),
     publicUrl: (s.SIGNALBOX_PUBLIC_URL ?? `http://${s.SIGNALBOX_HOST}:${s.SIGNALBOX_HTTP_PORT}`).replace(
       /\/$/,

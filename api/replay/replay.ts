@@ -8,6 +8,7 @@ import { entityConnectors } from '../../store/queries/entities.ts'
 import { type ExceptionRow, getException, setExceptionStatus } from '../../store/queries/exceptions.ts'
 import { appendReplay, type ReplayRecord } from '../../store/queries/replays.ts'
 import { type CallbackAnswer, callConnector } from './callback.ts'
+import { callbackHostAllowed, hostRefusal } from './callback-hosts.ts'
 import { checkPayload, sealedAt } from './payload-check.ts'
 
 export class ConflictError extends SignalboxError {
@@ -21,6 +22,8 @@ export interface ReplayDeps {
   /** Opens the encrypted payload fields the connector needs to run the step again. */
   readonly vault: PayloadVault
   readonly callbackSecret: string
+  /** SIGNALBOX_CALLBACK_HOSTS: a callback elsewhere is not called (registered before it was set). */
+  readonly callbackHosts?: readonly string[]
   /** The loop guard: at most this many replays of one exception. */
   readonly limit: number
 }
@@ -141,6 +144,7 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
   const connector = (await registeredConnectors(deps.store)).find((c) => c.id === e.connector)
   if (!connector?.callbackUrl)
     throw new ConflictError('no_callback', `connector ${e.connector} has not registered a callback URL`)
+  requireAllowedHost(deps, connector.callbackUrl)
 
   inFlight.add(e.id)
   try {
@@ -200,6 +204,11 @@ export async function replayException(deps: ReplayDeps, exceptionId: string, req
   } finally {
     inFlight.delete(e.id)
   }
+}
+
+function requireAllowedHost(deps: ReplayDeps, url: string): void {
+  if (!callbackHostAllowed(url, deps.callbackHosts ?? []))
+    throw new ConflictError('callback_not_allowed', hostRefusal(url))
 }
 
 type ResyncTarget = { connector: RegisteredConnector; step: RegisteredConnector['steps'][number] }
@@ -265,6 +274,7 @@ export async function resyncEntity(
       `no registered connector can re-sync a ${entity.type}${request.step ? ` with step ${request.step}` : ''}`,
     )
   const target = await choose(deps.store, entity, candidates)
+  requireAllowedHost(deps, target.connector.callbackUrl)
   const id = `rpl_${randomUUID()}`
   const base: ReplayStart = {
     id,

@@ -8,6 +8,7 @@ import { listConnectors, registerConnector, registeredConnector } from '../../st
 import { type CallbackProber, callbackHealth, callbackKey, probesByCallback } from '../connector-probes.ts'
 import { params, requireShallow } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
+import { callbackHostAllowed, hostRefusal } from '../replay/callback-hosts.ts'
 import { ConflictError } from '../replay/replay.ts'
 
 const registration = z.object({
@@ -42,7 +43,7 @@ const utc = (s: string) => `${s.replace(' ', 'T')}Z`
  * callback asking for an id whose callback still answers is refused unless it says `replace`. Health
  * comes from the connectors' own spans and from probing each callback (connector-probes.ts).
  */
-export function connectorRoutes(store: Store, prober: CallbackProber) {
+export function connectorRoutes(store: Store, prober: CallbackProber, callbackHosts: readonly string[] = []) {
   return new Hono<ApiEnv>()
     .post(
       '/connectors',
@@ -72,6 +73,10 @@ export function connectorRoutes(store: Store, prober: CallbackProber) {
         }
         const { replace, ...announced } = parsed.data
         const { id, callbackUrl } = announced
+        if (!callbackHostAllowed(callbackUrl, callbackHosts)) {
+          const problem = `callbackUrl: ${hostRefusal(callbackUrl)}`
+          throw new BadRequestError('invalid_registration', problem, { problems: [problem] })
+        }
         scoped(c).requireSources([id])
         const current = await registeredConnector(store, id)
         const previous = current && current.callbackUrl !== callbackUrl ? current.callbackUrl : undefined

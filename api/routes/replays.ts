@@ -75,6 +75,7 @@ export function replayRoutes(
     store,
     vault,
     callbackSecret: config.replay.callbackSecret,
+    callbackHosts: config.replay.callbackHosts,
     limit: config.replay.limit,
   }
   const jobView = async (job: ReplayJob) => ({

@@ -34,4 +34,14 @@ describe('settings', () => {
     )
     expect(() => load({ SIGNALBOX_REQUEST_TIMEOUT_SECONDS: '7200' })).toThrow(ConfigError)
   })
+
+  it('read the callback hosts as names or *.domain wildcards, lower-cased, and refuse anything else', () => {
+    expect(load({}).replay.callbackHosts).toEqual([])
+    expect(load({ SIGNALBOX_CALLBACK_HOSTS: ' ERP.example ,*.retail.example' }).replay.callbackHosts).toEqual(
+      ['erp.example', '*.retail.example'],
+    )
+    expect(() => load({ SIGNALBOX_CALLBACK_HOSTS: 'http://erp.example/' })).toThrow(
+      /SIGNALBOX_CALLBACK_HOSTS/,
+    )
+  })
 })
