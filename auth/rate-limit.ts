@@ -14,15 +14,28 @@ export class RateLimiter {
 
   /** undefined when the request may go ahead; otherwise the seconds until it may. */
   take(key: string): number | undefined {
+    const wait = this.wait(key)
+    if (wait === undefined) this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
+    return wait
+  }
+
+  /** Whether a request would be refused now (the seconds until it would not), counting nothing. */
+  wait(key: string): number | undefined {
     const now = this.now()
     const window = Math.floor(now / 60_000) * 60_000
     if (window !== this.windowStart) {
       this.windowStart = window
       this.counts = new Map()
     }
-    const used = (this.counts.get(key) ?? 0) + 1
-    this.counts.set(key, used)
-    return used > this.perMinute ? Math.ceil((window + 60_000 - now) / 1000) : undefined
+    return (this.counts.get(key) ?? 0) >= this.perMinute
+      ? Math.ceil((window + 60_000 - now) / 1000)
+      : undefined
+  }
+
+  /** Counts a request that went ahead after `wait` said it could. */
+  count(key: string): void {
+    this.wait(key)
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
   }
 }
 
@@ -33,8 +46,8 @@ const MAX_KNOWN = 10_000
 
 /**
  * Guards the token lookup itself, which every authenticated request makes in the store (on the
- * embedded engine, one query at a time beside every read and write): a token's rate is taken before
- * its lookup, not after, and ids not verified lately (made up, most of them) are looked up at most
+ * embedded engine, one query at a time beside every read and write): a token over its rate is refused
+ * before its lookup, not after, and ids not verified lately (made up, most of them) are looked up at most
  * `unknownPerSecond` times a second. Seven hundred made-up tokens in three seconds were seven hundred
  * lookups, and a known token's request took twenty times as long meanwhile.
  */
@@ -67,7 +80,7 @@ export class LookupGuard {
         return { seconds: 1, message: 'too many tokens not seen lately are being presented at once' }
       this.unknownThisSecond++
     }
-    const seconds = this.limiter.take(id)
+    const seconds = this.limiter.wait(id)
     return seconds === undefined
       ? undefined
       : { seconds, message: `token ${id} made more than ${this.perMinute} requests this minute` }
@@ -76,7 +89,10 @@ export class LookupGuard {
   /** After it: whether `id` verified. */
   after(id: string, verified: boolean): void {
     this.known.delete(id)
+    // A token's rate counts what it was let do: a made-up secret beside a real id spends nothing of
+    // that token's minute (a failure makes the id unknown again, held to the unknown ids' rate).
     if (!verified) return
+    this.limiter.count(id)
     this.known.set(id, this.now())
     if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value as string)
   }
