@@ -75,7 +75,7 @@ const SCOPED_READ_ROWS = 2000
 export class Visibility {
   /** Does the scope limit what can be read (ingestion keys' `sources` limit writes only)? */
   readonly limited: boolean
-  #connectorIds?: Promise<readonly string[] | undefined>
+  /** The connector registry, read once per request whoever asks first (alerts, connector ids). */
   #registered?: Promise<ReadonlyMap<string, RegisteredConnector>>
 
   constructor(
@@ -139,10 +139,7 @@ export class Visibility {
    */
   async alerts(): Promise<(a: { readonly labels: Readonly<Record<string, string>> }) => boolean> {
     if (this.scope.flows === undefined && this.scope.systems === undefined) return (a) => this.alert(a)
-    this.#registered ??= registeredConnectors(this.deps.store).then(
-      (all) => new Map(all.map((c) => [c.id, c])),
-    )
-    const registered = await this.#registered
+    const registered = await this.registered()
     return (a) => {
       if (!this.alert(a)) return false
       const id = a.labels.connector
@@ -168,13 +165,17 @@ export class Visibility {
   }
 
   /** The ids of the connectors of the scoped systems (undefined: systems are not limited). */
-  connectorIds(): Promise<readonly string[] | undefined> {
+  async connectorIds(): Promise<readonly string[] | undefined> {
     const systems = this.scope.systems
-    if (systems === undefined) return Promise.resolve(undefined)
-    this.#connectorIds ??= registeredConnectors(this.deps.store).then((all) =>
-      all.filter((c) => within(systems, c.system)).map((c) => c.id),
+    if (systems === undefined) return undefined
+    return [...(await this.registered()).values()].filter((c) => within(systems, c.system)).map((c) => c.id)
+  }
+
+  private registered(): Promise<ReadonlyMap<string, RegisteredConnector>> {
+    this.#registered ??= registeredConnectors(this.deps.store).then(
+      (all) => new Map(all.map((c) => [c.id, c])),
     )
-    return this.#connectorIds
+    return this.#registered
   }
 
   /** Exceptions as a store filter: of the scoped flows and the scoped systems' connectors. */

@@ -12,30 +12,36 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** undefined when the request may go ahead; otherwise the seconds until it may. */
+  /** undefined when the request may go ahead (and it is counted); otherwise the seconds until it may. */
   take(key: string): number | undefined {
     const wait = this.wait(key)
-    if (wait === undefined) this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
+    if (wait === undefined) this.count(key)
     return wait
   }
 
   /** Whether a request would be refused now (the seconds until it would not), counting nothing. */
   wait(key: string): number | undefined {
     const now = this.now()
-    const window = Math.floor(now / 60_000) * 60_000
-    if (window !== this.windowStart) {
-      this.windowStart = window
-      this.counts = new Map()
-    }
+    const window = this.roll(now)
     return (this.counts.get(key) ?? 0) >= this.perMinute
       ? Math.ceil((window + 60_000 - now) / 1000)
       : undefined
   }
 
-  /** Counts a request that went ahead after `wait` said it could. */
+  /** Counts a request that went ahead. */
   count(key: string): void {
-    this.wait(key)
+    this.roll(this.now())
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
+  }
+
+  /** Starts a new window when the minute has turned; answers the window's start. */
+  private roll(now: number): number {
+    const window = Math.floor(now / 60_000) * 60_000
+    if (window !== this.windowStart) {
+      this.windowStart = window
+      this.counts = new Map()
+    }
+    return window
   }
 }
 
