@@ -17,6 +17,8 @@ export interface AlertmanagerMatcher {
 }
 
 const MATCHER = /^\s*([a-z_][a-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$/
+/** The longest value a matcher may hold, in either form: a pattern is compiled on the evaluator's thread. */
+const MAX_VALUE = 1_000
 
 /**
  * Patterns compiled by RE2 (re2js), as Alertmanager's are by Go's regexp: matching is linear in the
@@ -61,6 +63,10 @@ export const matcherSchema = z.string().transform((text, ctx): Matcher => {
     return z.NEVER
   }
   const [, name, op, value] = m as unknown as [string, string, Matcher['op'], string]
+  if (value.length > MAX_VALUE) {
+    ctx.addIssue({ code: 'custom', message: `a matcher's value is at most ${MAX_VALUE} characters` })
+    return z.NEVER
+  }
   if (op.endsWith('~') && !validRegex(value, ctx)) return z.NEVER
   return { name, op, value }
 })
@@ -72,7 +78,7 @@ export const matcherSchema = z.string().transform((text, ctx): Matcher => {
 export const alertmanagerMatcherSchema = z
   .object({
     name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a label name such as slo or severity'),
-    value: z.string().max(1000),
+    value: z.string().max(MAX_VALUE),
     isRegex: z.boolean(),
     isEqual: z.boolean().default(true),
   })

@@ -28,4 +28,11 @@ describe('label matchers', () => {
       expect(parsed.error?.issues[0]?.message).toMatch(/not a valid regular expression/)
     }
   })
+
+  it('refuse a pattern longer than a value may be, in either form: compiling it is work on the evaluator', () => {
+    const long = 'a'.repeat(5_000)
+    expect(matcherSchema.safeParse(`team =~ "${long}"`).success).toBe(false)
+    expect(anyMatcherSchema.safeParse({ name: 'team', value: long, isRegex: true }).success).toBe(false)
+    expect(matcherSchema.safeParse(`team =~ "${'a'.repeat(1_000)}"`).success).toBe(true)
+  })
 })
