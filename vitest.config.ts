@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config'
 const SERVER_MODE_EXCLUDED = [
   'test/store/clickhouse-http.test.ts', // tests the double itself, once
   'test/store/imports.test.ts', // reads source files, not a store
+  'test/store/read-lanes.test.ts', // the queue alone, no store
   'test/store/ddl.test.ts', // generated text, no store
   'test/store/schema.test.ts', // store/schema.sql is rendered by an embedded engine
   'test/store/cluster-ddl.test.ts', // the embedded engine's parser reads the cluster DDL

@@ -5,6 +5,7 @@ import { createMiddleware } from 'hono/factory'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import { appendAudit } from '../store/queries/audit.ts'
+import { readingAs } from '../store/read-lanes.ts'
 import { allowed, type Permission } from './permissions.ts'
 import { LookupGuard } from './rate-limit.ts'
 import { limitsReads, type Scope, UNSCOPED } from './scope.ts'
@@ -181,7 +182,10 @@ export function authenticate({ mode, store, log, grantOf, perMinute = 1200 }: Au
       c.set('scope', found.scope)
       c.set('actor', clip(found.name))
     }
-    await next()
+    // The store's reads for this request wait their turn as this token's (or, without tokens, this
+    // address's), and are dropped if it goes away first (store/read-lanes.ts).
+    const caller = identity ? `token ${identity.tokenId}` : `address ${remoteOf(c)}`
+    await readingAs(caller, c.req.raw.signal, next)
     // No declared route matched: only a 404 may come back. Anything else answered it (a middleware
     // added later with `.use` or `.all`) would have skipped the check above, so it is refused.
     if (grant === undefined && c.res.status !== 404) {

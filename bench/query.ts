@@ -84,7 +84,7 @@ try {
   const app = apiApp(
     store,
     {
-      query: { timeoutSeconds: 30, maxRangeDays: 31, rollupEveryMs: 30_000 },
+      query: { timeoutSeconds: 30, maxRangeDays: 31, readsPerCaller: 64, rollupEveryMs: 30_000 },
       configDir: CONFIG_DIR,
       replay: {
         callbackSecret: `whsec_${Buffer.alloc(32).toString('base64')}`,

@@ -80,6 +80,7 @@ const settingsSchema = z.object({
     ),
   SIGNALBOX_QUERY_TIMEOUT_SECONDS: positiveInt.default(10),
   SIGNALBOX_MAX_QUERY_RANGE_DAYS: positiveInt.default(31),
+  SIGNALBOX_READS_PER_CALLER: z.coerce.number().int().min(1).max(10_000).default(64),
   SIGNALBOX_ROLLUP_INTERVAL_SECONDS: positiveInt.default(30),
   SIGNALBOX_CALLBACK_SECRET: optionalString.pipe(
     z
@@ -265,6 +266,8 @@ export interface Config {
   readonly query: {
     readonly timeoutSeconds: number
     readonly maxRangeDays: number
+    /** Store reads one api caller may have waiting or running (store/read-lanes.ts). */
+    readonly readsPerCaller: number
     readonly rollupEveryMs: number
   }
   readonly demo: { readonly ordersPerMinute: number }
@@ -364,6 +367,7 @@ export function loadConfig(
     query: Object.freeze({
       timeoutSeconds: s.SIGNALBOX_QUERY_TIMEOUT_SECONDS,
       maxRangeDays: s.SIGNALBOX_MAX_QUERY_RANGE_DAYS,
+      readsPerCaller: s.SIGNALBOX_READS_PER_CALLER,
       rollupEveryMs: s.SIGNALBOX_ROLLUP_INTERVAL_SECONDS * 1000,
     }),
     demo: Object.freeze({ ordersPerMinute: s.SIGNALBOX_DEMO_ORDERS_PER_MINUTE }),

@@ -47,16 +47,24 @@ export class UnsupportedMediaTypeError extends SignalboxError {
 }
 
 /**
- * The data was not accepted *yet*: the store is failing or the queue is full. Clients (OTLP exporters,
- * connectors) retry after `retryAfterSeconds`; nothing was acknowledged, so nothing is lost.
+ * Not done *yet*: the store is failing or busy, or the queue is full. Clients (OTLP exporters,
+ * connectors, the api's callers) retry after `retryAfterSeconds`; nothing was acknowledged, so
+ * nothing is lost.
  */
 export class RetryableError extends SignalboxError {
   constructor(
-    code: 'queue_full' | 'store_unavailable' | 'shutting_down' | 'decoder_restarted',
+    code:
+      | 'queue_full'
+      | 'too_many_reads'
+      | 'store_unavailable'
+      | 'store_busy'
+      | 'shutting_down'
+      | 'decoder_restarted',
     message: string,
     readonly retryAfterSeconds: number,
   ) {
-    super(code, message, code === 'queue_full' ? 429 : 503)
+    // A full queue and a caller's own reads are the caller's to slow down (429); the rest the store's.
+    super(code, message, code === 'queue_full' || code === 'too_many_reads' ? 429 : 503)
   }
 }
 

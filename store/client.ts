@@ -11,6 +11,7 @@ import {
 import { createChdbConnection } from 'chdb/connection'
 import type { Config } from '../core/config.ts'
 import type { Target } from './ddl.ts'
+import { ReadLanes } from './read-lanes.ts'
 import type { BoundQuery } from './sql.ts'
 import type { TableName } from './tables.ts'
 
@@ -66,6 +67,14 @@ export interface Store {
 }
 
 const DEFAULT_QUERY_TIMEOUT_SECONDS = 10
+/** Reads a server is given at once by this process (the engine's own limit is 100 across clients). */
+const SERVER_READ_SLOTS = 8
+/**
+ * Reads one api caller may have waiting or running, unless told (SIGNALBOX_READS_PER_CALLER): a
+ * dashboard's page asks a few dozen at once; past this, a caller is asking faster than the store
+ * answers and is told to slow down (429).
+ */
+const DEFAULT_READS_PER_CALLER = 64
 
 /** What every read runs with, besides its time limit. */
 const READ_SETTINGS = {
@@ -88,6 +97,9 @@ const READ_SETTINGS = {
  */
 const INSERT_SETTINGS = { parallel_view_processing: 1 } as const
 
+/** A server's reads: as every read, and cancelled when the request for them is (`abort_signal`). */
+const SERVER_READ_SETTINGS = { ...READ_SETTINGS, cancel_http_readonly_queries_on_client_close: 1 } as const
+
 /**
  * On a cluster, an INSERT returns once its rows are on their shards, not once the Distributed table
  * has queued them on this node. Every statement runs with it: a migration's rebuild (`rebuildTable`)
@@ -99,7 +111,7 @@ const INSERT_SETTINGS = { parallel_view_processing: 1 } as const
 const ON_SHARDS = { distributed_foreground_insert: 1 } as const
 
 export interface StoreOptions extends Pick<Config, 'dataDir' | 'clickhouse'> {
-  readonly query?: Pick<Config['query'], 'timeoutSeconds'>
+  readonly query?: Partial<Pick<Config['query'], 'timeoutSeconds' | 'readsPerCaller'>>
   /** A one-off command tells its own failures: the client's log of them (with stacks) is turned off. */
   readonly quiet?: boolean
 }
@@ -226,20 +238,29 @@ export async function openStore(config: StoreOptions): Promise<Store> {
   }
 
   const commandSettings = url && cluster ? ON_SHARDS : undefined
+  // The embedded engine runs one bound read at a time whatever is asked; a server, several.
+  const lanes = new ReadLanes(
+    url ? SERVER_READ_SLOTS : 1,
+    config.query?.readsPerCaller ?? DEFAULT_READS_PER_CALLER,
+  )
   const store: Store = {
     mode: url ? 'server' : 'embedded',
     target,
-    async query<Row>(q: BoundQuery, options: QueryOptions = {}) {
-      const result = await client.query({
-        query: q.query,
-        query_params: q.query_params as Record<string, unknown>,
-        format: 'JSONEachRow',
-        clickhouse_settings: {
-          max_execution_time: options.timeoutSeconds ?? defaultTimeout,
-          ...(url ? READ_SETTINGS : {}),
-        },
-      })
-      return result.json<Row>()
+    query<Row>(q: BoundQuery, options: QueryOptions = {}) {
+      const timeoutSeconds = options.timeoutSeconds ?? defaultTimeout
+      // A read waits for its turn (store/read-lanes.ts) no longer than it may run.
+      return lanes.run(async (signal) => {
+        const result = await client.query({
+          query: q.query,
+          query_params: q.query_params as Record<string, unknown>,
+          format: 'JSONEachRow',
+          clickhouse_settings: { max_execution_time: timeoutSeconds, ...(url ? SERVER_READ_SETTINGS : {}) },
+          // A server's read stops when its request goes away; the embedded engine cannot stop one
+          // midway (its library only stops waiting), so there it runs out within its time limit.
+          abort_signal: url ? signal : undefined,
+        })
+        return result.json<Row>()
+      }, 1000 * timeoutSeconds)
     },
     async command(statement, options = {}) {
       const { query, query_params } = typeof statement === 'string' ? { query: statement } : statement

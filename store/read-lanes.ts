@@ -1,0 +1,182 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { RetryableError, SignalboxError } from '../core/errors.ts'
+
+/*
+ * Who a read is for, and the order reads reach the engine in. The embedded engine runs one bound
+ * read at a time for the whole process (chdb's bind path is not safe side by side, so the library
+ * chains every parameterized query, first come first served): the api's reads, the collector's
+ * exactly-once lookups and every token check wait in one line. One viewer's forty heavy reads put
+ * every other caller, and every ingest acknowledgement, behind all forty. So reads queue here
+ * instead, where the order is ours: the process's own (the collector, token checks, background
+ * jobs) first, then the api's callers in turn, one read each, so a caller waits for at most one
+ * read of each other caller however many they sent. A server runs reads side by side, and the same
+ * order holds over its slots.
+ */
+
+interface Caller {
+  readonly id: string
+  /** Aborted when the caller's request goes away: its reads still waiting are dropped. */
+  readonly signal?: AbortSignal
+}
+
+const callers = new AsyncLocalStorage<Caller>()
+
+/** Runs `fn` with the store reads it makes (and those of what it awaits) queued as `id`'s. */
+export function readingAs<T>(id: string, signal: AbortSignal | undefined, fn: () => T): T {
+  return callers.run({ id, signal }, fn)
+}
+
+/** A read refused because its caller already has as many waiting or running as one may. */
+export class TooManyReadsError extends RetryableError {
+  constructor(limit: number) {
+    super(
+      'too_many_reads',
+      `this caller already has ${limit} reads waiting or running in the store: wait for them before asking more`,
+      1,
+    )
+  }
+}
+
+/** A read dropped from the queue because the request it was for has gone (nobody reads the answer). */
+export class ReadAbandonedError extends SignalboxError {
+  constructor() {
+    super('client_closed', 'the request was closed before its read ran', 499)
+  }
+}
+
+interface Waiting {
+  readonly caller: Caller | undefined
+  start(): void
+  fail(err: Error): void
+}
+
+/** At most this many of the process's own reads in a row while callers wait, so they are never starved. */
+const SYSTEM_STREAK = 4
+
+export class ReadLanes {
+  private running = 0
+  private systemStreak = 0
+  private readonly system: Waiting[] = []
+  /** Each caller's waiting reads; the Map's order is whose turn is next. */
+  private readonly waiting = new Map<string, Waiting[]>()
+  /** Each caller's reads waiting or running. */
+  private readonly held = new Map<string, number>()
+
+  /**
+   * @param slots reads run at once (1 for the embedded engine, which runs one anyway)
+   * @param perCaller reads one caller may have waiting or running; past it, 429
+   */
+  constructor(
+    private readonly slots: number,
+    private readonly perCaller: number,
+  ) {}
+
+  /**
+   * Runs `read` in its turn, given the signal of the request it is for (if any); refused 503 if it
+   * waited `maxWaitMs` without one.
+   */
+  run<T>(read: (signal: AbortSignal | undefined) => Promise<T>, maxWaitMs: number): Promise<T> {
+    const caller = callers.getStore()
+    if (caller) {
+      if (caller.signal?.aborted) return Promise.reject(new ReadAbandonedError())
+      const held = this.held.get(caller.id) ?? 0
+      if (held >= this.perCaller) return Promise.reject(new TooManyReadsError(this.perCaller))
+      this.held.set(caller.id, held + 1)
+    }
+    return new Promise<T>((resolve, reject) => {
+      const unlisten = () => {
+        clearTimeout(timer)
+        caller?.signal?.removeEventListener('abort', abandon)
+      }
+      const entry: Waiting = {
+        caller,
+        start: () => {
+          unlisten()
+          this.running++
+          read(caller?.signal)
+            .then(resolve, (err) => reject(caller?.signal?.aborted ? new ReadAbandonedError() : err))
+            .finally(() => {
+              this.running--
+              if (caller) this.release(caller.id)
+              this.next()
+            })
+        },
+        fail: (err) => {
+          unlisten()
+          if (caller) this.release(caller.id)
+          reject(err)
+        },
+      }
+      const drop = (err: Error) => {
+        if (this.remove(entry)) entry.fail(err)
+      }
+      const abandon = () => drop(new ReadAbandonedError())
+      const timer = setTimeout(
+        () =>
+          drop(
+            new RetryableError(
+              'store_busy',
+              `the read waited ${Math.round(maxWaitMs / 1000)} s for the store without its turn: retry shortly`,
+              1,
+            ),
+          ),
+        maxWaitMs,
+      )
+      timer.unref()
+      caller?.signal?.addEventListener('abort', abandon, { once: true })
+      this.enqueue(entry)
+      this.next()
+    })
+  }
+
+  private release(id: string): void {
+    const held = (this.held.get(id) ?? 1) - 1
+    if (held > 0) this.held.set(id, held)
+    else this.held.delete(id)
+  }
+
+  private enqueue(entry: Waiting): void {
+    if (!entry.caller) {
+      this.system.push(entry)
+      return
+    }
+    const queue = this.waiting.get(entry.caller.id)
+    if (queue) queue.push(entry)
+    else this.waiting.set(entry.caller.id, [entry])
+  }
+
+  private remove(entry: Waiting): boolean {
+    const queue = entry.caller ? this.waiting.get(entry.caller.id) : this.system
+    const at = queue?.indexOf(entry) ?? -1
+    if (!queue || at < 0) return false
+    queue.splice(at, 1)
+    if (entry.caller && queue.length === 0) this.waiting.delete(entry.caller.id)
+    return true
+  }
+
+  private next(): void {
+    while (this.running < this.slots) {
+      const entry = this.take()
+      if (!entry) return
+      entry.start()
+    }
+  }
+
+  /** The process's own reads first, but never more than SYSTEM_STREAK in a row while callers wait. */
+  private take(): Waiting | undefined {
+    if (this.system.length > 0 && (this.systemStreak < SYSTEM_STREAK || this.waiting.size === 0)) {
+      // Only reads taken ahead of a waiting caller count towards the streak.
+      this.systemStreak = this.waiting.size === 0 ? 0 : this.systemStreak + 1
+      return this.system.shift()
+    }
+    this.systemStreak = 0
+    const turn = this.waiting.entries().next()
+    if (turn.done) return undefined
+    const [id, queue] = turn.value
+    const entry = queue.shift()
+    // Whose turn it was goes to the back of the line, with what it still has waiting.
+    this.waiting.delete(id)
+    if (queue.length > 0) this.waiting.set(id, queue)
+    return entry
+  }
+}
