@@ -149,7 +149,8 @@ CREATE TABLE signalbox.connectors
     `callback_url` String,
     `registered_at` DateTime64(3),
     `last_seen` DateTime64(3),
-    `steps` String DEFAULT '[]' CODEC(ZSTD(3))
+    `steps` String DEFAULT '[]' CODEC(ZSTD(3)),
+    `removed` UInt8 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(last_seen)
 ORDER BY id

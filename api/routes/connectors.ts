@@ -4,7 +4,12 @@ import { z } from 'zod'
 import { auditChange } from '../../auth/middleware.ts'
 import { BadRequestError, NotFoundError } from '../../core/errors.ts'
 import type { Store } from '../../store/client.ts'
-import { listConnectors, registerConnector, registeredConnector } from '../../store/queries/connectors.ts'
+import {
+  listConnectors,
+  registerConnector,
+  registeredConnector,
+  removeConnector,
+} from '../../store/queries/connectors.ts'
 import { type CallbackProber, callbackHealth, callbackKey, probesByCallback } from '../connector-probes.ts'
 import { params, requireShallow } from '../params.ts'
 import { type ApiEnv, policy, scoped } from '../policy.ts'
@@ -157,6 +162,26 @@ export function connectorRoutes(store: Store, prober: CallbackProber, callbackHo
           callbackUrl: connector.callbackUrl,
           callback: callbackHealth(probes.get(callbackKey(id, connector.callbackUrl)) ?? []),
         })
+      },
+    )
+    .delete(
+      '/connectors/:id',
+      describeRoute({
+        tags: ['connectors'],
+        summary:
+          'Remove a connector taken out of service: its callback is no longer probed or called (it is back if it registers again)',
+        responses: { 200: { description: 'Removed' }, 404: { description: 'No such connector' } },
+      }),
+      // Every flow's replays may go through a connector: only an admin over all of them removes one.
+      policy({ role: 'admin', scope: 'unscoped' }),
+      params(z.object({ id: z.string().min(1).max(100) })),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        const connector = await registeredConnector(store, id)
+        if (!connector) throw new NotFoundError(`no connector '${id}' is registered`)
+        await removeConnector(store, id)
+        auditChange(c, `connector ${id} removed (callback ${connector.callbackUrl})`)
+        return c.json({ removed: id, callbackUrl: connector.callbackUrl })
       },
     )
 }

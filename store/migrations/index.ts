@@ -26,6 +26,7 @@ import { fewerMerges } from './0025_fewer_merges.ts'
 import { spanResources } from './0026_span_resources.ts'
 import { spanKeysInTraceIndex } from './0027_span_keys_in_trace_index.ts'
 import { dropSpanKeys } from './0028_drop_span_keys.ts'
+import { connectorRemoval } from './0029_connector_removal.ts'
 import type { Migration } from './types.ts'
 
 export type { Migration }
@@ -60,4 +61,5 @@ export const MIGRATIONS: readonly Migration[] = [
   spanResources,
   spanKeysInTraceIndex,
   dropSpanKeys,
+  connectorRemoval,
 ]

@@ -36,12 +36,26 @@ export async function registerConnector(
   now = new Date(),
 ): Promise<void> {
   const [existing] = await store.query<{ registered_at: string }>(
-    sql`SELECT toString(registered_at) AS registered_at FROM ${table(TABLES.connectors)} FINAL WHERE id = ${c.id}`,
+    sql`SELECT toString(registered_at) AS registered_at FROM ${table(TABLES.connectors)} FINAL
+      WHERE id = ${c.id} AND removed = 0`,
   )
   const registeredAt = existing ? new Date(`${existing.registered_at.replace(' ', 'T')}Z`) : now
   await store.command(sql`
-    INSERT INTO ${table(TABLES.connectors)} (id, system, flows, callback_url, registered_at, last_seen, steps)
-    VALUES (${c.id}, ${c.system}, ${[...c.flows]}, ${c.callbackUrl}, ${registeredAt}, ${now}, ${JSON.stringify(c.steps ?? [])})`)
+    INSERT INTO ${table(TABLES.connectors)} (id, system, flows, callback_url, registered_at, last_seen, steps, removed)
+    VALUES (${c.id}, ${c.system}, ${[...c.flows]}, ${c.callbackUrl}, ${registeredAt}, ${now}, ${JSON.stringify(c.steps ?? [])}, 0)`)
+}
+
+/**
+ * Takes a connector out of the registry: a version of its row marked removed, one millisecond after
+ * its last sighting so it wins without moving that sighting. A registration after it brings the
+ * connector back. Nothing happens to an id not registered.
+ */
+export async function removeConnector(store: Store, id: string): Promise<void> {
+  await store.command(sql`
+    INSERT INTO ${table(TABLES.connectors)} (id, system, flows, callback_url, registered_at, last_seen, steps, removed)
+    SELECT id, system, flows, callback_url, registered_at, last_seen + toIntervalMillisecond(1), steps, 1
+    FROM ${table(TABLES.connectors)} FINAL
+    WHERE id = ${id} AND removed = 0`)
 }
 
 /** The registry with health from the connectors' own sync spans over the last day. */
@@ -50,7 +64,7 @@ export async function listConnectors(store: Store, since: Date): Promise<Connect
     SELECT c.id AS id, c.system AS system, c.flows AS flows, c.callback_url AS callback_url,
       toString(c.registered_at) AS registered_at, toString(c.last_seen) AS last_seen,
       ifNull(r.runs, 0) AS runs, ifNull(r.failures, 0) AS failures, r.last_run AS last_run
-    FROM (SELECT * FROM ${table(TABLES.connectors)} FINAL) AS c
+    FROM (SELECT * FROM ${table(TABLES.connectors)} FINAL WHERE removed = 0) AS c
     LEFT JOIN (
       SELECT connector, count() AS runs, countIf(status_code = 'error') AS failures, toString(max(timestamp)) AS last_run
       FROM ${table(TABLES.spans)}
@@ -87,8 +101,10 @@ export async function registeredConnectors(store: Store, id?: string): Promise<R
     steps: string
   }>(
     id === undefined
-      ? sql`SELECT id, system, flows, callback_url, steps FROM ${table(TABLES.connectors)} FINAL ORDER BY id`
-      : sql`SELECT id, system, flows, callback_url, steps FROM ${table(TABLES.connectors)} FINAL WHERE id = ${id}`,
+      ? sql`SELECT id, system, flows, callback_url, steps FROM ${table(TABLES.connectors)} FINAL
+          WHERE removed = 0 ORDER BY id`
+      : sql`SELECT id, system, flows, callback_url, steps FROM ${table(TABLES.connectors)} FINAL
+          WHERE id = ${id} AND removed = 0`,
   )
   return rows.map((r) => ({
     id: r.id,
@@ -122,8 +138,8 @@ export async function latestProbes(store: Store, id?: string): Promise<CallbackP
   // registered (restarts on new ports, load runs) stay in the table and would be read for nothing.
   const registered =
     id === undefined
-      ? sql`SELECT id, callback_url FROM ${table(TABLES.connectors)} FINAL`
-      : sql`SELECT id, callback_url FROM ${table(TABLES.connectors)} FINAL WHERE id = ${id}`
+      ? sql`SELECT id, callback_url FROM ${table(TABLES.connectors)} FINAL WHERE removed = 0`
+      : sql`SELECT id, callback_url FROM ${table(TABLES.connectors)} FINAL WHERE id = ${id} AND removed = 0`
   const rows = await store.query<{
     id: string
     callback_url: string

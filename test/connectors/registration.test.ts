@@ -191,6 +191,40 @@ describe('a connector owns its registration', () => {
     await expect.poll(async () => (await listed('reg-sync'))?.callback.status).toBe('answering')
   })
 
+  it('lets an admin remove a connector taken out of service, and takes it back when it registers again', async () => {
+    const register = () =>
+      fetch(`${api()}/api/connectors`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          id: 'retired-pos',
+          system: 'pos',
+          flows: ['order_to_cash'],
+          callbackUrl: 'http://127.0.0.1:9/callbacks',
+        }),
+      })
+    const remove = () => fetch(`${api()}/api/connectors/retired-pos`, { method: 'DELETE' })
+    expect((await register()).status).toBe(201)
+    expect(await listed('retired-pos')).toBeDefined()
+
+    const removed = await remove()
+    expect(removed.status).toBe(200)
+    expect(await removed.json()).toEqual({
+      removed: 'retired-pos',
+      callbackUrl: 'http://127.0.0.1:9/callbacks',
+    })
+    expect(await listed('retired-pos')).toBeUndefined()
+    // Neither probed nor called: as far as the api goes, there is no such connector.
+    expect((await fetch(`${api()}/api/connectors/retired-pos/probe`, { method: 'POST' })).status).toBe(404)
+    expect((await remove()).status).toBe(404)
+    expect(await auditDetails()).toContain(
+      'connector retired-pos removed (callback http://127.0.0.1:9/callbacks)',
+    )
+
+    expect((await register()).status).toBe(201)
+    expect(await listed('retired-pos')).toMatchObject({ callbackUrl: 'http://127.0.0.1:9/callbacks' })
+  })
+
   it('answers a probe for an unknown connector with 404', async () => {
     const res = await fetch(`${api()}/api/connectors/no-such-connector/probe`, { method: 'POST' })
     expect(res.status).toBe(404)

@@ -258,6 +258,12 @@ describe('the web UI in a real browser', () => {
       client: document.documentElement.clientWidth,
     }))
     expect(scroll).toBeLessThanOrEqual(client)
+    // Taken out of service: removed from the page, after a second click that names it.
+    await gone.getByRole('button', { name: 'Remove…' }).click()
+    await gone.getByRole('button', { name: 'Remove gone-connector' }).click()
+    await gone.waitFor({ state: 'detached' })
+    expect(await page.getByRole('status').textContent()).toContain('gone-connector removed')
+    expect(await live.isVisible()).toBe(true)
   })
 
   it('fits every page at 1280 px without horizontal scrolling, skips to the content in two Tabs, and reaches search and navigation by keyboard', async () => {

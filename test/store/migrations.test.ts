@@ -42,6 +42,7 @@ const SHIPPED: Array<[id: number, name: string, single: string, cluster: string]
   [26, 'span_resources', '12624e0dee318a86', 'd480cbcb186a573a'],
   [27, 'span_keys_in_trace_index', '3d690da16864fa1e', '8a97359411367839'],
   [28, 'drop_span_keys', 'f4a066381f149159', '9d2f5ef7f000aef7'],
+  [29, 'connector_removal', '1611085744852b91', 'b4829b0eecdeddfd'],
 ]
 
 const digest = (statements: readonly string[]) =>

@@ -60,6 +60,7 @@ describe('migrations', () => {
       'span_resources',
       'span_keys_in_trace_index',
       'drop_span_keys',
+      'connector_removal',
     ])
   })
 
