@@ -5,12 +5,15 @@
  *   npm run bench:query            (BENCH_QUERY_ORDERS=340000 ≈ 11 M spans and 2.2 M events;
  *                                   BENCH_QUERY_ONLY=lifecycle,trace picks reads;
  *                                   BENCH_QUERY_CHANGED=10000 then reads with that many orders
- *                                   changed since the flow-state refresh, and times the refresh)
+ *                                   changed since the flow-state refresh, and times the refresh;
+ *                                   BENCH_QUERY_FLOOD=32 lifecycle reads beside another token's
+ *                                   32 flow-metrics reads at a time, `fairness`)
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiApp } from '../api/app.ts'
+import { createToken } from '../auth/tokens.ts'
 import { type FlowDefinition, flowShape, loadFlows } from '../core/flows.ts'
 import { createLogger } from '../core/logger.ts'
 import { newKey } from '../core/payload-vault.ts'
@@ -81,27 +84,24 @@ try {
   }
   log(`seeded ${JSON.stringify(seeded)}`)
 
-  const app = apiApp(
-    store,
-    {
-      query: { timeoutSeconds: 30, maxRangeDays: 31, readsPerCaller: 64, rollupEveryMs: 30_000 },
-      configDir: CONFIG_DIR,
-      replay: {
-        callbackSecret: `whsec_${Buffer.alloc(32).toString('base64')}`,
-        limit: 5,
-        probeEveryMs: 30_000,
-        callbackHosts: [],
-      },
-      auth: 'none',
-      rateLimits: { apiPerMinute: 1_000_000, ingestPerMinute: 1_000_000 },
-      hashKey: 'bench-hash-key-0123456789abcdef0123',
-      dataDir,
-      payloadKeys: newKey('bench'),
-      sessionHours: 12,
-      publicUrl: 'http://127.0.0.1:8080',
+  const config = (auth: 'none' | 'tokens') => ({
+    query: { timeoutSeconds: 30, maxRangeDays: 31, readsPerCaller: 64, rollupEveryMs: 30_000 },
+    configDir: CONFIG_DIR,
+    replay: {
+      callbackSecret: `whsec_${Buffer.alloc(32).toString('base64')}`,
+      limit: 5,
+      probeEveryMs: 30_000,
+      callbackHosts: [],
     },
-    createLogger('silent'),
-  )
+    auth,
+    rateLimits: { apiPerMinute: 1_000_000, ingestPerMinute: 1_000_000 },
+    hashKey: 'bench-hash-key-0123456789abcdef0123',
+    dataDir,
+    payloadKeys: newKey('bench'),
+    sessionHours: 12,
+    publicUrl: 'http://127.0.0.1:8080',
+  })
+  const app = apiApp(store, config('none'), createLogger('silent'))
   // Ids spread over the day; each run asks for a different one, so caches do not flatter.
   const orderId = (i: number) => `SO-${String((i * 7919) % ORDERS).padStart(8, '0')}`
   const traceIds = (
@@ -153,6 +153,46 @@ try {
   // As many runs for every read: with 20, a p95 would be the single slowest run.
   for (const [name, url] of Object.entries(queries).filter(([n]) => !only || only.includes(n)))
     await measure(name, url)
+
+  // Fairness: one token floods the store with a day's flow metrics, FLOOD requests at a time, while
+  // a support agent's token reads order lifecycles one after another. The agent's reads wait for
+  // their turn beside the flood's, not behind it (store/read-lanes.ts).
+  const FLOOD = Number(process.env.BENCH_QUERY_FLOOD ?? 32)
+  if (FLOOD > 0 && (!only || only.includes('fairness'))) {
+    const tokensApp = apiApp(store, config('tokens'), createLogger('silent'))
+    const tokenOf = async (name: string) =>
+      (await createToken(store, { name, kind: 'personal', role: 'support', createdBy: 'bench' })).token
+    const [flooder, agent] = [await tokenOf('flood'), await tokenOf('agent')]
+    const as = (token: string, url: string) =>
+      tokensApp.request(url, { headers: { authorization: `Bearer ${token}` } })
+    let flooding = true
+    const statuses = new Map<number, number>()
+    const floods = Array.from({ length: FLOOD }, async () => {
+      while (flooding) {
+        const res = await as(flooder, queries.metrics?.(0) as string)
+        await res.arrayBuffer()
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1)
+      }
+    })
+    const times: number[] = []
+    for (let i = 0; i < RUNS; i++) {
+      const started = performance.now()
+      const res = await as(agent, queries.lifecycle?.(i) as string)
+      await res.arrayBuffer()
+      if (res.status !== 200) throw new Error(`lifecycle under the flood answered ${res.status}`)
+      times.push(performance.now() - started)
+    }
+    flooding = false
+    await Promise.all(floods)
+    results.fairness = {
+      p50: +percentile(times, 0.5).toFixed(1),
+      p95: +percentile(times, 0.95).toFixed(1),
+      runs: RUNS,
+    }
+    log(
+      `lifecycle beside ${FLOOD} flow-metrics reads at a time from another token: p50 ${results.fairness.p50} ms  p95 ${results.fairness.p95} ms (${RUNS} runs); the flood's answers ${JSON.stringify(Object.fromEntries(statuses))}`,
+    )
+  }
 
   // BENCH_QUERY_CHANGED=N: N orders' progress arrives after the last refresh (their invoice, now), as
   // under live traffic. Flow metrics and the stuck list then read those orders live beside what the
