@@ -26,6 +26,15 @@ export function readingAs<T>(id: string, signal: AbortSignal | undefined, fn: ()
   return callers.run({ id, signal }, fn)
 }
 
+/**
+ * Runs `fn`, a computation several callers share (whoever started it), with its reads queued as
+ * `name`'s: not counted against the caller who happened to start it, nor dropped if that caller's
+ * request goes away while the others still wait for it.
+ */
+export function readingShared<T>(name: string, fn: () => T): T {
+  return callers.run({ id: `shared ${name}` }, fn)
+}
+
 /** A read refused because its caller already has as many waiting or running as one may. */
 export class TooManyReadsError extends RetryableError {
   constructor(limit: number) {

@@ -3,6 +3,7 @@ import { type PriceEventRecord, priceStates } from '../../core/price-states.ts'
 import { listedChannels, type PriceConflict, priceConflicts } from '../../core/prices.ts'
 import { PRICE_EVENTS } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
+import { readingShared } from '../read-lanes.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 
@@ -119,7 +120,8 @@ export function currentPriceConflicts(
   const list = running.get(store) ?? []
   const joined = list.find((r) => r.deadlineMs === deadlineMs && Math.abs(r.nowMs - nowMs) <= JOIN_MS)
   if (joined) return joined.conflicts
-  const entry: Running = { nowMs, deadlineMs, conflicts: computeConflicts(store, nowMs, deadlineMs) }
+  const conflicts = readingShared('price conflicts', () => computeConflicts(store, nowMs, deadlineMs))
+  const entry: Running = { nowMs, deadlineMs, conflicts }
   running.set(store, [...list, entry])
   const done = () =>
     running.set(

@@ -4,6 +4,7 @@ import { type RuleOfKind, ruleValues } from '../../alerts/rules.ts'
 import { loadFlows } from '../../core/flows.ts'
 import type { Store } from '../../store/client.ts'
 import { currentPriceConflicts } from '../../store/queries/prices.ts'
+import { readingAs } from '../../store/read-lanes.ts'
 import { ok, typedApi } from '../support/api-client.ts'
 import { startSignalbox, type TestSignalbox } from '../support/signalbox.ts'
 
@@ -241,6 +242,17 @@ describe('GET /api/prices/conflicts', () => {
     // A caller after them works them out again: nothing written since is missed.
     await currentPriceConflicts(counted, Date.now(), 60 * MIN)
     expect(queries).toBe(6)
+  })
+
+  it('finishes them for the callers who joined when the one who started them goes away', async () => {
+    const now = Date.now()
+    const gone = new AbortController()
+    const started = readingAs('token a', gone.signal, () => currentPriceConflicts(sb.store, now, 60 * MIN))
+    const joined = readingAs('alert rule', undefined, () => currentPriceConflicts(sb.store, now, 60 * MIN))
+    gone.abort()
+    const [mine, theirs] = await Promise.allSettled([started, joined])
+    expect(theirs).toMatchObject({ status: 'fulfilled' })
+    expect(mine).toEqual(theirs)
   })
 })
 
