@@ -69,12 +69,12 @@ export async function getException(store: Store, id: string): Promise<ExceptionR
  * the exception was resolved or ignored opens it again; one during a replay leaves the replay's
  * outcome to decide.
  */
-export async function recordException(
-  store: Store,
-  r: ExceptionReport,
-  now = new Date(),
-): Promise<ExceptionRow> {
+export function recordException(store: Store, r: ExceptionReport, now = new Date()): Promise<ExceptionRow> {
   const id = exceptionId(r)
+  return oneAtATime(store, id, () => writeReport(store, id, r, now))
+}
+
+async function writeReport(store: Store, id: string, r: ExceptionReport, now: Date): Promise<ExceptionRow> {
   const current = await getException(store, id)
   const occurrences = (current ? Number(current.occurrences) : 0) + 1
   const reopened = !current || current.status === 'resolved' || current.status === 'ignored'
@@ -91,6 +91,26 @@ export async function recordException(
   return (await getException(store, id)) as ExceptionRow
 }
 
+/**
+ * A report and a status change each read an exception's latest version and write the next: two at
+ * once for one id would build on the same version, and the later would undo the other (twelve reports
+ * of one failure at once were counted eleven). In this process they run one after another per id.
+ * The background passes that resolve or find exceptions copy rows inside the engine.
+ */
+const writing = new WeakMap<Store, Map<string, Promise<unknown>>>()
+
+function oneAtATime<T>(store: Store, id: string, write: () => Promise<T>): Promise<T> {
+  const byId = writing.get(store) ?? new Map<string, Promise<unknown>>()
+  writing.set(store, byId)
+  const next = (byId.get(id) ?? Promise.resolve()).catch(() => {}).then(write)
+  byId.set(id, next)
+  const done = () => {
+    if (byId.get(id) === next) byId.delete(id)
+  }
+  next.then(done, done)
+  return next
+}
+
 /** Versions only grow, even for two writes in one millisecond. */
 function nextVersion(current: { version?: string } | undefined, now: Date): bigint {
   const at = BigInt(now.getTime()) * 1000n
@@ -102,11 +122,20 @@ function nextVersion(current: { version?: string } | undefined, now: Date): bigi
  * A new version of an exception with another status, who set it and why; `replayed` counts a replay
  * towards the loop guard. Copies the row inside the engine, so nothing else about it can change.
  */
-export async function setExceptionStatus(
+export function setExceptionStatus(
   store: Store,
   id: string,
   change: { status: ExceptionStatus; by: string; reason: string; replayed?: boolean },
   now = new Date(),
+): Promise<ExceptionRow | undefined> {
+  return oneAtATime(store, id, () => writeStatus(store, id, change, now))
+}
+
+async function writeStatus(
+  store: Store,
+  id: string,
+  change: { status: ExceptionStatus; by: string; reason: string; replayed?: boolean },
+  now: Date,
 ): Promise<ExceptionRow | undefined> {
   const current = await getException(store, id)
   if (!current) return undefined
