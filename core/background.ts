@@ -1,4 +1,5 @@
 import type { Logger } from './logger.ts'
+import { readingShared } from './reading.ts'
 
 export interface LoopOptions {
   readonly everyMs: number
@@ -24,7 +25,8 @@ export function runEvery(
   let running: Promise<unknown> | undefined
   const run = () => {
     if (running || stopping.signal.aborted) return
-    running = tick(stopping.signal)
+    // Background work is no caller's: its store reads take turns with the api's (core/reading.ts).
+    running = readingShared('background', () => tick(stopping.signal))
       .catch((err) => log.warn({ err }, failure))
       .finally(() => {
         running = undefined

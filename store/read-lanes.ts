@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { RetryableError, SignalboxError } from '../core/errors.ts'
+import { currentReader, type Reader } from '../core/reading.ts'
 
 /*
  * Who a read is for, and the order reads reach the engine in. The embedded engine runs one bound
@@ -7,33 +7,12 @@ import { RetryableError, SignalboxError } from '../core/errors.ts'
  * chains every parameterized query, first come first served): the api's reads, the collector's
  * exactly-once lookups and every token check wait in one line. One viewer's forty heavy reads put
  * every other caller, and every ingest acknowledgement, behind all forty. So reads queue here
- * instead, where the order is ours: the process's own (the collector, token checks, background
- * jobs) first, then the api's callers in turn, one read each, so a caller waits for at most one
- * read of each other caller however many they sent. A server runs reads side by side, and the same
- * order holds over its slots.
+ * instead, where the order is ours: the process's urgent reads (the collector's lookups, token
+ * checks) first, then the api's callers and the shared work (background loops, computations callers
+ * share: core/reading.ts) in turn, one read each, so a caller waits for at most one read of each
+ * other caller however many they sent. A server runs reads side by side, and the same order holds
+ * over its slots.
  */
-
-interface Caller {
-  readonly id: string
-  /** Aborted when the caller's request goes away: its reads still waiting are dropped. */
-  readonly signal?: AbortSignal
-}
-
-const callers = new AsyncLocalStorage<Caller>()
-
-/** Runs `fn` with the store reads it makes (and those of what it awaits) queued as `id`'s. */
-export function readingAs<T>(id: string, signal: AbortSignal | undefined, fn: () => T): T {
-  return callers.run({ id, signal }, fn)
-}
-
-/**
- * Runs `fn`, a computation several callers share (whoever started it), with its reads queued as
- * `name`'s: not counted against the caller who happened to start it, nor dropped if that caller's
- * request goes away while the others still wait for it.
- */
-export function readingShared<T>(name: string, fn: () => T): T {
-  return callers.run({ id: `shared ${name}` }, fn)
-}
 
 /** A read refused because its caller already has as many waiting or running as one may. */
 export class TooManyReadsError extends RetryableError {
@@ -54,12 +33,12 @@ export class ReadAbandonedError extends SignalboxError {
 }
 
 interface Waiting {
-  readonly caller: Caller | undefined
+  readonly caller: Reader | undefined
   start(): void
   fail(err: Error): void
 }
 
-/** At most this many of the process's own reads in a row while callers wait, so they are never starved. */
+/** At most this many of the process's urgent reads in a row while callers wait, so they are never starved. */
 const SYSTEM_STREAK = 4
 
 export class ReadLanes {
@@ -85,11 +64,12 @@ export class ReadLanes {
    * waited `maxWaitMs` without one.
    */
   run<T>(read: (signal: AbortSignal | undefined) => Promise<T>, maxWaitMs: number): Promise<T> {
-    const caller = callers.getStore()
+    const caller = currentReader()
     if (caller) {
       if (caller.signal?.aborted) return Promise.reject(new ReadAbandonedError())
       const held = this.held.get(caller.id) ?? 0
-      if (held >= this.perCaller) return Promise.reject(new TooManyReadsError(this.perCaller))
+      if (caller.capped && held >= this.perCaller)
+        return Promise.reject(new TooManyReadsError(this.perCaller))
       this.held.set(caller.id, held + 1)
     }
     return new Promise<T>((resolve, reject) => {
@@ -171,7 +151,7 @@ export class ReadLanes {
     }
   }
 
-  /** The process's own reads first, but never more than SYSTEM_STREAK in a row while callers wait. */
+  /** The urgent reads first, but never more than SYSTEM_STREAK in a row while callers wait. */
   private take(): Waiting | undefined {
     if (this.system.length > 0 && (this.systemStreak < SYSTEM_STREAK || this.waiting.size === 0)) {
       // Only reads taken ahead of a waiting caller count towards the streak.

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
+import { readingShared } from '../../core/reading.ts'
 import type { Store } from '../../store/client.ts'
-import { readingShared } from '../../store/read-lanes.ts'
 import { type ApiEnv, policy } from '../policy.ts'
 
 export function healthRoutes(store: Store, startedAt = new Date()) {

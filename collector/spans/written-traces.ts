@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/logger.ts'
+import { readingShared } from '../../core/reading.ts'
 import type { Store } from '../../store/client.ts'
 import { storedTraceIds, storedTracesHorizon } from '../../store/queries/traces.ts'
 import type { CollectorMetrics } from '../metrics.ts'
@@ -55,7 +56,8 @@ export class WrittenTraces {
 
   /** Loads the first filter (lookups go to the store until it is ready), then rebuilds it daily. */
   start(): Promise<void> {
-    return this.rebuild()
+    // Its slices are long reads in the background: they take turns with the api's (core/reading.ts).
+    return readingShared('background', () => this.rebuild())
   }
 
   get ready(): boolean {

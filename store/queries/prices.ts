@@ -1,9 +1,9 @@
 import { DAY_MS } from '../../core/duration.ts'
 import { type PriceEventRecord, priceStates } from '../../core/price-states.ts'
 import { listedChannels, type PriceConflict, priceConflicts } from '../../core/prices.ts'
+import { readingShared } from '../../core/reading.ts'
 import { PRICE_EVENTS } from '../../core/vocabulary.ts'
 import type { Store } from '../client.ts'
-import { readingShared } from '../read-lanes.ts'
 import { sql, table } from '../sql.ts'
 import { TABLES } from '../tables.ts'
 

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ReadAbandonedError, ReadLanes, readingAs, TooManyReadsError } from '../../store/read-lanes.ts'
+import { runEvery } from '../../core/background.ts'
+import { createLogger } from '../../core/logger.ts'
+import { readingAs } from '../../core/reading.ts'
+import { ReadAbandonedError, ReadLanes, TooManyReadsError } from '../../store/read-lanes.ts'
 
 /** A read that runs until the test lets it finish, noting when it started. */
 function reads() {
@@ -113,5 +116,27 @@ describe('what a caller may hold', () => {
     await drain()
     await running
     expect(started).toEqual(['slow'])
+  })
+})
+
+describe('background work', () => {
+  it("takes turns with the api's callers as one more caller, never refused for holding many", async () => {
+    const lanes = new ReadLanes(1, 2)
+    const { started, read, drain } = reads()
+    const collector = lanes.run(read('collector'), WAIT)
+    let stop: (() => Promise<void>) | undefined
+    // An alert evaluation reading four things at once: more than a caller may hold.
+    const evaluation = new Promise<string[]>((resolve, reject) => {
+      stop = runEvery(
+        () =>
+          Promise.all([1, 2, 3, 4].map((i) => lanes.run(read(`evaluator${i}`), WAIT))).then(resolve, reject),
+        { everyMs: 60_000, log: createLogger('silent'), failure: 'evaluation failed' },
+      )
+    })
+    const viewer = readingAs('viewer', undefined, () => lanes.run(read('viewer'), WAIT))
+    await drain()
+    await Promise.all([collector, evaluation, viewer])
+    await stop?.()
+    expect(started).toEqual(['collector', 'evaluator1', 'viewer', 'evaluator2', 'evaluator3', 'evaluator4'])
   })
 })

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { readingAs } from '../../core/reading.ts'
 import { openStore, type Store } from '../../store/client.ts'
-import { readingAs } from '../../store/read-lanes.ts'
 import { sql } from '../../store/sql.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-read-order-'))
