@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { HOUR_MS } from '../core/duration.ts'
 import type { Logger } from '../core/logger.ts'
+import { readingShared } from '../core/reading.ts'
 import type { Store } from '../store/client.ts'
 import { sliCounts } from './sli-kinds.ts'
 import { type SloStatus, sloStatus } from './slo-status.ts'
@@ -120,7 +121,8 @@ export class SloMetrics {
   private samples(): Promise<Sample[]> {
     const now = this.clock()
     if (!this.sample || now - this.sample.atMs > SAMPLE_REUSE_MS)
-      this.sample = { atMs: now, result: this.read(now) }
+      // Scrapes within a second share it: no one scraper's, so not dropped if that scraper goes away.
+      this.sample = { atMs: now, result: readingShared('slo metrics', () => this.read(now)) }
     return this.sample.result
   }
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
@@ -185,7 +186,12 @@ export function authenticate({ mode, store, log, grantOf, perMinute = 1200 }: Au
     // The store's reads for this request wait their turn as this token's (or, without tokens, this
     // address's), and are dropped if it goes away first (store/read-lanes.ts).
     const caller = identity ? `token ${identity.tokenId}` : `address ${remoteOf(c)}`
-    await readingAs(caller, c.req.raw.signal, next)
+    // Only a read's reads are dropped with it: a change (a replay) that went ahead records how it
+    // ended whether or not its caller still listens.
+    const signal = SAFE_METHODS.has(c.req.method) ? c.req.raw.signal : undefined
+    // Each of a request's waiting reads listens on its signal: many at once are not a leak.
+    if (signal) setMaxListeners(0, signal)
+    await readingAs(caller, signal, next)
     // No declared route matched: only a 404 may come back. Anything else answered it (a middleware
     // added later with `.use` or `.all`) would have skipped the check above, so it is refused.
     if (grant === undefined && c.res.status !== 404) {

@@ -255,7 +255,8 @@ export async function openStore(config: StoreOptions): Promise<Store> {
           query_params: q.query_params as Record<string, unknown>,
           format: 'JSONEachRow',
           clickhouse_settings: { max_execution_time: timeoutSeconds, ...(url ? SERVER_READ_SETTINGS : {}) },
-          // A server's read stops when its request goes away; the embedded engine cannot stop one
+          // A server's read is cancelled when its request goes away before the answer starts (the
+          // client stops listening once it has the headers); the embedded engine cannot stop one
           // midway (its library only stops waiting), so there it runs out within its time limit.
           abort_signal: url ? signal : undefined,
         })

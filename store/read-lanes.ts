@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { RetryableError, SignalboxError } from '../core/errors.ts'
 import { currentReader, type Reader } from '../core/reading.ts'
 
@@ -49,10 +50,16 @@ export class ReadLanes {
   private readonly waiting = new Map<string, Waiting[]>()
   /** Each caller's reads waiting or running. */
   private readonly held = new Map<string, number>()
+  /**
+   * The requests (readers) whose first read was let in: the cap is checked on a request's first read
+   * only, so a request is refused whole or not at all (one that reads 200 things at once, or reads
+   * again after a write, is never cut off halfway).
+   */
+  private readonly admitted = new WeakSet<Reader>()
 
   /**
    * @param slots reads run at once (1 for the embedded engine, which runs one anyway)
-   * @param perCaller reads one caller may have waiting or running; past it, 429
+   * @param perCaller reads one caller may have waiting or running; past it, its new requests 429
    */
   constructor(
     private readonly slots: number,
@@ -68,8 +75,10 @@ export class ReadLanes {
     if (caller) {
       if (caller.signal?.aborted) return Promise.reject(new ReadAbandonedError())
       const held = this.held.get(caller.id) ?? 0
-      if (caller.capped && held >= this.perCaller)
-        return Promise.reject(new TooManyReadsError(this.perCaller))
+      if (caller.capped && !this.admitted.has(caller)) {
+        if (held >= this.perCaller) return Promise.reject(new TooManyReadsError(this.perCaller))
+        this.admitted.add(caller)
+      }
       this.held.set(caller.id, held + 1)
     }
     return new Promise<T>((resolve, reject) => {
@@ -79,7 +88,8 @@ export class ReadLanes {
       }
       const entry: Waiting = {
         caller,
-        start: () => {
+        // Run in the context it was asked in, not in that of the read whose end gave it its turn.
+        start: AsyncResource.bind(() => {
           unlisten()
           this.running++
           read(caller?.signal)
@@ -89,7 +99,7 @@ export class ReadLanes {
               if (caller) this.release(caller.id)
               this.next()
             })
-        },
+        }),
         fail: (err) => {
           unlisten()
           if (caller) this.release(caller.id)

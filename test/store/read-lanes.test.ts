@@ -87,6 +87,28 @@ describe('what a caller may hold', () => {
     expect(started).not.toContain('a4')
   })
 
+  it('lets a request that was let in read as much as it needs, and refuses the next request whole', async () => {
+    const lanes = new ReadLanes(1, 2)
+    const { started, read, drain } = reads()
+    // A request that reads, then reads again after its first read ended.
+    const later = readingAs('a', undefined, async () => {
+      await lanes.run(read('first'), WAIT)
+      return lanes.run(read('again'), WAIT)
+    })
+    // One listing many things reads them all at once, past the cap: it is not cut off.
+    const wide = readingAs('a', undefined, () =>
+      Promise.all(Array.from({ length: 5 }, (_, i) => lanes.run(read(`wide${i}`), WAIT))),
+    )
+    // Another request of the same caller meanwhile is refused at its first read.
+    const next = await readingAs('a', undefined, () => lanes.run(read('next'), WAIT)).catch((e: unknown) => e)
+    expect(next).toBeInstanceOf(TooManyReadsError)
+    await drain()
+    await drain()
+    await Promise.all([wide, later])
+    // The first request's second read came while its caller held five: it was let in all the same.
+    expect(started).toEqual(['first', 'wide0', 'wide1', 'wide2', 'wide3', 'wide4', 'again'])
+  })
+
   it('drops the reads of a request that went away before they ran, and frees its count', async () => {
     const lanes = new ReadLanes(1, 2)
     const { started, read, drain } = reads()
