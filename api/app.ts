@@ -101,13 +101,7 @@ export function apiApp(
   >,
   log: Logger,
   vault: PayloadVault = vaultFor(config),
-  prober: CallbackProber = new CallbackProber(
-    store,
-    config.replay.callbackSecret,
-    log,
-    undefined,
-    config.replay.callbackHosts,
-  ),
+  prober: CallbackProber = new CallbackProber(store, config.replay, log),
   /** What `/metrics` serves: this process's metrics (the evaluator's too, when it runs here); the SLOs' are added. */
   metrics: Registry = processRegistry(),
 ) {

@@ -1,4 +1,5 @@
 import { runEvery } from '../core/background.ts'
+import type { Config } from '../core/config.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Store } from '../store/client.ts'
 import {
@@ -60,19 +61,19 @@ export class CallbackProber {
 
   constructor(
     private readonly store: Store,
-    private readonly callbackSecret: string,
+    /** The secret probes are signed with; a callback outside SIGNALBOX_CALLBACK_HOSTS is not probed (its answer says why). */
+    private readonly replay: Pick<Config['replay'], 'callbackSecret' | 'callbackHosts'>,
     private readonly log: Logger,
     private readonly timeoutMs = 5_000,
-    /** SIGNALBOX_CALLBACK_HOSTS: a callback elsewhere is not probed (its answer says why). */
-    private readonly hosts: readonly string[] = [],
   ) {}
 
   /** Probes one callback now and records the outcome. */
   probe(connector: { readonly id: string; readonly callbackUrl: string }): Promise<ProbeAnswer> {
     const probing = (async () => {
       const atMs = Date.now()
-      const answer = callbackHostAllowed(connector.callbackUrl, this.hosts)
-        ? await probeCallback(connector.callbackUrl, this.callbackSecret, connector.id, this.timeoutMs)
+      const { callbackSecret, callbackHosts } = this.replay
+      const answer = callbackHostAllowed(connector.callbackUrl, callbackHosts)
+        ? await probeCallback(connector.callbackUrl, callbackSecret, connector.id, this.timeoutMs)
         : { answered: false, httpStatus: 0, error: hostRefusal(connector.callbackUrl) }
       await recordProbe(this.store, { ...connector, ...answer, atMs })
       return answer

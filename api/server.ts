@@ -11,6 +11,7 @@ import { scheduleRollups } from '../store/rollups.ts'
 import { apiApp } from './app.ts'
 import { CallbackProber } from './connector-probes.ts'
 import { startReplayJobs } from './replay/jobs.ts'
+import { replayDeps } from './replay/replay.ts'
 
 export interface RunningApi {
   readonly port: number
@@ -25,13 +26,7 @@ export async function startApi(
   metrics: Registry = processRegistry(),
 ): Promise<RunningApi> {
   log.info({ payloadKey: vault.currentKeyId }, 'sensitive exception payload fields are encrypted at rest')
-  const prober = new CallbackProber(
-    store,
-    config.replay.callbackSecret,
-    log,
-    undefined,
-    config.replay.callbackHosts,
-  )
+  const prober = new CallbackProber(store, config.replay, log)
   const app = apiApp(store, config, log, vault, prober, metrics)
   const listening = await new Promise<{ port: number; close: () => Promise<void> }>((resolve, reject) => {
     const options = {
@@ -57,16 +52,7 @@ export async function startApi(
     flows: [...loadFlows(config.configDir).values()].map(flowShape),
   })
   // Bulk replays run here, at their jobs' rates, and resume after a restart.
-  const stopReplays = startReplayJobs(
-    {
-      store,
-      vault,
-      callbackSecret: config.replay.callbackSecret,
-      callbackHosts: config.replay.callbackHosts,
-      limit: config.replay.limit,
-    },
-    log,
-  )
+  const stopReplays = startReplayJobs(replayDeps(store, vault, config.replay), log)
   // Each registered connector's callback is asked, signed like a replay, whether it still answers.
   const stopProbes = prober.start(config.replay.probeEveryMs)
   return {

@@ -40,12 +40,12 @@ interface Waiting {
 }
 
 /** At most this many of the process's urgent reads in a row while callers wait, so they are never starved. */
-const SYSTEM_STREAK = 4
+const URGENT_STREAK = 4
 
 export class ReadLanes {
   private running = 0
-  private systemStreak = 0
-  private readonly system: Waiting[] = []
+  private urgentStreak = 0
+  private readonly urgent: Waiting[] = []
   /** Each caller's waiting reads; the Map's order is whose turn is next. */
   private readonly waiting = new Map<string, Waiting[]>()
   /** Each caller's reads waiting or running. */
@@ -136,7 +136,7 @@ export class ReadLanes {
 
   private enqueue(entry: Waiting): void {
     if (!entry.caller) {
-      this.system.push(entry)
+      this.urgent.push(entry)
       return
     }
     const queue = this.waiting.get(entry.caller.id)
@@ -145,7 +145,7 @@ export class ReadLanes {
   }
 
   private remove(entry: Waiting): boolean {
-    const queue = entry.caller ? this.waiting.get(entry.caller.id) : this.system
+    const queue = entry.caller ? this.waiting.get(entry.caller.id) : this.urgent
     const at = queue?.indexOf(entry) ?? -1
     if (!queue || at < 0) return false
     queue.splice(at, 1)
@@ -161,14 +161,14 @@ export class ReadLanes {
     }
   }
 
-  /** The urgent reads first, but never more than SYSTEM_STREAK in a row while callers wait. */
+  /** The urgent reads first, but never more than URGENT_STREAK in a row while callers wait. */
   private take(): Waiting | undefined {
-    if (this.system.length > 0 && (this.systemStreak < SYSTEM_STREAK || this.waiting.size === 0)) {
+    if (this.urgent.length > 0 && (this.urgentStreak < URGENT_STREAK || this.waiting.size === 0)) {
       // Only reads taken ahead of a waiting caller count towards the streak.
-      this.systemStreak = this.waiting.size === 0 ? 0 : this.systemStreak + 1
-      return this.system.shift()
+      this.urgentStreak = this.waiting.size === 0 ? 0 : this.urgentStreak + 1
+      return this.urgent.shift()
     }
-    this.systemStreak = 0
+    this.urgentStreak = 0
     const turn = this.waiting.entries().next()
     if (turn.done) return undefined
     const [id, queue] = turn.value

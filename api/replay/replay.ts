@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import jsonpatch from 'fast-json-patch'
+import type { Config } from '../../core/config.ts'
 import { SignalboxError } from '../../core/errors.ts'
 import type { PayloadVault } from '../../core/payload-vault.ts'
 import type { Store } from '../../store/client.ts'
@@ -27,6 +28,19 @@ export interface ReplayDeps {
   /** The loop guard: at most this many replays of one exception. */
   readonly limit: number
 }
+
+/** A replay's needs from the configuration: the api's routes and the bulk jobs take the same. */
+export const replayDeps = (
+  store: Store,
+  vault: PayloadVault,
+  replay: Pick<Config['replay'], 'callbackSecret' | 'callbackHosts' | 'limit'>,
+): ReplayDeps => ({
+  store,
+  vault,
+  callbackSecret: replay.callbackSecret,
+  callbackHosts: replay.callbackHosts,
+  limit: replay.limit,
+})
 
 export interface ReplayRequest {
   readonly by: string

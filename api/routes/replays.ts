@@ -16,7 +16,7 @@ import { payloadView } from '../payload-view.ts'
 import { type ApiEnv, jobScope, policy, scoped } from '../policy.ts'
 import { jobOutcome } from '../replay/job-outcome.ts'
 import { createJob, MAX_JOB_SIZE, matchingExceptions, setJobStatus } from '../replay/jobs.ts'
-import { ConflictError, type ReplayDeps, replayException, resyncEntity } from '../replay/replay.ts'
+import { ConflictError, replayDeps, replayException, resyncEntity } from '../replay/replay.ts'
 import { present } from './exceptions.ts'
 
 const text = z.string().trim().max(2000)
@@ -71,13 +71,7 @@ export function replayRoutes(
   config: Pick<Config, 'replay'>,
   vault: PayloadVault,
 ) {
-  const deps: ReplayDeps = {
-    store,
-    vault,
-    callbackSecret: config.replay.callbackSecret,
-    callbackHosts: config.replay.callbackHosts,
-    limit: config.replay.limit,
-  }
+  const deps = replayDeps(store, vault, config.replay)
   const jobView = async (job: ReplayJob) => ({
     ...(await jobOutcome(deps, job)),
     id: job.id,
