@@ -35,6 +35,13 @@ describe('settings', () => {
     expect(() => load({ SIGNALBOX_REQUEST_TIMEOUT_SECONDS: '7200' })).toThrow(ConfigError)
   })
 
+  it('hold an api caller to 64 store reads unless told, and refuse none or an unbounded number', () => {
+    expect(load({}).query.readsPerCaller).toBe(64)
+    expect(load({ SIGNALBOX_READS_PER_CALLER: '16' }).query.readsPerCaller).toBe(16)
+    expect(() => load({ SIGNALBOX_READS_PER_CALLER: '0' })).toThrow(/SIGNALBOX_READS_PER_CALLER/)
+    expect(() => load({ SIGNALBOX_READS_PER_CALLER: '1e9' })).toThrow(ConfigError)
+  })
+
   it('read the callback hosts as names or *.domain wildcards, lower-cased, and refuse anything else', () => {
     expect(load({}).replay.callbackHosts).toEqual([])
     expect(load({ SIGNALBOX_CALLBACK_HOSTS: ' ERP.example ,*.retail.example' }).replay.callbackHosts).toEqual(
